@@ -1,0 +1,31 @@
+//! kausal-memory: the one place arena memory is handed out.
+//!
+//! The engine this crate replaces embedded arenas in structs and handed out
+//! raw slices; copying the struct left dangling slices behind and the process
+//! segfaulted. Here every subsystem reaches arena memory through an
+//! [`ArenaCoordinator`]:
+//!
+//! * borrowed allocations (`duplicate_slice`, `alloc_str`, `alloc`) carry the
+//!   coordinator's lifetime, so the compiler refuses any use after `reset()`;
+//! * data that must outlive the call that wrote it (a memtable index) is kept
+//!   as a [`BytesHandle`] / [`StrHandle`]: a plain `Copy` value that stays
+//!   valid when its owner moves and is checked against the coordinator's
+//!   identity and generation on every read, so a stale handle is an error,
+//!   never a read of freed memory.
+//!
+//! All `unsafe` code of the workspace lives in this crate (`coordinator.rs`
+//! and `mapping.rs`), each block with a `// SAFETY:` comment, and its tests run
+//! under valgrind (`cargo xtask valgrind-memory`).
+
+#![deny(clippy::unwrap_used)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod coordinator;
+mod error;
+mod mapping;
+mod typed;
+
+pub use coordinator::{ArenaCoordinator, ArenaStats, BytesHandle, StrHandle};
+pub use error::MemoryError;
+pub use mapping::map_file_readonly;
+pub use typed::TypedPool;

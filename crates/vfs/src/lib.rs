@@ -1,0 +1,156 @@
+//! kausal-vfs: the `Vfs` trait through which every byte of kausal's I/O goes.
+//!
+//! Production code never calls `std::fs` outside [`OsVfs`]; the simulator
+//! (`kausal-sim`) implements the same trait in memory with fault injection,
+//! so the exact production code runs under simulated crashes and I/O errors.
+//!
+//! Contract (what an implementation must provide, and what callers rely on):
+//! * `write_at`/`append` make bytes visible to later reads at once, but
+//!   durable only after `sync_data` on that file returns `Ok`.
+//! * creating, renaming or removing a directory entry is durable only after
+//!   `sync_dir` on the parent directory returns `Ok`.
+//! * `rename` atomically replaces the destination.
+//! * a failed `sync_data` leaves the file's durable content unknown: callers
+//!   must not retry and assume success (fsyncgate).
+//! * `map_readonly` maps a whole file that nobody modifies while mapped.
+
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used)]
+
+mod error;
+mod os;
+
+use std::fmt::Debug;
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use error::{VfsError, VfsResult};
+pub use os::OsVfs;
+
+/// A file system, real or simulated.
+pub trait Vfs: Send + Sync + Debug {
+    /// Creates `path` empty (truncating an existing file), open for reads and writes.
+    fn create_file(&self, path: &Path) -> VfsResult<Box<dyn VfsFile>>;
+    /// Opens an existing file for reads and writes.
+    fn open_file(&self, path: &Path) -> VfsResult<Box<dyn VfsFile>>;
+    /// Removes a file.
+    fn remove_file(&self, path: &Path) -> VfsResult<()>;
+    /// Renames `from` to `to`, atomically replacing `to` if it exists.
+    fn rename(&self, from: &Path, to: &Path) -> VfsResult<()>;
+    /// Creates a directory and its missing parents.
+    fn create_dir_all(&self, path: &Path) -> VfsResult<()>;
+    /// Names of the entries of a directory, sorted.
+    fn list_dir(&self, path: &Path) -> VfsResult<Vec<String>>;
+    /// True when `path` exists.
+    fn exists(&self, path: &Path) -> VfsResult<bool>;
+    /// Size of a file in bytes.
+    fn file_size(&self, path: &Path) -> VfsResult<u64>;
+    /// Makes the directory's entries (creates, renames, removes) durable.
+    fn sync_dir(&self, path: &Path) -> VfsResult<()>;
+    /// Maps a whole file read-only.
+    fn map_readonly(&self, path: &Path) -> VfsResult<MappedFile>;
+    /// Takes an exclusive lock on `path` (created if missing), held until the
+    /// returned guard drops. Fails with `WouldBlock` when already held.
+    fn lock_file(&self, path: &Path) -> VfsResult<FileLock>;
+}
+
+/// An open file.
+pub trait VfsFile: Send + Debug {
+    /// Path the file was opened at.
+    fn path(&self) -> &Path;
+    /// Reads up to `buf.len()` bytes at `offset`; fewer only at end of file.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> VfsResult<usize>;
+    /// Writes all of `data` at `offset`, extending the file if needed.
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> VfsResult<()>;
+    /// Sets the file's length, zero-filling when it grows.
+    fn set_len(&mut self, len: u64) -> VfsResult<()>;
+    /// Makes the file's data durable.
+    fn sync_data(&mut self) -> VfsResult<()>;
+    /// Current length in bytes.
+    fn len(&self) -> VfsResult<u64>;
+
+    /// True when the file is empty.
+    fn is_empty(&self) -> VfsResult<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Appends `data` at the end of the file and returns the offset it was
+    /// written at.
+    fn append(&mut self, data: &[u8]) -> VfsResult<u64> {
+        let offset = self.len()?;
+        self.write_at(offset, data)?;
+        Ok(offset)
+    }
+
+    /// Fills `buf` from `offset`, failing with `UnexpectedEof` (naming the
+    /// file and offset) when the file ends first.
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> VfsResult<()> {
+        let mut done = 0;
+        while done < buf.len() {
+            let read = self.read_at(offset + done as u64, &mut buf[done..])?;
+            if read == 0 {
+                return Err(VfsError::new(
+                    "read_exact_at",
+                    self.path(),
+                    std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "file ends after {} of {} bytes",
+                            offset + done as u64,
+                            offset + buf.len() as u64
+                        ),
+                    ),
+                )
+                .at_offset(offset));
+            }
+            done += read;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of a whole file mapped (or, in a simulator, copied) read-only.
+/// Cheap to clone; the mapping lives until the last clone drops.
+#[derive(Clone)]
+pub struct MappedFile {
+    bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
+}
+
+impl MappedFile {
+    /// Wraps any owner of bytes, such as a memmap2 map or a `Vec<u8>`.
+    pub fn new(bytes: Arc<dyn AsRef<[u8]> + Send + Sync>) -> Self {
+        Self { bytes }
+    }
+}
+
+impl Deref for MappedFile {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        (*self.bytes).as_ref()
+    }
+}
+
+impl Debug for MappedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MappedFile({} bytes)", self.len())
+    }
+}
+
+/// An exclusive lock held until dropped.
+pub struct FileLock {
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl FileLock {
+    /// Wraps whatever releases the lock when dropped.
+    pub fn new(guard: Box<dyn Send + Sync>) -> Self {
+        Self { _guard: guard }
+    }
+}
+
+impl Debug for FileLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FileLock")
+    }
+}

@@ -1,0 +1,216 @@
+//! xtask: the project's automation, run as `cargo xtask <command>`.
+//!
+//! Every command prints each step it runs, ends with one summary line and
+//! exits non-zero when any step failed.
+
+mod checks;
+
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "kausal project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// fmt check, clippy -D warnings, dependency direction, std::fs check,
+    /// valgrind over kausal-memory, every test and doc test.
+    TestAll,
+    /// The storage crate's tests and the storage scenario tests.
+    TestStorage,
+    /// The main job: the benchmark harness (criterion bench of kausal-memory
+    /// until the engine benchmark lands).
+    Benchmark {
+        /// Shorter measurement for a quick look.
+        #[arg(long)]
+        quick: bool,
+    },
+    /// kausal-memory's tests under valgrind (all of the workspace's unsafe).
+    ValgrindMemory,
+}
+
+/// One step of a task: a name and its outcome.
+struct StepResult {
+    name: String,
+    ok: bool,
+    seconds: f64,
+}
+
+/// Runs steps in order and remembers their outcomes.
+struct Runner {
+    results: Vec<StepResult>,
+}
+
+impl Runner {
+    fn new() -> Self {
+        Self {
+            results: Vec::new(),
+        }
+    }
+
+    /// Runs `program args...` from the workspace root as a step.
+    fn command(&mut self, name: &str, program: &str, args: &[&str]) -> bool {
+        println!("==> {name}: {program} {}", args.join(" "));
+        let started = Instant::now();
+        let ok = Command::new(program)
+            .args(args)
+            .current_dir(checks::workspace_root())
+            .status()
+            .map(|status| status.success())
+            .unwrap_or_else(|error| {
+                eprintln!("    could not start {program}: {error}");
+                false
+            });
+        self.record(name, ok, started)
+    }
+
+    /// Runs an in-process check as a step.
+    fn check(&mut self, name: &str, check: impl FnOnce() -> Result<String, String>) -> bool {
+        println!("==> {name}");
+        let started = Instant::now();
+        let ok = match check() {
+            Ok(message) => {
+                println!("    {message}");
+                true
+            }
+            Err(message) => {
+                eprintln!("    FAILED: {message}");
+                false
+            }
+        };
+        self.record(name, ok, started)
+    }
+
+    fn record(&mut self, name: &str, ok: bool, started: Instant) -> bool {
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "    {} {name} ({seconds:.1}s)",
+            if ok { "ok" } else { "FAILED" }
+        );
+        self.results.push(StepResult {
+            name: name.to_string(),
+            ok,
+            seconds,
+        });
+        ok
+    }
+
+    fn finish(self, task: &str) -> ExitCode {
+        let failed: Vec<&str> = self
+            .results
+            .iter()
+            .filter(|result| !result.ok)
+            .map(|result| result.name.as_str())
+            .collect();
+        let seconds: f64 = self.results.iter().map(|result| result.seconds).sum();
+        if failed.is_empty() {
+            println!(
+                "xtask {task}: {} of {} steps passed in {seconds:.0}s",
+                self.results.len(),
+                self.results.len()
+            );
+            ExitCode::SUCCESS
+        } else {
+            println!(
+                "xtask {task}: FAILED {} of {} steps ({}) in {seconds:.0}s",
+                failed.len(),
+                self.results.len(),
+                failed.join(", ")
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Scenario tests in `tests/` that exercise the storage engine.
+const STORAGE_SCENARIOS: &[&str] = &[];
+
+fn test_storage(runner: &mut Runner) {
+    runner.command(
+        "storage crate tests",
+        "cargo",
+        &["test", "--package", "kausal-storage"],
+    );
+    for scenario in STORAGE_SCENARIOS {
+        runner.command(
+            &format!("scenario {scenario}"),
+            "cargo",
+            &["test", "--package", "kausal-tests", "--test", scenario],
+        );
+    }
+}
+
+fn valgrind_memory(runner: &mut Runner) {
+    let binary = match checks::test_binary("kausal-memory") {
+        Ok(binary) => binary,
+        Err(message) => {
+            runner.check("build kausal-memory tests", || Err(message));
+            return;
+        }
+    };
+    runner.command(
+        "valgrind kausal-memory tests",
+        "valgrind",
+        &[
+            "--error-exitcode=1",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--quiet",
+            &binary,
+            "--test-threads=1",
+        ],
+    );
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut runner = Runner::new();
+    match cli.command {
+        Task::TestAll => {
+            runner.command("rustfmt", "cargo", &["fmt", "--all", "--", "--check"]);
+            runner.command(
+                "clippy",
+                "cargo",
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            );
+            runner.check("dependency direction", checks::dependency_direction);
+            runner.check("no std::fs outside OsVfs", checks::no_std_fs);
+            valgrind_memory(&mut runner);
+            runner.command(
+                "workspace tests and doc tests",
+                "cargo",
+                &["test", "--workspace"],
+            );
+            runner.finish("test-all")
+        }
+        Task::TestStorage => {
+            test_storage(&mut runner);
+            runner.finish("test-storage")
+        }
+        Task::Benchmark { quick } => {
+            let mut args = vec!["bench", "--package", "kausal-memory", "--bench", "arena"];
+            if quick {
+                args.extend(["--", "--quick"]);
+            }
+            runner.command("criterion bench kausal-memory/arena", "cargo", &args);
+            runner.finish("benchmark")
+        }
+        Task::ValgrindMemory => {
+            valgrind_memory(&mut runner);
+            runner.finish("valgrind-memory")
+        }
+    }
+}
