@@ -210,6 +210,25 @@ impl ArenaCoordinator {
         Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
     }
 
+    /// Stores the concatenation of `parts` as one string, copied straight
+    /// into the arena, and returns a handle to it. Lets a caller keep several
+    /// fields behind one handle.
+    pub fn store_str_parts(&self, parts: &[&str]) -> StrHandle {
+        let total: usize = parts.iter().map(|part| part.len()).sum();
+        let mut joined = bumpalo::collections::String::with_capacity_in(total, &self.arena);
+        for part in parts {
+            joined.push_str(part);
+        }
+        let stored = joined.into_bump_str();
+        self.account(total);
+        StrHandle(BytesHandle {
+            owner: self.id,
+            generation: self.generation,
+            addr: stored.as_ptr() as usize,
+            len: stored.len(),
+        })
+    }
+
     /// True when `handle` can be resolved against this coordinator now.
     pub fn is_live(&self, handle: BytesHandle) -> bool {
         self.check(&handle).is_ok()
@@ -271,6 +290,9 @@ mod tests {
         assert_eq!(arena.resolve_bytes(empty).unwrap(), b"");
         assert_eq!(bytes.len(), 7);
         assert!(empty.is_empty());
+        let joined = arena.store_str_parts(&["src/a.rs", "{}", "fn a() {}"]);
+        assert_eq!(arena.resolve_str(joined).unwrap(), "src/a.rs{}fn a() {}");
+        assert_eq!(arena.used_bytes(), 7 + 12 + 19);
     }
 
     #[test]

@@ -1,0 +1,378 @@
+//! `StorageEngine`: the public API over the WAL, memtable and tables.
+//!
+//! Guarantees of a successful call:
+//!
+//! | call | guarantee on `Ok` |
+//! |---|---|
+//! | `put_block`, `delete_block`, `put_edge`, `delete_edge`, `write_batch` | visible to reads; in the WAL buffer; fsynced too with `SyncMode::EveryWrite` (and with `EveryBytes(n)` once `n` bytes are pending) |
+//! | `sync` | every earlier acknowledged write is fsynced |
+//! | `flush_memtable` | every earlier write is in a synced SSTable named by a durably stored manifest |
+//! | `compact` | as before, with fewer tables; nothing visible changes |
+//! | `shutdown` | flushed and synced; errors are returned, not swallowed |
+//!
+//! A failed write returns an error and may or may not be durable; a failed
+//! fsync (or WAL write, or manifest replace) poisons the engine: every later
+//! write fails with `StorageError::Poisoned` until the directory is reopened,
+//! because the kernel may have dropped the dirty pages (fsyncgate). Reads keep
+//! working. Dropping the engine releases memory and the directory lock and
+//! makes a best-effort WAL sync; call `shutdown` to see errors.
+
+mod compaction;
+mod core;
+mod open;
+mod scan;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use kausal_vfs::{FileLock, Vfs};
+
+use crate::batch::WriteBatch;
+use crate::config::{Config, SyncMode};
+use crate::metrics::Metrics;
+use crate::op::{Op, PAYLOAD_HEADER_BYTES, encode_payload};
+use crate::wal::parse_segment_file_name;
+use crate::wal::writer::WalWriter;
+use crate::{BlockId, BlockView, ContextBlock, GraphEdge, StorageError, StorageResult};
+
+pub use open::{LOCK_FILE, RecoveryReport};
+pub use scan::BlockIter;
+
+use self::core::Core;
+
+/// An open kausal database directory.
+#[derive(Debug)]
+pub struct StorageEngine {
+    core: Core,
+    wal: WalWriter,
+    poisoned: Option<String>,
+    closed: bool,
+    recovery: RecoveryReport,
+    _lock: FileLock,
+}
+
+impl StorageEngine {
+    /// Opens `dir` with the default [`Config`].
+    pub fn open_default(vfs: Arc<dyn Vfs>, dir: impl AsRef<Path>) -> StorageResult<Self> {
+        Self::open(vfs, dir, Config::default())
+    }
+
+    /// What recovery found when this engine was opened.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.core.config
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.core.dir
+    }
+
+    fn check_writable(&self) -> StorageResult<()> {
+        match &self.poisoned {
+            Some(reason) => Err(StorageError::Poisoned {
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn poison(&mut self, error: &StorageError) {
+        if self.poisoned.is_none() {
+            self.poisoned = Some(error.to_string());
+        }
+    }
+
+    /// Runs a fallible WAL step; a failure poisons the engine.
+    fn wal_step(
+        &mut self,
+        step: impl FnOnce(&mut WalWriter) -> StorageResult<()>,
+    ) -> StorageResult<()> {
+        let result = step(&mut self.wal);
+        if let Err(error) = &result {
+            self.poison(error);
+        }
+        result
+    }
+
+    /// Logs `ops` as one WAL record, applies them, and syncs per the sync
+    /// mode. Returns the sequence of the last op.
+    fn commit(&mut self, ops: &[Op<'_>]) -> StorageResult<u64> {
+        self.check_writable()?;
+        if ops.is_empty() {
+            return Ok(self.core.next_sequence - 1);
+        }
+        if self.core.memtable.approximate_bytes() >= self.core.config.memtable_budget_bytes {
+            self.flush_memtable()?;
+        }
+        let base_sequence = self.core.next_sequence;
+        let count = ops.len() as u32;
+        let payload_len = PAYLOAD_HEADER_BYTES + ops.iter().map(Op::encoded_len).sum::<usize>();
+        self.wal_step(|wal| {
+            wal.append(payload_len, |buffer| {
+                encode_payload(base_sequence, ops.iter().copied(), count, buffer)
+            })
+        })?;
+        for (offset, op) in ops.iter().enumerate() {
+            self.core.apply(base_sequence + offset as u64, *op);
+        }
+        self.core.counters.batches_committed += 1;
+        let sync_now = match self.core.config.sync_mode {
+            SyncMode::EveryWrite => true,
+            SyncMode::Manual => false,
+            SyncMode::EveryBytes(limit) => self.wal.unsynced_bytes() >= limit,
+        };
+        if sync_now {
+            self.sync()?;
+        }
+        Ok(base_sequence + ops.len() as u64 - 1)
+    }
+
+    /// Stores `block` (its `sequence` field is ignored) and returns the
+    /// sequence assigned. Allocation-free in steady state.
+    pub fn put_block(&mut self, block: &ContextBlock) -> StorageResult<u64> {
+        self.put_block_fields(
+            block.id,
+            &block.source_uri,
+            &block.metadata_json,
+            &block.content,
+        )
+    }
+
+    /// Stores a block given as borrowed fields; returns its sequence.
+    pub fn put_block_fields(
+        &mut self,
+        id: BlockId,
+        source_uri: &str,
+        metadata_json: &str,
+        content: &str,
+    ) -> StorageResult<u64> {
+        let op = Op::PutBlock {
+            id,
+            source_uri,
+            metadata_json,
+            content,
+        };
+        op.validate()?;
+        self.commit(&[op])
+    }
+
+    /// Deletes a block (a tombstone that shadows every older version) and
+    /// every edge that leaves or enters it.
+    pub fn delete_block(&mut self, id: BlockId) -> StorageResult<u64> {
+        id.validate()?;
+        self.commit(&[Op::DeleteBlock(id)])
+    }
+
+    /// Stores an edge (blocks at its ends need not exist).
+    pub fn put_edge(&mut self, edge: GraphEdge) -> StorageResult<u64> {
+        edge.validate()?;
+        self.commit(&[Op::PutEdge(edge)])
+    }
+
+    /// Deletes an edge.
+    pub fn delete_edge(&mut self, edge: GraphEdge) -> StorageResult<u64> {
+        edge.validate()?;
+        self.commit(&[Op::DeleteEdge(edge)])
+    }
+
+    /// Applies every op of `batch` atomically (one WAL record); returns the
+    /// sequence of its last op.
+    pub fn write_batch(&mut self, batch: &WriteBatch) -> StorageResult<u64> {
+        let ops: Vec<Op<'_>> = batch.ops().collect();
+        self.commit(&ops)
+    }
+
+    /// The newest live version of `id`, borrowed from the engine.
+    /// Allocation-free.
+    pub fn find_block(&self, id: BlockId) -> StorageResult<Option<BlockView<'_>>> {
+        self.core.find_block(id)
+    }
+
+    /// Live edges leaving `id`, sorted by (source, type, target).
+    pub fn find_outgoing_edges(&self, id: BlockId) -> Vec<GraphEdge> {
+        let mut out = Vec::new();
+        self.core.collect_edges(id, false, &mut out);
+        out
+    }
+
+    /// Live edges entering `id`, sorted by (source, type, target).
+    pub fn find_incoming_edges(&self, id: BlockId) -> Vec<GraphEdge> {
+        let mut out = Vec::new();
+        self.core.collect_edges(id, true, &mut out);
+        out
+    }
+
+    /// Like [`Self::find_outgoing_edges`], reusing `out` (allocation-free
+    /// once `out` has grown to the node's degree). Edge sections are
+    /// checksummed when a table opens, so this lookup cannot fail.
+    pub fn find_outgoing_edges_into(&self, id: BlockId, out: &mut Vec<GraphEdge>) {
+        self.core.collect_edges(id, false, out);
+    }
+
+    /// Like [`Self::find_incoming_edges`], reusing `out`.
+    pub fn find_incoming_edges_into(&self, id: BlockId, out: &mut Vec<GraphEdge>) {
+        self.core.collect_edges(id, true, out);
+    }
+
+    /// Every live block in id order.
+    pub fn iterate_blocks(&self) -> BlockIter<'_> {
+        BlockIter::new(&self.core)
+    }
+
+    /// Makes every acknowledged write durable (fsync of the WAL).
+    pub fn sync(&mut self) -> StorageResult<()> {
+        self.check_writable()?;
+        self.wal_step(WalWriter::sync)?;
+        self.core.counters.wal_syncs += 1;
+        Ok(())
+    }
+
+    /// Writes the memtable to a new SSTable, records it in the manifest and
+    /// removes the WAL segments it covers; then runs compaction when
+    /// `auto_compact` is set.
+    pub fn flush_memtable(&mut self) -> StorageResult<()> {
+        self.check_writable()?;
+        if self.core.memtable.is_empty() {
+            return Ok(());
+        }
+        // Writes after this point land in the new segment; every older
+        // segment holds only writes that are in the memtable or in tables.
+        let first_kept_segment = {
+            let mut rotated = 0;
+            self.wal_step(|wal| {
+                rotated = wal.rotate()?;
+                Ok(())
+            })?;
+            self.core.counters.wal_syncs += 1;
+            rotated
+        };
+        if let Err((error, manifest_unknown)) = self.core.write_memtable_table() {
+            if manifest_unknown {
+                self.poison(&error);
+            }
+            return Err(error);
+        }
+        self.remove_wal_segments_before(first_kept_segment);
+        if self.core.config.auto_compact {
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    fn remove_wal_segments_before(&mut self, first_kept: u64) {
+        let Ok(names) = self.core.vfs.list_dir(&self.core.dir) else {
+            return;
+        };
+        for name in names {
+            if parse_segment_file_name(&name).is_some_and(|id| id < first_kept) {
+                // A segment left behind is harmless: replay skips records
+                // the tables already hold, and the next flush retries.
+                self.core.remove_quietly(&self.core.dir.join(name));
+            }
+        }
+        let _ = self.core.vfs.sync_dir(&self.core.dir);
+    }
+
+    /// Runs size-tiered compaction until no tier holds enough adjacent
+    /// tables to merge. Returns the number of merges.
+    pub fn compact(&mut self) -> StorageResult<usize> {
+        let mut merges = 0;
+        while let Some(range) = self.core.pick_compaction() {
+            self.merge(range)?;
+            merges += 1;
+        }
+        Ok(merges)
+    }
+
+    /// Merges every table into one (dropping all tombstones and shadowed
+    /// versions). Returns false when there was nothing to merge.
+    pub fn compact_all(&mut self) -> StorageResult<bool> {
+        let count = self.core.tables.len();
+        if count == 0 {
+            return Ok(false);
+        }
+        let mut start = 0;
+        // Merge in bounded steps, oldest first, until one table is left.
+        while self.core.tables.len() > 1 || start == 0 {
+            let end = self
+                .core
+                .tables
+                .len()
+                .min(start + crate::limits::MAX_TABLES_PER_COMPACTION);
+            self.merge(start..end)?;
+            start = 0;
+            if self.core.tables.len() <= 1 {
+                break;
+            }
+        }
+        Ok(true)
+    }
+
+    fn merge(&mut self, range: std::ops::Range<usize>) -> StorageResult<()> {
+        self.check_writable()?;
+        if let Err((error, manifest_unknown)) = self.core.merge_tables(range) {
+            if manifest_unknown {
+                self.poison(&error);
+            }
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    /// Flushes the memtable and syncs, reporting any error; the engine is
+    /// consumed either way.
+    pub fn shutdown(mut self) -> StorageResult<()> {
+        self.flush_memtable()?;
+        self.sync()?;
+        self.closed = true;
+        Ok(())
+    }
+
+    /// Current counters and sizes.
+    pub fn metrics(&self) -> Metrics {
+        let core = &self.core;
+        let counters = core.counters;
+        Metrics {
+            blocks_written: counters.blocks_written,
+            blocks_deleted: counters.blocks_deleted,
+            edges_written: counters.edges_written,
+            edges_deleted: counters.edges_deleted,
+            batches_committed: counters.batches_committed,
+            payload_bytes_written: counters.payload_bytes_written,
+            memtable_bytes: core.memtable.approximate_bytes(),
+            memtable_blocks: core.memtable.block_count(),
+            memtable_edges: core.memtable.edge_count(),
+            wal_bytes_appended: self.wal.bytes_appended(),
+            wal_unsynced_bytes: self.wal.unsynced_bytes(),
+            wal_active_segment: self.wal.segment_id(),
+            wal_syncs: counters.wal_syncs,
+            sstable_count: core.tables.len(),
+            sstable_bytes: core.tables.iter().map(|table| table.meta().size).sum(),
+            sstables_per_tier: core.tables_per_tier(),
+            flushes: counters.flushes,
+            compactions: counters.compactions,
+            arena: core.memtable.arena_stats(),
+            next_sequence: core.next_sequence,
+            poisoned: self.poisoned.is_some(),
+        }
+    }
+
+    /// True when an earlier failure poisoned the engine.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.is_some()
+    }
+}
+
+impl Drop for StorageEngine {
+    fn drop(&mut self) {
+        if !self.closed && self.poisoned.is_none() {
+            // Best effort: `shutdown` is the call that reports errors.
+            let _ = self.wal.sync();
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! `StorageError`: every way a storage call fails, each naming what and where.
+
+use std::path::PathBuf;
+
+use kausal_memory::MemoryError;
+use kausal_vfs::VfsError;
+use thiserror::Error;
+
+use crate::BlockId;
+
+/// Result of a storage call.
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// A failed storage call.
+#[derive(Debug, Error)]
+pub enum StorageError {
+    /// A block id string is not 32 hex digits.
+    #[error("invalid block id {text:?}: {reason}")]
+    InvalidBlockId { text: String, reason: &'static str },
+    /// The all-zero block id is reserved.
+    #[error("the all-zero block id is not a valid id")]
+    ZeroBlockId,
+    /// A field is larger than its limit.
+    #[error("block {id}: {field} is {len} bytes, limit is {max}")]
+    FieldTooLarge {
+        id: BlockId,
+        field: &'static str,
+        len: usize,
+        max: usize,
+    },
+    /// `metadata_json` is not a JSON object.
+    #[error("block {id}: metadata_json is not a JSON object: {reason}")]
+    InvalidMetadata { id: BlockId, reason: String },
+    /// An edge type value is not one of the known kinds.
+    #[error("unknown edge type {value}")]
+    UnknownEdgeType { value: u16 },
+    /// An edge type name is not one of the known kinds.
+    #[error("unknown edge type name {name:?}")]
+    UnknownEdgeTypeName { name: String },
+    /// A write batch exceeds its limits.
+    #[error("write batch too large: {reason}")]
+    BatchTooLarge { reason: String },
+    /// A `Config` value is out of range.
+    #[error("invalid config: {reason}")]
+    InvalidConfig { reason: String },
+    /// A file's bytes fail a checksum or do not parse.
+    #[error("corruption in {} at offset {offset}: {reason}", file.display())]
+    Corruption {
+        file: PathBuf,
+        offset: u64,
+        reason: String,
+    },
+    /// A file in the data directory that kausal did not write.
+    #[error("unexpected file in data directory: {}", path.display())]
+    UnexpectedFile { path: PathBuf },
+    /// Another engine holds the directory's lock.
+    #[error("data directory {} is in use by another engine", dir.display())]
+    Locked { dir: PathBuf },
+    /// An earlier fsync or write failed; the engine refuses writes until reopened.
+    #[error("engine is poisoned and refuses writes until reopened: {reason}")]
+    Poisoned { reason: String },
+    /// Too many live SSTables; `compact` must run first.
+    #[error("{count} live SSTables reached the limit of {max}; run compact()")]
+    TooManyTables { count: usize, max: usize },
+    /// An I/O operation failed.
+    #[error(transparent)]
+    Io(#[from] VfsError),
+    /// An arena handle could not be resolved (a broken invariant).
+    #[error("memtable arena: {0}")]
+    Memory(#[from] MemoryError),
+}
+
+impl StorageError {
+    /// A corruption error at `file`/`offset`.
+    pub fn corruption(file: impl Into<PathBuf>, offset: u64, reason: impl Into<String>) -> Self {
+        Self::Corruption {
+            file: file.into(),
+            offset,
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The manifest: which SSTables are live (oldest first), the highest
+//! sequence they hold, and the next table id. Replaced atomically: write
+//! `MANIFEST.tmp`, sync it, rename over `MANIFEST`, sync the directory.
+//!
+//! ```text
+//! magic "KAUSMAN1" | version u32 | body length u32 | crc32 of body u32 | body
+//! body: next_table_id u64 | flushed_sequence u64 | table count u32
+//!       | per table: id u64 | size u64 | blocks u64 | edges u64 | min seq u64 | max seq u64
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use kausal_vfs::Vfs;
+
+use crate::codec::{PutBytes, Reader, u32_at};
+use crate::sstable::TableMeta;
+use crate::{StorageError, StorageResult};
+
+/// File name of the manifest.
+pub const MANIFEST_FILE: &str = "MANIFEST";
+/// File name of a manifest being written.
+pub const MANIFEST_TEMP_FILE: &str = "MANIFEST.tmp";
+const MAGIC: &[u8; 8] = b"KAUSMAN1";
+const VERSION: u32 = 1;
+const HEADER_BYTES: usize = 20;
+
+/// The durable list of live tables.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Manifest {
+    /// Id the next table file gets.
+    pub next_table_id: u64,
+    /// Every write with a sequence up to this one is in the tables.
+    pub flushed_sequence: u64,
+    /// Live tables, oldest first; their sequence ranges do not overlap.
+    pub tables: Vec<TableMeta>,
+}
+
+impl Manifest {
+    /// Path of the manifest in `dir`.
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join(MANIFEST_FILE)
+    }
+
+    /// Encodes header and body.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut body = Vec::with_capacity(20 + self.tables.len() * 48);
+        body.put_u64(self.next_table_id);
+        body.put_u64(self.flushed_sequence);
+        body.put_u32(self.tables.len() as u32);
+        for table in &self.tables {
+            for value in [
+                table.id,
+                table.size,
+                table.block_count,
+                table.edge_count,
+                table.min_sequence,
+                table.max_sequence,
+            ] {
+                body.put_u64(value);
+            }
+        }
+        let mut out = Vec::with_capacity(HEADER_BYTES + body.len());
+        out.extend_from_slice(MAGIC);
+        out.put_u32(VERSION);
+        out.put_u32(body.len() as u32);
+        out.put_u32(crc32fast::hash(&body));
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Decodes a manifest read from `path`.
+    pub fn decode(path: &Path, bytes: &[u8]) -> StorageResult<Self> {
+        let corrupt =
+            |offset: usize, reason: &str| StorageError::corruption(path, offset as u64, reason);
+        if bytes.len() < HEADER_BYTES || &bytes[..8] != MAGIC {
+            return Err(corrupt(0, "not a kausal manifest (bad magic or too short)"));
+        }
+        if u32_at(bytes, 8) != VERSION {
+            return Err(corrupt(8, "unsupported manifest version"));
+        }
+        let body_len = u32_at(bytes, 12) as usize;
+        if bytes.len() != HEADER_BYTES + body_len {
+            return Err(corrupt(12, "manifest length disagrees with its header"));
+        }
+        let body = &bytes[HEADER_BYTES..];
+        if crc32fast::hash(body) != u32_at(bytes, 16) {
+            return Err(corrupt(HEADER_BYTES, "manifest checksum mismatch"));
+        }
+        let mut reader = Reader::new(body);
+        let parse = |reader: &mut Reader<'_>| -> Result<Self, crate::codec::DecodeError> {
+            let next_table_id = reader.u64("next table id")?;
+            let flushed_sequence = reader.u64("flushed sequence")?;
+            let count = reader.u32("table count")? as usize;
+            let mut tables = Vec::with_capacity(count.min(body.len() / 48));
+            for _ in 0..count {
+                tables.push(TableMeta {
+                    id: reader.u64("table id")?,
+                    size: reader.u64("table size")?,
+                    block_count: reader.u64("block count")?,
+                    edge_count: reader.u64("edge count")?,
+                    min_sequence: reader.u64("min sequence")?,
+                    max_sequence: reader.u64("max sequence")?,
+                });
+            }
+            Ok(Self {
+                next_table_id,
+                flushed_sequence,
+                tables,
+            })
+        };
+        let manifest =
+            parse(&mut reader).map_err(|error| corrupt(HEADER_BYTES + error.at, error.what))?;
+        if reader.remaining() != 0 {
+            return Err(corrupt(HEADER_BYTES + reader.position(), "trailing bytes"));
+        }
+        if manifest
+            .tables
+            .iter()
+            .any(|table| table.id >= manifest.next_table_id)
+        {
+            return Err(corrupt(
+                HEADER_BYTES,
+                "a table id is not below next_table_id",
+            ));
+        }
+        Ok(manifest)
+    }
+
+    /// Reads the manifest of `dir`; `None` when there is none.
+    pub fn load(vfs: &dyn Vfs, dir: &Path) -> StorageResult<Option<Self>> {
+        let path = Self::path(dir);
+        if !vfs.exists(&path)? {
+            return Ok(None);
+        }
+        let file = vfs.open_file(&path)?;
+        let len = file.len()? as usize;
+        let mut bytes = vec![0u8; len];
+        file.read_exact_at(0, &mut bytes)?;
+        Self::decode(&path, &bytes).map(Some)
+    }
+
+    /// Durably replaces the manifest of `dir` with this one.
+    pub fn store(&self, vfs: &dyn Vfs, dir: &Path) -> StorageResult<()> {
+        let temp = dir.join(MANIFEST_TEMP_FILE);
+        let mut file = vfs.create_file(&temp)?;
+        file.write_at(0, &self.encode())?;
+        file.sync_data()?;
+        drop(file);
+        vfs.rename(&temp, &Self::path(dir))?;
+        vfs.sync_dir(dir)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Manifest {
+        Manifest {
+            next_table_id: 9,
+            flushed_sequence: 1234,
+            tables: vec![TableMeta {
+                id: 4,
+                size: 4096,
+                block_count: 10,
+                edge_count: 3,
+                min_sequence: 1,
+                max_sequence: 1234,
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trip_and_corruption() {
+        let path = Path::new("MANIFEST");
+        let bytes = sample().encode();
+        assert_eq!(Manifest::decode(path, &bytes).unwrap(), sample());
+        for position in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[position] ^= 0x10;
+            let error = Manifest::decode(path, &flipped).unwrap_err();
+            assert!(error.to_string().contains("MANIFEST"), "{error}");
+        }
+        assert!(Manifest::decode(path, &bytes[..bytes.len() - 1]).is_err());
+    }
+}

@@ -1,0 +1,160 @@
+//! `WalWriter`: appends records to the active segment through an in-memory
+//! buffer, writes the buffer out when it fills or on `sync`, and rotates to a
+//! fresh preallocated segment when the active one is full.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kausal_vfs::{Vfs, VfsFile};
+
+use super::{
+    RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, WAL_BUFFER_BYTES, encode_segment_header,
+    segment_path,
+};
+use crate::StorageResult;
+
+/// Appender of the active WAL segment.
+#[derive(Debug)]
+pub struct WalWriter {
+    vfs: Arc<dyn Vfs>,
+    dir: PathBuf,
+    segment_bytes: u64,
+    segment_id: u64,
+    file: Box<dyn VfsFile>,
+    /// Offset in the segment file where the buffer's first byte belongs.
+    file_offset: u64,
+    /// Preallocated length of the active segment.
+    capacity: u64,
+    buffer: Vec<u8>,
+    unsynced_bytes: u64,
+    bytes_appended: u64,
+}
+
+impl WalWriter {
+    /// Creates segment `segment_id` (durably: file, header, preallocation and
+    /// directory entry are synced) and makes it the active segment.
+    pub fn create(
+        vfs: Arc<dyn Vfs>,
+        dir: &Path,
+        segment_id: u64,
+        segment_bytes: u64,
+    ) -> StorageResult<Self> {
+        let file = create_segment(vfs.as_ref(), dir, segment_id, segment_bytes)?;
+        Ok(Self {
+            vfs,
+            dir: dir.to_path_buf(),
+            segment_bytes,
+            segment_id,
+            file,
+            file_offset: SEGMENT_HEADER_BYTES as u64,
+            capacity: segment_bytes,
+            buffer: Vec::with_capacity(WAL_BUFFER_BYTES + 64 * 1024),
+            unsynced_bytes: 0,
+            bytes_appended: 0,
+        })
+    }
+
+    /// Id of the active segment.
+    pub fn segment_id(&self) -> u64 {
+        self.segment_id
+    }
+
+    /// Bytes appended since the last successful sync.
+    pub fn unsynced_bytes(&self) -> u64 {
+        self.unsynced_bytes
+    }
+
+    /// Record bytes appended since open.
+    pub fn bytes_appended(&self) -> u64 {
+        self.bytes_appended
+    }
+
+    /// Appends one record whose payload `encode` writes (exactly
+    /// `payload_len` bytes) to the buffer. On success the record is in the
+    /// WAL buffer; it is durable after the next successful `sync`.
+    pub fn append(
+        &mut self,
+        payload_len: usize,
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) -> StorageResult<()> {
+        let record_len = (RECORD_HEADER_BYTES + payload_len) as u64;
+        let end = self.file_offset + self.buffer.len() as u64 + record_len;
+        if end > self.capacity {
+            self.rotate_for(record_len)?;
+        }
+        let start = self.buffer.len();
+        self.buffer.extend_from_slice(&[0u8; RECORD_HEADER_BYTES]);
+        encode(&mut self.buffer);
+        assert_eq!(
+            self.buffer.len() - start - RECORD_HEADER_BYTES,
+            payload_len,
+            "encoded payload length differs from the declared length"
+        );
+        self.buffer[start + 4..start + 8].copy_from_slice(&(payload_len as u32).to_le_bytes());
+        let crc = crc32fast::hash(&self.buffer[start + 4..]);
+        self.buffer[start..start + 4].copy_from_slice(&crc.to_le_bytes());
+        self.unsynced_bytes += record_len;
+        self.bytes_appended += record_len;
+        if self.buffer.len() >= WAL_BUFFER_BYTES {
+            self.write_buffer()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the buffer to the segment file (not yet durable).
+    pub fn write_buffer(&mut self) -> StorageResult<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        self.file.write_at(self.file_offset, &self.buffer)?;
+        self.file_offset += self.buffer.len() as u64;
+        self.buffer.clear();
+        Ok(())
+    }
+
+    /// Makes every appended record durable.
+    pub fn sync(&mut self) -> StorageResult<()> {
+        self.write_buffer()?;
+        self.file.sync_data()?;
+        self.unsynced_bytes = 0;
+        Ok(())
+    }
+
+    /// Syncs the active segment and starts the next one; returns its id.
+    /// Records appended before the call live in segments with smaller ids.
+    pub fn rotate(&mut self) -> StorageResult<u64> {
+        self.rotate_for(0)?;
+        Ok(self.segment_id)
+    }
+
+    fn rotate_for(&mut self, record_len: u64) -> StorageResult<()> {
+        // The old segment must be durable before records land in the new
+        // one: recovery treats a bad record outside the last segment as
+        // corruption, never as a torn tail.
+        self.sync()?;
+        let next_id = self.segment_id + 1;
+        let capacity = self
+            .segment_bytes
+            .max(SEGMENT_HEADER_BYTES as u64 + record_len);
+        self.file = create_segment(self.vfs.as_ref(), &self.dir, next_id, capacity)?;
+        self.segment_id = next_id;
+        self.file_offset = SEGMENT_HEADER_BYTES as u64;
+        self.capacity = capacity;
+        Ok(())
+    }
+}
+
+fn create_segment(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    id: u64,
+    capacity: u64,
+) -> StorageResult<Box<dyn VfsFile>> {
+    let path = segment_path(dir, id);
+    let mut file = vfs.create_file(&path)?;
+    file.write_at(0, &encode_segment_header(id))?;
+    file.set_len(capacity)?;
+    file.sync_data()?;
+    vfs.sync_dir(dir)?;
+    Ok(file)
+}
