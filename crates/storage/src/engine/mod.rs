@@ -376,3 +376,7 @@ impl Drop for StorageEngine {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
