@@ -1,10 +1,98 @@
-//! Shared helpers for the scenario tests in this directory.
+//! Shared helpers for the scenario tests in this directory: scratch
+//! directories, block builders, and a reader of WAL segment layout used to
+//! aim faults at record boundaries.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kausal_storage::{BlockId, Config, ContextBlock, StorageEngine, SyncMode};
+use kausal_vfs::OsVfs;
 
 /// A fresh temporary directory for one scenario; removed when dropped.
 pub fn scratch_dir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("create temporary directory");
     let path = dir.path().join("db");
     (dir, path)
+}
+
+/// The id of test block `n`.
+pub fn id(n: u128) -> BlockId {
+    BlockId::from_u128(n)
+}
+
+/// Deterministic content for block `n` of about `len` bytes.
+pub fn content(n: u128, len: usize) -> String {
+    let seed = format!("fn f{n}() {{ /* block {n} */ }}\n");
+    seed.repeat(len / seed.len() + 1)[..len].to_string()
+}
+
+/// Test block `n` with `len` bytes of content.
+pub fn block(n: u128, len: usize) -> ContextBlock {
+    ContextBlock::new(
+        id(n),
+        format!("src/module_{}/f{n}.rs", n % 17),
+        format!(r#"{{"name":"f{n}","kind":"function"}}"#),
+        content(n, len),
+    )
+}
+
+/// A configuration with small budgets so tests cross every boundary.
+pub fn small_config() -> Config {
+    Config {
+        memtable_budget_bytes: 64 * 1024,
+        wal_segment_bytes: 16 * 1024,
+        sync_mode: SyncMode::Manual,
+        auto_compact: false,
+        compaction_base_bytes: 32 * 1024,
+        ..Config::default()
+    }
+}
+
+/// Opens `dir` on the real file system.
+pub fn open(dir: &Path, config: Config) -> StorageEngine {
+    StorageEngine::open(Arc::new(OsVfs::new()), dir, config).expect("open engine")
+}
+
+/// WAL segment files of `dir`, oldest first.
+pub fn wal_segments(dir: &Path) -> Vec<PathBuf> {
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("list data directory")
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("wal-"))
+        })
+        .collect();
+    segments.sort();
+    segments
+}
+
+/// Table files of `dir`.
+pub fn table_files(dir: &Path) -> Vec<PathBuf> {
+    let mut tables: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("list data directory")
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sst"))
+        .collect();
+    tables.sort();
+    tables
+}
+
+/// Byte ranges `(offset, length)` of the records in a WAL segment file,
+/// following the documented format (24-byte header; records of
+/// crc u32 | len u32 | payload; zeros after the last record).
+pub fn wal_records(path: &Path) -> Vec<(usize, usize)> {
+    let bytes = std::fs::read(path).expect("read segment");
+    let mut records = Vec::new();
+    let mut offset = 24;
+    while offset + 8 <= bytes.len() {
+        let crc = u32::from_le_bytes(bytes[offset..offset + 4].try_into().expect("4 bytes"));
+        let len = u32::from_le_bytes(bytes[offset + 4..offset + 8].try_into().expect("4 bytes"));
+        if crc == 0 && len == 0 {
+            break;
+        }
+        records.push((offset, 8 + len as usize));
+        offset += 8 + len as usize;
+    }
+    records
 }
