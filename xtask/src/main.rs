@@ -129,7 +129,12 @@ impl Runner {
 }
 
 /// Scenario tests in `tests/` that exercise the storage engine.
-const STORAGE_SCENARIOS: &[&str] = &[];
+const STORAGE_SCENARIOS: &[&str] = &[
+    "engine_lifecycle",
+    "wal_streaming_recovery",
+    "enhanced_compaction_strategies",
+    "storage_model",
+];
 
 fn test_storage(runner: &mut Runner) {
     runner.command(

@@ -349,7 +349,9 @@ fn engine_moved_into_box_and_vec_keeps_working() {
     let engine = make();
     let boxed = Box::new(engine);
     assert_eq!(content_of(&boxed, 1).as_deref(), Some("moved"));
-    let mut engines = vec![*boxed];
+    let mut engines = Vec::new();
+    engines.push(*boxed);
+    engines.reserve(64);
     engines[0].put_block(&block(2, "after move")).unwrap();
     assert_eq!(content_of(&engines[0], 2).as_deref(), Some("after move"));
     assert_eq!(content_of(&engines[0], 1).as_deref(), Some("moved"));

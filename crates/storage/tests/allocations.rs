@@ -1,0 +1,147 @@
+//! Proves the hot paths allocate nothing in steady state, with a counting
+//! global allocator (counts are per thread, so parallel tests do not mix).
+//! Steady state means: between memtable flushes and WAL segment rotations,
+//! after the memtable's maps and the edge scratch buffer have grown once.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Arc;
+
+use kausal_storage::{BlockId, Config, ContextBlock, EdgeType, GraphEdge, StorageEngine, SyncMode};
+use kausal_vfs::OsVfs;
+
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: defers to the system allocator; only adds a thread-local counter
+// whose `const` initialiser never allocates.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|count| count.set(count.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|count| count.set(count.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+fn allocations_during(work: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.with(Cell::get);
+    work();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+fn id(n: u128) -> BlockId {
+    BlockId::from_u128(n)
+}
+
+fn engine(dir: &std::path::Path) -> StorageEngine {
+    let config = Config {
+        memtable_budget_bytes: 16 * 1024 * 1024,
+        wal_segment_bytes: 64 * 1024 * 1024,
+        sync_mode: SyncMode::Manual,
+        auto_compact: false,
+        ..Config::default()
+    };
+    StorageEngine::open(Arc::new(OsVfs::new()), dir, config).unwrap()
+}
+
+#[test]
+fn put_block_allocates_nothing_in_steady_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = engine(dir.path());
+    let mut block = ContextBlock::new(
+        id(1),
+        "src/lib.rs",
+        r#"{"name":"f","kind":"function"}"#,
+        "x".repeat(1024),
+    );
+    for n in 1..=2000u128 {
+        block.id = id(n);
+        engine.put_block(&block).unwrap();
+    }
+    let count = allocations_during(|| {
+        for n in 1..=2000u128 {
+            block.id = id(n);
+            engine.put_block(&block).unwrap();
+        }
+    });
+    assert_eq!(count, 0, "allocations in 2000 steady-state put_block calls");
+}
+
+#[test]
+fn find_block_allocates_nothing_in_memtable_table_or_miss() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = engine(dir.path());
+    for n in 1..=500u128 {
+        let block = ContextBlock::new(id(n), "src/a.rs", "{}", "y".repeat(1024));
+        engine.put_block(&block).unwrap();
+    }
+    engine.flush_memtable().unwrap();
+    for n in 501..=1000u128 {
+        let block = ContextBlock::new(id(n), "src/b.rs", "{}", "z".repeat(1024));
+        engine.put_block(&block).unwrap();
+    }
+    let mut total = 0usize;
+    let count = allocations_during(|| {
+        for n in 1..=1000u128 {
+            total += engine.find_block(id(n)).unwrap().unwrap().content.len();
+        }
+        for n in 5000..6000u128 {
+            assert!(engine.find_block(id(n)).unwrap().is_none());
+        }
+    });
+    assert_eq!(total, 1000 * 1024);
+    assert_eq!(count, 0, "allocations in 2000 find_block calls");
+}
+
+#[test]
+fn edge_lookup_allocates_nothing_in_steady_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = engine(dir.path());
+    for target in 2..=6u128 {
+        engine
+            .put_edge(GraphEdge::new(id(1), id(target), EdgeType::Calls))
+            .unwrap();
+    }
+    engine.flush_memtable().unwrap();
+    for target in 7..=11u128 {
+        engine
+            .put_edge(GraphEdge::new(id(1), id(target), EdgeType::Calls))
+            .unwrap();
+        engine
+            .put_edge(GraphEdge::new(id(target), id(1), EdgeType::Imports))
+            .unwrap();
+    }
+    let mut out = Vec::new();
+    engine.find_outgoing_edges_into(id(1), &mut out);
+    engine.find_incoming_edges_into(id(1), &mut out);
+    let count = allocations_during(|| {
+        for _ in 0..1000 {
+            engine.find_outgoing_edges_into(id(1), &mut out);
+            assert_eq!(out.len(), 10);
+            engine.find_incoming_edges_into(id(1), &mut out);
+            assert_eq!(out.len(), 5);
+        }
+    });
+    assert_eq!(count, 0, "allocations in 2000 edge lookups");
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    let count = allocations_during(|| {
+        std::hint::black_box(Box::new([0u8; 64]));
+        std::hint::black_box(vec![1u32; 10]);
+    });
+    assert_eq!(count, 2);
+}
