@@ -134,6 +134,7 @@ const STORAGE_SCENARIOS: &[&str] = &[
     "wal_streaming_recovery",
     "enhanced_compaction_strategies",
     "storage_model",
+    "corruption_detection",
 ];
 
 fn test_storage(runner: &mut Runner) {
