@@ -1,6 +1,8 @@
 //! Opening a data directory: lock, inventory of files, manifest, tables,
 //! WAL replay (flushing to tables whenever the memtable budget fills, so a
-//! WAL larger than memory recovers), then a fresh WAL segment.
+//! WAL larger than memory recovers), a final flush and manifest rewrite that
+//! make everything recovered durable in fresh files, removal of the replayed
+//! segments, then a fresh WAL segment.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -35,7 +37,8 @@ pub struct RecoveryReport {
     pub records_applied: u64,
     /// Records skipped because the tables already held them.
     pub records_skipped: u64,
-    /// Memtable flushes during replay.
+    /// Memtable flushes during replay, including the final one that makes
+    /// everything replayed durable in a fresh table.
     pub flushes_during_replay: u64,
     /// Table files no manifest named, removed.
     pub orphan_tables_removed: Vec<PathBuf>,
@@ -203,6 +206,25 @@ impl StorageEngine {
             |path, offset, payload| replay_record(&mut core, &mut report, path, offset, payload),
         )?;
         report.wal = wal_report;
+        // What replay read may exist only in the page cache: after a failed
+        // fsync the kernel can drop the dirty pages and report later syncs
+        // as clean (fsyncgate), so re-syncing the old files proves nothing.
+        // Writing the recovered state into fresh files makes it durable:
+        // flush the memtable to a new table, and store the manifest anew.
+        if core.memtable.is_empty() {
+            core.manifest.store(vfs.as_ref(), &dir)?;
+        } else {
+            core.write_memtable_table().map_err(|(error, _)| error)?;
+            report.flushes_during_replay += 1;
+        }
+        // Every replayed write is now in a table: the old segments can go.
+        for id in &inventory.segments {
+            let path = crate::wal::segment_path(&dir, *id);
+            if vfs.exists(&path)? {
+                vfs.remove_file(&path)?;
+            }
+        }
+        vfs.sync_dir(&dir)?;
         let next_segment = inventory.segments.last().map_or(1, |last| last + 1);
         let wal = WalWriter::create(
             Arc::clone(&vfs),

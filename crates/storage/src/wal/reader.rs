@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use kausal_vfs::{Vfs, VfsFile};
 
-use super::{RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, check_segment_header, segment_path};
+use super::{
+    RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, check_segment_header, encode_segment_header,
+    segment_path,
+};
 use crate::codec::u32_at;
 use crate::limits::MAX_WAL_RECORD_BYTES;
 use crate::{StorageError, StorageResult};
@@ -36,8 +39,8 @@ pub struct WalReplayReport {
     pub torn_tail: Option<DroppedWalRange>,
     /// Corrupt ranges skipped because salvage was enabled.
     pub salvaged: Vec<DroppedWalRange>,
-    /// A last segment whose creation a crash interrupted, removed.
-    pub removed_partial_segment: Option<PathBuf>,
+    /// Segments whose creation a crash or failure interrupted, removed.
+    pub removed_partial_segments: Vec<PathBuf>,
 }
 
 enum Step {
@@ -96,6 +99,25 @@ impl SegmentReader {
             offset += len as u64;
         }
         Ok(true)
+    }
+
+    /// True when the file holds nothing but a prefix of segment `id`'s
+    /// header followed by zeros: a crash or failure interrupted its
+    /// creation before any record could be written.
+    fn is_torn_creation(&mut self, id: u64) -> StorageResult<bool> {
+        let expected = encode_segment_header(id);
+        let present = (self.file_len as usize).min(SEGMENT_HEADER_BYTES);
+        let Some(head) = self.fetch(0, present)? else {
+            return Ok(false);
+        };
+        let written = head
+            .iter()
+            .rposition(|byte| *byte != 0)
+            .map_or(0, |last| last + 1);
+        if head[..written] != expected[..written] {
+            return Ok(false);
+        }
+        self.zero_from(present as u64)
     }
 
     fn step(&mut self, offset: u64) -> StorageResult<Step> {
@@ -175,13 +197,16 @@ pub fn replay_segments(
             )),
         };
         if let Some(problem) = header_problem {
-            if is_last && reader.zero_from(0)? {
-                // A crash interrupted the creation of this segment before
-                // any record could be written to it.
+            // A segment is only written to after its creation was synced,
+            // so one whose header never became durable never held records,
+            // wherever it sits in the log.
+            if reader.is_torn_creation(id)? {
+                // A crash or failed write interrupted the creation of this
+                // segment before any record could be written to it.
                 drop(reader);
                 vfs.remove_file(&path)?;
                 vfs.sync_dir(dir)?;
-                report.removed_partial_segment = Some(path);
+                report.removed_partial_segments.push(path);
                 continue;
             }
             if salvage {

@@ -152,9 +152,17 @@ fn create_segment(
 ) -> StorageResult<Box<dyn VfsFile>> {
     let path = segment_path(dir, id);
     let mut file = vfs.create_file(&path)?;
-    file.write_at(0, &encode_segment_header(id))?;
-    file.set_len(capacity)?;
-    file.sync_data()?;
-    vfs.sync_dir(dir)?;
+    let created = file
+        .write_at(0, &encode_segment_header(id))
+        .and_then(|()| file.set_len(capacity))
+        .and_then(|()| file.sync_data())
+        .and_then(|()| vfs.sync_dir(dir));
+    if let Err(error) = created {
+        // Best effort: recovery also removes a segment whose header never
+        // became durable.
+        drop(file);
+        let _ = vfs.remove_file(&path);
+        return Err(error.into());
+    }
     Ok(file)
 }

@@ -1,0 +1,612 @@
+//! The simulator: runs the production `StorageEngine` on a `SimVfs` under a
+//! seeded workload and fault schedule, checking it against the reference
+//! model after every operation and every recovery.
+//!
+//! Checks: every durable write survives a crash; nothing deleted comes back;
+//! a read returns the model's bytes or a clear error (never wrong bytes); a
+//! call that fails without poisoning the engine changed nothing; a batch is
+//! all there or all gone; no panic, whatever the fault.
+
+use std::collections::BTreeSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kausal_storage::{
+    BlockId, Config, ContextBlock, StorageEngine, StorageError, SyncMode, WriteBatch,
+};
+
+use crate::model::{Model, ModelBlock, ModelState, Mutation};
+use crate::vfs::{FaultConfig, FaultCounts, SimVfs};
+use crate::workload::{Action, Weights, Workload};
+
+/// Settings of one simulated run.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub seed: u64,
+    pub ops: usize,
+    /// Blocks ids are drawn from `1..=id_space`.
+    pub id_space: u128,
+    pub faults: FaultConfig,
+    pub weights: Weights,
+}
+
+impl SimOptions {
+    /// The standard mix: every fault kind at a low rate.
+    pub fn standard(seed: u64, ops: usize) -> Self {
+        Self {
+            seed,
+            ops,
+            id_space: 64,
+            faults: FaultConfig {
+                read_error: 0.002,
+                write_error: 0.002,
+                short_write: 0.001,
+                sync_error: 0.002,
+                torn_write: 0.6,
+                bit_flip: 0.003,
+                capacity_bytes: None,
+            },
+            weights: Weights::default(),
+        }
+    }
+}
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// A check failed: the engine lost, invented or corrupted data, or panicked.
+    Failure { op: usize, message: String },
+    /// A bit flipped at rest was detected and reported naming the file; the
+    /// database needs an operator, so the run ends here (a success).
+    CorruptionDetected { op: usize, message: String },
+}
+
+/// What one run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    pub seed: u64,
+    pub ops_run: usize,
+    pub recoveries: u64,
+    pub faults: FaultCounts,
+    pub stop: Option<Stop>,
+}
+
+impl RunReport {
+    /// The failure message, if the run failed.
+    pub fn failure(&self) -> Option<&str> {
+        match &self.stop {
+            Some(Stop::Failure { message, .. }) => Some(message),
+            _ => None,
+        }
+    }
+}
+
+/// The data directory inside the simulated disk.
+pub const SIM_DIR: &str = "/sim/db";
+
+/// Drives one engine against the model.
+pub struct Runner {
+    pub vfs: SimVfs,
+    engine: Option<StorageEngine>,
+    pub model: Model,
+    config: Config,
+    dir: PathBuf,
+    id_space: u128,
+    op: usize,
+    pub recoveries: u64,
+    /// Ids outside `1..=id_space` that the checker must also compare.
+    pub extra_ids: BTreeSet<BlockId>,
+    /// Actions left before a disk-pressure phase ends.
+    pressure_ops_left: Option<u32>,
+    /// Print each action (set `KAUSAL_SIM_TRACE=1`).
+    trace: bool,
+}
+
+/// Length of a disk-pressure phase, in actions.
+const DISK_PRESSURE_OPS: u32 = 25;
+
+fn describe(action: &Action) -> String {
+    match action {
+        Action::Write { mutations, batch } => {
+            let parts: Vec<String> = mutations
+                .iter()
+                .map(|mutation| match mutation {
+                    Mutation::PutBlock(id, block) => {
+                        format!("put {} ({} bytes)", id.as_u128(), block.content.len())
+                    }
+                    Mutation::DeleteBlock(id) => format!("delete {}", id.as_u128()),
+                    Mutation::PutEdge(edge) => {
+                        format!(
+                            "edge {}-{}->{}",
+                            edge.source.as_u128(),
+                            edge.edge_type,
+                            edge.target.as_u128()
+                        )
+                    }
+                    Mutation::DeleteEdge(edge) => format!(
+                        "delete edge {}-{}->{}",
+                        edge.source.as_u128(),
+                        edge.edge_type,
+                        edge.target.as_u128()
+                    ),
+                })
+                .collect();
+            format!(
+                "{}[{}]",
+                if *batch { "batch " } else { "" },
+                parts.join(", ")
+            )
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+fn engine_config(seed: u64) -> Config {
+    let mut rng = fastrand::Rng::with_seed(seed.rotate_left(17));
+    Config {
+        memtable_budget_bytes: 64 * 1024,
+        wal_segment_bytes: [8 * 1024, 32 * 1024, 256 * 1024][rng.usize(0..3)],
+        sync_mode: [
+            SyncMode::EveryWrite,
+            SyncMode::Manual,
+            SyncMode::EveryBytes(16 * 1024),
+        ][rng.usize(0..3)],
+        auto_compact: rng.bool(),
+        compaction_min_tables: 3,
+        compaction_base_bytes: 16 * 1024,
+        compaction_tier_ratio: 4,
+        wal_salvage: false,
+    }
+}
+
+fn to_block(id: BlockId, block: &ModelBlock) -> ContextBlock {
+    ContextBlock::new(id, &block.source_uri, &block.metadata_json, &block.content)
+}
+
+fn model_block(view: &kausal_storage::BlockView<'_>) -> ModelBlock {
+    ModelBlock {
+        source_uri: view.source_uri.to_string(),
+        metadata_json: view.metadata_json.to_string(),
+        content: view.content.to_string(),
+    }
+}
+
+impl Runner {
+    /// Opens a fresh engine on a fresh simulated disk.
+    pub fn new(seed: u64, id_space: u128, faults: FaultConfig) -> Result<Self, Stop> {
+        let vfs = SimVfs::new(seed, faults);
+        let mut runner = Self {
+            vfs,
+            engine: None,
+            model: Model::default(),
+            config: engine_config(seed),
+            dir: PathBuf::from(SIM_DIR),
+            id_space,
+            op: 0,
+            recoveries: 0,
+            extra_ids: BTreeSet::new(),
+            pressure_ops_left: None,
+            trace: std::env::var_os("KAUSAL_SIM_TRACE").is_some(),
+        };
+        runner.open_engine()?;
+        Ok(runner)
+    }
+
+    /// The engine's sync mode for this run.
+    pub fn sync_mode(&self) -> SyncMode {
+        self.config.sync_mode
+    }
+
+    fn fail(&self, message: impl Into<String>) -> Stop {
+        Stop::Failure {
+            op: self.op,
+            message: message.into(),
+        }
+    }
+
+    /// Classifies an error met while reading: corruption in a file that had
+    /// a bit flipped is detection (ends the run), anything else a failure.
+    fn read_error(&self, error: &StorageError, context: &str) -> Stop {
+        if let StorageError::Corruption { file, .. } = error
+            && self.vfs.flipped_files().contains(file)
+        {
+            return Stop::CorruptionDetected {
+                op: self.op,
+                message: format!("{context}: {error}"),
+            };
+        }
+        self.fail(format!("{context}: unexpected error {error}"))
+    }
+
+    fn engine(&mut self) -> Result<&mut StorageEngine, Stop> {
+        let op = self.op;
+        self.engine.as_mut().ok_or(Stop::Failure {
+            op,
+            message: "no open engine".into(),
+        })
+    }
+
+    fn open_engine(&mut self) -> Result<(), Stop> {
+        for attempt in 0..12 {
+            if attempt >= 8 {
+                // Keep injecting until late: recovery must cope with faults,
+                // but a run should not stall on an unlucky streak.
+                self.vfs.set_faults_enabled(false);
+            }
+            let result =
+                StorageEngine::open(Arc::new(self.vfs.clone()), &self.dir, self.config.clone());
+            self.vfs.set_faults_enabled(true);
+            match result {
+                Ok(engine) => {
+                    self.engine = Some(engine);
+                    return Ok(());
+                }
+                Err(StorageError::Io(_)) => continue,
+                Err(error @ StorageError::Corruption { .. }) => {
+                    return Err(self.read_error(&error, "open"));
+                }
+                Err(error) => return Err(self.fail(format!("open failed: {error}"))),
+            }
+        }
+        Err(self.fail("open kept failing with faults disabled"))
+    }
+
+    /// Everything the engine shows, read with faults disabled.
+    pub fn observe(&mut self) -> Result<ModelState, Stop> {
+        self.vfs.set_faults_enabled(false);
+        let result = self.observe_inner();
+        self.vfs.set_faults_enabled(true);
+        result
+    }
+
+    fn observe_inner(&mut self) -> Result<ModelState, Stop> {
+        let mut state = ModelState::default();
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| self.fail("no open engine"))?;
+        for view in engine.iterate_blocks() {
+            let view = view.map_err(|error| self.read_error(&error, "iterate_blocks"))?;
+            state.blocks.insert(view.id, model_block(&view));
+        }
+        let ids = (1..=self.id_space)
+            .map(BlockId::from_u128)
+            .chain(self.extra_ids.iter().copied());
+        for id in ids {
+            state.edges.extend(engine.find_outgoing_edges(id));
+        }
+        Ok(state)
+    }
+
+    /// Compares what the engine shows for `id` with the model's current state.
+    pub fn check_id(&mut self, id: BlockId) -> Result<(), Stop> {
+        self.vfs.set_faults_enabled(false);
+        let result = self.check_id_inner(id);
+        self.vfs.set_faults_enabled(true);
+        result
+    }
+
+    fn check_id_inner(&self, id: BlockId) -> Result<(), Stop> {
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| self.fail("no open engine"))?;
+        let expected = self.model.current();
+        let found = engine
+            .find_block(id)
+            .map_err(|error| self.read_error(&error, &format!("find_block {id}")))?
+            .map(|view| model_block(&view));
+        if found.as_ref() != expected.blocks.get(&id) {
+            return Err(self.fail(format!(
+                "block {id}: engine has {:?}, model has {:?}",
+                found.as_ref().map(|b| (b.content.len(), &b.source_uri)),
+                expected
+                    .blocks
+                    .get(&id)
+                    .map(|b| (b.content.len(), &b.source_uri))
+            )));
+        }
+        let outgoing = engine.find_outgoing_edges(id);
+        if outgoing != expected.outgoing(id) {
+            return Err(self.fail(format!(
+                "outgoing edges of {id}: engine {outgoing:?}, model {:?}",
+                expected.outgoing(id)
+            )));
+        }
+        let incoming = engine.find_incoming_edges(id);
+        if incoming != expected.incoming(id) {
+            return Err(self.fail(format!(
+                "incoming edges of {id}: engine {incoming:?}, model {:?}",
+                expected.incoming(id)
+            )));
+        }
+        Ok(())
+    }
+
+    fn touched(mutations: &[Mutation]) -> BTreeSet<BlockId> {
+        let mut ids = BTreeSet::new();
+        for mutation in mutations {
+            match mutation {
+                Mutation::PutBlock(id, _) | Mutation::DeleteBlock(id) => {
+                    ids.insert(*id);
+                }
+                Mutation::PutEdge(edge) | Mutation::DeleteEdge(edge) => {
+                    ids.insert(edge.source);
+                    ids.insert(edge.target);
+                }
+            }
+        }
+        ids
+    }
+
+    /// Sends one write to the engine and updates the model by its outcome.
+    pub fn write(&mut self, mutations: Vec<Mutation>, as_batch: bool) -> Result<(), Stop> {
+        let engine = self.engine()?;
+        let result = if as_batch || mutations.len() != 1 {
+            let mut batch = WriteBatch::new();
+            for mutation in &mutations {
+                let added = match mutation {
+                    Mutation::PutBlock(id, block) => batch.put_block(to_block(*id, block)),
+                    Mutation::DeleteBlock(id) => batch.delete_block(*id),
+                    Mutation::PutEdge(edge) => batch.put_edge(*edge),
+                    Mutation::DeleteEdge(edge) => batch.delete_edge(*edge),
+                };
+                if let Err(error) = added {
+                    return Err(Stop::Failure {
+                        op: 0,
+                        message: format!("valid batch op rejected: {error}"),
+                    });
+                }
+            }
+            engine.write_batch(&batch)
+        } else {
+            match &mutations[0] {
+                Mutation::PutBlock(id, block) => engine.put_block_fields(
+                    *id,
+                    &block.source_uri,
+                    &block.metadata_json,
+                    &block.content,
+                ),
+                Mutation::DeleteBlock(id) => engine.delete_block(*id),
+                Mutation::PutEdge(edge) => engine.put_edge(*edge),
+                Mutation::DeleteEdge(edge) => engine.delete_edge(*edge),
+            }
+        };
+        let poisoned = engine.is_poisoned();
+        if self.trace {
+            eprintln!("    -> {result:?} poisoned={poisoned}");
+        }
+        let touched = Self::touched(&mutations);
+        match result {
+            Ok(_) => {
+                self.model.acknowledge(mutations);
+                if self.config.sync_mode == SyncMode::EveryWrite {
+                    self.model.mark_durable();
+                }
+            }
+            Err(error) => {
+                self.expect_fault_error(&error)?;
+                if poisoned {
+                    self.model.record_maybe(mutations);
+                    return self.restart(self.op % 2 == 0);
+                }
+            }
+        }
+        for id in touched {
+            self.check_id(id)?;
+        }
+        Ok(())
+    }
+
+    /// Accepts the errors a fault can cause; anything else is a failure.
+    fn expect_fault_error(&self, error: &StorageError) -> Result<(), Stop> {
+        match error {
+            StorageError::Io(_) | StorageError::Poisoned { .. } => Ok(()),
+            StorageError::Corruption { .. } => Err(self.read_error(error, "write")),
+            other => Err(self.fail(format!("write failed with a non-fault error: {other}"))),
+        }
+    }
+
+    /// Runs a maintenance call; a poisoning failure forces a restart.
+    fn maintenance(
+        &mut self,
+        call: impl FnOnce(&mut StorageEngine) -> Result<(), StorageError>,
+        durable_on_success: bool,
+    ) -> Result<(), Stop> {
+        let engine = self.engine()?;
+        let result = call(engine);
+        let poisoned = engine.is_poisoned();
+        if self.trace {
+            eprintln!("    -> {result:?} poisoned={poisoned}");
+        }
+        match result {
+            Ok(()) => {
+                if durable_on_success {
+                    self.model.mark_durable();
+                }
+                Ok(())
+            }
+            Err(error) => {
+                self.expect_fault_error(&error)?;
+                if poisoned {
+                    return self.restart(self.op % 2 == 1);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Drops the engine (after a simulated power loss when `crash`), reopens
+    /// it, and checks the recovered state against the model.
+    pub fn restart(&mut self, crash: bool) -> Result<(), Stop> {
+        if crash {
+            self.vfs.crash();
+        }
+        self.engine = None;
+        self.open_engine()?;
+        self.recoveries += 1;
+        if self.trace {
+            let report = self
+                .engine
+                .as_ref()
+                .map(|engine| engine.recovery_report().clone());
+            eprintln!("    restart (crash: {crash}): {report:?}");
+        }
+        let observed = self.observe()?;
+        self.model.recover(&observed).map_err(|message| {
+            self.fail(format!(
+                "after {}: {message}",
+                if crash { "crash" } else { "reopen" }
+            ))
+        })?;
+        Ok(())
+    }
+
+    /// Compares the whole engine with the model's current state.
+    pub fn check_all(&mut self) -> Result<(), Stop> {
+        let observed = self.observe()?;
+        if observed != *self.model.current() {
+            return Err(self.fail(format!(
+                "engine state differs from the model: {} blocks / {} edges vs {} / {}",
+                observed.blocks.len(),
+                observed.edges.len(),
+                self.model.current().blocks.len(),
+                self.model.current().edges.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn walk(&mut self, start: BlockId) -> Result<(), Stop> {
+        let mut frontier = vec![start];
+        for _depth in 0..3 {
+            let mut next = Vec::new();
+            for id in frontier {
+                self.check_id(id)?;
+                let engine = self
+                    .engine
+                    .as_ref()
+                    .ok_or_else(|| self.fail("no open engine"))?;
+                next.extend(
+                    engine
+                        .find_outgoing_edges(id)
+                        .into_iter()
+                        .map(|edge| edge.target)
+                        .take(4),
+                );
+            }
+            frontier = next;
+        }
+        Ok(())
+    }
+
+    fn invalid_put(&mut self, zero_id: bool) -> Result<(), Stop> {
+        let (id, metadata) = if zero_id {
+            (BlockId::default(), "{}")
+        } else {
+            (BlockId::from_u128(1), "[\"not an object\"]")
+        };
+        let engine = self.engine()?;
+        let result = engine.put_block_fields(id, "u", metadata, "c");
+        match result {
+            Err(StorageError::ZeroBlockId) if zero_id => {}
+            Err(StorageError::InvalidMetadata { .. }) if !zero_id => {}
+            other => return Err(self.fail(format!("invalid put gave {other:?}"))),
+        }
+        self.check_id(BlockId::from_u128(1))
+    }
+
+    /// Makes the disk nearly full for the next `DISK_PRESSURE_OPS` actions.
+    fn disk_pressure(&mut self, workload: &mut Workload) {
+        let mut faults = self.vfs.faults();
+        faults.capacity_bytes = Some(self.vfs.used_bytes() + workload.below(256 * 1024));
+        self.vfs.set_faults(faults);
+        self.pressure_ops_left = Some(DISK_PRESSURE_OPS);
+    }
+
+    /// Runs one workload action.
+    pub fn step(&mut self, action: Action, workload: &mut Workload) -> Result<(), Stop> {
+        self.op += 1;
+        if self.trace {
+            eprintln!("op {}: {}", self.op, describe(&action));
+        }
+        if let Some(remaining) = self.pressure_ops_left.as_mut() {
+            *remaining = remaining.saturating_sub(1);
+            if *remaining == 0 {
+                self.pressure_ops_left = None;
+                let mut faults = self.vfs.faults();
+                faults.capacity_bytes = None;
+                self.vfs.set_faults(faults);
+            }
+        }
+        match action {
+            Action::Write { mutations, batch } => self.write(mutations, batch),
+            Action::InvalidPut { zero_id } => self.invalid_put(zero_id),
+            Action::Find(id) => self.check_id(id),
+            Action::Walk(id) => self.walk(id),
+            Action::Flush => self.maintenance(StorageEngine::flush_memtable, true),
+            Action::Compact => self.maintenance(|engine| engine.compact().map(|_| ()), false),
+            Action::CompactAll => {
+                self.maintenance(|engine| engine.compact_all().map(|_| ()), false)
+            }
+            Action::Sync => self.maintenance(StorageEngine::sync, true),
+            Action::Crash => self.restart(true),
+            Action::Reopen => self.restart(false),
+            Action::DiskPressure => {
+                self.disk_pressure(workload);
+                Ok(())
+            }
+        }
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// Runs one seed: the workload, a final full check, a last crash and check.
+pub fn run_seed(options: &SimOptions) -> RunReport {
+    let mut ops_run = 0;
+    let mut recoveries = 0;
+    let mut vfs_counts = FaultCounts::default();
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), Stop> {
+        let mut runner = Runner::new(options.seed, options.id_space, options.faults)?;
+        let mut workload = Workload::new(options.seed, options.id_space, options.weights);
+        let result = (|| {
+            for _ in 0..options.ops {
+                let action = workload.next_action();
+                runner.step(action, &mut workload)?;
+                ops_run += 1;
+            }
+            runner.check_all()?;
+            runner.restart(true)
+        })();
+        recoveries = runner.recoveries;
+        vfs_counts = runner.vfs.counts();
+        result
+    }));
+    let stop = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(stop)) => Some(stop),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "non-string panic".into());
+            Some(Stop::Failure {
+                op: ops_run + 1,
+                message: format!("panic: {message}"),
+            })
+        }
+    };
+    RunReport {
+        seed: options.seed,
+        ops_run,
+        recoveries,
+        faults: vfs_counts,
+        stop,
+    }
+}

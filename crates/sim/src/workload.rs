@@ -1,0 +1,269 @@
+//! Seeded workload generator: a weighted mix of block and edge writes,
+//! batches, reads, edge walks, flushes, compactions, syncs, crashes,
+//! reopens and disk-pressure phases, plus a code-graph generator for the
+//! ingestion scenario.
+
+use kausal_storage::{BlockId, EdgeType, GraphEdge};
+
+use crate::model::{ModelBlock, Mutation};
+
+/// One step of a simulated workload.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// One write (single op or batch) as mutations; `batch` sends it as a
+    /// `WriteBatch` even when it holds one mutation.
+    Write {
+        mutations: Vec<Mutation>,
+        batch: bool,
+    },
+    /// A put with invalid input that must be rejected.
+    InvalidPut {
+        zero_id: bool,
+    },
+    Find(BlockId),
+    Walk(BlockId),
+    Flush,
+    Compact,
+    CompactAll,
+    Sync,
+    Crash,
+    Reopen,
+    DiskPressure,
+}
+
+/// Relative weights of the actions.
+#[derive(Debug, Clone, Copy)]
+pub struct Weights {
+    pub put: u32,
+    pub delete: u32,
+    pub put_edge: u32,
+    pub delete_edge: u32,
+    pub batch: u32,
+    pub invalid: u32,
+    pub find: u32,
+    pub walk: u32,
+    pub flush: u32,
+    pub compact: u32,
+    pub compact_all: u32,
+    pub sync: u32,
+    pub crash: u32,
+    pub reopen: u32,
+    pub disk_pressure: u32,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self {
+            put: 30,
+            delete: 6,
+            put_edge: 20,
+            delete_edge: 5,
+            batch: 6,
+            invalid: 1,
+            find: 12,
+            walk: 5,
+            flush: 2,
+            compact: 1,
+            compact_all: 1,
+            sync: 6,
+            crash: 1,
+            reopen: 1,
+            disk_pressure: 1,
+        }
+    }
+}
+
+/// Generates actions from a seed.
+pub struct Workload {
+    rng: fastrand::Rng,
+    id_space: u128,
+    weights: Weights,
+}
+
+impl Workload {
+    /// A generator over ids `1..=id_space`.
+    pub fn new(seed: u64, id_space: u128, weights: Weights) -> Self {
+        Self {
+            rng: fastrand::Rng::with_seed(seed ^ 0x5eed_0f_a11_7e57),
+            id_space,
+            weights,
+        }
+    }
+
+    fn id(&mut self) -> BlockId {
+        BlockId::from_u128(self.rng.u128(1..=self.id_space))
+    }
+
+    fn content_len(&mut self) -> usize {
+        match self.rng.u32(0..100) {
+            0..70 => self.rng.usize(0..512),
+            70..96 => self.rng.usize(512..4096),
+            _ => self.rng.usize(4096..40_000),
+        }
+    }
+
+    /// A block with deterministic, varied bytes (including non-ASCII text).
+    pub fn block(&mut self) -> ModelBlock {
+        let len = self.content_len();
+        let stamp = self.rng.u64(..);
+        let unit = format!("fn f_{stamp:016x}() {{ λ }}\n");
+        let mut content = unit.repeat(len / unit.len() + 1);
+        let mut cut = len.min(content.len());
+        while !content.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        content.truncate(cut);
+        ModelBlock {
+            source_uri: format!("src/m{}/f{}.rs", stamp % 13, stamp % 1000),
+            metadata_json: format!(
+                r#"{{"name":"f_{stamp:x}","kind":"function","line":{}}}"#,
+                stamp % 5000
+            ),
+            content,
+        }
+    }
+
+    fn edge(&mut self) -> GraphEdge {
+        let edge_type = EdgeType::ALL[self.rng.usize(0..EdgeType::ALL.len())];
+        GraphEdge::new(self.id(), self.id(), edge_type)
+    }
+
+    fn mutation(&mut self) -> Mutation {
+        match self.rng.u32(0..10) {
+            0..4 => {
+                let id = self.id();
+                Mutation::PutBlock(id, self.block())
+            }
+            4 => Mutation::DeleteBlock(self.id()),
+            5..9 => Mutation::PutEdge(self.edge()),
+            _ => Mutation::DeleteEdge(self.edge()),
+        }
+    }
+
+    /// The next action.
+    pub fn next_action(&mut self) -> Action {
+        let w = self.weights;
+        let table = [
+            w.put,
+            w.delete,
+            w.put_edge,
+            w.delete_edge,
+            w.batch,
+            w.invalid,
+            w.find,
+            w.walk,
+            w.flush,
+            w.compact,
+            w.compact_all,
+            w.sync,
+            w.crash,
+            w.reopen,
+            w.disk_pressure,
+        ];
+        let total: u32 = table.iter().sum();
+        let mut pick = self.rng.u32(0..total.max(1));
+        let mut choice = 0;
+        for (index, weight) in table.iter().enumerate() {
+            if pick < *weight {
+                choice = index;
+                break;
+            }
+            pick -= weight;
+        }
+        let single = |mutation| Action::Write {
+            mutations: vec![mutation],
+            batch: false,
+        };
+        match choice {
+            0 => {
+                let id = self.id();
+                single(Mutation::PutBlock(id, self.block()))
+            }
+            1 => single(Mutation::DeleteBlock(self.id())),
+            2 => single(Mutation::PutEdge(self.edge())),
+            3 => single(Mutation::DeleteEdge(self.edge())),
+            4 => {
+                let count = self.rng.usize(1..12);
+                Action::Write {
+                    mutations: (0..count).map(|_| self.mutation()).collect(),
+                    batch: true,
+                }
+            }
+            5 => Action::InvalidPut {
+                zero_id: self.rng.bool(),
+            },
+            6 => Action::Find(self.id()),
+            7 => Action::Walk(self.id()),
+            8 => Action::Flush,
+            9 => Action::Compact,
+            10 => Action::CompactAll,
+            11 => Action::Sync,
+            12 => Action::Crash,
+            13 => Action::Reopen,
+            _ => Action::DiskPressure,
+        }
+    }
+
+    /// Random number in `range` from the workload's stream.
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.rng.u64(0..bound.max(1))
+    }
+}
+
+/// A generated code graph: files containing functions, functions calling
+/// functions. Each file is one write batch (its blocks and edges).
+pub fn code_graph_batches(
+    seed: u64,
+    files: usize,
+    functions_per_file: usize,
+) -> Vec<Vec<Mutation>> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let total_functions = files * functions_per_file;
+    let file_id = |file: usize| BlockId::from_u128(1_000_000 + file as u128);
+    let function_id = |function: usize| BlockId::from_u128(1 + function as u128);
+    let mut batches = Vec::with_capacity(files);
+    for file in 0..files {
+        let mut batch = vec![Mutation::PutBlock(
+            file_id(file),
+            ModelBlock {
+                source_uri: format!("src/file_{file}.rs"),
+                metadata_json: format!(r#"{{"name":"file_{file}","kind":"file"}}"#),
+                content: format!("// file {file}\n"),
+            },
+        )];
+        for local in 0..functions_per_file {
+            let function = file * functions_per_file + local;
+            batch.push(Mutation::PutBlock(
+                function_id(function),
+                ModelBlock {
+                    source_uri: format!("src/file_{file}.rs"),
+                    metadata_json: format!(r#"{{"name":"func_{function}","kind":"function"}}"#),
+                    content: format!(
+                        "fn func_{function}() {{ {} }}\n",
+                        "x".repeat(rng.usize(10..400))
+                    ),
+                },
+            ));
+            batch.push(Mutation::PutEdge(GraphEdge::new(
+                function_id(function),
+                file_id(file),
+                EdgeType::DefinedIn,
+            )));
+            batch.push(Mutation::PutEdge(GraphEdge::new(
+                file_id(file),
+                function_id(function),
+                EdgeType::Contains,
+            )));
+            for _ in 0..rng.usize(0..4) {
+                let callee = rng.usize(0..total_functions);
+                batch.push(Mutation::PutEdge(GraphEdge::new(
+                    function_id(function),
+                    function_id(callee),
+                    EdgeType::Calls,
+                )));
+            }
+        }
+        batches.push(batch);
+    }
+    batches
+}
