@@ -389,7 +389,7 @@ impl Runner {
                 self.expect_fault_error(&error)?;
                 if poisoned {
                     self.model.record_maybe(mutations);
-                    return self.restart(self.op % 2 == 0);
+                    return self.restart(self.op.is_multiple_of(2));
                 }
             }
         }
@@ -430,7 +430,7 @@ impl Runner {
             Err(error) => {
                 self.expect_fault_error(&error)?;
                 if poisoned {
-                    return self.restart(self.op % 2 == 1);
+                    return self.restart(!self.op.is_multiple_of(2));
                 }
                 Ok(())
             }

@@ -84,7 +84,7 @@ impl Workload {
     /// A generator over ids `1..=id_space`.
     pub fn new(seed: u64, id_space: u128, weights: Weights) -> Self {
         Self {
-            rng: fastrand::Rng::with_seed(seed ^ 0x5eed_0f_a11_7e57),
+            rng: fastrand::Rng::with_seed(seed ^ 0x0005_eed0_fa11_7e57),
             id_space,
             weights,
         }
