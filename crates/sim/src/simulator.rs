@@ -560,6 +560,11 @@ impl Runner {
         }
     }
 
+    /// The open engine, if any.
+    pub fn engine_ref(&self) -> Option<&StorageEngine> {
+        self.engine.as_ref()
+    }
+
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.dir

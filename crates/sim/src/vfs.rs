@@ -9,7 +9,8 @@
 //!   `sync_dir` on their directory; a crash restores the durable entries.
 //!   Directories themselves are always durable.
 //! * a failed `sync_data` drops the pending writes from what can become
-//!   durable while reads still see them: the fsyncgate trap.
+//!   durable while reads still see them, and a later successful sync does not
+//!   bring them back (Linux marks the pages clean): the fsyncgate trap.
 //! * file handles and locks from before a crash fail on every call.
 //!
 //! Faults are drawn from one seeded PRNG, so a seed replays bit for bit.
@@ -51,6 +52,7 @@ pub struct FaultCounts {
     pub bit_flips: u64,
     pub disk_full: u64,
     pub crashes: u64,
+    pub scheduled_failures: u64,
 }
 
 impl FaultCounts {
@@ -75,6 +77,7 @@ impl FaultCounts {
         self.bit_flips += other.bit_flips;
         self.disk_full += other.disk_full;
         self.crashes += other.crashes;
+        self.scheduled_failures += other.scheduled_failures;
     }
 }
 
@@ -121,6 +124,9 @@ struct State {
     dirs: BTreeSet<PathBuf>,
     locks: BTreeSet<PathBuf>,
     flipped_files: BTreeSet<PathBuf>,
+    mutating_ops: u64,
+    /// (operation number, crash too) of the next scheduled failure.
+    scheduled: Option<(u64, bool)>,
 }
 
 impl State {
@@ -149,6 +155,99 @@ impl State {
             .values()
             .map(|inode| inode.current.len().max(inode.durable.len()) as u64)
             .sum()
+    }
+
+    /// Power loss; see [`SimVfs::crash`].
+    fn crash(&mut self) {
+        self.counts.crashes += 1;
+        self.generation += 1;
+        self.locks.clear();
+        self.entries = self.durable_entries.clone();
+        let live: BTreeSet<u64> = self.entries.values().copied().collect();
+        self.inodes.retain(|id, _| live.contains(id));
+        let ids: Vec<u64> = self.inodes.keys().copied().collect();
+        for id in ids {
+            let torn = {
+                let probability = self.faults.torn_write;
+                let has_pending = self
+                    .inodes
+                    .get(&id)
+                    .is_some_and(|inode| !inode.pending.is_empty());
+                has_pending && self.chance(probability)
+            };
+            let Some(inode) = self.inodes.get(&id).cloned() else {
+                continue;
+            };
+            let mut bytes = inode.durable.clone();
+            if torn {
+                // Keep whole writes up to a point, then part of the next.
+                let keep = self.below(inode.pending.len() + 1);
+                for write in &inode.pending[..keep] {
+                    Inode::apply(&mut bytes, write);
+                }
+                if let Some(PendingWrite::Write { offset, data }) = inode.pending.get(keep) {
+                    let part = self.below(data.len());
+                    Inode::apply(
+                        &mut bytes,
+                        &PendingWrite::Write {
+                            offset: *offset,
+                            data: data[..part].to_vec(),
+                        },
+                    );
+                }
+                self.counts.torn_writes += 1;
+            }
+            if let Some(inode) = self.inodes.get_mut(&id) {
+                inode.current = bytes.clone();
+                inode.durable = bytes;
+                inode.pending.clear();
+            }
+        }
+        let flip = self.faults.bit_flip;
+        if self.chance(flip) {
+            let candidates: Vec<(PathBuf, u64)> = self
+                .entries
+                .iter()
+                .filter(|(path, _)| {
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    name.ends_with(".sst") || name == "MANIFEST"
+                })
+                .map(|(path, id)| (path.clone(), *id))
+                .collect();
+            if !candidates.is_empty() {
+                let (path, id) = candidates[self.below(candidates.len())].clone();
+                let len = self.inodes.get(&id).map_or(0, |inode| inode.current.len());
+                if len > 0 {
+                    let byte = self.below(len);
+                    let bit = self.below(8);
+                    if let Some(inode) = self.inodes.get_mut(&id) {
+                        inode.current[byte] ^= 1 << bit;
+                        inode.durable[byte] ^= 1 << bit;
+                    }
+                    self.counts.bit_flips += 1;
+                    self.flipped_files.insert(path);
+                }
+            }
+        }
+    }
+
+    /// Counts a mutating operation and fires a scheduled failure.
+    fn tick(&mut self, op: &'static str, path: &Path) -> VfsResult<()> {
+        self.mutating_ops += 1;
+        match self.scheduled {
+            Some((due, crash)) if due == self.mutating_ops => {
+                self.scheduled = None;
+                self.counts.scheduled_failures += 1;
+                if crash {
+                    self.crash();
+                }
+                Err(injected(op, path))
+            }
+            _ => Ok(()),
+        }
     }
 
     fn check_generation(&self, generation: u64, op: &'static str, path: &Path) -> VfsResult<()> {
@@ -236,80 +335,26 @@ impl SimVfs {
     /// state, open handles and locks die, and a bit may flip at rest in a
     /// table or manifest file.
     pub fn crash(&self) {
+        self.lock().crash();
+    }
+
+    /// Makes the `at`-th mutating operation from now (create, write,
+    /// set_len, sync, rename, remove, directory sync) fail; with `crash` the
+    /// disk also loses power at that moment.
+    pub fn schedule_failure(&self, at: u64, crash: bool) {
         let mut state = self.lock();
-        state.counts.crashes += 1;
-        state.generation += 1;
-        state.locks.clear();
-        state.entries = state.durable_entries.clone();
-        let live: BTreeSet<u64> = state.entries.values().copied().collect();
-        state.inodes.retain(|id, _| live.contains(id));
-        let ids: Vec<u64> = state.inodes.keys().copied().collect();
-        for id in ids {
-            let torn = {
-                let probability = state.faults.torn_write;
-                let has_pending = state
-                    .inodes
-                    .get(&id)
-                    .is_some_and(|inode| !inode.pending.is_empty());
-                has_pending && state.chance(probability)
-            };
-            let Some(inode) = state.inodes.get(&id).cloned() else {
-                continue;
-            };
-            let mut bytes = inode.durable.clone();
-            if torn {
-                // Keep whole writes up to a point, then part of the next.
-                let keep = state.below(inode.pending.len() + 1);
-                for write in &inode.pending[..keep] {
-                    Inode::apply(&mut bytes, write);
-                }
-                if let Some(PendingWrite::Write { offset, data }) = inode.pending.get(keep) {
-                    let part = state.below(data.len());
-                    Inode::apply(
-                        &mut bytes,
-                        &PendingWrite::Write {
-                            offset: *offset,
-                            data: data[..part].to_vec(),
-                        },
-                    );
-                }
-                state.counts.torn_writes += 1;
-            }
-            if let Some(inode) = state.inodes.get_mut(&id) {
-                inode.current = bytes.clone();
-                inode.durable = bytes;
-                inode.pending.clear();
-            }
-        }
-        let flip = state.faults.bit_flip;
-        if state.chance(flip) {
-            let candidates: Vec<(PathBuf, u64)> = state
-                .entries
-                .iter()
-                .filter(|(path, _)| {
-                    let name = path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    name.ends_with(".sst") || name == "MANIFEST"
-                })
-                .map(|(path, id)| (path.clone(), *id))
-                .collect();
-            if !candidates.is_empty() {
-                let (path, id) = candidates[state.below(candidates.len())].clone();
-                let len = state.inodes.get(&id).map_or(0, |inode| inode.current.len());
-                if len > 0 {
-                    let byte = state.below(len);
-                    let bit = state.below(8);
-                    if let Some(inode) = state.inodes.get_mut(&id) {
-                        inode.current[byte] ^= 1 << bit;
-                        inode.durable[byte] ^= 1 << bit;
-                    }
-                    state.counts.bit_flips += 1;
-                    state.flipped_files.insert(path);
-                }
-            }
-        }
+        let due = state.mutating_ops + at;
+        state.scheduled = Some((due, crash));
+    }
+
+    /// True while a scheduled failure has not fired yet.
+    pub fn failure_pending(&self) -> bool {
+        self.lock().scheduled.is_some()
+    }
+
+    /// Mutating operations performed so far.
+    pub fn mutating_ops(&self) -> u64 {
+        self.lock().mutating_ops
     }
 
     fn parent_exists(state: &State, path: &Path) -> bool {
@@ -332,6 +377,7 @@ impl SimVfs {
             (Some(id), false) => id,
             (None, false) => return Err(error(op, path, io::ErrorKind::NotFound, "no such file")),
             (existing, true) => {
+                state.tick("create", path)?;
                 if existing.is_some() && state.roll(|faults| faults.write_error) {
                     state.counts.write_errors += 1;
                     return Err(injected(op, path));
@@ -409,6 +455,7 @@ impl VfsFile for SimFile {
     fn write_at(&mut self, offset: u64, data: &[u8]) -> VfsResult<()> {
         let mut state = self.lock();
         state.check_generation(self.generation, "write_at", &self.path)?;
+        state.tick("write_at", &self.path)?;
         if state.roll(|faults| faults.write_error) {
             state.counts.write_errors += 1;
             return Err(injected("write_at", &self.path).at_offset(offset));
@@ -457,6 +504,7 @@ impl VfsFile for SimFile {
     fn set_len(&mut self, len: u64) -> VfsResult<()> {
         let mut state = self.lock();
         state.check_generation(self.generation, "set_len", &self.path)?;
+        state.tick("set_len", &self.path)?;
         if state.roll(|faults| faults.write_error) {
             state.counts.write_errors += 1;
             return Err(injected("set_len", &self.path));
@@ -488,6 +536,7 @@ impl VfsFile for SimFile {
     fn sync_data(&mut self) -> VfsResult<()> {
         let mut state = self.lock();
         state.check_generation(self.generation, "sync_data", &self.path)?;
+        state.tick("sync_data", &self.path)?;
         let failed = state.roll(|faults| faults.sync_error);
         if failed {
             state.counts.sync_errors += 1;
@@ -498,8 +547,11 @@ impl VfsFile for SimFile {
                 // durable, though reads still see them.
                 inode.pending.clear();
             } else {
-                inode.durable = inode.current.clone();
-                inode.pending.clear();
+                // Only the writes still pending reach the disk; bytes whose
+                // sync failed earlier stay lost even though reads see them.
+                for write in std::mem::take(&mut inode.pending) {
+                    Inode::apply(&mut inode.durable, &write);
+                }
             }
         }
         if failed {
@@ -547,6 +599,7 @@ impl Vfs for SimVfs {
 
     fn remove_file(&self, path: &Path) -> VfsResult<()> {
         let mut state = self.lock();
+        state.tick("remove", path)?;
         if state.roll(|faults| faults.write_error) {
             state.counts.write_errors += 1;
             return Err(injected("remove", path));
@@ -571,6 +624,7 @@ impl Vfs for SimVfs {
 
     fn rename(&self, from: &Path, to: &Path) -> VfsResult<()> {
         let mut state = self.lock();
+        state.tick("rename", from)?;
         if state.roll(|faults| faults.write_error) {
             state.counts.write_errors += 1;
             return Err(injected("rename", from));
@@ -638,6 +692,7 @@ impl Vfs for SimVfs {
 
     fn sync_dir(&self, path: &Path) -> VfsResult<()> {
         let mut state = self.lock();
+        state.tick("sync_dir", path)?;
         if state.roll(|faults| faults.sync_error) {
             state.counts.sync_errors += 1;
             return Err(injected("sync_dir", path));
@@ -700,5 +755,213 @@ impl Vfs for SimVfs {
             path: path.to_path_buf(),
             generation: state.generation,
         })))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn no_faults() -> SimVfs {
+        let vfs = SimVfs::new(1, FaultConfig::default());
+        vfs.create_dir_all(Path::new("/d")).unwrap();
+        vfs
+    }
+
+    fn read_all(vfs: &SimVfs, path: &Path) -> Vec<u8> {
+        vfs.map_readonly(path).unwrap().to_vec()
+    }
+
+    #[test]
+    fn files_read_back_and_map() {
+        let vfs = no_faults();
+        let path = Path::new("/d/a");
+        let mut file = vfs.create_file(path).unwrap();
+        file.write_at(0, b"hello").unwrap();
+        file.append(b" world").unwrap();
+        let mut buf = [0u8; 20];
+        assert_eq!(file.read_at(0, &mut buf).unwrap(), 11);
+        assert_eq!(&buf[..11], b"hello world");
+        assert_eq!(file.read_at(50, &mut buf).unwrap(), 0);
+        assert_eq!(read_all(&vfs, path), b"hello world");
+        assert_eq!(vfs.file_size(path).unwrap(), 11);
+        assert_eq!(vfs.list_dir(Path::new("/d")).unwrap(), vec!["a"]);
+        assert!(
+            vfs.open_file(Path::new("/d/missing"))
+                .unwrap_err()
+                .is_not_found()
+        );
+        assert!(
+            vfs.map_readonly(Path::new("/d/missing"))
+                .unwrap_err()
+                .is_not_found()
+        );
+    }
+
+    #[test]
+    fn crash_keeps_only_synced_data_and_synced_entries() {
+        let vfs = no_faults();
+        let synced = Path::new("/d/synced");
+        let unsynced_entry = Path::new("/d/entry-not-synced");
+        let mut file = vfs.create_file(synced).unwrap();
+        file.write_at(0, b"durable").unwrap();
+        file.sync_data().unwrap();
+        vfs.sync_dir(Path::new("/d")).unwrap();
+        file.write_at(7, b" and lost").unwrap();
+        let mut other = vfs.create_file(unsynced_entry).unwrap();
+        other.write_at(0, b"x").unwrap();
+        other.sync_data().unwrap();
+        vfs.crash();
+        assert_eq!(read_all(&vfs, synced), b"durable");
+        assert!(
+            !vfs.exists(unsynced_entry).unwrap(),
+            "entry needs a directory sync"
+        );
+        // Handles from before the crash are dead.
+        assert!(file.write_at(0, b"zombie").is_err());
+        assert!(file.sync_data().is_err());
+    }
+
+    #[test]
+    fn rename_and_remove_are_durable_only_after_directory_sync() {
+        let vfs = no_faults();
+        let dir = Path::new("/d");
+        let (old, new) = (Path::new("/d/MANIFEST"), Path::new("/d/MANIFEST.tmp"));
+        let mut file = vfs.create_file(old).unwrap();
+        file.write_at(0, b"v1").unwrap();
+        file.sync_data().unwrap();
+        vfs.sync_dir(dir).unwrap();
+        let mut temp = vfs.create_file(new).unwrap();
+        temp.write_at(0, b"v2").unwrap();
+        temp.sync_data().unwrap();
+        vfs.rename(new, old).unwrap();
+        assert_eq!(read_all(&vfs, old), b"v2");
+        vfs.crash();
+        assert_eq!(read_all(&vfs, old), b"v1", "rename not yet durable");
+        let mut temp = vfs.create_file(new).unwrap();
+        temp.write_at(0, b"v2").unwrap();
+        temp.sync_data().unwrap();
+        vfs.rename(new, old).unwrap();
+        vfs.sync_dir(dir).unwrap();
+        vfs.crash();
+        assert_eq!(read_all(&vfs, old), b"v2");
+        vfs.remove_file(old).unwrap();
+        vfs.crash();
+        assert!(vfs.exists(old).unwrap(), "removal not yet durable");
+        vfs.remove_file(old).unwrap();
+        vfs.sync_dir(dir).unwrap();
+        vfs.crash();
+        assert!(!vfs.exists(old).unwrap());
+    }
+
+    #[test]
+    fn failed_sync_loses_the_pending_writes_forever() {
+        let vfs = SimVfs::new(
+            3,
+            FaultConfig {
+                sync_error: 1.0,
+                ..FaultConfig::default()
+            },
+        );
+        vfs.set_faults_enabled(false);
+        vfs.create_dir_all(Path::new("/d")).unwrap();
+        let path = Path::new("/d/wal");
+        let mut file = vfs.create_file(path).unwrap();
+        file.sync_data().unwrap();
+        vfs.sync_dir(Path::new("/d")).unwrap();
+        file.write_at(0, b"record").unwrap();
+        vfs.set_faults_enabled(true);
+        assert!(file.sync_data().is_err());
+        vfs.set_faults_enabled(false);
+        // Reads still see the bytes, and a later sync "succeeds"...
+        assert_eq!(read_all(&vfs, path), b"record");
+        file.write_at(6, b"!").unwrap();
+        file.sync_data().unwrap();
+        assert_eq!(vfs.counts().sync_errors, 1);
+        // ...yet after a crash only the write made after the failure survives.
+        vfs.crash();
+        assert_eq!(read_all(&vfs, path), b"\0\0\0\0\0\0!");
+    }
+
+    #[test]
+    fn torn_write_keeps_a_prefix_of_pending_writes() {
+        let vfs = SimVfs::new(
+            7,
+            FaultConfig {
+                torn_write: 1.0,
+                ..FaultConfig::default()
+            },
+        );
+        vfs.create_dir_all(Path::new("/d")).unwrap();
+        let path = Path::new("/d/f");
+        let mut file = vfs.create_file(path).unwrap();
+        file.sync_data().unwrap();
+        vfs.sync_dir(Path::new("/d")).unwrap();
+        file.write_at(0, &[1u8; 100]).unwrap();
+        file.write_at(100, &[2u8; 100]).unwrap();
+        vfs.crash();
+        let after = read_all(&vfs, path);
+        let intended: Vec<u8> = [[1u8; 100], [2u8; 100]].concat();
+        assert!(after.len() <= 200);
+        assert_eq!(after, intended[..after.len()], "only a prefix survives");
+        assert_eq!(vfs.counts().torn_writes, 1);
+    }
+
+    #[test]
+    fn disk_full_rejects_growth() {
+        let vfs = SimVfs::new(
+            1,
+            FaultConfig {
+                capacity_bytes: Some(100),
+                ..FaultConfig::default()
+            },
+        );
+        vfs.create_dir_all(Path::new("/d")).unwrap();
+        let mut file = vfs.create_file(Path::new("/d/f")).unwrap();
+        file.write_at(0, &[0u8; 100]).unwrap();
+        let error = file.write_at(100, &[0u8; 1]).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::StorageFull);
+        file.write_at(0, &[9u8; 100]).unwrap();
+        assert_eq!(vfs.counts().disk_full, 1);
+    }
+
+    #[test]
+    fn same_seed_same_faults() {
+        let run = |seed| {
+            let vfs = SimVfs::new(
+                seed,
+                FaultConfig {
+                    write_error: 0.3,
+                    short_write: 0.2,
+                    ..FaultConfig::default()
+                },
+            );
+            vfs.create_dir_all(Path::new("/d")).unwrap();
+            let mut file = vfs.create_file(Path::new("/d/f")).unwrap();
+            let outcomes: Vec<bool> = (0..200)
+                .map(|i| file.write_at(i * 10, &[1u8; 10]).is_ok())
+                .collect();
+            (outcomes, read_all(&vfs, Path::new("/d/f")))
+        };
+        assert_eq!(run(42), run(42));
+        assert_ne!(run(42).0, run(43).0);
+    }
+
+    #[test]
+    fn locks_are_exclusive_and_die_with_a_crash() {
+        let vfs = no_faults();
+        let path = Path::new("/d/LOCK");
+        let lock = vfs.lock_file(path).unwrap();
+        assert_eq!(
+            vfs.lock_file(path).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        vfs.crash();
+        let second = vfs.lock_file(path).unwrap();
+        drop(lock); // a stale guard must not release the new holder's lock
+        assert!(vfs.lock_file(path).is_err());
+        drop(second);
+        vfs.lock_file(path).unwrap();
     }
 }
