@@ -340,8 +340,15 @@ impl Runner {
         ids
     }
 
-    /// Sends one write to the engine and updates the model by its outcome.
+    /// Sends one write to the engine (as one action of the run) and updates
+    /// the model by its outcome.
     pub fn write(&mut self, mutations: Vec<Mutation>, as_batch: bool) -> Result<(), Stop> {
+        self.op += 1;
+        self.advance_pressure();
+        self.write_inner(mutations, as_batch)
+    }
+
+    fn write_inner(&mut self, mutations: Vec<Mutation>, as_batch: bool) -> Result<(), Stop> {
         let engine = self.engine()?;
         let result = if as_batch || mutations.len() != 1 {
             let mut batch = WriteBatch::new();
@@ -517,6 +524,19 @@ impl Runner {
         self.check_id(BlockId::from_u128(1))
     }
 
+    /// Counts one action against a disk-pressure phase; lifts it at the end.
+    fn advance_pressure(&mut self) {
+        if let Some(remaining) = self.pressure_ops_left.as_mut() {
+            *remaining = remaining.saturating_sub(1);
+            if *remaining == 0 {
+                self.pressure_ops_left = None;
+                let mut faults = self.vfs.faults();
+                faults.capacity_bytes = None;
+                self.vfs.set_faults(faults);
+            }
+        }
+    }
+
     /// Makes the disk nearly full for the next `DISK_PRESSURE_OPS` actions.
     fn disk_pressure(&mut self, workload: &mut Workload) {
         let mut faults = self.vfs.faults();
@@ -531,17 +551,9 @@ impl Runner {
         if self.trace {
             eprintln!("op {}: {}", self.op, describe(&action));
         }
-        if let Some(remaining) = self.pressure_ops_left.as_mut() {
-            *remaining = remaining.saturating_sub(1);
-            if *remaining == 0 {
-                self.pressure_ops_left = None;
-                let mut faults = self.vfs.faults();
-                faults.capacity_bytes = None;
-                self.vfs.set_faults(faults);
-            }
-        }
+        self.advance_pressure();
         match action {
-            Action::Write { mutations, batch } => self.write(mutations, batch),
+            Action::Write { mutations, batch } => self.write_inner(mutations, batch),
             Action::InvalidPut { zero_id } => self.invalid_put(zero_id),
             Action::Find(id) => self.check_id(id),
             Action::Walk(id) => self.walk(id),
