@@ -33,6 +33,21 @@ enum Task {
     },
     /// kausal-memory's tests under valgrind (all of the workspace's unsafe).
     ValgrindMemory,
+    /// Deterministic simulation of the engine under faults (release build).
+    Sim {
+        /// Number of seeds to run.
+        #[arg(long, default_value_t = 1000)]
+        seeds: u64,
+        /// Operations per seed.
+        #[arg(long, default_value_t = 2000)]
+        ops: usize,
+        /// Replay exactly this seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// First seed of the range.
+        #[arg(long, default_value_t = 0)]
+        first_seed: u64,
+    },
 }
 
 /// One step of a task: a name and its outcome.
@@ -135,6 +150,9 @@ const STORAGE_SCENARIOS: &[&str] = &[
     "enhanced_compaction_strategies",
     "storage_model",
     "corruption_detection",
+    "wal_fault_recovery",
+    "compaction_faults",
+    "ingestion_faults",
 ];
 
 fn test_storage(runner: &mut Runner) {
@@ -217,6 +235,38 @@ fn main() -> ExitCode {
         Task::ValgrindMemory => {
             valgrind_memory(&mut runner);
             runner.finish("valgrind-memory")
+        }
+        Task::Sim {
+            seeds,
+            ops,
+            seed,
+            first_seed,
+        } => {
+            let seeds = seeds.to_string();
+            let ops = ops.to_string();
+            let first_seed = first_seed.to_string();
+            let mut args = vec![
+                "run",
+                "--release",
+                "--quiet",
+                "--package",
+                "kausal-sim",
+                "--bin",
+                "kausal-sim",
+                "--",
+                "--seeds",
+                &seeds,
+                "--ops",
+                &ops,
+                "--first-seed",
+                &first_seed,
+            ];
+            let seed_text = seed.map(|seed| seed.to_string());
+            if let Some(seed_text) = &seed_text {
+                args.extend(["--seed", seed_text]);
+            }
+            runner.command("simulation", "cargo", &args);
+            runner.finish("sim")
         }
     }
 }
