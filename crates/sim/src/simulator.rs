@@ -147,6 +147,7 @@ fn engine_config(seed: u64) -> Config {
     Config {
         memtable_budget_bytes: 64 * 1024,
         wal_segment_bytes: [8 * 1024, 32 * 1024, 256 * 1024][rng.usize(0..3)],
+        wal_buffer_bytes: [0, 2048, 256 * 1024][rng.usize(0..3)],
         sync_mode: [
             SyncMode::EveryWrite,
             SyncMode::Manual,

@@ -1,7 +1,7 @@
 //! `Config`: memtable budget, WAL segment size, durability and compaction
 //! policy, validated at `open`.
 
-use crate::limits::{MIN_MEMTABLE_BUDGET_BYTES, MIN_WAL_SEGMENT_BYTES};
+use crate::limits::{MAX_WAL_BUFFER_BYTES, MIN_MEMTABLE_BUDGET_BYTES, MIN_WAL_SEGMENT_BYTES};
 use crate::{StorageError, StorageResult};
 
 /// When the WAL is fsynced.
@@ -24,6 +24,9 @@ pub struct Config {
     pub memtable_budget_bytes: usize,
     /// Preallocated size of each WAL segment.
     pub wal_segment_bytes: u64,
+    /// WAL bytes buffered in memory before they are written to the segment
+    /// (0 writes every record through at once; durability still needs a sync).
+    pub wal_buffer_bytes: usize,
     /// Durability of write calls.
     pub sync_mode: SyncMode,
     /// Run size-tiered compaction after each flush.
@@ -44,6 +47,7 @@ impl Default for Config {
         Self {
             memtable_budget_bytes: 64 * 1024 * 1024,
             wal_segment_bytes: 64 * 1024 * 1024,
+            wal_buffer_bytes: crate::wal::WAL_BUFFER_BYTES,
             sync_mode: SyncMode::EveryWrite,
             auto_compact: true,
             compaction_min_tables: 4,
@@ -68,6 +72,12 @@ impl Config {
             return invalid(format!(
                 "wal_segment_bytes {} is below {MIN_WAL_SEGMENT_BYTES}",
                 self.wal_segment_bytes
+            ));
+        }
+        if self.wal_buffer_bytes > MAX_WAL_BUFFER_BYTES {
+            return invalid(format!(
+                "wal_buffer_bytes {} is above {MAX_WAL_BUFFER_BYTES}",
+                self.wal_buffer_bytes
             ));
         }
         if self.compaction_min_tables < 2 {

@@ -17,6 +17,8 @@ pub const MAX_WAL_RECORD_BYTES: usize = MAX_BATCH_BYTES + 64;
 pub const MIN_MEMTABLE_BUDGET_BYTES: usize = 64 * 1024;
 /// Smallest WAL segment size a `Config` accepts.
 pub const MIN_WAL_SEGMENT_BYTES: u64 = 4 * 1024;
+/// Largest in-memory WAL buffer a `Config` accepts.
+pub const MAX_WAL_BUFFER_BYTES: usize = 64 * 1024 * 1024;
 /// Most tables merged by one compaction step.
 pub const MAX_TABLES_PER_COMPACTION: usize = 16;
 /// Most live SSTables; beyond it writes fail until `compact` runs.

@@ -231,6 +231,7 @@ impl StorageEngine {
             &dir,
             next_segment,
             core.config.wal_segment_bytes,
+            core.config.wal_buffer_bytes,
         )?;
         // Replay counted recovered writes; metrics count this session's.
         core.counters = Counters {

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 pub const SEGMENT_HEADER_BYTES: usize = 24;
 /// Bytes of a record header (crc and length).
 pub const RECORD_HEADER_BYTES: usize = 8;
-/// Bytes the writer buffers before writing them to the segment file.
+/// Default bytes the writer buffers before writing them to the segment file.
 pub const WAL_BUFFER_BYTES: usize = 256 * 1024;
 
 const SEGMENT_MAGIC: &[u8; 8] = b"KAUSWAL1";

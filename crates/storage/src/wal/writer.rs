@@ -7,10 +7,7 @@ use std::sync::Arc;
 
 use kausal_vfs::{Vfs, VfsFile};
 
-use super::{
-    RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, WAL_BUFFER_BYTES, encode_segment_header,
-    segment_path,
-};
+use super::{RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encode_segment_header, segment_path};
 use crate::StorageResult;
 
 /// Appender of the active WAL segment.
@@ -19,6 +16,8 @@ pub struct WalWriter {
     vfs: Arc<dyn Vfs>,
     dir: PathBuf,
     segment_bytes: u64,
+    /// Buffered bytes that trigger a write to the file.
+    buffer_limit: usize,
     segment_id: u64,
     file: Box<dyn VfsFile>,
     /// Offset in the segment file where the buffer's first byte belongs.
@@ -38,17 +37,19 @@ impl WalWriter {
         dir: &Path,
         segment_id: u64,
         segment_bytes: u64,
+        buffer_limit: usize,
     ) -> StorageResult<Self> {
         let file = create_segment(vfs.as_ref(), dir, segment_id, segment_bytes)?;
         Ok(Self {
             vfs,
             dir: dir.to_path_buf(),
             segment_bytes,
+            buffer_limit,
             segment_id,
             file,
             file_offset: SEGMENT_HEADER_BYTES as u64,
             capacity: segment_bytes,
-            buffer: Vec::with_capacity(WAL_BUFFER_BYTES + 64 * 1024),
+            buffer: Vec::with_capacity(buffer_limit + 64 * 1024),
             unsynced_bytes: 0,
             bytes_appended: 0,
         })
@@ -95,7 +96,7 @@ impl WalWriter {
         self.buffer[start..start + 4].copy_from_slice(&crc.to_le_bytes());
         self.unsynced_bytes += record_len;
         self.bytes_appended += record_len;
-        if self.buffer.len() >= WAL_BUFFER_BYTES {
+        if self.buffer.len() >= self.buffer_limit {
             self.write_buffer()?;
         }
         Ok(())
