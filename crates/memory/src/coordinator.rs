@@ -79,7 +79,7 @@ pub struct ArenaStats {
 /// guarantees no borrowed slice survives a reset, and the generation check
 /// guarantees no handle does.
 pub struct ArenaCoordinator {
-    arena: Bump,
+    pub(crate) arena: Bump,
     id: u64,
     generation: u64,
     used_bytes: Cell<usize>,
@@ -125,7 +125,7 @@ impl ArenaCoordinator {
         }
     }
 
-    fn account(&self, bytes: usize) {
+    pub(crate) fn account(&self, bytes: usize) {
         let used = self.used_bytes.get() + bytes;
         self.used_bytes.set(used);
         if used > self.high_water_bytes.get() {

@@ -13,18 +13,20 @@
 //!   identity and generation on every read, so a stale handle is an error,
 //!   never a read of freed memory.
 //!
-//! All `unsafe` code of the workspace lives in this crate (`coordinator.rs`
-//! and `mapping.rs`), each block with a `// SAFETY:` comment, and its tests run
+//! All `unsafe` code of the workspace lives in this crate (`coordinator.rs`,
+//! `collections.rs` and `mapping.rs`), each block with a `// SAFETY:` comment, and its tests run
 //! under valgrind (`cargo xtask valgrind-memory`).
 
 #![deny(clippy::unwrap_used)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod collections;
 mod coordinator;
 mod error;
 mod mapping;
 mod typed;
 
+pub use collections::{ArenaAllocator, ArenaMap, ArenaVec};
 pub use coordinator::{ArenaCoordinator, ArenaStats, BytesHandle, StrHandle};
 pub use error::MemoryError;
 pub use mapping::map_file_readonly;
