@@ -1,5 +1,27 @@
-//! kausal-query: lookups, filters and graph traversals over a
-//! `kausal_storage::StorageEngine`, with per-query arenas.
+//! kausal-query: what users of a code graph ask — lookups, filtered scans,
+//! "who calls X", "what does X depend on, three hops out", build order
+//! (topological sort) and cycles (strongly connected components) — over a
+//! `kausal_storage::StorageEngine`.
 //!
-//! Not built yet: this crate is the subject of issue 5 and holds no code.
+//! A [`QueryEngine`] borrows the storage engine immutably, so no write can
+//! happen while it exists: every query sees the engine as of its start.
+//! Each query's working memory (visited maps, queues, node records,
+//! adjacency) lives in a query arena (`kausal-memory`) that is reset, in
+//! O(1), when the next query starts. Results are returned owned (vectors the
+//! caller keeps) holding `BlockView`s borrowed from the storage engine, so
+//! they stay valid after the arena resets and cost no copies of block bytes.
+
 #![deny(clippy::unwrap_used)]
+#![forbid(unsafe_code)]
+
+mod algorithms;
+mod engine;
+mod error;
+mod filter;
+pub mod limits;
+mod traversal;
+
+pub use engine::{FoundBlocks, QueryEngine, ScanResult};
+pub use error::{QueryError, QueryResult};
+pub use filter::Filter;
+pub use traversal::{Algorithm, Direction, EdgeTypeSet, ReachedBlock, Traversal, TraversalResult};
