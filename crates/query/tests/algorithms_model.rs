@@ -27,7 +27,10 @@ fn graph_case(max_nodes: u128) -> impl Strategy<Value = GraphCase> {
         (
             Just(nodes),
             // Targets up to nodes + 2: some edges point at blocks that never existed.
-            prop::collection::vec((1..=nodes, 1..=nodes + 2, 0..3usize), 0..(nodes as usize * 3)),
+            prop::collection::vec(
+                (1..=nodes, 1..=nodes + 2, 0..3usize),
+                0..(nodes as usize * 3),
+            ),
             prop::collection::btree_set(1..=nodes, 0..3),
             0..64usize,
         )
@@ -52,7 +55,9 @@ struct Reference {
 
 impl Reference {
     fn new(case: &GraphCase) -> Self {
-        let live: BTreeSet<u128> = (1..=case.nodes).filter(|n| !case.deleted.contains(n)).collect();
+        let live: BTreeSet<u128> = (1..=case.nodes)
+            .filter(|n| !case.deleted.contains(n))
+            .collect();
         // Deleting a block deletes its edges; edges to never-existing
         // blocks stay stored but lead nowhere.
         let edges = case
@@ -80,7 +85,13 @@ impl Reference {
         out
     }
 
-    fn distances(&self, start: u128, direction: Direction, types: EdgeTypeSet, max_depth: u32) -> BTreeMap<u128, u32> {
+    fn distances(
+        &self,
+        start: u128,
+        direction: Direction,
+        types: EdgeTypeSet,
+        max_depth: u32,
+    ) -> BTreeMap<u128, u32> {
         let mut distance = BTreeMap::from([(start, 0u32)]);
         let mut queue = VecDeque::from([start]);
         while let Some(node) = queue.pop_front() {
@@ -113,14 +124,21 @@ fn build_engine(dir: &std::path::Path, case: &GraphCase) -> StorageEngine {
     };
     let mut engine = StorageEngine::open(Arc::new(OsVfs::new()), dir, config).unwrap();
     for n in 1..=case.nodes {
-        let block = ContextBlock::new(id(n), format!("src/{n}.rs"), format!(r#"{{"name":"n{n}"}}"#), format!("fn n{n}() {{}}"));
+        let block = ContextBlock::new(
+            id(n),
+            format!("src/{n}.rs"),
+            format!(r#"{{"name":"n{n}"}}"#),
+            format!("fn n{n}() {{}}"),
+        );
         engine.put_block(&block).unwrap();
     }
     for (index, &(a, b, t)) in case.edges.iter().enumerate() {
         if index == case.flush_after {
             engine.flush_memtable().unwrap();
         }
-        engine.put_edge(GraphEdge::new(id(a), id(b), TYPES[t])).unwrap();
+        engine
+            .put_edge(GraphEdge::new(id(a), id(b), TYPES[t]))
+            .unwrap();
     }
     for &n in &case.deleted {
         engine.delete_block(id(n)).unwrap();
@@ -129,7 +147,11 @@ fn build_engine(dir: &std::path::Path, case: &GraphCase) -> StorageEngine {
 }
 
 fn directions() -> impl Strategy<Value = Direction> {
-    prop_oneof![Just(Direction::Outgoing), Just(Direction::Incoming), Just(Direction::Both)]
+    prop_oneof![
+        Just(Direction::Outgoing),
+        Just(Direction::Incoming),
+        Just(Direction::Both)
+    ]
 }
 
 fn type_sets() -> impl Strategy<Value = EdgeTypeSet> {
@@ -310,24 +332,44 @@ proptest! {
 #[test]
 fn invalid_traversals_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let case = GraphCase { nodes: 3, edges: vec![(1, 2, 0)], deleted: BTreeSet::new(), flush_after: 0 };
+    let case = GraphCase {
+        nodes: 3,
+        edges: vec![(1, 2, 0)],
+        deleted: BTreeSet::new(),
+        flush_after: 0,
+    };
     let engine = build_engine(dir.path(), &case);
     let queries = QueryEngine::new(&engine);
-    let invalid = |traversal: Traversal| matches!(queries.traverse(&traversal), Err(QueryError::InvalidQuery { .. }));
+    let invalid = |traversal: Traversal| {
+        matches!(
+            queries.traverse(&traversal),
+            Err(QueryError::InvalidQuery { .. })
+        )
+    };
     assert!(invalid(Traversal::new(vec![id(1)]).max_depth(0)));
     assert!(invalid(Traversal::new(vec![id(1)]).max_results(10_001)));
     assert!(invalid(Traversal::new(vec![id(1)]).max_results(0)));
     assert!(invalid(Traversal::new(vec![id(1)]).max_depth(1_001)));
     assert!(invalid(Traversal::new(Vec::new())));
-    assert!(invalid(Traversal::new(vec![id(1)]).edge_types(EdgeTypeSet::of(&[]))));
-    assert!(invalid(Traversal::new(vec![id(1)]).direction(Direction::Both).algorithm(Algorithm::TopologicalSort)));
-    assert!(invalid(Traversal::new(vec![id(1), id(2)]).algorithm(Algorithm::ShortestPath { target: id(2) })));
+    assert!(invalid(
+        Traversal::new(vec![id(1)]).edge_types(EdgeTypeSet::of(&[]))
+    ));
+    assert!(invalid(
+        Traversal::new(vec![id(1)])
+            .direction(Direction::Both)
+            .algorithm(Algorithm::TopologicalSort)
+    ));
+    assert!(invalid(
+        Traversal::new(vec![id(1), id(2)]).algorithm(Algorithm::ShortestPath { target: id(2) })
+    ));
     assert!(matches!(
         queries.traverse(&Traversal::new(vec![id(99)])),
         Err(QueryError::BlockNotFound { .. })
     ));
     assert!(matches!(
-        queries.traverse(&Traversal::new(vec![id(1)]).algorithm(Algorithm::ShortestPath { target: id(99) })),
+        queries.traverse(
+            &Traversal::new(vec![id(1)]).algorithm(Algorithm::ShortestPath { target: id(99) })
+        ),
         Err(QueryError::BlockNotFound { .. })
     ));
 }
@@ -336,10 +378,17 @@ fn invalid_traversals_are_typed_errors() {
 fn limits_cut_results_and_say_so() {
     let dir = tempfile::tempdir().unwrap();
     let edges = (1..50u128).map(|n| (1, n + 1, 0)).collect();
-    let case = GraphCase { nodes: 50, edges, deleted: BTreeSet::new(), flush_after: 10 };
+    let case = GraphCase {
+        nodes: 50,
+        edges,
+        deleted: BTreeSet::new(),
+        flush_after: 10,
+    };
     let engine = build_engine(dir.path(), &case);
     let queries = QueryEngine::new(&engine);
-    let result = queries.traverse(&Traversal::new(vec![id(1)]).max_results(10)).unwrap();
+    let result = queries
+        .traverse(&Traversal::new(vec![id(1)]).max_results(10))
+        .unwrap();
     assert!(result.truncated);
     assert_eq!(result.nodes.len(), 10);
     let full = queries.traverse(&Traversal::new(vec![id(1)])).unwrap();
