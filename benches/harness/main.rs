@@ -1,0 +1,170 @@
+//! `kausal-bench`: the benchmark harness behind `cargo xtask benchmark`.
+//!
+//! Seeded data, release build, warm-up, then measured runs. Prints one
+//! table (ops/s, p50/p99/p99.9 from an HDR histogram, heap allocations and
+//! bytes per op from a counting global allocator, targets), writes the same
+//! figures to `target/benchmark/latest.json`, and saves or compares named
+//! baselines. With the `fjall` feature it runs the same put/get workload on
+//! fjall in the same process and prints the ratio per row.
+
+mod alloc;
+#[cfg(feature = "fjall")]
+mod peer;
+mod report;
+mod workloads;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use serde_json::json;
+
+#[global_allocator]
+static GLOBAL: alloc::CountingAllocator = alloc::CountingAllocator;
+
+#[derive(Parser)]
+#[command(name = "kausal-bench", about = "kausal benchmark harness")]
+struct Args {
+    /// Smaller data sets: the whole run in well under 30 s.
+    #[arg(long)]
+    quick: bool,
+    /// Save this run as baseline NAME.
+    #[arg(long, value_name = "NAME")]
+    save_baseline: Option<String>,
+    /// Compare with baseline NAME (ratio of p50 per row).
+    #[arg(long, value_name = "NAME")]
+    baseline: Option<String>,
+}
+
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let scale = if args.quick {
+        workloads::Scale::quick()
+    } else {
+        workloads::Scale::full()
+    };
+    let output = report::output_dir();
+    let work = output.join("work");
+    let _ = std::fs::remove_dir_all(&work);
+    if let Err(error) = std::fs::create_dir_all(&work) {
+        eprintln!("cannot create {}: {error}", work.display());
+        return ExitCode::FAILURE;
+    }
+    // Data lives on the real disk under target/, not in a tmpfs, so fsync costs what it costs.
+    let dir = match tempfile::tempdir_in(&work) {
+        Ok(dir) => dir,
+        Err(error) => {
+            eprintln!("cannot create a work directory: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let started = Instant::now();
+    let progress =
+        |message: &str| eprintln!("[{:>6.1}s] {message}", started.elapsed().as_secs_f64());
+    let mut facts = workloads::Facts::default();
+    let mut rows = Vec::new();
+    progress("writes: put_block buffered, fsync per write, batches of 100");
+    rows.extend(workloads::writes(&scale, dir.path(), &mut facts));
+    progress("lookups: memtable, SSTable, miss");
+    rows.extend(workloads::lookups(&scale, dir.path()));
+    progress("edges: put_edge, outgoing and incoming lookups");
+    rows.extend(workloads::edges(&scale, dir.path()));
+    progress("traversals: building the code graph");
+    rows.extend(workloads::traversals(&scale, dir.path(), &progress));
+    progress("bulk: flush, compaction, recovery");
+    rows.extend(workloads::bulk(&scale, dir.path()));
+    #[cfg(feature = "fjall")]
+    let peer_rows = {
+        progress("peer: the same put/get workload on fjall");
+        peer::run(&scale, dir.path())
+    };
+    let peak_rss = peak_rss_bytes();
+    progress("done");
+
+    let baseline = args.baseline.as_ref().and_then(|name| {
+        let path = output.join("baselines").join(format!("{name}.json"));
+        match std::fs::read_to_string(&path)
+            .map(|text| serde_json::from_str::<serde_json::Value>(&text))
+        {
+            Ok(Ok(value)) => Some((name.as_str(), value)),
+            _ => {
+                eprintln!("baseline {name} not found at {}", path.display());
+                None
+            }
+        }
+    });
+    println!();
+    report::print_table(&rows, baseline.as_ref().map(|(name, value)| (*name, value)));
+    println!();
+    let overhead = facts.memtable_bytes_per_payload_byte;
+    println!(
+        "memtable bytes per payload byte: {overhead:.3} (target <= 1.3: {})",
+        if overhead <= 1.3 { "met" } else { "MISSED" }
+    );
+    if let Some(rss) = peak_rss {
+        println!(
+            "peak resident memory: {:.1} MiB",
+            rss as f64 / (1024.0 * 1024.0)
+        );
+    }
+    let missed: Vec<&str> = rows
+        .iter()
+        .filter(|row| row.targets_met() == Some(false))
+        .map(|row| row.name.as_str())
+        .collect();
+    println!(
+        "targets: {} of {} rows with targets met{}",
+        rows.iter()
+            .filter(|row| row.targets_met() == Some(true))
+            .count(),
+        rows.iter()
+            .filter(|row| row.targets_met().is_some())
+            .count(),
+        if missed.is_empty() {
+            String::new()
+        } else {
+            format!("; missed: {}", missed.join(", "))
+        }
+    );
+    #[allow(unused_mut)]
+    let mut run = json!({
+        "quick": args.quick,
+        "seconds": started.elapsed().as_secs_f64(),
+        "peak_rss_bytes": peak_rss,
+        "memtable_bytes_per_payload_byte": overhead,
+    });
+    #[cfg(feature = "fjall")]
+    {
+        println!();
+        peer::print_comparison(&rows, &peer_rows);
+        run["peer_fjall"] = report::to_json(&peer_rows, json!({}))["rows"].clone();
+    }
+    let document = report::to_json(&rows, run);
+    let text = serde_json::to_string_pretty(&document).unwrap_or_default();
+    let latest = output.join("latest.json");
+    if let Err(error) = std::fs::write(&latest, &text) {
+        eprintln!("cannot write {}: {error}", latest.display());
+        return ExitCode::FAILURE;
+    }
+    println!("figures written to {}", latest.display());
+    if let Some(name) = &args.save_baseline {
+        let path = output.join("baselines").join(format!("{name}.json"));
+        let saved = std::fs::create_dir_all(output.join("baselines"))
+            .and_then(|()| std::fs::write(&path, &text));
+        match saved {
+            Ok(()) => println!("baseline {name} saved to {}", path.display()),
+            Err(error) => {
+                eprintln!("cannot save baseline {name}: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
