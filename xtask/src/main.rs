@@ -24,12 +24,21 @@ enum Task {
     TestAll,
     /// The storage crate's tests and the storage scenario tests.
     TestStorage,
-    /// The main job: the benchmark harness (criterion bench of kausal-memory
-    /// until the engine benchmark lands).
+    /// The main job: the benchmark harness (release build), with the fjall
+    /// peer baseline unless --no-peer.
     Benchmark {
-        /// Shorter measurement for a quick look.
+        /// Smaller data sets, under 30 seconds.
         #[arg(long)]
         quick: bool,
+        /// Skip building and running the fjall peer baseline.
+        #[arg(long)]
+        no_peer: bool,
+        /// Save this run as baseline NAME.
+        #[arg(long, value_name = "NAME")]
+        save_baseline: Option<String>,
+        /// Compare with baseline NAME.
+        #[arg(long, value_name = "NAME")]
+        baseline: Option<String>,
     },
     /// kausal-memory's tests under valgrind (all of the workspace's unsafe).
     ValgrindMemory,
@@ -224,12 +233,35 @@ fn main() -> ExitCode {
             test_storage(&mut runner);
             runner.finish("test-storage")
         }
-        Task::Benchmark { quick } => {
-            let mut args = vec!["bench", "--package", "kausal-memory", "--bench", "arena"];
-            if quick {
-                args.extend(["--", "--quick"]);
+        Task::Benchmark {
+            quick,
+            no_peer,
+            save_baseline,
+            baseline,
+        } => {
+            let mut args = vec![
+                "run",
+                "--release",
+                "--quiet",
+                "--package",
+                "kausal-benches",
+                "--bin",
+                "kausal-bench",
+            ];
+            if !no_peer {
+                args.extend(["--features", "fjall"]);
             }
-            runner.command("criterion bench kausal-memory/arena", "cargo", &args);
+            args.push("--");
+            if quick {
+                args.push("--quick");
+            }
+            if let Some(name) = &save_baseline {
+                args.extend(["--save-baseline", name]);
+            }
+            if let Some(name) = &baseline {
+                args.extend(["--baseline", name]);
+            }
+            runner.command("benchmark harness", "cargo", &args);
             runner.finish("benchmark")
         }
         Task::ValgrindMemory => {
