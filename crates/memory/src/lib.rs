@@ -27,7 +27,7 @@ mod mapping;
 mod typed;
 
 pub use collections::{ArenaAllocator, ArenaMap, ArenaVec};
-pub use coordinator::{ArenaCoordinator, ArenaStats, BytesHandle, StrHandle};
+pub use coordinator::{ArenaCoordinator, ArenaStats, BytesHandle, StrHandle, StrTripleHandle};
 pub use error::MemoryError;
-pub use mapping::map_file_readonly;
+pub use mapping::{Mmap, map_file_readonly};
 pub use typed::TypedPool;

@@ -6,7 +6,8 @@
 
 use std::io;
 
-use memmap2::{Mmap, MmapAsRawDesc};
+pub use memmap2::Mmap;
+use memmap2::MmapAsRawDesc;
 
 /// Maps `file` (an open file or its raw descriptor) read-only in full.
 ///

@@ -59,7 +59,7 @@ impl ModelState {
         }
     }
 
-    /// Live edges leaving `id`, in the engine's order (source, type, target).
+    /// Live edges leaving `id`, in the engine's order (type, target).
     pub fn outgoing(&self, id: BlockId) -> Vec<GraphEdge> {
         let mut edges: Vec<GraphEdge> = self
             .edges
@@ -67,11 +67,11 @@ impl ModelState {
             .filter(|edge| edge.source == id)
             .copied()
             .collect();
-        edges.sort_by_key(|edge| (edge.source, edge.edge_type, edge.target));
+        edges.sort_by_key(|edge| (edge.edge_type, edge.target));
         edges
     }
 
-    /// Live edges entering `id`, in the engine's order.
+    /// Live edges entering `id`, in the engine's order (type, source).
     pub fn incoming(&self, id: BlockId) -> Vec<GraphEdge> {
         let mut edges: Vec<GraphEdge> = self
             .edges
@@ -79,7 +79,7 @@ impl ModelState {
             .filter(|edge| edge.target == id)
             .copied()
             .collect();
-        edges.sort_by_key(|edge| (edge.source, edge.edge_type, edge.target));
+        edges.sort_by_key(|edge| (edge.edge_type, edge.source));
         edges
     }
 }

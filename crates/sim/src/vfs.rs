@@ -731,7 +731,7 @@ impl Vfs for SimVfs {
             .get(id)
             .map(|inode| inode.current.clone())
             .unwrap_or_default();
-        Ok(MappedFile::new(Arc::new(bytes)))
+        Ok(MappedFile::from_bytes(bytes))
     }
 
     fn lock_file(&self, path: &Path) -> VfsResult<FileLock> {

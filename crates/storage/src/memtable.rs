@@ -1,33 +1,26 @@
 //! The memtable: the newest writes, indexed for point lookups (blocks) and
 //! adjacency walks (edges), with block bytes in a coordinator arena.
 //!
-//! Blocks live in a hash map from id to (sequence, arena handle); edges in a
-//! vector of nodes threaded into per-source and per-target linked lists, plus
-//! a map from edge triple to node for overwrites. Every collection keeps its
-//! capacity across `clear`, and the arena keeps its chunk across reset, so
-//! after the first fill a put, a find and an edge walk allocate nothing.
-//! Handles instead of references keep the struct free of self-references.
+//! Blocks live in a hash map from id to (sequence, arena handle). Edges live
+//! twice, in a contiguous adjacency list per source and one per target, so a
+//! lookup reads one hash entry and one run of memory; a map from edge triple
+//! to its two list positions turns a repeated put into an in-place update.
+//! Every collection (the adjacency lists included) keeps its capacity across
+//! `clear`, and the arena keeps its chunk across reset, so after the first
+//! fill a put, a find and an edge lookup allocate nothing. Handles instead
+//! of references keep the struct free of self-references.
 
-use kausal_memory::{ArenaCoordinator, ArenaStats, StrHandle};
+use kausal_memory::{ArenaCoordinator, ArenaStats, StrTripleHandle};
 use rustc_hash::FxHashMap;
 
 use crate::{BlockId, BlockView, GraphEdge, StorageResult};
-
-const NIL: u32 = u32::MAX;
-
-/// Where a block's three fields sit in the arena: one string, split by lengths.
-#[derive(Debug, Clone, Copy)]
-struct StoredText {
-    text: StrHandle,
-    uri_len: u32,
-    metadata_len: u32,
-}
 
 /// The memtable's newest entry for a block id.
 #[derive(Debug, Clone, Copy)]
 pub struct MemBlock {
     pub sequence: u64,
-    stored: Option<StoredText>,
+    /// The block's three fields in the arena; `None` for a tombstone.
+    stored: Option<StrTripleHandle>,
 }
 
 /// The memtable's newest entry for an edge triple.
@@ -37,8 +30,46 @@ pub struct MemEdge {
     pub sequence: u64,
     /// False for a tombstone.
     pub live: bool,
-    next_out: u32,
-    next_in: u32,
+}
+
+/// Adjacency lists keyed by block id. Lists of nodes gone after a `clear`
+/// are kept, emptied, and handed to new nodes, so their capacity is reused.
+#[derive(Debug, Default)]
+struct Adjacency {
+    slots: FxHashMap<BlockId, u32>,
+    lists: Vec<Vec<MemEdge>>,
+    used: usize,
+}
+
+impl Adjacency {
+    fn slot(&mut self, id: BlockId) -> u32 {
+        if let Some(&slot) = self.slots.get(&id) {
+            return slot;
+        }
+        let slot = self.used;
+        self.used += 1;
+        if self.lists.len() < self.used {
+            self.lists.push(Vec::new());
+        }
+        debug_assert!(self.lists[slot].is_empty());
+        self.slots.insert(id, slot as u32);
+        slot as u32
+    }
+
+    fn list(&self, id: BlockId) -> &[MemEdge] {
+        match self.slots.get(&id) {
+            Some(&slot) => &self.lists[slot as usize],
+            None => &[],
+        }
+    }
+
+    fn clear(&mut self) {
+        for list in &mut self.lists[..self.used] {
+            list.clear();
+        }
+        self.used = 0;
+        self.slots.clear();
+    }
 }
 
 /// Result of a memtable lookup: the block or its tombstone.
@@ -53,10 +84,10 @@ pub enum MemLookup<'a> {
 pub struct Memtable {
     arena: ArenaCoordinator,
     blocks: FxHashMap<BlockId, MemBlock>,
-    edges: Vec<MemEdge>,
-    edge_slots: FxHashMap<GraphEdge, u32>,
-    out_heads: FxHashMap<BlockId, u32>,
-    in_heads: FxHashMap<BlockId, u32>,
+    outgoing: Adjacency,
+    incoming: Adjacency,
+    /// Position of each triple in its source's and its target's list.
+    edge_slots: FxHashMap<GraphEdge, (u32, u32)>,
     min_sequence: u64,
     max_sequence: u64,
 }
@@ -67,10 +98,9 @@ impl Memtable {
         Self {
             arena: ArenaCoordinator::with_capacity(budget_bytes),
             blocks: FxHashMap::default(),
-            edges: Vec::new(),
+            outgoing: Adjacency::default(),
+            incoming: Adjacency::default(),
             edge_slots: FxHashMap::default(),
-            out_heads: FxHashMap::default(),
-            in_heads: FxHashMap::default(),
             min_sequence: u64::MAX,
             max_sequence: 0,
         }
@@ -91,14 +121,9 @@ impl Memtable {
         metadata_json: &str,
         content: &str,
     ) {
-        let text = self
+        let stored = self
             .arena
-            .store_str_parts(&[source_uri, metadata_json, content]);
-        let stored = StoredText {
-            text,
-            uri_len: source_uri.len() as u32,
-            metadata_len: metadata_json.len() as u32,
-        };
+            .store_str_triple([source_uri, metadata_json, content]);
         self.upsert_block(
             id,
             MemBlock {
@@ -131,15 +156,15 @@ impl Memtable {
         let Some(stored) = entry.stored else {
             return Ok(None);
         };
-        let text = self.arena.resolve_str(stored.text)?;
-        let uri_end = stored.uri_len as usize;
-        let metadata_end = uri_end + stored.metadata_len as usize;
+        // Splitting by recorded lengths reads no byte of the block itself,
+        // so a lookup touches only the index entry.
+        let [source_uri, metadata_json, content] = self.arena.resolve_str_triple(stored)?;
         Ok(Some(BlockView {
             id,
             sequence: entry.sequence,
-            source_uri: &text[..uri_end],
-            metadata_json: &text[uri_end..metadata_end],
-            content: &text[metadata_end..],
+            source_uri,
+            metadata_json,
+            content,
         }))
     }
 
@@ -157,45 +182,40 @@ impl Memtable {
     /// Stores an edge version: `live` false for a tombstone.
     pub fn put_edge(&mut self, sequence: u64, edge: GraphEdge, live: bool) {
         self.note_sequence(sequence);
-        if let Some(&slot) = self.edge_slots.get(&edge) {
-            let node = &mut self.edges[slot as usize];
-            debug_assert!(node.sequence <= sequence, "sequences only grow");
-            node.sequence = sequence;
-            node.live = live;
-            return;
-        }
-        let slot = self.edges.len() as u32;
-        assert!(slot != NIL, "memtable edge count overflow");
-        let next_out = self.out_heads.insert(edge.source, slot).unwrap_or(NIL);
-        let next_in = self.in_heads.insert(edge.target, slot).unwrap_or(NIL);
-        self.edges.push(MemEdge {
+        let entry = MemEdge {
             edge,
             sequence,
             live,
-            next_out,
-            next_in,
-        });
-        self.edge_slots.insert(edge, slot);
+        };
+        let out_slot = self.outgoing.slot(edge.source) as usize;
+        let in_slot = self.incoming.slot(edge.target) as usize;
+        if let Some(&(out_position, in_position)) = self.edge_slots.get(&edge) {
+            let out_list = &mut self.outgoing.lists[out_slot];
+            debug_assert!(
+                out_list[out_position as usize].sequence <= sequence,
+                "sequences only grow"
+            );
+            out_list[out_position as usize] = entry;
+            self.incoming.lists[in_slot][in_position as usize] = entry;
+            return;
+        }
+        let out_list = &mut self.outgoing.lists[out_slot];
+        let out_position = out_list.len() as u32;
+        out_list.push(entry);
+        let in_list = &mut self.incoming.lists[in_slot];
+        let in_position = in_list.len() as u32;
+        in_list.push(entry);
+        self.edge_slots.insert(edge, (out_position, in_position));
     }
 
-    /// Calls `visit` with every edge entry (live or tombstone) leaving `id`.
-    pub fn for_each_outgoing(&self, id: BlockId, mut visit: impl FnMut(&MemEdge)) {
-        let mut slot = self.out_heads.get(&id).copied().unwrap_or(NIL);
-        while slot != NIL {
-            let node = &self.edges[slot as usize];
-            visit(node);
-            slot = node.next_out;
-        }
+    /// Every edge entry (live or tombstone) leaving `id`, in insertion order.
+    pub fn outgoing(&self, id: BlockId) -> &[MemEdge] {
+        self.outgoing.list(id)
     }
 
-    /// Calls `visit` with every edge entry (live or tombstone) entering `id`.
-    pub fn for_each_incoming(&self, id: BlockId, mut visit: impl FnMut(&MemEdge)) {
-        let mut slot = self.in_heads.get(&id).copied().unwrap_or(NIL);
-        while slot != NIL {
-            let node = &self.edges[slot as usize];
-            visit(node);
-            slot = node.next_in;
-        }
+    /// Every edge entry (live or tombstone) entering `id`, in insertion order.
+    pub fn incoming(&self, id: BlockId) -> &[MemEdge] {
+        self.incoming.list(id)
     }
 
     /// Block entries sorted by id (for flushes and scans).
@@ -209,14 +229,14 @@ impl Memtable {
         entries
     }
 
-    /// Every edge entry, in insertion order.
-    pub fn edges(&self) -> &[MemEdge] {
-        &self.edges
+    /// Every edge entry, grouped by source.
+    pub fn edges(&self) -> impl Iterator<Item = &MemEdge> {
+        self.outgoing.lists[..self.outgoing.used].iter().flatten()
     }
 
     /// True when nothing has been written since the last clear.
     pub fn is_empty(&self) -> bool {
-        self.blocks.is_empty() && self.edges.is_empty()
+        self.blocks.is_empty() && self.edge_slots.is_empty()
     }
 
     /// Number of block entries (tombstones included).
@@ -226,7 +246,7 @@ impl Memtable {
 
     /// Number of edge entries (tombstones included).
     pub fn edge_count(&self) -> usize {
-        self.edges.len()
+        self.edge_slots.len()
     }
 
     /// Smallest and largest sequence held, or `None` when empty.
@@ -238,12 +258,12 @@ impl Memtable {
     pub fn approximate_bytes(&self) -> usize {
         use std::mem::size_of;
         let block_entry = size_of::<(BlockId, MemBlock)>() + 1;
-        let edge_entry = size_of::<MemEdge>() + size_of::<(GraphEdge, u32)>() + 1;
-        let head_entry = size_of::<(BlockId, u32)>() + 1;
+        let edge_entry = 2 * size_of::<MemEdge>() + size_of::<(GraphEdge, (u32, u32))>() + 1;
+        let node_entry = size_of::<(BlockId, u32)>() + 1 + size_of::<Vec<MemEdge>>();
         self.arena.used_bytes()
             + self.blocks.len() * block_entry
-            + self.edges.len() * edge_entry
-            + (self.out_heads.len() + self.in_heads.len()) * head_entry
+            + self.edge_slots.len() * edge_entry
+            + (self.outgoing.used + self.incoming.used) * node_entry
     }
 
     /// The arena's accounting figures.
@@ -254,10 +274,9 @@ impl Memtable {
     /// Empties the memtable in O(1) for the arena; collections keep capacity.
     pub fn clear(&mut self) {
         self.blocks.clear();
-        self.edges.clear();
+        self.outgoing.clear();
+        self.incoming.clear();
         self.edge_slots.clear();
-        self.out_heads.clear();
-        self.in_heads.clear();
         self.min_sequence = u64::MAX;
         self.max_sequence = 0;
         self.arena.reset();
@@ -310,14 +329,18 @@ mod tests {
         memtable.put_edge(2, imports, true);
         memtable.put_edge(3, back, true);
         memtable.put_edge(4, calls, false);
-        let mut out = Vec::new();
-        memtable.for_each_outgoing(id(1), |node| {
-            out.push((node.edge, node.live, node.sequence))
-        });
+        let mut out: Vec<_> = memtable
+            .outgoing(id(1))
+            .iter()
+            .map(|node| (node.edge, node.live, node.sequence))
+            .collect();
         out.sort();
         assert_eq!(out, vec![(calls, false, 4), (imports, true, 2)]);
-        let mut incoming = Vec::new();
-        memtable.for_each_incoming(id(2), |node| incoming.push(node.edge));
+        let mut incoming: Vec<_> = memtable
+            .incoming(id(2))
+            .iter()
+            .map(|node| node.edge)
+            .collect();
         incoming.sort();
         assert_eq!(incoming, vec![calls, back]);
         assert_eq!(memtable.edge_count(), 3);
@@ -335,8 +358,9 @@ mod tests {
         assert_eq!(memtable.approximate_bytes(), 0);
         assert_eq!(memtable.arena_stats().resets, 1);
         assert!(memtable.find_block(id(1)).unwrap().is_none());
-        let mut count = 0;
-        memtable.for_each_outgoing(id(1), |_| count += 1);
-        assert_eq!(count, 0);
+        assert!(memtable.outgoing(id(1)).is_empty());
+        memtable.put_edge(3, GraphEdge::new(id(5), id(6), EdgeType::Calls), true);
+        assert_eq!(memtable.outgoing(id(5)).len(), 1);
+        assert_eq!(memtable.edges().count(), 1);
     }
 }

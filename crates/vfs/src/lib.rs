@@ -110,24 +110,44 @@ pub trait VfsFile: Send + Debug {
     }
 }
 
+/// What backs a `MappedFile`: an enum rather than a trait object, so that
+/// dereferencing (on every table read) is an inlined branch, not a call.
+enum Backing {
+    Map(kausal_memory::Mmap),
+    Bytes(Vec<u8>),
+}
+
 /// Bytes of a whole file mapped (or, in a simulator, copied) read-only.
 /// Cheap to clone; the mapping lives until the last clone drops.
 #[derive(Clone)]
 pub struct MappedFile {
-    bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    backing: Arc<Backing>,
 }
 
 impl MappedFile {
-    /// Wraps any owner of bytes, such as a memmap2 map or a `Vec<u8>`.
-    pub fn new(bytes: Arc<dyn AsRef<[u8]> + Send + Sync>) -> Self {
-        Self { bytes }
+    /// A memory map.
+    pub fn from_map(map: kausal_memory::Mmap) -> Self {
+        Self {
+            backing: Arc::new(Backing::Map(map)),
+        }
+    }
+
+    /// Bytes held in memory (empty files, simulated files).
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self {
+            backing: Arc::new(Backing::Bytes(bytes)),
+        }
     }
 }
 
 impl Deref for MappedFile {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
-        (*self.bytes).as_ref()
+        match &*self.backing {
+            Backing::Map(map) => map,
+            Backing::Bytes(bytes) => bytes,
+        }
     }
 }
 

@@ -5,7 +5,6 @@
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::{FileLock, MappedFile, Vfs, VfsError, VfsFile, VfsResult};
 
@@ -159,11 +158,11 @@ impl Vfs for OsVfs {
             .len();
         if len == 0 {
             // Zero-length maps are not portable; an empty file maps to no bytes.
-            return Ok(MappedFile::new(Arc::new(Vec::<u8>::new())));
+            return Ok(MappedFile::from_bytes(Vec::new()));
         }
         let map = kausal_memory::map_file_readonly(&file)
             .map_err(|error| VfsError::new("mmap", path, error))?;
-        Ok(MappedFile::new(Arc::new(map)))
+        Ok(MappedFile::from_map(map))
     }
 
     fn lock_file(&self, path: &Path) -> VfsResult<FileLock> {

@@ -58,29 +58,70 @@ impl Core {
     }
 
     /// Replaces `out` with the live edges leaving (or entering) `id`, sorted
-    /// by (source, type, target). Allocation-free once `out` and the scratch
-    /// buffer have grown to the node's degree.
+    /// by (edge type, block at the other end). Allocation-free once `out`
+    /// and the scratch buffer have grown to the node's degree.
     pub fn collect_edges(&self, id: BlockId, incoming: bool, out: &mut Vec<GraphEdge>) {
         out.clear();
+        let other_end = |edge: &GraphEdge| {
+            let other = if incoming { edge.source } else { edge.target };
+            (edge.edge_type, other)
+        };
+        let in_memtable = if incoming {
+            self.memtable.incoming(id)
+        } else {
+            self.memtable.outgoing(id)
+        };
+        let mut contributing = self
+            .tables
+            .iter()
+            .filter(|table| table.may_have_edges(id, incoming));
+        let first_table = contributing.next();
+        let more_tables = contributing.next().is_some();
+        // One source only needs no merge: the memtable holds each triple
+        // once (sorted here), a table section holds each triple once, in
+        // order already.
+        if first_table.is_none() {
+            out.extend(
+                in_memtable
+                    .iter()
+                    .filter(|node| node.live)
+                    .map(|node| node.edge),
+            );
+            // Lists keep insertion order, which is often already sorted or
+            // reversed (edges added in id order): check before sorting.
+            if !out.is_sorted_by_key(other_end) {
+                out.reverse();
+                if !out.is_sorted_by_key(other_end) {
+                    out.sort_unstable_by_key(other_end);
+                }
+            }
+            return;
+        }
+        if in_memtable.is_empty() && !more_tables {
+            if let Some(table) = first_table {
+                table.for_each_edge(id, incoming, |entry| {
+                    if entry.live {
+                        out.push(entry.edge);
+                    }
+                });
+            }
+            return;
+        }
         let mut scratch = self.edge_scratch.borrow_mut();
         scratch.clear();
-        let mut push_node = |node: &crate::memtable::MemEdge| {
-            scratch.push(EdgeEntry {
-                edge: node.edge,
-                sequence: node.sequence,
-                live: node.live,
-            })
-        };
-        if incoming {
-            self.memtable.for_each_incoming(id, &mut push_node);
-        } else {
-            self.memtable.for_each_outgoing(id, &mut push_node);
-        }
+        scratch.extend(in_memtable.iter().map(|node| EdgeEntry {
+            edge: node.edge,
+            sequence: node.sequence,
+            live: node.live,
+        }));
         for table in &self.tables {
             table.for_each_edge(id, incoming, |entry| scratch.push(entry));
         }
         // Newest version of each triple first, then keep only that one.
-        scratch.sort_unstable_by_key(|entry| (entry.out_key(), std::cmp::Reverse(entry.sequence)));
+        scratch.sort_unstable_by_key(|entry| {
+            let (edge_type, other) = other_end(&entry.edge);
+            (edge_type, other, std::cmp::Reverse(entry.sequence))
+        });
         let mut previous: Option<GraphEdge> = None;
         for entry in scratch.iter() {
             if previous == Some(entry.edge) {
@@ -187,7 +228,6 @@ impl Core {
         let mut edges: Vec<EdgeEntry> = self
             .memtable
             .edges()
-            .iter()
             .map(|node| EdgeEntry {
                 edge: node.edge,
                 sequence: node.sequence,

@@ -193,14 +193,14 @@ impl StorageEngine {
         self.core.find_block(id)
     }
 
-    /// Live edges leaving `id`, sorted by (source, type, target).
+    /// Live edges leaving `id`, sorted by (edge type, target).
     pub fn find_outgoing_edges(&self, id: BlockId) -> Vec<GraphEdge> {
         let mut out = Vec::new();
         self.core.collect_edges(id, false, &mut out);
         out
     }
 
-    /// Live edges entering `id`, sorted by (source, type, target).
+    /// Live edges entering `id`, sorted by (edge type, source).
     pub fn find_incoming_edges(&self, id: BlockId) -> Vec<GraphEdge> {
         let mut out = Vec::new();
         self.core.collect_edges(id, true, &mut out);

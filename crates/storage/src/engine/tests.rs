@@ -151,7 +151,7 @@ fn edges_both_directions_deletes_and_restart() {
     );
     assert_eq!(
         engine.find_incoming_edges(id(2)),
-        vec![calls, parallel, other]
+        vec![other, calls, parallel]
     );
     engine.delete_edge(calls).unwrap();
     assert_eq!(engine.find_outgoing_edges(id(1)), vec![imports, parallel]);
@@ -159,7 +159,7 @@ fn edges_both_directions_deletes_and_restart() {
     drop(engine);
     let engine = open(dir.path(), small_config());
     assert_eq!(engine.find_outgoing_edges(id(1)), vec![imports, parallel]);
-    assert_eq!(engine.find_incoming_edges(id(2)), vec![parallel, other]);
+    assert_eq!(engine.find_incoming_edges(id(2)), vec![other, parallel]);
     let mut reused = Vec::with_capacity(8);
     engine.find_incoming_edges_into(id(3), &mut reused);
     assert_eq!(reused, vec![imports]);

@@ -24,7 +24,7 @@ pub const SEGMENT_HEADER_BYTES: usize = 24;
 /// Bytes of a record header (crc and length).
 pub const RECORD_HEADER_BYTES: usize = 8;
 /// Default bytes the writer buffers before writing them to the segment file.
-pub const WAL_BUFFER_BYTES: usize = 256 * 1024;
+pub const WAL_BUFFER_BYTES: usize = 1024 * 1024;
 
 const SEGMENT_MAGIC: &[u8; 8] = b"KAUSWAL1";
 const SEGMENT_VERSION: u32 = 1;
