@@ -114,6 +114,39 @@ impl Core {
             sequence: node.sequence,
             live: node.live,
         }));
+        if let (Some(table), false) = (first_table, more_tables) {
+            // Memtable and one table: merge two sorted runs. The memtable is
+            // newer than every table, so its version of a triple wins.
+            let key = |entry: &EdgeEntry| other_end(&entry.edge);
+            if !scratch.is_sorted_by_key(key) {
+                scratch.sort_unstable_by_key(key);
+            }
+            let mut next = 0;
+            table.for_each_edge(id, incoming, |entry| {
+                let entry_key = key(&entry);
+                while next < scratch.len() && key(&scratch[next]) < entry_key {
+                    if scratch[next].live {
+                        out.push(scratch[next].edge);
+                    }
+                    next += 1;
+                }
+                if next < scratch.len() && scratch[next].edge == entry.edge {
+                    if scratch[next].live {
+                        out.push(scratch[next].edge);
+                    }
+                    next += 1;
+                } else if entry.live {
+                    out.push(entry.edge);
+                }
+            });
+            out.extend(
+                scratch[next..]
+                    .iter()
+                    .filter(|entry| entry.live)
+                    .map(|entry| entry.edge),
+            );
+            return;
+        }
         for table in &self.tables {
             table.for_each_edge(id, incoming, |entry| scratch.push(entry));
         }
