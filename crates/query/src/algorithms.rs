@@ -4,7 +4,7 @@
 //! only the final result is returned on the heap. Every loop is iterative,
 //! so no input can overflow the stack.
 
-use kausal_memory::{ArenaCoordinator, ArenaVec};
+use kausal_memory::{ArenaCoordinator, ArenaMap, ArenaVec};
 use kausal_storage::{BlockId, GraphEdge};
 
 use crate::limits::{MAX_CYCLE_IDS_REPORTED, MAX_SUBGRAPH_NODES};
@@ -80,6 +80,34 @@ fn check_start(graph: &dyn GraphSource, id: BlockId) -> QueryResult<()> {
     }
 }
 
+/// Records each distinct start at depth 0 (each must exist); returns true
+/// when `max_results` cut the starts short.
+fn seed_starts(
+    graph: &dyn GraphSource,
+    starts: &[BlockId],
+    max_results: usize,
+    index: &mut ArenaMap<'_, BlockId, u32>,
+    records: &mut ArenaVec<'_, Record>,
+) -> QueryResult<bool> {
+    for &start in starts {
+        check_start(graph, start)?;
+        if index.contains_key(&start) {
+            continue;
+        }
+        if records.len() >= max_results {
+            return Ok(true);
+        }
+        index.insert(start, records.len() as u32);
+        records.push(Record {
+            id: start,
+            depth: 0,
+            parent: NO_PARENT,
+            via: None,
+        });
+    }
+    Ok(false)
+}
+
 /// Breadth-first: every live block within `max_depth`, nearest first.
 pub fn breadth_first(
     graph: &dyn GraphSource,
@@ -90,24 +118,7 @@ pub fn breadth_first(
     let mut index = arena.new_map::<BlockId, u32>();
     let mut records = arena.new_vec::<Record>();
     let mut neighbors = arena.new_vec();
-    let mut truncated = false;
-    for &start in starts {
-        check_start(graph, start)?;
-        if index.contains_key(&start) {
-            continue;
-        }
-        if records.len() >= limits.max_results {
-            truncated = true;
-            break;
-        }
-        index.insert(start, records.len() as u32);
-        records.push(Record {
-            id: start,
-            depth: 0,
-            parent: NO_PARENT,
-            via: None,
-        });
-    }
+    let mut truncated = seed_starts(graph, starts, limits.max_results, &mut index, &mut records)?;
     let mut head = 0;
     'walk: while head < records.len() && !truncated {
         let current = records[head];
@@ -154,24 +165,7 @@ pub fn depth_first(
     let mut records = arena.new_vec::<Record>();
     let mut stack = arena.new_vec::<u32>();
     let mut neighbors = arena.new_vec();
-    let mut truncated = false;
-    for &start in starts {
-        check_start(graph, start)?;
-        if index.contains_key(&start) {
-            continue;
-        }
-        if records.len() >= limits.max_results {
-            truncated = true;
-            break;
-        }
-        index.insert(start, records.len() as u32);
-        records.push(Record {
-            id: start,
-            depth: 0,
-            parent: NO_PARENT,
-            via: None,
-        });
-    }
+    let mut truncated = seed_starts(graph, starts, limits.max_results, &mut index, &mut records)?;
     stack.extend((0..records.len() as u32).rev());
     while let Some(current_index) = stack.pop() {
         let current = records[current_index as usize];
