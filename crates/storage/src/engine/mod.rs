@@ -292,25 +292,21 @@ impl StorageEngine {
     /// Merges every table into one (dropping all tombstones and shadowed
     /// versions). Returns false when there was nothing to merge.
     pub fn compact_all(&mut self) -> StorageResult<bool> {
-        let count = self.core.tables.len();
-        if count == 0 {
+        if self.core.tables.is_empty() {
             return Ok(false);
         }
-        let mut start = 0;
-        // Merge in bounded steps, oldest first, until one table is left.
-        while self.core.tables.len() > 1 || start == 0 {
+        // Merge in bounded steps, oldest first, until one table (or none) is left.
+        loop {
             let end = self
                 .core
                 .tables
                 .len()
-                .min(start + crate::limits::MAX_TABLES_PER_COMPACTION);
-            self.merge(start..end)?;
-            start = 0;
+                .min(crate::limits::MAX_TABLES_PER_COMPACTION);
+            self.merge(0..end)?;
             if self.core.tables.len() <= 1 {
-                break;
+                return Ok(true);
             }
         }
-        Ok(true)
     }
 
     fn merge(&mut self, range: std::ops::Range<usize>) -> StorageResult<()> {
