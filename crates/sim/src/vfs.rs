@@ -163,8 +163,7 @@ impl State {
         self.generation += 1;
         self.locks.clear();
         self.entries = self.durable_entries.clone();
-        let live: BTreeSet<u64> = self.entries.values().copied().collect();
-        self.inodes.retain(|id, _| live.contains(id));
+        self.drop_unreferenced_inodes();
         let ids: Vec<u64> = self.inodes.keys().copied().collect();
         for id in ids {
             let torn = {
@@ -232,6 +231,17 @@ impl State {
                 }
             }
         }
+    }
+
+    /// Forgets files that no current or durable directory entry names.
+    fn drop_unreferenced_inodes(&mut self) {
+        let referenced: BTreeSet<u64> = self
+            .entries
+            .values()
+            .chain(self.durable_entries.values())
+            .copied()
+            .collect();
+        self.inodes.retain(|id, _| referenced.contains(id));
     }
 
     /// Counts a mutating operation and fires a scheduled failure.
@@ -612,13 +622,7 @@ impl Vfs for SimVfs {
                 "no such file",
             ));
         }
-        let referenced: BTreeSet<u64> = state
-            .entries
-            .values()
-            .chain(state.durable_entries.values())
-            .copied()
-            .collect();
-        state.inodes.retain(|id, _| referenced.contains(id));
+        state.drop_unreferenced_inodes();
         Ok(())
     }
 
@@ -706,13 +710,7 @@ impl Vfs for SimVfs {
             .collect();
         state.durable_entries.retain(|entry, _| !in_dir(entry));
         state.durable_entries.extend(current);
-        let referenced: BTreeSet<u64> = state
-            .entries
-            .values()
-            .chain(state.durable_entries.values())
-            .copied()
-            .collect();
-        state.inodes.retain(|id, _| referenced.contains(id));
+        state.drop_unreferenced_inodes();
         Ok(())
     }
 
