@@ -145,3 +145,23 @@ fn the_counter_sees_allocations() {
     });
     assert_eq!(count, 2);
 }
+
+#[test]
+fn put_edge_allocates_nothing_once_adjacency_lists_are_warm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = engine(dir.path());
+    let edges: Vec<GraphEdge> = (0..5_000u128)
+        .map(|i| GraphEdge::new(id(i % 500 + 1), id((i * 7) % 500 + 1), EdgeType::Calls))
+        .collect();
+    for edge in &edges {
+        engine.put_edge(*edge).unwrap();
+    }
+    // A flush empties the memtable but keeps its lists and maps for reuse.
+    engine.flush_memtable().unwrap();
+    let count = allocations_during(|| {
+        for edge in &edges {
+            engine.put_edge(*edge).unwrap();
+        }
+    });
+    assert_eq!(count, 0, "allocations in 5000 put_edge calls after warm-up");
+}
