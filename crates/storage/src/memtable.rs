@@ -32,43 +32,40 @@ pub struct MemEdge {
     pub live: bool,
 }
 
-/// Adjacency lists keyed by block id. Lists of nodes gone after a `clear`
-/// are kept, emptied, and handed to new nodes, so their capacity is reused.
+/// Adjacency lists keyed by block id, each list inside its hash entry so a
+/// lookup costs one probe. Lists of nodes gone after a `clear` are kept,
+/// emptied, in a pool and handed to new nodes, so their capacity is reused.
 #[derive(Debug, Default)]
 struct Adjacency {
-    slots: FxHashMap<BlockId, u32>,
-    lists: Vec<Vec<MemEdge>>,
-    used: usize,
+    lists: FxHashMap<BlockId, Vec<MemEdge>>,
+    pool: Vec<Vec<MemEdge>>,
 }
 
 impl Adjacency {
-    fn slot(&mut self, id: BlockId) -> u32 {
-        if let Some(&slot) = self.slots.get(&id) {
-            return slot;
-        }
-        let slot = self.used;
-        self.used += 1;
-        if self.lists.len() < self.used {
-            self.lists.push(Vec::new());
-        }
-        debug_assert!(self.lists[slot].is_empty());
-        self.slots.insert(id, slot as u32);
-        slot as u32
+    fn list_mut(&mut self, id: BlockId) -> &mut Vec<MemEdge> {
+        let pool = &mut self.pool;
+        self.lists
+            .entry(id)
+            .or_insert_with(|| pool.pop().unwrap_or_default())
     }
 
     fn list(&self, id: BlockId) -> &[MemEdge] {
-        match self.slots.get(&id) {
-            Some(&slot) => &self.lists[slot as usize],
-            None => &[],
-        }
+        self.lists.get(&id).map_or(&[], Vec::as_slice)
+    }
+
+    fn node_count(&self) -> usize {
+        self.lists.len()
+    }
+
+    fn all(&self) -> impl Iterator<Item = &MemEdge> {
+        self.lists.values().flatten()
     }
 
     fn clear(&mut self) {
-        for list in &mut self.lists[..self.used] {
+        for (_, mut list) in self.lists.drain() {
             list.clear();
+            self.pool.push(list);
         }
-        self.used = 0;
-        self.slots.clear();
     }
 }
 
@@ -187,22 +184,20 @@ impl Memtable {
             sequence,
             live,
         };
-        let out_slot = self.outgoing.slot(edge.source) as usize;
-        let in_slot = self.incoming.slot(edge.target) as usize;
         if let Some(&(out_position, in_position)) = self.edge_slots.get(&edge) {
-            let out_list = &mut self.outgoing.lists[out_slot];
+            let out_list = self.outgoing.list_mut(edge.source);
             debug_assert!(
                 out_list[out_position as usize].sequence <= sequence,
                 "sequences only grow"
             );
             out_list[out_position as usize] = entry;
-            self.incoming.lists[in_slot][in_position as usize] = entry;
+            self.incoming.list_mut(edge.target)[in_position as usize] = entry;
             return;
         }
-        let out_list = &mut self.outgoing.lists[out_slot];
+        let out_list = self.outgoing.list_mut(edge.source);
         let out_position = out_list.len() as u32;
         out_list.push(entry);
-        let in_list = &mut self.incoming.lists[in_slot];
+        let in_list = self.incoming.list_mut(edge.target);
         let in_position = in_list.len() as u32;
         in_list.push(entry);
         self.edge_slots.insert(edge, (out_position, in_position));
@@ -231,7 +226,7 @@ impl Memtable {
 
     /// Every edge entry, grouped by source.
     pub fn edges(&self) -> impl Iterator<Item = &MemEdge> {
-        self.outgoing.lists[..self.outgoing.used].iter().flatten()
+        self.outgoing.all()
     }
 
     /// True when nothing has been written since the last clear.
@@ -259,11 +254,11 @@ impl Memtable {
         use std::mem::size_of;
         let block_entry = size_of::<(BlockId, MemBlock)>() + 1;
         let edge_entry = 2 * size_of::<MemEdge>() + size_of::<(GraphEdge, (u32, u32))>() + 1;
-        let node_entry = size_of::<(BlockId, u32)>() + 1 + size_of::<Vec<MemEdge>>();
+        let node_entry = size_of::<(BlockId, Vec<MemEdge>)>() + 1;
         self.arena.used_bytes()
             + self.blocks.len() * block_entry
             + self.edge_slots.len() * edge_entry
-            + (self.outgoing.used + self.incoming.used) * node_entry
+            + (self.outgoing.node_count() + self.incoming.node_count()) * node_entry
     }
 
     /// The arena's accounting figures.
