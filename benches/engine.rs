@@ -19,6 +19,22 @@ fn config() -> Config {
     }
 }
 
+/// find_block over ids 1..=100,000 in turn (all present).
+fn bench_find_hits(c: &mut Criterion, name: &str, engine: &StorageEngine) {
+    c.bench_function(name, |b| {
+        let mut n = 0u128;
+        b.iter(|| {
+            n = n % 100_000 + 1;
+            black_box(
+                engine
+                    .find_block(BlockId::from_u128(n))
+                    .expect("find")
+                    .map(|v| v.content.len()),
+            )
+        })
+    });
+}
+
 fn engine_benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut engine =
@@ -32,31 +48,9 @@ fn engine_benches(c: &mut Criterion) {
             engine.put_block(black_box(&template)).expect("put")
         })
     });
-    c.bench_function("find_block_memtable_hit", |b| {
-        let mut n = 0u128;
-        b.iter(|| {
-            n = n % 100_000 + 1;
-            black_box(
-                engine
-                    .find_block(BlockId::from_u128(n))
-                    .expect("find")
-                    .map(|v| v.content.len()),
-            )
-        })
-    });
+    bench_find_hits(c, "find_block_memtable_hit", &engine);
     engine.flush_memtable().expect("flush");
-    c.bench_function("find_block_sstable_hit", |b| {
-        let mut n = 0u128;
-        b.iter(|| {
-            n = n % 100_000 + 1;
-            black_box(
-                engine
-                    .find_block(BlockId::from_u128(n))
-                    .expect("find")
-                    .map(|v| v.content.len()),
-            )
-        })
-    });
+    bench_find_hits(c, "find_block_sstable_hit", &engine);
     c.bench_function("find_block_miss", |b| {
         let mut n = 10_000_000u128;
         b.iter(|| {

@@ -27,6 +27,22 @@ pub trait GraphSource {
     fn exists(&self, node: BlockId) -> QueryResult<bool>;
 }
 
+/// Appends `(block at the other end, edge)` for each of `edges` whose type
+/// is in `types`; `incoming` says the edges enter the node.
+pub fn push_neighbors(
+    edges: &[GraphEdge],
+    incoming: bool,
+    types: EdgeTypeSet,
+    out: &mut ArenaVec<'_, (BlockId, GraphEdge)>,
+) {
+    out.extend(
+        edges
+            .iter()
+            .filter(|edge| types.contains(edge.edge_type))
+            .map(|edge| (if incoming { edge.source } else { edge.target }, *edge)),
+    );
+}
+
 /// One reached node of an algorithm's result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reached {
@@ -647,18 +663,12 @@ mod tests {
             out: &mut ArenaVec<'_, (BlockId, GraphEdge)>,
         ) -> QueryResult<()> {
             if direction != Direction::Incoming {
-                for edge in self.edges.get(&node).into_iter().flatten() {
-                    if types.contains(edge.edge_type) {
-                        out.push((edge.target, *edge));
-                    }
-                }
+                let edges = self.edges.get(&node).map_or(&[][..], Vec::as_slice);
+                push_neighbors(edges, false, types, out);
             }
             if direction != Direction::Outgoing {
-                for edge in self.incoming.get(&node).into_iter().flatten() {
-                    if types.contains(edge.edge_type) {
-                        out.push((edge.source, *edge));
-                    }
-                }
+                let edges = self.incoming.get(&node).map_or(&[][..], Vec::as_slice);
+                push_neighbors(edges, true, types, out);
             }
             Ok(())
         }

@@ -47,21 +47,11 @@ impl GraphSource for StorageGraph<'_> {
         let mut edges = self.edges.borrow_mut();
         if direction != Direction::Incoming {
             self.storage.find_outgoing_edges_into(node, &mut edges);
-            out.extend(
-                edges
-                    .iter()
-                    .filter(|edge| types.contains(edge.edge_type))
-                    .map(|edge| (edge.target, *edge)),
-            );
+            algorithms::push_neighbors(&edges, false, types, out);
         }
         if direction != Direction::Outgoing {
             self.storage.find_incoming_edges_into(node, &mut edges);
-            out.extend(
-                edges
-                    .iter()
-                    .filter(|edge| types.contains(edge.edge_type))
-                    .map(|edge| (edge.source, *edge)),
-            );
+            algorithms::push_neighbors(&edges, true, types, out);
         }
         Ok(())
     }
