@@ -34,6 +34,17 @@ use crate::report::{IngestReport, SkippedFile};
 use crate::resolve::{CallSample, CallStats, FileView, ImportStats, resolve};
 use crate::walk::{WalkEntry, walk};
 
+/// How much older than the previous walk an mtime must be for size+mtime
+/// to prove a file unchanged (coarse file-system timestamp ticks).
+const RACY_MARGIN_NS: u64 = 2_000_000_000;
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 /// One file as the ingester holds it.
 #[derive(Debug, Clone)]
 struct Entry {
@@ -55,6 +66,11 @@ struct State {
     calls: CallStats,
     imports: ImportStats,
     samples: Vec<CallSample>,
+    /// Wall clock (ns since the epoch) when the last successful walk began.
+    /// A file whose mtime is not clearly older than that may have been
+    /// rewritten within one timestamp tick without changing size or mtime
+    /// ("racily clean", as git calls it), so it is re-read and hashed.
+    last_walk_ns: u64,
 }
 
 /// Ingests one directory tree into engines, keeping what it learned
@@ -116,6 +132,7 @@ impl Ingester {
         started: Instant,
     ) -> Result<IngestReport, IngestError> {
         let mut report = IngestReport::default();
+        let walk_started_ns = now_ns();
         let (walked, mut skipped) = walk(&self.root, &self.options)?;
         report.files_seen = walked.len() as u64;
 
@@ -134,6 +151,7 @@ impl Ingester {
                     && old.record.size == entry.size
                     && old.record.mtime_ns == entry.mtime_ns
                     && entry.mtime_ns != 0
+                    && entry.mtime_ns.saturating_add(RACY_MARGIN_NS) < state.last_walk_ns
             });
             if same {
                 report.files_unchanged += 1;
@@ -203,6 +221,7 @@ impl Ingester {
             self.write_difference(engine, state, &changed, &mut report)?;
         }
 
+        state.last_walk_ns = walk_started_ns;
         skipped.sort();
         report.skipped = skipped;
         for entry in state.files.values() {

@@ -18,7 +18,8 @@
 (macro_definition name: (identifier) @name) @definition.macro
 
 ; impl blocks: the self type and the trait, as written.
-(impl_item type: (_) @impl.type trait: (_)? @impl.trait body: (_) @body) @definition.impl
+(impl_item trait: (_) @impl.trait type: (_) @impl.type body: (_) @body) @definition.impl
+(impl_item !trait type: (_) @impl.type body: (_) @body) @definition.impl
 
 ; Calls: bare `f()`, paths `a::b::f()`, `Foo::new()`, turbofish `f::<T>()`.
 (call_expression function: (identifier) @name) @reference.call
