@@ -294,7 +294,7 @@ impl Ingester {
         } else {
             std::thread::scope(|scope| {
                 for _ in 0..threads {
-                    scope.spawn(&worker);
+                    scope.spawn(worker);
                 }
             });
         }

@@ -67,7 +67,6 @@ fn source_vfs() -> Arc<dyn Vfs> {
 #[test]
 fn crash_at_every_write_of_a_reingest_then_reingest_gives_the_fresh_graph() {
     let fresh_db = tempfile::tempdir().unwrap();
-    let mut crashes = 0;
     for at in 1u64.. {
         let root = tempfile::tempdir().unwrap();
         let files = v1();
@@ -89,11 +88,11 @@ fn crash_at_every_write_of_a_reingest_then_reingest_gives_the_fresh_graph() {
         if !fired {
             // The re-ingest finished before the Nth write: every step crashed.
             outcome.unwrap();
+            let crashes = at - 1;
             assert!(crashes > 5, "only {crashes} crash points");
             eprintln!("re-ingest crashed at each of its {crashes} mutating operations");
             break;
         }
-        crashes += 1;
         sim.crash();
         let mut engine = StorageEngine::open(vfs.clone(), dir, sim_config()).unwrap();
         let mut restarted = Ingester::new(source_vfs(), root.path(), options()).unwrap();

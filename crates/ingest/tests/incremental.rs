@@ -72,7 +72,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
 /// Module name -> functions.
 type Model = BTreeMap<String, Vec<Func>>;
 
-fn pick<'m>(model: &'m mut Model, file: u8) -> Option<&'m mut Vec<Func>> {
+fn pick(model: &mut Model, file: u8) -> Option<&mut Vec<Func>> {
     let key = model
         .keys()
         .nth(file as usize % model.len().max(1))?

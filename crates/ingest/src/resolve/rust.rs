@@ -32,7 +32,7 @@ enum Found {
     Targets(Vec<Target>),
     External,
     Constructor,
-    NotFound,
+    Nothing,
 }
 
 struct Module {
@@ -359,7 +359,7 @@ impl<'a> Index<'a> {
             );
             // A first segment found nowhere in the crate names another crate.
             return if relative {
-                Found::NotFound
+                Found::Nothing
             } else {
                 Found::External
             };
@@ -392,7 +392,7 @@ impl<'a> Index<'a> {
                 return if constructor {
                     Found::Constructor
                 } else {
-                    Found::NotFound
+                    Found::Nothing
                 };
             }
             next.sort();
@@ -531,7 +531,7 @@ impl<'a> Index<'a> {
                     }
                 }
                 Found::External => out.imports.external += 1,
-                Found::Constructor | Found::NotFound => out.imports.unresolved += 1,
+                Found::Constructor | Found::Nothing => out.imports.unresolved += 1,
             }
         }
     }
@@ -655,7 +655,7 @@ impl<'a> Index<'a> {
                 .unwrap_or(Outcome::Unresolved("path names a module")),
             Found::Constructor => Outcome::Constructor,
             Found::External => Outcome::External,
-            Found::NotFound => {
+            Found::Nothing => {
                 // A path through a type with no such method in the crate:
                 // a trait method from elsewhere or a derive.
                 Outcome::Unresolved("no such item on the path")
