@@ -12,7 +12,9 @@ use tree_sitter::{Node, Parser, QueryCursor};
 
 use crate::imports::parse_import;
 use crate::language::{Language, Role};
-use crate::limits::{MAX_DOC_BYTES, MAX_ENTRIES_PER_FILE, MAX_NAME_BYTES, MAX_SIGNATURE_BYTES};
+use crate::limits::{
+    MAX_DOC_BYTES, MAX_ENTRIES_PER_FILE, MAX_ITEM_DEPTH, MAX_NAME_BYTES, MAX_SIGNATURE_BYTES,
+};
 use crate::summary::{CallKind, CallRef, Import, Item, ItemKind, Summary};
 use crate::text::{cut, first_doc_line, normalize_path_text, normalize_type_text};
 
@@ -66,6 +68,9 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
     let mut locals: Vec<(usize, String)> = Vec::new();
     let mut seen_defs: FxHashSet<(usize, usize)> = FxHashSet::default();
     let mut seen_calls: FxHashSet<usize> = FxHashSet::default();
+    // Comment ranges; a capture, because walking to siblings in
+    // tree-sitter goes through `parent()`, which is O(depth).
+    let mut comments: Vec<(usize, usize)> = Vec::new();
 
     let mut cursor = QueryCursor::new();
     let mut matches = cursor.matches(&compiled.query, root, bytes);
@@ -97,9 +102,15 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
                 Role::Import => import = Some(node),
                 Role::Doc => doc = Some(node),
                 Role::Ignored => {}
+                Role::Comment => comments.push((node.start_byte(), node.end_byte())),
             }
         }
-        let Some((role, node)) = main else { continue };
+        let Some((role, node)) = main else {
+            if let Some(doc) = doc {
+                comments.push((doc.start_byte(), doc.end_byte()));
+            }
+            continue;
+        };
         match role {
             Role::Definition(kind) => {
                 if !seen_defs.insert((node.start_byte(), node.end_byte())) {
@@ -125,7 +136,7 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
                 };
                 let doc_text = match doc {
                     Some(doc) => first_doc_line(text_of(doc, source)),
-                    None => preceding_doc(language, node, source),
+                    None => String::new(),
                 };
                 defs.push(RawDef {
                     kind,
@@ -179,6 +190,18 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
         }
     }
 
+    comments.sort_unstable();
+    comments.dedup();
+    for def in &mut defs {
+        if def.doc.is_empty() {
+            def.doc = cut(
+                &preceding_doc(language, def.start, &comments, source),
+                MAX_DOC_BYTES,
+            )
+            .to_string();
+        }
+    }
+
     if defs.len() > MAX_ENTRIES_PER_FILE
         || calls.len() > MAX_ENTRIES_PER_FILE
         || imports.len() > MAX_ENTRIES_PER_FILE
@@ -191,6 +214,19 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
 
     // Items nested by byte range (outer first at equal starts).
     defs.sort_by_key(|def| (def.start, Reverse(def.end)));
+    let ranges: Vec<(usize, usize)> = defs.iter().map(|def| (def.start, def.end)).collect();
+    let parents = enclosing_of_ranges(&ranges);
+    // Drop items nested deeper than the limit (their ancestors stay).
+    let mut depths: Vec<usize> = Vec::with_capacity(parents.len());
+    for parent in &parents {
+        let depth = parent.map_or(0, |p| depths[p as usize] + 1);
+        depths.push(depth);
+    }
+    if depths.iter().any(|depth| *depth > MAX_ITEM_DEPTH) {
+        summary.truncated = format!("items nested deeper than {MAX_ITEM_DEPTH} dropped");
+        let mut keep = depths.iter().map(|depth| *depth <= MAX_ITEM_DEPTH);
+        defs.retain(|_| keep.next().unwrap_or(false));
+    }
     let ranges: Vec<(usize, usize)> = defs.iter().map(|def| (def.start, def.end)).collect();
     let parents = enclosing_of_ranges(&ranges);
     for (index, def) in defs.into_iter().enumerate() {
@@ -383,40 +419,50 @@ fn signature(node: Node, body: Option<Node>, source: &str) -> String {
     out.trim_end_matches(['{', ':', ' ']).to_string()
 }
 
-/// First line of the doc comment right before an item (skipping attributes
-/// and decorators). Rust counts only `///` and `/** */` as docs.
-fn preceding_doc(language: Language, node: Node, source: &str) -> String {
-    let mut anchor = node;
-    if let Some(parent) = node.parent()
-        && matches!(parent.kind(), "export_statement" | "decorated_definition")
-    {
-        anchor = parent;
-    }
-    let mut earliest: Option<Node> = None;
-    let mut current = anchor.prev_sibling();
-    while let Some(sibling) = current {
-        let kind = sibling.kind();
-        if kind == "attribute_item" || kind == "decorator" {
-            current = sibling.prev_sibling();
-            continue;
-        }
-        if !kind.contains("comment") {
-            break;
-        }
-        let text = text_of(sibling, source);
-        let is_doc = match language {
+/// First line of the doc comment right before an item starting at
+/// `start`: the earliest of the comments that precede it with only
+/// whitespace, attributes (`#[..]`), decorators (`@..`) or `export` between.
+/// Rust and Zig count only `///` and `/** */` comments as docs.
+fn preceding_doc(
+    language: Language,
+    start: usize,
+    comments: &[(usize, usize)],
+    source: &str,
+) -> String {
+    let is_doc = |(s, e): (usize, usize)| {
+        let text = source.get(s..e).unwrap_or("");
+        match language {
             Language::Rust => text.starts_with("///") || text.starts_with("/**"),
             Language::Zig => text.starts_with("///"),
             _ => true,
-        };
-        if !is_doc {
+        }
+    };
+    let gap_is_blank = |from: usize, to: usize| {
+        source.get(from..to).is_some_and(|gap| {
+            gap.lines().all(|line| {
+                let line = line.trim();
+                line.is_empty()
+                    || line.starts_with("#[")
+                    || line.starts_with('@')
+                    || line == "export"
+                    || line == "export default"
+            })
+        })
+    };
+    let mut index = comments.partition_point(|(_, end)| *end <= start);
+    let mut anchor = start;
+    let mut earliest = None;
+    while index > 0 {
+        let comment = comments[index - 1];
+        if !is_doc(comment) || !gap_is_blank(comment.1, anchor) {
             break;
         }
-        earliest = Some(sibling);
-        current = sibling.prev_sibling();
+        earliest = Some(comment);
+        anchor = comment.0;
+        index -= 1;
     }
     earliest
-        .map(|n| first_doc_line(text_of(n, source)))
+        .map(|(s, e)| first_doc_line(source.get(s..e).unwrap_or("")))
         .unwrap_or_default()
 }
 

@@ -206,6 +206,8 @@ pub enum Role {
     LocalDefinition,
     /// `@doc`: a documentation string (Python docstrings).
     Doc,
+    /// `@comment`: a comment; the extractor attaches doc lines by position.
+    Comment,
     /// `@_name`: a helper capture for predicates, ignored.
     Ignored,
 }
@@ -227,6 +229,7 @@ impl Role {
             "import" => Role::Import,
             "local.definition" => Role::LocalDefinition,
             "doc" => Role::Doc,
+            "comment" => Role::Comment,
             _ if name.starts_with('_') => Role::Ignored,
             "definition.function" => Role::Definition(ItemKind::Function),
             "definition.method" => Role::Definition(ItemKind::Method),

@@ -26,3 +26,7 @@ pub const MAX_IMPORT_HOPS: usize = 16;
 pub const MAX_REPORTED_CALLS: usize = 200;
 /// Longest path segment list followed when resolving a path.
 pub const MAX_PATH_SEGMENTS: usize = 32;
+/// Deepest item nesting kept (modules in modules in functions ...). Deeper
+/// items are dropped and the file listed as partial: qualified names grow
+/// with depth, so 10,000 nested modules would otherwise cost O(depth^2).
+pub const MAX_ITEM_DEPTH: usize = 128;

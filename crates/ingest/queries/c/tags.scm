@@ -10,3 +10,6 @@
 
 (call_expression function: (identifier) @name) @reference.call
 (call_expression function: (field_expression argument: (_) @receiver field: (field_identifier) @name)) @reference.method_call
+
+; Comments, for doc lines (matched to items by position).
+(comment) @comment

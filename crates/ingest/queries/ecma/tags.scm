@@ -8,3 +8,6 @@
 (call_expression function: (identifier) @name) @reference.call
 (call_expression function: (member_expression object: (_) @receiver property: (property_identifier) @name)) @reference.method_call
 (new_expression constructor: (identifier) @name) @reference.call
+
+; Comments, for doc lines (matched to items by position).
+(comment) @comment

@@ -11,3 +11,6 @@
 
 (call_expression function: (identifier) @name) @reference.call
 (call_expression function: (selector_expression operand: (_) @receiver field: (field_identifier) @name)) @reference.method_call
+
+; Comments, for doc lines (matched to items by position).
+(comment) @comment

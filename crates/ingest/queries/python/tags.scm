@@ -5,3 +5,6 @@
 
 (call function: (identifier) @name) @reference.call
 (call function: (attribute object: (_) @receiver attribute: (identifier) @name)) @reference.method_call
+
+; Comments, for doc lines (matched to items by position).
+(comment) @comment

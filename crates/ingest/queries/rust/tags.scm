@@ -33,3 +33,7 @@
 (call_expression
   function: (generic_function
     function: (field_expression value: (_) @receiver field: (field_identifier) @name))) @reference.method_call
+
+; Comments, for doc lines (matched to items by position).
+(line_comment) @comment
+(block_comment) @comment

@@ -8,3 +8,6 @@
 
 (call_expression function: (identifier) @name) @reference.call
 (call_expression function: (field_expression object: (_) @receiver member: (identifier) @name)) @reference.method_call
+
+; Comments, for doc lines (matched to items by position).
+(comment) @comment
