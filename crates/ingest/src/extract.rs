@@ -6,7 +6,7 @@
 
 use std::cmp::Reverse;
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Parser, QueryCursor};
 
@@ -66,7 +66,9 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
     let mut calls: Vec<RawCall> = Vec::new();
     let mut imports: Vec<(usize, usize, String)> = Vec::new();
     let mut locals: Vec<(usize, String)> = Vec::new();
-    let mut seen_defs: FxHashSet<(usize, usize)> = FxHashSet::default();
+    // Index of the def already taken for a node; a second pattern matching
+    // the same node only adds what the first lacked (a class's bases).
+    let mut seen_defs: FxHashMap<(usize, usize), usize> = FxHashMap::default();
     let mut seen_calls: FxHashSet<usize> = FxHashSet::default();
     // Comment ranges; a capture, because walking to siblings in
     // tree-sitter goes through `parent()`, which is O(depth).
@@ -113,9 +115,6 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
         };
         match role {
             Role::Definition(kind) => {
-                if !seen_defs.insert((node.start_byte(), node.end_byte())) {
-                    continue;
-                }
                 let impl_type_text = impl_type
                     .map(|n| normalize_type_text(text_of(n, source)))
                     .unwrap_or_default();
@@ -134,6 +133,20 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
                     }
                     (_, None) => continue,
                 };
+                if let Some(existing) = seen_defs.get(&(node.start_byte(), node.end_byte())) {
+                    if let Some(def) = defs.get_mut(*existing) {
+                        if def.impl_trait.is_empty() {
+                            def.impl_trait = impl_trait_text;
+                        }
+                        if def.impl_type.is_empty()
+                            && matches!(def.kind, ItemKind::Impl | ItemKind::Method)
+                        {
+                            def.impl_type = impl_type_text;
+                        }
+                    }
+                    continue;
+                }
+                seen_defs.insert((node.start_byte(), node.end_byte()), defs.len());
                 let doc_text = match doc {
                     Some(doc) => first_doc_line(text_of(doc, source)),
                     None => String::new(),
@@ -232,9 +245,14 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
     for (index, def) in defs.into_iter().enumerate() {
         let parent = parents[index];
         let mut kind = def.kind;
+        let containers = language.scope_rules().containers_hold_methods;
         let parent_holds_methods = parent
             .and_then(|p| summary.items.get(p as usize))
-            .is_some_and(|p| p.kind.holds_methods());
+            .is_some_and(|p| {
+                p.kind.holds_methods()
+                    || (containers
+                        && matches!(p.kind, ItemKind::Struct | ItemKind::Enum | ItemKind::Union))
+            });
         if kind == ItemKind::Function && parent_holds_methods {
             kind = ItemKind::Method;
         }

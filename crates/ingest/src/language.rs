@@ -32,6 +32,9 @@ pub struct ScopeRules {
     pub separator: &'static str,
     /// True when every file of a directory shares one namespace (Go packages).
     pub directory_is_module: bool,
+    /// True when functions declared inside a struct/enum/union are its
+    /// methods (Zig containers).
+    pub containers_hold_methods: bool,
 }
 
 impl Language {
@@ -128,31 +131,37 @@ impl Language {
                 self_receivers: &["self"],
                 separator: "::",
                 directory_is_module: false,
+                containers_hold_methods: false,
             },
             Language::Python => ScopeRules {
                 self_receivers: &["self", "cls"],
                 separator: ".",
                 directory_is_module: false,
+                containers_hold_methods: false,
             },
             Language::JavaScript | Language::TypeScript | Language::Tsx => ScopeRules {
                 self_receivers: &["this"],
                 separator: ".",
                 directory_is_module: false,
+                containers_hold_methods: false,
             },
             Language::Go => ScopeRules {
                 self_receivers: &[],
                 separator: ".",
                 directory_is_module: true,
+                containers_hold_methods: false,
             },
             Language::C => ScopeRules {
                 self_receivers: &[],
                 separator: "::",
                 directory_is_module: false,
+                containers_hold_methods: false,
             },
             Language::Zig => ScopeRules {
                 self_receivers: &["self"],
                 separator: ".",
                 directory_is_module: false,
+                containers_hold_methods: true,
             },
         }
     }

@@ -110,11 +110,16 @@ pub fn name_file(language: Language, path: &str, summary: &Summary) -> FileNames
     let mut ordinals: FxHashMap<(String, ItemKind), u32> = FxHashMap::default();
     for item in &summary.items {
         // Parents precede children, so their names are known.
-        let parent_prefix = item
-            .parent
-            .and_then(|p| child_prefix.get(p as usize))
-            .map(String::as_str)
-            .unwrap_or(&module);
+        // Go methods are declared at top level, named after their receiver type.
+        let receiver_prefix;
+        let parent_prefix = match item.parent.and_then(|p| child_prefix.get(p as usize)) {
+            Some(prefix) => prefix.as_str(),
+            None if item.kind == ItemKind::Method && !item.impl_type.is_empty() => {
+                receiver_prefix = format!("{module}{separator}{}", item.impl_type);
+                &receiver_prefix
+            }
+            None => &module,
+        };
         let own = if item.kind == ItemKind::Impl {
             format!("<{}>", item.name)
         } else {

@@ -4,5 +4,5 @@
 (enum_declaration name: (identifier) @name body: (_) @body) @definition.enum
 (abstract_class_declaration name: (type_identifier) @name body: (_) @body) @definition.class
 (method_signature name: (property_identifier) @name) @definition.method
-(class_declaration (class_heritage (implements_clause (type_identifier) @impl.trait))) @definition.class
+(class_declaration name: (_) @name (class_heritage (implements_clause (type_identifier) @impl.trait)) body: (_) @body) @definition.class
 (module name: (_) @name body: (_) @body) @definition.module
