@@ -8,6 +8,7 @@
 //! fjall in the same process and prints the ratio per row.
 
 mod alloc;
+mod ingest;
 #[cfg(feature = "fjall")]
 mod peer;
 mod report;
@@ -34,6 +35,9 @@ struct Args {
     /// Compare with baseline NAME (ratio of p50 per row).
     #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
+    /// Run only the ingest rows (cold ingest, no-change and one-file re-ingest).
+    #[arg(long)]
+    ingest_only: bool,
 }
 
 fn peak_rss_bytes() -> Option<u64> {
@@ -70,16 +74,20 @@ fn main() -> ExitCode {
         |message: &str| eprintln!("[{:>6.1}s] {message}", started.elapsed().as_secs_f64());
     let mut facts = workloads::Facts::default();
     let mut rows = Vec::new();
-    progress("writes: put_block buffered, fsync per write, batches of 100");
-    rows.extend(workloads::writes(&scale, dir.path(), &mut facts));
-    progress("lookups: memtable, SSTable, miss");
-    rows.extend(workloads::lookups(&scale, dir.path()));
-    progress("edges: put_edge, outgoing and incoming lookups");
-    rows.extend(workloads::edges(&scale, dir.path()));
-    progress("traversals: building the code graph");
-    rows.extend(workloads::traversals(&scale, dir.path(), &progress));
-    progress("bulk: flush, compaction, recovery");
-    rows.extend(workloads::bulk(&scale, dir.path()));
+    if !args.ingest_only {
+        progress("writes: put_block buffered, fsync per write, batches of 100");
+        rows.extend(workloads::writes(&scale, dir.path(), &mut facts));
+        progress("lookups: memtable, SSTable, miss");
+        rows.extend(workloads::lookups(&scale, dir.path()));
+        progress("edges: put_edge, outgoing and incoming lookups");
+        rows.extend(workloads::edges(&scale, dir.path()));
+        progress("traversals: building the code graph");
+        rows.extend(workloads::traversals(&scale, dir.path(), &progress));
+        progress("bulk: flush, compaction, recovery");
+        rows.extend(workloads::bulk(&scale, dir.path()));
+    }
+    progress("ingest: cold, no change, one file edited");
+    rows.extend(ingest::ingest(args.quick, dir.path()));
     #[cfg(feature = "fjall")]
     let peer_rows = {
         progress("peer: the same put/get workload on fjall");

@@ -69,7 +69,7 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
     // Index of the def already taken for a node; a second pattern matching
     // the same node only adds what the first lacked (a class's bases).
     let mut seen_defs: FxHashMap<(usize, usize), usize> = FxHashMap::default();
-    let mut seen_calls: FxHashSet<usize> = FxHashSet::default();
+    let mut seen_calls: FxHashMap<usize, usize> = FxHashMap::default();
     // Comment ranges; a capture, because walking to siblings in
     // tree-sitter goes through `parent()`, which is O(depth).
     let mut comments: Vec<(usize, usize)> = Vec::new();
@@ -83,6 +83,7 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
         let mut impl_type: Option<Node> = None;
         let mut impl_traits: Vec<Node> = Vec::new();
         let mut receiver: Option<Node> = None;
+        let mut qualifier: Option<Node> = None;
         let mut import: Option<Node> = None;
         let mut doc: Option<Node> = None;
         for capture in found.captures() {
@@ -101,6 +102,7 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
                 Role::ImplType => impl_type = Some(node),
                 Role::ImplTrait => impl_traits.push(node),
                 Role::Receiver => receiver = Some(node),
+                Role::Qualifier => qualifier = Some(node),
                 Role::Import => import = Some(node),
                 Role::Doc => doc = Some(node),
                 Role::Ignored => {}
@@ -170,15 +172,16 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
             }
             Role::Call | Role::MethodCall => {
                 let Some(name) = name else { continue };
-                if !seen_calls.insert(node.start_byte()) {
-                    continue;
-                }
                 let (kind, text) = if role == Role::Call {
-                    (CallKind::Path, normalize_path_text(text_of(name, source)))
+                    let path = match qualifier {
+                        Some(q) => format!("{}::{}", text_of(q, source), text_of(name, source)),
+                        None => text_of(name, source).to_string(),
+                    };
+                    (CallKind::Path, normalize_path_text(&path))
                 } else {
                     (CallKind::Method, text_of(name, source).to_string())
                 };
-                calls.push(RawCall {
+                let call = RawCall {
                     position: node.start_byte(),
                     row: node.start_position().row,
                     kind,
@@ -186,7 +189,22 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
                     receiver: receiver
                         .map(|n| cut(text_of(n, source), 64).to_string())
                         .unwrap_or_default(),
-                });
+                };
+                // In macro token trees `a::f(..)` and `x.f(..)` also match
+                // the bare `f(..)` pattern: the longer form wins.
+                let detail =
+                    |c: &RawCall| usize::from(c.kind == CallKind::Method || c.text.contains("::"));
+                match seen_calls.get(&call.position) {
+                    Some(existing) => {
+                        if detail(&call) > detail(&calls[*existing]) {
+                            calls[*existing] = call;
+                        }
+                    }
+                    None => {
+                        seen_calls.insert(call.position, calls.len());
+                        calls.push(call);
+                    }
+                }
             }
             Role::ImportStatement => {
                 let text = text_of(import.unwrap_or(node), source);

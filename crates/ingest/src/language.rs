@@ -207,6 +207,9 @@ pub enum Role {
     MethodCall,
     /// `@receiver`: the receiver expression of a method call.
     Receiver,
+    /// `@qualifier`: a path prefix written before `@name` (`Type` in
+    /// `Type::f(..)` inside a macro's token tree).
+    Qualifier,
     /// `@reference.import`: the whole import statement.
     ImportStatement,
     /// `@import`: the part of an import statement the language parser reads.
@@ -234,6 +237,7 @@ impl Role {
             "reference.call" => Role::Call,
             "reference.method_call" => Role::MethodCall,
             "receiver" => Role::Receiver,
+            "qualifier" => Role::Qualifier,
             "reference.import" => Role::ImportStatement,
             "import" => Role::Import,
             "local.definition" => Role::LocalDefinition,
