@@ -61,13 +61,14 @@ fn copy_tree(from: &Path, to: &Path) -> u64 {
             };
             if kind.is_dir() && entry.file_name() != "target" {
                 stack.push((entry.path(), target));
-            } else if kind.is_file() && entry.path().extension().is_some_and(|e| e == "rs") {
-                if let Ok(text) = std::fs::read_to_string(entry.path()) {
-                    lines += text.lines().count() as u64;
-                    let _ = std::fs::write(&target, text);
-                    if let Ok(file) = std::fs::File::options().write(true).open(&target) {
-                        let _ = file.set_modified(old);
-                    }
+            } else if kind.is_file()
+                && entry.path().extension().is_some_and(|e| e == "rs")
+                && let Ok(text) = std::fs::read_to_string(entry.path())
+            {
+                lines += text.lines().count() as u64;
+                let _ = std::fs::write(&target, text);
+                if let Ok(file) = std::fs::File::options().write(true).open(&target) {
+                    let _ = file.set_modified(old);
                 }
             }
         }
