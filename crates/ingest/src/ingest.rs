@@ -440,11 +440,13 @@ impl Ingester {
         let views: Vec<FileView> = state
             .files
             .values()
-            .map(|entry| FileView {
-                path: &entry.record.path,
-                language: entry.record.language,
-                summary: &entry.record.summary,
-                names: &entry.names,
+            .map(|entry| {
+                FileView::new(
+                    &entry.record.path,
+                    entry.record.language,
+                    &entry.record.summary,
+                    &entry.names,
+                )
             })
             .collect();
         let resolution = resolve(&views);

@@ -3,7 +3,7 @@
 //! through exhaustive `match`es so a new variant does not compile until
 //! every column is filled in. Queries are compiled once per process.
 
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 use tree_sitter::Query;
 
@@ -168,21 +168,26 @@ impl Language {
 
     /// The grammar and the compiled query, built on first use.
     pub fn compiled(self) -> Result<&'static Compiled, IngestError> {
-        static TABLE: LazyLock<Vec<Result<Compiled, String>>> =
-            LazyLock::new(|| Language::ALL.iter().map(|l| Compiled::build(*l)).collect());
+        // One cell per language: compiling a query takes tens of
+        // milliseconds, so only languages the tree uses are compiled.
+        const LANGUAGES: usize = Language::ALL.len();
+        static TABLE: [OnceLock<Result<Compiled, String>>; LANGUAGES] =
+            [const { OnceLock::new() }; LANGUAGES];
         let index = Language::ALL
             .iter()
             .position(|l| *l == self)
             .unwrap_or_default();
-        match TABLE.get(index) {
-            Some(Ok(compiled)) => Ok(compiled),
-            Some(Err(reason)) => Err(IngestError::Query {
-                language: self.name(),
-                reason: reason.clone(),
-            }),
-            None => Err(IngestError::Query {
+        let Some(cell) = TABLE.get(index) else {
+            return Err(IngestError::Query {
                 language: self.name(),
                 reason: "not in the language table".into(),
+            });
+        };
+        match cell.get_or_init(|| Compiled::build(self)) {
+            Ok(compiled) => Ok(compiled),
+            Err(reason) => Err(IngestError::Query {
+                language: self.name(),
+                reason: reason.clone(),
             }),
         }
     }

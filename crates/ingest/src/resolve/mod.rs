@@ -28,6 +28,42 @@ pub struct FileView<'a> {
     pub language: Language,
     pub summary: &'a Summary,
     pub names: &'a FileNames,
+    /// Children of each item (slot 0: top level, slot i + 1: item i),
+    /// built on first use so child lookups are not scans of the file.
+    pub children: std::cell::OnceCell<Vec<Vec<u32>>>,
+}
+
+impl<'a> FileView<'a> {
+    pub fn new(
+        path: &'a str,
+        language: Language,
+        summary: &'a Summary,
+        names: &'a FileNames,
+    ) -> Self {
+        Self {
+            path,
+            language,
+            summary,
+            names,
+            children: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Indices of the items whose parent is `parent`, in file order.
+    pub fn children_of(&self, parent: Option<u32>) -> &[u32] {
+        let slots = self.children.get_or_init(|| {
+            let mut slots = vec![Vec::new(); self.summary.items.len() + 1];
+            for (index, item) in self.summary.items.iter().enumerate() {
+                let slot = item.parent.map_or(0, |p| p as usize + 1);
+                if let Some(children) = slots.get_mut(slot) {
+                    children.push(index as u32);
+                }
+            }
+            slots
+        });
+        let slot = parent.map_or(0, |p| p as usize + 1);
+        slots.get(slot).map(Vec::as_slice).unwrap_or(&[])
+    }
 }
 
 /// An item of the project: (file index, item index).
@@ -205,26 +241,25 @@ pub fn resolve(files: &[FileView]) -> Resolution {
 
 /// Items of a file whose parent is `parent` and whose name is `name`.
 fn children_named<'a>(
-    summary: &'a Summary,
+    view: &'a FileView<'a>,
     parent: Option<u32>,
     name: &'a str,
 ) -> impl Iterator<Item = u32> + 'a {
-    summary
-        .items
+    view.children_of(parent)
         .iter()
-        .enumerate()
-        .filter(move |(_, item)| item.parent == parent && item.name == name)
-        .map(|(index, _)| index as u32)
+        .copied()
+        .filter(move |c| view.summary.items[*c as usize].name == name)
 }
 
 /// Callable items nested in an ancestor function of `caller` with this
 /// name (a nested `fn helper` binds before anything in the module).
-fn nested_callable(summary: &Summary, caller: Option<u32>, name: &str) -> Option<u32> {
+fn nested_callable(view: &FileView, caller: Option<u32>, name: &str) -> Option<u32> {
+    let summary = view.summary;
     let mut current = caller;
     while let Some(index) = current {
         let item = summary.items.get(index as usize)?;
         if item.kind.is_callable()
-            && let Some(found) = children_named(summary, Some(index), name)
+            && let Some(found) = children_named(view, Some(index), name)
                 .find(|c| summary.items[*c as usize].kind.is_callable())
         {
             return Some(found);

@@ -474,14 +474,12 @@ impl<'a> Index<'a> {
                     _ => None,
                 };
                 let Some(owner) = owner else { continue };
-                for (c, child) in summary.items.iter().enumerate() {
-                    if child.parent != Some(i as u32) || child.kind != ItemKind::Method {
+                for c in files[file as usize].children_of(Some(i as u32)) {
+                    let child = &summary.items[*c as usize];
+                    if child.kind != ItemKind::Method {
                         continue;
                     }
-                    let child_ref = ItemRef {
-                        file,
-                        item: c as u32,
-                    };
+                    let child_ref = ItemRef { file, item: *c };
                     assoc
                         .entry(owner)
                         .or_default()
@@ -601,7 +599,7 @@ impl<'a> Index<'a> {
         let m = self.module_of(file, call.caller);
         if segments.len() == 1 {
             let name = segments[0].as_str();
-            if let Some(found) = nested_callable(summary, call.caller, name) {
+            if let Some(found) = nested_callable(&files[file as usize], call.caller, name) {
                 return Outcome::Resolved(ItemRef { file, item: found }, "nested");
             }
             let items = items_of(&self.scope_lookup(file, call.caller, name));
@@ -629,7 +627,7 @@ impl<'a> Index<'a> {
                     let name = segments.get(1).map(String::as_str).unwrap_or("");
                     let own: Vec<ItemRef> = owner
                         .into_iter()
-                        .flat_map(|o| children_named(summary, Some(o), name))
+                        .flat_map(|o| children_named(&files[file as usize], Some(o), name))
                         .map(|item| ItemRef { file, item })
                         .collect();
                     if segments.len() == 2
@@ -673,9 +671,10 @@ impl<'a> Index<'a> {
                 return settle(files, &found, "self_method").unwrap_or(Outcome::External);
             }
             if let Some(owner) = owner_ancestor(summary, call.caller) {
-                let own: Vec<ItemRef> = children_named(summary, Some(owner), &call.text)
-                    .map(|item| ItemRef { file, item })
-                    .collect();
+                let own: Vec<ItemRef> =
+                    children_named(&files[file as usize], Some(owner), &call.text)
+                        .map(|item| ItemRef { file, item })
+                        .collect();
                 if let Some(outcome) = settle(files, &own, "self_method") {
                     return outcome;
                 }
