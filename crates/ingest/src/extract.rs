@@ -84,6 +84,7 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
         let mut impl_traits: Vec<Node> = Vec::new();
         let mut receiver: Option<Node> = None;
         let mut qualifier: Option<Node> = None;
+        let mut in_macro = false;
         let mut import: Option<Node> = None;
         let mut doc: Option<Node> = None;
         for capture in found.captures() {
@@ -103,6 +104,7 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
                 Role::ImplTrait => impl_traits.push(node),
                 Role::Receiver => receiver = Some(node),
                 Role::Qualifier => qualifier = Some(node),
+                Role::MacroTokens => in_macro = true,
                 Role::Import => import = Some(node),
                 Role::Doc => doc = Some(node),
                 Role::Ignored => {}
@@ -172,7 +174,7 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
             }
             Role::Call | Role::MethodCall => {
                 let Some(name) = name else { continue };
-                let (kind, text) = if role == Role::Call {
+                let (mut kind, text) = if role == Role::Call {
                     let path = match qualifier {
                         Some(q) => format!("{}::{}", text_of(q, source), text_of(name, source)),
                         None => text_of(name, source).to_string(),
@@ -181,14 +183,28 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
                 } else {
                     (CallKind::Method, text_of(name, source).to_string())
                 };
+                let mut receiver_text = receiver
+                    .map(|n| cut(text_of(n, source), 64).to_string())
+                    .unwrap_or_default();
+                // Token-tree patterns see `x.f(..)` / `a::b::f(..)` through
+                // their last tokens: look at the text before the match.
+                if in_macro {
+                    let first = qualifier.unwrap_or(name);
+                    let before = source.get(..first.start_byte()).unwrap_or("").trim_end();
+                    if before.ends_with("::") {
+                        continue; // a longer path: not resolved inside macros
+                    }
+                    if before.ends_with('.') && kind == CallKind::Path && qualifier.is_none() {
+                        kind = CallKind::Method;
+                        receiver_text = String::from("?");
+                    }
+                }
                 let call = RawCall {
                     position: node.start_byte(),
                     row: node.start_position().row,
                     kind,
                     text: cut(&text, MAX_NAME_BYTES).to_string(),
-                    receiver: receiver
-                        .map(|n| cut(text_of(n, source), 64).to_string())
-                        .unwrap_or_default(),
+                    receiver: receiver_text,
                 };
                 // In macro token trees `a::f(..)` and `x.f(..)` also match
                 // the bare `f(..)` pattern: the longer form wins.

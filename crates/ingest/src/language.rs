@@ -223,6 +223,8 @@ pub enum Role {
     LocalDefinition,
     /// `@doc`: a documentation string (Python docstrings).
     Doc,
+    /// `@macro.tokens`: the macro token tree a call pattern matched in.
+    MacroTokens,
     /// `@comment`: a comment; the extractor attaches doc lines by position.
     Comment,
     /// `@_name`: a helper capture for predicates, ignored.
@@ -248,6 +250,7 @@ impl Role {
             "local.definition" => Role::LocalDefinition,
             "doc" => Role::Doc,
             "comment" => Role::Comment,
+            "macro.tokens" => Role::MacroTokens,
             _ if name.starts_with('_') => Role::Ignored,
             "definition.function" => Role::Definition(ItemKind::Function),
             "definition.method" => Role::Definition(ItemKind::Method),

@@ -64,7 +64,12 @@ struct Index<'a> {
     /// Per crate: free functions and methods by name.
     free_fns: Vec<FxHashMap<String, Vec<ItemRef>>>,
     methods: Vec<FxHashMap<String, Vec<ItemRef>>>,
-    memo: RefCell<FxHashMap<(ModId, String), Vec<Target>>>,
+    /// Per crate: the methods an unknown receiver may resolve to by a
+    /// unique name (see `COMMON_STD_METHODS` and `resolve_impls`).
+    unique_candidates: Vec<FxHashMap<String, Vec<ItemRef>>>,
+    /// Lookup results per module and name (nested so a lookup by `&str`
+    /// allocates nothing).
+    memo: RefCell<FxHashMap<ModId, FxHashMap<String, Vec<Target>>>>,
     in_progress: RefCell<FxHashSet<(ModId, String)>>,
 }
 
@@ -101,6 +106,7 @@ impl<'a> Index<'a> {
             type_traits: FxHashMap::default(),
             free_fns: Vec::new(),
             methods: Vec::new(),
+            unique_candidates: Vec::new(),
             memo: RefCell::default(),
             in_progress: RefCell::default(),
         };
@@ -117,6 +123,7 @@ impl<'a> Index<'a> {
                 index.crate_roots.push(None);
                 index.free_fns.push(FxHashMap::default());
                 index.methods.push(FxHashMap::default());
+                index.unique_candidates.push(FxHashMap::default());
             }
             let id = index.modules.len() as ModId;
             index.modules.push(Module {
@@ -272,10 +279,10 @@ impl<'a> Index<'a> {
         if depth > MAX_IMPORT_HOPS {
             return Vec::new();
         }
-        let key = (m, name.to_string());
-        if let Some(found) = self.memo.borrow().get(&key) {
+        if let Some(found) = self.memo.borrow().get(&m).and_then(|names| names.get(name)) {
             return found.clone();
         }
+        let key = (m, name.to_string());
         if !self.in_progress.borrow_mut().insert(key.clone()) {
             return Vec::new();
         }
@@ -317,7 +324,11 @@ impl<'a> Index<'a> {
         out.sort();
         out.dedup();
         self.in_progress.borrow_mut().remove(&key);
-        self.memo.borrow_mut().insert(key, out.clone());
+        self.memo
+            .borrow_mut()
+            .entry(m)
+            .or_default()
+            .insert(key.1, out.clone());
         out
     }
 
@@ -474,12 +485,28 @@ impl<'a> Index<'a> {
                     _ => None,
                 };
                 let Some(owner) = owner else { continue };
+                // Methods of impls of traits from other crates (`fmt`,
+                // `drop`, `as_ref`, `cmp`) exist on countless std types: an
+                // unknown receiver must not resolve to them by name.
+                let external_trait_impl = item.kind == ItemKind::Impl
+                    && !item.impl_trait.is_empty()
+                    && !self.impl_trait.contains_key(&item_ref);
+                let krate = self.file_crate.get(&file).copied().unwrap_or(0) as usize;
                 for c in files[file as usize].children_of(Some(i as u32)) {
                     let child = &summary.items[*c as usize];
                     if child.kind != ItemKind::Method {
                         continue;
                     }
                     let child_ref = ItemRef { file, item: *c };
+                    if !external_trait_impl
+                        && !COMMON_STD_METHODS.contains(&child.name.as_str())
+                        && let Some(candidates) = self.unique_candidates.get_mut(krate)
+                    {
+                        candidates
+                            .entry(child.name.clone())
+                            .or_default()
+                            .push(child_ref);
+                    }
                     assoc
                         .entry(owner)
                         .or_default()
@@ -608,8 +635,8 @@ impl<'a> Index<'a> {
             }
             let candidates = self.free_fns[krate as usize]
                 .get(name)
-                .cloned()
-                .unwrap_or_default();
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             return match candidates.len() {
                 0 => Outcome::External,
                 1 => Outcome::Resolved(candidates[0], "crate_unique"),
@@ -680,17 +707,125 @@ impl<'a> Index<'a> {
                 }
             }
         }
-        let candidates = self.methods[krate as usize]
+        let candidates = self.unique_candidates[krate as usize]
             .get(call.text.as_str())
-            .cloned()
-            .unwrap_or_default();
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         match candidates.len() {
             0 => Outcome::External,
+            // `other.cmp(..)` inside `cmp` delegates to another type's
+            // method far more often than it recurses.
+            1 if Some(candidates[0]) == call.caller.map(|item| ItemRef { file, item }) => {
+                Outcome::External
+            }
             1 => Outcome::Resolved(candidates[0], "unique_method"),
             n => Outcome::Ambiguous(n),
         }
     }
 }
+
+/// Method names of std types (collections, iterators, strings, options,
+/// smart pointers): a call of one of these on a receiver of unknown type is
+/// far more likely the std method than a same-named method of the crate,
+/// so the unique-name rule does not apply to them.
+const COMMON_STD_METHODS: &[&str] = &[
+    "len",
+    "is_empty",
+    "push",
+    "pop",
+    "get",
+    "get_mut",
+    "insert",
+    "remove",
+    "contains",
+    "contains_key",
+    "extend",
+    "iter",
+    "iter_mut",
+    "into_iter",
+    "clear",
+    "sort",
+    "sort_by",
+    "sort_unstable",
+    "dedup",
+    "retain",
+    "truncate",
+    "reserve",
+    "capacity",
+    "first",
+    "last",
+    "split",
+    "join",
+    "map",
+    "and_then",
+    "unwrap",
+    "expect",
+    "ok",
+    "err",
+    "clone",
+    "to_string",
+    "to_owned",
+    "as_ref",
+    "as_mut",
+    "as_str",
+    "as_bytes",
+    "borrow",
+    "borrow_mut",
+    "next",
+    "peek",
+    "collect",
+    "count",
+    "take",
+    "skip",
+    "filter",
+    "fold",
+    "min",
+    "max",
+    "cmp",
+    "partial_cmp",
+    "eq",
+    "hash",
+    "fmt",
+    "write",
+    "read",
+    "flush",
+    "lock",
+    "send",
+    "recv",
+    "entry",
+    "keys",
+    "values",
+    "union",
+    "intersection",
+    "difference",
+    "append",
+    "drain",
+    "swap",
+    "replace",
+    "push_str",
+    "starts_with",
+    "ends_with",
+    "find",
+    "trim",
+    "chars",
+    "bytes",
+    "lines",
+    "parse",
+    "from",
+    "into",
+    "default",
+    "new",
+    "with_capacity",
+    "start",
+    "end",
+    "set",
+    "is_some",
+    "is_none",
+    "unwrap_or",
+    "unwrap_or_default",
+    "is_ok",
+    "is_err",
+];
 
 fn items_of(targets: &[Target]) -> Vec<ItemRef> {
     targets
