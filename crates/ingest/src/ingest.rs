@@ -90,7 +90,7 @@ pub struct Ingester {
 }
 
 enum Parsed {
-    Record(FileRecord),
+    Record(Box<FileRecord>),
     Skipped(String),
 }
 
@@ -182,6 +182,7 @@ impl Ingester {
         for (entry, result) in to_read.iter().zip(parsed) {
             match result {
                 Parsed::Record(record) => {
+                    let record = *record;
                     if state.files.get(&entry.path).map(|e| &e.record.content_hash)
                         == Some(&record.content_hash)
                     {
@@ -363,10 +364,10 @@ impl Ingester {
             let mut record = old.record.clone();
             record.size = size;
             record.mtime_ns = entry.mtime_ns;
-            return Parsed::Record(record);
+            return Parsed::Record(Box::new(record));
         }
         match extract(entry.language, &text, parser) {
-            Ok(summary) => Parsed::Record(FileRecord {
+            Ok(summary) => Parsed::Record(Box::new(FileRecord {
                 path: entry.path.clone(),
                 language: entry.language,
                 size,
@@ -374,7 +375,7 @@ impl Ingester {
                 content_hash,
                 content: Arc::from(text),
                 summary,
-            }),
+            })),
             Err(reason) => Parsed::Skipped(format!("parse failed: {reason}")),
         }
     }

@@ -221,6 +221,11 @@ pub enum Role {
     Import,
     /// `@local.definition`: a name bound inside a function body.
     LocalDefinition,
+    /// `@local.type`: the declared or evident type of that name.
+    LocalType,
+    /// `@field.name` / `@field.type`: a struct field and its type.
+    FieldName,
+    FieldType,
     /// `@doc`: a documentation string (Python docstrings).
     Doc,
     /// `@macro.tokens`: the macro token tree a call pattern matched in.
@@ -248,6 +253,9 @@ impl Role {
             "reference.import" => Role::ImportStatement,
             "import" => Role::Import,
             "local.definition" => Role::LocalDefinition,
+            "local.type" => Role::LocalType,
+            "field.name" => Role::FieldName,
+            "field.type" => Role::FieldType,
             "doc" => Role::Doc,
             "comment" => Role::Comment,
             "macro.tokens" => Role::MacroTokens,

@@ -16,7 +16,7 @@ use super::{
     CallKind, FileView, ItemRef, Outcome, Resolution, children_named, id_of, kind_of,
     nested_callable, owner_ancestor, settle,
 };
-use crate::limits::{MAX_IMPORT_HOPS, MAX_PATH_SEGMENTS};
+use crate::limits::{MAX_CALL_CHAIN, MAX_IMPORT_HOPS, MAX_PATH_SEGMENTS};
 use crate::naming::rust_crate_and_module;
 use crate::summary::{CallRef, Import, ItemKind};
 
@@ -70,6 +70,9 @@ struct Index<'a> {
     /// Lookup results per module and name (nested so a lookup by `&str`
     /// allocates nothing).
     memo: RefCell<FxHashMap<ModId, FxHashMap<String, Vec<Target>>>>,
+    /// Outcome of each call (file, index), so a chain `a.b().c()` resolves
+    /// `a.b()` once.
+    call_memo: RefCell<FxHashMap<(u32, u32), Outcome>>,
     in_progress: RefCell<FxHashSet<(ModId, String)>>,
 }
 
@@ -82,8 +85,8 @@ pub(super) fn resolve_rust(files: &[FileView], members: &[u32], out: &mut Resolu
     for file in members {
         index.resolve_imports(*file, out);
         let summary = files[*file as usize].summary;
-        for call in &summary.calls {
-            let outcome = index.resolve_call(*file, call);
+        for (i, call) in summary.calls.iter().enumerate() {
+            let outcome = index.resolve_call_memo(*file, i as u32, 0);
             let source = super::caller_id(files, *file, call);
             out.record_call(files, *file, call, &outcome, source);
         }
@@ -108,6 +111,7 @@ impl<'a> Index<'a> {
             methods: Vec::new(),
             unique_candidates: Vec::new(),
             memo: RefCell::default(),
+            call_memo: RefCell::default(),
             in_progress: RefCell::default(),
         };
         let mut crate_ids: FxHashMap<String, u32> = FxHashMap::default();
@@ -605,11 +609,36 @@ impl<'a> Index<'a> {
         }
     }
 
-    fn resolve_call(&self, file: u32, call: &CallRef) -> Outcome {
-        match call.kind {
-            CallKind::Path => self.resolve_path_call(file, call),
-            CallKind::Method => self.resolve_method_call(file, call),
+    /// The outcome of call `index` of `file`, memoised; `depth` bounds the
+    /// chain of receivers followed (`a.b().c().d()`).
+    fn resolve_call_memo(&self, file: u32, index: u32, depth: usize) -> Outcome {
+        if let Some(outcome) = self.call_memo.borrow().get(&(file, index)) {
+            return outcome.clone();
         }
+        let Some(call) = self.files[file as usize].summary.calls.get(index as usize) else {
+            return Outcome::Unresolved("no such call");
+        };
+        let outcome = match call.kind {
+            CallKind::Path => self.resolve_path_call(file, call),
+            CallKind::Method => self.resolve_method_call(file, call, depth),
+        };
+        self.call_memo
+            .borrow_mut()
+            .insert((file, index), outcome.clone());
+        outcome
+    }
+
+    /// The type a function returns, resolved where it is declared.
+    fn return_type(&self, function: ItemRef) -> Option<ItemRef> {
+        let item = &self.files[function.file as usize].summary.items[function.item as usize];
+        let (_, returned) = item.signature.rsplit_once("->")?;
+        let returned = returned.split(" where ").next().unwrap_or("").trim();
+        let path = receiver_type_path(returned);
+        if path == "Self" {
+            return self.self_type(function.file, Some(function.item));
+        }
+        let module = self.module_of(function.file, Some(function.item));
+        self.resolve_type(module, &path)
     }
 
     fn resolve_path_call(&self, file: u32, call: &CallRef) -> Outcome {
@@ -688,7 +717,7 @@ impl<'a> Index<'a> {
         }
     }
 
-    fn resolve_method_call(&self, file: u32, call: &CallRef) -> Outcome {
+    fn resolve_method_call(&self, file: u32, call: &CallRef, depth: usize) -> Outcome {
         let files = self.files;
         let summary = files[file as usize].summary;
         let krate = self.file_crate.get(&file).copied().unwrap_or(0);
@@ -706,6 +735,20 @@ impl<'a> Index<'a> {
                     return outcome;
                 }
             }
+        }
+        if let Some(outcome) = self.typed_receiver(file, call) {
+            return outcome;
+        }
+        // `a.b().c()`: the type `b` returns.
+        if let Some(receiver_call) = call.receiver_call
+            && depth < MAX_CALL_CHAIN
+            && let Outcome::Resolved(function, _) =
+                self.resolve_call_memo(file, receiver_call, depth + 1)
+            && let Some(returned) = self.return_type(function)
+            && kind_of(files, returned) != ItemKind::TypeAlias
+        {
+            let found = self.methods_of(returned, &call.text);
+            return settle(files, &found, "typed_receiver").unwrap_or(Outcome::External);
         }
         let candidates = self.unique_candidates[krate as usize]
             .get(call.text.as_str())
@@ -827,6 +870,145 @@ const COMMON_STD_METHODS: &[&str] = &[
     "is_err",
 ];
 
+impl Index<'_> {
+    /// `x.m()` where `x` is a parameter or local with a declared or evident
+    /// type, or `self.f.m()` where `f` is a field of the impl's type: the
+    /// methods of that type. `None` when the receiver's type is unknown.
+    fn typed_receiver(&self, file: u32, call: &CallRef) -> Option<Outcome> {
+        let summary = self.files[file as usize].summary;
+        let receiver = call.receiver.as_str();
+        let (type_text, module) = if let Some(field) = receiver.strip_prefix("self.") {
+            if !is_identifier(field) {
+                return None;
+            }
+            let owner = self.self_type(file, call.caller)?;
+            let owner_summary = self.files[owner.file as usize].summary;
+            let declared = owner_summary
+                .fields
+                .iter()
+                .find(|f| f.scope == Some(owner.item) && f.name == field)?;
+            (
+                declared.type_text.as_str(),
+                self.module_of(owner.file, Some(owner.item)),
+            )
+        } else if is_identifier(receiver) {
+            let mut current = call.caller;
+            let mut found = None;
+            while let Some(index) = current {
+                let item = summary.items.get(index as usize)?;
+                if item.kind.is_callable() {
+                    found = summary.typed_locals.iter().rfind(|t| {
+                        t.scope == Some(index) && t.name == receiver && t.line <= call.line
+                    });
+                    if found.is_some() {
+                        break;
+                    }
+                }
+                current = item.parent;
+            }
+            (found?.type_text.as_str(), self.module_of(file, call.caller))
+        } else {
+            return None;
+        };
+        let path = receiver_type_path(type_text);
+        let target = if path == "Self" {
+            self.self_type(file, call.caller)
+        } else {
+            self.resolve_type(module, &path)
+        };
+        match target {
+            // An alias hides the type: fall back to the name rules.
+            Some(t) if kind_of(self.files, t) == ItemKind::TypeAlias => None,
+            Some(t) => {
+                let found = self.methods_of(t, &call.text);
+                // A crate type without such a method: a method of a trait
+                // from elsewhere (Iterator, Display) or of a deref target.
+                Some(settle(self.files, &found, "typed_receiver").unwrap_or(Outcome::External))
+            }
+            None => {
+                let last = path.rsplit("::").next().unwrap_or("");
+                STD_TYPES.contains(&last).then_some(Outcome::External)
+            }
+        }
+    }
+}
+
+fn is_identifier(text: &str) -> bool {
+    !text.is_empty()
+        && text.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && !text.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// The type a method call on a value of this declared type dispatches on:
+/// references, `mut`, `dyn`, `impl`, lifetimes and smart pointers
+/// (`Box`, `Rc`, `Arc`) removed, then generic arguments.
+fn receiver_type_path(text: &str) -> String {
+    let mut t = text.trim();
+    loop {
+        let before = t;
+        t = t.trim_start_matches('&').trim_start();
+        for prefix in ["mut ", "dyn ", "impl "] {
+            t = t.strip_prefix(prefix).unwrap_or(t).trim_start();
+        }
+        if t.starts_with('\'') {
+            t = t.split_once(' ').map_or("", |(_, rest)| rest).trim_start();
+        }
+        for wrapper in ["Box<", "Rc<", "Arc<", "std::rc::Rc<", "std::sync::Arc<"] {
+            if let Some(inner) = t.strip_prefix(wrapper).and_then(|r| r.strip_suffix('>')) {
+                t = inner.trim();
+            }
+        }
+        if t == before {
+            break;
+        }
+    }
+    crate::text::normalize_type_text(t)
+}
+
+/// Std types: a receiver of one of them never dispatches into the crate.
+const STD_TYPES: &[&str] = &[
+    "Vec",
+    "String",
+    "str",
+    "Option",
+    "Result",
+    "HashMap",
+    "HashSet",
+    "BTreeMap",
+    "BTreeSet",
+    "VecDeque",
+    "BinaryHeap",
+    "Cow",
+    "Path",
+    "PathBuf",
+    "OsStr",
+    "OsString",
+    "Duration",
+    "Instant",
+    "SystemTime",
+    "Mutex",
+    "RwLock",
+    "Cell",
+    "RefCell",
+    "File",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
+    "bool",
+    "char",
+];
+
 fn items_of(targets: &[Target]) -> Vec<ItemRef> {
     targets
         .iter()
@@ -835,4 +1017,19 @@ fn items_of(targets: &[Target]) -> Vec<ItemRef> {
             Target::Module(_) => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receiver_types_see_through_references_and_smart_pointers() {
+        assert_eq!(receiver_type_path("&'a mut Table<K>"), "Table");
+        assert_eq!(receiver_type_path("Box<dyn Shape>"), "Shape");
+        assert_eq!(receiver_type_path("&Arc<crate::a::Node>"), "crate::a::Node");
+        assert_eq!(receiver_type_path("impl Visitor"), "Visitor");
+        assert_eq!(receiver_type_path("Vec<u8>"), "Vec");
+        assert!(is_identifier("table_2") && !is_identifier("a.b") && !is_identifier("2x"));
+    }
 }
