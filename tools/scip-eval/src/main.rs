@@ -207,7 +207,7 @@ fn main() {
             );
         }
         println!("{label}: {}", lines.len());
-        for line in lines.keys().take(400) {
+        for line in lines.keys().take(4000) {
             println!("  {line}");
         }
     };

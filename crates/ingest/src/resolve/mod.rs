@@ -305,3 +305,7 @@ fn settle(files: &[FileView], candidates: &[ItemRef], rule: &'static str) -> Opt
 fn kind_of(files: &[FileView], item: ItemRef) -> ItemKind {
     files[item.file as usize].summary.items[item.item as usize].kind
 }
+
+fn item_of<'a>(files: &'a [FileView], item: ItemRef) -> &'a crate::summary::Item {
+    &files[item.file as usize].summary.items[item.item as usize]
+}

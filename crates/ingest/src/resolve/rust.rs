@@ -13,7 +13,7 @@ use kausal_storage::{BlockId, EdgeType};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{
-    CallKind, FileView, ItemRef, Outcome, Resolution, children_named, id_of, kind_of,
+    CallKind, FileView, ItemRef, Outcome, Resolution, children_named, id_of, item_of, kind_of,
     nested_callable, owner_ancestor, settle,
 };
 use crate::limits::{MAX_CALL_CHAIN, MAX_IMPORT_HOPS, MAX_PATH_SEGMENTS};
@@ -50,6 +50,8 @@ struct Index<'a> {
     files: &'a [FileView<'a>],
     modules: Vec<Module>,
     crate_roots: Vec<Option<ModId>>,
+    /// Crate keys (`crates/storage/src`, `tests/x.rs`) by crate number.
+    crate_keys: Vec<String>,
     /// Per file, per item: the module the item is declared in.
     item_module: FxHashMap<u32, Vec<ModId>>,
     file_module: FxHashMap<u32, ModId>,
@@ -99,6 +101,7 @@ impl<'a> Index<'a> {
             files,
             modules: Vec::new(),
             crate_roots: Vec::new(),
+            crate_keys: Vec::new(),
             item_module: FxHashMap::default(),
             file_module: FxHashMap::default(),
             file_crate: FxHashMap::default(),
@@ -122,9 +125,10 @@ impl<'a> Index<'a> {
             let view = &files[*file as usize];
             let (crate_key, segments) = rust_crate_and_module(view.path);
             let next_crate = crate_ids.len() as u32;
-            let krate = *crate_ids.entry(crate_key).or_insert(next_crate);
+            let krate = *crate_ids.entry(crate_key.clone()).or_insert(next_crate);
             if krate as usize >= index.crate_roots.len() {
                 index.crate_roots.push(None);
+                index.crate_keys.push(crate_key);
                 index.free_fns.push(FxHashMap::default());
                 index.methods.push(FxHashMap::default());
                 index.unique_candidates.push(FxHashMap::default());
@@ -364,20 +368,86 @@ impl<'a> Index<'a> {
         }
     }
 
+    /// The root of another crate of the tree that module `m` may name as
+    /// `name`: the library of its own package (tests, benches, examples and
+    /// binaries use it by the package name), or a library whose package
+    /// directory is `name` or its last `_` part (`kausal_storage` ->
+    /// `crates/storage`).
+    fn extern_crate_roots(&self, m: ModId, name: &str) -> Vec<ModId> {
+        let own = self.modules.get(m as usize).map(|module| module.krate);
+        let own_key = own
+            .and_then(|k| self.crate_keys.get(k as usize))
+            .map(String::as_str)
+            .unwrap_or("");
+        // The package directory of a crate key ("" for the root package);
+        // `None` for a stray file that belongs to no package.
+        let package_of = |key: &str| -> Option<String> {
+            if key == "src" {
+                return Some(String::new());
+            }
+            if let Some(dir) = key.strip_suffix("/src") {
+                return Some(dir.to_string());
+            }
+            for marker in ["tests/", "benches/", "examples/", "src/bin/"] {
+                if key.starts_with(marker) {
+                    return Some(String::new());
+                }
+                if let Some(at) = key.find(&format!("/{marker}")) {
+                    return Some(key[..at].to_string());
+                }
+            }
+            None
+        };
+        let own_package = package_of(own_key);
+        let mut out = Vec::new();
+        for (krate, key) in self.crate_keys.iter().enumerate() {
+            if Some(krate as u32) == own || !(key == "src" || key.ends_with("/src")) {
+                continue;
+            }
+            let Some(root) = self.crate_roots.get(krate).copied().flatten() else {
+                continue;
+            };
+            let package = package_of(key).unwrap_or_default();
+            let dir_name = package.rsplit('/').next().unwrap_or("").replace('-', "_");
+            let named = !dir_name.is_empty()
+                && (name == dir_name || name.ends_with(&format!("_{dir_name}")));
+            if own_package.as_deref() == Some(package.as_str()) || named {
+                out.push(root);
+            }
+        }
+        out
+    }
+
+    /// A path whose first segment names no item of the crate: through
+    /// another crate of the tree if one has the rest of the path, else
+    /// external.
+    fn through_other_crate(&self, m: ModId, path: &[String], depth: usize) -> Found {
+        let Some(first) = path.first() else {
+            return Found::External;
+        };
+        for root in self.extern_crate_roots(m, first) {
+            if let Found::Targets(targets) =
+                self.walk(vec![Target::Module(root)], &path[1..], depth)
+            {
+                return Found::Targets(targets);
+            }
+        }
+        Found::External
+    }
+
     /// Resolves a `use` path as seen from module `m`.
     fn resolve_use(&self, m: ModId, path: &[String], depth: usize) -> Found {
         let (start, used) = self.path_start(m, path, depth);
         if start.is_empty() {
-            let relative = matches!(
+            // `crate::`, `self::`, `super::` leading nowhere are unresolved;
+            // any other first segment names another crate.
+            if matches!(
                 path.first().map(String::as_str),
                 Some("crate" | "self" | "super")
-            );
-            // A first segment found nowhere in the crate names another crate.
-            return if relative {
-                Found::Nothing
-            } else {
-                Found::External
-            };
+            ) {
+                return Found::Nothing;
+            }
+            return self.through_other_crate(m, path, depth);
         }
         self.walk(start, &path[used..], depth)
     }
@@ -698,10 +768,14 @@ impl<'a> Index<'a> {
             _ => (self.scope_lookup(file, call.caller, first), 1),
         };
         if start.is_empty() {
-            return if matches!(first, "crate" | "self" | "super") {
-                Outcome::Unresolved("module path not found")
-            } else {
-                Outcome::External
+            if matches!(first, "crate" | "self" | "super") {
+                return Outcome::Unresolved("module path not found");
+            }
+            return match self.through_other_crate(m, &segments, 0) {
+                Found::Targets(targets) => settle(files, &items_of(&targets), "other_crate")
+                    .unwrap_or(Outcome::Unresolved("path names a module")),
+                Found::Constructor => Outcome::Constructor,
+                _ => Outcome::External,
             };
         }
         match self.walk(start, &segments[used..], 0) {
@@ -762,8 +836,82 @@ impl<'a> Index<'a> {
                 Outcome::External
             }
             1 => Outcome::Resolved(candidates[0], "unique_method"),
-            n => Outcome::Ambiguous(n),
+            n => match self.common_trait_method(candidates, &call.text) {
+                // A trait's method and its impls: a call through the trait.
+                Some(declared) => Outcome::Resolved(declared, "trait_method"),
+                None => Outcome::Ambiguous(n),
+            },
         }
+    }
+
+    /// The trait a method belongs to: its own trait, or the in-crate trait
+    /// its impl implements.
+    fn trait_of_method(&self, method: ItemRef) -> Option<ItemRef> {
+        let parent = item_of(self.files, method).parent?;
+        let parent_ref = ItemRef {
+            file: method.file,
+            item: parent,
+        };
+        match kind_of(self.files, parent_ref) {
+            ItemKind::Trait => Some(parent_ref),
+            ItemKind::Impl => self.impl_trait.get(&parent_ref).copied(),
+            _ => None,
+        }
+    }
+
+    /// When every candidate is the declaration of one trait's method or an
+    /// implementation of it, that declaration.
+    fn common_trait_method(&self, candidates: &[ItemRef], name: &str) -> Option<ItemRef> {
+        let first = self.trait_of_method(*candidates.first()?)?;
+        if candidates
+            .iter()
+            .any(|c| self.trait_of_method(*c) != Some(first))
+        {
+            return None;
+        }
+        let declared = self.assoc.get(&first)?.get(name)?;
+        (declared.len() == 1).then(|| declared[0])
+    }
+
+    /// `x.m()` where `x: G` and `G` is a generic parameter of the caller
+    /// or its impl: the method of a bound trait (`G: IntoNeighbors`), or
+    /// external when no bound of the crate declares it.
+    fn generic_receiver(&self, file: u32, call: &CallRef, param: &str) -> Option<Outcome> {
+        let summary = self.files[file as usize].summary;
+        let mut headers = Vec::new();
+        let mut current = call.caller;
+        while let Some(index) = current {
+            let item = summary.items.get(index as usize)?;
+            if item.kind.is_callable()
+                || item.kind == ItemKind::Impl
+                || item.kind == ItemKind::Trait
+            {
+                headers.push((index, item.signature.as_str()));
+            }
+            current = item.parent;
+        }
+        let declares = |header: &str| {
+            header.match_indices(param).any(|(at, _)| {
+                let before = header[..at].trim_end().chars().last();
+                let after = header[at + param.len()..].trim_start().chars().next();
+                matches!(before, Some('<' | ',')) && matches!(after, Some(':' | ',' | '>'))
+            })
+        };
+        if !headers.iter().any(|(_, header)| declares(header)) {
+            return None;
+        }
+        let mut found = Vec::new();
+        for (index, header) in &headers {
+            let module = self.module_of(file, Some(*index));
+            for bound in bounds_of(header, param) {
+                if let Some(trait_ref) = self.resolve_type(module, &bound)
+                    && kind_of(self.files, trait_ref) == ItemKind::Trait
+                {
+                    found.extend(self.methods_of(trait_ref, &call.text));
+                }
+            }
+        }
+        Some(settle(self.files, &found, "trait_bound").unwrap_or(Outcome::External))
     }
 }
 
@@ -927,10 +1075,57 @@ impl Index<'_> {
             }
             None => {
                 let last = path.rsplit("::").next().unwrap_or("");
-                STD_TYPES.contains(&last).then_some(Outcome::External)
+                if STD_TYPES.contains(&last) {
+                    return Some(Outcome::External);
+                }
+                if is_identifier(&path) {
+                    return self.generic_receiver(file, call, &path);
+                }
+                None
             }
         }
     }
+}
+
+/// The trait bounds of generic parameter `param` written in a header
+/// (`<G: A + B<X>>`, `where G: C`), as paths without generic arguments.
+fn bounds_of(header: &str, param: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (at, _) in header.match_indices(param) {
+        let before = header[..at].chars().last();
+        if !before.is_some_and(|c| c == '<' || c == ',' || c.is_whitespace()) {
+            continue;
+        }
+        let rest = header[at + param.len()..].trim_start();
+        let Some(rest) = rest.strip_prefix(':').filter(|r| !r.starts_with(':')) else {
+            continue;
+        };
+        // Up to the next ',' / '>' / '{' at generic depth 0.
+        let mut depth = 0usize;
+        let mut end = rest.len();
+        for (i, c) in rest.char_indices() {
+            match c {
+                '<' | '(' => depth += 1,
+                '>' | ')' if depth == 0 => {
+                    end = i;
+                    break;
+                }
+                '>' | ')' => depth -= 1,
+                ',' | '{' if depth == 0 => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        for bound in rest[..end].split('+') {
+            let bound = crate::text::normalize_type_text(bound.trim().trim_start_matches('?'));
+            if !bound.is_empty() && !bound.starts_with('\'') {
+                out.push(bound);
+            }
+        }
+    }
+    out
 }
 
 fn is_identifier(text: &str) -> bool {
@@ -1031,5 +1226,16 @@ mod tests {
         assert_eq!(receiver_type_path("impl Visitor"), "Visitor");
         assert_eq!(receiver_type_path("Vec<u8>"), "Vec");
         assert!(is_identifier("table_2") && !is_identifier("a.b") && !is_identifier("2x"));
+        assert_eq!(
+            bounds_of(
+                "pub fn toposort<G>(g: G) -> X where G: IntoNeighbors + Visitable<Map = M>",
+                "G"
+            ),
+            vec!["IntoNeighbors".to_string(), "Visitable".to_string()]
+        );
+        assert_eq!(
+            bounds_of("fn f<G: a::Walk + 'static, H>(g: G)", "G"),
+            vec!["a::Walk".to_string()]
+        );
     }
 }
