@@ -15,12 +15,13 @@ mod rust;
 use std::collections::BTreeMap;
 
 use kausal_storage::{BlockId, EdgeType, GraphEdge};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::language::Language;
 use crate::limits::MAX_REPORTED_CALLS;
 use crate::naming::FileNames;
-use crate::summary::{CallKind, CallRef, ItemKind, Summary};
+use crate::summary::{CallKind, CallRef, ItemKind, Summary, TypedName};
 
 /// One file as resolution sees it.
 pub struct FileView<'a> {
@@ -31,7 +32,16 @@ pub struct FileView<'a> {
     /// Children of each item (slot 0: top level, slot i + 1: item i),
     /// built on first use so child lookups are not scans of the file.
     pub children: std::cell::OnceCell<Vec<Vec<u32>>>,
+    /// Typed locals and fields by (scope, name), in file order.
+    typed: std::cell::OnceCell<TypedIndex>,
 }
+
+/// Indices into `Summary::typed_locals` / `Summary::fields` by scope, then
+/// name (owned keys keep `FileView` covariant in its lifetime).
+type TypedIndex = (
+    FxHashMap<u32, FxHashMap<String, Vec<u32>>>,
+    FxHashMap<u32, FxHashMap<String, Vec<u32>>>,
+);
 
 impl<'a> FileView<'a> {
     pub fn new(
@@ -46,7 +56,50 @@ impl<'a> FileView<'a> {
             summary,
             names,
             children: std::cell::OnceCell::new(),
+            typed: std::cell::OnceCell::new(),
         }
+    }
+
+    fn typed_index(&self) -> &TypedIndex {
+        self.typed.get_or_init(|| {
+            let index = |names: &[TypedName]| {
+                let mut map: FxHashMap<u32, FxHashMap<String, Vec<u32>>> = FxHashMap::default();
+                for (i, t) in names.iter().enumerate() {
+                    if let Some(scope) = t.scope {
+                        map.entry(scope)
+                            .or_default()
+                            .entry(t.name.clone())
+                            .or_default()
+                            .push(i as u32);
+                    }
+                }
+                map
+            };
+            (
+                index(&self.summary.typed_locals),
+                index(&self.summary.fields),
+            )
+        })
+    }
+
+    /// The last typed local `name` of function `scope` declared at or
+    /// before `line`.
+    pub fn typed_local(&self, scope: u32, name: &str, line: u32) -> Option<&'a TypedName> {
+        let summary: &'a Summary = self.summary;
+        self.typed_index()
+            .0
+            .get(&scope)?
+            .get(name)?
+            .iter()
+            .map(|i| &summary.typed_locals[*i as usize])
+            .rfind(|t| t.line <= line)
+    }
+
+    /// Field `name` of struct item `owner`.
+    pub fn field(&self, owner: u32, name: &str) -> Option<&'a TypedName> {
+        let summary: &'a Summary = self.summary;
+        let index = self.typed_index().1.get(&owner)?.get(name)?.first()?;
+        summary.fields.get(*index as usize)
     }
 
     /// Indices of the items whose parent is `parent`, in file order.

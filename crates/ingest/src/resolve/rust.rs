@@ -75,6 +75,8 @@ struct Index<'a> {
     /// Outcome of each call (file, index), so a chain `a.b().c()` resolves
     /// `a.b()` once.
     call_memo: RefCell<FxHashMap<(u32, u32), Outcome>>,
+    /// `extern_crate_roots` per (crate, name).
+    extern_memo: RefCell<FxHashMap<(u32, String), Vec<ModId>>>,
     in_progress: RefCell<FxHashSet<(ModId, String)>>,
 }
 
@@ -115,6 +117,7 @@ impl<'a> Index<'a> {
             unique_candidates: Vec::new(),
             memo: RefCell::default(),
             call_memo: RefCell::default(),
+            extern_memo: RefCell::default(),
             in_progress: RefCell::default(),
         };
         let mut crate_ids: FxHashMap<String, u32> = FxHashMap::default();
@@ -375,6 +378,16 @@ impl<'a> Index<'a> {
     /// `crates/storage`).
     fn extern_crate_roots(&self, m: ModId, name: &str) -> Vec<ModId> {
         let own = self.modules.get(m as usize).map(|module| module.krate);
+        let key = (own.unwrap_or(u32::MAX), name.to_string());
+        if let Some(found) = self.extern_memo.borrow().get(&key) {
+            return found.clone();
+        }
+        let found = self.extern_crate_roots_uncached(own, name);
+        self.extern_memo.borrow_mut().insert(key, found.clone());
+        found
+    }
+
+    fn extern_crate_roots_uncached(&self, own: Option<u32>, name: &str) -> Vec<ModId> {
         let own_key = own
             .and_then(|k| self.crate_keys.get(k as usize))
             .map(String::as_str)
@@ -1030,11 +1043,7 @@ impl Index<'_> {
                 return None;
             }
             let owner = self.self_type(file, call.caller)?;
-            let owner_summary = self.files[owner.file as usize].summary;
-            let declared = owner_summary
-                .fields
-                .iter()
-                .find(|f| f.scope == Some(owner.item) && f.name == field)?;
+            let declared = self.files[owner.file as usize].field(owner.item, field)?;
             (
                 declared.type_text.as_str(),
                 self.module_of(owner.file, Some(owner.item)),
@@ -1045,9 +1054,7 @@ impl Index<'_> {
             while let Some(index) = current {
                 let item = summary.items.get(index as usize)?;
                 if item.kind.is_callable() {
-                    found = summary.typed_locals.iter().rfind(|t| {
-                        t.scope == Some(index) && t.name == receiver && t.line <= call.line
-                    });
+                    found = self.files[file as usize].typed_local(index, receiver, call.line);
                     if found.is_some() {
                         break;
                     }
