@@ -295,7 +295,18 @@ impl Ingester {
                 let Some(entry) = entries.get(index) else {
                     break;
                 };
-                let parsed = self.parse_one(entry, state, &mut parser);
+                // A panic inside the parser or extractor (a bug, or a grammar
+                // crash on hostile input) skips the file instead of ending
+                // the ingest; the parser is replaced since its state is unknown.
+                let parsed = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.parse_one(entry, state, &mut parser)
+                })) {
+                    Ok(parsed) => parsed,
+                    Err(_) => {
+                        parser = tree_sitter::Parser::new();
+                        Parsed::Skipped("internal error while parsing (panic caught)".into())
+                    }
+                };
                 progress.inc(1);
                 if let Ok(mut results) = results.lock()
                     && let Some(slot) = results.get_mut(index)

@@ -75,6 +75,8 @@ struct Index<'a> {
     /// Outcome of each call (file, index), so a chain `a.b().c()` resolves
     /// `a.b()` once.
     call_memo: RefCell<FxHashMap<(u32, u32), Outcome>>,
+    /// `resolve_type` per module and type text (cleared with `memo`).
+    type_memo: RefCell<FxHashMap<ModId, FxHashMap<String, Option<ItemRef>>>>,
     /// `extern_crate_roots` per (crate, name).
     extern_memo: RefCell<FxHashMap<(u32, String), Vec<ModId>>>,
     in_progress: RefCell<FxHashSet<(ModId, String)>>,
@@ -118,6 +120,7 @@ impl<'a> Index<'a> {
             memo: RefCell::default(),
             call_memo: RefCell::default(),
             extern_memo: RefCell::default(),
+            type_memo: RefCell::default(),
             in_progress: RefCell::default(),
         };
         let mut crate_ids: FxHashMap<String, u32> = FxHashMap::default();
@@ -522,6 +525,19 @@ impl<'a> Index<'a> {
         if text.is_empty() || text.contains(['(', '[']) {
             return None;
         }
+        if let Some(found) = self.type_memo.borrow().get(&m).and_then(|t| t.get(text)) {
+            return *found;
+        }
+        let found = self.resolve_type_uncached(m, text);
+        self.type_memo
+            .borrow_mut()
+            .entry(m)
+            .or_default()
+            .insert(text.to_string(), found);
+        found
+    }
+
+    fn resolve_type_uncached(&self, m: ModId, text: &str) -> Option<ItemRef> {
         let path: Vec<String> = text.split("::").map(str::to_string).collect();
         let Found::Targets(targets) = self.resolve_use(m, &path, 0) else {
             return None;
@@ -616,6 +632,7 @@ impl<'a> Index<'a> {
         // Impl resolution looked names up before `assoc` existed; paths
         // through types must not reuse those results.
         self.memo.borrow_mut().clear();
+        self.type_memo.borrow_mut().clear();
     }
 
     fn resolve_imports(&self, file: u32, out: &mut Resolution) {
