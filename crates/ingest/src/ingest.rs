@@ -179,10 +179,17 @@ impl Ingester {
         let walked_paths: FxHashSet<&str> = walked.iter().map(|e| e.path.as_str()).collect();
         let mut changed: Vec<String> = Vec::new();
         let mut removed: Vec<String> = Vec::new();
+        // False while every changed file kept its resolution input (a body
+        // edit that left items, calls, imports and types alone): the edges
+        // are then unchanged and resolution is skipped.
+        let mut structure_changed = false;
         for (entry, result) in to_read.iter().zip(parsed) {
             match result {
                 Parsed::Record(record) => {
                     let record = *record;
+                    structure_changed |= state.files.get(&entry.path).is_none_or(|old| {
+                        !same_resolution_input(&old.record.summary, &record.summary)
+                    });
                     if state.files.get(&entry.path).map(|e| &e.record.content_hash)
                         == Some(&record.content_hash)
                     {
@@ -233,7 +240,8 @@ impl Ingester {
         report.files_removed = removed.len() as u64;
 
         if !changed.is_empty() || !removed.is_empty() || !state.verified {
-            self.write_difference(engine, state, &changed, &mut report)?;
+            let resolve_again = structure_changed || !removed.is_empty() || !state.verified;
+            self.write_difference(engine, state, &changed, resolve_again, &mut report)?;
         }
 
         state.last_walk_ns = walk_started_ns;
@@ -397,6 +405,7 @@ impl Ingester {
         engine: &mut StorageEngine,
         state: &mut State,
         changed: &[String],
+        resolve_again: bool,
         report: &mut IngestReport,
     ) -> Result<(), IngestError> {
         let mut clock = Instant::now();
@@ -461,8 +470,16 @@ impl Ingester {
                 )
             })
             .collect();
-        let resolution = resolve(&views);
-        let target_edges: FxHashSet<GraphEdge> = resolution.edges.iter().copied().collect();
+        let resolution = if resolve_again {
+            Some(resolve(&views))
+        } else {
+            None
+        };
+        report.resolved = resolution.is_some();
+        let target_edges: FxHashSet<GraphEdge> = match &resolution {
+            Some(resolution) => resolution.edges.iter().copied().collect(),
+            None => state.edges.clone(),
+        };
         let deleted_blocks: FxHashSet<BlockId> = deletes.values().flatten().copied().collect();
         let path_of = |id: &BlockId| -> String {
             target_blocks
@@ -472,7 +489,9 @@ impl Ingester {
                 .unwrap_or_default()
         };
         let mut edge_puts: BTreeMap<String, Vec<GraphEdge>> = BTreeMap::new();
-        for edge in &resolution.edges {
+        let mut sorted_targets: Vec<&GraphEdge> = target_edges.iter().collect();
+        sorted_targets.sort();
+        for edge in sorted_targets {
             if !state.edges.contains(edge) {
                 edge_puts
                     .entry(path_of(&edge.source))
@@ -540,11 +559,33 @@ impl Ingester {
         state.blocks = target_blocks;
         state.edges = target_edges;
         state.verified = true;
-        state.calls = resolution.calls;
-        state.imports = resolution.imports;
-        state.samples = resolution.samples;
+        if let Some(resolution) = resolution {
+            state.calls = resolution.calls;
+            state.imports = resolution.imports;
+            state.samples = resolution.samples;
+        }
         Ok(())
     }
+}
+
+/// True when two summaries of one file resolve to the same edges: the same
+/// items (kinds, names, nesting, impl types, signatures), calls, imports,
+/// typed locals and fields. Positions and docs may differ.
+fn same_resolution_input(a: &crate::summary::Summary, b: &crate::summary::Summary) -> bool {
+    a.calls == b.calls
+        && a.imports == b.imports
+        && a.typed_locals == b.typed_locals
+        && a.fields == b.fields
+        && a.local_calls == b.local_calls
+        && a.items.len() == b.items.len()
+        && a.items.iter().zip(&b.items).all(|(x, y)| {
+            x.kind == y.kind
+                && x.name == y.name
+                && x.parent == y.parent
+                && x.impl_type == y.impl_type
+                && x.impl_trait == y.impl_trait
+                && x.signature == y.signature
+        })
 }
 
 /// Accumulates ops into a batch, committing when it would exceed the

@@ -48,6 +48,9 @@ pub struct IngestReport {
     pub edges_written: u64,
     pub edges_deleted: u64,
     pub batches: u64,
+    /// False when resolution was skipped because no file's items, calls,
+    /// imports or types changed (only bodies' text or positions).
+    pub resolved: bool,
     #[serde(skip)]
     pub elapsed: Duration,
     /// Wall time per stage.

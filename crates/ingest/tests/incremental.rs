@@ -341,6 +341,31 @@ fn no_change_reingest_writes_nothing_and_ids_survive_edits_elsewhere() {
         0
     );
     assert_eq!(dump(&engine), before);
+    // A body edit that keeps items, calls and imports: blocks are
+    // rewritten, resolution is skipped, and the graph still equals fresh.
+    write_tree(
+        root.path(),
+        &[(
+            "src/lib.rs",
+            "pub fn a() {\n    b();\n}\npub fn b() { let _x = 1; }\n",
+        )],
+    );
+    let body_edit = ingester.ingest(&mut engine).unwrap();
+    assert!(!body_edit.resolved, "{body_edit}");
+    assert_eq!(body_edit.files_parsed, 1);
+    let fresh_db = tempfile::tempdir().unwrap();
+    let (fresh, _) = ingest_fresh(root.path(), fresh_db.path());
+    assert!(dump(&engine) == dump(&fresh));
+    // Back to the original text: the original graph.
+    write_tree(
+        root.path(),
+        &[("src/lib.rs", "pub fn a() {\n    b();\n}\npub fn b() {}\n")],
+    );
+    ingester.ingest(&mut engine).unwrap();
+    // (The file block's mtime differs; ids and edges are the original ones.)
+    let restored = dump(&engine);
+    assert!(restored.blocks.keys().eq(before.blocks.keys()));
+    assert!(restored.edges == before.edges);
     // Insert a function above `b`: `b` keeps its id, only content moves.
     write_tree(
         root.path(),
