@@ -153,9 +153,26 @@ pub fn ingest(quick: bool, dir: &Path) -> Vec<Row> {
         last = Some(report.timings);
     });
     rows.push(row.target(Target::P50AtMostNs(20e6)).note(format!(
-        "{}: parse 1 file, re-resolve every call, write the difference; last run: {}",
+        "{}: adds a function; parse 1 file, re-resolve every call, write the difference; last run: {}",
         edited.strip_prefix(&tree).unwrap_or(&edited).display(),
         last.map(|t| t.to_string()).unwrap_or_default()
+    )));
+
+    // A body-only edit (a trailing space on the last line): items, calls
+    // and imports unchanged, so resolution is skipped.
+    let trailing = format!("{} \n", original.trim_end_matches('\n'));
+    let mut last = None;
+    let row = measure("re-ingest, one file body edit", runs, 1, |i| {
+        let text = if i % 2 == 0 { &trailing } else { &original };
+        std::fs::write(&edited, text).expect("edit");
+        let report = ingester.ingest(&mut engine).expect("re-ingest");
+        assert_eq!(report.files_parsed, 1);
+        last = Some((report.resolved, report.timings));
+    });
+    let (resolved, timings) = last.unwrap_or_default();
+    rows.push(row.target(Target::P50AtMostNs(20e6)).note(format!(
+        "same file, whitespace only: resolution {}; last run: {timings}",
+        if resolved { "ran" } else { "skipped" }
     )));
     rows
 }
