@@ -69,6 +69,7 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
     let mut calls: Vec<RawCall> = Vec::new();
     let mut imports: Vec<(usize, usize, String)> = Vec::new();
     let mut locals: Vec<(usize, String)> = Vec::new();
+    let mut module_decls: Vec<(usize, String)> = Vec::new();
     // (position, row, name, type, is_field)
     let mut typed: Vec<(usize, usize, String, String, bool)> = Vec::new();
     // Index of the def already taken for a node; a second pattern matching
@@ -107,6 +108,7 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
                 | Role::MethodCall
                 | Role::ImportStatement
                 | Role::LocalDefinition
+                | Role::ModuleDecl
                 | Role::FieldName => main = Some((*role, node)),
                 Role::Name => name = Some(node),
                 Role::Body => body = Some(node),
@@ -256,6 +258,11 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
                     ));
                 }
             }
+            Role::ModuleDecl => {
+                if let Some(name) = name {
+                    module_decls.push((node.start_byte(), text_of(name, source).to_string()));
+                }
+            }
             Role::FieldName => {
                 if let Some(ty) = field_type {
                     typed.push((
@@ -401,6 +408,15 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
     }
     for (call, range) in summary.calls.iter_mut().zip(receiver_ranges) {
         call.receiver_call = range.and_then(|r| by_range.get(&r).copied());
+    }
+
+    module_decls.sort();
+    let decl_positions: Vec<usize> = module_decls.iter().map(|(p, _)| *p).collect();
+    let decl_scopes = enclosing_of_positions(&ranges, &decl_positions);
+    for ((_, name), scope) in module_decls.into_iter().zip(decl_scopes) {
+        if scope.is_none() && summary.module_decls.len() < MAX_ENTRIES_PER_FILE {
+            summary.module_decls.push(name);
+        }
     }
 
     imports.sort_by_key(|(position, _, _)| *position);

@@ -577,6 +577,7 @@ fn same_resolution_input(a: &crate::summary::Summary, b: &crate::summary::Summar
         && a.typed_locals == b.typed_locals
         && a.fields == b.fields
         && a.local_calls == b.local_calls
+        && a.module_decls == b.module_decls
         && a.items.len() == b.items.len()
         && a.items.iter().zip(&b.items).all(|(x, y)| {
             x.kind == y.kind

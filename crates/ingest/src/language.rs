@@ -215,6 +215,8 @@ pub enum Role {
     /// `@qualifier`: a path prefix written before `@name` (`Type` in
     /// `Type::f(..)` inside a macro's token tree).
     Qualifier,
+    /// `@reference.module`: `mod name;`, a module whose body is another file.
+    ModuleDecl,
     /// `@reference.import`: the whole import statement.
     ImportStatement,
     /// `@import`: the part of an import statement the language parser reads.
@@ -251,6 +253,7 @@ impl Role {
             "receiver" => Role::Receiver,
             "qualifier" => Role::Qualifier,
             "reference.import" => Role::ImportStatement,
+            "reference.module" => Role::ModuleDecl,
             "import" => Role::Import,
             "local.definition" => Role::LocalDefinition,
             "local.type" => Role::LocalType,

@@ -207,6 +207,9 @@ pub struct Summary {
     /// Struct fields with their types.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<TypedName>,
+    /// `mod name;` declarations at the top level of the file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub module_decls: Vec<String>,
     /// ERROR and MISSING nodes in the tree (tree-sitter recovers around them).
     #[serde(default)]
     pub syntax_errors: u32,

@@ -13,6 +13,8 @@
 (type_item name: (type_identifier) @name) @definition.type
 (trait_item name: (type_identifier) @name body: (_) @body) @definition.trait
 (mod_item name: (identifier) @name body: (_) @body) @definition.module
+; `mod support;`: a module in another file (linked for test/bench/example crates).
+(mod_item name: (identifier) @name !body) @reference.module
 (const_item name: (identifier) @name) @definition.constant
 (static_item name: (identifier) @name) @definition.static
 (macro_definition name: (identifier) @name) @definition.macro

@@ -175,6 +175,42 @@ impl<'a> Index<'a> {
                 );
             }
         }
+        // `mod name;` in a crate that is a single file (tests, benches,
+        // examples): the sibling `name.rs` or `name/mod.rs`, linked as a
+        // child for name lookups only (it may be shared by several such
+        // crates, so it gets no parent and no `contains` edge).
+        let by_path: FxHashMap<&str, u32> = members
+            .iter()
+            .map(|f| (files[*f as usize].path, *f))
+            .collect();
+        for file in members {
+            let view = &files[*file as usize];
+            let krate = index.file_crate[file];
+            if index.crate_keys.get(krate as usize).map(String::as_str) != Some(view.path) {
+                continue;
+            }
+            let dir = view.path.rsplit_once('/').map_or("", |(d, _)| d);
+            let prefix = if dir.is_empty() {
+                String::new()
+            } else {
+                format!("{dir}/")
+            };
+            for name in &view.summary.module_decls {
+                let child = [
+                    format!("{prefix}{name}.rs"),
+                    format!("{prefix}{name}/mod.rs"),
+                ]
+                .iter()
+                .find_map(|candidate| by_path.get(candidate.as_str()).copied());
+                if let Some(child) = child.and_then(|c| index.file_module.get(&c).copied()) {
+                    let parent = index.file_module[file];
+                    index.modules[parent as usize]
+                        .children
+                        .entry(name.clone())
+                        .or_insert(child);
+                }
+            }
+        }
         // Inline modules, item scopes, declared items, imports.
         for file in members {
             let view = &files[*file as usize];
