@@ -60,6 +60,14 @@ pub trait Vfs: Send + Sync + Debug {
     /// Takes an exclusive lock on `path` (created if missing), held until the
     /// returned guard drops. Fails with `WouldBlock` when already held.
     fn lock_file(&self, path: &Path) -> VfsResult<FileLock>;
+    /// Takes a shared lock on `path` (created if missing): any number of
+    /// shared holders, but none while an exclusive lock is held (and no
+    /// exclusive lock while one is). Fails with `WouldBlock` when an
+    /// exclusive lock is held. A file system without shared locks may take
+    /// an exclusive one instead (readers then exclude each other).
+    fn lock_file_shared(&self, path: &Path) -> VfsResult<FileLock> {
+        self.lock_file(path)
+    }
 }
 
 /// An open file.

@@ -258,6 +258,9 @@ impl SegmentReader {
 ///   records may follow a hole): the log ends there, and the tail is
 ///   truncated and reported, with the unsynced records it held.
 ///
+/// With `mutate` false (a read-only open) nothing is changed on disk: a torn
+/// tail and half-created segments are reported and skipped, not removed.
+///
 /// With `salvage`, corruption is reported in the returned report instead:
 /// the damaged range is skipped up to the next intact record (or the rest
 /// of the segment is dropped).
@@ -266,6 +269,7 @@ pub fn replay_segments(
     dir: &Path,
     ids: &[u64],
     salvage: bool,
+    mutate: bool,
     mut apply: impl FnMut(&Path, u64, &[u8]) -> StorageResult<()>,
 ) -> StorageResult<WalReplayReport> {
     let mut report = WalReplayReport::default();
@@ -307,8 +311,10 @@ pub fn replay_segments(
                 // A crash or failed write interrupted the creation of this
                 // segment before any record could be written to it.
                 drop(reader);
-                vfs.remove_file(&path)?;
-                vfs.sync_dir(dir)?;
+                if mutate {
+                    vfs.remove_file(&path)?;
+                    vfs.sync_dir(dir)?;
+                }
                 report.removed_partial_segments.push(path);
                 continue;
             }
@@ -400,9 +406,11 @@ pub fn replay_segments(
                     ));
                 }
                 drop(reader);
-                let mut file = vfs.open_file(&path)?;
-                file.set_len(at)?;
-                file.sync_data()?;
+                if mutate {
+                    let mut file = vfs.open_file(&path)?;
+                    file.set_len(at)?;
+                    file.sync_data()?;
+                }
                 report.torn_tail = Some(DroppedWalRange {
                     file: path.clone(),
                     offset: at,
