@@ -348,6 +348,11 @@ impl StorageEngine {
     fn flush_memtable_only(&mut self) -> StorageResult<()> {
         self.check_writable()?;
         if self.core.memtable.is_empty() {
+            // Everything is in tables: older segments hold nothing needed
+            // (an earlier flush may have failed to remove them).
+            if let Some(active) = self.wal.as_ref().map(WalWriter::segment_id) {
+                self.remove_wal_segments_before(active);
+            }
             return Ok(());
         }
         // Writes after this point land in the new segment; every older
@@ -375,14 +380,18 @@ impl StorageEngine {
         let Ok(names) = self.core.vfs.list_dir(&self.core.dir) else {
             return;
         };
+        let mut removed = false;
         for name in names {
             if parse_segment_file_name(&name).is_some_and(|id| id < first_kept) {
                 // A segment left behind is harmless: replay skips records
                 // the tables already hold, and the next flush retries.
                 self.core.remove_quietly(&self.core.dir.join(name));
+                removed = true;
             }
         }
-        let _ = self.core.vfs.sync_dir(&self.core.dir);
+        if removed {
+            let _ = self.core.vfs.sync_dir(&self.core.dir);
+        }
     }
 
     /// Runs size-tiered compaction until no tier holds enough adjacent

@@ -76,9 +76,15 @@ fn take_inventory(vfs: &dyn Vfs, dir: &Path, read_only: bool) -> StorageResult<I
 
 /// Creates `dir` and its missing parents, then syncs the parent of each
 /// directory it created: a new directory's entry is durable only after its
-/// parent is synced, and everything later written inside it hangs off
-/// that entry.
+/// parent is synced, and everything later written inside it hangs off that
+/// entry. The parent of `dir` is synced on every open, even when `dir`
+/// existed: an earlier open may have created it and failed to sync, which
+/// leaves the entry's durability unknown (as a failed fsync does for data).
 fn create_dir_durably(vfs: &dyn Vfs, dir: &Path) -> StorageResult<()> {
+    let parent_of = |path: &Path| match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     let mut missing = Vec::new();
     let mut next = Some(dir);
     while let Some(path) = next {
@@ -88,17 +94,13 @@ fn create_dir_durably(vfs: &dyn Vfs, dir: &Path) -> StorageResult<()> {
         missing.push(path);
         next = path.parent();
     }
-    if missing.is_empty() {
-        return Ok(());
+    if !missing.is_empty() {
+        vfs.create_dir_all(dir)?;
     }
-    vfs.create_dir_all(dir)?;
     // Deepest first: each sync makes one created entry durable.
-    for created in missing {
-        let parent = match created.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        vfs.sync_dir(parent)?;
+    vfs.sync_dir(&parent_of(dir))?;
+    for created in missing.iter().skip(1) {
+        vfs.sync_dir(&parent_of(created))?;
     }
     Ok(())
 }
@@ -132,6 +134,21 @@ fn payload_corruption(path: &Path, offset: u64, error: PayloadError) -> StorageE
         PayloadError::Invalid(invalid) => format!("record payload: {invalid}"),
     };
     StorageError::corruption(path, offset, reason)
+}
+
+/// True when `payload` decodes into ops that all validate: the second check
+/// on a record repaired by one bit.
+fn payload_is_valid(payload: &[u8]) -> bool {
+    let Ok(mut ops) = PayloadOps::new(payload) else {
+        return false;
+    };
+    for op in ops.by_ref() {
+        match op {
+            Ok((_, op)) if op.validate().is_ok() => {}
+            _ => return false,
+        }
+    }
+    ops.finish().is_ok()
 }
 
 /// Replays one WAL record into `core`: all of its ops or none. A writable
@@ -324,6 +341,7 @@ impl StorageEngine {
             &inventory.segments,
             salvage,
             !read_only,
+            &|payload| payload_is_valid(payload),
             |path, offset, payload| {
                 replay_record(&mut core, &mut report, read_only, path, offset, payload)
             },
