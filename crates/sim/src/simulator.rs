@@ -15,6 +15,7 @@ use std::sync::Arc;
 use kausal_storage::{
     BlockId, Config, ContextBlock, StorageEngine, StorageError, SyncMode, WriteBatch,
 };
+use kausal_vfs::Vfs;
 
 use crate::model::{Model, ModelBlock, ModelState, Mutation};
 use crate::vfs::{FaultConfig, FaultCounts, SimVfs};
@@ -43,14 +44,61 @@ impl SimOptions {
                 write_error: 0.002,
                 short_write: 0.001,
                 sync_error: 0.002,
-                torn_write: 0.6,
+                reordered_writeback: 0.7,
+                torn_page: 0.05,
+                torn_write: 0.5,
+                dir_entry_persist: 0.5,
                 bit_flip: 0.003,
+                wal_bit_flip: 0.003,
                 capacity_bytes: None,
             },
             weights: Weights::default(),
         }
     }
+
+    /// Turns one fault kind off (see [`FAULT_KINDS`]).
+    pub fn disable(&mut self, kind: &str) -> Result<(), String> {
+        let faults = &mut self.faults;
+        match kind {
+            "read" => faults.read_error = 0.0,
+            "write" => faults.write_error = 0.0,
+            "short-write" => faults.short_write = 0.0,
+            "sync" => faults.sync_error = 0.0,
+            "torn-write" => faults.torn_write = 0.0,
+            "reordered-writeback" => faults.reordered_writeback = 0.0,
+            "torn-page" => faults.torn_page = 0.0,
+            "dir-entry-rollback" => faults.dir_entry_persist = 0.0,
+            "bit-flip" => faults.bit_flip = 0.0,
+            "wal-bit-flip" => faults.wal_bit_flip = 0.0,
+            "disk-full" => self.weights.disk_pressure = 0,
+            other => {
+                return Err(format!(
+                    "unknown fault kind {other:?}; known: {}",
+                    FAULT_KINDS.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
 }
+
+/// Fault kinds [`SimOptions::disable`] accepts. `torn-write` is the older
+/// in-order crash writeback (used when a crash does not reorder);
+/// `dir-entry-rollback` off means every unsynced directory change is lost at
+/// a crash (none survives).
+pub const FAULT_KINDS: [&str; 11] = [
+    "read",
+    "write",
+    "short-write",
+    "sync",
+    "torn-write",
+    "reordered-writeback",
+    "torn-page",
+    "dir-entry-rollback",
+    "bit-flip",
+    "wal-bit-flip",
+    "disk-full",
+];
 
 /// Why a run stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +132,9 @@ impl RunReport {
 
 /// The data directory inside the simulated disk.
 pub const SIM_DIR: &str = "/sim/db";
+/// The directory that holds [`SIM_DIR`]: for half of the seeds it exists
+/// (durably) before the engine starts, for the others the engine creates it.
+pub const SIM_PARENT_DIR: &str = "/sim";
 
 /// Drives one engine against the model.
 pub struct Runner {
@@ -177,6 +228,20 @@ impl Runner {
     /// Opens a fresh engine on a fresh simulated disk.
     pub fn new(seed: u64, id_space: u128, faults: FaultConfig) -> Result<Self, Stop> {
         let vfs = SimVfs::new(seed, faults);
+        if fastrand::Rng::with_seed(seed.rotate_left(29)).bool() {
+            // An operator-made parent directory, long since durable.
+            vfs.set_faults_enabled(false);
+            let made = vfs
+                .create_dir_all(Path::new(SIM_PARENT_DIR))
+                .and_then(|()| vfs.sync_dir(Path::new("/")));
+            vfs.set_faults_enabled(true);
+            if let Err(error) = made {
+                return Err(Stop::Failure {
+                    op: 0,
+                    message: format!("setting up {SIM_PARENT_DIR}: {error}"),
+                });
+            }
+        }
         let mut runner = Self {
             vfs,
             engine: None,
@@ -217,7 +282,18 @@ impl Runner {
                 message: format!("{context}: {error}"),
             };
         }
-        self.fail(format!("{context}: unexpected error {error}"))
+        self.fail(format!(
+            "{context}: unexpected error {error}{}",
+            self.crash_context()
+        ))
+    }
+
+    /// What the last crash did to the disk, for failure messages.
+    fn crash_context(&self) -> String {
+        if self.vfs.counts().crashes == 0 {
+            return String::new();
+        }
+        format!(" ({})", self.vfs.last_crash().summary())
     }
 
     fn engine(&mut self) -> Result<&mut StorageEngine, Stop> {
@@ -247,7 +323,9 @@ impl Runner {
                 Err(error @ StorageError::Corruption { .. }) => {
                     return Err(self.read_error(&error, "open"));
                 }
-                Err(error) => return Err(self.fail(format!("open failed: {error}"))),
+                Err(error) => {
+                    return Err(self.fail(format!("open failed: {error}{}", self.crash_context())));
+                }
             }
         }
         Err(self.fail("open kept failing with faults disabled"))
@@ -459,13 +537,21 @@ impl Runner {
                 .engine
                 .as_ref()
                 .map(|engine| engine.recovery_report().clone());
+            if crash {
+                eprintln!("    {}", self.vfs.last_crash().summary());
+            }
             eprintln!("    restart (crash: {crash}): {report:?}");
         }
         let observed = self.observe()?;
         self.model.recover(&observed).map_err(|message| {
             self.fail(format!(
-                "after {}: {message}",
-                if crash { "crash" } else { "reopen" }
+                "after {}: {message}{}",
+                if crash { "crash" } else { "reopen" },
+                if crash {
+                    self.crash_context()
+                } else {
+                    String::new()
+                }
             ))
         })?;
         Ok(())

@@ -19,6 +19,16 @@ fn config() -> Config {
     }
 }
 
+/// A disk whose database directory already exists durably (made by an
+/// operator), so these scenarios do not depend on how the engine makes a
+/// directory it creates durable.
+fn disk(seed: u64) -> SimVfs {
+    let vfs = SimVfs::new(seed, FaultConfig::default());
+    vfs.create_dir_all(Path::new(DIR)).expect("mkdir");
+    vfs.sync_dir(Path::new("/")).expect("sync /");
+    vfs
+}
+
 fn open(vfs: &SimVfs) -> StorageEngine {
     StorageEngine::open(Arc::new(vfs.clone()), DIR, config()).expect("open")
 }
@@ -38,7 +48,7 @@ fn block(n: u128) -> ContextBlock {
 /// shows durable.
 #[test]
 fn seed_8_recovered_writes_survive_a_later_crash_after_a_failed_fsync() {
-    let vfs = SimVfs::new(8, FaultConfig::default());
+    let vfs = disk(8);
     let mut engine = open(&vfs);
     engine.put_block(&block(1)).expect("put");
     engine.put_block(&block(2)).expect("put");
@@ -74,7 +84,7 @@ fn seed_8_recovered_writes_survive_a_later_crash_after_a_failed_fsync() {
 /// corruption and the database could not open.
 #[test]
 fn seeds_0_to_19_a_segment_torn_at_creation_before_later_segments_opens() {
-    let vfs = SimVfs::new(6, FaultConfig::default());
+    let vfs = disk(6);
     let mut engine = open(&vfs);
     engine.put_block(&block(1)).expect("put");
     engine.sync().expect("sync");
