@@ -20,5 +20,5 @@ pub mod simulator;
 pub mod vfs;
 pub mod workload;
 
-pub use simulator::{FAULT_KINDS, RunReport, Runner, SimOptions, Stop, run_seed};
+pub use simulator::{DirSetup, FAULT_KINDS, RunReport, Runner, SimOptions, Stop, run_seed};
 pub use vfs::{BitFlip, CrashReport, FaultConfig, FaultCounts, SimVfs};

@@ -30,6 +30,7 @@ pub struct SimOptions {
     pub id_space: u128,
     pub faults: FaultConfig,
     pub weights: Weights,
+    pub dirs: DirSetup,
 }
 
 impl SimOptions {
@@ -53,6 +54,7 @@ impl SimOptions {
                 capacity_bytes: None,
             },
             weights: Weights::default(),
+            dirs: DirSetup::Seeded,
         }
     }
 
@@ -99,6 +101,18 @@ pub const FAULT_KINDS: [&str; 11] = [
     "wal-bit-flip",
     "disk-full",
 ];
+
+/// Which directories exist before the engine first opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DirSetup {
+    /// Half of the seeds start with [`SIM_PARENT_DIR`] durable, the others
+    /// with nothing: the engine must make the directories it creates durable.
+    #[default]
+    Seeded,
+    /// [`SIM_DIR`] exists durably (an operator made it): isolates the rest
+    /// of the engine from how it makes new directories durable.
+    DataDirExists,
+}
 
 /// Why a run stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,19 +240,40 @@ fn model_block(view: &kausal_storage::BlockView<'_>) -> ModelBlock {
 
 impl Runner {
     /// Opens a fresh engine on a fresh simulated disk.
+    /// For half of the seeds the parent of the data directory already
+    /// exists; the engine creates the rest.
     pub fn new(seed: u64, id_space: u128, faults: FaultConfig) -> Result<Self, Stop> {
+        Self::with_dirs(seed, id_space, faults, DirSetup::Seeded)
+    }
+
+    /// Like [`Runner::new`], with the given directory setup.
+    pub fn with_dirs(
+        seed: u64,
+        id_space: u128,
+        faults: FaultConfig,
+        dirs: DirSetup,
+    ) -> Result<Self, Stop> {
         let vfs = SimVfs::new(seed, faults);
-        if fastrand::Rng::with_seed(seed.rotate_left(29)).bool() {
-            // An operator-made parent directory, long since durable.
+        let premade = match dirs {
+            DirSetup::Seeded => fastrand::Rng::with_seed(seed.rotate_left(29))
+                .bool()
+                .then_some(SIM_PARENT_DIR),
+            DirSetup::DataDirExists => Some(SIM_DIR),
+        };
+        if let Some(premade) = premade {
+            // Operator-made directories, long since durable.
             vfs.set_faults_enabled(false);
-            let made = vfs
-                .create_dir_all(Path::new(SIM_PARENT_DIR))
-                .and_then(|()| vfs.sync_dir(Path::new("/")));
+            let made = vfs.create_dir_all(Path::new(premade)).and_then(|()| {
+                Path::new(premade)
+                    .ancestors()
+                    .skip(1)
+                    .try_for_each(|parent| vfs.sync_dir(parent))
+            });
             vfs.set_faults_enabled(true);
             if let Err(error) = made {
                 return Err(Stop::Failure {
                     op: 0,
-                    message: format!("setting up {SIM_PARENT_DIR}: {error}"),
+                    message: format!("setting up {premade}: {error}"),
                 });
             }
         }
@@ -676,7 +711,8 @@ pub fn run_seed(options: &SimOptions) -> RunReport {
     let mut recoveries = 0;
     let mut vfs_counts = FaultCounts::default();
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), Stop> {
-        let mut runner = Runner::new(options.seed, options.id_space, options.faults)?;
+        let mut runner =
+            Runner::with_dirs(options.seed, options.id_space, options.faults, options.dirs)?;
         let mut workload = Workload::new(options.seed, options.id_space, options.weights);
         let result = (|| {
             for _ in 0..options.ops {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use kausal_sim::{FAULT_KINDS, FaultCounts, SimOptions, Stop, run_seed};
+use kausal_sim::{DirSetup, FAULT_KINDS, FaultCounts, SimOptions, Stop, run_seed};
 
 #[derive(Parser)]
 #[command(
@@ -30,11 +30,19 @@ struct Args {
     /// bit-flip, wal-bit-flip, disk-full. All are on by default.
     #[arg(long, value_name = "KIND")]
     without: Vec<String>,
+    /// Start with the data directory already durable (made by an operator),
+    /// to look past failures in how the engine makes new directories durable.
+    #[arg(long)]
+    premade_data_dir: bool,
 }
 
 /// The options of one seed with the requested fault kinds turned off.
-fn options(seed: u64, ops: usize, without: &[String]) -> Result<SimOptions, String> {
-    let mut options = SimOptions::standard(seed, ops);
+fn options(args: &Args, seed: u64) -> Result<SimOptions, String> {
+    let mut options = SimOptions::standard(seed, args.ops);
+    if args.premade_data_dir {
+        options.dirs = DirSetup::DataDirExists;
+    }
+    let without = &args.without;
     for kind in without {
         options.disable(kind)?;
     }
@@ -43,7 +51,7 @@ fn options(seed: u64, ops: usize, without: &[String]) -> Result<SimOptions, Stri
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if let Err(message) = options(0, args.ops, &args.without) {
+    if let Err(message) = options(&args, 0) {
         eprintln!("{message}");
         return ExitCode::FAILURE;
     }
@@ -60,7 +68,7 @@ fn main() -> ExitCode {
     let mut detected = 0u64;
     let mut failures = Vec::new();
     for (index, seed) in seeds.iter().copied().enumerate() {
-        let Ok(options) = options(seed, args.ops, &args.without) else {
+        let Ok(options) = options(&args, seed) else {
             return ExitCode::FAILURE;
         };
         let report = run_seed(&options);
@@ -70,11 +78,14 @@ fn main() -> ExitCode {
         match &report.stop {
             Some(Stop::Failure { op, message }) => {
                 println!("FAIL seed {seed} at op {op}: {message}");
-                let without: String = args
+                let mut without: String = args
                     .without
                     .iter()
                     .map(|kind| format!(" --without {kind}"))
                     .collect();
+                if args.premade_data_dir {
+                    without.push_str(" --premade-data-dir");
+                }
                 println!("  replay: cargo xtask sim --seed {seed} --ops {op}{without}");
                 failures.push(seed);
             }
