@@ -183,7 +183,7 @@ fn crash_during_segment_creation_leaves_a_removable_empty_segment() {
     // A crash after creating the next segment's file but before its header
     // was durable leaves a prefix of the header followed by zeros.
     let next = dir.join("wal-00000000000000009999.log");
-    let mut torn = b"KAUSWAL1\x01\0".to_vec();
+    let mut torn = b"KAUSWAL1\x02\0".to_vec();
     torn.resize(100, 0);
     std::fs::write(&next, torn).expect("write");
     let engine = open(&dir, small_config());

@@ -50,6 +50,17 @@ pub enum StorageError {
         offset: u64,
         reason: String,
     },
+    /// A file written by a newer (or unknown) format version of kausal.
+    #[error(
+        "{} is {what} format version {found}; this build reads version {supported} (written by a newer kausal?)",
+        file.display()
+    )]
+    UnsupportedFormat {
+        file: PathBuf,
+        what: &'static str,
+        found: u32,
+        supported: u32,
+    },
     /// A file in the data directory that kausal did not write.
     #[error("unexpected file in data directory: {}", path.display())]
     UnexpectedFile { path: PathBuf },

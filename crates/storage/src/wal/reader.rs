@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use kausal_vfs::{Vfs, VfsFile};
 
+use super::bitflip::{FlippedBit, locate_single_bit_error};
 use super::{
-    RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, check_segment_header, encode_segment_header,
-    segment_path,
+    RECORD_ALIGN, RECORD_HEADER_BYTES, RecordHeader, SEGMENT_HEADER_BYTES, SEGMENT_VERSION,
+    check_segment_header, encode_segment_header, segment_header_version, segment_path,
 };
 use crate::codec::u32_at;
 use crate::limits::MAX_WAL_RECORD_BYTES;
@@ -46,16 +47,31 @@ pub struct WalReplayReport {
 enum Step {
     Record {
         offset: u64,
-        len: usize,
+        header: RecordHeader,
     },
+    /// An all-zero record header: nothing was written here (or the page
+    /// holding it never reached the disk).
     End {
         offset: u64,
     },
-    Bad {
+    Damaged {
         offset: u64,
         reason: String,
-        claimed_end: u64,
+        /// Set when one flipped bit explains the damage: rot at rest, not
+        /// a write a crash interrupted.
+        flipped_bit: Option<String>,
     },
+}
+
+/// Valid records found past a stopping point.
+#[derive(Debug, Default)]
+struct Forward {
+    /// Offset of the first valid record after the stopping point.
+    first_valid: Option<u64>,
+    /// Valid records found.
+    records: u64,
+    /// The largest `synced_through` any of them carries.
+    max_synced_through: u64,
 }
 
 struct SegmentReader {
@@ -63,6 +79,33 @@ struct SegmentReader {
     file_len: u64,
     window: Vec<u8>,
     window_start: u64,
+}
+
+/// Describes a flipped bit in `region` (which starts at segment offset
+/// `region_start`), or `None` when a write cut short explains the damage
+/// as well: its byte and every byte after it in the region are zero,
+/// which is what a crash leaves when the newest bytes never reached the
+/// disk.
+fn describe_flip(
+    flip: FlippedBit,
+    region: &[u8],
+    region_start: u64,
+    field: &str,
+) -> Option<String> {
+    if let FlippedBit::Message { byte, .. } = flip
+        && region[byte..].iter().all(|b| *b == 0)
+    {
+        return None;
+    }
+    Some(match flip {
+        FlippedBit::Message { byte, bit } => format!(
+            "bit {bit} of byte {} ({field}) is flipped",
+            region_start + byte as u64
+        ),
+        FlippedBit::StoredCrc { bit } => {
+            format!("bit {bit} of the stored {field} checksum is flipped")
+        }
+    })
 }
 
 impl SegmentReader {
@@ -85,20 +128,25 @@ impl SegmentReader {
         Ok(Some(&self.window[from..from + len]))
     }
 
-    /// True when every byte from `from` to the end of the file is zero.
-    fn zero_from(&mut self, from: u64) -> StorageResult<bool> {
+    /// The offset of the first non-zero byte at or after `from`, if any.
+    fn next_non_zero(&mut self, from: u64) -> StorageResult<Option<u64>> {
         let mut offset = from;
         while offset < self.file_len {
             let len = ((self.file_len - offset) as usize).min(READ_WINDOW_BYTES);
             let Some(bytes) = self.fetch(offset, len)? else {
-                return Ok(true);
+                return Ok(None);
             };
-            if bytes.iter().any(|byte| *byte != 0) {
-                return Ok(false);
+            if let Some(position) = bytes.iter().position(|byte| *byte != 0) {
+                return Ok(Some(offset + position as u64));
             }
             offset += len as u64;
         }
-        Ok(true)
+        Ok(None)
+    }
+
+    /// True when every byte from `from` to the end of the file is zero.
+    fn zero_from(&mut self, from: u64) -> StorageResult<bool> {
+        Ok(self.next_non_zero(from)?.is_none())
     }
 
     /// True when the file holds nothing but a prefix of segment `id`'s
@@ -121,55 +169,98 @@ impl SegmentReader {
     }
 
     fn step(&mut self, offset: u64) -> StorageResult<Step> {
-        let available = self.file_len.saturating_sub(offset);
-        if available < RECORD_HEADER_BYTES as u64 {
-            return Ok(if self.zero_from(offset)? {
-                Step::End { offset }
-            } else {
-                Step::Bad {
-                    offset,
-                    reason: "partial record header at end of segment".into(),
-                    claimed_end: offset,
-                }
-            });
-        }
-        let Some(header) = self.fetch(offset, RECORD_HEADER_BYTES)? else {
-            unreachable!("bounds checked above");
+        let damaged = |reason: String, flipped_bit: Option<String>| {
+            Ok(Step::Damaged {
+                offset,
+                reason,
+                flipped_bit,
+            })
         };
-        let crc = u32_at(header, 0);
-        let len = u32_at(header, 4) as usize;
-        if crc == 0 && len == 0 {
+        let Some(bytes) = self.fetch(offset, RECORD_HEADER_BYTES)? else {
+            return if self.zero_from(offset)? {
+                Ok(Step::End { offset })
+            } else {
+                damaged("partial record header at end of segment".into(), None)
+            };
+        };
+        if bytes.iter().all(|byte| *byte == 0) {
             return Ok(Step::End { offset });
         }
-        let header_end = offset + RECORD_HEADER_BYTES as u64;
-        if len == 0 || len > MAX_WAL_RECORD_BYTES {
-            return Ok(Step::Bad {
-                offset,
-                reason: format!("invalid record length {len}"),
-                claimed_end: header_end,
-            });
-        }
-        let Some(record) = self.fetch(offset, RECORD_HEADER_BYTES + len)? else {
-            return Ok(Step::Bad {
-                offset,
-                reason: format!("record of {len} bytes extends past the end of the segment"),
-                claimed_end: header_end,
-            });
+        let Some(header) = RecordHeader::decode(bytes) else {
+            let flip = locate_single_bit_error(&bytes[4..], u32_at(bytes, 0))
+                .and_then(|flip| describe_flip(flip, &bytes[4..], offset + 4, "record header"));
+            return damaged("record header checksum mismatch".into(), flip);
         };
-        if crc32fast::hash(&record[4..]) != crc {
-            return Ok(Step::Bad {
-                offset,
-                reason: "record checksum mismatch".into(),
-                claimed_end: header_end + len as u64,
-            });
+        let len = header.payload_len as usize;
+        if len == 0 || len > MAX_WAL_RECORD_BYTES {
+            return damaged(format!("invalid record length {len}"), None);
         }
-        Ok(Step::Record { offset, len })
+        if header.synced_through > offset {
+            return damaged(
+                format!(
+                    "record claims the log was synced through {}, past its own start",
+                    header.synced_through
+                ),
+                None,
+            );
+        }
+        let payload_start = offset + RECORD_HEADER_BYTES as u64;
+        let Some(payload) = self.fetch(payload_start, len)? else {
+            return damaged(
+                format!("record of {len} bytes extends past the end of the segment"),
+                None,
+            );
+        };
+        if crc32fast::hash(payload) != header.payload_crc {
+            let flip = locate_single_bit_error(payload, header.payload_crc)
+                .and_then(|flip| describe_flip(flip, payload, payload_start, "record payload"));
+            return damaged("record checksum mismatch".into(), flip);
+        }
+        Ok(Step::Record { offset, header })
+    }
+
+    /// Looks for intact records after a stopping point at `from`: at every
+    /// record boundary whose header is not all zeros.
+    fn scan_forward(&mut self, from: u64) -> StorageResult<Forward> {
+        let mut forward = Forward::default();
+        let mut offset = from + RECORD_ALIGN;
+        while let Some(non_zero) = self.next_non_zero(offset)? {
+            // A record's length field is non-zero and sits in its first 8
+            // bytes, so its start is the boundary at or below the first
+            // non-zero byte.
+            let candidate = (non_zero / RECORD_ALIGN * RECORD_ALIGN).max(offset);
+            offset = candidate + RECORD_ALIGN;
+            if let Step::Record { offset: at, header } = self.step(candidate)? {
+                forward.first_valid.get_or_insert(at);
+                forward.records += 1;
+                forward.max_synced_through = forward.max_synced_through.max(header.synced_through);
+                offset = at + header.record_span();
+            }
+        }
+        Ok(forward)
     }
 }
 
 /// Replays segments `ids` of `dir` in order, calling `apply(path, offset,
-/// payload)` for each intact record. Only the last segment may end in a torn
-/// record, which is truncated away; a bad record anywhere else is corruption.
+/// payload)` for each intact record.
+///
+/// Where the records of a segment stop (an all-zero header, or a damaged
+/// record), recovery decides between the end of the log and corruption:
+///
+/// * outside the last segment, anything but zeros to the end is corruption
+///   (a segment is synced before the next one starts);
+/// * in the last segment, the intact records further on are found by
+///   scanning record boundaries. If any of them records that the log was
+///   synced past the stopping point, acknowledged data is damaged:
+///   corruption. If one flipped bit explains a damaged record, it rotted at
+///   rest: corruption. Otherwise the damage is a write a crash interrupted
+///   (pages past the last sync reach the disk in any order, so intact
+///   records may follow a hole): the log ends there, and the tail is
+///   truncated and reported, with the unsynced records it held.
+///
+/// With `salvage`, corruption is reported in the returned report instead:
+/// the damaged range is skipped up to the next intact record (or the rest
+/// of the segment is dropped).
 pub fn replay_segments(
     vfs: &dyn Vfs,
     dir: &Path,
@@ -191,7 +282,19 @@ pub fn replay_segments(
         };
         report.segments.push(id);
         let header_problem = match reader.fetch(0, SEGMENT_HEADER_BYTES)? {
-            Some(header) => check_segment_header(header, id).err(),
+            Some(header) => {
+                if let Some(found) = segment_header_version(header)
+                    && found != SEGMENT_VERSION
+                {
+                    return Err(StorageError::UnsupportedFormat {
+                        file: path,
+                        what: "WAL segment",
+                        found,
+                        supported: SEGMENT_VERSION,
+                    });
+                }
+                check_segment_header(header, id).err()
+            }
             None => Some(format!(
                 "segment is {file_len} bytes, shorter than its header"
             )),
@@ -222,65 +325,92 @@ pub fn replay_segments(
         }
         let mut offset = SEGMENT_HEADER_BYTES as u64;
         loop {
-            match reader.step(offset)? {
-                Step::Record { offset: at, len } => {
-                    let Some(record) = reader.fetch(at, RECORD_HEADER_BYTES + len)? else {
+            let (at, reason, flipped_bit) = match reader.step(offset)? {
+                Step::Record { offset: at, header } => {
+                    let len = header.payload_len as usize;
+                    let payload_start = at + RECORD_HEADER_BYTES as u64;
+                    let Some(payload) = reader.fetch(payload_start, len)? else {
                         unreachable!("record was just read");
                     };
-                    apply(&path, at, &record[RECORD_HEADER_BYTES..])?;
+                    apply(&path, at, payload)?;
                     report.records += 1;
-                    offset = at + (RECORD_HEADER_BYTES + len) as u64;
+                    offset = at + header.record_span();
+                    continue;
                 }
-                Step::End { offset: at } => {
-                    if !reader.zero_from(at)? {
-                        let reason = "data after the end-of-log marker".to_string();
-                        if !salvage {
-                            return Err(StorageError::corruption(path, at, reason));
-                        }
-                        report.salvaged.push(DroppedWalRange {
-                            file: path.clone(),
-                            offset: at,
-                            bytes: file_len - at,
-                            reason,
-                        });
-                    }
-                    break;
-                }
-                Step::Bad {
+                Step::End { offset: at } => (at, None, None),
+                Step::Damaged {
                     offset: at,
                     reason,
-                    claimed_end,
-                } => {
-                    let torn = is_last && reader.zero_from(claimed_end)?;
-                    let dropped = DroppedWalRange {
-                        file: path.clone(),
-                        offset: at,
-                        bytes: file_len - at,
-                        reason,
-                    };
-                    if torn {
-                        drop(reader);
-                        let mut file = vfs.open_file(&path)?;
-                        file.set_len(at)?;
-                        file.sync_data()?;
-                        report.torn_tail = Some(dropped);
-                    } else if salvage {
-                        report.salvaged.push(dropped);
-                    } else {
-                        let why = if is_last {
-                            "non-zero data follows it"
-                        } else {
-                            "later segments exist"
-                        };
-                        return Err(StorageError::corruption(
-                            path,
-                            at,
-                            format!("{}; not a torn tail: {why}", dropped.reason),
-                        ));
+                    flipped_bit,
+                } => (at, Some(reason), flipped_bit),
+            };
+            let forward = reader.scan_forward(at)?;
+            let corruption = if !is_last {
+                match &reason {
+                    None if forward.records == 0 && reader.zero_from(at)? => None,
+                    None => {
+                        Some("data after the end-of-log marker in a sealed segment".to_string())
                     }
-                    break;
+                    Some(reason) => Some(format!(
+                        "{reason} in a sealed segment (later segments exist)"
+                    )),
+                }
+            } else if forward.max_synced_through > at {
+                let what = reason.as_deref().unwrap_or("zeros where records were");
+                Some(format!(
+                    "{what}; a later intact record at offset {} shows the log was synced through offset {}",
+                    forward.first_valid.unwrap_or(at),
+                    forward.max_synced_through
+                ))
+            } else if let (Some(reason), Some(flip)) = (&reason, &flipped_bit) {
+                Some(format!(
+                    "{reason}: {flip} (damage at rest, not an interrupted write)"
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = corruption {
+                if !salvage {
+                    return Err(StorageError::corruption(path, at, reason));
+                }
+                let resume = forward.first_valid;
+                report.salvaged.push(DroppedWalRange {
+                    file: path.clone(),
+                    offset: at,
+                    bytes: resume.unwrap_or(file_len) - at,
+                    reason,
+                });
+                match resume {
+                    Some(next) => {
+                        offset = next;
+                        continue;
+                    }
+                    None => break,
                 }
             }
+            if reason.is_some() || forward.records > 0 || !reader.zero_from(at)? {
+                // The log ends at `at`: what follows never became durable
+                // as a whole (a write the crash interrupted, and any later
+                // unsynced records that reached the disk out of order).
+                let mut why = reason.unwrap_or_else(|| "end of log".to_string());
+                if forward.records > 0 {
+                    why.push_str(&format!(
+                        "; {} later unsynced records dropped to keep a prefix of the history",
+                        forward.records
+                    ));
+                }
+                drop(reader);
+                let mut file = vfs.open_file(&path)?;
+                file.set_len(at)?;
+                file.sync_data()?;
+                report.torn_tail = Some(DroppedWalRange {
+                    file: path.clone(),
+                    offset: at,
+                    bytes: file_len - at,
+                    reason: why,
+                });
+            }
+            break;
         }
     }
     Ok(report)
