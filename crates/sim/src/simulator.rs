@@ -18,7 +18,7 @@ use kausal_storage::{
 use kausal_vfs::Vfs;
 
 use crate::model::{Model, ModelBlock, ModelState, Mutation};
-use crate::vfs::{FaultConfig, FaultCounts, SimVfs};
+use crate::vfs::{BitFlip, FaultConfig, FaultCounts, SimVfs, is_wal_segment};
 use crate::workload::{Action, Weights, Workload};
 
 /// Settings of one simulated run.
@@ -309,13 +309,18 @@ impl Runner {
     /// Classifies an error met while reading: corruption in a file that had
     /// a bit flipped is detection (ends the run), anything else a failure.
     fn read_error(&self, error: &StorageError, context: &str) -> Stop {
-        if let StorageError::Corruption { file, .. } = error
-            && self.vfs.flipped_files().contains(file)
-        {
-            return Stop::CorruptionDetected {
-                op: self.op,
-                message: format!("{context}: {error}"),
-            };
+        if let StorageError::Corruption { file, offset, .. } = error {
+            match judge_corruption(file, *offset, &self.vfs.flips()) {
+                Ok(flips) => {
+                    return Stop::CorruptionDetected {
+                        op: self.op,
+                        message: format!("{context}: {error} (flipped: {flips})"),
+                    };
+                }
+                Err(why) => {
+                    return self.fail(format!("{context}: {error}: {why}{}", self.crash_context()));
+                }
+            }
         }
         self.fail(format!(
             "{context}: unexpected error {error}{}",
@@ -705,6 +710,29 @@ impl Runner {
     }
 }
 
+/// Whether a `Corruption { file, offset }` error is an honest report of a bit
+/// flipped at rest: `file` must have had a bit flipped. For a WAL segment
+/// the error must also name where the damage starts: recovery reads front
+/// to back, so the record it blames starts at or before the flipped byte.
+/// Returns the flips of `file` as text, or why the report is wrong.
+fn judge_corruption(file: &Path, offset: u64, flips: &[BitFlip]) -> Result<String, String> {
+    let here: Vec<&BitFlip> = flips.iter().filter(|flip| flip.path == file).collect();
+    let listed = here
+        .iter()
+        .map(|flip| format!("offset {} bit {}", flip.offset, flip.bit))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if here.is_empty() {
+        return Err("unexpected error: no bit was flipped in this file".into());
+    }
+    if is_wal_segment(file) && !here.iter().any(|flip| flip.offset >= offset) {
+        return Err(format!(
+            "the WAL corruption is reported past every flipped bit ({listed})"
+        ));
+    }
+    Ok(listed)
+}
+
 /// Runs one seed: the workload, a final full check, a last crash and check.
 pub fn run_seed(options: &SimOptions) -> RunReport {
     let mut ops_run = 0;
@@ -748,5 +776,39 @@ pub fn run_seed(options: &SimOptions) -> RunReport {
         recoveries,
         faults: vfs_counts,
         stop,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn flip(path: &str, offset: u64) -> BitFlip {
+        BitFlip {
+            path: PathBuf::from(path),
+            offset,
+            bit: 3,
+        }
+    }
+
+    #[test]
+    fn corruption_counts_as_detected_only_in_a_flipped_file_and_for_wal_at_or_before_the_flip() {
+        let wal = "/db/wal-00000000000000000007.log";
+        let flips = [flip(wal, 500), flip("/db/t-00000000000000000001.sst", 90)];
+        // The record holding the flipped byte, or an earlier one, is named.
+        assert!(judge_corruption(Path::new(wal), 480, &flips).is_ok());
+        assert!(judge_corruption(Path::new(wal), 500, &flips).is_ok());
+        // A report after the damage blames intact synced data.
+        assert!(judge_corruption(Path::new(wal), 501, &flips).is_err());
+        // Another segment, with no flip, must open.
+        assert!(
+            judge_corruption(Path::new("/db/wal-00000000000000000008.log"), 24, &flips).is_err()
+        );
+        // Tables report section offsets; any offset in a flipped table counts.
+        assert!(
+            judge_corruption(Path::new("/db/t-00000000000000000001.sst"), 4000, &flips).is_ok()
+        );
+        assert!(judge_corruption(Path::new("/db/MANIFEST"), 20, &flips).is_err());
     }
 }

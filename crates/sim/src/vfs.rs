@@ -319,6 +319,8 @@ struct State {
     dir_ops: Vec<DirOp>,
     locks: BTreeSet<PathBuf>,
     flipped_files: BTreeSet<PathBuf>,
+    /// Every bit flipped at rest so far, in order.
+    flips: Vec<BitFlip>,
     last_crash: CrashReport,
     mutating_ops: u64,
     /// (operation number, crash too) of the next scheduled failure.
@@ -338,7 +340,8 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn is_wal_segment(path: &Path) -> bool {
+/// True for a WAL segment's name (`wal-*.log`).
+pub(crate) fn is_wal_segment(path: &Path) -> bool {
     let name = file_name(path);
     name.starts_with("wal-") && name.ends_with(".log")
 }
@@ -627,6 +630,7 @@ impl State {
         inode.durable[at] ^= 1 << flip.bit;
         inode.current = inode.durable.clone();
         self.flipped_files.insert(flip.path.clone());
+        self.flips.push(flip.clone());
         true
     }
 
@@ -742,6 +746,11 @@ impl SimVfs {
     /// Files that had a bit flipped at rest.
     pub fn flipped_files(&self) -> BTreeSet<PathBuf> {
         self.lock().flipped_files.clone()
+    }
+
+    /// Every bit flipped at rest so far, in order.
+    pub fn flips(&self) -> Vec<BitFlip> {
+        self.lock().flips.clone()
     }
 
     /// What the last crash did (empty before the first one).

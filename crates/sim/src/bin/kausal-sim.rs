@@ -34,6 +34,9 @@ struct Args {
     /// to look past failures in how the engine makes new directories durable.
     #[arg(long)]
     premade_data_dir: bool,
+    /// Print every run that ended with a bit flip detected, and its message.
+    #[arg(long)]
+    list_detected: bool,
 }
 
 /// The options of one seed with the requested fault kinds turned off.
@@ -89,7 +92,12 @@ fn main() -> ExitCode {
                 println!("  replay: cargo xtask sim --seed {seed} --ops {op}{without}");
                 failures.push(seed);
             }
-            Some(Stop::CorruptionDetected { .. }) => detected += 1,
+            Some(Stop::CorruptionDetected { op, message }) => {
+                detected += 1;
+                if args.list_detected {
+                    println!("detected seed {seed} at op {op}: {message}");
+                }
+            }
             None => {}
         }
         if (index + 1) % 500 == 0 {
