@@ -14,7 +14,9 @@
 //!   must not retry and assume success (fsyncgate).
 //! * `map_readonly` maps a whole file that nobody modifies while mapped.
 
-#![forbid(unsafe_code)]
+// One `unsafe` call, in `OsVfs::map_readonly` (mapping a table file whose
+// immutability only the storage engine can promise); nothing else.
+#![deny(unsafe_code)]
 #![deny(clippy::unwrap_used)]
 
 mod error;
@@ -49,6 +51,11 @@ pub trait Vfs: Send + Sync + Debug {
     /// Makes the directory's entries (creates, renames, removes) durable.
     fn sync_dir(&self, path: &Path) -> VfsResult<()>;
     /// Maps a whole file read-only.
+    ///
+    /// Only for files that nobody modifies or truncates while the map
+    /// lives: `OsVfs` maps with mmap, so another process truncating the
+    /// file makes reads fault (SIGBUS). The storage engine maps only
+    /// finished SSTables, under its directory lock.
     fn map_readonly(&self, path: &Path) -> VfsResult<MappedFile>;
     /// Takes an exclusive lock on `path` (created if missing), held until the
     /// returned guard drops. Fails with `WouldBlock` when already held.

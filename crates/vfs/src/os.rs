@@ -160,7 +160,12 @@ impl Vfs for OsVfs {
             // Zero-length maps are not portable; an empty file maps to no bytes.
             return Ok(MappedFile::from_bytes(Vec::new()));
         }
-        let map = kausal_memory::map_file_readonly(&file)
+        // SAFETY: `Vfs::map_readonly` callers map only files that nobody
+        // modifies or truncates while mapped (see its documentation; the
+        // storage engine maps only finished SSTables, under its directory
+        // lock).
+        #[allow(unsafe_code)]
+        let map = unsafe { kausal_memory::map_file_readonly(&file) }
             .map_err(|error| VfsError::new("mmap", path, error))?;
         Ok(MappedFile::from_map(map))
     }
