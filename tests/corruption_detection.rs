@@ -76,7 +76,11 @@ fn flipped_bit_in_table_data_fails_the_read_naming_the_table() {
     assert_names(&error, &table);
     // Other blocks are still readable, and the scan reports the bad one.
     assert!(engine.find_block(id(2)).expect("find").is_some());
-    let errors = engine.iterate_blocks().filter(Result::is_err).count();
+    let errors = engine
+        .iterate_blocks()
+        .expect("read")
+        .filter(Result::is_err)
+        .count();
     assert_eq!(errors, 1);
 }
 

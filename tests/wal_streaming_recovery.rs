@@ -47,7 +47,7 @@ fn wal_larger_than_memory_budget_recovers_by_flushing() {
     assert!(wal_segments(&dir).len() <= 2, "{:?}", wal_segments(&dir));
     let engine = open(&dir, small_config());
     assert_eq!(engine.recovery_report().records_applied, 0);
-    assert_eq!(engine.iterate_blocks().count(), 600);
+    assert_eq!(engine.iterate_blocks().expect("read").count(), 600);
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn torn_tail_is_truncated_and_earlier_records_kept() {
     // The tail was truncated, so the next open finds a clean log.
     let engine = open(&dir, small_config());
     assert!(engine.recovery_report().wal.torn_tail.is_none());
-    assert_eq!(engine.iterate_blocks().count(), 39);
+    assert_eq!(engine.iterate_blocks().expect("read").count(), 39);
 }
 
 #[test]
@@ -191,5 +191,5 @@ fn crash_during_segment_creation_leaves_a_removable_empty_segment() {
         engine.recovery_report().wal.removed_partial_segments,
         vec![next]
     );
-    assert_eq!(engine.iterate_blocks().count(), 5);
+    assert_eq!(engine.iterate_blocks().expect("read").count(), 5);
 }

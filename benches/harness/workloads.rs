@@ -229,9 +229,13 @@ pub fn edges(scale: &Scale, dir: &Path) -> Vec<Row> {
                 measure(&name, scale.lookups / 4, 16, |_| {
                     let node = id(rng.u128(1..=nodes));
                     if incoming {
-                        engine.find_incoming_edges_into(node, &mut out);
+                        engine
+                            .find_incoming_edges_into(node, &mut out)
+                            .expect("read");
                     } else {
-                        engine.find_outgoing_edges_into(node, &mut out);
+                        engine
+                            .find_outgoing_edges_into(node, &mut out)
+                            .expect("read");
                     }
                     total += out.len();
                 })

@@ -1,8 +1,9 @@
 //! Read-only memory maps of whole files (memmap2).
 //!
-//! Mapping is `unsafe` because another process or thread may change the file
-//! underneath the map. It lives here, beside the rest of the workspace's
-//! `unsafe`, so the VFS crate stays `forbid(unsafe_code)`.
+//! Mapping is `unsafe` because another process or thread may change or
+//! truncate the file underneath the map, and nothing here can check that:
+//! so [`map_file_readonly`] is an `unsafe fn` whose caller states why the
+//! file stays immutable.
 
 use std::io;
 

@@ -46,11 +46,11 @@ impl GraphSource for StorageGraph<'_> {
     ) -> QueryResult<()> {
         let mut edges = self.edges.borrow_mut();
         if direction != Direction::Incoming {
-            self.storage.find_outgoing_edges_into(node, &mut edges);
+            self.storage.find_outgoing_edges_into(node, &mut edges)?;
             algorithms::push_neighbors(&edges, false, types, out);
         }
         if direction != Direction::Outgoing {
-            self.storage.find_incoming_edges_into(node, &mut edges);
+            self.storage.find_incoming_edges_into(node, &mut edges)?;
             algorithms::push_neighbors(&edges, true, types, out);
         }
         Ok(())
@@ -136,7 +136,7 @@ impl<'e> QueryEngine<'e> {
         filter.validate()?;
         check_limit(limit)?;
         let mut result = ScanResult::default();
-        for block in self.storage().iterate_blocks() {
+        for block in self.storage().iterate_blocks()? {
             let block = block?;
             if filter.matches(&block, &mut None) {
                 if result.blocks.len() == limit {
@@ -167,8 +167,8 @@ impl<'e> QueryEngine<'e> {
             return Err(QueryError::BlockNotFound { id });
         }
         let edges = match direction {
-            Direction::Incoming => self.storage().find_incoming_edges(id),
-            _ => self.storage().find_outgoing_edges(id),
+            Direction::Incoming => self.storage().find_incoming_edges(id)?,
+            _ => self.storage().find_outgoing_edges(id)?,
         };
         let calls = EdgeTypeSet::calls();
         let mut ids: Vec<BlockId> = edges
@@ -229,7 +229,7 @@ impl<'e> QueryEngine<'e> {
             Algorithm::StronglyConnectedComponents => {
                 if starts.is_empty() {
                     let mut all = Vec::new();
-                    for block in self.storage().iterate_blocks() {
+                    for block in self.storage().iterate_blocks()? {
                         all.push(block?.id);
                     }
                     algorithms::strongly_connected_components(graph, arena, &all, limits)?

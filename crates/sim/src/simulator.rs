@@ -385,7 +385,10 @@ impl Runner {
             .engine
             .as_ref()
             .ok_or_else(|| self.fail("no open engine"))?;
-        for view in engine.iterate_blocks() {
+        let views = engine
+            .iterate_blocks()
+            .map_err(|error| self.read_error(&error, "iterate_blocks"))?;
+        for view in views {
             let view = view.map_err(|error| self.read_error(&error, "iterate_blocks"))?;
             state.blocks.insert(view.id, model_block(&view));
         }
@@ -393,7 +396,10 @@ impl Runner {
             .map(BlockId::from_u128)
             .chain(self.extra_ids.iter().copied());
         for id in ids {
-            state.edges.extend(engine.find_outgoing_edges(id));
+            let edges = engine
+                .find_outgoing_edges(id)
+                .map_err(|error| self.read_error(&error, &format!("edges of {id}")))?;
+            state.edges.extend(edges);
         }
         Ok(state)
     }
@@ -426,14 +432,18 @@ impl Runner {
                     .map(|b| (b.content.len(), &b.source_uri))
             )));
         }
-        let outgoing = engine.find_outgoing_edges(id);
+        let outgoing = engine
+            .find_outgoing_edges(id)
+            .map_err(|error| self.read_error(&error, &format!("edges from {id}")))?;
         if outgoing != expected.outgoing(id) {
             return Err(self.fail(format!(
                 "outgoing edges of {id}: engine {outgoing:?}, model {:?}",
                 expected.outgoing(id)
             )));
         }
-        let incoming = engine.find_incoming_edges(id);
+        let incoming = engine
+            .find_incoming_edges(id)
+            .map_err(|error| self.read_error(&error, &format!("edges to {id}")))?;
         if incoming != expected.incoming(id) {
             return Err(self.fail(format!(
                 "incoming edges of {id}: engine {incoming:?}, model {:?}",
@@ -528,7 +538,11 @@ impl Runner {
     /// Accepts the errors a fault can cause; anything else is a failure.
     fn expect_fault_error(&self, error: &StorageError) -> Result<(), Stop> {
         match error {
-            StorageError::Io(_) | StorageError::Poisoned { .. } => Ok(()),
+            // WriteStalled: flushes keep failing (a full disk); the write
+            // was refused before anything was logged.
+            StorageError::Io(_)
+            | StorageError::Poisoned { .. }
+            | StorageError::WriteStalled { .. } => Ok(()),
             StorageError::Corruption { .. } => Err(self.read_error(error, "write")),
             other => Err(self.fail(format!("write failed with a non-fault error: {other}"))),
         }
@@ -622,13 +636,10 @@ impl Runner {
                     .engine
                     .as_ref()
                     .ok_or_else(|| self.fail("no open engine"))?;
-                next.extend(
-                    engine
-                        .find_outgoing_edges(id)
-                        .into_iter()
-                        .map(|edge| edge.target)
-                        .take(4),
-                );
+                let edges = engine
+                    .find_outgoing_edges(id)
+                    .map_err(|error| self.read_error(&error, &format!("edges from {id}")))?;
+                next.extend(edges.into_iter().map(|edge| edge.target).take(4));
             }
             frontier = next;
         }

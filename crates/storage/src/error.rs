@@ -70,6 +70,15 @@ pub enum StorageError {
     /// An earlier fsync or write failed; the engine refuses writes until reopened.
     #[error("engine is poisoned and refuses writes until reopened: {reason}")]
     Poisoned { reason: String },
+    /// Write-triggered flushes keep failing and the memtable is over its
+    /// hard limit: writes wait for the cause (often a full disk) to clear.
+    #[error(
+        "write refused: the memtable holds {memtable_bytes} bytes and flushing it keeps failing: {reason}"
+    )]
+    WriteStalled {
+        memtable_bytes: usize,
+        reason: String,
+    },
     /// Too many live SSTables; `compact` must run first.
     #[error("{count} live SSTables reached the limit of {max}; run compact()")]
     TooManyTables { count: usize, max: usize },

@@ -154,12 +154,31 @@ impl Manifest {
 
     /// Durably replaces the manifest of `dir` with this one.
     pub fn store(&self, vfs: &dyn Vfs, dir: &Path) -> StorageResult<()> {
+        self.write_temp(vfs, dir)?;
+        Self::commit_temp(vfs, dir)
+    }
+
+    /// First step of `store`: writes and syncs `MANIFEST.tmp`. A failure
+    /// here leaves `MANIFEST` untouched (the temp file is removed, best
+    /// effort; open removes a leftover one).
+    pub fn write_temp(&self, vfs: &dyn Vfs, dir: &Path) -> StorageResult<()> {
         let temp = dir.join(MANIFEST_TEMP_FILE);
-        let mut file = vfs.create_file(&temp)?;
-        file.write_at(0, &self.encode())?;
-        file.sync_data()?;
-        drop(file);
-        vfs.rename(&temp, &Self::path(dir))?;
+        let written = vfs.create_file(&temp).and_then(|mut file| {
+            file.write_at(0, &self.encode())?;
+            file.sync_data()
+        });
+        if let Err(error) = written {
+            let _ = vfs.remove_file(&temp);
+            return Err(error.into());
+        }
+        Ok(())
+    }
+
+    /// Second step of `store`: renames `MANIFEST.tmp` over `MANIFEST` and
+    /// syncs the directory. After a failure here, which manifest a crash
+    /// would leave is unknown.
+    pub fn commit_temp(vfs: &dyn Vfs, dir: &Path) -> StorageResult<()> {
+        vfs.rename(&dir.join(MANIFEST_TEMP_FILE), &Self::path(dir))?;
         vfs.sync_dir(dir)?;
         Ok(())
     }

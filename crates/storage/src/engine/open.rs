@@ -72,6 +72,35 @@ fn take_inventory(vfs: &dyn Vfs, dir: &Path) -> StorageResult<Inventory> {
     Ok(inventory)
 }
 
+/// Creates `dir` and its missing parents, then syncs the parent of each
+/// directory it created: a new directory's entry is durable only after its
+/// parent is synced, and everything later written inside it hangs off
+/// that entry.
+fn create_dir_durably(vfs: &dyn Vfs, dir: &Path) -> StorageResult<()> {
+    let mut missing = Vec::new();
+    let mut next = Some(dir);
+    while let Some(path) = next {
+        if path.as_os_str().is_empty() || vfs.exists(path)? {
+            break;
+        }
+        missing.push(path);
+        next = path.parent();
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    vfs.create_dir_all(dir)?;
+    // Deepest first: each sync makes one created entry durable.
+    for created in missing {
+        let parent = match created.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        vfs.sync_dir(parent)?;
+    }
+    Ok(())
+}
+
 fn load_tables(vfs: &dyn Vfs, dir: &Path, manifest: &Manifest) -> StorageResult<Vec<Table>> {
     let mut tables = Vec::with_capacity(manifest.tables.len());
     for meta in &manifest.tables {
@@ -146,7 +175,7 @@ impl StorageEngine {
     pub fn open(vfs: Arc<dyn Vfs>, dir: impl AsRef<Path>, config: Config) -> StorageResult<Self> {
         config.validate()?;
         let dir = dir.as_ref().to_path_buf();
-        vfs.create_dir_all(&dir)?;
+        create_dir_durably(vfs.as_ref(), &dir)?;
         let lock = vfs.lock_file(&dir.join(LOCK_FILE)).map_err(|error| {
             if error.kind() == std::io::ErrorKind::WouldBlock {
                 StorageError::Locked { dir: dir.clone() }
@@ -242,6 +271,9 @@ impl StorageEngine {
             core,
             wal,
             poisoned: None,
+            reads_refused: false,
+            last_background_error: None,
+            flush_retry_bytes: 0,
             closed: false,
             recovery: report,
             _lock: lock,
