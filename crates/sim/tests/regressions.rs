@@ -137,3 +137,42 @@ fn retried_open_after_a_failed_parent_sync_makes_the_directory_durable() {
         "a synced write vanished with its directory"
     );
 }
+
+/// SIM-FINDINGS (f): a flush whose removal of an old WAL segment fails still
+/// succeeds (the segment is harmless), but the leftover is removed only by
+/// the next flush that has data or by a reopen: a flush of an empty
+/// memtable and compaction leave it, although `compaction_faults` expects
+/// no stray file once a later flush and compaction succeed.
+#[test]
+#[ignore = "engine bug SIM-FINDINGS (f): an empty flush does not retry removing old WAL segments"]
+fn a_later_flush_removes_a_wal_segment_whose_removal_failed() {
+    let mut leftovers = Vec::new();
+    for at in 1..40 {
+        let vfs = SimVfs::new(3, FaultConfig::default());
+        let mut engine = open(&vfs);
+        engine.put_block(&block(1)).expect("put");
+        vfs.schedule_failure(at, false);
+        let flushed = engine.flush_memtable();
+        if vfs.failure_pending() {
+            break;
+        }
+        if flushed.is_err() || engine.is_poisoned() {
+            continue;
+        }
+        engine.flush_memtable().expect("flush");
+        engine.compact_all().expect("compact");
+        let segments = vfs
+            .list_dir(Path::new(DIR))
+            .expect("list")
+            .into_iter()
+            .filter(|name| name.starts_with("wal-"))
+            .count();
+        if segments > 1 {
+            leftovers.push(at);
+        }
+    }
+    assert!(
+        leftovers.is_empty(),
+        "a failure at these steps of the flush leaves an old WAL segment: {leftovers:?}"
+    );
+}
