@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use kausal_vfs::Vfs;
+
 use super::faulty_vfs::FaultyOsVfs;
 use crate::{BlockId, Config, ContextBlock, StorageEngine, StorageError, SyncMode};
 
