@@ -25,6 +25,12 @@ pub struct Scale {
     pub dag_nodes: u128,
     pub flush_bytes: usize,
     pub recovery_records: u128,
+    /// Blocks of the read set of the peer comparisons (it must fit every
+    /// memtable: about 1.1 KB each).
+    pub compare_blocks: u128,
+    pub compare_sync_puts: usize,
+    pub compare_batches: usize,
+    pub compare_reads: usize,
 }
 
 impl Scale {
@@ -41,6 +47,10 @@ impl Scale {
             dag_nodes: 10_000,
             flush_bytes: 64 * 1024 * 1024,
             recovery_records: 1_000_000,
+            compare_blocks: 20_000,
+            compare_sync_puts: 1_000,
+            compare_batches: 200,
+            compare_reads: 200_000,
         }
     }
 
@@ -57,6 +67,10 @@ impl Scale {
             dag_nodes: 10_000,
             flush_bytes: 8 * 1024 * 1024,
             recovery_records: 100_000,
+            compare_blocks: 5_000,
+            compare_sync_puts: 100,
+            compare_batches: 20,
+            compare_reads: 32_000,
         }
     }
 }
