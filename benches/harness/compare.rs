@@ -89,6 +89,7 @@ pub fn compared_block(id: BlockId) -> ContextBlock {
 }
 
 /// The value a peer stores for a block: its three fields back to back.
+#[cfg_attr(not(any(feature = "fjall", feature = "redb")), allow(dead_code))]
 pub fn peer_value() -> Vec<u8> {
     let block = compared_block(BlockId::from_u128(1));
     let mut value = Vec::new();
@@ -99,6 +100,7 @@ pub fn peer_value() -> Vec<u8> {
 }
 
 /// A peer's key for an edge: source, type (big-endian), target.
+#[cfg_attr(not(any(feature = "fjall", feature = "redb")), allow(dead_code))]
 pub fn edge_key(edge: &GraphEdge) -> [u8; 34] {
     let mut key = [0u8; 34];
     key[..16].copy_from_slice(edge.source.as_bytes());

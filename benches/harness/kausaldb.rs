@@ -193,7 +193,7 @@ pub fn storage_rows() -> Vec<Row> {
 
     let mut engine = open_sim("/kausaldb-flush");
     let fill = |engine: &mut StorageEngine, i: usize| {
-        if i % FLUSHES_PER_COMPACTION == 0 {
+        if i.is_multiple_of(FLUSHES_PER_COMPACTION) {
             engine.compact_all().expect("compact");
         }
         for index in 0..FLUSH_BLOCKS {

@@ -11,6 +11,8 @@
 
 mod alloc;
 mod compare;
+mod html;
+mod inmemory;
 mod kausaldb;
 #[cfg(feature = "fjall")]
 mod peer_fjall;
@@ -105,9 +107,15 @@ fn main() -> ExitCode {
         progress("edges: put_edge, outgoing and incoming lookups");
         rows.extend(workloads::edges(&scale, dir.path()));
     }
+    let mut graph_comparisons = Vec::new();
+    let mut graph_note = String::new();
     if wanted("traversals") {
         progress("traversals: building the code graph");
-        rows.extend(workloads::traversals(&scale, dir.path(), &progress));
+        let (traversal_rows, spec) = workloads::traversals(&scale, dir.path(), &progress);
+        progress("in-memory limit: the same graph and queries on petgraph");
+        graph_comparisons = inmemory::run(&scale, &spec, &traversal_rows);
+        graph_note = inmemory::describe(&spec);
+        rows.extend(traversal_rows);
     }
     if wanted("bulk") {
         progress("bulk: flush, compaction, recovery");
@@ -188,6 +196,13 @@ fn main() -> ExitCode {
         run["comparisons"] = compare::to_json(&comparisons);
         run["peer_settings"] = json!(peer_settings);
     }
+    if !graph_comparisons.is_empty() {
+        println!();
+        compare::print_comparisons("in-memory limit: kausal over petgraph", &graph_comparisons);
+        println!("  {graph_note}");
+        run["graph_comparisons"] = compare::to_json(&graph_comparisons);
+        run["graph_note"] = json!(graph_note);
+    }
     let document = report::to_json(&rows, run);
     let text = serde_json::to_string_pretty(&document).unwrap_or_default();
     let latest = output.join("latest.json");
@@ -196,6 +211,42 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     println!("figures written to {}", latest.display());
+    let summary = format!(
+        "{} run in {:.1} s; {} of {} rows with targets met{}",
+        if args.quick { "--quick" } else { "full" },
+        started.elapsed().as_secs_f64(),
+        rows.iter()
+            .filter(|row| row.targets_met() == Some(true))
+            .count(),
+        rows.iter()
+            .filter(|row| row.targets_met().is_some())
+            .count(),
+        if missed.is_empty() {
+            String::new()
+        } else {
+            format!("; missed: {}", missed.join(", "))
+        }
+    );
+    let report_path = output.join("report.html");
+    let report = html::write(
+        &report_path,
+        &html::ReportInput {
+            rows: &rows,
+            comparisons: &comparisons,
+            peer_settings: &peer_settings,
+            graph_comparisons: &graph_comparisons,
+            graph_note: &graph_note,
+            baseline: baseline.as_ref().map(|(name, value)| (*name, value)),
+            summary: &summary,
+        },
+    );
+    match report {
+        Ok(()) => println!("charts written to {}", report_path.display()),
+        Err(error) => {
+            eprintln!("report.html: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
     if let Some(name) = &args.save_baseline {
         let path = output.join("baselines").join(format!("{name}.json"));
         let saved = std::fs::create_dir_all(output.join("baselines"))

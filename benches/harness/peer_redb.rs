@@ -14,12 +14,15 @@ const EDGES: TableDefinition<&[u8], ()> = TableDefinition::new("edges");
 /// explicitly so the note is true whatever the default becomes.
 const CACHE_BYTES: usize = 1024 * 1024 * 1024;
 
+/// The blocks and edges tables of one read transaction.
+type ReadTables = (
+    ReadOnlyTable<&'static [u8], &'static [u8]>,
+    ReadOnlyTable<&'static [u8], ()>,
+);
+
 pub struct Redb {
     database: Database,
-    reads: Option<(
-        ReadOnlyTable<&'static [u8], &'static [u8]>,
-        ReadOnlyTable<&'static [u8], ()>,
-    )>,
+    reads: Option<ReadTables>,
     value: Vec<u8>,
     durability: Durability,
 }

@@ -279,8 +279,41 @@ pub fn edges(scale: &Scale, dir: &Path) -> Vec<Row> {
     rows
 }
 
+/// The graph of the traversal rows, for running the same queries elsewhere.
+#[derive(Debug, Default)]
+pub struct GraphSpec {
+    pub nodes: Vec<BlockId>,
+    pub edges: Vec<GraphEdge>,
+    pub dag_nodes: Vec<BlockId>,
+    pub dag_edges: Vec<GraphEdge>,
+}
+
+/// The seeded start (and target) draws of the traversal rows, in their
+/// order, so another engine can run the very same queries.
+pub struct TraversalDraws {
+    rng: fastrand::Rng,
+    nodes: u128,
+}
+
+impl TraversalDraws {
+    pub fn new(nodes: u128) -> Self {
+        Self {
+            rng: fastrand::Rng::with_seed(13),
+            nodes,
+        }
+    }
+
+    pub fn start(&mut self) -> BlockId {
+        id(self.rng.u128(1..=self.nodes))
+    }
+
+    pub fn pair(&mut self) -> (BlockId, BlockId) {
+        (self.start(), self.start())
+    }
+}
+
 /// Traversals on a power-law code graph and a DAG.
-pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
+pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> (Vec<Row>, GraphSpec) {
     let mut rows = Vec::new();
     let mut engine = open(&dir.join("graph"), buffered(256 * 1024 * 1024));
     let nodes = scale.graph_nodes;
@@ -293,22 +326,25 @@ pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> Vec<Row
     for edge in &edges {
         engine.put_edge(*edge).expect("edge");
     }
+    let mut spec = GraphSpec {
+        nodes: (1..=nodes).map(id).collect(),
+        edges: edges.clone(),
+        ..GraphSpec::default()
+    };
     // A separate 10,000-node DAG for the topological sort.
     let dag_base = 1_000_000_000u128;
     let mut rng = fastrand::Rng::with_seed(5);
     for n in 0..scale.dag_nodes {
         template.id = id(dag_base + n);
         engine.put_block(&template).expect("put");
+        spec.dag_nodes.push(template.id);
         for _ in 0..3 {
             if n + 1 < scale.dag_nodes {
                 let target = rng.u128(n + 1..scale.dag_nodes);
-                engine
-                    .put_edge(GraphEdge::new(
-                        id(dag_base + n),
-                        id(dag_base + target),
-                        EdgeType::DependsOn,
-                    ))
-                    .expect("dag edge");
+                let edge =
+                    GraphEdge::new(id(dag_base + n), id(dag_base + target), EdgeType::DependsOn);
+                engine.put_edge(edge).expect("dag edge");
+                spec.dag_edges.push(edge);
             }
         }
     }
@@ -322,20 +358,20 @@ pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> Vec<Row
     ));
     let queries = QueryEngine::new(&engine);
     let calls = EdgeTypeSet::of(&[EdgeType::Calls, EdgeType::Imports]);
-    let mut rng = fastrand::Rng::with_seed(13);
+    let mut draws = TraversalDraws::new(nodes);
     let mut reached = 0usize;
     rows.push(
         measure("traversal 1-hop (BFS)", scale.queries * 10, 1, |_| {
-            let start = id(rng.u128(1..=nodes));
-            let traversal = Traversal::new(vec![start]).edge_types(calls).max_depth(1);
+            let traversal = Traversal::new(vec![draws.start()])
+                .edge_types(calls)
+                .max_depth(1);
             reached += queries.traverse(&traversal).expect("1-hop").nodes.len();
         })
         .note("result includes the blocks reached (borrowed views)"),
     );
     rows.push(
         measure("traversal 3-hop BFS", scale.queries, 1, |_| {
-            let start = id(rng.u128(1..=nodes));
-            let traversal = Traversal::new(vec![start])
+            let traversal = Traversal::new(vec![draws.start()])
                 .edge_types(calls)
                 .max_depth(3)
                 .max_results(10_000);
@@ -348,8 +384,7 @@ pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> Vec<Row
         scale.queries,
         1,
         |_| {
-            let from = id(rng.u128(1..=nodes));
-            let to = id(rng.u128(1..=nodes));
+            let (from, to) = draws.pair();
             let traversal = Traversal::new(vec![from])
                 .edge_types(calls)
                 .algorithm(Algorithm::ShortestPath { target: to });
@@ -378,7 +413,7 @@ pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> Vec<Row
         )),
     );
     assert!(reached > 0);
-    rows
+    (rows, spec)
 }
 
 /// Flush of a full memtable, compaction of four such tables, recovery of a
