@@ -57,7 +57,7 @@ impl Scale {
     pub fn quick() -> Self {
         Self {
             puts: 20_000,
-            sync_puts: 300,
+            sync_puts: 100,
             batches: 100,
             lookup_blocks: 20_000,
             lookups: 200_000,
@@ -68,8 +68,8 @@ impl Scale {
             flush_bytes: 8 * 1024 * 1024,
             recovery_records: 100_000,
             compare_blocks: 5_000,
-            compare_sync_puts: 100,
-            compare_batches: 20,
+            compare_sync_puts: 50,
+            compare_batches: 10,
             compare_reads: 32_000,
         }
     }
