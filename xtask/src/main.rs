@@ -57,6 +57,12 @@ enum Task {
         /// First seed of the range.
         #[arg(long, default_value_t = 0)]
         first_seed: u64,
+        /// Turn a fault kind off (repeatable; `kausal-sim --help` lists them).
+        #[arg(long, value_name = "KIND")]
+        without: Vec<String>,
+        /// Start with the data directory already durable.
+        #[arg(long)]
+        premade_data_dir: bool,
     },
 }
 
@@ -290,6 +296,8 @@ fn main() -> ExitCode {
             ops,
             seed,
             first_seed,
+            without,
+            premade_data_dir,
         } => {
             let seeds = seeds.to_string();
             let ops = ops.to_string();
@@ -313,6 +321,12 @@ fn main() -> ExitCode {
             let seed_text = seed.map(|seed| seed.to_string());
             if let Some(seed_text) = &seed_text {
                 args.extend(["--seed", seed_text]);
+            }
+            for kind in &without {
+                args.extend(["--without", kind]);
+            }
+            if premade_data_dir {
+                args.push("--premade-data-dir");
             }
             runner.command("simulation", "cargo", &args);
             runner.finish("sim")

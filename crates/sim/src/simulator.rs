@@ -15,9 +15,10 @@ use std::sync::Arc;
 use kausal_storage::{
     BlockId, Config, ContextBlock, StorageEngine, StorageError, SyncMode, WriteBatch,
 };
+use kausal_vfs::Vfs;
 
 use crate::model::{Model, ModelBlock, ModelState, Mutation};
-use crate::vfs::{FaultConfig, FaultCounts, SimVfs};
+use crate::vfs::{BitFlip, FaultConfig, FaultCounts, SimVfs, is_wal_segment};
 use crate::workload::{Action, Weights, Workload};
 
 /// Settings of one simulated run.
@@ -29,6 +30,7 @@ pub struct SimOptions {
     pub id_space: u128,
     pub faults: FaultConfig,
     pub weights: Weights,
+    pub dirs: DirSetup,
 }
 
 impl SimOptions {
@@ -43,13 +45,73 @@ impl SimOptions {
                 write_error: 0.002,
                 short_write: 0.001,
                 sync_error: 0.002,
-                torn_write: 0.6,
+                reordered_writeback: 0.7,
+                torn_page: 0.05,
+                torn_write: 0.5,
+                dir_entry_persist: 0.5,
                 bit_flip: 0.003,
+                wal_bit_flip: 0.003,
                 capacity_bytes: None,
             },
             weights: Weights::default(),
+            dirs: DirSetup::Seeded,
         }
     }
+
+    /// Turns one fault kind off (see [`FAULT_KINDS`]).
+    pub fn disable(&mut self, kind: &str) -> Result<(), String> {
+        let faults = &mut self.faults;
+        match kind {
+            "read" => faults.read_error = 0.0,
+            "write" => faults.write_error = 0.0,
+            "short-write" => faults.short_write = 0.0,
+            "sync" => faults.sync_error = 0.0,
+            "torn-write" => faults.torn_write = 0.0,
+            "reordered-writeback" => faults.reordered_writeback = 0.0,
+            "torn-page" => faults.torn_page = 0.0,
+            "dir-entry-rollback" => faults.dir_entry_persist = 0.0,
+            "bit-flip" => faults.bit_flip = 0.0,
+            "wal-bit-flip" => faults.wal_bit_flip = 0.0,
+            "disk-full" => self.weights.disk_pressure = 0,
+            other => {
+                return Err(format!(
+                    "unknown fault kind {other:?}; known: {}",
+                    FAULT_KINDS.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Fault kinds [`SimOptions::disable`] accepts. `torn-write` is the older
+/// in-order crash writeback (used when a crash does not reorder);
+/// `dir-entry-rollback` off means every unsynced directory change is lost at
+/// a crash (none survives).
+pub const FAULT_KINDS: [&str; 11] = [
+    "read",
+    "write",
+    "short-write",
+    "sync",
+    "torn-write",
+    "reordered-writeback",
+    "torn-page",
+    "dir-entry-rollback",
+    "bit-flip",
+    "wal-bit-flip",
+    "disk-full",
+];
+
+/// Which directories exist before the engine first opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DirSetup {
+    /// Half of the seeds start with [`SIM_PARENT_DIR`] durable, the others
+    /// with nothing: the engine must make the directories it creates durable.
+    #[default]
+    Seeded,
+    /// [`SIM_DIR`] exists durably (an operator made it): isolates the rest
+    /// of the engine from how it makes new directories durable.
+    DataDirExists,
 }
 
 /// Why a run stopped early.
@@ -84,6 +146,9 @@ impl RunReport {
 
 /// The data directory inside the simulated disk.
 pub const SIM_DIR: &str = "/sim/db";
+/// The directory that holds [`SIM_DIR`]: for half of the seeds it exists
+/// (durably) before the engine starts, for the others the engine creates it.
+pub const SIM_PARENT_DIR: &str = "/sim";
 
 /// Drives one engine against the model.
 pub struct Runner {
@@ -175,8 +240,43 @@ fn model_block(view: &kausal_storage::BlockView<'_>) -> ModelBlock {
 
 impl Runner {
     /// Opens a fresh engine on a fresh simulated disk.
+    /// For half of the seeds the parent of the data directory already
+    /// exists; the engine creates the rest.
     pub fn new(seed: u64, id_space: u128, faults: FaultConfig) -> Result<Self, Stop> {
+        Self::with_dirs(seed, id_space, faults, DirSetup::Seeded)
+    }
+
+    /// Like [`Runner::new`], with the given directory setup.
+    pub fn with_dirs(
+        seed: u64,
+        id_space: u128,
+        faults: FaultConfig,
+        dirs: DirSetup,
+    ) -> Result<Self, Stop> {
         let vfs = SimVfs::new(seed, faults);
+        let premade = match dirs {
+            DirSetup::Seeded => fastrand::Rng::with_seed(seed.rotate_left(29))
+                .bool()
+                .then_some(SIM_PARENT_DIR),
+            DirSetup::DataDirExists => Some(SIM_DIR),
+        };
+        if let Some(premade) = premade {
+            // Operator-made directories, long since durable.
+            vfs.set_faults_enabled(false);
+            let made = vfs.create_dir_all(Path::new(premade)).and_then(|()| {
+                Path::new(premade)
+                    .ancestors()
+                    .skip(1)
+                    .try_for_each(|parent| vfs.sync_dir(parent))
+            });
+            vfs.set_faults_enabled(true);
+            if let Err(error) = made {
+                return Err(Stop::Failure {
+                    op: 0,
+                    message: format!("setting up {premade}: {error}"),
+                });
+            }
+        }
         let mut runner = Self {
             vfs,
             engine: None,
@@ -209,15 +309,31 @@ impl Runner {
     /// Classifies an error met while reading: corruption in a file that had
     /// a bit flipped is detection (ends the run), anything else a failure.
     fn read_error(&self, error: &StorageError, context: &str) -> Stop {
-        if let StorageError::Corruption { file, .. } = error
-            && self.vfs.flipped_files().contains(file)
-        {
-            return Stop::CorruptionDetected {
-                op: self.op,
-                message: format!("{context}: {error}"),
-            };
+        if let StorageError::Corruption { file, offset, .. } = error {
+            match judge_corruption(file, *offset, &self.vfs.flips()) {
+                Ok(flips) => {
+                    return Stop::CorruptionDetected {
+                        op: self.op,
+                        message: format!("{context}: {error} (flipped: {flips})"),
+                    };
+                }
+                Err(why) => {
+                    return self.fail(format!("{context}: {error}: {why}{}", self.crash_context()));
+                }
+            }
         }
-        self.fail(format!("{context}: unexpected error {error}"))
+        self.fail(format!(
+            "{context}: unexpected error {error}{}",
+            self.crash_context()
+        ))
+    }
+
+    /// What the last crash did to the disk, for failure messages.
+    fn crash_context(&self) -> String {
+        if self.vfs.counts().crashes == 0 {
+            return String::new();
+        }
+        format!(" ({})", self.vfs.last_crash().summary())
     }
 
     fn engine(&mut self) -> Result<&mut StorageEngine, Stop> {
@@ -247,7 +363,9 @@ impl Runner {
                 Err(error @ StorageError::Corruption { .. }) => {
                     return Err(self.read_error(&error, "open"));
                 }
-                Err(error) => return Err(self.fail(format!("open failed: {error}"))),
+                Err(error) => {
+                    return Err(self.fail(format!("open failed: {error}{}", self.crash_context())));
+                }
             }
         }
         Err(self.fail("open kept failing with faults disabled"))
@@ -473,13 +591,21 @@ impl Runner {
                 .engine
                 .as_ref()
                 .map(|engine| engine.recovery_report().clone());
+            if crash {
+                eprintln!("    {}", self.vfs.last_crash().summary());
+            }
             eprintln!("    restart (crash: {crash}): {report:?}");
         }
         let observed = self.observe()?;
         self.model.recover(&observed).map_err(|message| {
             self.fail(format!(
-                "after {}: {message}",
-                if crash { "crash" } else { "reopen" }
+                "after {}: {message}{}",
+                if crash { "crash" } else { "reopen" },
+                if crash {
+                    self.crash_context()
+                } else {
+                    String::new()
+                }
             ))
         })?;
         Ok(())
@@ -595,13 +721,37 @@ impl Runner {
     }
 }
 
+/// Whether a `Corruption { file, offset }` error is an honest report of a bit
+/// flipped at rest: `file` must have had a bit flipped. For a WAL segment
+/// the error must also name where the damage starts: recovery reads front
+/// to back, so the record it blames starts at or before the flipped byte.
+/// Returns the flips of `file` as text, or why the report is wrong.
+fn judge_corruption(file: &Path, offset: u64, flips: &[BitFlip]) -> Result<String, String> {
+    let here: Vec<&BitFlip> = flips.iter().filter(|flip| flip.path == file).collect();
+    let listed = here
+        .iter()
+        .map(|flip| format!("offset {} bit {}", flip.offset, flip.bit))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if here.is_empty() {
+        return Err("unexpected error: no bit was flipped in this file".into());
+    }
+    if is_wal_segment(file) && !here.iter().any(|flip| flip.offset >= offset) {
+        return Err(format!(
+            "the WAL corruption is reported past every flipped bit ({listed})"
+        ));
+    }
+    Ok(listed)
+}
+
 /// Runs one seed: the workload, a final full check, a last crash and check.
 pub fn run_seed(options: &SimOptions) -> RunReport {
     let mut ops_run = 0;
     let mut recoveries = 0;
     let mut vfs_counts = FaultCounts::default();
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), Stop> {
-        let mut runner = Runner::new(options.seed, options.id_space, options.faults)?;
+        let mut runner =
+            Runner::with_dirs(options.seed, options.id_space, options.faults, options.dirs)?;
         let mut workload = Workload::new(options.seed, options.id_space, options.weights);
         let result = (|| {
             for _ in 0..options.ops {
@@ -637,5 +787,39 @@ pub fn run_seed(options: &SimOptions) -> RunReport {
         recoveries,
         faults: vfs_counts,
         stop,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn flip(path: &str, offset: u64) -> BitFlip {
+        BitFlip {
+            path: PathBuf::from(path),
+            offset,
+            bit: 3,
+        }
+    }
+
+    #[test]
+    fn corruption_counts_as_detected_only_in_a_flipped_file_and_for_wal_at_or_before_the_flip() {
+        let wal = "/db/wal-00000000000000000007.log";
+        let flips = [flip(wal, 500), flip("/db/t-00000000000000000001.sst", 90)];
+        // The record holding the flipped byte, or an earlier one, is named.
+        assert!(judge_corruption(Path::new(wal), 480, &flips).is_ok());
+        assert!(judge_corruption(Path::new(wal), 500, &flips).is_ok());
+        // A report after the damage blames intact synced data.
+        assert!(judge_corruption(Path::new(wal), 501, &flips).is_err());
+        // Another segment, with no flip, must open.
+        assert!(
+            judge_corruption(Path::new("/db/wal-00000000000000000008.log"), 24, &flips).is_err()
+        );
+        // Tables report section offsets; any offset in a flipped table counts.
+        assert!(
+            judge_corruption(Path::new("/db/t-00000000000000000001.sst"), 4000, &flips).is_ok()
+        );
+        assert!(judge_corruption(Path::new("/db/MANIFEST"), 20, &flips).is_err());
     }
 }

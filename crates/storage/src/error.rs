@@ -65,8 +65,22 @@ pub enum StorageError {
     #[error("unexpected file in data directory: {}", path.display())]
     UnexpectedFile { path: PathBuf },
     /// Another engine holds the directory's lock.
-    #[error("data directory {} is in use by another engine", dir.display())]
-    Locked { dir: PathBuf },
+    #[error(
+        "database {} is locked by another process ({}); close it, or open read-only once it is done writing",
+        dir.display(),
+        holder.as_deref().unwrap_or("readers, or a writer that did not say who it is")
+    )]
+    Locked {
+        dir: PathBuf,
+        /// What the holder wrote into `LOCK` (a writer writes its pid).
+        holder: Option<String>,
+    },
+    /// A read-only engine was asked to write.
+    #[error("database {} is open read-only", dir.display())]
+    ReadOnly { dir: PathBuf },
+    /// A read-only open found no database.
+    #[error("no kausal database in {}: {reason}", dir.display())]
+    NotADatabase { dir: PathBuf, reason: String },
     /// An earlier fsync or write failed; the engine refuses writes until reopened.
     #[error("engine is poisoned and refuses writes until reopened: {reason}")]
     Poisoned { reason: String },

@@ -58,7 +58,8 @@ use self::core::Core;
 #[derive(Debug)]
 pub struct StorageEngine {
     core: Core,
-    wal: WalWriter,
+    /// The WAL appender; `None` for a read-only engine.
+    wal: Option<WalWriter>,
     poisoned: Option<String>,
     /// Set when a WAL write or fsync failed: reads are refused too.
     reads_refused: bool,
@@ -93,6 +94,11 @@ impl StorageEngine {
     }
 
     fn check_writable(&self) -> StorageResult<()> {
+        if self.wal.is_none() {
+            return Err(StorageError::ReadOnly {
+                dir: self.core.dir.clone(),
+            });
+        }
         match &self.poisoned {
             Some(reason) => Err(StorageError::Poisoned {
                 reason: reason.clone(),
@@ -127,7 +133,12 @@ impl StorageEngine {
         &mut self,
         step: impl FnOnce(&mut WalWriter) -> StorageResult<()>,
     ) -> StorageResult<()> {
-        let result = step(&mut self.wal);
+        let Some(wal) = self.wal.as_mut() else {
+            return Err(StorageError::ReadOnly {
+                dir: self.core.dir.clone(),
+            });
+        };
+        let result = step(wal);
         if let Err(error) = &result {
             self.poison(error);
             self.reads_refused = true;
@@ -158,7 +169,10 @@ impl StorageEngine {
         let sync_now = match self.core.config.sync_mode {
             SyncMode::EveryWrite => true,
             SyncMode::Manual => false,
-            SyncMode::EveryBytes(limit) => self.wal.unsynced_bytes() >= limit,
+            SyncMode::EveryBytes(limit) => self
+                .wal
+                .as_ref()
+                .is_some_and(|wal| wal.unsynced_bytes() >= limit),
         };
         if sync_now {
             self.sync()?;
@@ -334,6 +348,11 @@ impl StorageEngine {
     fn flush_memtable_only(&mut self) -> StorageResult<()> {
         self.check_writable()?;
         if self.core.memtable.is_empty() {
+            // Everything is in tables: older segments hold nothing needed
+            // (an earlier flush may have failed to remove them).
+            if let Some(active) = self.wal.as_ref().map(WalWriter::segment_id) {
+                self.remove_wal_segments_before(active);
+            }
             return Ok(());
         }
         // Writes after this point land in the new segment; every older
@@ -361,14 +380,18 @@ impl StorageEngine {
         let Ok(names) = self.core.vfs.list_dir(&self.core.dir) else {
             return;
         };
+        let mut removed = false;
         for name in names {
             if parse_segment_file_name(&name).is_some_and(|id| id < first_kept) {
                 // A segment left behind is harmless: replay skips records
                 // the tables already hold, and the next flush retries.
                 self.core.remove_quietly(&self.core.dir.join(name));
+                removed = true;
             }
         }
-        let _ = self.core.vfs.sync_dir(&self.core.dir);
+        if removed {
+            let _ = self.core.vfs.sync_dir(&self.core.dir);
+        }
     }
 
     /// Runs size-tiered compaction until no tier holds enough adjacent
@@ -416,6 +439,9 @@ impl StorageEngine {
     /// Flushes the memtable and syncs, reporting any error; the engine is
     /// consumed either way.
     pub fn shutdown(mut self) -> StorageResult<()> {
+        if self.is_read_only() {
+            return Ok(());
+        }
         self.flush_memtable()?;
         self.sync()?;
         self.closed = true;
@@ -436,9 +462,9 @@ impl StorageEngine {
             memtable_bytes: core.memtable.approximate_bytes(),
             memtable_blocks: core.memtable.block_count(),
             memtable_edges: core.memtable.edge_count(),
-            wal_bytes_appended: self.wal.bytes_appended(),
-            wal_unsynced_bytes: self.wal.unsynced_bytes(),
-            wal_active_segment: self.wal.segment_id(),
+            wal_bytes_appended: self.wal.as_ref().map_or(0, WalWriter::bytes_appended),
+            wal_unsynced_bytes: self.wal.as_ref().map_or(0, WalWriter::unsynced_bytes),
+            wal_active_segment: self.wal.as_ref().map_or(0, WalWriter::segment_id),
             wal_syncs: counters.wal_syncs,
             sstable_count: core.tables.len(),
             sstable_bytes: core.tables.iter().map(|table| table.meta().size).sum(),
@@ -452,6 +478,11 @@ impl StorageEngine {
         }
     }
 
+    /// True when this engine was opened with [`StorageEngine::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.wal.is_none()
+    }
+
     /// True when an earlier failure poisoned the engine.
     pub fn is_poisoned(&self) -> bool {
         self.poisoned.is_some()
@@ -460,10 +491,14 @@ impl StorageEngine {
 
 impl Drop for StorageEngine {
     fn drop(&mut self) {
+        let Some(wal) = self.wal.as_mut() else {
+            return;
+        };
         if !self.closed && self.poisoned.is_none() {
             // Best effort: `shutdown` is the call that reports errors.
-            let _ = self.wal.sync();
+            let _ = wal.sync();
         }
+        open::write_lock_holder(self.core.vfs.as_ref(), &self.core.dir, None);
     }
 }
 

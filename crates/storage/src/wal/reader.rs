@@ -42,12 +42,22 @@ pub struct WalReplayReport {
     pub salvaged: Vec<DroppedWalRange>,
     /// Segments whose creation a crash or failure interrupted, removed.
     pub removed_partial_segments: Vec<PathBuf>,
+    /// Records with one flipped bit that were repaired and replayed: the
+    /// file and record offset, and which bit.
+    pub repaired: Vec<(PathBuf, u64, String)>,
 }
+
+/// Decides whether a payload repaired by one bit is a well-formed record
+/// (the second check that rules out a coincidental crc match).
+pub type PayloadCheck<'a> = &'a dyn Fn(&[u8]) -> bool;
 
 enum Step {
     Record {
         offset: u64,
         header: RecordHeader,
+        /// Set when one flipped bit was repaired: the repaired payload
+        /// (`None` when only the header needed it) and what was flipped.
+        repaired: Option<(Option<Vec<u8>>, String)>,
     },
     /// An all-zero record header: nothing was written here (or the page
     /// holding it never reached the disk).
@@ -57,9 +67,6 @@ enum Step {
     Damaged {
         offset: u64,
         reason: String,
-        /// Set when one flipped bit explains the damage: rot at rest, not
-        /// a write a crash interrupted.
-        flipped_bit: Option<String>,
     },
 }
 
@@ -81,31 +88,30 @@ struct SegmentReader {
     window_start: u64,
 }
 
-/// Describes a flipped bit in `region` (which starts at segment offset
-/// `region_start`), or `None` when a write cut short explains the damage
-/// as well: its byte and every byte after it in the region are zero,
-/// which is what a crash leaves when the newest bytes never reached the
-/// disk.
-fn describe_flip(
-    flip: FlippedBit,
-    region: &[u8],
-    region_start: u64,
-    field: &str,
-) -> Option<String> {
-    if let FlippedBit::Message { byte, .. } = flip
-        && region[byte..].iter().all(|b| *b == 0)
-    {
-        return None;
-    }
-    Some(match flip {
+fn describe_flip(flip: FlippedBit, region_start: u64, field: &str) -> String {
+    match flip {
         FlippedBit::Message { byte, bit } => format!(
-            "bit {bit} of byte {} ({field}) is flipped",
+            "bit {bit} of byte {} ({field}) was flipped",
             region_start + byte as u64
         ),
         FlippedBit::StoredCrc { bit } => {
-            format!("bit {bit} of the stored {field} checksum is flipped")
+            format!("bit {bit} of the stored {field} checksum was flipped")
         }
-    })
+    }
+}
+
+/// The header in `bytes` after repairing the one flipped bit that explains
+/// its checksum mismatch, if one does.
+fn repair_header(bytes: &[u8], offset: u64) -> Option<(RecordHeader, String)> {
+    let flip = locate_single_bit_error(&bytes[4..RECORD_HEADER_BYTES], u32_at(bytes, 0))?;
+    let mut repaired = [0u8; RECORD_HEADER_BYTES];
+    repaired.copy_from_slice(&bytes[..RECORD_HEADER_BYTES]);
+    match flip {
+        FlippedBit::Message { byte, bit } => repaired[4 + byte] ^= 1 << bit,
+        FlippedBit::StoredCrc { bit } => repaired[bit as usize / 8] ^= 1 << (bit % 8),
+    }
+    let header = RecordHeader::decode(&repaired)?;
+    Some((header, describe_flip(flip, offset + 4, "record header")))
 }
 
 impl SegmentReader {
@@ -168,60 +174,79 @@ impl SegmentReader {
         self.zero_from(present as u64)
     }
 
-    fn step(&mut self, offset: u64) -> StorageResult<Step> {
-        let damaged = |reason: String, flipped_bit: Option<String>| {
-            Ok(Step::Damaged {
-                offset,
-                reason,
-                flipped_bit,
-            })
-        };
+    /// Reads the record at `offset`. A record damaged by exactly one
+    /// flipped bit is repaired when the repaired record passes its checksum
+    /// and `check`: whether the bit rotted at rest or a lost page held a
+    /// single set bit, the repaired record is exactly the one written.
+    fn step(&mut self, offset: u64, check: PayloadCheck<'_>) -> StorageResult<Step> {
+        let damaged = |reason: String| Ok(Step::Damaged { offset, reason });
         let Some(bytes) = self.fetch(offset, RECORD_HEADER_BYTES)? else {
             return if self.zero_from(offset)? {
                 Ok(Step::End { offset })
             } else {
-                damaged("partial record header at end of segment".into(), None)
+                damaged("partial record header at end of segment".into())
             };
         };
         if bytes.iter().all(|byte| *byte == 0) {
             return Ok(Step::End { offset });
         }
-        let Some(header) = RecordHeader::decode(bytes) else {
-            let flip = locate_single_bit_error(&bytes[4..], u32_at(bytes, 0))
-                .and_then(|flip| describe_flip(flip, &bytes[4..], offset + 4, "record header"));
-            return damaged("record header checksum mismatch".into(), flip);
+        let (header, header_note) = match RecordHeader::decode(bytes) {
+            Some(header) => (header, None),
+            None => match repair_header(bytes, offset) {
+                Some((header, note)) => (header, Some(note)),
+                None => return damaged("record header checksum mismatch".into()),
+            },
         };
         let len = header.payload_len as usize;
         if len == 0 || len > MAX_WAL_RECORD_BYTES {
-            return damaged(format!("invalid record length {len}"), None);
+            return damaged(format!("invalid record length {len}"));
         }
         if header.synced_through > offset {
-            return damaged(
-                format!(
-                    "record claims the log was synced through {}, past its own start",
-                    header.synced_through
-                ),
-                None,
-            );
+            return damaged(format!(
+                "record claims the log was synced through {}, past its own start",
+                header.synced_through
+            ));
         }
         let payload_start = offset + RECORD_HEADER_BYTES as u64;
         let Some(payload) = self.fetch(payload_start, len)? else {
-            return damaged(
-                format!("record of {len} bytes extends past the end of the segment"),
-                None,
-            );
+            return damaged(format!(
+                "record of {len} bytes extends past the end of the segment"
+            ));
         };
-        if crc32fast::hash(payload) != header.payload_crc {
-            let flip = locate_single_bit_error(payload, header.payload_crc)
-                .and_then(|flip| describe_flip(flip, payload, payload_start, "record payload"));
-            return damaged("record checksum mismatch".into(), flip);
+        if crc32fast::hash(payload) == header.payload_crc {
+            return Ok(Step::Record {
+                offset,
+                header,
+                repaired: header_note.map(|note| (None, note)),
+            });
         }
-        Ok(Step::Record { offset, header })
+        // One repair per record: a repaired header plus a bad payload is
+        // two errors.
+        if header_note.is_none()
+            && let Some(FlippedBit::Message { byte, bit }) =
+                locate_single_bit_error(payload, header.payload_crc)
+        {
+            let mut repaired = payload.to_vec();
+            repaired[byte] ^= 1 << bit;
+            if check(&repaired) {
+                let note = describe_flip(
+                    FlippedBit::Message { byte, bit },
+                    payload_start,
+                    "record payload",
+                );
+                return Ok(Step::Record {
+                    offset,
+                    header,
+                    repaired: Some((Some(repaired), note)),
+                });
+            }
+        }
+        damaged("record checksum mismatch".into())
     }
 
     /// Looks for intact records after a stopping point at `from`: at every
     /// record boundary whose header is not all zeros.
-    fn scan_forward(&mut self, from: u64) -> StorageResult<Forward> {
+    fn scan_forward(&mut self, from: u64, check: PayloadCheck<'_>) -> StorageResult<Forward> {
         let mut forward = Forward::default();
         let mut offset = from + RECORD_ALIGN;
         while let Some(non_zero) = self.next_non_zero(offset)? {
@@ -230,7 +255,10 @@ impl SegmentReader {
             // non-zero byte.
             let candidate = (non_zero / RECORD_ALIGN * RECORD_ALIGN).max(offset);
             offset = candidate + RECORD_ALIGN;
-            if let Step::Record { offset: at, header } = self.step(candidate)? {
+            if let Step::Record {
+                offset: at, header, ..
+            } = self.step(candidate, check)?
+            {
                 forward.first_valid.get_or_insert(at);
                 forward.records += 1;
                 forward.max_synced_through = forward.max_synced_through.max(header.synced_through);
@@ -242,7 +270,9 @@ impl SegmentReader {
 }
 
 /// Replays segments `ids` of `dir` in order, calling `apply(path, offset,
-/// payload)` for each intact record.
+/// payload)` for each intact record. A record damaged by one flipped bit is
+/// repaired when the repaired payload passes `check` (see
+/// `SegmentReader::step`) and listed in the report's `repaired`.
 ///
 /// Where the records of a segment stop (an all-zero header, or a damaged
 /// record), recovery decides between the end of the log and corruption:
@@ -252,11 +282,13 @@ impl SegmentReader {
 /// * in the last segment, the intact records further on are found by
 ///   scanning record boundaries. If any of them records that the log was
 ///   synced past the stopping point, acknowledged data is damaged:
-///   corruption. If one flipped bit explains a damaged record, it rotted at
-///   rest: corruption. Otherwise the damage is a write a crash interrupted
+///   corruption. Otherwise the damage is a write a crash interrupted
 ///   (pages past the last sync reach the disk in any order, so intact
 ///   records may follow a hole): the log ends there, and the tail is
 ///   truncated and reported, with the unsynced records it held.
+///
+/// With `mutate` false (a read-only open) nothing is changed on disk: a torn
+/// tail and half-created segments are reported and skipped, not removed.
 ///
 /// With `salvage`, corruption is reported in the returned report instead:
 /// the damaged range is skipped up to the next intact record (or the rest
@@ -266,6 +298,8 @@ pub fn replay_segments(
     dir: &Path,
     ids: &[u64],
     salvage: bool,
+    mutate: bool,
+    check: PayloadCheck<'_>,
     mut apply: impl FnMut(&Path, u64, &[u8]) -> StorageResult<()>,
 ) -> StorageResult<WalReplayReport> {
     let mut report = WalReplayReport::default();
@@ -307,8 +341,10 @@ pub fn replay_segments(
                 // A crash or failed write interrupted the creation of this
                 // segment before any record could be written to it.
                 drop(reader);
-                vfs.remove_file(&path)?;
-                vfs.sync_dir(dir)?;
+                if mutate {
+                    vfs.remove_file(&path)?;
+                    vfs.sync_dir(dir)?;
+                }
                 report.removed_partial_segments.push(path);
                 continue;
             }
@@ -325,26 +361,37 @@ pub fn replay_segments(
         }
         let mut offset = SEGMENT_HEADER_BYTES as u64;
         loop {
-            let (at, reason, flipped_bit) = match reader.step(offset)? {
-                Step::Record { offset: at, header } => {
+            let (at, reason) = match reader.step(offset, check)? {
+                Step::Record {
+                    offset: at,
+                    header,
+                    repaired,
+                } => {
                     let len = header.payload_len as usize;
-                    let payload_start = at + RECORD_HEADER_BYTES as u64;
-                    let Some(payload) = reader.fetch(payload_start, len)? else {
-                        unreachable!("record was just read");
-                    };
-                    apply(&path, at, payload)?;
+                    match repaired {
+                        Some((Some(payload), note)) => {
+                            apply(&path, at, &payload)?;
+                            report.repaired.push((path.clone(), at, note));
+                        }
+                        repaired => {
+                            let payload_start = at + RECORD_HEADER_BYTES as u64;
+                            let Some(payload) = reader.fetch(payload_start, len)? else {
+                                unreachable!("record was just read");
+                            };
+                            apply(&path, at, payload)?;
+                            if let Some((_, note)) = repaired {
+                                report.repaired.push((path.clone(), at, note));
+                            }
+                        }
+                    }
                     report.records += 1;
                     offset = at + header.record_span();
                     continue;
                 }
-                Step::End { offset: at } => (at, None, None),
-                Step::Damaged {
-                    offset: at,
-                    reason,
-                    flipped_bit,
-                } => (at, Some(reason), flipped_bit),
+                Step::End { offset: at } => (at, None),
+                Step::Damaged { offset: at, reason } => (at, Some(reason)),
             };
-            let forward = reader.scan_forward(at)?;
+            let forward = reader.scan_forward(at, check)?;
             let corruption = if !is_last {
                 match &reason {
                     None if forward.records == 0 && reader.zero_from(at)? => None,
@@ -361,10 +408,6 @@ pub fn replay_segments(
                     "{what}; a later intact record at offset {} shows the log was synced through offset {}",
                     forward.first_valid.unwrap_or(at),
                     forward.max_synced_through
-                ))
-            } else if let (Some(reason), Some(flip)) = (&reason, &flipped_bit) {
-                Some(format!(
-                    "{reason}: {flip} (damage at rest, not an interrupted write)"
                 ))
             } else {
                 None
@@ -400,9 +443,11 @@ pub fn replay_segments(
                     ));
                 }
                 drop(reader);
-                let mut file = vfs.open_file(&path)?;
-                file.set_len(at)?;
-                file.sync_data()?;
+                if mutate {
+                    let mut file = vfs.open_file(&path)?;
+                    file.set_len(at)?;
+                    file.sync_data()?;
+                }
                 report.torn_tail = Some(DroppedWalRange {
                     file: path.clone(),
                     offset: at,
