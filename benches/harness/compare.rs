@@ -191,7 +191,10 @@ impl Subject for Kausal {
     }
 
     fn settings(&self) -> String {
-        "kausal: WAL + memtable (512 MiB budget), tables read through mmap".into()
+        "kausal: WAL + memtable (512 MiB budget), tables read through mmap, record \
+         checksum verified on every table read; find_block returns a view borrowed \
+         from the engine"
+            .into()
     }
 }
 

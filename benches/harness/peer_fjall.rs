@@ -127,7 +127,8 @@ impl Subject for Fjall {
         format!(
             "fjall 3: block cache {} MiB (whole set fits), memtable {} MiB, \
              no compression (kausal does not compress), journal persisted by the \
-             benchmark (SyncData per write or batch in fsync rows, never otherwise)",
+             benchmark (SyncData per write or batch in fsync rows, never otherwise); \
+             get returns the value as fjall's owned Slice",
             CACHE_BYTES >> 20,
             MEMTABLE_BYTES >> 20
         )

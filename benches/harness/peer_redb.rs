@@ -147,7 +147,8 @@ impl Subject for Redb {
         format!(
             "redb 4: page cache {} MiB (whole set fits); one read transaction \
              and table handle kept open across the read rows (its cheapest \
-             read path); Durability::Immediate in fsync rows, None otherwise",
+             read path); Durability::Immediate in fsync rows, None otherwise; \
+             get returns a guard borrowing the page",
             CACHE_BYTES >> 20
         )
     }

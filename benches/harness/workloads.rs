@@ -367,7 +367,7 @@ pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> (Vec<Ro
                 .max_depth(1);
             reached += queries.traverse(&traversal).expect("1-hop").nodes.len();
         })
-        .note("result includes the blocks reached (borrowed views)"),
+        .note("state: tables, compacted, cache warm; result includes the blocks reached (borrowed views)"),
     );
     rows.push(
         measure("traversal 3-hop BFS", scale.queries, 1, |_| {
@@ -377,7 +377,8 @@ pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> (Vec<Ro
                 .max_results(10_000);
             reached += queries.traverse(&traversal).expect("3-hop").nodes.len();
         })
-        .target(Target::P50AtMostNs(50_000.0)),
+        .target(Target::P50AtMostNs(50_000.0))
+        .note("state: tables, compacted, cache warm"),
     );
     rows.push(measure(
         "shortest path (bidirectional BFS)",
@@ -408,7 +409,7 @@ pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> (Vec<Ro
             reached += queries.traverse(&traversal).expect("scc").nodes.len();
         })
         .note(format!(
-            "{} blocks, cyclic components returned up to 10,000 blocks",
+            "state: tables, compacted, cache warm; {} blocks, cyclic components returned up to 10,000 blocks",
             nodes + scale.dag_nodes
         )),
     );
