@@ -240,7 +240,10 @@ fn compare_op(
             let name = subject.name();
             let row = measure(&format!("{name}: {operation} [{state}]"), ops, group, |i| {
                 op(subject.as_mut(), i)
-            });
+            })
+            // Each row carries its engine's settings, so a row read alone
+            // (in latest.json) still says how the engine was configured.
+            .note(subject.settings());
             (name, row)
         })
         .collect();
