@@ -12,6 +12,7 @@
 mod alloc;
 mod compare;
 mod html;
+mod ingest;
 mod inmemory;
 mod kausaldb;
 #[cfg(feature = "fjall")]
@@ -43,7 +44,7 @@ struct Args {
     #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
     /// Run only these groups (comma-separated: writes, lookups, edges,
-    /// traversals, bulk, kausaldb, peers, inmemory); all when absent.
+    /// traversals, bulk, ingest, kausaldb, peers, inmemory); all when absent.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -120,6 +121,10 @@ fn main() -> ExitCode {
     if wanted("bulk") {
         progress("bulk: flush, compaction, recovery");
         rows.extend(workloads::bulk(&scale, dir.path()));
+    }
+    if wanted("ingest") {
+        progress("ingest: cold, no change, one file edited");
+        rows.extend(ingest::ingest(args.quick, dir.path()));
     }
     if wanted("kausaldb") {
         progress("kausaldb workload: storage and queries on SimVfs");
