@@ -44,7 +44,8 @@ struct Args {
     #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
     /// Run only these groups (comma-separated: writes, lookups, edges,
-    /// traversals, bulk, ingest, kausaldb, peers, inmemory); all when absent.
+    /// traversals (with the petgraph rows), bulk, ingest, kausaldb, peers);
+    /// all when absent.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
