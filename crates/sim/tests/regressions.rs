@@ -116,7 +116,6 @@ fn seeds_0_to_19_a_segment_torn_at_creation_before_later_segments_opens() {
 /// not sync the parent again, so the directory (and every write acknowledged
 /// in it) can vanish at the next crash.
 #[test]
-#[ignore = "engine bug SIM-FINDINGS (e): open does not re-sync the parent after a failed directory sync"]
 fn retried_open_after_a_failed_parent_sync_makes_the_directory_durable() {
     let vfs = SimVfs::new(12, FaultConfig::default());
     // The first mutating operation of open is the parent sync.
@@ -144,7 +143,6 @@ fn retried_open_after_a_failed_parent_sync_makes_the_directory_durable() {
 /// memtable and compaction leave it, although `compaction_faults` expects
 /// no stray file once a later flush and compaction succeed.
 #[test]
-#[ignore = "engine bug SIM-FINDINGS (f): an empty flush does not retry removing old WAL segments"]
 fn a_later_flush_removes_a_wal_segment_whose_removal_failed() {
     let mut leftovers = Vec::new();
     for at in 1..40 {
