@@ -68,6 +68,7 @@ fn main() -> ExitCode {
     let mut totals = FaultCounts::default();
     let mut operations = 0u64;
     let mut recoveries = 0u64;
+    let mut read_only_opens = 0u64;
     let mut detected = 0u64;
     let mut failures = Vec::new();
     for (index, seed) in seeds.iter().copied().enumerate() {
@@ -78,6 +79,7 @@ fn main() -> ExitCode {
         totals.add(&report.faults);
         operations += report.ops_run as u64;
         recoveries += report.recoveries;
+        read_only_opens += report.read_only_opens;
         match &report.stop {
             Some(Stop::Failure { op, message }) => {
                 println!("FAIL seed {seed} at op {op}: {message}");
@@ -111,7 +113,8 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "seeds run: {}  operations: {operations}  crashes: {}  recoveries: {recoveries}",
+        "seeds run: {}  operations: {operations}  crashes: {}  recoveries: {recoveries}  \
+         read-only opens checked: {read_only_opens}",
         seeds.len(),
         totals.crashes
     );
