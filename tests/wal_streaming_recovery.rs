@@ -104,7 +104,9 @@ fn corruption_before_valid_records_is_an_error_naming_segment_and_offset() {
     let first = &segments[0];
     let (offset, _) = wal_records(first)[1];
     let mut bytes = std::fs::read(first).expect("read");
+    // Two damaged bits: one flipped bit would be repaired.
     bytes[offset + 20] ^= 0x40;
+    bytes[offset + 21] ^= 0x01;
     std::fs::write(first, &bytes).expect("write");
 
     let error = kausal_storage::StorageEngine::open(
@@ -126,7 +128,7 @@ fn corruption_before_valid_records_is_an_error_naming_segment_and_offset() {
         other => panic!("expected corruption, got {other}"),
     }
     // Nothing was changed by the failed open: the segment is intact apart
-    // from the flipped bit, and salvage mode can open it and report the loss.
+    // from the damaged bits, and salvage mode can open it and report the loss.
     let salvage = Config {
         wal_salvage: true,
         ..small_config()
@@ -162,7 +164,9 @@ fn corruption_in_last_segment_followed_by_records_is_not_a_torn_tail() {
     assert_eq!(records.len(), 10);
     let (offset, _) = records[4];
     let mut bytes = std::fs::read(&segment).expect("read");
+    // Two damaged bits: one flipped bit would be repaired.
     bytes[offset + 30] ^= 1;
+    bytes[offset + 33] ^= 4;
     std::fs::write(&segment, &bytes).expect("write");
     let error = kausal_storage::StorageEngine::open(
         std::sync::Arc::new(kausal_vfs::OsVfs::new()),

@@ -11,6 +11,7 @@ const LAYERS: &[&str] = &[
     "kausal-storage",
     "kausal-query",
     "kausal-sim",
+    "kausal-ingest",
 ];
 
 /// The one production file allowed to use `std::fs`.

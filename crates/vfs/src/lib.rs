@@ -57,6 +57,20 @@ pub trait Vfs: Send + Sync + Debug {
     /// file makes reads fault (SIGBUS). The storage engine maps only
     /// finished SSTables, under its directory lock.
     fn map_readonly(&self, path: &Path) -> VfsResult<MappedFile>;
+
+    /// Reads a whole file into memory, stopping after `max_bytes + 1` bytes
+    /// (so a caller can tell a file that grew past its limit). Unlike
+    /// `open_file` it needs only read permission, and unlike `map_readonly`
+    /// a file truncated meanwhile cannot fault the process; source trees
+    /// (kausal-ingest) are read this way.
+    fn read_file(&self, path: &Path, max_bytes: u64) -> VfsResult<Vec<u8>> {
+        let file = self.open_file(path)?;
+        let len = file.len()?.min(max_bytes.saturating_add(1));
+        let mut buf = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
+        let read = file.read_at(0, &mut buf)?;
+        buf.truncate(read);
+        Ok(buf)
+    }
     /// Takes an exclusive lock on `path` (created if missing), held until the
     /// returned guard drops. Fails with `WouldBlock` when already held.
     fn lock_file(&self, path: &Path) -> VfsResult<FileLock>;

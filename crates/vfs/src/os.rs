@@ -150,6 +150,16 @@ impl Vfs for OsVfs {
             .map_err(|error| VfsError::new("sync_dir", path, error))
     }
 
+    fn read_file(&self, path: &Path, max_bytes: u64) -> VfsResult<Vec<u8>> {
+        use std::io::Read;
+        let file = File::open(path).map_err(|error| VfsError::new("open", path, error))?;
+        let mut buf = Vec::new();
+        file.take(max_bytes.saturating_add(1))
+            .read_to_end(&mut buf)
+            .map_err(|error| VfsError::new("read", path, error))?;
+        Ok(buf)
+    }
+
     fn map_readonly(&self, path: &Path) -> VfsResult<MappedFile> {
         let file = File::open(path).map_err(|error| VfsError::new("open", path, error))?;
         let len = file

@@ -64,7 +64,10 @@ enum Step {
     End {
         offset: u64,
     },
-    Damaged { offset: u64, reason: String },
+    Damaged {
+        offset: u64,
+        reason: String,
+    },
 }
 
 /// Valid records found past a stopping point.
@@ -91,7 +94,9 @@ fn describe_flip(flip: FlippedBit, region_start: u64, field: &str) -> String {
             "bit {bit} of byte {} ({field}) was flipped",
             region_start + byte as u64
         ),
-        FlippedBit::StoredCrc { bit } => format!("bit {bit} of the stored {field} checksum was flipped"),
+        FlippedBit::StoredCrc { bit } => {
+            format!("bit {bit} of the stored {field} checksum was flipped")
+        }
     }
 }
 
@@ -390,8 +395,12 @@ pub fn replay_segments(
             let corruption = if !is_last {
                 match &reason {
                     None if forward.records == 0 && reader.zero_from(at)? => None,
-                    None => Some("data after the end-of-log marker in a sealed segment".to_string()),
-                    Some(reason) => Some(format!("{reason} in a sealed segment (later segments exist)")),
+                    None => {
+                        Some("data after the end-of-log marker in a sealed segment".to_string())
+                    }
+                    Some(reason) => Some(format!(
+                        "{reason} in a sealed segment (later segments exist)"
+                    )),
                 }
             } else if forward.max_synced_through > at {
                 let what = reason.as_deref().unwrap_or("zeros where records were");

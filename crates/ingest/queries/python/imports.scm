@@ -1,0 +1,2 @@
+(import_statement) @reference.import
+(import_from_statement) @reference.import

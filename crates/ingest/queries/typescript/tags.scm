@@ -1,0 +1,8 @@
+; TypeScript additions to the ecma base.
+(interface_declaration name: (type_identifier) @name body: (_) @body) @definition.interface
+(type_alias_declaration name: (type_identifier) @name) @definition.type
+(enum_declaration name: (identifier) @name body: (_) @body) @definition.enum
+(abstract_class_declaration name: (type_identifier) @name body: (_) @body) @definition.class
+(method_signature name: (property_identifier) @name) @definition.method
+(class_declaration name: (_) @name (class_heritage (implements_clause (type_identifier) @impl.trait)) body: (_) @body) @definition.class
+(module name: (_) @name body: (_) @body) @definition.module

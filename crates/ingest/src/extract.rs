@@ -1,0 +1,521 @@
+//! Extraction: a pure function of (language, source) to the file's
+//! [`Summary`]. Runs the language's compiled query once over the tree and
+//! turns captures into items (nested by byte range), call sites (attached
+//! to their innermost enclosing function) and imports. Every walk here is
+//! iterative, so a 10,000-deep nest cannot overflow the stack.
+
+use std::cmp::Reverse;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use streaming_iterator::StreamingIterator;
+use tree_sitter::{Node, Parser, QueryCursor};
+
+use crate::imports::parse_import;
+use crate::language::{Language, Role};
+use crate::limits::{
+    MAX_DOC_BYTES, MAX_ENTRIES_PER_FILE, MAX_ITEM_DEPTH, MAX_NAME_BYTES, MAX_SIGNATURE_BYTES,
+};
+use crate::summary::{CallKind, CallRef, Import, Item, ItemKind, Summary};
+use crate::text::{cut, first_doc_line, normalize_path_text, normalize_type_text};
+
+struct RawDef {
+    kind: ItemKind,
+    start: usize,
+    end: usize,
+    start_row: usize,
+    end_row: usize,
+    name: String,
+    signature: String,
+    doc: String,
+    impl_type: String,
+    impl_trait: String,
+}
+
+struct RawCall {
+    position: usize,
+    row: usize,
+    kind: CallKind,
+    text: String,
+    receiver: String,
+}
+
+/// Parses `source` and extracts its summary. `Err` only when the parser
+/// produced no tree at all (it recovers from syntax errors by itself).
+pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<Summary, String> {
+    let compiled = language.compiled().map_err(|error| error.to_string())?;
+    parser
+        .set_language(&compiled.grammar)
+        .map_err(|error| format!("grammar rejected: {error}"))?;
+    let tree = parser
+        .parse(source, None)
+        .ok_or_else(|| "tree-sitter returned no tree".to_string())?;
+    let root = tree.root_node();
+    let bytes = source.as_bytes();
+    let mut summary = Summary {
+        syntax_errors: if root.has_error() {
+            count_errors(root)
+        } else {
+            0
+        },
+        lines: line_count(source),
+        doc: file_doc(language, source),
+        ..Summary::default()
+    };
+
+    let mut defs: Vec<RawDef> = Vec::new();
+    let mut calls: Vec<RawCall> = Vec::new();
+    let mut imports: Vec<(usize, usize, String)> = Vec::new();
+    let mut locals: Vec<(usize, String)> = Vec::new();
+    // Index of the def already taken for a node; a second pattern matching
+    // the same node only adds what the first lacked (a class's bases).
+    let mut seen_defs: FxHashMap<(usize, usize), usize> = FxHashMap::default();
+    let mut seen_calls: FxHashSet<usize> = FxHashSet::default();
+    // Comment ranges; a capture, because walking to siblings in
+    // tree-sitter goes through `parent()`, which is O(depth).
+    let mut comments: Vec<(usize, usize)> = Vec::new();
+
+    let mut cursor = QueryCursor::new();
+    let mut matches = cursor.matches(&compiled.query, root, bytes);
+    while let Some(found) = matches.next() {
+        let mut main: Option<(Role, Node)> = None;
+        let mut name: Option<Node> = None;
+        let mut body: Option<Node> = None;
+        let mut impl_type: Option<Node> = None;
+        let mut impl_traits: Vec<Node> = Vec::new();
+        let mut receiver: Option<Node> = None;
+        let mut import: Option<Node> = None;
+        let mut doc: Option<Node> = None;
+        for capture in found.captures() {
+            let Some(role) = compiled.roles.get(capture.index as usize) else {
+                continue;
+            };
+            let node = capture.node;
+            match role {
+                Role::Definition(_)
+                | Role::Call
+                | Role::MethodCall
+                | Role::ImportStatement
+                | Role::LocalDefinition => main = Some((*role, node)),
+                Role::Name => name = Some(node),
+                Role::Body => body = Some(node),
+                Role::ImplType => impl_type = Some(node),
+                Role::ImplTrait => impl_traits.push(node),
+                Role::Receiver => receiver = Some(node),
+                Role::Import => import = Some(node),
+                Role::Doc => doc = Some(node),
+                Role::Ignored => {}
+                Role::Comment => comments.push((node.start_byte(), node.end_byte())),
+            }
+        }
+        let Some((role, node)) = main else {
+            if let Some(doc) = doc {
+                comments.push((doc.start_byte(), doc.end_byte()));
+            }
+            continue;
+        };
+        match role {
+            Role::Definition(kind) => {
+                let impl_type_text = impl_type
+                    .map(|n| normalize_type_text(text_of(n, source)))
+                    .unwrap_or_default();
+                let impl_trait_text = impl_traits
+                    .iter()
+                    .map(|n| normalize_type_text(text_of(*n, source)))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let item_name = match (kind, name) {
+                    (_, Some(name)) => cut(text_of(name, source), MAX_NAME_BYTES).to_string(),
+                    (ItemKind::Impl, None) if impl_trait_text.is_empty() => {
+                        format!("impl {impl_type_text}")
+                    }
+                    (ItemKind::Impl, None) => {
+                        format!("impl {impl_trait_text} for {impl_type_text}")
+                    }
+                    (_, None) => continue,
+                };
+                if let Some(existing) = seen_defs.get(&(node.start_byte(), node.end_byte())) {
+                    if let Some(def) = defs.get_mut(*existing) {
+                        if def.impl_trait.is_empty() {
+                            def.impl_trait = impl_trait_text;
+                        }
+                        if def.impl_type.is_empty()
+                            && matches!(def.kind, ItemKind::Impl | ItemKind::Method)
+                        {
+                            def.impl_type = impl_type_text;
+                        }
+                    }
+                    continue;
+                }
+                seen_defs.insert((node.start_byte(), node.end_byte()), defs.len());
+                let doc_text = match doc {
+                    Some(doc) => first_doc_line(text_of(doc, source)),
+                    None => String::new(),
+                };
+                defs.push(RawDef {
+                    kind,
+                    start: node.start_byte(),
+                    end: node.end_byte(),
+                    start_row: node.start_position().row,
+                    end_row: node.end_position().row,
+                    name: item_name,
+                    signature: signature(node, body, source),
+                    doc: cut(&doc_text, MAX_DOC_BYTES).to_string(),
+                    impl_type: if kind == ItemKind::Impl || kind == ItemKind::Method {
+                        impl_type_text
+                    } else {
+                        String::new()
+                    },
+                    impl_trait: impl_trait_text,
+                });
+            }
+            Role::Call | Role::MethodCall => {
+                let Some(name) = name else { continue };
+                if !seen_calls.insert(node.start_byte()) {
+                    continue;
+                }
+                let (kind, text) = if role == Role::Call {
+                    (CallKind::Path, normalize_path_text(text_of(name, source)))
+                } else {
+                    (CallKind::Method, text_of(name, source).to_string())
+                };
+                calls.push(RawCall {
+                    position: node.start_byte(),
+                    row: node.start_position().row,
+                    kind,
+                    text: cut(&text, MAX_NAME_BYTES).to_string(),
+                    receiver: receiver
+                        .map(|n| cut(text_of(n, source), 64).to_string())
+                        .unwrap_or_default(),
+                });
+            }
+            Role::ImportStatement => {
+                let text = text_of(import.unwrap_or(node), source);
+                imports.push((
+                    node.start_byte(),
+                    node.start_position().row,
+                    text.to_string(),
+                ));
+            }
+            Role::LocalDefinition => {
+                locals.push((node.start_byte(), text_of(node, source).to_string()));
+            }
+            _ => {}
+        }
+    }
+
+    comments.sort_unstable();
+    comments.dedup();
+    for def in &mut defs {
+        if def.doc.is_empty() {
+            def.doc = cut(
+                &preceding_doc(language, def.start, &comments, source),
+                MAX_DOC_BYTES,
+            )
+            .to_string();
+        }
+    }
+
+    if defs.len() > MAX_ENTRIES_PER_FILE
+        || calls.len() > MAX_ENTRIES_PER_FILE
+        || imports.len() > MAX_ENTRIES_PER_FILE
+    {
+        summary.truncated = format!("more than {MAX_ENTRIES_PER_FILE} items, calls or imports");
+        defs.truncate(MAX_ENTRIES_PER_FILE);
+        calls.truncate(MAX_ENTRIES_PER_FILE);
+        imports.truncate(MAX_ENTRIES_PER_FILE);
+    }
+
+    // Items nested by byte range (outer first at equal starts).
+    defs.sort_by_key(|def| (def.start, Reverse(def.end)));
+    let ranges: Vec<(usize, usize)> = defs.iter().map(|def| (def.start, def.end)).collect();
+    let parents = enclosing_of_ranges(&ranges);
+    // Drop items nested deeper than the limit (their ancestors stay).
+    let mut depths: Vec<usize> = Vec::with_capacity(parents.len());
+    for parent in &parents {
+        let depth = parent.map_or(0, |p| depths[p as usize] + 1);
+        depths.push(depth);
+    }
+    if depths.iter().any(|depth| *depth > MAX_ITEM_DEPTH) {
+        summary.truncated = format!("items nested deeper than {MAX_ITEM_DEPTH} dropped");
+        let mut keep = depths.iter().map(|depth| *depth <= MAX_ITEM_DEPTH);
+        defs.retain(|_| keep.next().unwrap_or(false));
+    }
+    let ranges: Vec<(usize, usize)> = defs.iter().map(|def| (def.start, def.end)).collect();
+    let parents = enclosing_of_ranges(&ranges);
+    for (index, def) in defs.into_iter().enumerate() {
+        let parent = parents[index];
+        let mut kind = def.kind;
+        let containers = language.scope_rules().containers_hold_methods;
+        let parent_holds_methods = parent
+            .and_then(|p| summary.items.get(p as usize))
+            .is_some_and(|p| {
+                p.kind.holds_methods()
+                    || (containers
+                        && matches!(p.kind, ItemKind::Struct | ItemKind::Enum | ItemKind::Union))
+            });
+        if kind == ItemKind::Function && parent_holds_methods {
+            kind = ItemKind::Method;
+        }
+        summary.items.push(Item {
+            kind,
+            name: def.name,
+            parent,
+            start_byte: def.start as u32,
+            end_byte: def.end as u32,
+            start_line: def.start_row as u32 + 1,
+            end_line: def.end_row as u32 + 1,
+            signature: def.signature,
+            doc: def.doc,
+            impl_type: def.impl_type,
+            impl_trait: def.impl_trait,
+        });
+    }
+
+    // Local bindings, keyed by their enclosing callable.
+    let mut local_names: FxHashSet<(u32, String)> = FxHashSet::default();
+    let local_positions: Vec<usize> = locals.iter().map(|(p, _)| *p).collect();
+    let local_scopes = enclosing_of_positions(&ranges, &local_positions);
+    for ((_, name), scope) in locals.into_iter().zip(local_scopes) {
+        if let Some(function) = callable_ancestor(&summary.items, scope) {
+            local_names.insert((function, name));
+        }
+    }
+
+    calls.sort_by_key(|call| call.position);
+    let call_positions: Vec<usize> = calls.iter().map(|c| c.position).collect();
+    let call_scopes = enclosing_of_positions(&ranges, &call_positions);
+    for (call, scope) in calls.into_iter().zip(call_scopes) {
+        let caller = callable_ancestor(&summary.items, scope).or(scope);
+        if call.kind == CallKind::Path
+            && let Some(function) = caller
+            && local_names.contains(&(function, call.text.clone()))
+        {
+            summary.local_calls += 1;
+            continue;
+        }
+        summary.calls.push(CallRef {
+            caller,
+            kind: call.kind,
+            text: call.text,
+            receiver: call.receiver,
+            line: call.row as u32 + 1,
+        });
+    }
+
+    imports.sort_by_key(|(position, _, _)| *position);
+    let import_positions: Vec<usize> = imports.iter().map(|(p, _, _)| *p).collect();
+    let import_scopes = enclosing_of_positions(&ranges, &import_positions);
+    for ((_, row, text), scope) in imports.into_iter().zip(import_scopes) {
+        for (path, alias, glob) in parse_import(language, &text) {
+            summary.imports.push(Import {
+                scope,
+                path,
+                alias,
+                glob,
+                line: row as u32 + 1,
+            });
+        }
+    }
+    Ok(summary)
+}
+
+fn text_of<'s>(node: Node, source: &'s str) -> &'s str {
+    source.get(node.start_byte()..node.end_byte()).unwrap_or("")
+}
+
+fn line_count(source: &str) -> u32 {
+    let newlines = source.bytes().filter(|b| *b == b'\n').count();
+    let last_line = usize::from(!source.is_empty() && !source.ends_with('\n'));
+    (newlines + last_line) as u32
+}
+
+/// The innermost callable at or above `scope`.
+fn callable_ancestor(items: &[Item], scope: Option<u32>) -> Option<u32> {
+    let mut current = scope;
+    // Parents always come earlier in the list, so this terminates.
+    while let Some(index) = current {
+        let item = items.get(index as usize)?;
+        if item.kind.is_callable() {
+            return Some(index);
+        }
+        current = item.parent;
+    }
+    None
+}
+
+/// For ranges sorted by (start, end descending), the index of each range's
+/// innermost enclosing range. Iterative: a stack of open ranges.
+fn enclosing_of_ranges(ranges: &[(usize, usize)]) -> Vec<Option<u32>> {
+    let mut stack: Vec<usize> = Vec::new();
+    let mut parents = Vec::with_capacity(ranges.len());
+    for (index, (start, end)) in ranges.iter().enumerate() {
+        while let Some(top) = stack.last() {
+            let (top_start, top_end) = ranges[*top];
+            if top_start <= *start && *end <= top_end {
+                break;
+            }
+            stack.pop();
+        }
+        parents.push(stack.last().map(|p| *p as u32));
+        stack.push(index);
+    }
+    parents
+}
+
+/// For sorted positions, the innermost range (sorted as above) holding each.
+fn enclosing_of_positions(ranges: &[(usize, usize)], positions: &[usize]) -> Vec<Option<u32>> {
+    let mut stack: Vec<usize> = Vec::new();
+    let mut next = 0;
+    let mut result = Vec::with_capacity(positions.len());
+    for position in positions {
+        while next < ranges.len() && ranges[next].0 <= *position {
+            while let Some(top) = stack.last() {
+                if ranges[*top].1 > ranges[next].0 {
+                    break;
+                }
+                stack.pop();
+            }
+            stack.push(next);
+            next += 1;
+        }
+        while let Some(top) = stack.last() {
+            if ranges[*top].1 > *position {
+                break;
+            }
+            stack.pop();
+        }
+        result.push(stack.last().map(|p| *p as u32));
+    }
+    result
+}
+
+/// ERROR and MISSING nodes, counted with a cursor (no recursion), only
+/// descending into subtrees that contain an error.
+fn count_errors(root: Node) -> u32 {
+    let mut cursor = root.walk();
+    let mut count = 0u32;
+    loop {
+        let node = cursor.node();
+        if node.is_error() || node.is_missing() {
+            count = count.saturating_add(1);
+        }
+        if node.has_error() && !node.is_error() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return count;
+            }
+        }
+    }
+}
+
+/// The item's header: its text up to the body, whitespace collapsed.
+fn signature(node: Node, body: Option<Node>, source: &str) -> String {
+    let start = node.start_byte();
+    let end = match body {
+        Some(body) if body.start_byte() >= start => body.start_byte(),
+        _ => {
+            let rest = source.get(start..node.end_byte()).unwrap_or("");
+            start + rest.find('\n').unwrap_or(rest.len())
+        }
+    };
+    let raw = source.get(start..end).unwrap_or("");
+    let mut out = String::with_capacity(raw.len().min(MAX_SIGNATURE_BYTES));
+    for word in raw.split_whitespace() {
+        if out.len() + word.len() + 1 > MAX_SIGNATURE_BYTES {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out.trim_end_matches(['{', ':', ' ']).to_string()
+}
+
+/// First line of the doc comment right before an item starting at
+/// `start`: the earliest of the comments that precede it with only
+/// whitespace, attributes (`#[..]`), decorators (`@..`) or `export` between.
+/// Rust and Zig count only `///` and `/** */` comments as docs.
+fn preceding_doc(
+    language: Language,
+    start: usize,
+    comments: &[(usize, usize)],
+    source: &str,
+) -> String {
+    let is_doc = |(s, e): (usize, usize)| {
+        let text = source.get(s..e).unwrap_or("");
+        match language {
+            Language::Rust => text.starts_with("///") || text.starts_with("/**"),
+            Language::Zig => text.starts_with("///"),
+            _ => true,
+        }
+    };
+    let gap_is_blank = |from: usize, to: usize| {
+        source.get(from..to).is_some_and(|gap| {
+            gap.lines().all(|line| {
+                let line = line.trim();
+                line.is_empty()
+                    || line.starts_with("#[")
+                    || line.starts_with('@')
+                    || line == "export"
+                    || line == "export default"
+            })
+        })
+    };
+    let mut index = comments.partition_point(|(_, end)| *end <= start);
+    let mut anchor = start;
+    let mut earliest = None;
+    while index > 0 {
+        let comment = comments[index - 1];
+        if !is_doc(comment) || !gap_is_blank(comment.1, anchor) {
+            break;
+        }
+        earliest = Some(comment);
+        anchor = comment.0;
+        index -= 1;
+    }
+    earliest
+        .map(|(s, e)| first_doc_line(source.get(s..e).unwrap_or("")))
+        .unwrap_or_default()
+}
+
+/// First line of a file's leading doc comment (`//!` in Rust and Zig).
+fn file_doc(language: Language, source: &str) -> String {
+    let first = source.lines().map(str::trim).find(|l| !l.is_empty());
+    let Some(first) = first else {
+        return String::new();
+    };
+    let is_doc = match language {
+        Language::Rust | Language::Zig => first.starts_with("//!"),
+        Language::Python => first.starts_with("\"\"\"") || first.starts_with('#'),
+        _ => first.starts_with("//") || first.starts_with("/*"),
+    };
+    if is_doc {
+        cut(&first_doc_line(first), MAX_DOC_BYTES).to_string()
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enclosing_ranges_and_positions() {
+        let ranges = [(0, 100), (10, 50), (20, 30), (60, 90)];
+        assert_eq!(
+            enclosing_of_ranges(&ranges),
+            vec![None, Some(0), Some(1), Some(0)]
+        );
+        assert_eq!(
+            enclosing_of_positions(&ranges, &[5, 25, 40, 55, 70, 100]),
+            vec![Some(0), Some(2), Some(1), Some(0), Some(3), None]
+        );
+    }
+}

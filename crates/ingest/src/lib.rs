@@ -1,0 +1,112 @@
+//! kausal-ingest: turns a source tree into kausal context blocks and edges.
+//!
+//! Stages, each in its own file: `walk` (which files, honouring ignore
+//! files) -> `read` (bytes through `Vfs`, size/binary/UTF-8 checks) ->
+//! `extract` (tree-sitter query over the file: a pure function of language
+//! and source to a [`summary::Summary`]) -> `naming` (qualified names,
+//! stable ids) -> `resolve` (scope-aware call resolution over all
+//! summaries) -> `record` (blocks and their metadata) -> `ingest` (the
+//! difference to the stored graph, written in batches by one writer).
+//! Languages are rows of the table in `language`, with queries in
+//! `queries/<lang>/*.scm`. The block metadata schema is in `docs/INGEST.md`.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use kausal_ingest::{IngestOptions, Ingester};
+//! use kausal_storage::StorageEngine;
+//! use kausal_vfs::OsVfs;
+//!
+//! let vfs = Arc::new(OsVfs::new());
+//! let mut engine = StorageEngine::open_default(vfs.clone(), "/tmp/kausal-db")?;
+//! let mut ingester = Ingester::new(vfs, "path/to/repo", IngestOptions::default())?;
+//! let report = ingester.ingest(&mut engine)?; // cold
+//! println!("{report}");
+//! let again = ingester.ingest(&mut engine)?; // only what changed
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![deny(clippy::unwrap_used)]
+#![forbid(unsafe_code)]
+
+mod error;
+mod extract;
+mod hash;
+mod imports;
+mod ingest;
+pub mod language;
+pub mod limits;
+pub mod naming;
+mod read;
+mod record;
+pub mod report;
+mod resolve;
+pub mod summary;
+mod text;
+mod walk;
+
+pub use error::IngestError;
+pub use extract::extract;
+pub use hash::{StableHasher, hash_bytes};
+pub use ingest::Ingester;
+pub use language::Language;
+pub use record::INGEST_STATE_VERSION;
+pub use report::{IngestReport, SkippedFile};
+pub use walk::ALWAYS_SKIPPED_DIRS;
+
+use limits::{DEFAULT_MAX_FILE_BYTES, MAX_FILE_BYTES_CEILING};
+
+/// Settings of an ingest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestOptions {
+    /// Files larger than this are skipped and listed (default 1 MiB, at
+    /// most `MAX_FILE_BYTES_CEILING`).
+    pub max_file_bytes: u64,
+    /// Parse threads; `None` uses every core.
+    pub threads: Option<usize>,
+    /// Show a progress bar on a terminal (never when stderr is not one).
+    pub progress: bool,
+    /// Follow symbolic links (loops are detected and reported).
+    pub follow_symlinks: bool,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            threads: None,
+            progress: true,
+            follow_symlinks: false,
+        }
+    }
+}
+
+impl IngestOptions {
+    /// Rejects values outside their ranges.
+    pub fn validate(&self) -> Result<(), IngestError> {
+        if self.max_file_bytes == 0 || self.max_file_bytes > MAX_FILE_BYTES_CEILING {
+            return Err(IngestError::InvalidOptions {
+                reason: format!(
+                    "max_file_bytes {} is outside 1..={MAX_FILE_BYTES_CEILING}",
+                    self.max_file_bytes
+                ),
+            });
+        }
+        if self.threads == Some(0) {
+            return Err(IngestError::InvalidOptions {
+                reason: "threads must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Ingests `root` into `engine` once (a fresh [`Ingester`]; keep one
+/// around instead to make re-ingests cheap).
+pub fn ingest_dir(
+    engine: &mut kausal_storage::StorageEngine,
+    vfs: std::sync::Arc<dyn kausal_vfs::Vfs>,
+    root: impl AsRef<std::path::Path>,
+    options: IngestOptions,
+) -> Result<IngestReport, IngestError> {
+    Ingester::new(vfs, root, options)?.ingest(engine)
+}

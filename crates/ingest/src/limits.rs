@@ -1,0 +1,32 @@
+//! Named limits of ingest, checked where input enters (the walk, the file
+//! read, the extractor), so that nothing past them handles absurd sizes.
+
+/// Default largest source file ingested; larger files are skipped and
+/// listed in the report. Configurable through `IngestOptions::max_file_bytes`.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// Hard ceiling for `IngestOptions::max_file_bytes`: a file block's content
+/// must fit a storage block (16 MiB) and its per-file batch.
+pub const MAX_FILE_BYTES_CEILING: u64 = 8 * 1024 * 1024;
+/// Bytes inspected for a NUL byte to call a file binary.
+pub const BINARY_SNIFF_BYTES: usize = 8 * 1024;
+/// Longest `signature` stored in block metadata (cut at a char boundary).
+pub const MAX_SIGNATURE_BYTES: usize = 512;
+/// Longest `doc` line stored in block metadata.
+pub const MAX_DOC_BYTES: usize = 512;
+/// Longest name kept for an item or a call reference; longer ones are cut.
+pub const MAX_NAME_BYTES: usize = 1024;
+/// Most items, call references or imports extracted from one file; the
+/// rest are dropped and the file is listed as partially ingested.
+pub const MAX_ENTRIES_PER_FILE: usize = 50_000;
+/// Cap on the import fixpoint (re-exports of re-exports, globs of globs):
+/// a path is followed through at most this many `use` hops.
+pub const MAX_IMPORT_HOPS: usize = 16;
+/// Unresolved and ambiguous calls kept (with text and reason) in the report;
+/// beyond it they are only counted.
+pub const MAX_REPORTED_CALLS: usize = 200;
+/// Longest path segment list followed when resolving a path.
+pub const MAX_PATH_SEGMENTS: usize = 32;
+/// Deepest item nesting kept (modules in modules in functions ...). Deeper
+/// items are dropped and the file listed as partial: qualified names grow
+/// with depth, so 10,000 nested modules would otherwise cost O(depth^2).
+pub const MAX_ITEM_DEPTH: usize = 128;

@@ -1,0 +1,127 @@
+//! `IngestReport`: what an ingest did (files parsed, unchanged, removed,
+//! skipped with reasons), what the graph now holds (blocks by kind, edges
+//! by type) and how calls were resolved.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use crate::resolve::{CallSample, CallStats, ImportStats};
+
+/// A file left out (or only partly ingested), with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SkippedFile {
+    pub path: String,
+    pub reason: String,
+}
+
+/// What one ingest did and what the graph holds afterwards.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    /// Source files the walk found.
+    pub files_seen: u64,
+    /// Files read and parsed this time.
+    pub files_parsed: u64,
+    /// Files whose size and mtime (or content hash) were unchanged.
+    pub files_unchanged: u64,
+    /// Files stored before and gone now (deleted, ignored or skipped).
+    pub files_removed: u64,
+    /// Files not ingested, with reasons.
+    pub skipped: Vec<SkippedFile>,
+    /// Files ingested with syntax errors or over an entry cap.
+    pub partial: Vec<SkippedFile>,
+    /// Lines and bytes of the files parsed this time.
+    pub lines_parsed: u64,
+    pub bytes_parsed: u64,
+    /// Lines of all ingested files.
+    pub total_lines: u64,
+    pub blocks_by_kind: BTreeMap<String, u64>,
+    pub edges_by_type: BTreeMap<String, u64>,
+    pub calls: CallStats,
+    pub imports: ImportStats,
+    /// Some unresolved and ambiguous calls (capped), for inspection.
+    pub call_samples: Vec<CallSample>,
+    pub blocks_written: u64,
+    pub blocks_deleted: u64,
+    pub edges_written: u64,
+    pub edges_deleted: u64,
+    pub batches: u64,
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+impl IngestReport {
+    /// Source lines per second of this ingest (parsed lines over wall time).
+    pub fn lines_per_second(&self) -> f64 {
+        let seconds = self.elapsed.as_secs_f64();
+        if seconds > 0.0 {
+            self.lines_parsed as f64 / seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+impl fmt::Display for IngestReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "files: {} seen, {} parsed, {} unchanged, {} removed, {} skipped, {} partial",
+            self.files_seen,
+            self.files_parsed,
+            self.files_unchanged,
+            self.files_removed,
+            self.skipped.len(),
+            self.partial.len()
+        )?;
+        writeln!(
+            f,
+            "lines: {} parsed in {:.3}s ({:.0} lines/s), {} in the graph",
+            self.lines_parsed,
+            self.elapsed.as_secs_f64(),
+            self.lines_per_second(),
+            self.total_lines
+        )?;
+        let kinds: Vec<String> = self
+            .blocks_by_kind
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        writeln!(f, "blocks: {}", kinds.join(", "))?;
+        let edges: Vec<String> = self
+            .edges_by_type
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        writeln!(f, "edges: {}", edges.join(", "))?;
+        let c = &self.calls;
+        writeln!(
+            f,
+            "calls: {} total, {} resolved, {} ambiguous, {} external, {} unresolved, {} local, {} constructors",
+            c.total, c.resolved, c.ambiguous, c.external, c.unresolved, c.local, c.constructor
+        )?;
+        let rules: Vec<String> = c.by_rule.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        writeln!(f, "resolved by rule: {}", rules.join(", "))?;
+        let i = &self.imports;
+        writeln!(
+            f,
+            "imports: {} total, {} resolved, {} external, {} unresolved",
+            i.total, i.resolved, i.external, i.unresolved
+        )?;
+        write!(
+            f,
+            "writes: {} blocks written, {} deleted, {} edges written, {} deleted, {} batches",
+            self.blocks_written,
+            self.blocks_deleted,
+            self.edges_written,
+            self.edges_deleted,
+            self.batches
+        )?;
+        for skipped in &self.skipped {
+            write!(f, "\nskipped {}: {}", skipped.path, skipped.reason)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,425 @@
+//! Resolution for the file-scoped languages (Python, JavaScript,
+//! TypeScript, Go, C, Zig): a module is a file (a directory for Go).
+//! Bare calls look in nested functions, then the module, then imported
+//! names, then a top-level function unique in the language; `self.m()` /
+//! `this.m()` look in the enclosing class; `alias.f()` looks in the module
+//! an import bound to `alias`; other method calls resolve only when the
+//! method name is unique.
+
+use kausal_storage::EdgeType;
+use rustc_hash::FxHashMap;
+
+use super::{
+    FileView, ItemRef, Outcome, Resolution, children_named, id_of, kind_of, nested_callable,
+    owner_ancestor, settle,
+};
+use crate::language::Language;
+use crate::summary::{CallKind, CallRef, Import, ItemKind};
+
+struct Index<'a> {
+    files: &'a [FileView<'a>],
+    language: Language,
+    /// Files of each module key (the file path, or its directory for Go).
+    module_files: FxHashMap<String, Vec<u32>>,
+    by_path: FxHashMap<&'a str, u32>,
+    /// Top-level items by name, per module key.
+    top_level: FxHashMap<(String, String), Vec<ItemRef>>,
+    functions: FxHashMap<String, Vec<ItemRef>>,
+    methods: FxHashMap<String, Vec<ItemRef>>,
+}
+
+fn dir_of(path: &str) -> &str {
+    path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
+}
+
+/// Joins a relative specifier onto a directory, folding `.` and `..`.
+fn join_relative(dir: &str, spec: &str) -> String {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in spec.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+pub(super) fn resolve_generic(
+    files: &[FileView],
+    language: Language,
+    members: &[u32],
+    out: &mut Resolution,
+) {
+    let mut index = Index {
+        files,
+        language,
+        module_files: FxHashMap::default(),
+        by_path: FxHashMap::default(),
+        top_level: FxHashMap::default(),
+        functions: FxHashMap::default(),
+        methods: FxHashMap::default(),
+    };
+    for file in members {
+        let view = &files[*file as usize];
+        let key = index.module_key(view.path);
+        index
+            .module_files
+            .entry(key.clone())
+            .or_default()
+            .push(*file);
+        index.by_path.insert(view.path, *file);
+        for (i, item) in view.summary.items.iter().enumerate() {
+            let item_ref = ItemRef {
+                file: *file,
+                item: i as u32,
+            };
+            if item.parent.is_none() {
+                index
+                    .top_level
+                    .entry((key.clone(), item.name.clone()))
+                    .or_default()
+                    .push(item_ref);
+            }
+            match item.kind {
+                ItemKind::Function if item.parent.is_none() => index
+                    .functions
+                    .entry(item.name.clone())
+                    .or_default()
+                    .push(item_ref),
+                ItemKind::Method => index
+                    .methods
+                    .entry(item.name.clone())
+                    .or_default()
+                    .push(item_ref),
+                _ => {}
+            }
+        }
+    }
+    for file in members {
+        index.structure(*file, out);
+        index.imports(*file, out);
+        let view = &files[*file as usize];
+        for call in &view.summary.calls {
+            let outcome = index.resolve_call(*file, call);
+            let source = super::caller_id(files, *file, call);
+            out.record_call(files, *file, call, &outcome, source);
+        }
+    }
+}
+
+impl<'a> Index<'a> {
+    fn module_key(&self, path: &str) -> String {
+        if self.language.scope_rules().directory_is_module {
+            dir_of(path).to_string()
+        } else {
+            path.to_string()
+        }
+    }
+
+    /// The files an import specifier names, if they are in the tree.
+    fn module_files_of(&self, from: &str, spec: &str) -> Vec<u32> {
+        let dir = dir_of(from);
+        let candidates: Vec<String> = match self.language {
+            Language::Python => {
+                let dots = spec.chars().take_while(|c| *c == '.').count();
+                let rest = spec[dots..].replace('.', "/");
+                let base = if dots > 0 {
+                    let mut base = dir.to_string();
+                    for _ in 1..dots {
+                        base = dir_of(&base).to_string();
+                    }
+                    join_relative(&base, &rest)
+                } else {
+                    rest
+                };
+                vec![format!("{base}.py"), format!("{base}/__init__.py")]
+            }
+            Language::JavaScript | Language::TypeScript | Language::Tsx => {
+                if !spec.starts_with('.') {
+                    return Vec::new();
+                }
+                let base = join_relative(dir, spec);
+                [
+                    "",
+                    ".ts",
+                    ".tsx",
+                    ".js",
+                    ".jsx",
+                    ".mjs",
+                    "/index.ts",
+                    "/index.js",
+                ]
+                .iter()
+                .map(|ext| format!("{base}{ext}"))
+                .collect()
+            }
+            Language::C => {
+                if spec.starts_with('<') {
+                    return Vec::new();
+                }
+                vec![join_relative(dir, spec), spec.to_string()]
+            }
+            Language::Zig => {
+                if !spec.ends_with(".zig") {
+                    return Vec::new();
+                }
+                vec![join_relative(dir, spec)]
+            }
+            Language::Go => {
+                // A Go import path ends with the package directory.
+                let mut found: Vec<(usize, &String)> = self
+                    .module_files
+                    .keys()
+                    .filter(|d| {
+                        !d.is_empty() && (spec == d.as_str() || spec.ends_with(&format!("/{d}")))
+                    })
+                    .map(|d| (d.len(), d))
+                    .collect();
+                found.sort();
+                return found
+                    .last()
+                    .and_then(|(_, d)| self.module_files.get(*d))
+                    .cloned()
+                    .unwrap_or_default();
+            }
+            Language::Rust => Vec::new(),
+        };
+        for candidate in &candidates {
+            if let Some(file) = self.by_path.get(candidate.as_str()) {
+                return vec![*file];
+            }
+        }
+        // Python packages under a source root (`src/pkg/mod.py`): a unique
+        // path suffix match.
+        if self.language == Language::Python && !spec.starts_with('.') {
+            for candidate in &candidates {
+                let suffix = format!("/{candidate}");
+                let matches: Vec<u32> = self
+                    .by_path
+                    .iter()
+                    .filter(|(path, _)| path.ends_with(&suffix))
+                    .map(|(_, file)| *file)
+                    .collect();
+                if matches.len() == 1 {
+                    return matches;
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn top_level_in(&self, files: &[u32], name: &str) -> Vec<ItemRef> {
+        let mut keys: Vec<String> = files
+            .iter()
+            .map(|f| self.module_key(self.files[*f as usize].path))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .flat_map(|key| {
+                self.top_level
+                    .get(&(key, name.to_string()))
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    fn structure(&self, file: u32, out: &mut Resolution) {
+        let view = &self.files[file as usize];
+        let key = self.module_key(view.path);
+        for (i, item) in view.summary.items.iter().enumerate() {
+            let item_ref = ItemRef {
+                file,
+                item: i as u32,
+            };
+            if item.kind != ItemKind::Method {
+                continue;
+            }
+            // Methods nested in their class, or (Go) declared with a receiver type.
+            let owner = match owner_ancestor(view.summary, item.parent) {
+                Some(owner) => Some(ItemRef { file, item: owner }),
+                None if !item.impl_type.is_empty() => self
+                    .top_level
+                    .get(&(key.clone(), item.impl_type.clone()))
+                    .and_then(|found| (found.len() == 1).then(|| found[0])),
+                None => None,
+            };
+            if let Some(owner) = owner {
+                out.edge(
+                    id_of(self.files, item_ref),
+                    id_of(self.files, owner),
+                    EdgeType::MethodOf,
+                );
+            }
+        }
+        for (i, item) in view.summary.items.iter().enumerate() {
+            if item.impl_trait.is_empty() || item.kind == ItemKind::Method {
+                continue;
+            }
+            let item_ref = ItemRef {
+                file,
+                item: i as u32,
+            };
+            for base in item.impl_trait.split(',') {
+                let name = base.rsplit('.').next().unwrap_or(base);
+                let found = self.name_in_module(file, name);
+                if found.len() != 1 {
+                    continue;
+                }
+                let edge_type = if kind_of(self.files, found[0]) == ItemKind::Interface {
+                    EdgeType::Implements
+                } else {
+                    EdgeType::Extends
+                };
+                out.edge(
+                    id_of(self.files, item_ref),
+                    id_of(self.files, found[0]),
+                    edge_type,
+                );
+            }
+        }
+    }
+
+    /// A name at module level: declared, else imported by name.
+    fn name_in_module(&self, file: u32, name: &str) -> Vec<ItemRef> {
+        let view = &self.files[file as usize];
+        let declared = self.top_level_in(&[file], name);
+        if !declared.is_empty() {
+            return declared;
+        }
+        let mut out = Vec::new();
+        for import in &view.summary.imports {
+            if import.local_name() != Some(name) || import.path.len() < 2 {
+                continue;
+            }
+            let files = self.module_files_of(view.path, &import.path[0]);
+            out.extend(self.top_level_in(&files, &import.path[1]));
+        }
+        out
+    }
+
+    fn imports(&self, file: u32, out: &mut Resolution) {
+        let view = &self.files[file as usize];
+        for import in &view.summary.imports {
+            out.imports.total += 1;
+            let Some(spec) = import.path.first() else {
+                out.imports.unresolved += 1;
+                continue;
+            };
+            let files = self.module_files_of(view.path, spec);
+            if files.is_empty() {
+                out.imports.external += 1;
+                continue;
+            }
+            out.imports.resolved += 1;
+            let items = match import.path.get(1) {
+                Some(name) => self.top_level_in(&files, name),
+                None => Vec::new(),
+            };
+            if items.len() == 1 {
+                out.edge(
+                    view.names.file_id,
+                    id_of(self.files, items[0]),
+                    EdgeType::Imports,
+                );
+            } else {
+                for target in files {
+                    let target_id = self.files[target as usize].names.file_id;
+                    if target_id != view.names.file_id {
+                        out.edge(view.names.file_id, target_id, EdgeType::Imports);
+                    }
+                }
+            }
+        }
+    }
+
+    fn import_binding(&self, file: u32, name: &str) -> Option<&'a Import> {
+        let view = &self.files[file as usize];
+        view.summary
+            .imports
+            .iter()
+            .find(|import| import.local_name() == Some(name))
+    }
+
+    fn resolve_call(&self, file: u32, call: &CallRef) -> Outcome {
+        let files = self.files;
+        let view = &files[file as usize];
+        let summary = view.summary;
+        match call.kind {
+            CallKind::Path => {
+                let name = call.text.as_str();
+                if let Some(found) = nested_callable(summary, call.caller, name) {
+                    return Outcome::Resolved(ItemRef { file, item: found }, "nested");
+                }
+                let mut same_module = self.top_level_in(&[file], name);
+                if self.language.scope_rules().directory_is_module {
+                    let key = self.module_key(view.path);
+                    same_module = self
+                        .top_level
+                        .get(&(key, name.to_string()))
+                        .cloned()
+                        .unwrap_or_default();
+                }
+                if let Some(outcome) = settle(files, &same_module, "module") {
+                    return outcome;
+                }
+                if let Some(import) = self.import_binding(file, name) {
+                    if import.path.len() < 2 {
+                        return Outcome::External;
+                    }
+                    let targets = self.module_files_of(view.path, &import.path[0]);
+                    if targets.is_empty() {
+                        return Outcome::External;
+                    }
+                    let found = self.top_level_in(&targets, &import.path[1]);
+                    return settle(files, &found, "import")
+                        .unwrap_or(Outcome::Unresolved("imported name not in module"));
+                }
+                let candidates = self.functions.get(name).cloned().unwrap_or_default();
+                match candidates.len() {
+                    0 => Outcome::External,
+                    1 => Outcome::Resolved(candidates[0], "unique_function"),
+                    n => Outcome::Ambiguous(n),
+                }
+            }
+            CallKind::Method => {
+                let rules = self.language.scope_rules();
+                if rules.self_receivers.contains(&call.receiver.as_str())
+                    && let Some(owner) = owner_ancestor(summary, call.caller)
+                {
+                    let own: Vec<ItemRef> = children_named(summary, Some(owner), &call.text)
+                        .map(|item| ItemRef { file, item })
+                        .collect();
+                    if let Some(outcome) = settle(files, &own, "self_method") {
+                        return outcome;
+                    }
+                }
+                if let Some(import) = self.import_binding(file, &call.receiver)
+                    && import.path.len() == 1
+                {
+                    let targets = self.module_files_of(view.path, &import.path[0]);
+                    if targets.is_empty() {
+                        return Outcome::External;
+                    }
+                    let found = self.top_level_in(&targets, &call.text);
+                    return settle(files, &found, "module_member")
+                        .unwrap_or(Outcome::Unresolved("name not in imported module"));
+                }
+                let candidates = self
+                    .methods
+                    .get(call.text.as_str())
+                    .cloned()
+                    .unwrap_or_default();
+                match candidates.len() {
+                    0 => Outcome::External,
+                    1 => Outcome::Resolved(candidates[0], "unique_method"),
+                    n => Outcome::Ambiguous(n),
+                }
+            }
+        }
+    }
+}

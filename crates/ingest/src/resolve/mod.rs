@@ -1,0 +1,272 @@
+//! Resolution: from the summaries of every file (sorted by path) to the
+//! edge set of the graph. A pure function of the summaries, so incremental
+//! and from-scratch ingests produce the same edges; it re-runs in full on
+//! every ingest that changed a file (it is hash lookups, milliseconds for
+//! tens of thousands of lines), which is what re-resolves calls elsewhere
+//! whose target set changed.
+//!
+//! * `rust.rs`: module tree, `use` fixpoint, scope-aware call resolution.
+//! * `generic.rs`: file/directory scopes for the other languages.
+//! * structural edges (`contains`/`defined_in`) are made here.
+
+mod generic;
+mod rust;
+
+use std::collections::BTreeMap;
+
+use kausal_storage::{BlockId, EdgeType, GraphEdge};
+use serde::Serialize;
+
+use crate::language::Language;
+use crate::limits::MAX_REPORTED_CALLS;
+use crate::naming::FileNames;
+use crate::summary::{CallKind, CallRef, ItemKind, Summary};
+
+/// One file as resolution sees it.
+pub struct FileView<'a> {
+    pub path: &'a str,
+    pub language: Language,
+    pub summary: &'a Summary,
+    pub names: &'a FileNames,
+}
+
+/// An item of the project: (file index, item index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ItemRef {
+    pub file: u32,
+    pub item: u32,
+}
+
+/// How one call was settled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// One target; `rule` names the resolution step that found it.
+    Resolved(ItemRef, &'static str),
+    /// Several candidates and no rule to choose: no edge.
+    Ambiguous(usize),
+    /// A name from outside the ingested tree (std, another crate, libc).
+    External,
+    /// A tuple-struct or enum-variant constructor: not a function.
+    Constructor,
+    /// Not found; the reason says where the search stopped.
+    Unresolved(&'static str),
+}
+
+/// Call resolution counts over the whole graph.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CallStats {
+    pub total: u64,
+    pub resolved: u64,
+    pub ambiguous: u64,
+    pub external: u64,
+    pub unresolved: u64,
+    /// Calls through a local binding (closure, parameter): no edge.
+    pub local: u64,
+    /// Tuple-struct / enum-variant constructors: no edge.
+    pub constructor: u64,
+    /// Resolved calls by rule (`self_method`, `path`, `module`, ...).
+    pub by_rule: BTreeMap<String, u64>,
+}
+
+/// An unresolved or ambiguous call, kept for the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallSample {
+    pub path: String,
+    pub line: u32,
+    pub text: String,
+    pub outcome: String,
+}
+
+/// Import counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportStats {
+    pub total: u64,
+    pub resolved: u64,
+    pub external: u64,
+    pub unresolved: u64,
+}
+
+/// Everything resolution produced.
+#[derive(Debug, Default)]
+pub struct Resolution {
+    pub edges: Vec<GraphEdge>,
+    pub calls: CallStats,
+    pub imports: ImportStats,
+    pub samples: Vec<CallSample>,
+}
+
+impl Resolution {
+    fn edge(&mut self, source: BlockId, target: BlockId, edge_type: EdgeType) {
+        if source != target || edge_type == EdgeType::Calls || edge_type == EdgeType::CallsMethod {
+            self.edges.push(GraphEdge::new(source, target, edge_type));
+        }
+    }
+
+    fn both(&mut self, parent: BlockId, child: BlockId) {
+        self.edge(parent, child, EdgeType::Contains);
+        self.edge(child, parent, EdgeType::DefinedIn);
+    }
+
+    fn record_call(
+        &mut self,
+        files: &[FileView],
+        file: u32,
+        call: &CallRef,
+        outcome: &Outcome,
+        source: BlockId,
+    ) {
+        self.calls.total += 1;
+        let sample = |kind: String| CallSample {
+            path: files[file as usize].path.to_string(),
+            line: call.line,
+            text: if call.kind == CallKind::Method {
+                format!("{}.{}", call.receiver, call.text)
+            } else {
+                call.text.clone()
+            },
+            outcome: kind,
+        };
+        match outcome {
+            Outcome::Resolved(target, rule) => {
+                self.calls.resolved += 1;
+                *self.calls.by_rule.entry((*rule).to_string()).or_default() += 1;
+                let target_id = id_of(files, *target);
+                let edge_type = match call.kind {
+                    CallKind::Path => EdgeType::Calls,
+                    CallKind::Method => EdgeType::CallsMethod,
+                };
+                self.edge(source, target_id, edge_type);
+            }
+            Outcome::Ambiguous(candidates) => {
+                self.calls.ambiguous += 1;
+                if self.samples.len() < MAX_REPORTED_CALLS {
+                    self.samples
+                        .push(sample(format!("ambiguous: {candidates} candidates")));
+                }
+            }
+            Outcome::External => self.calls.external += 1,
+            Outcome::Constructor => self.calls.constructor += 1,
+            Outcome::Unresolved(reason) => {
+                self.calls.unresolved += 1;
+                if self.samples.len() < MAX_REPORTED_CALLS {
+                    self.samples.push(sample(format!("unresolved: {reason}")));
+                }
+            }
+        }
+    }
+}
+
+/// The block id of an item.
+pub fn id_of(files: &[FileView], item: ItemRef) -> BlockId {
+    files[item.file as usize].names.item_ids[item.item as usize]
+}
+
+/// The block a call's edge starts from: its calling item or the file.
+fn caller_id(files: &[FileView], file: u32, call: &CallRef) -> BlockId {
+    let names = files[file as usize].names;
+    call.caller
+        .and_then(|c| names.item_ids.get(c as usize).copied())
+        .unwrap_or(names.file_id)
+}
+
+/// Resolves every file's items, imports and calls into the edge set
+/// (sorted, without duplicates) and the statistics.
+pub fn resolve(files: &[FileView]) -> Resolution {
+    let mut out = Resolution::default();
+    for view in files {
+        out.calls.local += u64::from(view.summary.local_calls);
+        for (index, item) in view.summary.items.iter().enumerate() {
+            let parent = item
+                .parent
+                .and_then(|p| view.names.item_ids.get(p as usize).copied())
+                .unwrap_or(view.names.file_id);
+            out.both(parent, view.names.item_ids[index]);
+        }
+    }
+    let rust: Vec<u32> = (0..files.len() as u32)
+        .filter(|f| files[*f as usize].language == Language::Rust)
+        .collect();
+    rust::resolve_rust(files, &rust, &mut out);
+    for language in Language::ALL {
+        if *language == Language::Rust {
+            continue;
+        }
+        let members: Vec<u32> = (0..files.len() as u32)
+            .filter(|f| files[*f as usize].language == *language)
+            .collect();
+        if !members.is_empty() {
+            generic::resolve_generic(files, *language, &members, &mut out);
+        }
+    }
+    out.edges.sort();
+    out.edges.dedup();
+    out
+}
+
+/// Items of a file whose parent is `parent` and whose name is `name`.
+fn children_named<'a>(
+    summary: &'a Summary,
+    parent: Option<u32>,
+    name: &'a str,
+) -> impl Iterator<Item = u32> + 'a {
+    summary
+        .items
+        .iter()
+        .enumerate()
+        .filter(move |(_, item)| item.parent == parent && item.name == name)
+        .map(|(index, _)| index as u32)
+}
+
+/// Callable items nested in an ancestor function of `caller` with this
+/// name (a nested `fn helper` binds before anything in the module).
+fn nested_callable(summary: &Summary, caller: Option<u32>, name: &str) -> Option<u32> {
+    let mut current = caller;
+    while let Some(index) = current {
+        let item = summary.items.get(index as usize)?;
+        if item.kind.is_callable()
+            && let Some(found) = children_named(summary, Some(index), name)
+                .find(|c| summary.items[*c as usize].kind.is_callable())
+        {
+            return Some(found);
+        }
+        current = item.parent;
+    }
+    None
+}
+
+/// The nearest ancestor (or self) of `start` that holds methods: impl,
+/// trait, class, interface, or a struct (Zig containers).
+fn owner_ancestor(summary: &Summary, start: Option<u32>) -> Option<u32> {
+    let mut current = start;
+    while let Some(index) = current {
+        let item = summary.items.get(index as usize)?;
+        if item.kind.holds_methods() || item.kind == ItemKind::Struct {
+            return Some(index);
+        }
+        current = item.parent;
+    }
+    None
+}
+
+/// Settles a candidate list: one callable is resolved, several are
+/// ambiguous, only non-callables are constructors (types) or unresolved.
+fn settle(files: &[FileView], candidates: &[ItemRef], rule: &'static str) -> Option<Outcome> {
+    let mut callables: Vec<ItemRef> = candidates
+        .iter()
+        .copied()
+        .filter(|c| kind_of(files, *c).is_callable())
+        .collect();
+    callables.sort();
+    callables.dedup();
+    match callables.len() {
+        1 => Some(Outcome::Resolved(callables[0], rule)),
+        0 if candidates.is_empty() => None,
+        0 if candidates.iter().any(|c| kind_of(files, *c).is_type()) => Some(Outcome::Constructor),
+        0 => Some(Outcome::Unresolved("names a non-function item")),
+        n => Some(Outcome::Ambiguous(n)),
+    }
+}
+
+fn kind_of(files: &[FileView], item: ItemRef) -> ItemKind {
+    files[item.file as usize].summary.items[item.item as usize].kind
+}

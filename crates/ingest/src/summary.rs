@@ -1,0 +1,198 @@
+//! The per-file item summary: what extraction produces from one file and
+//! what resolution reads. It is a pure function of (language, path, source),
+//! and it is stored in the file block's metadata so a re-ingest can resolve
+//! calls of unchanged files without parsing them again.
+
+use serde::{Deserialize, Serialize};
+
+/// Kind of a block, stored as `kind` in its metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    File,
+    Module,
+    Function,
+    Method,
+    Struct,
+    Enum,
+    Union,
+    Class,
+    Trait,
+    Interface,
+    Impl,
+    Const,
+    Static,
+    TypeAlias,
+    Macro,
+}
+
+impl ItemKind {
+    pub const ALL: &'static [ItemKind] = &[
+        ItemKind::File,
+        ItemKind::Module,
+        ItemKind::Function,
+        ItemKind::Method,
+        ItemKind::Struct,
+        ItemKind::Enum,
+        ItemKind::Union,
+        ItemKind::Class,
+        ItemKind::Trait,
+        ItemKind::Interface,
+        ItemKind::Impl,
+        ItemKind::Const,
+        ItemKind::Static,
+        ItemKind::TypeAlias,
+        ItemKind::Macro,
+    ];
+
+    /// The metadata name (`function`, `type_alias`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            ItemKind::File => "file",
+            ItemKind::Module => "module",
+            ItemKind::Function => "function",
+            ItemKind::Method => "method",
+            ItemKind::Struct => "struct",
+            ItemKind::Enum => "enum",
+            ItemKind::Union => "union",
+            ItemKind::Class => "class",
+            ItemKind::Trait => "trait",
+            ItemKind::Interface => "interface",
+            ItemKind::Impl => "impl",
+            ItemKind::Const => "const",
+            ItemKind::Static => "static",
+            ItemKind::TypeAlias => "type_alias",
+            ItemKind::Macro => "macro",
+        }
+    }
+
+    /// Functions and methods: the items a call can target.
+    pub fn is_callable(self) -> bool {
+        matches!(self, ItemKind::Function | ItemKind::Method)
+    }
+
+    /// Items that hold methods (impl blocks, traits, classes, interfaces).
+    pub fn holds_methods(self) -> bool {
+        matches!(
+            self,
+            ItemKind::Impl | ItemKind::Trait | ItemKind::Class | ItemKind::Interface
+        )
+    }
+
+    /// Named types a path can continue through (`Type::method`).
+    pub fn is_type(self) -> bool {
+        matches!(
+            self,
+            ItemKind::Struct
+                | ItemKind::Enum
+                | ItemKind::Union
+                | ItemKind::Class
+                | ItemKind::Trait
+                | ItemKind::Interface
+                | ItemKind::TypeAlias
+        )
+    }
+}
+
+/// One item defined in a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub kind: ItemKind,
+    pub name: String,
+    /// Index of the enclosing item in the same file, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<u32>,
+    pub start_byte: u32,
+    pub end_byte: u32,
+    /// 1-based, inclusive.
+    pub start_line: u32,
+    pub end_line: u32,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub signature: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub doc: String,
+    /// Impl blocks: the self type as written (generics stripped). Classes:
+    /// unused.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub impl_type: String,
+    /// Impl blocks: the trait as written; classes: the implemented
+    /// interfaces / base classes (comma-separated).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub impl_trait: String,
+}
+
+/// How a call names its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallKind {
+    /// `f()` or `a::b::f()`: `text` is the path, segments joined by `::`.
+    Path,
+    /// `recv.m()`: `text` is `m`, `receiver` the receiver's text.
+    Method,
+}
+
+/// One call site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRef {
+    /// Index of the calling item; `None` for code at file level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<u32>,
+    pub kind: CallKind,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub receiver: String,
+    pub line: u32,
+}
+
+/// One imported name (a `use` tree is flattened into several).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Import {
+    /// Index of the enclosing module item; `None` for the file's scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<u32>,
+    /// The path as written, segments in order (`["crate", "a", "b"]`;
+    /// for file-based languages the module specifier as one segment,
+    /// followed by the imported name if any).
+    pub path: Vec<String>,
+    /// The local name when it differs from the last segment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// `use a::*` / `from a import *`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub glob: bool,
+    pub line: u32,
+}
+
+impl Import {
+    /// The name this import binds in its scope (none for globs).
+    pub fn local_name(&self) -> Option<&str> {
+        if self.glob {
+            return None;
+        }
+        self.alias
+            .as_deref()
+            .or_else(|| self.path.last().map(String::as_str))
+    }
+}
+
+/// Everything extraction learned about one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub items: Vec<Item>,
+    pub calls: Vec<CallRef>,
+    pub imports: Vec<Import>,
+    /// Calls through a local binding (closure, parameter): no edge.
+    #[serde(default)]
+    pub local_calls: u32,
+    /// ERROR and MISSING nodes in the tree (tree-sitter recovers around them).
+    #[serde(default)]
+    pub syntax_errors: u32,
+    /// Lines of the file.
+    pub lines: u32,
+    /// First line of the file's leading doc comment.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub doc: String,
+    /// Why the file is only partially ingested (entry cap hit), if it is.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub truncated: String,
+}

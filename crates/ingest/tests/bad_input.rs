@@ -1,0 +1,244 @@
+//! Bad input never panics and never writes a partial file: each case is
+//! skipped or partially ingested and listed in the report with its reason.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kausal_ingest::{IngestOptions, Ingester};
+use kausal_vfs::{FileLock, MappedFile, OsVfs, Vfs, VfsError, VfsFile, VfsResult};
+use support::*;
+
+/// OsVfs, except that reading the named files fails with a given error
+/// kind (a file that vanishes or turns unreadable after the walk).
+#[derive(Debug)]
+struct FailingReads {
+    inner: OsVfs,
+    failures: Vec<(String, std::io::ErrorKind)>,
+}
+
+impl Vfs for FailingReads {
+    fn create_file(&self, path: &Path) -> VfsResult<Box<dyn VfsFile>> {
+        self.inner.create_file(path)
+    }
+    fn open_file(&self, path: &Path) -> VfsResult<Box<dyn VfsFile>> {
+        self.inner.open_file(path)
+    }
+    fn remove_file(&self, path: &Path) -> VfsResult<()> {
+        self.inner.remove_file(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> VfsResult<()> {
+        self.inner.rename(from, to)
+    }
+    fn create_dir_all(&self, path: &Path) -> VfsResult<()> {
+        self.inner.create_dir_all(path)
+    }
+    fn list_dir(&self, path: &Path) -> VfsResult<Vec<String>> {
+        self.inner.list_dir(path)
+    }
+    fn exists(&self, path: &Path) -> VfsResult<bool> {
+        self.inner.exists(path)
+    }
+    fn file_size(&self, path: &Path) -> VfsResult<u64> {
+        self.inner.file_size(path)
+    }
+    fn sync_dir(&self, path: &Path) -> VfsResult<()> {
+        self.inner.sync_dir(path)
+    }
+    fn map_readonly(&self, path: &Path) -> VfsResult<MappedFile> {
+        self.inner.map_readonly(path)
+    }
+    fn lock_file(&self, path: &Path) -> VfsResult<FileLock> {
+        self.inner.lock_file(path)
+    }
+    fn read_file(&self, path: &Path, max_bytes: u64) -> VfsResult<Vec<u8>> {
+        for (suffix, kind) in &self.failures {
+            if path.to_string_lossy().ends_with(suffix.as_str()) {
+                return Err(VfsError::new(
+                    "read",
+                    path,
+                    std::io::Error::new(*kind, "injected"),
+                ));
+            }
+        }
+        self.inner.read_file(path, max_bytes)
+    }
+}
+
+fn reason_of(report: &kausal_ingest::IngestReport, path: &str) -> String {
+    report
+        .skipped
+        .iter()
+        .chain(report.partial.iter())
+        .find(|s| s.path == path)
+        .map(|s| s.reason.clone())
+        .unwrap_or_else(|| panic!("{path} not listed in\n{report}"))
+}
+
+#[test]
+fn bad_files_are_skipped_or_partial_with_reasons() {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let nested_blocks = format!(
+        "fn deep() {{{}{}}}\n",
+        "{".repeat(10_000),
+        "}".repeat(10_000)
+    );
+    let mut nested_modules = String::new();
+    for _ in 0..10_000 {
+        nested_modules.push_str("mod m { ");
+    }
+    nested_modules.push_str("fn inner() {}");
+    nested_modules.push_str(&" }".repeat(10_000));
+    let huge_line = format!("pub fn long() {{ let s = \"{}\"; }}\n", "x".repeat(900_000));
+    write_tree(
+        root.path(),
+        &[
+            ("src/lib.rs", "pub fn ok() {}\n"),
+            (
+                "src/broken.rs",
+                "pub fn good() {}\nfn bad( {\n}\npub fn after() { good(); }\n",
+            ),
+            ("src/nested_blocks.rs", &nested_blocks),
+            ("src/nested_modules.rs", &nested_modules),
+            ("src/huge_line.rs", &huge_line),
+            ("src/gone.rs", "pub fn gone() {}\n"),
+            ("src/locked.rs", "pub fn locked() {}\n"),
+            ("target/debug/x.rs", "fn never() {}\n"),
+            ("node_modules/x/index.js", "function never() {}\n"),
+            ("ignored/x.rs", "fn never() {}\n"),
+            (".gitignore", "ignored/\n"),
+        ],
+    );
+    std::fs::write(
+        root.path().join("src/invalid_utf8.rs"),
+        b"fn a() {}\n\xff\xfe\n",
+    )
+    .unwrap();
+    std::fs::write(root.path().join("src/binary.rs"), b"fn a() {}\0\0\0").unwrap();
+    std::fs::write(root.path().join("src/big.rs"), "// x\n".repeat(300_000)).unwrap();
+    // A directory symlink loop (followed links detect it).
+    std::os::unix::fs::symlink(root.path().join("src"), root.path().join("src/loop")).unwrap();
+
+    let vfs: Arc<dyn Vfs> = Arc::new(FailingReads {
+        inner: OsVfs::new(),
+        failures: vec![
+            ("src/gone.rs".into(), std::io::ErrorKind::NotFound),
+            ("src/locked.rs".into(), std::io::ErrorKind::PermissionDenied),
+        ],
+    });
+    let mut engine = open_engine(db.path());
+    let options = IngestOptions {
+        follow_symlinks: true,
+        ..options()
+    };
+    let mut ingester = Ingester::new(vfs, root.path(), options).unwrap();
+    let report = ingester.ingest(&mut engine).unwrap();
+
+    assert!(reason_of(&report, "src/invalid_utf8.rs").contains("not UTF-8"));
+    assert!(reason_of(&report, "src/binary.rs").contains("binary"));
+    assert!(reason_of(&report, "src/big.rs").contains("larger than 1048576 bytes"));
+    assert!(reason_of(&report, "src/gone.rs").contains("vanished"));
+    assert!(reason_of(&report, "src/locked.rs").contains("unreadable"));
+    assert!(reason_of(&report, "src/broken.rs").contains("syntax error"));
+    assert!(reason_of(&report, "src/nested_modules.rs").contains("nested deeper than"));
+    assert!(
+        report.skipped.iter().any(|s| s.reason.contains("loop")),
+        "{report}"
+    );
+    // Ignored and always-skipped directories are not walked.
+    let dump = dump(&engine);
+    let paths: std::collections::BTreeSet<&str> = dump
+        .blocks
+        .values()
+        .map(|(uri, _, _)| uri.as_str())
+        .collect();
+    for path in [
+        "target/debug/x.rs",
+        "node_modules/x/index.js",
+        "ignored/x.rs",
+        "src/big.rs",
+    ] {
+        assert!(!paths.contains(path), "{path} was ingested");
+    }
+    for path in [
+        "src/lib.rs",
+        "src/broken.rs",
+        "src/nested_blocks.rs",
+        "src/huge_line.rs",
+    ] {
+        assert!(paths.contains(path), "{path} missing");
+    }
+    // The broken file keeps what parsed, including the call after the error.
+    let calls = call_lines(&engine);
+    assert!(
+        calls.contains("crate::broken::after -calls-> crate::broken::good"),
+        "{calls:#?}"
+    );
+    // A smaller configured limit skips more.
+    let small = IngestOptions {
+        max_file_bytes: 1000,
+        ..options_for_test()
+    };
+    let db2 = tempfile::tempdir().unwrap();
+    let mut engine2 = open_engine(db2.path());
+    let report2 = Ingester::new(Arc::new(OsVfs::new()), root.path(), small)
+        .unwrap()
+        .ingest(&mut engine2)
+        .unwrap();
+    assert!(reason_of(&report2, "src/huge_line.rs").contains("larger than 1000 bytes"));
+}
+
+fn options_for_test() -> IngestOptions {
+    options()
+}
+
+#[test]
+fn a_file_that_becomes_bad_leaves_the_graph() {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    write_tree(
+        root.path(),
+        &[
+            ("src/lib.rs", "pub fn a() {}\n"),
+            ("src/b.rs", "pub fn b() {}\n"),
+        ],
+    );
+    let mut engine = open_engine(db.path());
+    let mut ingester = Ingester::new(Arc::new(OsVfs::new()), root.path(), options()).unwrap();
+    ingester.ingest(&mut engine).unwrap();
+    std::fs::write(root.path().join("src/b.rs"), b"\xff\xff").unwrap();
+    let report = ingester.ingest(&mut engine).unwrap();
+    assert_eq!(report.files_removed, 1, "{report}");
+    let fresh_db = tempfile::tempdir().unwrap();
+    let (fresh, _) = ingest_fresh(root.path(), fresh_db.path());
+    assert!(dump(&engine) == dump(&fresh));
+}
+
+#[test]
+fn invalid_options_are_rejected() {
+    for options in [
+        IngestOptions {
+            max_file_bytes: 0,
+            ..IngestOptions::default()
+        },
+        IngestOptions {
+            threads: Some(0),
+            ..IngestOptions::default()
+        },
+    ] {
+        assert!(Ingester::new(Arc::new(OsVfs::new()), "/", options).is_err());
+    }
+    let db = tempfile::tempdir().unwrap();
+    let mut engine = open_engine(db.path());
+    let missing = PathBuf::from("/definitely/not/here");
+    let error = Ingester::new(Arc::new(OsVfs::new()), &missing, options())
+        .unwrap()
+        .ingest(&mut engine)
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("/definitely/not/here"),
+        "{error}"
+    );
+}

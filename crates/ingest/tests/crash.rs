@@ -1,0 +1,159 @@
+//! Crash during ingest: the engine runs on `kausal_sim::SimVfs`, a crash is
+//! scheduled at the Nth mutating file operation of a re-ingest (every N
+//! until one completes), the disk loses power, the engine is reopened, a
+//! new ingester re-ingests, and the graph must equal a from-scratch ingest.
+
+mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use kausal_ingest::Ingester;
+use kausal_sim::{FaultConfig, SimVfs};
+use kausal_storage::{Config, StorageEngine};
+use kausal_vfs::{OsVfs, Vfs};
+use support::*;
+
+fn sim_config() -> Config {
+    Config {
+        // Small memtable and WAL segments so flushes, rotations and
+        // compactions happen inside the ingest and get crashed too.
+        memtable_budget_bytes: 64 * 1024,
+        wal_segment_bytes: 64 * 1024,
+        compaction_min_tables: 2,
+        ..Config::default()
+    }
+}
+
+fn v1() -> Vec<(&'static str, String)> {
+    let mut files = vec![(
+        "src/lib.rs",
+        "pub mod a;\npub mod b;\npub mod c;\n".to_string(),
+    )];
+    let body = |prefix: &str, n: usize, calls: &str| -> String {
+        (0..n)
+            .map(|i| format!("/// {prefix}{i}\npub fn {prefix}{i}() {{\n    {calls}\n}}\n"))
+            .collect()
+    };
+    files.push(("src/a.rs", body("a", 40, "crate::b::b1();")));
+    files.push(("src/b.rs", body("b", 40, "crate::c::c2(); helper();")));
+    files.push(("src/c.rs", body("c", 40, "super::a::a3();")));
+    files
+}
+
+fn edit_to_v2(root: &Path) {
+    // Change one file, delete one, add one, and make a call resolve.
+    let a: String = (0..30)
+        .map(|i| format!("pub fn a{i}() {{\n    crate::d::d{i}();\n}}\n"))
+        .collect();
+    let d: String = (0..30)
+        .map(|i| format!("pub fn d{i}() {{}}\npub fn helper{i}() {{}}\n"))
+        .collect();
+    std::fs::remove_file(root.join("src/c.rs")).unwrap();
+    write_tree(
+        root,
+        &[
+            ("src/a.rs", &a),
+            ("src/d.rs", &format!("{d}pub fn helper() {{}}\n")),
+            ("src/lib.rs", "pub mod a;\npub mod b;\npub mod d;\n"),
+        ],
+    );
+}
+
+fn source_vfs() -> Arc<dyn Vfs> {
+    Arc::new(OsVfs::new())
+}
+
+#[test]
+fn crash_at_every_write_of_a_reingest_then_reingest_gives_the_fresh_graph() {
+    let fresh_db = tempfile::tempdir().unwrap();
+    for at in 1u64.. {
+        let root = tempfile::tempdir().unwrap();
+        let files = v1();
+        let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+        write_tree(root.path(), &refs);
+
+        let sim = SimVfs::new(at, FaultConfig::default());
+        let vfs: Arc<dyn Vfs> = Arc::new(sim.clone());
+        let dir = Path::new("/db");
+        let mut engine = StorageEngine::open(vfs.clone(), dir, sim_config()).unwrap();
+        let mut ingester = Ingester::new(source_vfs(), root.path(), options()).unwrap();
+        ingester.ingest(&mut engine).unwrap();
+
+        edit_to_v2(root.path());
+        sim.schedule_failure(at, true);
+        let outcome = ingester.ingest(&mut engine);
+        let fired = !sim.failure_pending();
+        drop(engine);
+        if !fired {
+            // The re-ingest finished before the Nth write: every step crashed.
+            outcome.unwrap();
+            let crashes = at - 1;
+            assert!(crashes > 5, "only {crashes} crash points");
+            eprintln!("re-ingest crashed at each of its {crashes} mutating operations");
+            break;
+        }
+        sim.crash();
+        let mut engine = StorageEngine::open(vfs.clone(), dir, sim_config()).unwrap();
+        let mut restarted = Ingester::new(source_vfs(), root.path(), options()).unwrap();
+        restarted.ingest(&mut engine).unwrap();
+
+        let fresh_dir = fresh_db.path().join(format!("fresh-{at}"));
+        let (fresh, _) = ingest_fresh(root.path(), &fresh_dir);
+        let got = dump(&engine);
+        let want = dump(&fresh);
+        assert!(
+            got == want,
+            "crash at write {at}: graph differs from fresh ({} vs {} blocks, {} vs {} edges)",
+            got.blocks.len(),
+            want.blocks.len(),
+            got.edges.len(),
+            want.edges.len()
+        );
+        assert!(at < 10_000, "re-ingest never finished");
+    }
+}
+
+#[test]
+fn crash_during_the_first_ingest_then_reingest_gives_the_fresh_graph() {
+    let fresh_db = tempfile::tempdir().unwrap();
+    let mut crashed_points = Vec::new();
+    for at in [1u64, 2, 3, 5, 8, 13, 21, 34] {
+        let root = tempfile::tempdir().unwrap();
+        let files = v1();
+        let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+        write_tree(root.path(), &refs);
+        let sim = SimVfs::new(at, FaultConfig::default());
+        let vfs: Arc<dyn Vfs> = Arc::new(sim.clone());
+        let dir = Path::new("/db");
+        let mut engine = StorageEngine::open(vfs.clone(), dir, sim_config()).unwrap();
+        sim.schedule_failure(at, true);
+        let mut ingester = Ingester::new(source_vfs(), root.path(), options()).unwrap();
+        let _ = ingester.ingest(&mut engine);
+        let fired = !sim.failure_pending();
+        drop(engine);
+        if !fired {
+            // The ingest needed fewer writes: disarm and stop.
+            sim.schedule_failure(u64::MAX / 2, false);
+            crashed_points.push(format!("{at}: not reached"));
+            continue;
+        }
+        crashed_points.push(format!("{at}: crashed"));
+        sim.crash();
+        let mut engine = StorageEngine::open(vfs.clone(), dir, sim_config()).unwrap();
+        Ingester::new(source_vfs(), root.path(), options())
+            .unwrap()
+            .ingest(&mut engine)
+            .unwrap();
+        let (fresh, _) = ingest_fresh(root.path(), &fresh_db.path().join(format!("f{at}")));
+        assert!(dump(&engine) == dump(&fresh), "crash at write {at}");
+    }
+    assert!(
+        crashed_points
+            .iter()
+            .filter(|p| p.ends_with("crashed"))
+            .count()
+            >= 4,
+        "{crashed_points:?}"
+    );
+}

@@ -1,0 +1,359 @@
+//! The correctness rule of incremental ingest: after any sequence of edits
+//! and re-ingests, the stored graph equals a from-scratch ingest of the
+//! final tree (same block ids, contents, metadata and edge set). Random
+//! edit scripts (add/remove/rename functions, add/remove calls, move a
+//! function between files, delete/rename files, touch, body edits,
+//! restarts of the ingester) are checked after every step.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use kausal_ingest::Ingester;
+use kausal_vfs::{OsVfs, Vfs};
+use proptest::prelude::*;
+use support::*;
+
+#[derive(Debug, Clone)]
+struct Func {
+    name: String,
+    calls: Vec<String>,
+    version: u32,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    AddFn { file: u8, name: u8 },
+    RemoveFn { file: u8, index: u8 },
+    RenameFn { file: u8, index: u8, name: u8 },
+    AddCall { file: u8, index: u8, target: u8 },
+    RemoveCall { file: u8, index: u8 },
+    MoveFn { from: u8, index: u8, to: u8 },
+    DeleteFile { file: u8 },
+    RenameFile { file: u8, to: u8 },
+    Touch { file: u8 },
+    EditBody { file: u8, index: u8 },
+    Restart,
+}
+
+const TARGETS: &[&str] = &[
+    "f0",
+    "f1",
+    "f2",
+    "crate::m0::f0",
+    "crate::m1::f1",
+    "super::m2::f2",
+    "self::f3",
+    "crate::m3::f0",
+    "nothing_here",
+];
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (any::<u8>(), any::<u8>()).prop_map(|(file, name)| Op::AddFn { file, name }),
+        1 => (any::<u8>(), any::<u8>()).prop_map(|(file, index)| Op::RemoveFn { file, index }),
+        1 => (any::<u8>(), any::<u8>(), any::<u8>())
+            .prop_map(|(file, index, name)| Op::RenameFn { file, index, name }),
+        3 => (any::<u8>(), any::<u8>(), any::<u8>())
+            .prop_map(|(file, index, target)| Op::AddCall { file, index, target }),
+        1 => (any::<u8>(), any::<u8>()).prop_map(|(file, index)| Op::RemoveCall { file, index }),
+        1 => (any::<u8>(), any::<u8>(), any::<u8>())
+            .prop_map(|(from, index, to)| Op::MoveFn { from, index, to }),
+        1 => any::<u8>().prop_map(|file| Op::DeleteFile { file }),
+        1 => (any::<u8>(), any::<u8>()).prop_map(|(file, to)| Op::RenameFile { file, to }),
+        1 => any::<u8>().prop_map(|file| Op::Touch { file }),
+        1 => (any::<u8>(), any::<u8>()).prop_map(|(file, index)| Op::EditBody { file, index }),
+        1 => Just(Op::Restart),
+    ]
+}
+
+/// Module name -> functions.
+type Model = BTreeMap<String, Vec<Func>>;
+
+fn pick(model: &mut Model, file: u8) -> Option<&mut Vec<Func>> {
+    let key = model
+        .keys()
+        .nth(file as usize % model.len().max(1))?
+        .clone();
+    model.get_mut(&key)
+}
+
+fn apply(model: &mut Model, op: &Op) {
+    match *op {
+        Op::AddFn { file, name } => {
+            let func = Func {
+                name: format!("f{}", name % 5),
+                calls: Vec::new(),
+                version: 0,
+            };
+            if model.is_empty() || file % 4 == 0 {
+                model
+                    .entry(format!("m{}", file % 4))
+                    .or_default()
+                    .push(func);
+            } else if let Some(funcs) = pick(model, file) {
+                funcs.push(func);
+            }
+        }
+        Op::RemoveFn { file, index } => {
+            if let Some(funcs) = pick(model, file)
+                && !funcs.is_empty()
+            {
+                let i = index as usize % funcs.len();
+                funcs.remove(i);
+            }
+        }
+        Op::RenameFn { file, index, name } => {
+            if let Some(funcs) = pick(model, file)
+                && !funcs.is_empty()
+            {
+                let i = index as usize % funcs.len();
+                funcs[i].name = format!("f{}", name % 5);
+            }
+        }
+        Op::AddCall {
+            file,
+            index,
+            target,
+        } => {
+            if let Some(funcs) = pick(model, file)
+                && !funcs.is_empty()
+            {
+                let i = index as usize % funcs.len();
+                funcs[i]
+                    .calls
+                    .push(TARGETS[target as usize % TARGETS.len()].to_string());
+            }
+        }
+        Op::RemoveCall { file, index } => {
+            if let Some(funcs) = pick(model, file)
+                && !funcs.is_empty()
+            {
+                let i = index as usize % funcs.len();
+                funcs[i].calls.pop();
+            }
+        }
+        Op::MoveFn { from, index, to } => {
+            let moved = pick(model, from).and_then(|funcs| {
+                (!funcs.is_empty()).then(|| funcs.remove(index as usize % funcs.len()))
+            });
+            if let Some(func) = moved {
+                model.entry(format!("m{}", to % 4)).or_default().push(func);
+            }
+        }
+        Op::DeleteFile { file } => {
+            if let Some(key) = model
+                .keys()
+                .nth(file as usize % model.len().max(1))
+                .cloned()
+            {
+                model.remove(&key);
+            }
+        }
+        Op::RenameFile { file, to } => {
+            if let Some(key) = model
+                .keys()
+                .nth(file as usize % model.len().max(1))
+                .cloned()
+            {
+                let funcs = model.remove(&key).unwrap_or_default();
+                model
+                    .entry(format!("m{}", to % 5))
+                    .or_default()
+                    .extend(funcs);
+            }
+        }
+        Op::EditBody { file, index } => {
+            if let Some(funcs) = pick(model, file)
+                && !funcs.is_empty()
+            {
+                let i = index as usize % funcs.len();
+                funcs[i].version += 1;
+            }
+        }
+        Op::Touch { .. } | Op::Restart => {}
+    }
+}
+
+fn render(model: &Model) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    let mut lib = String::from("//! Root.\n");
+    for module in model.keys() {
+        lib.push_str(&format!("pub mod {module};\n"));
+    }
+    lib.push_str("pub fn root() {\n    crate::m0::f0();\n    f1();\n}\n");
+    files.insert("src/lib.rs".to_string(), lib);
+    for (module, funcs) in model {
+        let mut text = String::new();
+        for func in funcs {
+            text.push_str(&format!(
+                "/// {} doc.\npub fn {}() {{\n",
+                func.name, func.name
+            ));
+            text.push_str(&format!("    // version {}\n", func.version));
+            for call in &func.calls {
+                text.push_str(&format!("    {call}();\n"));
+            }
+            text.push_str("}\n\n");
+        }
+        files.insert(format!("src/{module}.rs"), text);
+    }
+    files
+}
+
+/// Makes the directory hold exactly `files`, rewriting only what changed
+/// (and `touch`ed files, rewritten with the same bytes).
+fn sync_tree(
+    root: &Path,
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+    touch: Option<u8>,
+) {
+    for path in old.keys() {
+        if !new.contains_key(path) {
+            std::fs::remove_file(root.join(path)).unwrap();
+        }
+    }
+    let touched = touch.and_then(|t| new.keys().nth(t as usize % new.len().max(1)).cloned());
+    for (path, text) in new {
+        if old.get(path) != Some(text) || touched.as_ref() == Some(path) {
+            write_tree(root, &[(path, text)]);
+        }
+    }
+}
+
+fn check_script(ops: &[Op]) -> Result<(), TestCaseError> {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+    let mut engine = open_engine(db.path());
+    let mut ingester = Ingester::new(vfs.clone(), root.path(), options()).unwrap();
+    let mut model = Model::new();
+    let mut on_disk = BTreeMap::new();
+    for (step, op) in ops.iter().enumerate() {
+        apply(&mut model, op);
+        let files = render(&model);
+        let touch = match op {
+            Op::Touch { file } => Some(*file),
+            _ => None,
+        };
+        sync_tree(root.path(), &on_disk, &files, touch);
+        on_disk = files;
+        if matches!(op, Op::Restart) {
+            ingester.forget();
+        }
+        let report = ingester.ingest(&mut engine).unwrap();
+
+        let fresh_db = tempfile::tempdir().unwrap();
+        let (fresh, fresh_report) = ingest_fresh(root.path(), fresh_db.path());
+        let incremental = dump(&engine);
+        let expected = dump(&fresh);
+        if incremental != expected {
+            let a = edge_lines(&engine);
+            let b = edge_lines(&fresh);
+            let extra: Vec<_> = a.difference(&b).collect();
+            let missing: Vec<_> = b.difference(&a).collect();
+            let block_diff: Vec<_> = incremental
+                .blocks
+                .iter()
+                .filter(|(id, v)| expected.blocks.get(id) != Some(v))
+                .map(|(_, v)| v.1.clone())
+                .chain(
+                    expected
+                        .blocks
+                        .iter()
+                        .filter(|(id, _)| !incremental.blocks.contains_key(id))
+                        .map(|(_, v)| format!("MISSING {}", v.1)),
+                )
+                .collect();
+            return Err(TestCaseError::fail(format!(
+                "step {step} {op:?}: incremental differs from fresh\nextra edges {extra:#?}\nmissing edges {missing:#?}\nblocks differing {block_diff:#?}\nreport {report}"
+            )));
+        }
+        prop_assert_eq!(&report.calls, &fresh_report.calls, "step {} {:?}", step, op);
+        prop_assert_eq!(&report.blocks_by_kind, &fresh_report.blocks_by_kind);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, max_shrink_iters: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn incremental_equals_fresh(ops in proptest::collection::vec(op_strategy(), 1..16)) {
+        check_script(&ops)?;
+    }
+}
+
+#[test]
+fn a_new_function_turns_an_external_call_into_an_edge_elsewhere() {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    write_tree(
+        root.path(),
+        &[
+            ("src/lib.rs", "pub mod a;\npub mod b;\n"),
+            ("src/a.rs", "pub fn caller() {\n    parse();\n}\n"),
+            ("src/b.rs", "pub fn other() {}\n"),
+        ],
+    );
+    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+    let mut engine = open_engine(db.path());
+    let mut ingester = Ingester::new(vfs, root.path(), options()).unwrap();
+    let first = ingester.ingest(&mut engine).unwrap();
+    assert!(call_lines(&engine).is_empty());
+    assert_eq!(first.calls.external, 1);
+    // Only b.rs changes; a.rs's call now resolves (crate-unique name).
+    write_tree(
+        root.path(),
+        &[("src/b.rs", "pub fn other() {}\npub fn parse() {}\n")],
+    );
+    let second = ingester.ingest(&mut engine).unwrap();
+    assert_eq!(second.files_parsed, 1, "{second}");
+    assert_eq!(
+        call_lines(&engine),
+        lines(&["crate::a::caller -calls-> crate::b::parse"])
+    );
+    // And back.
+    write_tree(root.path(), &[("src/b.rs", "pub fn other() {}\n")]);
+    ingester.ingest(&mut engine).unwrap();
+    assert!(call_lines(&engine).is_empty());
+}
+
+#[test]
+fn no_change_reingest_writes_nothing_and_ids_survive_edits_elsewhere() {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    write_tree(
+        root.path(),
+        &[("src/lib.rs", "pub fn a() {\n    b();\n}\npub fn b() {}\n")],
+    );
+    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+    let mut engine = open_engine(db.path());
+    let mut ingester = Ingester::new(vfs, root.path(), options()).unwrap();
+    ingester.ingest(&mut engine).unwrap();
+    let before = dump(&engine);
+    let again = ingester.ingest(&mut engine).unwrap();
+    assert_eq!(
+        again.blocks_written + again.edges_written + again.blocks_deleted,
+        0
+    );
+    assert_eq!(dump(&engine), before);
+    // Insert a function above `b`: `b` keeps its id, only content moves.
+    write_tree(
+        root.path(),
+        &[(
+            "src/lib.rs",
+            "pub fn z() {}\npub fn a() {\n    b();\n}\npub fn b() {}\n",
+        )],
+    );
+    ingester.ingest(&mut engine).unwrap();
+    let after = dump(&engine);
+    let ids_before: Vec<_> = before.blocks.keys().collect();
+    for id in ids_before {
+        assert!(after.blocks.contains_key(id), "id {id} did not survive");
+    }
+    assert_eq!(after.blocks.len(), before.blocks.len() + 1);
+}

@@ -1,0 +1,119 @@
+//! Shared helpers of the ingest tests: write a fixture tree, open an
+//! engine, and dump the stored graph as readable lines.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use kausal_ingest::{IngestOptions, IngestReport, Ingester};
+use kausal_storage::{BlockId, Config, GraphEdge, StorageEngine, SyncMode};
+use kausal_vfs::{OsVfs, Vfs};
+
+/// Writes `files` (repo-relative path, content) under `root`.
+pub fn write_tree(root: &Path, files: &[(&str, &str)]) {
+    for (path, content) in files {
+        let full = root.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+    }
+}
+
+pub fn fast_config() -> Config {
+    Config {
+        sync_mode: SyncMode::Manual,
+        memtable_budget_bytes: 8 * 1024 * 1024,
+        ..Config::default()
+    }
+}
+
+pub fn open_engine(dir: &Path) -> StorageEngine {
+    StorageEngine::open(Arc::new(OsVfs::new()), dir, fast_config()).unwrap()
+}
+
+pub fn options() -> IngestOptions {
+    IngestOptions {
+        progress: false,
+        threads: Some(2),
+        ..IngestOptions::default()
+    }
+}
+
+/// Ingests `root` into a fresh engine under `db`; returns engine and report.
+pub fn ingest_fresh(root: &Path, db: &Path) -> (StorageEngine, IngestReport) {
+    let mut engine = open_engine(db);
+    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+    let mut ingester = Ingester::new(vfs, root, options()).unwrap();
+    let report = ingester.ingest(&mut engine).unwrap();
+    (engine, report)
+}
+
+/// The whole stored graph: blocks (uri, metadata, content) and edges.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Dump {
+    pub blocks: BTreeMap<BlockId, (String, String, String)>,
+    pub edges: BTreeSet<GraphEdge>,
+}
+
+pub fn dump(engine: &StorageEngine) -> Dump {
+    let mut blocks = BTreeMap::new();
+    let mut edges = BTreeSet::new();
+    for view in engine.iterate_blocks() {
+        let view = view.unwrap();
+        blocks.insert(
+            view.id,
+            (
+                view.source_uri.to_string(),
+                view.metadata_json.to_string(),
+                view.content.to_string(),
+            ),
+        );
+    }
+    for id in blocks.keys() {
+        edges.extend(engine.find_outgoing_edges(*id));
+        edges.extend(engine.find_incoming_edges(*id));
+    }
+    Dump { blocks, edges }
+}
+
+/// Field of a block's metadata.
+pub fn meta_field(metadata: &str, field: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(metadata).unwrap();
+    match &value[field] {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Edges as `source -type-> target` with qualified names (file blocks by path).
+pub fn edge_lines(engine: &StorageEngine) -> BTreeSet<String> {
+    let dump = dump(engine);
+    let name = |id: &BlockId| -> String {
+        match dump.blocks.get(id) {
+            Some((uri, meta, _)) => {
+                if meta_field(meta, "kind") == "file" {
+                    uri.clone()
+                } else {
+                    meta_field(meta, "qualified_name")
+                }
+            }
+            None => format!("<missing {id}>"),
+        }
+    };
+    dump.edges
+        .iter()
+        .map(|e| format!("{} -{}-> {}", name(&e.source), e.edge_type, name(&e.target)))
+        .collect()
+}
+
+/// Only the call edges (`calls` and `calls_method`).
+pub fn call_lines(engine: &StorageEngine) -> BTreeSet<String> {
+    edge_lines(engine)
+        .into_iter()
+        .filter(|l| l.contains(" -calls-> ") || l.contains(" -calls_method-> "))
+        .collect()
+}
+
+pub fn lines(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
