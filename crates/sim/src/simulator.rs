@@ -51,6 +51,7 @@ impl SimOptions {
                 dir_entry_persist: 0.5,
                 bit_flip: 0.003,
                 wal_bit_flip: 0.003,
+                wal_flip_bits: 1,
                 capacity_bytes: None,
             },
             weights: Weights::default(),

@@ -34,6 +34,9 @@ struct Args {
     /// to look past failures in how the engine makes new directories durable.
     #[arg(long)]
     premade_data_dir: bool,
+    /// Bits each WAL flip flips, within one 512 B sector (1: a single bit).
+    #[arg(long, default_value_t = 1)]
+    wal_flip_bits: u32,
     /// Print every run that ended with a bit flip detected, and its message.
     #[arg(long)]
     list_detected: bool,
@@ -45,6 +48,7 @@ fn options(args: &Args, seed: u64) -> Result<SimOptions, String> {
     if args.premade_data_dir {
         options.dirs = DirSetup::DataDirExists;
     }
+    options.faults.wal_flip_bits = args.wal_flip_bits;
     let without = &args.without;
     for kind in without {
         options.disable(kind)?;
@@ -90,6 +94,9 @@ fn main() -> ExitCode {
                     .collect();
                 if args.premade_data_dir {
                     without.push_str(" --premade-data-dir");
+                }
+                if args.wal_flip_bits != 1 {
+                    without.push_str(&format!(" --wal-flip-bits {}", args.wal_flip_bits));
                 }
                 println!("  replay: cargo xtask sim --seed {seed} --ops {op}{without}");
                 failures.push(seed);
