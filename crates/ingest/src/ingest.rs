@@ -577,7 +577,13 @@ fn load_state(engine: &StorageEngine) -> Result<State, IngestError> {
     let mut state = State::default();
     let mut ids = Vec::new();
     let mut paths: FxHashMap<String, Arc<str>> = FxHashMap::default();
-    for view in engine.iterate_blocks() {
+    let views = engine
+        .iterate_blocks()
+        .map_err(|source| IngestError::ReadGraph {
+            block: "(scan)".into(),
+            source,
+        })?;
+    for view in views {
         let view = view.map_err(|source| IngestError::ReadGraph {
             block: "(scan)".into(),
             source,
@@ -609,12 +615,22 @@ fn load_state(engine: &StorageEngine) -> Result<State, IngestError> {
         }
     }
     let mut scratch = Vec::new();
+    let read_edges = |id: kausal_storage::BlockId| {
+        move |source| IngestError::ReadGraph {
+            block: id.to_string(),
+            source,
+        }
+    };
     for id in ids {
         scratch.clear();
-        engine.find_outgoing_edges_into(id, &mut scratch);
+        engine
+            .find_outgoing_edges_into(id, &mut scratch)
+            .map_err(read_edges(id))?;
         state.edges.extend(scratch.iter().copied());
         scratch.clear();
-        engine.find_incoming_edges_into(id, &mut scratch);
+        engine
+            .find_incoming_edges_into(id, &mut scratch)
+            .map_err(read_edges(id))?;
         state.edges.extend(scratch.iter().copied());
     }
     // Edge types ingest never writes are not its to delete.

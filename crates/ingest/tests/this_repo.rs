@@ -31,8 +31,8 @@ fn ingests_this_repository() {
         "crate::types::<BlockId as FromStr>::from_str -calls-> crate::types::BlockId::parse_hex",
         // crates/query/src/engine.rs: find_callers -> self.call_neighbors.
         "crate::engine::QueryEngine::find_callers -calls_method-> crate::engine::QueryEngine::call_neighbors",
-        // crates/sim/src/simulator.rs: run_seed -> Runner::new, Workload::new.
-        "crate::simulator::run_seed -calls-> crate::simulator::Runner::new",
+        // crates/sim/src/simulator.rs: run_seed -> Runner::with_dirs, Workload::new.
+        "crate::simulator::run_seed -calls-> crate::simulator::Runner::with_dirs",
         "crate::simulator::run_seed -calls-> crate::workload::Workload::new",
     ] {
         assert!(calls.contains(line), "missing {line}");

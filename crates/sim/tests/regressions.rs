@@ -137,6 +137,39 @@ fn retried_open_after_a_failed_parent_sync_makes_the_directory_durable() {
     );
 }
 
+/// Soak seeds 1085 and 2547 (after the fix for (e)): the same with a
+/// nested directory: an open created `/a/b/db`, failed syncing an ancestor
+/// further up, and the retried open synced only the data directory's
+/// parent; the crash then rolled back `mkdir /a`.
+#[test]
+fn retried_open_after_any_failed_ancestor_sync_makes_the_directory_durable() {
+    const NESTED: &str = "/a/b/db";
+    for failing_op in 1..=4 {
+        let vfs = SimVfs::new(13, FaultConfig::default());
+        vfs.schedule_failure(failing_op, false);
+        let first = StorageEngine::open(Arc::new(vfs.clone()), NESTED, config());
+        if vfs.failure_pending() {
+            break;
+        }
+        assert!(first.is_err(), "op {failing_op}");
+        drop(first);
+        let mut engine =
+            StorageEngine::open(Arc::new(vfs.clone()), NESTED, config()).expect("reopen");
+        engine.put_block(&block(1)).expect("put");
+        engine.sync().expect("sync");
+        drop(engine);
+        vfs.crash();
+        let engine = StorageEngine::open(Arc::new(vfs.clone()), NESTED, config()).expect("open");
+        assert!(
+            engine
+                .find_block(BlockId::from_u128(1))
+                .expect("find")
+                .is_some(),
+            "failing op {failing_op}: a synced write vanished with its directory"
+        );
+    }
+}
+
 /// SIM-FINDINGS (f): a flush whose removal of an old WAL segment fails still
 /// succeeds (the segment is harmless), but the leftover is removed only by
 /// the next flush that has data or by a reopen: a flush of an empty

@@ -74,33 +74,24 @@ fn take_inventory(vfs: &dyn Vfs, dir: &Path, read_only: bool) -> StorageResult<I
     Ok(inventory)
 }
 
-/// Creates `dir` and its missing parents, then syncs the parent of each
-/// directory it created: a new directory's entry is durable only after its
-/// parent is synced, and everything later written inside it hangs off that
-/// entry. The parent of `dir` is synced on every open, even when `dir`
-/// existed: an earlier open may have created it and failed to sync, which
-/// leaves the entry's durability unknown (as a failed fsync does for data).
+/// Creates `dir` and its missing parents, then syncs every ancestor of
+/// `dir` (its parent up to the root, or to the start of a relative path): a
+/// new directory's entry is durable only after its parent is synced, and
+/// everything later written inside it hangs off that entry. Every ancestor
+/// is synced on every writable open, not just the ones this open created:
+/// an earlier open (maybe in another process) may have created them and
+/// failed before its sync, which leaves their entries' durability unknown,
+/// as a failed fsync does for data. Syncing a clean directory is cheap.
 fn create_dir_durably(vfs: &dyn Vfs, dir: &Path) -> StorageResult<()> {
-    let parent_of = |path: &Path| match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut missing = Vec::new();
-    let mut next = Some(dir);
-    while let Some(path) = next {
-        if path.as_os_str().is_empty() || vfs.exists(path)? {
-            break;
-        }
-        missing.push(path);
-        next = path.parent();
-    }
-    if !missing.is_empty() {
+    if !vfs.exists(dir)? {
         vfs.create_dir_all(dir)?;
     }
-    // Deepest first: each sync makes one created entry durable.
-    vfs.sync_dir(&parent_of(dir))?;
-    for created in missing.iter().skip(1) {
-        vfs.sync_dir(&parent_of(created))?;
+    for ancestor in dir.ancestors().skip(1) {
+        if ancestor.as_os_str().is_empty() {
+            vfs.sync_dir(Path::new("."))?;
+            break;
+        }
+        vfs.sync_dir(ancestor)?;
     }
     Ok(())
 }
