@@ -213,7 +213,6 @@ fn a_later_flush_removes_a_wal_segment_whose_removal_failed() {
 /// fails. The retried open finds both directories, syncs only `/x`, and the
 /// next crash takes `/x` with the whole database.
 #[test]
-#[ignore = "engine bug SIM-FINDINGS (g): a created grandparent is not re-synced after a failed sync"]
 fn retried_open_after_a_failed_grandparent_sync_makes_the_directory_durable() {
     const NESTED: &str = "/x/db";
     let vfs = SimVfs::new(13, FaultConfig::default());
