@@ -3,6 +3,12 @@
 //! aim faults at record boundaries.
 
 use std::path::{Path, PathBuf};
+
+/// The README's Rust examples, compiled and run as doc tests so they cannot
+/// drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 use std::sync::Arc;
 
 use kausal_storage::{BlockId, Config, ContextBlock, StorageEngine, SyncMode};

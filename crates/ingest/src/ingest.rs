@@ -431,9 +431,23 @@ impl Ingester {
                 names: &entry.names,
             })
             .collect();
-        let resolution = resolve(&views);
+        let mut resolution = resolve(&views);
+        // The name index (see `name_index`): derived like every other edge,
+        // so it is written, diffed and deleted with the blocks it names.
+        for (path, entry) in &state.files {
+            crate::name_index::file_edges(path, &entry.names, &mut resolution.edges);
+        }
         let target_edges: FxHashSet<GraphEdge> = resolution.edges.iter().copied().collect();
         let deleted_blocks: FxHashSet<BlockId> = deletes.values().flatten().copied().collect();
+        // An edge is written in the batch of the file its source lives in;
+        // a name-index edge's source is a key, not a block: use the target.
+        let owner = |edge: &GraphEdge| {
+            if edge.edge_type == EdgeType::Names {
+                edge.target
+            } else {
+                edge.source
+            }
+        };
         let path_of = |id: &BlockId| -> String {
             target_blocks
                 .get(id)
@@ -445,7 +459,7 @@ impl Ingester {
         for edge in &resolution.edges {
             if !state.edges.contains(edge) {
                 edge_puts
-                    .entry(path_of(&edge.source))
+                    .entry(path_of(&owner(edge)))
                     .or_default()
                     .push(*edge);
             }
@@ -463,7 +477,7 @@ impl Ingester {
                 continue;
             }
             edge_deletes
-                .entry(path_of(&edge.source))
+                .entry(path_of(&owner(edge)))
                 .or_default()
                 .push(*edge);
         }

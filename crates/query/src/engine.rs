@@ -162,14 +162,18 @@ impl<'e> QueryEngine<'e> {
         )
     }
 
+    /// Callers or callees of `id`. An id may have edges without having a
+    /// block (`put_edge` accepts that: a call into code outside the graph,
+    /// an index key), and such an id is a valid start; only an id with
+    /// neither a block nor an edge is `BlockNotFound`.
     fn call_neighbors(&self, id: BlockId, direction: Direction) -> QueryResult<Vec<BlockView<'e>>> {
-        if !self.block_exists(id)? {
-            return Err(QueryError::BlockNotFound { id });
-        }
         let edges = match direction {
             Direction::Incoming => self.storage().find_incoming_edges(id)?,
             _ => self.storage().find_outgoing_edges(id)?,
         };
+        if edges.is_empty() && !self.block_exists(id)? {
+            return Err(QueryError::BlockNotFound { id });
+        }
         let calls = EdgeTypeSet::calls();
         let mut ids: Vec<BlockId> = edges
             .iter()
