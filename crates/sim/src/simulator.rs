@@ -5,7 +5,12 @@
 //! Checks: every durable write survives a crash; nothing deleted comes back;
 //! a read returns the model's bytes or a clear error (never wrong bytes); a
 //! call that fails without poisoning the engine changed nothing; a batch is
-//! all there or all gone; no panic, whatever the fault.
+//! all there or all gone; `Corruption` is accepted only for a file that had
+//! a bit flipped at rest (for a WAL segment, named at or before the flipped
+//! byte), so after a flip in synced WAL data the engine either reports it
+//! or opens with every synced record; a read-only open after a crash writes
+//! nothing and shows what the writable open then shows; no panic, whatever
+//! the fault.
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
