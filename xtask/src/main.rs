@@ -25,12 +25,13 @@ enum Task {
     /// The storage crate's tests and the storage scenario tests.
     TestStorage,
     /// The main job: the benchmark harness (release build), with the fjall
-    /// peer baseline unless --no-peer.
+    /// and redb peers unless --no-peer; writes target/benchmark/latest.json
+    /// and report.html (charts, checked by parsing them back).
     Benchmark {
-        /// Smaller data sets, under 30 seconds.
+        /// Smaller data sets, under 10 seconds.
         #[arg(long)]
         quick: bool,
-        /// Skip building and running the fjall peer baseline.
+        /// Skip building and running the fjall and redb peers.
         #[arg(long)]
         no_peer: bool,
         /// Save this run as baseline NAME.
@@ -258,7 +259,7 @@ fn main() -> ExitCode {
                 "kausal-bench",
             ];
             if !no_peer {
-                args.extend(["--features", "fjall"]);
+                args.extend(["--features", "fjall,redb"]);
             }
             args.push("--");
             if quick {
@@ -270,7 +271,23 @@ fn main() -> ExitCode {
             if let Some(name) = &baseline {
                 args.extend(["--baseline", name]);
             }
-            runner.command("benchmark harness", "cargo", &args);
+            if runner.command("benchmark harness", "cargo", &args) {
+                runner.check("report.html written", || {
+                    let report = checks::workspace_root()
+                        .join("target")
+                        .join("benchmark")
+                        .join("report.html");
+                    let text = std::fs::read_to_string(&report)
+                        .map_err(|error| format!("{}: {error}", report.display()))?;
+                    // The harness parsed every chart back before writing;
+                    // here: the file is this run's and holds charts.
+                    let charts = text.matches("<svg").count();
+                    if charts == 0 {
+                        return Err(format!("{} holds no chart", report.display()));
+                    }
+                    Ok(format!("{} ({charts} charts)", report.display()))
+                });
+            }
             runner.finish("benchmark")
         }
         Task::ValgrindMemory => {

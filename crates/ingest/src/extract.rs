@@ -15,7 +15,7 @@ use crate::language::{Language, Role};
 use crate::limits::{
     MAX_DOC_BYTES, MAX_ENTRIES_PER_FILE, MAX_ITEM_DEPTH, MAX_NAME_BYTES, MAX_SIGNATURE_BYTES,
 };
-use crate::summary::{CallKind, CallRef, Import, Item, ItemKind, Summary};
+use crate::summary::{CallKind, CallRef, Import, Item, ItemKind, Summary, TypedName};
 use crate::text::{cut, first_doc_line, normalize_path_text, normalize_type_text};
 
 struct RawDef {
@@ -33,10 +33,13 @@ struct RawDef {
 
 struct RawCall {
     position: usize,
+    end: usize,
     row: usize,
     kind: CallKind,
     text: String,
     receiver: String,
+    /// Byte range of the receiver expression (method calls).
+    receiver_range: Option<(usize, usize)>,
 }
 
 /// Parses `source` and extracts its summary. `Err` only when the parser
@@ -66,10 +69,14 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
     let mut calls: Vec<RawCall> = Vec::new();
     let mut imports: Vec<(usize, usize, String)> = Vec::new();
     let mut locals: Vec<(usize, String)> = Vec::new();
+    // (position, row, name, type, is_field)
+    let mut typed: Vec<(usize, usize, String, String, bool)> = Vec::new();
     // Index of the def already taken for a node; a second pattern matching
     // the same node only adds what the first lacked (a class's bases).
     let mut seen_defs: FxHashMap<(usize, usize), usize> = FxHashMap::default();
-    let mut seen_calls: FxHashSet<usize> = FxHashSet::default();
+    // Keyed by the call node's range: `a.b().c()` and `a.b()` start at the
+    // same byte and are two calls.
+    let mut seen_calls: FxHashMap<(usize, usize), usize> = FxHashMap::default();
     // Comment ranges; a capture, because walking to siblings in
     // tree-sitter goes through `parent()`, which is O(depth).
     let mut comments: Vec<(usize, usize)> = Vec::new();
@@ -83,6 +90,10 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
         let mut impl_type: Option<Node> = None;
         let mut impl_traits: Vec<Node> = Vec::new();
         let mut receiver: Option<Node> = None;
+        let mut qualifier: Option<Node> = None;
+        let mut in_macro = false;
+        let mut local_type: Option<Node> = None;
+        let mut field_type: Option<Node> = None;
         let mut import: Option<Node> = None;
         let mut doc: Option<Node> = None;
         for capture in found.captures() {
@@ -95,12 +106,17 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
                 | Role::Call
                 | Role::MethodCall
                 | Role::ImportStatement
-                | Role::LocalDefinition => main = Some((*role, node)),
+                | Role::LocalDefinition
+                | Role::FieldName => main = Some((*role, node)),
                 Role::Name => name = Some(node),
                 Role::Body => body = Some(node),
                 Role::ImplType => impl_type = Some(node),
                 Role::ImplTrait => impl_traits.push(node),
                 Role::Receiver => receiver = Some(node),
+                Role::Qualifier => qualifier = Some(node),
+                Role::MacroTokens => in_macro = true,
+                Role::LocalType => local_type = Some(node),
+                Role::FieldType => field_type = Some(node),
                 Role::Import => import = Some(node),
                 Role::Doc => doc = Some(node),
                 Role::Ignored => {}
@@ -170,23 +186,55 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
             }
             Role::Call | Role::MethodCall => {
                 let Some(name) = name else { continue };
-                if !seen_calls.insert(node.start_byte()) {
-                    continue;
-                }
-                let (kind, text) = if role == Role::Call {
-                    (CallKind::Path, normalize_path_text(text_of(name, source)))
+                let (mut kind, text) = if role == Role::Call {
+                    let path = match qualifier {
+                        Some(q) => format!("{}::{}", text_of(q, source), text_of(name, source)),
+                        None => text_of(name, source).to_string(),
+                    };
+                    (CallKind::Path, normalize_path_text(&path))
                 } else {
                     (CallKind::Method, text_of(name, source).to_string())
                 };
-                calls.push(RawCall {
+                let mut receiver_text = receiver
+                    .map(|n| cut(text_of(n, source), 64).to_string())
+                    .unwrap_or_default();
+                // Token-tree patterns see `x.f(..)` / `a::b::f(..)` through
+                // their last tokens: look at the text before the match.
+                if in_macro {
+                    let first = qualifier.unwrap_or(name);
+                    let before = source.get(..first.start_byte()).unwrap_or("").trim_end();
+                    if before.ends_with("::") {
+                        continue; // a longer path: not resolved inside macros
+                    }
+                    if before.ends_with('.') && kind == CallKind::Path && qualifier.is_none() {
+                        kind = CallKind::Method;
+                        receiver_text = String::from("?");
+                    }
+                }
+                let call = RawCall {
                     position: node.start_byte(),
+                    end: node.end_byte(),
+                    receiver_range: receiver.map(|r| (r.start_byte(), r.end_byte())),
                     row: node.start_position().row,
                     kind,
                     text: cut(&text, MAX_NAME_BYTES).to_string(),
-                    receiver: receiver
-                        .map(|n| cut(text_of(n, source), 64).to_string())
-                        .unwrap_or_default(),
-                });
+                    receiver: receiver_text,
+                };
+                // In macro token trees `a::f(..)` and `x.f(..)` also match
+                // the bare `f(..)` pattern: the longer form wins.
+                let detail =
+                    |c: &RawCall| usize::from(c.kind == CallKind::Method || c.text.contains("::"));
+                match seen_calls.get(&(call.position, node.end_byte())) {
+                    Some(existing) => {
+                        if detail(&call) > detail(&calls[*existing]) {
+                            calls[*existing] = call;
+                        }
+                    }
+                    None => {
+                        seen_calls.insert((call.position, node.end_byte()), calls.len());
+                        calls.push(call);
+                    }
+                }
             }
             Role::ImportStatement => {
                 let text = text_of(import.unwrap_or(node), source);
@@ -198,6 +246,26 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
             }
             Role::LocalDefinition => {
                 locals.push((node.start_byte(), text_of(node, source).to_string()));
+                if let Some(ty) = local_type {
+                    typed.push((
+                        node.start_byte(),
+                        node.start_position().row,
+                        text_of(node, source).to_string(),
+                        cut(text_of(ty, source), 128).to_string(),
+                        false,
+                    ));
+                }
+            }
+            Role::FieldName => {
+                if let Some(ty) = field_type {
+                    typed.push((
+                        node.start_byte(),
+                        node.start_position().row,
+                        text_of(node, source).to_string(),
+                        cut(text_of(ty, source), 128).to_string(),
+                        true,
+                    ));
+                }
             }
             _ => {}
         }
@@ -281,9 +349,36 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
         }
     }
 
-    calls.sort_by_key(|call| call.position);
+    typed.sort_by_key(|t| t.0);
+    typed.dedup_by_key(|t| t.0);
+    typed.truncate(MAX_ENTRIES_PER_FILE);
+    let typed_positions: Vec<usize> = typed.iter().map(|t| t.0).collect();
+    let typed_scopes = enclosing_of_positions(&ranges, &typed_positions);
+    for ((_, row, name, type_text, is_field), scope) in typed.into_iter().zip(typed_scopes) {
+        let entry = TypedName {
+            scope: if is_field {
+                scope
+            } else {
+                callable_ancestor(&summary.items, scope)
+            },
+            name,
+            type_text,
+            line: row as u32 + 1,
+        };
+        if is_field {
+            summary.fields.push(entry);
+        } else {
+            summary.typed_locals.push(entry);
+        }
+    }
+
+    calls.sort_by_key(|call| (call.position, Reverse(call.end)));
     let call_positions: Vec<usize> = calls.iter().map(|c| c.position).collect();
     let call_scopes = enclosing_of_positions(&ranges, &call_positions);
+    // Index of each kept call by its node range, to link a method call to
+    // the call that produces its receiver (`a.b().c()`).
+    let mut by_range: FxHashMap<(usize, usize), u32> = FxHashMap::default();
+    let mut receiver_ranges: Vec<Option<(usize, usize)>> = Vec::new();
     for (call, scope) in calls.into_iter().zip(call_scopes) {
         let caller = callable_ancestor(&summary.items, scope).or(scope);
         if call.kind == CallKind::Path
@@ -293,13 +388,19 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
             summary.local_calls += 1;
             continue;
         }
+        by_range.insert((call.position, call.end), summary.calls.len() as u32);
+        receiver_ranges.push(call.receiver_range);
         summary.calls.push(CallRef {
             caller,
             kind: call.kind,
             text: call.text,
             receiver: call.receiver,
+            receiver_call: None,
             line: call.row as u32 + 1,
         });
+    }
+    for (call, range) in summary.calls.iter_mut().zip(receiver_ranges) {
+        call.receiver_call = range.and_then(|r| by_range.get(&r).copied());
     }
 
     imports.sort_by_key(|(position, _, _)| *position);

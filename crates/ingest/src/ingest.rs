@@ -38,6 +38,13 @@ use crate::walk::{WalkEntry, walk};
 /// to prove a file unchanged (coarse file-system timestamp ticks).
 const RACY_MARGIN_NS: u64 = 2_000_000_000;
 
+/// Time since `clock`, restarting it.
+fn lap(clock: &mut Instant) -> std::time::Duration {
+    let elapsed = clock.elapsed();
+    *clock = Instant::now();
+    elapsed
+}
+
 fn now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -83,7 +90,7 @@ pub struct Ingester {
 }
 
 enum Parsed {
-    Record(FileRecord),
+    Record(Box<FileRecord>),
     Skipped(String),
 }
 
@@ -117,7 +124,11 @@ impl Ingester {
             Some(state) => state,
             None => load_state(engine)?,
         };
-        let result = self.run(engine, &mut state, started);
+        let load = started.elapsed();
+        let result = self.run(engine, &mut state, started).map(|mut report| {
+            report.timings.load = load;
+            report
+        });
         // Keep the picture only if it matches what is stored.
         if result.is_ok() {
             self.state = Some(state);
@@ -133,7 +144,9 @@ impl Ingester {
     ) -> Result<IngestReport, IngestError> {
         let mut report = IngestReport::default();
         let walk_started_ns = now_ns();
+        let mut clock = Instant::now();
         let (walked, mut skipped) = walk(&self.root, &self.options)?;
+        report.timings.walk = lap(&mut clock);
         report.files_seen = walked.len() as u64;
 
         // Unchanged by size and mtime, or to be read.
@@ -160,6 +173,7 @@ impl Ingester {
             }
         }
         let parsed = self.read_and_parse(&to_read, state)?;
+        report.timings.parse = lap(&mut clock);
 
         // The target set of files.
         let walked_paths: FxHashSet<&str> = walked.iter().map(|e| e.path.as_str()).collect();
@@ -168,6 +182,7 @@ impl Ingester {
         for (entry, result) in to_read.iter().zip(parsed) {
             match result {
                 Parsed::Record(record) => {
+                    let record = *record;
                     if state.files.get(&entry.path).map(|e| &e.record.content_hash)
                         == Some(&record.content_hash)
                     {
@@ -349,10 +364,10 @@ impl Ingester {
             let mut record = old.record.clone();
             record.size = size;
             record.mtime_ns = entry.mtime_ns;
-            return Parsed::Record(record);
+            return Parsed::Record(Box::new(record));
         }
         match extract(entry.language, &text, parser) {
-            Ok(summary) => Parsed::Record(FileRecord {
+            Ok(summary) => Parsed::Record(Box::new(FileRecord {
                 path: entry.path.clone(),
                 language: entry.language,
                 size,
@@ -360,7 +375,7 @@ impl Ingester {
                 content_hash,
                 content: Arc::from(text),
                 summary,
-            }),
+            })),
             Err(reason) => Parsed::Skipped(format!("parse failed: {reason}")),
         }
     }
@@ -373,6 +388,7 @@ impl Ingester {
         changed: &[String],
         report: &mut IngestReport,
     ) -> Result<(), IngestError> {
+        let mut clock = Instant::now();
         // Target blocks of the files that changed (all files when the
         // stored graph is not verified).
         let rebuild: Vec<&str> = if state.verified {
@@ -420,15 +436,18 @@ impl Ingester {
             ids.sort();
         }
 
+        report.timings.blocks = lap(&mut clock);
         // Target edges: resolve every file.
         let views: Vec<FileView> = state
             .files
             .values()
-            .map(|entry| FileView {
-                path: &entry.record.path,
-                language: entry.record.language,
-                summary: &entry.record.summary,
-                names: &entry.names,
+            .map(|entry| {
+                FileView::new(
+                    &entry.record.path,
+                    entry.record.language,
+                    &entry.record.summary,
+                    &entry.names,
+                )
             })
             .collect();
         let mut resolution = resolve(&views);
@@ -482,6 +501,7 @@ impl Ingester {
                 .push(*edge);
         }
 
+        report.timings.resolve = lap(&mut clock);
         // One batch per file (split only past the batch limits).
         let mut paths: Vec<&String> = puts
             .keys()
@@ -513,10 +533,12 @@ impl Ingester {
             writer.commit()?;
         }
         report.batches = writer.batches;
+        report.timings.write = lap(&mut clock);
         engine.sync().map_err(|source| IngestError::Write {
             path: "(sync)".into(),
             source,
         })?;
+        report.timings.sync = lap(&mut clock);
 
         state.blocks = target_blocks;
         state.edges = target_edges;

@@ -3,7 +3,7 @@
 //! through exhaustive `match`es so a new variant does not compile until
 //! every column is filled in. Queries are compiled once per process.
 
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 use tree_sitter::Query;
 
@@ -168,21 +168,26 @@ impl Language {
 
     /// The grammar and the compiled query, built on first use.
     pub fn compiled(self) -> Result<&'static Compiled, IngestError> {
-        static TABLE: LazyLock<Vec<Result<Compiled, String>>> =
-            LazyLock::new(|| Language::ALL.iter().map(|l| Compiled::build(*l)).collect());
+        // One cell per language: compiling a query takes tens of
+        // milliseconds, so only languages the tree uses are compiled.
+        const LANGUAGES: usize = Language::ALL.len();
+        static TABLE: [OnceLock<Result<Compiled, String>>; LANGUAGES] =
+            [const { OnceLock::new() }; LANGUAGES];
         let index = Language::ALL
             .iter()
             .position(|l| *l == self)
             .unwrap_or_default();
-        match TABLE.get(index) {
-            Some(Ok(compiled)) => Ok(compiled),
-            Some(Err(reason)) => Err(IngestError::Query {
-                language: self.name(),
-                reason: reason.clone(),
-            }),
-            None => Err(IngestError::Query {
+        let Some(cell) = TABLE.get(index) else {
+            return Err(IngestError::Query {
                 language: self.name(),
                 reason: "not in the language table".into(),
+            });
+        };
+        match cell.get_or_init(|| Compiled::build(self)) {
+            Ok(compiled) => Ok(compiled),
+            Err(reason) => Err(IngestError::Query {
+                language: self.name(),
+                reason: reason.clone(),
             }),
         }
     }
@@ -207,14 +212,24 @@ pub enum Role {
     MethodCall,
     /// `@receiver`: the receiver expression of a method call.
     Receiver,
+    /// `@qualifier`: a path prefix written before `@name` (`Type` in
+    /// `Type::f(..)` inside a macro's token tree).
+    Qualifier,
     /// `@reference.import`: the whole import statement.
     ImportStatement,
     /// `@import`: the part of an import statement the language parser reads.
     Import,
     /// `@local.definition`: a name bound inside a function body.
     LocalDefinition,
+    /// `@local.type`: the declared or evident type of that name.
+    LocalType,
+    /// `@field.name` / `@field.type`: a struct field and its type.
+    FieldName,
+    FieldType,
     /// `@doc`: a documentation string (Python docstrings).
     Doc,
+    /// `@macro.tokens`: the macro token tree a call pattern matched in.
+    MacroTokens,
     /// `@comment`: a comment; the extractor attaches doc lines by position.
     Comment,
     /// `@_name`: a helper capture for predicates, ignored.
@@ -234,11 +249,16 @@ impl Role {
             "reference.call" => Role::Call,
             "reference.method_call" => Role::MethodCall,
             "receiver" => Role::Receiver,
+            "qualifier" => Role::Qualifier,
             "reference.import" => Role::ImportStatement,
             "import" => Role::Import,
             "local.definition" => Role::LocalDefinition,
+            "local.type" => Role::LocalType,
+            "field.name" => Role::FieldName,
+            "field.type" => Role::FieldType,
             "doc" => Role::Doc,
             "comment" => Role::Comment,
+            "macro.tokens" => Role::MacroTokens,
             _ if name.starts_with('_') => Role::Ignored,
             "definition.function" => Role::Definition(ItemKind::Function),
             "definition.method" => Role::Definition(ItemKind::Method),

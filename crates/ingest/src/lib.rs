@@ -51,7 +51,7 @@ pub use hash::{StableHasher, hash_bytes};
 pub use ingest::Ingester;
 pub use language::Language;
 pub use record::INGEST_STATE_VERSION;
-pub use report::{IngestReport, SkippedFile};
+pub use report::{IngestReport, SkippedFile, Timings};
 pub use walk::ALWAYS_SKIPPED_DIRS;
 
 use limits::{DEFAULT_MAX_FILE_BYTES, MAX_FILE_BYTES_CEILING};

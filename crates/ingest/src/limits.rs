@@ -30,3 +30,6 @@ pub const MAX_PATH_SEGMENTS: usize = 32;
 /// items are dropped and the file listed as partial: qualified names grow
 /// with depth, so 10,000 nested modules would otherwise cost O(depth^2).
 pub const MAX_ITEM_DEPTH: usize = 128;
+/// Longest method-call chain (`a.b().c().d()`) whose receiver types are
+/// followed through return types.
+pub const MAX_CALL_CHAIN: usize = 32;

@@ -15,7 +15,7 @@ use crate::summary::{ItemKind, Summary};
 
 /// Version of the `ingest` object in file metadata; a different version
 /// makes the file re-parsed.
-pub const INGEST_STATE_VERSION: u32 = 1;
+pub const INGEST_STATE_VERSION: u32 = 3;
 
 /// One source file as ingested.
 #[derive(Debug, Clone, PartialEq, Eq)]

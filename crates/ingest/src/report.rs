@@ -50,6 +50,38 @@ pub struct IngestReport {
     pub batches: u64,
     #[serde(skip)]
     pub elapsed: Duration,
+    /// Wall time per stage.
+    #[serde(skip)]
+    pub timings: Timings,
+}
+
+/// Wall time of each stage of one ingest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    pub load: Duration,
+    pub walk: Duration,
+    pub parse: Duration,
+    pub blocks: Duration,
+    pub resolve: Duration,
+    pub write: Duration,
+    pub sync: Duration,
+}
+
+impl fmt::Display for Timings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        write!(
+            f,
+            "load {:.1}ms, walk {:.1}ms, read+parse {:.1}ms, blocks {:.1}ms, resolve {:.1}ms, write {:.1}ms, sync {:.1}ms",
+            ms(self.load),
+            ms(self.walk),
+            ms(self.parse),
+            ms(self.blocks),
+            ms(self.resolve),
+            ms(self.write),
+            ms(self.sync)
+        )
+    }
 }
 
 impl IngestReport {
@@ -110,6 +142,7 @@ impl fmt::Display for IngestReport {
             "imports: {} total, {} resolved, {} external, {} unresolved",
             i.total, i.resolved, i.external, i.unresolved
         )?;
+        writeln!(f, "time: {}", self.timings)?;
         write!(
             f,
             "writes: {} blocks written, {} deleted, {} edges written, {} deleted, {} batches",

@@ -141,6 +141,10 @@ pub struct CallRef {
     pub text: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub receiver: String,
+    /// Method calls whose receiver is itself a call (`a.b().c()`): the
+    /// index of that call in the file's list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiver_call: Option<u32>,
     pub line: u32,
 }
 
@@ -175,6 +179,19 @@ impl Import {
     }
 }
 
+/// A name with a type as written: a typed local or parameter (scope: the
+/// function) or a struct field (scope: the struct).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypedName {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<u32>,
+    pub name: String,
+    /// The type text (cut at 128 bytes), e.g. `&mut Table<K>` or `Box<Node>`.
+    #[serde(rename = "type")]
+    pub type_text: String,
+    pub line: u32,
+}
+
 /// Everything extraction learned about one file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -184,6 +201,12 @@ pub struct Summary {
     /// Calls through a local binding (closure, parameter): no edge.
     #[serde(default)]
     pub local_calls: u32,
+    /// Locals and parameters with a known type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub typed_locals: Vec<TypedName>,
+    /// Struct fields with their types.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<TypedName>,
     /// ERROR and MISSING nodes in the tree (tree-sitter recovers around them).
     #[serde(default)]
     pub syntax_errors: u32,

@@ -157,3 +157,96 @@ fn crash_during_the_first_ingest_then_reingest_gives_the_fresh_graph() {
         "{crashed_points:?}"
     );
 }
+
+/// Child side of `killed_process_then_reingest_gives_the_fresh_graph`:
+/// runs only when the parent sets `KAUSAL_INGEST_KILL_CHILD`.
+#[test]
+fn killed_process_child() {
+    let Ok(spec) = std::env::var("KAUSAL_INGEST_KILL_CHILD") else {
+        return;
+    };
+    let (root, db) = spec.split_once('|').unwrap();
+    let config = Config {
+        sync_mode: kausal_storage::SyncMode::EveryWrite,
+        ..Config::default()
+    };
+    let mut engine = StorageEngine::open(source_vfs(), db, config).unwrap();
+    let mut ingester = Ingester::new(source_vfs(), root, options()).unwrap();
+    ingester.ingest(&mut engine).unwrap();
+    engine.shutdown().unwrap();
+}
+
+#[test]
+fn killed_process_then_reingest_gives_the_fresh_graph() {
+    if std::env::var("KAUSAL_INGEST_KILL_CHILD").is_ok() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    // Enough files that an ingest syncing every batch takes a while.
+    for f in 0..150 {
+        let body: String = (0..20)
+            .map(|i| {
+                format!(
+                    "pub fn f{i}() {{\n    crate::m{}::f{}();\n}}\n",
+                    (f + 1) % 150,
+                    i
+                )
+            })
+            .collect();
+        write_tree(root.path(), &[(&format!("src/m{f}.rs"), &body)]);
+    }
+    let lib: String = (0..150).map(|f| format!("pub mod m{f};\n")).collect();
+    write_tree(root.path(), &[("src/lib.rs", &lib)]);
+    let fresh_db = tempfile::tempdir().unwrap();
+    let (fresh, _) = ingest_fresh(root.path(), fresh_db.path());
+    let want = dump(&fresh);
+    drop(fresh);
+
+    let mut partial = Vec::new();
+    // Kill later and later (25 ms steps) until an ingest runs to its end,
+    // so the kills sweep the whole ingest.
+    for delay_ms in (1..100u64).map(|step| step * 25) {
+        let db = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "killed_process_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(
+                "KAUSAL_INGEST_KILL_CHILD",
+                format!("{}|{}", root.path().display(), db.path().display()),
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let completed = child
+            .try_wait()
+            .unwrap()
+            .is_some_and(|status| status.success());
+        child.kill().ok();
+        child.wait().unwrap();
+        let mut engine = open_engine(db.path());
+        // What the killed ingest left: some, none or all of its batches.
+        let left = dump(&engine).blocks.len();
+        if left > 0 && left < want.blocks.len() {
+            partial.push((delay_ms, left));
+        }
+        Ingester::new(source_vfs(), root.path(), options())
+            .unwrap()
+            .ingest(&mut engine)
+            .unwrap();
+        assert!(dump(&engine) == want, "killed after {delay_ms} ms");
+        if completed {
+            break;
+        }
+    }
+    eprintln!("kills that left a partial graph (delay ms, blocks): {partial:?}");
+    assert!(
+        !partial.is_empty(),
+        "no kill landed in the middle of an ingest"
+    );
+}

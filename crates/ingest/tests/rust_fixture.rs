@@ -58,7 +58,9 @@ pub fn run() {
     f(1);
     fn nested() {}
     nested();
-    t.unique_method_xyz();
+    t.get();
+    Thing::new().twice();
+    other::make().unique_method_xyz();
     Vec::<u8>::new();
     std::mem::drop(t);
     Some(1);
@@ -105,6 +107,11 @@ fn rust_fixture_edges_are_the_hand_checked_ones() {
         "crate::run -calls-> crate::a::inner::deep",
         "crate::run -calls-> crate::b::from_b",
         "crate::run -calls-> crate::run::nested",
+        // `let t = Thing::new(); t.get()`: the local's evident type.
+        "crate::run -calls_method-> crate::Thing::get",
+        // `Thing::new().twice()`: `new` returns `Self`.
+        "crate::run -calls_method-> crate::Thing::twice",
+        // `other::make().unique_method_xyz()`: unknown receiver, unique name.
         "crate::run -calls_method-> crate::b::Other::unique_method_xyz",
         "crate::a::helper -calls-> crate::run_later",
         "crate::a::inner::deep -calls-> crate::a::helper",
@@ -129,14 +136,16 @@ fn rust_fixture_edges_are_the_hand_checked_ones() {
     ] {
         assert!(all.contains(line), "missing {line:?} in\n{all:#?}");
     }
-    // `run` makes: Thing::new, h, a::helper, deep, from_b, nested (6 paths),
-    // f (local), Vec::new, drop, Some (external); one method call.
+    // `run` makes: Thing::new (twice), h, a::helper, deep, from_b, nested
+    // (resolved paths), f (local), other::make, Vec::new, drop, Some
+    // (external) and three resolved method calls.
     assert_eq!(report.calls.local, 1, "{report}");
-    assert_eq!(report.calls.external, 3, "{report}");
+    assert_eq!(report.calls.external, 4, "{report}");
     assert_eq!(report.calls.ambiguous, 0, "{report}");
     assert_eq!(report.calls.unresolved, 0, "{report}");
-    // 14 calls resolve to 13 distinct edges (`h()` and `a::helper()`).
-    assert_eq!(report.calls.resolved, 14, "{report}");
+    // 17 calls resolve to 15 distinct edges (`h()` and `a::helper()`;
+    // `Thing::new()` twice).
+    assert_eq!(report.calls.resolved, 17, "{report}");
     assert_eq!(report.blocks_by_kind["file"], 3);
     assert_eq!(report.blocks_by_kind["impl"], 3);
     assert_eq!(report.blocks_by_kind["trait"], 1);

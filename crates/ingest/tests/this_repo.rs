@@ -34,6 +34,10 @@ fn ingests_this_repository() {
         // crates/sim/src/simulator.rs: run_seed -> Runner::with_dirs, Workload::new.
         "crate::simulator::run_seed -calls-> crate::simulator::Runner::with_dirs",
         "crate::simulator::run_seed -calls-> crate::workload::Workload::new",
+        // Across crates of the workspace: crates/query/src/engine.rs
+        // `self.storage().find_block(id)`, where `storage()` returns
+        // `&'e StorageEngine` imported from kausal_storage.
+        "crate::engine::QueryEngine::find_block -calls_method-> crate::engine::StorageEngine::find_block",
     ] {
         assert!(calls.contains(line), "missing {line}");
     }

@@ -3,3 +3,14 @@
 (let_declaration pattern: (identifier) @local.definition)
 (parameter pattern: (identifier) @local.definition)
 (closure_parameters (identifier) @local.definition)
+
+; Declared or evident types of locals, parameters and fields, so that
+; `x.m()` can resolve through the type of `x` (`x: &Table`,
+; `let x = Table::open(..)`, `let x = Table { .. }`, `self.table.m()`).
+(parameter pattern: (identifier) @local.definition type: (_) @local.type)
+(let_declaration pattern: (identifier) @local.definition type: (_) @local.type)
+(let_declaration pattern: (identifier) @local.definition
+  value: (call_expression function: (scoped_identifier path: (_) @local.type)))
+(let_declaration pattern: (identifier) @local.definition
+  value: (struct_expression name: (_) @local.type))
+(field_declaration name: (field_identifier) @field.name type: (_) @field.type)

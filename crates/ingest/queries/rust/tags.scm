@@ -37,3 +37,10 @@
 ; Comments, for doc lines (matched to items by position).
 (line_comment) @comment
 (block_comment) @comment
+
+; Calls inside macro arguments (`assert_eq!(f(x), 1)`, `write!(f, "{}", self.name())`):
+; tree-sitter keeps macro arguments as token trees, so match the token
+; shapes `name (...)`, `recv . name (...)` and `Type :: name (...)`.
+(token_tree (identifier) @name @reference.call . (token_tree . "(")) @macro.tokens
+(token_tree [(identifier) (self)] @receiver . "." . (identifier) @name @reference.method_call . (token_tree . "(")) @macro.tokens
+(token_tree (identifier) @qualifier . "::" . (identifier) @name @reference.call . (token_tree . "(")) @macro.tokens

@@ -352,7 +352,7 @@ impl<'a> Index<'a> {
         match call.kind {
             CallKind::Path => {
                 let name = call.text.as_str();
-                if let Some(found) = nested_callable(summary, call.caller, name) {
+                if let Some(found) = nested_callable(view, call.caller, name) {
                     return Outcome::Resolved(ItemRef { file, item: found }, "nested");
                 }
                 let mut same_module = self.top_level_in(&[file], name);
@@ -391,7 +391,7 @@ impl<'a> Index<'a> {
                 if rules.self_receivers.contains(&call.receiver.as_str())
                     && let Some(owner) = owner_ancestor(summary, call.caller)
                 {
-                    let own: Vec<ItemRef> = children_named(summary, Some(owner), &call.text)
+                    let own: Vec<ItemRef> = children_named(view, Some(owner), &call.text)
                         .map(|item| ItemRef { file, item })
                         .collect();
                     if let Some(outcome) = settle(files, &own, "self_method") {

@@ -15,12 +15,13 @@ mod rust;
 use std::collections::BTreeMap;
 
 use kausal_storage::{BlockId, EdgeType, GraphEdge};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::language::Language;
 use crate::limits::MAX_REPORTED_CALLS;
 use crate::naming::FileNames;
-use crate::summary::{CallKind, CallRef, ItemKind, Summary};
+use crate::summary::{CallKind, CallRef, ItemKind, Summary, TypedName};
 
 /// One file as resolution sees it.
 pub struct FileView<'a> {
@@ -28,6 +29,94 @@ pub struct FileView<'a> {
     pub language: Language,
     pub summary: &'a Summary,
     pub names: &'a FileNames,
+    /// Children of each item (slot 0: top level, slot i + 1: item i),
+    /// built on first use so child lookups are not scans of the file.
+    pub children: std::cell::OnceCell<Vec<Vec<u32>>>,
+    /// Typed locals and fields by (scope, name), in file order.
+    typed: std::cell::OnceCell<TypedIndex>,
+}
+
+/// Indices into `Summary::typed_locals` / `Summary::fields` by scope, then
+/// name (owned keys keep `FileView` covariant in its lifetime).
+type TypedIndex = (
+    FxHashMap<u32, FxHashMap<String, Vec<u32>>>,
+    FxHashMap<u32, FxHashMap<String, Vec<u32>>>,
+);
+
+impl<'a> FileView<'a> {
+    pub fn new(
+        path: &'a str,
+        language: Language,
+        summary: &'a Summary,
+        names: &'a FileNames,
+    ) -> Self {
+        Self {
+            path,
+            language,
+            summary,
+            names,
+            children: std::cell::OnceCell::new(),
+            typed: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn typed_index(&self) -> &TypedIndex {
+        self.typed.get_or_init(|| {
+            let index = |names: &[TypedName]| {
+                let mut map: FxHashMap<u32, FxHashMap<String, Vec<u32>>> = FxHashMap::default();
+                for (i, t) in names.iter().enumerate() {
+                    if let Some(scope) = t.scope {
+                        map.entry(scope)
+                            .or_default()
+                            .entry(t.name.clone())
+                            .or_default()
+                            .push(i as u32);
+                    }
+                }
+                map
+            };
+            (
+                index(&self.summary.typed_locals),
+                index(&self.summary.fields),
+            )
+        })
+    }
+
+    /// The last typed local `name` of function `scope` declared at or
+    /// before `line`.
+    pub fn typed_local(&self, scope: u32, name: &str, line: u32) -> Option<&'a TypedName> {
+        let summary: &'a Summary = self.summary;
+        self.typed_index()
+            .0
+            .get(&scope)?
+            .get(name)?
+            .iter()
+            .map(|i| &summary.typed_locals[*i as usize])
+            .rfind(|t| t.line <= line)
+    }
+
+    /// Field `name` of struct item `owner`.
+    pub fn field(&self, owner: u32, name: &str) -> Option<&'a TypedName> {
+        let summary: &'a Summary = self.summary;
+        let index = self.typed_index().1.get(&owner)?.get(name)?.first()?;
+        summary.fields.get(*index as usize)
+    }
+
+    /// Indices of the items whose parent is `parent`, in file order.
+    pub fn children_of(&self, parent: Option<u32>) -> &[u32] {
+        let slots = self.children.get_or_init(|| {
+            let mut slots = vec![Vec::new(); self.summary.items.len() + 1];
+            for (index, item) in self.summary.items.iter().enumerate() {
+                let slot = item.parent.map_or(0, |p| p as usize + 1);
+                if let Some(children) = slots.get_mut(slot) {
+                    children.push(index as u32);
+                }
+            }
+            slots
+        });
+        let slot = parent.map_or(0, |p| p as usize + 1);
+        slots.get(slot).map(Vec::as_slice).unwrap_or(&[])
+    }
 }
 
 /// An item of the project: (file index, item index).
@@ -205,26 +294,25 @@ pub fn resolve(files: &[FileView]) -> Resolution {
 
 /// Items of a file whose parent is `parent` and whose name is `name`.
 fn children_named<'a>(
-    summary: &'a Summary,
+    view: &'a FileView<'a>,
     parent: Option<u32>,
     name: &'a str,
 ) -> impl Iterator<Item = u32> + 'a {
-    summary
-        .items
+    view.children_of(parent)
         .iter()
-        .enumerate()
-        .filter(move |(_, item)| item.parent == parent && item.name == name)
-        .map(|(index, _)| index as u32)
+        .copied()
+        .filter(move |c| view.summary.items[*c as usize].name == name)
 }
 
 /// Callable items nested in an ancestor function of `caller` with this
 /// name (a nested `fn helper` binds before anything in the module).
-fn nested_callable(summary: &Summary, caller: Option<u32>, name: &str) -> Option<u32> {
+fn nested_callable(view: &FileView, caller: Option<u32>, name: &str) -> Option<u32> {
+    let summary = view.summary;
     let mut current = caller;
     while let Some(index) = current {
         let item = summary.items.get(index as usize)?;
         if item.kind.is_callable()
-            && let Some(found) = children_named(summary, Some(index), name)
+            && let Some(found) = children_named(view, Some(index), name)
                 .find(|c| summary.items[*c as usize].kind.is_callable())
         {
             return Some(found);
@@ -269,4 +357,8 @@ fn settle(files: &[FileView], candidates: &[ItemRef], rule: &'static str) -> Opt
 
 fn kind_of(files: &[FileView], item: ItemRef) -> ItemKind {
     files[item.file as usize].summary.items[item.item as usize].kind
+}
+
+fn item_of<'a>(files: &'a [FileView], item: ItemRef) -> &'a crate::summary::Item {
+    &files[item.file as usize].summary.items[item.item as usize]
 }

@@ -1,0 +1,199 @@
+//! Ingest rows: a cold ingest of real crates (petgraph 0.8.3 and
+//! regex-syntax 0.8.12 from the cargo registry, found with `cargo
+//! metadata`; this workspace's `crates/` if they are missing), a re-ingest
+//! with nothing changed, and a re-ingest after editing one file.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use kausal_ingest::{IngestOptions, Ingester};
+use kausal_storage::{Config, StorageEngine, SyncMode};
+use kausal_vfs::OsVfs;
+
+use crate::report::{Row, Target, measure, measure_bulk};
+
+/// Source directories of the benchmark corpus.
+fn corpus_sources() -> Vec<(String, PathBuf)> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let metadata = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(&workspace)
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| serde_json::from_slice::<serde_json::Value>(&output.stdout).ok());
+    let mut found = Vec::new();
+    if let Some(packages) = metadata.as_ref().and_then(|m| m["packages"].as_array()) {
+        for (name, version) in [("petgraph", "0.8.3"), ("regex-syntax", "0.8.12")] {
+            let manifest = packages
+                .iter()
+                .find(|p| p["name"] == name && p["version"] == version)
+                .and_then(|p| p["manifest_path"].as_str());
+            if let Some(dir) = manifest.and_then(|m| Path::new(m).parent()) {
+                found.push((format!("{name}-{version}"), dir.join("src")));
+            }
+        }
+    }
+    if found.is_empty() {
+        found.push(("kausal-crates".into(), workspace.join("crates")));
+    }
+    found
+}
+
+/// Copies `.rs` files, backdating mtimes by an hour (as in a checkout that
+/// is not being edited), and returns the number of lines.
+fn copy_tree(from: &Path, to: &Path) -> u64 {
+    let old = SystemTime::now() - Duration::from_secs(3600);
+    let mut lines = 0;
+    let mut stack = vec![(from.to_path_buf(), to.to_path_buf())];
+    while let Some((src, dst)) = stack.pop() {
+        let _ = std::fs::create_dir_all(&dst);
+        let Ok(entries) = std::fs::read_dir(&src) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let target = dst.join(entry.file_name());
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() && entry.file_name() != "target" {
+                stack.push((entry.path(), target));
+            } else if kind.is_file()
+                && entry.path().extension().is_some_and(|e| e == "rs")
+                && let Ok(text) = std::fs::read_to_string(entry.path())
+            {
+                lines += text.lines().count() as u64;
+                let _ = std::fs::write(&target, text);
+                if let Ok(file) = std::fs::File::options().write(true).open(&target) {
+                    let _ = file.set_modified(old);
+                }
+            }
+        }
+    }
+    lines
+}
+
+fn options() -> IngestOptions {
+    IngestOptions {
+        progress: false,
+        ..IngestOptions::default()
+    }
+}
+
+fn open(dir: &Path) -> StorageEngine {
+    // Batches are atomic and a re-ingest repairs a crashed one, so an
+    // ingest syncs once at its end rather than per file.
+    let config = Config {
+        sync_mode: SyncMode::Manual,
+        ..Config::default()
+    };
+    StorageEngine::open(Arc::new(OsVfs::new()), dir, config).expect("open engine")
+}
+
+pub fn ingest(quick: bool, dir: &Path) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let tree = dir.join("ingest-src");
+    let mut lines = 0;
+    let mut names = Vec::new();
+    for (name, source) in corpus_sources() {
+        lines += copy_tree(&source, &tree.join(&name));
+        names.push(name);
+    }
+    let bytes: u64 = walk_bytes(&tree);
+
+    let mut engine = open(&dir.join("ingest-db"));
+    let mut ingester = Ingester::new(Arc::new(OsVfs::new()), &tree, options()).expect("ingester");
+    let mut report = None;
+    let mut row = measure_bulk(&format!("ingest cold ({lines} lines)"), bytes, || {
+        report = Some(ingester.ingest(&mut engine).expect("cold ingest"));
+    });
+    let report = report.expect("report");
+    let lines_per_second = lines as f64 / row.seconds.max(1e-9);
+    row.ops = lines;
+    rows.push(
+        row.target(Target::SecondsAtMost(lines as f64 / 100_000.0))
+            .note(format!(
+                "{lines_per_second:.0} lines/s (target >= 100,000) over {}, {} files; {} calls resolved of {}; {}",
+                names.join(" + "),
+                report.files_seen,
+                report.calls.resolved,
+                report.calls.total,
+                report.timings
+            )),
+    );
+
+    let runs = if quick { 5 } else { 30 };
+    let row = measure(
+        &format!("re-ingest, no change ({lines} lines)"),
+        runs,
+        1,
+        |_| {
+            let report = ingester.ingest(&mut engine).expect("re-ingest");
+            assert_eq!(report.files_parsed, 0);
+        },
+    );
+    rows.push(
+        row.target(Target::P50AtMostNs(100e6))
+            .note("walk + stat per file; nothing read, parsed or written"),
+    );
+
+    // Edit one mid-sized file: alternate between two versions.
+    let edited = pick_file(&tree);
+    let original = std::fs::read_to_string(&edited).unwrap_or_default();
+    let changed = format!("{original}\npub fn kausal_bench_added() {{}}\n");
+    let mut last = None;
+    let row = measure("re-ingest, one file edited", runs, 1, |i| {
+        let text = if i % 2 == 0 { &changed } else { &original };
+        std::fs::write(&edited, text).expect("edit");
+        let report = ingester.ingest(&mut engine).expect("re-ingest");
+        assert_eq!(report.files_parsed, 1);
+        last = Some(report.timings);
+    });
+    rows.push(row.target(Target::P50AtMostNs(20e6)).note(format!(
+        "{}: parse 1 file, re-resolve every call, write the difference; last run: {}",
+        edited.strip_prefix(&tree).unwrap_or(&edited).display(),
+        last.map(|t| t.to_string()).unwrap_or_default()
+    )));
+    rows
+}
+
+fn walk_bytes(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            match entry.metadata() {
+                Ok(meta) if meta.is_dir() => stack.push(entry.path()),
+                Ok(meta) => total += meta.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+/// A file of about 300-600 lines (a typical edit target), else any file.
+fn pick_file(dir: &Path) -> PathBuf {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                files.push((text.lines().count(), path));
+            }
+        }
+    }
+    files.sort();
+    files
+        .iter()
+        .find(|(lines, _)| (300..=600).contains(lines))
+        .or(files.last())
+        .map(|(_, path)| path.clone())
+        .unwrap_or_default()
+}
