@@ -63,6 +63,9 @@ enum Task {
         /// Start with the data directory already durable.
         #[arg(long)]
         premade_data_dir: bool,
+        /// Bits each WAL bit flip flips, within one sector.
+        #[arg(long, default_value_t = 1)]
+        wal_flip_bits: u32,
     },
 }
 
@@ -313,10 +316,12 @@ fn main() -> ExitCode {
             first_seed,
             without,
             premade_data_dir,
+            wal_flip_bits,
         } => {
             let seeds = seeds.to_string();
             let ops = ops.to_string();
             let first_seed = first_seed.to_string();
+            let wal_flip_bits = wal_flip_bits.to_string();
             let mut args = vec![
                 "run",
                 "--release",
@@ -343,6 +348,7 @@ fn main() -> ExitCode {
             if premade_data_dir {
                 args.push("--premade-data-dir");
             }
+            args.extend(["--wal-flip-bits", &wal_flip_bits]);
             runner.command("simulation", "cargo", &args);
             runner.finish("sim")
         }
