@@ -10,6 +10,7 @@
 //! in-memory limit; `kausaldb` is the replaced engine's own benchmark.
 
 mod alloc;
+mod cli;
 mod compare;
 mod html;
 mod ingest;
@@ -44,8 +45,8 @@ struct Args {
     #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
     /// Run only these groups (comma-separated: writes, lookups, edges,
-    /// traversals (with the petgraph rows), bulk, ingest, kausaldb, peers);
-    /// all when absent.
+    /// traversals (with the petgraph rows), bulk, ingest, cli, kausaldb,
+    /// peers); all when absent.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -122,6 +123,10 @@ fn main() -> ExitCode {
     if wanted("bulk") {
         progress("bulk: flush, compaction, recovery");
         rows.extend(workloads::bulk(&scale, dir.path()));
+    }
+    if wanted("cli") {
+        progress("cli: building a code graph for the kausal command");
+        rows.extend(cli::rows(args.quick, dir.path(), &progress));
     }
     if wanted("ingest") {
         progress("ingest: cold, no change, one file edited");

@@ -63,6 +63,9 @@ enum Task {
         /// Start with the data directory already durable.
         #[arg(long)]
         premade_data_dir: bool,
+        /// Bits each WAL bit flip flips, within one sector.
+        #[arg(long, default_value_t = 1)]
+        wal_flip_bits: u32,
     },
 }
 
@@ -268,7 +271,22 @@ fn main() -> ExitCode {
             if let Some(name) = &baseline {
                 args.extend(["--baseline", name]);
             }
-            if runner.command("benchmark harness", "cargo", &args) {
+            // The `kausal callers` row runs the release binary as a whole
+            // process; the harness finds it beside itself.
+            let binary_built = runner.command(
+                "kausal binary (release)",
+                "cargo",
+                &[
+                    "build",
+                    "--release",
+                    "--quiet",
+                    "--package",
+                    "kausal-cli",
+                    "--bin",
+                    "kausal",
+                ],
+            );
+            if binary_built && runner.command("benchmark harness", "cargo", &args) {
                 runner.check("report.html written", || {
                     let report = checks::workspace_root()
                         .join("target")
@@ -298,10 +316,12 @@ fn main() -> ExitCode {
             first_seed,
             without,
             premade_data_dir,
+            wal_flip_bits,
         } => {
             let seeds = seeds.to_string();
             let ops = ops.to_string();
             let first_seed = first_seed.to_string();
+            let wal_flip_bits = wal_flip_bits.to_string();
             let mut args = vec![
                 "run",
                 "--release",
@@ -328,6 +348,7 @@ fn main() -> ExitCode {
             if premade_data_dir {
                 args.push("--premade-data-dir");
             }
+            args.extend(["--wal-flip-bits", &wal_flip_bits]);
             runner.command("simulation", "cargo", &args);
             runner.finish("sim")
         }

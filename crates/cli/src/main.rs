@@ -3,22 +3,15 @@
 //! (`print`), exit: 0 when something was found, 1 when nothing was (or
 //! `verify` found damage), 2 on an error (ambiguous names included).
 
-mod cli;
-mod commands;
-mod error;
-mod location;
-mod model;
-mod names;
-mod print;
-
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, ColorChoice};
-use crate::commands::{Context, Report};
-use crate::error::CliError;
+use kausal_cli::cli::{Cli, ColorChoice};
+use kausal_cli::commands::{self, Context, Report};
+use kausal_cli::error::CliError;
+use kausal_cli::print;
 
 fn color_enabled(choice: ColorChoice, json: bool, stream_is_terminal: bool) -> bool {
     if json {

@@ -5,7 +5,12 @@
 //! Checks: every durable write survives a crash; nothing deleted comes back;
 //! a read returns the model's bytes or a clear error (never wrong bytes); a
 //! call that fails without poisoning the engine changed nothing; a batch is
-//! all there or all gone; no panic, whatever the fault.
+//! all there or all gone; `Corruption` is accepted only for a file that had
+//! a bit flipped at rest (for a WAL segment, named at or before the flipped
+//! byte), so after a flip in synced WAL data the engine either reports it
+//! or opens with every synced record; a read-only open after a crash writes
+//! nothing and shows what the writable open then shows; no panic, whatever
+//! the fault.
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -51,6 +56,7 @@ impl SimOptions {
                 dir_entry_persist: 0.5,
                 bit_flip: 0.003,
                 wal_bit_flip: 0.003,
+                wal_flip_bits: 1,
                 capacity_bytes: None,
             },
             weights: Weights::default(),
@@ -130,6 +136,7 @@ pub struct RunReport {
     pub seed: u64,
     pub ops_run: usize,
     pub recoveries: u64,
+    pub read_only_opens: u64,
     pub faults: FaultCounts,
     pub stop: Option<Stop>,
 }
@@ -160,6 +167,8 @@ pub struct Runner {
     id_space: u128,
     op: usize,
     pub recoveries: u64,
+    /// Read-only opens whose view was checked.
+    pub read_only_opens: u64,
     /// Ids outside `1..=id_space` that the checker must also compare.
     pub extra_ids: BTreeSet<BlockId>,
     /// Actions left before a disk-pressure phase ends.
@@ -167,6 +176,11 @@ pub struct Runner {
     /// Print each action (set `KAUSAL_SIM_TRACE=1`).
     trace: bool,
 }
+
+/// Every crash at an action number divisible by this also opens the
+/// crashed disk read-only first: it must write nothing and show what the
+/// writable open then shows.
+const READ_ONLY_CHECK_EVERY: usize = 3;
 
 /// Length of a disk-pressure phase, in actions.
 const DISK_PRESSURE_OPS: u32 = 25;
@@ -286,6 +300,7 @@ impl Runner {
             id_space,
             op: 0,
             recoveries: 0,
+            read_only_opens: 0,
             extra_ids: BTreeSet::new(),
             pressure_ops_left: None,
             trace: std::env::var_os("KAUSAL_SIM_TRACE").is_some(),
@@ -380,11 +395,17 @@ impl Runner {
     }
 
     fn observe_inner(&mut self) -> Result<ModelState, Stop> {
-        let mut state = ModelState::default();
         let engine = self
             .engine
             .as_ref()
             .ok_or_else(|| self.fail("no open engine"))?;
+        self.observe_engine(engine)
+    }
+
+    /// Everything `engine` shows: every block and the outgoing edges of
+    /// every id the workload uses.
+    fn observe_engine(&self, engine: &StorageEngine) -> Result<ModelState, Stop> {
+        let mut state = ModelState::default();
         let views = engine
             .iterate_blocks()
             .map_err(|error| self.read_error(&error, "iterate_blocks"))?;
@@ -584,6 +605,11 @@ impl Runner {
             self.vfs.crash();
         }
         self.engine = None;
+        let read_only = if crash && self.op.is_multiple_of(READ_ONLY_CHECK_EVERY) {
+            self.read_only_view()?
+        } else {
+            None
+        };
         self.open_engine()?;
         self.recoveries += 1;
         if self.trace {
@@ -597,6 +623,18 @@ impl Runner {
             eprintln!("    restart (crash: {crash}): {report:?}");
         }
         let observed = self.observe()?;
+        if let Some(seen) = read_only
+            && seen != observed
+        {
+            return Err(self.fail(format!(
+                "a read-only open showed {} blocks / {} edges, the writable open after it {} / {}{}",
+                seen.blocks.len(),
+                seen.edges.len(),
+                observed.blocks.len(),
+                observed.edges.len(),
+                self.crash_context()
+            )));
+        }
         self.model.recover(&observed).map_err(|message| {
             self.fail(format!(
                 "after {}: {message}{}",
@@ -609,6 +647,50 @@ impl Runner {
             ))
         })?;
         Ok(())
+    }
+
+    /// Opens the crashed disk read-only (faults off, so the run's fault
+    /// stream is untouched) and returns what it shows; checks that it wrote
+    /// nothing. `None` when there is no database to open yet.
+    fn read_only_view(&mut self) -> Result<Option<ModelState>, Stop> {
+        self.vfs.set_faults_enabled(false);
+        let result = self.read_only_view_inner();
+        self.vfs.set_faults_enabled(true);
+        result
+    }
+
+    fn read_only_view_inner(&mut self) -> Result<Option<ModelState>, Stop> {
+        let writes_before = self.vfs.mutating_ops();
+        let opened = StorageEngine::open_read_only(
+            Arc::new(self.vfs.clone()),
+            &self.dir,
+            self.config.clone(),
+        );
+        let engine = match opened {
+            Ok(engine) => engine,
+            // The crash took the database's first files (nothing durable
+            // yet): the writable open and the model check judge that.
+            Err(StorageError::NotADatabase { .. }) => return Ok(None),
+            Err(error @ StorageError::Corruption { .. }) => {
+                return Err(self.read_error(&error, "read-only open"));
+            }
+            Err(error) => {
+                return Err(self.fail(format!(
+                    "read-only open failed: {error}{}",
+                    self.crash_context()
+                )));
+            }
+        };
+        let seen = self.observe_engine(&engine)?;
+        drop(engine);
+        let writes = self.vfs.mutating_ops() - writes_before;
+        if writes > 0 {
+            return Err(self.fail(format!(
+                "a read-only open and close made {writes} mutating file operations"
+            )));
+        }
+        self.read_only_opens += 1;
+        Ok(Some(seen))
     }
 
     /// Compares the whole engine with the model's current state.
@@ -748,6 +830,7 @@ fn judge_corruption(file: &Path, offset: u64, flips: &[BitFlip]) -> Result<Strin
 pub fn run_seed(options: &SimOptions) -> RunReport {
     let mut ops_run = 0;
     let mut recoveries = 0;
+    let mut read_only_opens = 0;
     let mut vfs_counts = FaultCounts::default();
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), Stop> {
         let mut runner =
@@ -763,6 +846,7 @@ pub fn run_seed(options: &SimOptions) -> RunReport {
             runner.restart(true)
         })();
         recoveries = runner.recoveries;
+        read_only_opens = runner.read_only_opens;
         vfs_counts = runner.vfs.counts();
         result
     }));
@@ -785,6 +869,7 @@ pub fn run_seed(options: &SimOptions) -> RunReport {
         seed: options.seed,
         ops_run,
         recoveries,
+        read_only_opens,
         faults: vfs_counts,
         stop,
     }
@@ -801,6 +886,16 @@ mod tests {
             offset,
             bit: 3,
         }
+    }
+
+    #[test]
+    fn runs_check_read_only_opens_after_crashes() {
+        let opens: u64 = (0..4)
+            .map(|seed| run_seed(&SimOptions::standard(seed, 400)))
+            .inspect(|report| assert!(report.failure().is_none(), "{report:?}"))
+            .map(|report| report.read_only_opens)
+            .sum();
+        assert!(opens > 0, "no read-only open was checked");
     }
 
     #[test]

@@ -67,6 +67,10 @@ pub struct FaultConfig {
     pub bit_flip: f64,
     /// At a crash, one bit in the synced bytes of a WAL segment flips at rest.
     pub wal_bit_flip: f64,
+    /// Bits one `wal_bit_flip` flips, all inside one 512 B sector of synced
+    /// bytes (a bad sector rather than a single cosmic ray); 0 and 1 both
+    /// mean one bit.
+    pub wal_flip_bits: u32,
     /// Total bytes of file content the disk holds; writes past it fail.
     pub capacity_bytes: Option<u64>,
 }
@@ -145,20 +149,25 @@ pub struct CrashReport {
     /// Files whose unsynced writes reached the disk only in part:
     /// "path: pages written/dropped/torn" or "path: prefix".
     pub partial_files: Vec<String>,
-    pub bit_flip: Option<BitFlip>,
+    /// Bits flipped at rest (all in one file).
+    pub bit_flips: Vec<BitFlip>,
 }
 
 impl CrashReport {
     /// One line for a failure message.
     pub fn summary(&self) -> String {
-        let flip = self.bit_flip.as_ref().map_or(String::new(), |flip| {
-            format!(
-                "; bit {} flipped at {}:{}",
-                flip.bit,
-                flip.path.display(),
-                flip.offset
-            )
-        });
+        let flip: String = self
+            .bit_flips
+            .iter()
+            .map(|flip| {
+                format!(
+                    "; bit {} flipped at {}:{}",
+                    flip.bit,
+                    flip.path.display(),
+                    flip.offset
+                )
+            })
+            .collect();
         format!(
             "last crash: rolled back [{}], kept [{}], partial writeback [{}]{flip}",
             self.rolled_back.join(", "),
@@ -398,16 +407,20 @@ impl State {
         for id in ids {
             self.crash_file(id, &mut report);
         }
-        if let Some(flip) = wal_flip {
-            if self.flip(&flip) {
+        if !wal_flip.is_empty() {
+            for flip in wal_flip {
+                if self.flip(&flip) {
+                    report.bit_flips.push(flip);
+                }
+            }
+            if !report.bit_flips.is_empty() {
                 self.counts.wal_bit_flips += 1;
-                report.bit_flip = Some(flip);
             }
         } else if let Some(flip) = self.pick_table_flip()
             && self.flip(&flip)
         {
             self.counts.bit_flips += 1;
-            report.bit_flip = Some(flip);
+            report.bit_flips.push(flip);
         }
         self.last_crash = report;
     }
@@ -561,10 +574,11 @@ impl State {
         (bytes, written, dropped, torn)
     }
 
-    /// A bit in the synced bytes of a WAL segment, if this crash flips one.
-    fn pick_wal_flip(&mut self) -> Option<BitFlip> {
+    /// The bits in the synced bytes of a WAL segment this crash flips (none,
+    /// or `wal_flip_bits` distinct bits within one sector).
+    fn pick_wal_flip(&mut self) -> Vec<BitFlip> {
         if !self.roll(|faults| faults.wal_bit_flip) {
-            return None;
+            return Vec::new();
         }
         // Synced data ends at the last non-zero durable byte: segments are
         // preallocated with zeros and written front to back.
@@ -580,12 +594,25 @@ impl State {
             })
             .collect();
         if candidates.is_empty() {
-            return None;
+            return Vec::new();
         }
         let (path, synced) = candidates[self.below(candidates.len())].clone();
-        let offset = self.below(synced) as u64;
-        let bit = self.below(8) as u8;
-        Some(BitFlip { path, offset, bit })
+        let first = self.below(synced);
+        let mut bits = BTreeSet::from([(first, self.below(8) as u8)]);
+        let wanted = (self.faults.wal_flip_bits.max(1) as usize).min(SECTOR_BYTES * 8);
+        let sector_end = (first / SECTOR_BYTES + 1) * SECTOR_BYTES;
+        let sector = first / SECTOR_BYTES * SECTOR_BYTES..sector_end.min(synced);
+        while bits.len() < wanted.min(sector.len() * 8) {
+            let offset = sector.start + self.below(sector.len());
+            bits.insert((offset, self.below(8) as u8));
+        }
+        bits.into_iter()
+            .map(|(offset, bit)| BitFlip {
+                path: path.clone(),
+                offset: offset as u64,
+                bit,
+            })
+            .collect()
     }
 
     /// A bit anywhere in a table or the manifest, if this crash flips one.
@@ -1612,8 +1639,46 @@ mod tests {
             assert_eq!((after[at] ^ synced[at]).count_ones(), 1);
             assert_eq!(vfs.counts().wal_bit_flips, 1);
             assert!(vfs.flipped_files().contains(path));
-            let flip = vfs.last_crash().bit_flip.unwrap();
-            assert_eq!(flip.offset, at as u64);
+            let flips = vfs.last_crash().bit_flips;
+            assert_eq!(flips.len(), 1);
+            assert_eq!(flips[0].offset, at as u64);
+        }
+    }
+
+    #[test]
+    fn a_multi_bit_wal_flip_damages_one_sector_of_synced_bytes() {
+        for seed in 0..16 {
+            let vfs = SimVfs::new(
+                seed,
+                FaultConfig {
+                    wal_bit_flip: 1.0,
+                    wal_flip_bits: 3,
+                    ..FaultConfig::default()
+                },
+            );
+            durable_dir(&vfs);
+            let path = Path::new("/d/wal-00000000000000000001.log");
+            let mut file = synced_zero_file(&vfs, path, 2);
+            let synced = vec![0x5A; 3000];
+            file.write_at(0, &synced).unwrap();
+            file.sync_data().unwrap();
+            vfs.crash();
+            let after = read_all(&vfs, path);
+            let flipped: u32 = after
+                .iter()
+                .zip(synced.iter().chain(std::iter::repeat(&0)))
+                .map(|(now, was)| (now ^ was).count_ones())
+                .sum();
+            assert_eq!(flipped, 3, "seed {seed}");
+            let flips = vfs.last_crash().bit_flips;
+            assert_eq!(flips.len(), 3);
+            let sectors: BTreeSet<u64> = flips
+                .iter()
+                .map(|flip| flip.offset / SECTOR_BYTES as u64)
+                .collect();
+            assert_eq!(sectors.len(), 1, "seed {seed}: one sector");
+            assert!(flips.iter().all(|flip| flip.offset < 3000));
+            assert_eq!(vfs.counts().wal_bit_flips, 1);
         }
     }
 

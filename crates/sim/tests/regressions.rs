@@ -207,3 +207,30 @@ fn a_later_flush_removes_a_wal_segment_whose_removal_failed() {
         "a failure at these steps of the flush leaves an old WAL segment: {leftovers:?}"
     );
 }
+
+/// SIM-FINDINGS (g), seed 1085: like (e) one level up. The first open
+/// creates `/x` and `/x/db`; the sync of `/` (which makes `/x` durable)
+/// fails. The retried open finds both directories, syncs only `/x`, and the
+/// next crash takes `/x` with the whole database.
+#[test]
+fn retried_open_after_a_failed_grandparent_sync_makes_the_directory_durable() {
+    const NESTED: &str = "/x/db";
+    let vfs = SimVfs::new(13, FaultConfig::default());
+    // Open syncs `/x` (for `/x/db`), then `/` (for `/x`): fail the second.
+    vfs.schedule_failure(2, false);
+    assert!(StorageEngine::open(Arc::new(vfs.clone()), NESTED, config()).is_err());
+    assert!(!vfs.failure_pending(), "the sync of / failed");
+    let mut engine = StorageEngine::open(Arc::new(vfs.clone()), NESTED, config()).expect("open");
+    engine.put_block(&block(1)).expect("put");
+    engine.sync().expect("sync");
+    drop(engine);
+    vfs.crash();
+    let engine = StorageEngine::open(Arc::new(vfs.clone()), NESTED, config()).expect("open");
+    assert!(
+        engine
+            .find_block(BlockId::from_u128(1))
+            .expect("find")
+            .is_some(),
+        "a synced write vanished with its grandparent directory"
+    );
+}

@@ -34,6 +34,9 @@ struct Args {
     /// to look past failures in how the engine makes new directories durable.
     #[arg(long)]
     premade_data_dir: bool,
+    /// Bits each WAL flip flips, within one 512 B sector (1: a single bit).
+    #[arg(long, default_value_t = 1)]
+    wal_flip_bits: u32,
     /// Print every run that ended with a bit flip detected, and its message.
     #[arg(long)]
     list_detected: bool,
@@ -45,6 +48,7 @@ fn options(args: &Args, seed: u64) -> Result<SimOptions, String> {
     if args.premade_data_dir {
         options.dirs = DirSetup::DataDirExists;
     }
+    options.faults.wal_flip_bits = args.wal_flip_bits;
     let without = &args.without;
     for kind in without {
         options.disable(kind)?;
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
     let mut totals = FaultCounts::default();
     let mut operations = 0u64;
     let mut recoveries = 0u64;
+    let mut read_only_opens = 0u64;
     let mut detected = 0u64;
     let mut failures = Vec::new();
     for (index, seed) in seeds.iter().copied().enumerate() {
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
         totals.add(&report.faults);
         operations += report.ops_run as u64;
         recoveries += report.recoveries;
+        read_only_opens += report.read_only_opens;
         match &report.stop {
             Some(Stop::Failure { op, message }) => {
                 println!("FAIL seed {seed} at op {op}: {message}");
@@ -88,6 +94,9 @@ fn main() -> ExitCode {
                     .collect();
                 if args.premade_data_dir {
                     without.push_str(" --premade-data-dir");
+                }
+                if args.wal_flip_bits != 1 {
+                    without.push_str(&format!(" --wal-flip-bits {}", args.wal_flip_bits));
                 }
                 println!("  replay: cargo xtask sim --seed {seed} --ops {op}{without}");
                 failures.push(seed);
@@ -111,7 +120,8 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "seeds run: {}  operations: {operations}  crashes: {}  recoveries: {recoveries}",
+        "seeds run: {}  operations: {operations}  crashes: {}  recoveries: {recoveries}  \
+         read-only opens checked: {read_only_opens}",
         seeds.len(),
         totals.crashes
     );
