@@ -444,6 +444,9 @@ impl StorageEngine {
         }
         self.flush_memtable()?;
         self.sync()?;
+        // Everything is in tables: the next open need not read the active
+        // segment's preallocated zeros.
+        self.wal_step(WalWriter::trim_preallocation)?;
         self.closed = true;
         Ok(())
     }

@@ -133,6 +133,18 @@ impl WalWriter {
         Ok(())
     }
 
+    /// Syncs, then cuts the active segment's preallocated zero tail and
+    /// syncs again: for a clean close, so that the next open does not read
+    /// (and scan) tens of megabytes of zeros. A crash before or after
+    /// leaves a valid segment either way.
+    pub fn trim_preallocation(&mut self) -> StorageResult<()> {
+        self.sync()?;
+        self.file.set_len(self.file_offset)?;
+        self.file.sync_data()?;
+        self.capacity = self.file_offset;
+        Ok(())
+    }
+
     /// Syncs the active segment and starts the next one; returns its id.
     /// Records appended before the call live in segments with smaller ids.
     pub fn rotate(&mut self) -> StorageResult<u64> {
