@@ -2,6 +2,7 @@
 //! ingest's output (metadata schema, `names` index edges, call edges):
 //! name resolution in process (`find`'s index lookup), and `kausal callers
 //! NAME` as a whole process (open read-only + resolve + query + print).
+//! `--quick` uses 20,000 blocks.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -86,9 +87,10 @@ fn kausal_binary() -> Option<PathBuf> {
     binary.is_file().then_some(binary)
 }
 
-/// The rows; `quick` uses 100,000 blocks instead of 1,000,000.
+/// The rows; `quick` uses 20,000 blocks instead of 1,000,000 (the run's
+/// 10 s budget).
 pub fn rows(quick: bool, work: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
-    let blocks: u64 = if quick { 100_000 } else { 1_000_000 };
+    let blocks: u64 = if quick { 20_000 } else { 1_000_000 };
     let dir = work.join("cli-graph");
     let started = Instant::now();
     build(&dir, blocks);
@@ -96,7 +98,7 @@ pub fn rows(quick: bool, work: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
         "cli: {blocks} blocks with index and call edges built in {:.1}s",
         started.elapsed().as_secs_f64()
     ));
-    let label = if quick { "100k" } else { "1M" };
+    let label = if quick { "20k" } else { "1M" };
     let mut rows = Vec::new();
     let engine = StorageEngine::open_read_only(Arc::new(OsVfs::new()), &dir, Config::default())
         .expect("open read-only");
