@@ -54,6 +54,13 @@ fn ingested() -> tempfile::TempDir {
     repo
 }
 
+/// Runs `command`, expecting exit `code`; returns its stderr.
+fn failing(command: &mut Command, code: i32) -> String {
+    let output = command.output().expect("run");
+    assert_eq!(output.status.code(), Some(code), "{output:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 fn stdout(command: &mut Command) -> String {
     let output = command.output().expect("run");
     String::from_utf8(output.stdout).expect("utf-8")
@@ -144,12 +151,7 @@ fn every_command_prints_one_json_document() {
 #[test]
 fn an_ambiguous_name_lists_candidates_and_exits_2() {
     let repo = ingested();
-    let output = kausal(repo.path())
-        .args(["callers", "helper"])
-        .output()
-        .expect("run");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = failing(kausal(repo.path()).args(["callers", "helper"]), 2);
     assert!(stderr.contains("ambiguous"), "{stderr}");
     assert!(stderr.contains("src/lex.rs:6"), "{stderr}");
     assert!(stderr.contains("src/parse.rs:9"), "{stderr}");
@@ -175,12 +177,7 @@ fn an_ambiguous_name_lists_candidates_and_exits_2() {
 #[test]
 fn an_unknown_name_suggests_near_names_and_exits_1() {
     let repo = ingested();
-    let output = kausal(repo.path())
-        .args(["callers", "parze"])
-        .output()
-        .expect("run");
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = failing(kausal(repo.path()).args(["callers", "parze"]), 1);
     assert!(stderr.contains("did you mean parse"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
 }
@@ -188,12 +185,7 @@ fn an_unknown_name_suggests_near_names_and_exits_1() {
 #[test]
 fn a_missing_database_is_one_clear_line() {
     let repo = fixture();
-    let output = kausal(repo.path())
-        .args(["find", "parse"])
-        .output()
-        .expect("run");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = failing(kausal(repo.path()).args(["find", "parse"]), 2);
     assert!(
         stderr.starts_with("kausal: no kausal database found"),
         "{stderr}"
@@ -229,9 +221,7 @@ fn a_corrupted_table_is_found_by_verify_and_queries_fail_cleanly() {
     assert_eq!(verify["damaged"].as_array().map(Vec::len), Some(1));
     assert!(verify["damaged"][0]["offset"].as_u64().is_some());
     // A query that reads the damaged block fails with one line, no panic.
-    let output = kausal(repo.path()).args(["stats"]).output().expect("run");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = failing(kausal(repo.path()).args(["stats"]), 2);
     assert!(stderr.starts_with("kausal: database"), "{stderr}");
     assert!(stderr.contains("corruption"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -244,12 +234,7 @@ fn a_query_while_a_writer_holds_the_database_names_the_writer() {
     let writer =
         kausal_storage::StorageEngine::open_default(Arc::new(kausal_vfs::OsVfs::new()), &db)
             .expect("writer");
-    let output = kausal(repo.path())
-        .args(["find", "parse"])
-        .output()
-        .expect("run");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = failing(kausal(repo.path()).args(["find", "parse"]), 2);
     assert!(stderr.contains("locked by another process"), "{stderr}");
     assert!(
         stderr.contains(&format!("writer pid {}", std::process::id())),

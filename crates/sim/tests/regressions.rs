@@ -42,6 +42,21 @@ fn block(n: u128) -> ContextBlock {
     )
 }
 
+/// Opens `dir`, writes and syncs block 1, loses power, reopens: true when
+/// block 1 survived.
+fn synced_write_survives_a_crash(vfs: &SimVfs, dir: &str) -> bool {
+    let mut engine = StorageEngine::open(Arc::new(vfs.clone()), dir, config()).expect("open");
+    engine.put_block(&block(1)).expect("put");
+    engine.sync().expect("sync");
+    drop(engine);
+    vfs.crash();
+    let engine = StorageEngine::open(Arc::new(vfs.clone()), dir, config()).expect("reopen");
+    engine
+        .find_block(BlockId::from_u128(1))
+        .expect("find")
+        .is_some()
+}
+
 /// Seed 8: a WAL fsync failed (the kernel dropped the pages), the engine was
 /// reopened, recovery replayed the records from the page cache and the
 /// reader saw them; a later crash lost them. Recovery must make what it
@@ -122,17 +137,8 @@ fn retried_open_after_a_failed_parent_sync_makes_the_directory_durable() {
     vfs.schedule_failure(1, false);
     assert!(StorageEngine::open(Arc::new(vfs.clone()), DIR, config()).is_err());
     assert!(!vfs.failure_pending(), "the parent sync failed");
-    let mut engine = open(&vfs);
-    engine.put_block(&block(1)).expect("put");
-    engine.sync().expect("sync");
-    drop(engine);
-    vfs.crash();
-    let engine = open(&vfs);
     assert!(
-        engine
-            .find_block(BlockId::from_u128(1))
-            .expect("find")
-            .is_some(),
+        synced_write_survives_a_crash(&vfs, DIR),
         "a synced write vanished with its directory"
     );
 }
@@ -153,18 +159,8 @@ fn retried_open_after_any_failed_ancestor_sync_makes_the_directory_durable() {
         }
         assert!(first.is_err(), "op {failing_op}");
         drop(first);
-        let mut engine =
-            StorageEngine::open(Arc::new(vfs.clone()), NESTED, config()).expect("reopen");
-        engine.put_block(&block(1)).expect("put");
-        engine.sync().expect("sync");
-        drop(engine);
-        vfs.crash();
-        let engine = StorageEngine::open(Arc::new(vfs.clone()), NESTED, config()).expect("open");
         assert!(
-            engine
-                .find_block(BlockId::from_u128(1))
-                .expect("find")
-                .is_some(),
+            synced_write_survives_a_crash(&vfs, NESTED),
             "failing op {failing_op}: a synced write vanished with its directory"
         );
     }
@@ -220,17 +216,8 @@ fn retried_open_after_a_failed_grandparent_sync_makes_the_directory_durable() {
     vfs.schedule_failure(2, false);
     assert!(StorageEngine::open(Arc::new(vfs.clone()), NESTED, config()).is_err());
     assert!(!vfs.failure_pending(), "the sync of / failed");
-    let mut engine = StorageEngine::open(Arc::new(vfs.clone()), NESTED, config()).expect("open");
-    engine.put_block(&block(1)).expect("put");
-    engine.sync().expect("sync");
-    drop(engine);
-    vfs.crash();
-    let engine = StorageEngine::open(Arc::new(vfs.clone()), NESTED, config()).expect("open");
     assert!(
-        engine
-            .find_block(BlockId::from_u128(1))
-            .expect("find")
-            .is_some(),
+        synced_write_survives_a_crash(&vfs, NESTED),
         "a synced write vanished with its grandparent directory"
     );
 }

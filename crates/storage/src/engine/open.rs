@@ -340,17 +340,7 @@ impl StorageEngine {
         report.wal = wal_report;
         if read_only {
             core.counters = Counters::default();
-            return Ok(StorageEngine {
-                core,
-                wal: None,
-                poisoned: None,
-                reads_refused: false,
-                last_background_error: None,
-                flush_retry_bytes: 0,
-                closed: false,
-                recovery: report,
-                _lock: lock,
-            });
+            return Ok(StorageEngine::assemble(core, None, report, lock));
         }
         // What replay read may exist only in the page cache: after a failed
         // fsync the kernel can drop the dirty pages and report later syncs
@@ -389,16 +379,26 @@ impl StorageEngine {
             &dir,
             Some(&format!("writer pid {}", std::process::id())),
         );
-        Ok(StorageEngine {
+        Ok(StorageEngine::assemble(core, Some(wal), report, lock))
+    }
+
+    /// A freshly opened engine around recovered state.
+    fn assemble(
+        core: Core,
+        wal: Option<WalWriter>,
+        recovery: RecoveryReport,
+        lock: FileLock,
+    ) -> Self {
+        StorageEngine {
             core,
-            wal: Some(wal),
+            wal,
             poisoned: None,
             reads_refused: false,
             last_background_error: None,
             flush_retry_bytes: 0,
             closed: false,
-            recovery: report,
+            recovery,
             _lock: lock,
-        })
+        }
     }
 }
