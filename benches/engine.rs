@@ -71,7 +71,9 @@ fn engine_benches(c: &mut Criterion) {
         let mut n = 0u128;
         b.iter(|| {
             n = n % 20_000 + 1;
-            engine.find_outgoing_edges_into(BlockId::from_u128(n), &mut out);
+            engine
+                .find_outgoing_edges_into(BlockId::from_u128(n), &mut out)
+                .expect("read");
             black_box(out.len())
         })
     });

@@ -76,7 +76,11 @@ fn flipped_bit_in_table_data_fails_the_read_naming_the_table() {
     assert_names(&error, &table);
     // Other blocks are still readable, and the scan reports the bad one.
     assert!(engine.find_block(id(2)).expect("find").is_some());
-    let errors = engine.iterate_blocks().filter(Result::is_err).count();
+    let errors = engine
+        .iterate_blocks()
+        .expect("read")
+        .filter(Result::is_err)
+        .count();
     assert_eq!(errors, 1);
 }
 
@@ -130,21 +134,35 @@ fn flipped_bit_in_manifest_fails_open_naming_it() {
 }
 
 #[test]
-fn flipped_bit_in_a_sealed_wal_segment_fails_open_naming_it() {
+fn damage_in_a_sealed_wal_segment_is_repaired_if_one_bit_else_fails_open_naming_it() {
     let (_guard, dir) = scratch_dir();
     let config = Config {
         memtable_budget_bytes: 16 * 1024 * 1024,
         ..small_config()
     };
-    let mut engine = open(&dir, config);
+    let mut engine = open(&dir, config.clone());
     for n in 1..=40u128 {
         engine.put_block(&block(n, 1000)).expect("put");
     }
     engine.sync().expect("sync");
     drop(engine);
+    let pristine = dir.with_extension("pristine");
+    kausal_tests::copy_dir(&dir, &pristine);
     let segment = &wal_segments(&dir)[0];
     let (offset, len) = wal_records(segment)[0];
+    // One flipped bit: repaired, reported, every block there.
     flip(segment, offset + len - 1);
+    let engine = open(&dir, config.clone());
+    let repaired = &engine.recovery_report().wal.repaired;
+    assert_eq!(repaired.len(), 1, "{repaired:?}");
+    assert_eq!(&repaired[0].0, segment);
+    assert!((1..=40).all(|n| engine.find_block(id(n)).expect("find").is_some()));
+    drop(engine);
+    // Two damaged bytes in a sealed segment: corruption naming it.
+    std::fs::remove_dir_all(&dir).expect("remove");
+    kausal_tests::copy_dir(&pristine, &dir);
+    flip(segment, offset + len - 1);
+    flip(segment, offset + len - 40);
     assert_names(&open_error(&dir), segment);
 }
 

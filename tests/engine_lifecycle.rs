@@ -40,10 +40,10 @@ fn engine_survives_moves_drop_and_reopen() {
         assert_eq!(view.content, content(n, 300));
     }
     assert_eq!(
-        engine.find_outgoing_edges(id(1)),
+        engine.find_outgoing_edges(id(1)).expect("read"),
         vec![GraphEdge::new(id(1), id(2), EdgeType::Calls)]
     );
-    assert_eq!(engine.iterate_blocks().count(), 120);
+    assert_eq!(engine.iterate_blocks().expect("read").count(), 120);
 }
 
 #[test]
@@ -73,7 +73,7 @@ fn shutdown_flushes_and_reopen_reads_tables() {
     assert_eq!(metrics.memtable_blocks, 0, "everything was flushed");
     assert!(metrics.sstable_count >= 1);
     assert_eq!(engine.recovery_report().records_applied, 0);
-    assert_eq!(engine.iterate_blocks().count(), 30);
+    assert_eq!(engine.iterate_blocks().expect("read").count(), 30);
 }
 
 #[test]

@@ -11,6 +11,7 @@ use kausal_tests::{block, id, open, scratch_dir, small_config, table_files};
 fn snapshot(engine: &StorageEngine, ids: u128) -> (BTreeMap<u128, (u64, String)>, Vec<GraphEdge>) {
     let blocks = engine
         .iterate_blocks()
+        .expect("read")
         .map(|view| {
             let view = view.expect("read");
             (view.id.as_u128(), (view.sequence, view.content.to_string()))
@@ -18,9 +19,14 @@ fn snapshot(engine: &StorageEngine, ids: u128) -> (BTreeMap<u128, (u64, String)>
         .collect();
     let mut edges = Vec::new();
     for n in 1..=ids {
-        edges.extend(engine.find_outgoing_edges(id(n)));
-        for edge in engine.find_incoming_edges(id(n)) {
-            assert!(engine.find_outgoing_edges(edge.source).contains(&edge));
+        edges.extend(engine.find_outgoing_edges(id(n)).expect("read"));
+        for edge in engine.find_incoming_edges(id(n)).expect("read") {
+            assert!(
+                engine
+                    .find_outgoing_edges(edge.source)
+                    .expect("read")
+                    .contains(&edge)
+            );
         }
     }
     (blocks, edges)
@@ -120,7 +126,7 @@ fn tombstones_survive_partial_compaction_and_drop_in_full_compaction() {
             "block {n} stays deleted"
         );
     }
-    assert!(engine.find_outgoing_edges(id(1)).is_empty());
+    assert!(engine.find_outgoing_edges(id(1)).expect("read").is_empty());
     assert_eq!(snapshot(&engine, 40), before);
     // A full compaction drops the tombstones together with the old versions.
     engine.compact_all().expect("compact all");

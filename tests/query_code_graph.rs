@@ -111,7 +111,10 @@ fn serde_name(metadata: &str) -> String {
 fn check(engine: &StorageEngine, expected: &Expected, stage: &str) {
     let queries = QueryEngine::new(engine);
     let function = |n: u128| BlockId::from_u128(n);
-    assert!(engine.iterate_blocks().count() >= 10_000, "{stage}");
+    assert!(
+        engine.iterate_blocks().expect("read").count() >= 10_000,
+        "{stage}"
+    );
     for n in (1..=(FILES * FUNCTIONS_PER_FILE) as u128).step_by(97) {
         let id = function(n);
         let callees: BTreeSet<BlockId> = queries

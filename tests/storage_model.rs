@@ -139,13 +139,13 @@ fn check(engine: &StorageEngine, model: &Model) -> Result<(), TestCaseError> {
             .map(|v| v.content.to_string());
         prop_assert_eq!(found.as_ref(), model.blocks.get(&n), "block {}", n);
         prop_assert_eq!(
-            engine.find_outgoing_edges(id(n)),
+            engine.find_outgoing_edges(id(n)).expect("read"),
             model.outgoing(n),
             "out edges of {}",
             n
         );
         prop_assert_eq!(
-            engine.find_incoming_edges(id(n)),
+            engine.find_incoming_edges(id(n)).expect("read"),
             model.incoming(n),
             "in edges of {}",
             n
@@ -153,6 +153,7 @@ fn check(engine: &StorageEngine, model: &Model) -> Result<(), TestCaseError> {
     }
     let scanned: Vec<(u128, String)> = engine
         .iterate_blocks()
+        .expect("read")
         .map(|v| {
             let v = v.expect("scan");
             (v.id.as_u128(), v.content.to_string())

@@ -3,6 +3,12 @@
 //! aim faults at record boundaries.
 
 use std::path::{Path, PathBuf};
+
+/// The README's Rust examples, compiled and run as doc tests so they cannot
+/// drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 use std::sync::Arc;
 
 use kausal_storage::{BlockId, Config, ContextBlock, StorageEngine, SyncMode};
@@ -79,20 +85,33 @@ pub fn table_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Byte ranges `(offset, length)` of the records in a WAL segment file,
-/// following the documented format (24-byte header; records of
-/// crc u32 | len u32 | payload; zeros after the last record).
+/// following the documented format (24-byte segment header; records of a
+/// 24-byte header starting with header crc u32 | len u32, then the payload,
+/// padded to a multiple of 8; zeros after the last record). The length is
+/// header plus payload, without the padding.
 pub fn wal_records(path: &Path) -> Vec<(usize, usize)> {
     let bytes = std::fs::read(path).expect("read segment");
     let mut records = Vec::new();
     let mut offset = 24;
-    while offset + 8 <= bytes.len() {
-        let crc = u32::from_le_bytes(bytes[offset..offset + 4].try_into().expect("4 bytes"));
+    while offset + 24 <= bytes.len() {
+        let header_crc = u32::from_le_bytes(bytes[offset..offset + 4].try_into().expect("4 bytes"));
         let len = u32::from_le_bytes(bytes[offset + 4..offset + 8].try_into().expect("4 bytes"));
-        if crc == 0 && len == 0 {
+        if header_crc == 0 && len == 0 {
             break;
         }
-        records.push((offset, 8 + len as usize));
-        offset += 8 + len as usize;
+        // Header (24 bytes) and payload, padded to a multiple of 8.
+        let span = (24 + len as usize).div_ceil(8) * 8;
+        records.push((offset, 24 + len as usize));
+        offset += span;
     }
     records
+}
+
+/// Copies every file of `from` into `to` (created if needed).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create copy");
+    for entry in std::fs::read_dir(from).expect("list") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+    }
 }

@@ -8,19 +8,11 @@ use std::path::{Path, PathBuf};
 
 use kausal_storage::Config;
 use kausal_tests::{
-    block, content, id, open, scratch_dir, small_config, wal_records, wal_segments,
+    block, content, copy_dir, id, open, scratch_dir, small_config, wal_records, wal_segments,
 };
 
 const BLOCKS: u128 = 90;
 const SYNCED: u128 = 40;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create copy");
-    for entry in std::fs::read_dir(from).expect("list") {
-        let entry = entry.expect("entry");
-        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
-    }
-}
 
 /// Builds a WAL of `BLOCKS` single-block records over several segments,
 /// synced after block `SYNCED`; returns the pristine directory.

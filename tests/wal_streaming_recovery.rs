@@ -47,7 +47,7 @@ fn wal_larger_than_memory_budget_recovers_by_flushing() {
     assert!(wal_segments(&dir).len() <= 2, "{:?}", wal_segments(&dir));
     let engine = open(&dir, small_config());
     assert_eq!(engine.recovery_report().records_applied, 0);
-    assert_eq!(engine.iterate_blocks().count(), 600);
+    assert_eq!(engine.iterate_blocks().expect("read").count(), 600);
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn torn_tail_is_truncated_and_earlier_records_kept() {
     // The tail was truncated, so the next open finds a clean log.
     let engine = open(&dir, small_config());
     assert!(engine.recovery_report().wal.torn_tail.is_none());
-    assert_eq!(engine.iterate_blocks().count(), 39);
+    assert_eq!(engine.iterate_blocks().expect("read").count(), 39);
 }
 
 #[test]
@@ -104,7 +104,9 @@ fn corruption_before_valid_records_is_an_error_naming_segment_and_offset() {
     let first = &segments[0];
     let (offset, _) = wal_records(first)[1];
     let mut bytes = std::fs::read(first).expect("read");
+    // Two damaged bits: one flipped bit would be repaired.
     bytes[offset + 20] ^= 0x40;
+    bytes[offset + 21] ^= 0x01;
     std::fs::write(first, &bytes).expect("write");
 
     let error = kausal_storage::StorageEngine::open(
@@ -126,7 +128,7 @@ fn corruption_before_valid_records_is_an_error_naming_segment_and_offset() {
         other => panic!("expected corruption, got {other}"),
     }
     // Nothing was changed by the failed open: the segment is intact apart
-    // from the flipped bit, and salvage mode can open it and report the loss.
+    // from the damaged bits, and salvage mode can open it and report the loss.
     let salvage = Config {
         wal_salvage: true,
         ..small_config()
@@ -162,7 +164,9 @@ fn corruption_in_last_segment_followed_by_records_is_not_a_torn_tail() {
     assert_eq!(records.len(), 10);
     let (offset, _) = records[4];
     let mut bytes = std::fs::read(&segment).expect("read");
+    // Two damaged bits: one flipped bit would be repaired.
     bytes[offset + 30] ^= 1;
+    bytes[offset + 33] ^= 4;
     std::fs::write(&segment, &bytes).expect("write");
     let error = kausal_storage::StorageEngine::open(
         std::sync::Arc::new(kausal_vfs::OsVfs::new()),
@@ -183,7 +187,7 @@ fn crash_during_segment_creation_leaves_a_removable_empty_segment() {
     // A crash after creating the next segment's file but before its header
     // was durable leaves a prefix of the header followed by zeros.
     let next = dir.join("wal-00000000000000009999.log");
-    let mut torn = b"KAUSWAL1\x01\0".to_vec();
+    let mut torn = b"KAUSWAL1\x02\0".to_vec();
     torn.resize(100, 0);
     std::fs::write(&next, torn).expect("write");
     let engine = open(&dir, small_config());
@@ -191,5 +195,5 @@ fn crash_during_segment_creation_leaves_a_removable_empty_segment() {
         engine.recovery_report().wal.removed_partial_segments,
         vec![next]
     );
-    assert_eq!(engine.iterate_blocks().count(), 5);
+    assert_eq!(engine.iterate_blocks().expect("read").count(), 5);
 }

@@ -4,13 +4,22 @@
 //! table (ops/s, p50/p99/p99.9 from an HDR histogram, heap allocations and
 //! bytes per op from a counting global allocator, targets), writes the same
 //! figures to `target/benchmark/latest.json`, and saves or compares named
-//! baselines. With the `fjall` feature it runs the same put/get workload on
-//! fjall in the same process and prints the ratio per row.
+//! baselines. Peer comparisons (`compare`) run the same operations on
+//! kausal and on fjall and redb (features `fjall`, `redb`) with the data in
+//! the same, named state; `inmemory` runs the graph queries on petgraph, the
+//! in-memory limit; `kausaldb` is the replaced engine's own benchmark.
 
 mod alloc;
+mod cli;
+mod compare;
+mod html;
 mod ingest;
+mod inmemory;
+mod kausaldb;
 #[cfg(feature = "fjall")]
-mod peer;
+mod peer_fjall;
+#[cfg(feature = "redb")]
+mod peer_redb;
 mod report;
 mod workloads;
 
@@ -35,9 +44,23 @@ struct Args {
     /// Compare with baseline NAME (ratio of p50 per row).
     #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
-    /// Run only the ingest rows (cold ingest, no-change and one-file re-ingest).
-    #[arg(long)]
-    ingest_only: bool,
+    /// Run only these groups (comma-separated: writes, lookups, edges,
+    /// traversals (with the petgraph rows), bulk, ingest, cli, kausaldb,
+    /// peers); all when absent.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+/// Engines of the peer comparisons: kausal first, then each enabled peer.
+fn openers() -> Vec<compare::Opener> {
+    #[allow(unused_mut)]
+    let mut openers: Vec<compare::Opener> =
+        vec![|dir, durability| Box::new(compare::Kausal::open(dir, durability))];
+    #[cfg(feature = "fjall")]
+    openers.push(peer_fjall::open);
+    #[cfg(feature = "redb")]
+    openers.push(peer_redb::open);
+    openers
 }
 
 fn peak_rss_bytes() -> Option<u64> {
@@ -74,25 +97,51 @@ fn main() -> ExitCode {
         |message: &str| eprintln!("[{:>6.1}s] {message}", started.elapsed().as_secs_f64());
     let mut facts = workloads::Facts::default();
     let mut rows = Vec::new();
-    if !args.ingest_only {
+    let wanted = |group: &str| args.only.is_empty() || args.only.iter().any(|g| g == group);
+    if wanted("writes") {
         progress("writes: put_block buffered, fsync per write, batches of 100");
         rows.extend(workloads::writes(&scale, dir.path(), &mut facts));
+    }
+    if wanted("lookups") {
         progress("lookups: memtable, SSTable, miss");
         rows.extend(workloads::lookups(&scale, dir.path()));
+    }
+    if wanted("edges") {
         progress("edges: put_edge, outgoing and incoming lookups");
         rows.extend(workloads::edges(&scale, dir.path()));
+    }
+    let mut graph_comparisons = Vec::new();
+    let mut graph_note = String::new();
+    if wanted("traversals") {
         progress("traversals: building the code graph");
-        rows.extend(workloads::traversals(&scale, dir.path(), &progress));
+        let (traversal_rows, spec) = workloads::traversals(&scale, dir.path(), &progress);
+        progress("in-memory limit: the same graph and queries on petgraph");
+        graph_comparisons = inmemory::run(&scale, &spec, &traversal_rows);
+        graph_note = inmemory::describe(&spec);
+        rows.extend(traversal_rows);
+    }
+    if wanted("bulk") {
         progress("bulk: flush, compaction, recovery");
         rows.extend(workloads::bulk(&scale, dir.path()));
     }
-    progress("ingest: cold, no change, one file edited");
-    rows.extend(ingest::ingest(args.quick, dir.path()));
-    #[cfg(feature = "fjall")]
-    let peer_rows = {
-        progress("peer: the same put/get workload on fjall");
-        peer::run(&scale, dir.path())
-    };
+    if wanted("cli") {
+        progress("cli: building a code graph for the kausal command");
+        rows.extend(cli::rows(args.quick, dir.path(), &progress));
+    }
+    if wanted("ingest") {
+        progress("ingest: cold, no change, one file edited");
+        rows.extend(ingest::ingest(args.quick, dir.path()));
+    }
+    if wanted("kausaldb") {
+        progress("kausaldb workload: storage and queries on SimVfs");
+        rows.extend(kausaldb::storage_rows());
+        rows.extend(kausaldb::query_rows());
+    }
+    let (mut comparisons, mut peer_settings) = (Vec::new(), Vec::new());
+    if wanted("peers") {
+        progress("peers: the same operations in the same state on every engine");
+        (comparisons, peer_settings) = compare::run(&scale, dir.path(), &openers());
+    }
     let peak_rss = peak_rss_bytes();
     progress("done");
 
@@ -112,10 +161,12 @@ fn main() -> ExitCode {
     report::print_table(&rows, baseline.as_ref().map(|(name, value)| (*name, value)));
     println!();
     let overhead = facts.memtable_bytes_per_payload_byte;
-    println!(
-        "memtable bytes per payload byte: {overhead:.3} (target <= 1.3: {})",
-        if overhead <= 1.3 { "met" } else { "MISSED" }
-    );
+    if wanted("writes") {
+        println!(
+            "memtable bytes per payload byte: {overhead:.3} (target <= 1.3: {})",
+            if overhead <= 1.3 { "met" } else { "MISSED" }
+        );
+    }
     if let Some(rss) = peak_rss {
         println!(
             "peak resident memory: {:.1} MiB",
@@ -141,18 +192,27 @@ fn main() -> ExitCode {
             format!("; missed: {}", missed.join(", "))
         }
     );
-    #[allow(unused_mut)]
     let mut run = json!({
         "quick": args.quick,
         "seconds": started.elapsed().as_secs_f64(),
         "peak_rss_bytes": peak_rss,
         "memtable_bytes_per_payload_byte": overhead,
     });
-    #[cfg(feature = "fjall")]
-    {
+    if !comparisons.is_empty() {
         println!();
-        peer::print_comparison(&rows, &peer_rows);
-        run["peer_fjall"] = report::to_json(&peer_rows, json!({}))["rows"].clone();
+        compare::print_comparisons("peer comparison", &comparisons);
+        for settings in &peer_settings {
+            println!("  {settings}");
+        }
+        run["comparisons"] = compare::to_json(&comparisons);
+        run["peer_settings"] = json!(peer_settings);
+    }
+    if !graph_comparisons.is_empty() {
+        println!();
+        compare::print_comparisons("in-memory limit: kausal over petgraph", &graph_comparisons);
+        println!("  {graph_note}");
+        run["graph_comparisons"] = compare::to_json(&graph_comparisons);
+        run["graph_note"] = json!(graph_note);
     }
     let document = report::to_json(&rows, run);
     let text = serde_json::to_string_pretty(&document).unwrap_or_default();
@@ -162,6 +222,42 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     println!("figures written to {}", latest.display());
+    let summary = format!(
+        "{} run in {:.1} s; {} of {} rows with targets met{}",
+        if args.quick { "--quick" } else { "full" },
+        started.elapsed().as_secs_f64(),
+        rows.iter()
+            .filter(|row| row.targets_met() == Some(true))
+            .count(),
+        rows.iter()
+            .filter(|row| row.targets_met().is_some())
+            .count(),
+        if missed.is_empty() {
+            String::new()
+        } else {
+            format!("; missed: {}", missed.join(", "))
+        }
+    );
+    let report_path = output.join("report.html");
+    let report = html::write(
+        &report_path,
+        &html::ReportInput {
+            rows: &rows,
+            comparisons: &comparisons,
+            peer_settings: &peer_settings,
+            graph_comparisons: &graph_comparisons,
+            graph_note: &graph_note,
+            baseline: baseline.as_ref().map(|(name, value)| (*name, value)),
+            summary: &summary,
+        },
+    );
+    match report {
+        Ok(()) => println!("charts written to {}", report_path.display()),
+        Err(error) => {
+            eprintln!("report.html: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
     if let Some(name) = &args.save_baseline {
         let path = output.join("baselines").join(format!("{name}.json"));
         let saved = std::fs::create_dir_all(output.join("baselines"))

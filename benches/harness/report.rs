@@ -112,6 +112,46 @@ pub fn measure(name: &str, ops: usize, group: usize, mut op: impl FnMut(usize)) 
     }
 }
 
+/// Runs `setup(state, i)` untimed, then times `op(state, i)` alone, for
+/// `i in 0..ops`: for operations that need fresh input each time (a flush
+/// needs a filled memtable). Allocations are counted in `op` only.
+pub fn measure_with_setup<S>(
+    name: &str,
+    ops: usize,
+    state: &mut S,
+    mut setup: impl FnMut(&mut S, usize),
+    mut op: impl FnMut(&mut S, usize),
+) -> Row {
+    let mut histogram =
+        Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram bounds");
+    let (mut allocations, mut bytes, mut seconds) = (0u64, 0u64, 0f64);
+    for i in 0..ops {
+        setup(state, i);
+        let (allocations_before, bytes_before) = alloc::snapshot();
+        let started = Instant::now();
+        op(state, i);
+        let elapsed = started.elapsed();
+        let (allocations_after, bytes_after) = alloc::snapshot();
+        allocations += allocations_after - allocations_before;
+        bytes += bytes_after - bytes_before;
+        seconds += elapsed.as_secs_f64();
+        histogram.saturating_record((elapsed.as_nanos() as u64).max(1));
+    }
+    Row {
+        name: name.to_string(),
+        ops: ops as u64,
+        seconds,
+        p50_ns: histogram.value_at_quantile(0.5) as f64,
+        p99_ns: histogram.value_at_quantile(0.99) as f64,
+        p999_ns: histogram.value_at_quantile(0.999) as f64,
+        allocations_per_op: allocations as f64 / ops.max(1) as f64,
+        bytes_per_op: bytes as f64 / ops.max(1) as f64,
+        megabytes_per_second: None,
+        targets: Vec::new(),
+        note: String::new(),
+    }
+}
+
 /// Times one bulk operation over `bytes` bytes.
 pub fn measure_bulk(name: &str, bytes: u64, op: impl FnOnce()) -> Row {
     let mut row = measure(name, 1, 1, |_| ());
@@ -160,27 +200,27 @@ pub fn output_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target/benchmark"))
 }
 
+/// One row as JSON.
+pub fn row_json(row: &Row) -> Value {
+    json!({
+        "name": row.name,
+        "ops": row.ops,
+        "seconds": row.seconds,
+        "ops_per_second": row.ops_per_second(),
+        "p50_ns": row.p50_ns,
+        "p99_ns": row.p99_ns,
+        "p999_ns": row.p999_ns,
+        "allocations_per_op": row.allocations_per_op,
+        "bytes_per_op": row.bytes_per_op,
+        "megabytes_per_second": row.megabytes_per_second,
+        "targets": row.targets.iter().map(Target::describe).collect::<Vec<_>>(),
+        "targets_met": row.targets_met(),
+        "note": row.note,
+    })
+}
+
 pub fn to_json(rows: &[Row], extra: Value) -> Value {
-    let rows: Vec<Value> = rows
-        .iter()
-        .map(|row| {
-            json!({
-                "name": row.name,
-                "ops": row.ops,
-                "seconds": row.seconds,
-                "ops_per_second": row.ops_per_second(),
-                "p50_ns": row.p50_ns,
-                "p99_ns": row.p99_ns,
-                "p999_ns": row.p999_ns,
-                "allocations_per_op": row.allocations_per_op,
-                "bytes_per_op": row.bytes_per_op,
-                "megabytes_per_second": row.megabytes_per_second,
-                "targets": row.targets.iter().map(Target::describe).collect::<Vec<_>>(),
-                "targets_met": row.targets_met(),
-                "note": row.note,
-            })
-        })
-        .collect();
+    let rows: Vec<Value> = rows.iter().map(row_json).collect();
     json!({ "rows": rows, "run": extra })
 }
 

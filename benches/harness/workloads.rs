@@ -25,6 +25,12 @@ pub struct Scale {
     pub dag_nodes: u128,
     pub flush_bytes: usize,
     pub recovery_records: u128,
+    /// Blocks of the read set of the peer comparisons (it must fit every
+    /// memtable: about 1.1 KB each).
+    pub compare_blocks: u128,
+    pub compare_sync_puts: usize,
+    pub compare_batches: usize,
+    pub compare_reads: usize,
 }
 
 impl Scale {
@@ -41,13 +47,17 @@ impl Scale {
             dag_nodes: 10_000,
             flush_bytes: 64 * 1024 * 1024,
             recovery_records: 1_000_000,
+            compare_blocks: 20_000,
+            compare_sync_puts: 1_000,
+            compare_batches: 200,
+            compare_reads: 200_000,
         }
     }
 
     pub fn quick() -> Self {
         Self {
             puts: 20_000,
-            sync_puts: 300,
+            sync_puts: 100,
             batches: 100,
             lookup_blocks: 20_000,
             lookups: 200_000,
@@ -57,6 +67,10 @@ impl Scale {
             dag_nodes: 10_000,
             flush_bytes: 8 * 1024 * 1024,
             recovery_records: 100_000,
+            compare_blocks: 5_000,
+            compare_sync_puts: 50,
+            compare_batches: 10,
+            compare_reads: 32_000,
         }
     }
 }
@@ -229,9 +243,13 @@ pub fn edges(scale: &Scale, dir: &Path) -> Vec<Row> {
                 measure(&name, scale.lookups / 4, 16, |_| {
                     let node = id(rng.u128(1..=nodes));
                     if incoming {
-                        engine.find_incoming_edges_into(node, &mut out);
+                        engine
+                            .find_incoming_edges_into(node, &mut out)
+                            .expect("read");
                     } else {
-                        engine.find_outgoing_edges_into(node, &mut out);
+                        engine
+                            .find_outgoing_edges_into(node, &mut out)
+                            .expect("read");
                     }
                     total += out.len();
                 })
@@ -261,8 +279,41 @@ pub fn edges(scale: &Scale, dir: &Path) -> Vec<Row> {
     rows
 }
 
+/// The graph of the traversal rows, for running the same queries elsewhere.
+#[derive(Debug, Default)]
+pub struct GraphSpec {
+    pub nodes: Vec<BlockId>,
+    pub edges: Vec<GraphEdge>,
+    pub dag_nodes: Vec<BlockId>,
+    pub dag_edges: Vec<GraphEdge>,
+}
+
+/// The seeded start (and target) draws of the traversal rows, in their
+/// order, so another engine can run the very same queries.
+pub struct TraversalDraws {
+    rng: fastrand::Rng,
+    nodes: u128,
+}
+
+impl TraversalDraws {
+    pub fn new(nodes: u128) -> Self {
+        Self {
+            rng: fastrand::Rng::with_seed(13),
+            nodes,
+        }
+    }
+
+    pub fn start(&mut self) -> BlockId {
+        id(self.rng.u128(1..=self.nodes))
+    }
+
+    pub fn pair(&mut self) -> (BlockId, BlockId) {
+        (self.start(), self.start())
+    }
+}
+
 /// Traversals on a power-law code graph and a DAG.
-pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
+pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> (Vec<Row>, GraphSpec) {
     let mut rows = Vec::new();
     let mut engine = open(&dir.join("graph"), buffered(256 * 1024 * 1024));
     let nodes = scale.graph_nodes;
@@ -275,22 +326,25 @@ pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> Vec<Row
     for edge in &edges {
         engine.put_edge(*edge).expect("edge");
     }
+    let mut spec = GraphSpec {
+        nodes: (1..=nodes).map(id).collect(),
+        edges: edges.clone(),
+        ..GraphSpec::default()
+    };
     // A separate 10,000-node DAG for the topological sort.
     let dag_base = 1_000_000_000u128;
     let mut rng = fastrand::Rng::with_seed(5);
     for n in 0..scale.dag_nodes {
         template.id = id(dag_base + n);
         engine.put_block(&template).expect("put");
+        spec.dag_nodes.push(template.id);
         for _ in 0..3 {
             if n + 1 < scale.dag_nodes {
                 let target = rng.u128(n + 1..scale.dag_nodes);
-                engine
-                    .put_edge(GraphEdge::new(
-                        id(dag_base + n),
-                        id(dag_base + target),
-                        EdgeType::DependsOn,
-                    ))
-                    .expect("dag edge");
+                let edge =
+                    GraphEdge::new(id(dag_base + n), id(dag_base + target), EdgeType::DependsOn);
+                engine.put_edge(edge).expect("dag edge");
+                spec.dag_edges.push(edge);
             }
         }
     }
@@ -304,34 +358,34 @@ pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> Vec<Row
     ));
     let queries = QueryEngine::new(&engine);
     let calls = EdgeTypeSet::of(&[EdgeType::Calls, EdgeType::Imports]);
-    let mut rng = fastrand::Rng::with_seed(13);
+    let mut draws = TraversalDraws::new(nodes);
     let mut reached = 0usize;
     rows.push(
         measure("traversal 1-hop (BFS)", scale.queries * 10, 1, |_| {
-            let start = id(rng.u128(1..=nodes));
-            let traversal = Traversal::new(vec![start]).edge_types(calls).max_depth(1);
+            let traversal = Traversal::new(vec![draws.start()])
+                .edge_types(calls)
+                .max_depth(1);
             reached += queries.traverse(&traversal).expect("1-hop").nodes.len();
         })
-        .note("result includes the blocks reached (borrowed views)"),
+        .note("state: tables, compacted, cache warm; result includes the blocks reached (borrowed views)"),
     );
     rows.push(
         measure("traversal 3-hop BFS", scale.queries, 1, |_| {
-            let start = id(rng.u128(1..=nodes));
-            let traversal = Traversal::new(vec![start])
+            let traversal = Traversal::new(vec![draws.start()])
                 .edge_types(calls)
                 .max_depth(3)
                 .max_results(10_000);
             reached += queries.traverse(&traversal).expect("3-hop").nodes.len();
         })
-        .target(Target::P50AtMostNs(50_000.0)),
+        .target(Target::P50AtMostNs(50_000.0))
+        .note("state: tables, compacted, cache warm"),
     );
     rows.push(measure(
         "shortest path (bidirectional BFS)",
         scale.queries,
         1,
         |_| {
-            let from = id(rng.u128(1..=nodes));
-            let to = id(rng.u128(1..=nodes));
+            let (from, to) = draws.pair();
             let traversal = Traversal::new(vec![from])
                 .edge_types(calls)
                 .algorithm(Algorithm::ShortestPath { target: to });
@@ -355,12 +409,12 @@ pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> Vec<Row
             reached += queries.traverse(&traversal).expect("scc").nodes.len();
         })
         .note(format!(
-            "{} blocks, cyclic components returned up to 10,000 blocks",
+            "state: tables, compacted, cache warm; {} blocks, cyclic components returned up to 10,000 blocks",
             nodes + scale.dag_nodes
         )),
     );
     assert!(reached > 0);
-    rows
+    (rows, spec)
 }
 
 /// Flush of a full memtable, compaction of four such tables, recovery of a

@@ -25,12 +25,13 @@ enum Task {
     /// The storage crate's tests and the storage scenario tests.
     TestStorage,
     /// The main job: the benchmark harness (release build), with the fjall
-    /// peer baseline unless --no-peer.
+    /// and redb peers unless --no-peer; writes target/benchmark/latest.json
+    /// and report.html (charts, checked by parsing them back).
     Benchmark {
-        /// Smaller data sets, under 30 seconds.
+        /// Smaller data sets, under 10 seconds.
         #[arg(long)]
         quick: bool,
-        /// Skip building and running the fjall peer baseline.
+        /// Skip building and running the fjall and redb peers.
         #[arg(long)]
         no_peer: bool,
         /// Save this run as baseline NAME.
@@ -56,6 +57,15 @@ enum Task {
         /// First seed of the range.
         #[arg(long, default_value_t = 0)]
         first_seed: u64,
+        /// Turn a fault kind off (repeatable; `kausal-sim --help` lists them).
+        #[arg(long, value_name = "KIND")]
+        without: Vec<String>,
+        /// Start with the data directory already durable.
+        #[arg(long)]
+        premade_data_dir: bool,
+        /// Bits each WAL bit flip flips, within one sector.
+        #[arg(long, default_value_t = 1)]
+        wal_flip_bits: u32,
     },
 }
 
@@ -249,7 +259,7 @@ fn main() -> ExitCode {
                 "kausal-bench",
             ];
             if !no_peer {
-                args.extend(["--features", "fjall"]);
+                args.extend(["--features", "fjall,redb"]);
             }
             args.push("--");
             if quick {
@@ -261,7 +271,38 @@ fn main() -> ExitCode {
             if let Some(name) = &baseline {
                 args.extend(["--baseline", name]);
             }
-            runner.command("benchmark harness", "cargo", &args);
+            // The `kausal callers` row runs the release binary as a whole
+            // process; the harness finds it beside itself.
+            let binary_built = runner.command(
+                "kausal binary (release)",
+                "cargo",
+                &[
+                    "build",
+                    "--release",
+                    "--quiet",
+                    "--package",
+                    "kausal-cli",
+                    "--bin",
+                    "kausal",
+                ],
+            );
+            if binary_built && runner.command("benchmark harness", "cargo", &args) {
+                runner.check("report.html written", || {
+                    let report = checks::workspace_root()
+                        .join("target")
+                        .join("benchmark")
+                        .join("report.html");
+                    let text = std::fs::read_to_string(&report)
+                        .map_err(|error| format!("{}: {error}", report.display()))?;
+                    // The harness parsed every chart back before writing;
+                    // here: the file is this run's and holds charts.
+                    let charts = text.matches("<svg").count();
+                    if charts == 0 {
+                        return Err(format!("{} holds no chart", report.display()));
+                    }
+                    Ok(format!("{} ({charts} charts)", report.display()))
+                });
+            }
             runner.finish("benchmark")
         }
         Task::ValgrindMemory => {
@@ -273,10 +314,14 @@ fn main() -> ExitCode {
             ops,
             seed,
             first_seed,
+            without,
+            premade_data_dir,
+            wal_flip_bits,
         } => {
             let seeds = seeds.to_string();
             let ops = ops.to_string();
             let first_seed = first_seed.to_string();
+            let wal_flip_bits = wal_flip_bits.to_string();
             let mut args = vec![
                 "run",
                 "--release",
@@ -297,6 +342,13 @@ fn main() -> ExitCode {
             if let Some(seed_text) = &seed_text {
                 args.extend(["--seed", seed_text]);
             }
+            for kind in &without {
+                args.extend(["--without", kind]);
+            }
+            if premade_data_dir {
+                args.push("--premade-data-dir");
+            }
+            args.extend(["--wal-flip-bits", &wal_flip_bits]);
             runner.command("simulation", "cargo", &args);
             runner.finish("sim")
         }

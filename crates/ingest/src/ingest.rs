@@ -471,8 +471,17 @@ impl Ingester {
             })
             .collect();
         let resolution = if resolve_again {
-            Some(resolve(&views))
+            let mut resolution = resolve(&views);
+            // The name index (see `name_index`): derived like every other
+            // edge, so it is written, diffed and deleted with the blocks it
+            // names.
+            for (path, entry) in &state.files {
+                crate::name_index::file_edges(path, &entry.names, &mut resolution.edges);
+            }
+            Some(resolution)
         } else {
+            // Same items, calls and imports in every changed file: the same
+            // edges, name index included (names are part of the comparison).
             None
         };
         report.resolved = resolution.is_some();
@@ -481,6 +490,15 @@ impl Ingester {
             None => state.edges.clone(),
         };
         let deleted_blocks: FxHashSet<BlockId> = deletes.values().flatten().copied().collect();
+        // An edge is written in the batch of the file its source lives in;
+        // a name-index edge's source is a key, not a block: use the target.
+        let owner = |edge: &GraphEdge| {
+            if edge.edge_type == EdgeType::Names {
+                edge.target
+            } else {
+                edge.source
+            }
+        };
         let path_of = |id: &BlockId| -> String {
             target_blocks
                 .get(id)
@@ -494,7 +512,7 @@ impl Ingester {
         for edge in sorted_targets {
             if !state.edges.contains(edge) {
                 edge_puts
-                    .entry(path_of(&edge.source))
+                    .entry(path_of(&owner(edge)))
                     .or_default()
                     .push(*edge);
             }
@@ -512,7 +530,7 @@ impl Ingester {
                 continue;
             }
             edge_deletes
-                .entry(path_of(&edge.source))
+                .entry(path_of(&owner(edge)))
                 .or_default()
                 .push(*edge);
         }
@@ -652,7 +670,13 @@ fn load_state(engine: &StorageEngine) -> Result<State, IngestError> {
     let mut state = State::default();
     let mut ids = Vec::new();
     let mut paths: FxHashMap<String, Arc<str>> = FxHashMap::default();
-    for view in engine.iterate_blocks() {
+    let views = engine
+        .iterate_blocks()
+        .map_err(|source| IngestError::ReadGraph {
+            block: "(scan)".into(),
+            source,
+        })?;
+    for view in views {
         let view = view.map_err(|source| IngestError::ReadGraph {
             block: "(scan)".into(),
             source,
@@ -684,12 +708,22 @@ fn load_state(engine: &StorageEngine) -> Result<State, IngestError> {
         }
     }
     let mut scratch = Vec::new();
+    let read_edges = |id: kausal_storage::BlockId| {
+        move |source| IngestError::ReadGraph {
+            block: id.to_string(),
+            source,
+        }
+    };
     for id in ids {
         scratch.clear();
-        engine.find_outgoing_edges_into(id, &mut scratch);
+        engine
+            .find_outgoing_edges_into(id, &mut scratch)
+            .map_err(read_edges(id))?;
         state.edges.extend(scratch.iter().copied());
         scratch.clear();
-        engine.find_incoming_edges_into(id, &mut scratch);
+        engine
+            .find_incoming_edges_into(id, &mut scratch)
+            .map_err(read_edges(id))?;
         state.edges.extend(scratch.iter().copied());
     }
     // Edge types ingest never writes are not its to delete.

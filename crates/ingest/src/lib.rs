@@ -35,6 +35,7 @@ mod imports;
 mod ingest;
 pub mod language;
 pub mod limits;
+pub mod name_index;
 pub mod naming;
 mod read;
 mod record;

@@ -13,9 +13,11 @@
 //!   identity and generation on every read, so a stale handle is an error,
 //!   never a read of freed memory.
 //!
-//! All `unsafe` code of the workspace lives in this crate (`coordinator.rs`,
-//! `collections.rs` and `mapping.rs`), each block with a `// SAFETY:` comment, and its tests run
-//! under valgrind (`cargo xtask valgrind-memory`).
+//! The workspace's `unsafe` code lives in this crate (`coordinator.rs`,
+//! `collections.rs` and `mapping.rs`), each block with a `// SAFETY:`
+//! comment, and its tests run under valgrind (`cargo xtask valgrind-memory`).
+//! The one `unsafe` call elsewhere is `OsVfs::map_readonly` calling the
+//! `unsafe fn` [`map_file_readonly`], whose contract only its caller can keep.
 
 #![deny(clippy::unwrap_used)]
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -7,12 +7,17 @@
 use kausal_memory::{ArenaCoordinator, ArenaMap, ArenaVec};
 use kausal_storage::{BlockId, GraphEdge};
 
-use crate::limits::{MAX_CYCLE_IDS_REPORTED, MAX_SUBGRAPH_NODES};
+use crate::limits::{MAX_CYCLE_IDS_REPORTED, MAX_SUBGRAPH_NODES, WALK_INITIAL_CAPACITY};
 use crate::traversal::{Direction, EdgeTypeSet};
 use crate::{QueryError, QueryResult};
 
 /// Where a traversal reads the graph from.
 pub trait GraphSource {
+    /// What a lookup of a live block yields: a block view for the storage
+    /// engine, so a walk reads each reached block once (finding it live is
+    /// reading it); `()` for test graphs.
+    type Block: Copy;
+
     /// Appends `(neighbour, edge)` for each edge of `node` in `direction`
     /// whose type is in `types` (neighbours may not exist as blocks).
     fn neighbors(
@@ -23,8 +28,8 @@ pub trait GraphSource {
         out: &mut ArenaVec<'_, (BlockId, GraphEdge)>,
     ) -> QueryResult<()>;
 
-    /// True when `node` is a live block.
-    fn exists(&self, node: BlockId) -> QueryResult<bool>;
+    /// The live block `node`, if any.
+    fn lookup(&self, node: BlockId) -> QueryResult<Option<Self::Block>>;
 }
 
 /// Appends `(block at the other end, edge)` for each of `edges` whose type
@@ -43,36 +48,49 @@ pub fn push_neighbors(
     );
 }
 
-/// One reached node of an algorithm's result.
+/// One reached node of an algorithm's result: what its lookup yielded
+/// (which names the node). Shaped like `ReachedBlock`, so the engine turns a
+/// walk into its result in place, without a second allocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reached {
-    pub id: BlockId,
+pub struct Reached<B> {
+    pub block: B,
     pub depth: u32,
     pub parent: Option<usize>,
     pub via: Option<GraphEdge>,
 }
 
-/// An algorithm's result before block views are attached.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Walk {
-    pub nodes: Vec<Reached>,
+/// An algorithm's result.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Walk<B> {
+    pub nodes: Vec<Reached<B>>,
     pub components: Vec<Vec<usize>>,
     pub truncated: bool,
+}
+
+impl<B> Default for Walk<B> {
+    fn default() -> Self {
+        Self {
+            nodes: Vec::new(),
+            components: Vec::new(),
+            truncated: false,
+        }
+    }
 }
 
 const NO_PARENT: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy)]
-struct Record {
+struct Record<B> {
     id: BlockId,
+    block: B,
     depth: u32,
     parent: u32,
     via: Option<GraphEdge>,
 }
 
-fn to_reached(record: &Record) -> Reached {
+fn to_reached<B: Copy>(record: &Record<B>) -> Reached<B> {
     Reached {
-        id: record.id,
+        block: record.block,
         depth: record.depth,
         parent: (record.parent != NO_PARENT).then_some(record.parent as usize),
         via: record.via,
@@ -88,25 +106,37 @@ pub struct WalkLimits {
     pub max_results: usize,
 }
 
-fn check_start(graph: &dyn GraphSource, id: BlockId) -> QueryResult<()> {
-    if graph.exists(id)? {
-        Ok(())
-    } else {
-        Err(QueryError::BlockNotFound { id })
-    }
+/// The live block `id`, or `BlockNotFound`.
+fn start_block<G: GraphSource + ?Sized>(graph: &G, id: BlockId) -> QueryResult<G::Block> {
+    graph.lookup(id)?.ok_or(QueryError::BlockNotFound { id })
+}
+
+/// A visited map and a record vector sized for a typical walk, so small
+/// walks never rehash or regrow (growing from empty rehashes four times
+/// before 64 entries).
+fn walk_state<'a, B>(
+    arena: &'a ArenaCoordinator,
+    max_results: usize,
+) -> (ArenaMap<'a, BlockId, u32>, ArenaVec<'a, Record<B>>) {
+    let capacity = max_results.min(WALK_INITIAL_CAPACITY);
+    let mut index = arena.new_map();
+    index.reserve(capacity);
+    let mut records = arena.new_vec();
+    records.reserve(capacity);
+    (index, records)
 }
 
 /// Records each distinct start at depth 0 (each must exist); returns true
 /// when `max_results` cut the starts short.
-fn seed_starts(
-    graph: &dyn GraphSource,
+fn seed_starts<G: GraphSource + ?Sized>(
+    graph: &G,
     starts: &[BlockId],
     max_results: usize,
     index: &mut ArenaMap<'_, BlockId, u32>,
-    records: &mut ArenaVec<'_, Record>,
+    records: &mut ArenaVec<'_, Record<G::Block>>,
 ) -> QueryResult<bool> {
     for &start in starts {
-        check_start(graph, start)?;
+        let block = start_block(graph, start)?;
         if index.contains_key(&start) {
             continue;
         }
@@ -116,6 +146,7 @@ fn seed_starts(
         index.insert(start, records.len() as u32);
         records.push(Record {
             id: start,
+            block,
             depth: 0,
             parent: NO_PARENT,
             via: None,
@@ -125,15 +156,15 @@ fn seed_starts(
 }
 
 /// Breadth-first: every live block within `max_depth`, nearest first.
-pub fn breadth_first(
-    graph: &dyn GraphSource,
+pub fn breadth_first<G: GraphSource + ?Sized>(
+    graph: &G,
     arena: &ArenaCoordinator,
     starts: &[BlockId],
     limits: WalkLimits,
-) -> QueryResult<Walk> {
-    let mut index = arena.new_map::<BlockId, u32>();
-    let mut records = arena.new_vec::<Record>();
+) -> QueryResult<Walk<G::Block>> {
+    let (mut index, mut records) = walk_state(arena, limits.max_results);
     let mut neighbors = arena.new_vec();
+    neighbors.reserve(WALK_INITIAL_CAPACITY);
     let mut truncated = seed_starts(graph, starts, limits.max_results, &mut index, &mut records)?;
     let mut head = 0;
     'walk: while head < records.len() && !truncated {
@@ -146,9 +177,12 @@ pub fn breadth_first(
         neighbors.clear();
         graph.neighbors(current.id, limits.direction, limits.types, &mut neighbors)?;
         for &(neighbor, edge) in neighbors.iter() {
-            if index.contains_key(&neighbor) || !graph.exists(neighbor)? {
+            if index.contains_key(&neighbor) {
                 continue;
             }
+            let Some(block) = graph.lookup(neighbor)? else {
+                continue;
+            };
             if records.len() >= limits.max_results {
                 truncated = true;
                 break 'walk;
@@ -156,6 +190,7 @@ pub fn breadth_first(
             index.insert(neighbor, records.len() as u32);
             records.push(Record {
                 id: neighbor,
+                block,
                 depth: current.depth + 1,
                 parent: current_index,
                 via: Some(edge),
@@ -171,16 +206,17 @@ pub fn breadth_first(
 
 /// Depth-first: the deepest branch first; a block found again by a shorter
 /// path is re-explored, so every block within `max_depth` is reached.
-pub fn depth_first(
-    graph: &dyn GraphSource,
+pub fn depth_first<G: GraphSource + ?Sized>(
+    graph: &G,
     arena: &ArenaCoordinator,
     starts: &[BlockId],
     limits: WalkLimits,
-) -> QueryResult<Walk> {
-    let mut index = arena.new_map::<BlockId, u32>();
-    let mut records = arena.new_vec::<Record>();
+) -> QueryResult<Walk<G::Block>> {
+    let (mut index, mut records) = walk_state(arena, limits.max_results);
     let mut stack = arena.new_vec::<u32>();
+    stack.reserve(WALK_INITIAL_CAPACITY);
     let mut neighbors = arena.new_vec();
+    neighbors.reserve(WALK_INITIAL_CAPACITY);
     let mut truncated = seed_starts(graph, starts, limits.max_results, &mut index, &mut records)?;
     stack.extend((0..records.len() as u32).rev());
     while let Some(current_index) = stack.pop() {
@@ -203,9 +239,9 @@ pub fn depth_first(
                     }
                 }
                 None => {
-                    if !graph.exists(neighbor)? {
+                    let Some(block) = graph.lookup(neighbor)? else {
                         continue;
-                    }
+                    };
                     if records.len() >= limits.max_results {
                         truncated = true;
                         continue;
@@ -214,6 +250,7 @@ pub fn depth_first(
                     stack.push(records.len() as u32);
                     records.push(Record {
                         id: neighbor,
+                        block,
                         depth,
                         parent: current_index,
                         via: Some(edge),
@@ -230,16 +267,16 @@ pub fn depth_first(
 }
 
 /// One side of the bidirectional search.
-struct Side<'a> {
+struct Side<'a, B> {
     index: kausal_memory::ArenaMap<'a, BlockId, u32>,
-    records: ArenaVec<'a, Record>,
+    records: ArenaVec<'a, Record<B>>,
     frontier: ArenaVec<'a, u32>,
     next: ArenaVec<'a, u32>,
     direction: Direction,
 }
 
-impl<'a> Side<'a> {
-    fn new(arena: &'a ArenaCoordinator, start: BlockId, direction: Direction) -> Self {
+impl<'a, B: Copy> Side<'a, B> {
+    fn new(arena: &'a ArenaCoordinator, start: BlockId, block: B, direction: Direction) -> Self {
         let mut side = Side {
             index: arena.new_map(),
             records: arena.new_vec(),
@@ -250,6 +287,7 @@ impl<'a> Side<'a> {
         side.index.insert(start, 0);
         side.records.push(Record {
             id: start,
+            block,
             depth: 0,
             parent: NO_PARENT,
             via: None,
@@ -265,17 +303,17 @@ impl<'a> Side<'a> {
 
 /// Shortest path from `from` to `to` of at most `max_depth` edges
 /// (bidirectional breadth-first search); empty when there is none.
-pub fn shortest_path(
-    graph: &dyn GraphSource,
+pub fn shortest_path<G: GraphSource + ?Sized>(
+    graph: &G,
     arena: &ArenaCoordinator,
     from: BlockId,
     to: BlockId,
     limits: WalkLimits,
-) -> QueryResult<Walk> {
-    check_start(graph, from)?;
-    check_start(graph, to)?;
-    let mut forward = Side::new(arena, from, limits.direction);
-    let mut backward = Side::new(arena, to, limits.direction.reversed());
+) -> QueryResult<Walk<G::Block>> {
+    let from_block = start_block(graph, from)?;
+    let to_block = start_block(graph, to)?;
+    let mut forward = Side::new(arena, from, from_block, limits.direction);
+    let mut backward = Side::new(arena, to, to_block, limits.direction.reversed());
     let mut neighbors = arena.new_vec();
     let mut meeting: Option<(BlockId, u32)> = (from == to).then_some((from, 0));
     let (mut forward_depth, mut backward_depth) = (0u32, 0u32);
@@ -297,14 +335,18 @@ pub fn shortest_path(
             neighbors.clear();
             graph.neighbors(current.id, side.direction, limits.types, &mut neighbors)?;
             for &(neighbor, edge) in neighbors.iter() {
-                if side.index.contains_key(&neighbor) || !graph.exists(neighbor)? {
+                if side.index.contains_key(&neighbor) {
                     continue;
                 }
+                let Some(block) = graph.lookup(neighbor)? else {
+                    continue;
+                };
                 let depth = current.depth + 1;
                 side.index.insert(neighbor, side.records.len() as u32);
                 side.next.push(side.records.len() as u32);
                 side.records.push(Record {
                     id: neighbor,
+                    block,
                     depth,
                     parent: current_index,
                     via: Some(edge),
@@ -331,22 +373,22 @@ pub fn shortest_path(
         return Ok(Walk::default());
     }
     // Start .. meet from the forward side, then meet .. target backward.
-    let mut path: Vec<(BlockId, Option<GraphEdge>)> = Vec::new();
+    let mut path: Vec<Record<G::Block>> = Vec::new();
     let mut cursor = forward.index.get(&meet).copied();
     while let Some(i) = cursor {
         let record = forward.records[i as usize];
-        path.push((record.id, record.via));
+        path.push(record);
         cursor = (record.parent != NO_PARENT).then_some(record.parent);
     }
     path.reverse();
     // `via` of a forward record is the edge into it; shift to "edge from parent".
-    let mut nodes: Vec<Reached> = Vec::with_capacity(total as usize + 1);
-    for (position, (id, via)) in path.iter().enumerate() {
+    let mut nodes: Vec<Reached<G::Block>> = Vec::with_capacity(total as usize + 1);
+    for (position, record) in path.iter().enumerate() {
         nodes.push(Reached {
-            id: *id,
+            block: record.block,
             depth: position as u32,
             parent: position.checked_sub(1),
-            via: *via,
+            via: record.via,
         });
     }
     let mut cursor = backward.index.get(&meet).copied();
@@ -358,7 +400,7 @@ pub fn shortest_path(
         let parent = backward.records[record.parent as usize];
         let position = nodes.len();
         nodes.push(Reached {
-            id: parent.id,
+            block: parent.block,
             depth: position as u32,
             parent: Some(position - 1),
             via: record.via,
@@ -375,13 +417,14 @@ pub fn shortest_path(
 
 /// A subgraph in compressed adjacency form: node `i`'s neighbours are
 /// `targets[offsets[i]..offsets[i + 1]]`.
-struct Subgraph<'a> {
+struct Subgraph<'a, B> {
     ids: ArenaVec<'a, BlockId>,
+    blocks: ArenaVec<'a, B>,
     offsets: ArenaVec<'a, u32>,
     targets: ArenaVec<'a, u32>,
 }
 
-impl Subgraph<'_> {
+impl<B> Subgraph<'_, B> {
     fn len(&self) -> usize {
         self.ids.len()
     }
@@ -392,24 +435,28 @@ impl Subgraph<'_> {
 }
 
 /// Loads every live block reachable from `roots` (and their edges).
-fn load_subgraph<'a>(
-    graph: &dyn GraphSource,
+/// Every root must be live (`BlockNotFound` otherwise).
+fn load_subgraph<'a, G: GraphSource + ?Sized>(
+    graph: &G,
     arena: &'a ArenaCoordinator,
     roots: &[BlockId],
     direction: Direction,
     types: EdgeTypeSet,
-) -> QueryResult<Subgraph<'a>> {
+) -> QueryResult<Subgraph<'a, G::Block>> {
     let mut index = arena.new_map::<BlockId, u32>();
     let mut subgraph = Subgraph {
         ids: arena.new_vec(),
+        blocks: arena.new_vec(),
         offsets: arena.new_vec(),
         targets: arena.new_vec(),
     };
     let mut neighbors = arena.new_vec();
     for &root in roots {
         if !index.contains_key(&root) {
+            let block = start_block(graph, root)?;
             index.insert(root, subgraph.ids.len() as u32);
             subgraph.ids.push(root);
+            subgraph.blocks.push(block);
         }
     }
     let mut node = 0;
@@ -421,9 +468,9 @@ fn load_subgraph<'a>(
             let target = match index.get(&neighbor) {
                 Some(&known) => known,
                 None => {
-                    if !graph.exists(neighbor)? {
+                    let Some(block) = graph.lookup(neighbor)? else {
                         continue;
-                    }
+                    };
                     if subgraph.ids.len() >= MAX_SUBGRAPH_NODES {
                         return Err(QueryError::SubgraphTooLarge {
                             limit: MAX_SUBGRAPH_NODES,
@@ -432,6 +479,7 @@ fn load_subgraph<'a>(
                     let fresh = subgraph.ids.len() as u32;
                     index.insert(neighbor, fresh);
                     subgraph.ids.push(neighbor);
+                    subgraph.blocks.push(block);
                     fresh
                 }
             };
@@ -445,7 +493,7 @@ fn load_subgraph<'a>(
 
 /// Strongly connected components of `subgraph` (iterative Tarjan), each as
 /// node indices, in Tarjan's order (reverse topological).
-fn tarjan(subgraph: &Subgraph<'_>, arena: &ArenaCoordinator) -> Vec<Vec<u32>> {
+fn tarjan<B>(subgraph: &Subgraph<'_, B>, arena: &ArenaCoordinator) -> Vec<Vec<u32>> {
     const UNVISITED: u32 = u32::MAX;
     let n = subgraph.len();
     let mut order = arena.new_vec::<u32>();
@@ -508,7 +556,7 @@ fn tarjan(subgraph: &Subgraph<'_>, arena: &ArenaCoordinator) -> Vec<Vec<u32>> {
     components
 }
 
-fn is_cyclic(subgraph: &Subgraph<'_>, component: &[u32]) -> bool {
+fn is_cyclic<B>(subgraph: &Subgraph<'_, B>, component: &[u32]) -> bool {
     component.len() > 1
         || component
             .first()
@@ -517,15 +565,12 @@ fn is_cyclic(subgraph: &Subgraph<'_>, component: &[u32]) -> bool {
 
 /// Blocks reachable from `starts`, every edge's source before its target
 /// (Kahn); `depth` is the Kahn layer. A cycle is an error naming blocks on it.
-pub fn topological_sort(
-    graph: &dyn GraphSource,
+pub fn topological_sort<G: GraphSource + ?Sized>(
+    graph: &G,
     arena: &ArenaCoordinator,
     starts: &[BlockId],
     limits: WalkLimits,
-) -> QueryResult<Walk> {
-    for &start in starts {
-        check_start(graph, start)?;
-    }
+) -> QueryResult<Walk<G::Block>> {
     let subgraph = load_subgraph(graph, arena, starts, limits.direction, limits.types)?;
     let n = subgraph.len();
     let mut in_degree = arena.new_vec::<u32>();
@@ -545,7 +590,7 @@ pub fn topological_sort(
             placed += 1;
             if nodes.len() < limits.max_results {
                 nodes.push(Reached {
-                    id: subgraph.ids[node as usize],
+                    block: subgraph.blocks[node as usize],
                     depth,
                     parent: None,
                     via: None,
@@ -583,12 +628,12 @@ pub fn topological_sort(
 
 /// Cyclic strongly connected components among the blocks reachable from
 /// `roots`, at most `max_results` blocks in all.
-pub fn strongly_connected_components(
-    graph: &dyn GraphSource,
+pub fn strongly_connected_components<G: GraphSource + ?Sized>(
+    graph: &G,
     arena: &ArenaCoordinator,
     roots: &[BlockId],
     limits: WalkLimits,
-) -> QueryResult<Walk> {
+) -> QueryResult<Walk<G::Block>> {
     let subgraph = load_subgraph(graph, arena, roots, limits.direction, limits.types)?;
     let mut walk = Walk::default();
     for component in tarjan(&subgraph, arena) {
@@ -599,18 +644,19 @@ pub fn strongly_connected_components(
             walk.truncated = true;
             break;
         }
-        let mut members: Vec<BlockId> = component
+        let mut members: Vec<(BlockId, G::Block)> = component
             .iter()
-            .map(|&node| subgraph.ids[node as usize])
+            .map(|&node| (subgraph.ids[node as usize], subgraph.blocks[node as usize]))
             .collect();
-        members.sort_unstable();
+        members.sort_unstable_by_key(|&(id, _)| id);
         let first = walk.nodes.len();
-        walk.nodes.extend(members.into_iter().map(|id| Reached {
-            id,
-            depth: 0,
-            parent: None,
-            via: None,
-        }));
+        walk.nodes
+            .extend(members.into_iter().map(|(_, block)| Reached {
+                block,
+                depth: 0,
+                parent: None,
+                via: None,
+            }));
         walk.components.push((first..walk.nodes.len()).collect());
     }
     Ok(walk)
@@ -655,6 +701,8 @@ mod tests {
     }
 
     impl GraphSource for MemoryGraph {
+        type Block = BlockId;
+
         fn neighbors(
             &self,
             node: BlockId,
@@ -673,8 +721,10 @@ mod tests {
             Ok(())
         }
 
-        fn exists(&self, node: BlockId) -> QueryResult<bool> {
-            Ok((1..=self.nodes as u128).contains(&node.as_u128()))
+        fn lookup(&self, node: BlockId) -> QueryResult<Option<BlockId>> {
+            Ok((1..=self.nodes as u128)
+                .contains(&node.as_u128())
+                .then_some(node))
         }
     }
 
@@ -703,7 +753,7 @@ mod tests {
         let sorted = topological_sort(&graph, &arena, &[id(1)], limits(1, 10_000)).unwrap();
         assert!(sorted.truncated);
         assert_eq!(sorted.nodes.len(), 10_000);
-        assert_eq!(sorted.nodes[9_999].id, id(10_000));
+        assert_eq!(sorted.nodes[9_999].block, id(10_000));
         // Closing the chain into a ring makes one component of a million.
         let mut ring = MemoryGraph::chain(1_000_000);
         ring.add(1_000_000, 1);
@@ -727,7 +777,12 @@ mod tests {
         graph.add(1, 4);
         let arena = ArenaCoordinator::new();
         let walk = depth_first(&graph, &arena, &[id(1)], limits(2, 100)).unwrap();
-        let depth_of = |n| walk.nodes.iter().find(|r| r.id == id(n)).map(|r| r.depth);
+        let depth_of = |n| {
+            walk.nodes
+                .iter()
+                .find(|r| r.block == id(n))
+                .map(|r| r.depth)
+        };
         assert_eq!(depth_of(4), Some(1));
         assert_eq!(depth_of(3), Some(2));
     }
@@ -738,12 +793,12 @@ mod tests {
         ring.add(10, 1);
         let arena = ArenaCoordinator::new();
         let walk = shortest_path(&ring, &arena, id(8), id(2), limits(10, 100)).unwrap();
-        let ids: Vec<u128> = walk.nodes.iter().map(|r| r.id.as_u128()).collect();
+        let ids: Vec<u128> = walk.nodes.iter().map(|r| r.block.as_u128()).collect();
         assert_eq!(ids, vec![8, 9, 10, 1, 2]);
         for (position, node) in walk.nodes.iter().enumerate().skip(1) {
             let edge = node.via.unwrap();
-            assert_eq!(edge.source, walk.nodes[position - 1].id);
-            assert_eq!(edge.target, node.id);
+            assert_eq!(edge.source, walk.nodes[position - 1].block);
+            assert_eq!(edge.target, node.block);
         }
         let too_short = shortest_path(&ring, &arena, id(8), id(2), limits(3, 100)).unwrap();
         assert!(too_short.nodes.is_empty());

@@ -7,7 +7,7 @@ use kausal_storage::{BlockId, BlockView, GraphEdge, StorageEngine};
 
 use crate::algorithms::{self, GraphSource, Walk, WalkLimits};
 use crate::limits::{
-    DEFAULT_MAX_RESULTS, MAX_BATCH_LOOKUP_IDS, MAX_RESULTS_CAP, QUERY_ARENA_BYTES,
+    DEFAULT_MAX_RESULTS, MAX_BATCH_LOOKUP_IDS, MAX_RESULTS_CAP, QUERY_ARENA_INITIAL_BYTES,
 };
 use crate::traversal::{
     Algorithm, Direction, EdgeTypeSet, ReachedBlock, Traversal, TraversalResult,
@@ -36,7 +36,9 @@ struct StorageGraph<'e> {
     edges: RefCell<Vec<GraphEdge>>,
 }
 
-impl GraphSource for StorageGraph<'_> {
+impl<'e> GraphSource for StorageGraph<'e> {
+    type Block = BlockView<'e>;
+
     fn neighbors(
         &self,
         node: BlockId,
@@ -46,18 +48,18 @@ impl GraphSource for StorageGraph<'_> {
     ) -> QueryResult<()> {
         let mut edges = self.edges.borrow_mut();
         if direction != Direction::Incoming {
-            self.storage.find_outgoing_edges_into(node, &mut edges);
+            self.storage.find_outgoing_edges_into(node, &mut edges)?;
             algorithms::push_neighbors(&edges, false, types, out);
         }
         if direction != Direction::Outgoing {
-            self.storage.find_incoming_edges_into(node, &mut edges);
+            self.storage.find_incoming_edges_into(node, &mut edges)?;
             algorithms::push_neighbors(&edges, true, types, out);
         }
         Ok(())
     }
 
-    fn exists(&self, node: BlockId) -> QueryResult<bool> {
-        Ok(self.storage.find_block(node)?.is_some())
+    fn lookup(&self, node: BlockId) -> QueryResult<Option<BlockView<'e>>> {
+        Ok(self.storage.find_block(node)?)
     }
 }
 
@@ -86,7 +88,7 @@ impl<'e> QueryEngine<'e> {
                 storage,
                 edges: RefCell::new(Vec::new()),
             },
-            arena: RefCell::new(ArenaCoordinator::with_capacity(QUERY_ARENA_BYTES)),
+            arena: RefCell::new(ArenaCoordinator::with_capacity(QUERY_ARENA_INITIAL_BYTES)),
         }
     }
 
@@ -136,7 +138,7 @@ impl<'e> QueryEngine<'e> {
         filter.validate()?;
         check_limit(limit)?;
         let mut result = ScanResult::default();
-        for block in self.storage().iterate_blocks() {
+        for block in self.storage().iterate_blocks()? {
             let block = block?;
             if filter.matches(&block, &mut None) {
                 if result.blocks.len() == limit {
@@ -162,14 +164,18 @@ impl<'e> QueryEngine<'e> {
         )
     }
 
+    /// Callers or callees of `id`. An id may have edges without having a
+    /// block (`put_edge` accepts that: a call into code outside the graph,
+    /// an index key), and such an id is a valid start; only an id with
+    /// neither a block nor an edge is `BlockNotFound`.
     fn call_neighbors(&self, id: BlockId, direction: Direction) -> QueryResult<Vec<BlockView<'e>>> {
-        if !self.block_exists(id)? {
+        let edges = match direction {
+            Direction::Incoming => self.storage().find_incoming_edges(id)?,
+            _ => self.storage().find_outgoing_edges(id)?,
+        };
+        if edges.is_empty() && !self.block_exists(id)? {
             return Err(QueryError::BlockNotFound { id });
         }
-        let edges = match direction {
-            Direction::Incoming => self.storage().find_incoming_edges(id),
-            _ => self.storage().find_outgoing_edges(id),
-        };
         let calls = EdgeTypeSet::calls();
         let mut ids: Vec<BlockId> = edges
             .iter()
@@ -215,7 +221,7 @@ impl<'e> QueryEngine<'e> {
             max_depth: traversal.max_depth,
             max_results: traversal.max_results,
         };
-        let graph: &dyn GraphSource = &self.graph;
+        let graph = &self.graph;
         let starts = &traversal.starts;
         let walk = match traversal.algorithm {
             Algorithm::BreadthFirst => algorithms::breadth_first(graph, arena, starts, limits)?,
@@ -229,7 +235,7 @@ impl<'e> QueryEngine<'e> {
             Algorithm::StronglyConnectedComponents => {
                 if starts.is_empty() {
                     let mut all = Vec::new();
-                    for block in self.storage().iterate_blocks() {
+                    for block in self.storage().iterate_blocks()? {
                         all.push(block?.id);
                     }
                     algorithms::strongly_connected_components(graph, arena, &all, limits)?
@@ -246,21 +252,20 @@ impl<'e> QueryEngine<'e> {
         self.attach_blocks(walk)
     }
 
-    fn attach_blocks(&self, walk: Walk) -> QueryResult<TraversalResult<'e>> {
-        let mut nodes = Vec::with_capacity(walk.nodes.len());
-        for reached in walk.nodes {
-            // The engine is borrowed for the whole query, so a block seen
-            // live a moment ago is still live.
-            let block = self
-                .find_block(reached.id)?
-                .ok_or(QueryError::BlockNotFound { id: reached.id })?;
-            nodes.push(ReachedBlock {
-                block,
+    /// The walk found each block live by reading it; the views it kept are
+    /// the result (the engine is borrowed for the whole query, so they are
+    /// still the live versions).
+    fn attach_blocks(&self, walk: Walk<BlockView<'e>>) -> QueryResult<TraversalResult<'e>> {
+        let nodes = walk
+            .nodes
+            .into_iter()
+            .map(|reached| ReachedBlock {
+                block: reached.block,
                 depth: reached.depth,
                 parent: reached.parent,
                 via: reached.via,
-            });
-        }
+            })
+            .collect();
         Ok(TraversalResult {
             nodes,
             components: walk.components,

@@ -16,5 +16,11 @@ pub const MAX_SUBGRAPH_NODES: usize = 2_000_000;
 pub const MAX_BATCH_LOOKUP_IDS: usize = 100_000;
 /// Most block ids a cycle error names.
 pub const MAX_CYCLE_IDS_REPORTED: usize = 16;
-/// Arena reserved for one query's working memory (it grows if needed).
-pub const QUERY_ARENA_BYTES: usize = 1024 * 1024;
+/// Arena a `QueryEngine` starts with. Small, because engines are made per
+/// query batch (after every write): the arena grows by doubling when a
+/// query needs more and keeps its largest chunk across resets, so a repeated
+/// query allocates nothing once the arena has grown to its size.
+pub const QUERY_ARENA_INITIAL_BYTES: usize = 16 * 1024;
+/// Entries a walk's visited map, records, stack and neighbour buffer are
+/// sized for up front (capped by `max_results`).
+pub const WALK_INITIAL_CAPACITY: usize = 64;

@@ -1,10 +1,12 @@
 //! kausal-sim: deterministic simulation of the production engine against a
 //! fault-injecting in-memory file system.
 //!
-//! * [`SimVfs`]: files with separate current and durable bytes, directory
-//!   entries durable only after a directory sync, seeded faults (read,
-//!   write, short write, sync, torn write at crash, bit flip at rest, disk
-//!   full) and crashes.
+//! * [`SimVfs`]: files with separate current and durable bytes, unsynced
+//!   pages written back in any order at a crash, directory entries (files
+//!   and directories) durable only after a directory sync, seeded faults
+//!   (read, write, short write, sync, reordered writeback, torn page, torn
+//!   write, directory-entry rollback, bit flip at rest in tables, manifest
+//!   and WAL, disk full) and crashes.
 //! * [`workload`]: seeded action mixes and a code-graph generator.
 //! * [`model`]: the `BTreeMap` reference model with durability tracking.
 //! * [`simulator`]: runs a seed and checks the engine after every action.
@@ -18,5 +20,5 @@ pub mod simulator;
 pub mod vfs;
 pub mod workload;
 
-pub use simulator::{RunReport, Runner, SimOptions, Stop, run_seed};
-pub use vfs::{FaultConfig, FaultCounts, SimVfs};
+pub use simulator::{DirSetup, FAULT_KINDS, RunReport, Runner, SimOptions, Stop, run_seed};
+pub use vfs::{BitFlip, CrashReport, FaultConfig, FaultCounts, SimVfs};

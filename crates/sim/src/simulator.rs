@@ -5,7 +5,12 @@
 //! Checks: every durable write survives a crash; nothing deleted comes back;
 //! a read returns the model's bytes or a clear error (never wrong bytes); a
 //! call that fails without poisoning the engine changed nothing; a batch is
-//! all there or all gone; no panic, whatever the fault.
+//! all there or all gone; `Corruption` is accepted only for a file that had
+//! a bit flipped at rest (for a WAL segment, named at or before the flipped
+//! byte), so after a flip in synced WAL data the engine either reports it
+//! or opens with every synced record; a read-only open after a crash writes
+//! nothing and shows what the writable open then shows; no panic, whatever
+//! the fault.
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -15,9 +20,10 @@ use std::sync::Arc;
 use kausal_storage::{
     BlockId, Config, ContextBlock, StorageEngine, StorageError, SyncMode, WriteBatch,
 };
+use kausal_vfs::Vfs;
 
 use crate::model::{Model, ModelBlock, ModelState, Mutation};
-use crate::vfs::{FaultConfig, FaultCounts, SimVfs};
+use crate::vfs::{BitFlip, FaultConfig, FaultCounts, SimVfs, is_wal_segment};
 use crate::workload::{Action, Weights, Workload};
 
 /// Settings of one simulated run.
@@ -29,6 +35,7 @@ pub struct SimOptions {
     pub id_space: u128,
     pub faults: FaultConfig,
     pub weights: Weights,
+    pub dirs: DirSetup,
 }
 
 impl SimOptions {
@@ -43,13 +50,74 @@ impl SimOptions {
                 write_error: 0.002,
                 short_write: 0.001,
                 sync_error: 0.002,
-                torn_write: 0.6,
+                reordered_writeback: 0.7,
+                torn_page: 0.05,
+                torn_write: 0.5,
+                dir_entry_persist: 0.5,
                 bit_flip: 0.003,
+                wal_bit_flip: 0.003,
+                wal_flip_bits: 1,
                 capacity_bytes: None,
             },
             weights: Weights::default(),
+            dirs: DirSetup::Seeded,
         }
     }
+
+    /// Turns one fault kind off (see [`FAULT_KINDS`]).
+    pub fn disable(&mut self, kind: &str) -> Result<(), String> {
+        let faults = &mut self.faults;
+        match kind {
+            "read" => faults.read_error = 0.0,
+            "write" => faults.write_error = 0.0,
+            "short-write" => faults.short_write = 0.0,
+            "sync" => faults.sync_error = 0.0,
+            "torn-write" => faults.torn_write = 0.0,
+            "reordered-writeback" => faults.reordered_writeback = 0.0,
+            "torn-page" => faults.torn_page = 0.0,
+            "dir-entry-rollback" => faults.dir_entry_persist = 0.0,
+            "bit-flip" => faults.bit_flip = 0.0,
+            "wal-bit-flip" => faults.wal_bit_flip = 0.0,
+            "disk-full" => self.weights.disk_pressure = 0,
+            other => {
+                return Err(format!(
+                    "unknown fault kind {other:?}; known: {}",
+                    FAULT_KINDS.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Fault kinds [`SimOptions::disable`] accepts. `torn-write` is the older
+/// in-order crash writeback (used when a crash does not reorder);
+/// `dir-entry-rollback` off means every unsynced directory change is lost at
+/// a crash (none survives).
+pub const FAULT_KINDS: [&str; 11] = [
+    "read",
+    "write",
+    "short-write",
+    "sync",
+    "torn-write",
+    "reordered-writeback",
+    "torn-page",
+    "dir-entry-rollback",
+    "bit-flip",
+    "wal-bit-flip",
+    "disk-full",
+];
+
+/// Which directories exist before the engine first opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DirSetup {
+    /// Half of the seeds start with [`SIM_PARENT_DIR`] durable, the others
+    /// with nothing: the engine must make the directories it creates durable.
+    #[default]
+    Seeded,
+    /// [`SIM_DIR`] exists durably (an operator made it): isolates the rest
+    /// of the engine from how it makes new directories durable.
+    DataDirExists,
 }
 
 /// Why a run stopped early.
@@ -68,6 +136,7 @@ pub struct RunReport {
     pub seed: u64,
     pub ops_run: usize,
     pub recoveries: u64,
+    pub read_only_opens: u64,
     pub faults: FaultCounts,
     pub stop: Option<Stop>,
 }
@@ -84,6 +153,9 @@ impl RunReport {
 
 /// The data directory inside the simulated disk.
 pub const SIM_DIR: &str = "/sim/db";
+/// The directory that holds [`SIM_DIR`]: for half of the seeds it exists
+/// (durably) before the engine starts, for the others the engine creates it.
+pub const SIM_PARENT_DIR: &str = "/sim";
 
 /// Drives one engine against the model.
 pub struct Runner {
@@ -95,6 +167,8 @@ pub struct Runner {
     id_space: u128,
     op: usize,
     pub recoveries: u64,
+    /// Read-only opens whose view was checked.
+    pub read_only_opens: u64,
     /// Ids outside `1..=id_space` that the checker must also compare.
     pub extra_ids: BTreeSet<BlockId>,
     /// Actions left before a disk-pressure phase ends.
@@ -102,6 +176,11 @@ pub struct Runner {
     /// Print each action (set `KAUSAL_SIM_TRACE=1`).
     trace: bool,
 }
+
+/// Every crash at an action number divisible by this also opens the
+/// crashed disk read-only first: it must write nothing and show what the
+/// writable open then shows.
+const READ_ONLY_CHECK_EVERY: usize = 3;
 
 /// Length of a disk-pressure phase, in actions.
 const DISK_PRESSURE_OPS: u32 = 25;
@@ -175,8 +254,43 @@ fn model_block(view: &kausal_storage::BlockView<'_>) -> ModelBlock {
 
 impl Runner {
     /// Opens a fresh engine on a fresh simulated disk.
+    /// For half of the seeds the parent of the data directory already
+    /// exists; the engine creates the rest.
     pub fn new(seed: u64, id_space: u128, faults: FaultConfig) -> Result<Self, Stop> {
+        Self::with_dirs(seed, id_space, faults, DirSetup::Seeded)
+    }
+
+    /// Like [`Runner::new`], with the given directory setup.
+    pub fn with_dirs(
+        seed: u64,
+        id_space: u128,
+        faults: FaultConfig,
+        dirs: DirSetup,
+    ) -> Result<Self, Stop> {
         let vfs = SimVfs::new(seed, faults);
+        let premade = match dirs {
+            DirSetup::Seeded => fastrand::Rng::with_seed(seed.rotate_left(29))
+                .bool()
+                .then_some(SIM_PARENT_DIR),
+            DirSetup::DataDirExists => Some(SIM_DIR),
+        };
+        if let Some(premade) = premade {
+            // Operator-made directories, long since durable.
+            vfs.set_faults_enabled(false);
+            let made = vfs.create_dir_all(Path::new(premade)).and_then(|()| {
+                Path::new(premade)
+                    .ancestors()
+                    .skip(1)
+                    .try_for_each(|parent| vfs.sync_dir(parent))
+            });
+            vfs.set_faults_enabled(true);
+            if let Err(error) = made {
+                return Err(Stop::Failure {
+                    op: 0,
+                    message: format!("setting up {premade}: {error}"),
+                });
+            }
+        }
         let mut runner = Self {
             vfs,
             engine: None,
@@ -186,6 +300,7 @@ impl Runner {
             id_space,
             op: 0,
             recoveries: 0,
+            read_only_opens: 0,
             extra_ids: BTreeSet::new(),
             pressure_ops_left: None,
             trace: std::env::var_os("KAUSAL_SIM_TRACE").is_some(),
@@ -209,15 +324,31 @@ impl Runner {
     /// Classifies an error met while reading: corruption in a file that had
     /// a bit flipped is detection (ends the run), anything else a failure.
     fn read_error(&self, error: &StorageError, context: &str) -> Stop {
-        if let StorageError::Corruption { file, .. } = error
-            && self.vfs.flipped_files().contains(file)
-        {
-            return Stop::CorruptionDetected {
-                op: self.op,
-                message: format!("{context}: {error}"),
-            };
+        if let StorageError::Corruption { file, offset, .. } = error {
+            match judge_corruption(file, *offset, &self.vfs.flips()) {
+                Ok(flips) => {
+                    return Stop::CorruptionDetected {
+                        op: self.op,
+                        message: format!("{context}: {error} (flipped: {flips})"),
+                    };
+                }
+                Err(why) => {
+                    return self.fail(format!("{context}: {error}: {why}{}", self.crash_context()));
+                }
+            }
         }
-        self.fail(format!("{context}: unexpected error {error}"))
+        self.fail(format!(
+            "{context}: unexpected error {error}{}",
+            self.crash_context()
+        ))
+    }
+
+    /// What the last crash did to the disk, for failure messages.
+    fn crash_context(&self) -> String {
+        if self.vfs.counts().crashes == 0 {
+            return String::new();
+        }
+        format!(" ({})", self.vfs.last_crash().summary())
     }
 
     fn engine(&mut self) -> Result<&mut StorageEngine, Stop> {
@@ -247,7 +378,9 @@ impl Runner {
                 Err(error @ StorageError::Corruption { .. }) => {
                     return Err(self.read_error(&error, "open"));
                 }
-                Err(error) => return Err(self.fail(format!("open failed: {error}"))),
+                Err(error) => {
+                    return Err(self.fail(format!("open failed: {error}{}", self.crash_context())));
+                }
             }
         }
         Err(self.fail("open kept failing with faults disabled"))
@@ -262,12 +395,21 @@ impl Runner {
     }
 
     fn observe_inner(&mut self) -> Result<ModelState, Stop> {
-        let mut state = ModelState::default();
         let engine = self
             .engine
             .as_ref()
             .ok_or_else(|| self.fail("no open engine"))?;
-        for view in engine.iterate_blocks() {
+        self.observe_engine(engine)
+    }
+
+    /// Everything `engine` shows: every block and the outgoing edges of
+    /// every id the workload uses.
+    fn observe_engine(&self, engine: &StorageEngine) -> Result<ModelState, Stop> {
+        let mut state = ModelState::default();
+        let views = engine
+            .iterate_blocks()
+            .map_err(|error| self.read_error(&error, "iterate_blocks"))?;
+        for view in views {
             let view = view.map_err(|error| self.read_error(&error, "iterate_blocks"))?;
             state.blocks.insert(view.id, model_block(&view));
         }
@@ -275,7 +417,10 @@ impl Runner {
             .map(BlockId::from_u128)
             .chain(self.extra_ids.iter().copied());
         for id in ids {
-            state.edges.extend(engine.find_outgoing_edges(id));
+            let edges = engine
+                .find_outgoing_edges(id)
+                .map_err(|error| self.read_error(&error, &format!("edges of {id}")))?;
+            state.edges.extend(edges);
         }
         Ok(state)
     }
@@ -308,14 +453,18 @@ impl Runner {
                     .map(|b| (b.content.len(), &b.source_uri))
             )));
         }
-        let outgoing = engine.find_outgoing_edges(id);
+        let outgoing = engine
+            .find_outgoing_edges(id)
+            .map_err(|error| self.read_error(&error, &format!("edges from {id}")))?;
         if outgoing != expected.outgoing(id) {
             return Err(self.fail(format!(
                 "outgoing edges of {id}: engine {outgoing:?}, model {:?}",
                 expected.outgoing(id)
             )));
         }
-        let incoming = engine.find_incoming_edges(id);
+        let incoming = engine
+            .find_incoming_edges(id)
+            .map_err(|error| self.read_error(&error, &format!("edges to {id}")))?;
         if incoming != expected.incoming(id) {
             return Err(self.fail(format!(
                 "incoming edges of {id}: engine {incoming:?}, model {:?}",
@@ -410,7 +559,11 @@ impl Runner {
     /// Accepts the errors a fault can cause; anything else is a failure.
     fn expect_fault_error(&self, error: &StorageError) -> Result<(), Stop> {
         match error {
-            StorageError::Io(_) | StorageError::Poisoned { .. } => Ok(()),
+            // WriteStalled: flushes keep failing (a full disk); the write
+            // was refused before anything was logged.
+            StorageError::Io(_)
+            | StorageError::Poisoned { .. }
+            | StorageError::WriteStalled { .. } => Ok(()),
             StorageError::Corruption { .. } => Err(self.read_error(error, "write")),
             other => Err(self.fail(format!("write failed with a non-fault error: {other}"))),
         }
@@ -452,6 +605,11 @@ impl Runner {
             self.vfs.crash();
         }
         self.engine = None;
+        let read_only = if crash && self.op.is_multiple_of(READ_ONLY_CHECK_EVERY) {
+            self.read_only_view()?
+        } else {
+            None
+        };
         self.open_engine()?;
         self.recoveries += 1;
         if self.trace {
@@ -459,16 +617,80 @@ impl Runner {
                 .engine
                 .as_ref()
                 .map(|engine| engine.recovery_report().clone());
+            if crash {
+                eprintln!("    {}", self.vfs.last_crash().summary());
+            }
             eprintln!("    restart (crash: {crash}): {report:?}");
         }
         let observed = self.observe()?;
+        if let Some(seen) = read_only
+            && seen != observed
+        {
+            return Err(self.fail(format!(
+                "a read-only open showed {} blocks / {} edges, the writable open after it {} / {}{}",
+                seen.blocks.len(),
+                seen.edges.len(),
+                observed.blocks.len(),
+                observed.edges.len(),
+                self.crash_context()
+            )));
+        }
         self.model.recover(&observed).map_err(|message| {
             self.fail(format!(
-                "after {}: {message}",
-                if crash { "crash" } else { "reopen" }
+                "after {}: {message}{}",
+                if crash { "crash" } else { "reopen" },
+                if crash {
+                    self.crash_context()
+                } else {
+                    String::new()
+                }
             ))
         })?;
         Ok(())
+    }
+
+    /// Opens the crashed disk read-only (faults off, so the run's fault
+    /// stream is untouched) and returns what it shows; checks that it wrote
+    /// nothing. `None` when there is no database to open yet.
+    fn read_only_view(&mut self) -> Result<Option<ModelState>, Stop> {
+        self.vfs.set_faults_enabled(false);
+        let result = self.read_only_view_inner();
+        self.vfs.set_faults_enabled(true);
+        result
+    }
+
+    fn read_only_view_inner(&mut self) -> Result<Option<ModelState>, Stop> {
+        let writes_before = self.vfs.mutating_ops();
+        let opened = StorageEngine::open_read_only(
+            Arc::new(self.vfs.clone()),
+            &self.dir,
+            self.config.clone(),
+        );
+        let engine = match opened {
+            Ok(engine) => engine,
+            // The crash took the database's first files (nothing durable
+            // yet): the writable open and the model check judge that.
+            Err(StorageError::NotADatabase { .. }) => return Ok(None),
+            Err(error @ StorageError::Corruption { .. }) => {
+                return Err(self.read_error(&error, "read-only open"));
+            }
+            Err(error) => {
+                return Err(self.fail(format!(
+                    "read-only open failed: {error}{}",
+                    self.crash_context()
+                )));
+            }
+        };
+        let seen = self.observe_engine(&engine)?;
+        drop(engine);
+        let writes = self.vfs.mutating_ops() - writes_before;
+        if writes > 0 {
+            return Err(self.fail(format!(
+                "a read-only open and close made {writes} mutating file operations"
+            )));
+        }
+        self.read_only_opens += 1;
+        Ok(Some(seen))
     }
 
     /// Compares the whole engine with the model's current state.
@@ -496,13 +718,10 @@ impl Runner {
                     .engine
                     .as_ref()
                     .ok_or_else(|| self.fail("no open engine"))?;
-                next.extend(
-                    engine
-                        .find_outgoing_edges(id)
-                        .into_iter()
-                        .map(|edge| edge.target)
-                        .take(4),
-                );
+                let edges = engine
+                    .find_outgoing_edges(id)
+                    .map_err(|error| self.read_error(&error, &format!("edges from {id}")))?;
+                next.extend(edges.into_iter().map(|edge| edge.target).take(4));
             }
             frontier = next;
         }
@@ -584,13 +803,38 @@ impl Runner {
     }
 }
 
+/// Whether a `Corruption { file, offset }` error is an honest report of a bit
+/// flipped at rest: `file` must have had a bit flipped. For a WAL segment
+/// the error must also name where the damage starts: recovery reads front
+/// to back, so the record it blames starts at or before the flipped byte.
+/// Returns the flips of `file` as text, or why the report is wrong.
+fn judge_corruption(file: &Path, offset: u64, flips: &[BitFlip]) -> Result<String, String> {
+    let here: Vec<&BitFlip> = flips.iter().filter(|flip| flip.path == file).collect();
+    let listed = here
+        .iter()
+        .map(|flip| format!("offset {} bit {}", flip.offset, flip.bit))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if here.is_empty() {
+        return Err("unexpected error: no bit was flipped in this file".into());
+    }
+    if is_wal_segment(file) && !here.iter().any(|flip| flip.offset >= offset) {
+        return Err(format!(
+            "the WAL corruption is reported past every flipped bit ({listed})"
+        ));
+    }
+    Ok(listed)
+}
+
 /// Runs one seed: the workload, a final full check, a last crash and check.
 pub fn run_seed(options: &SimOptions) -> RunReport {
     let mut ops_run = 0;
     let mut recoveries = 0;
+    let mut read_only_opens = 0;
     let mut vfs_counts = FaultCounts::default();
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), Stop> {
-        let mut runner = Runner::new(options.seed, options.id_space, options.faults)?;
+        let mut runner =
+            Runner::with_dirs(options.seed, options.id_space, options.faults, options.dirs)?;
         let mut workload = Workload::new(options.seed, options.id_space, options.weights);
         let result = (|| {
             for _ in 0..options.ops {
@@ -602,6 +846,7 @@ pub fn run_seed(options: &SimOptions) -> RunReport {
             runner.restart(true)
         })();
         recoveries = runner.recoveries;
+        read_only_opens = runner.read_only_opens;
         vfs_counts = runner.vfs.counts();
         result
     }));
@@ -624,7 +869,52 @@ pub fn run_seed(options: &SimOptions) -> RunReport {
         seed: options.seed,
         ops_run,
         recoveries,
+        read_only_opens,
         faults: vfs_counts,
         stop,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn flip(path: &str, offset: u64) -> BitFlip {
+        BitFlip {
+            path: PathBuf::from(path),
+            offset,
+            bit: 3,
+        }
+    }
+
+    #[test]
+    fn runs_check_read_only_opens_after_crashes() {
+        let opens: u64 = (0..4)
+            .map(|seed| run_seed(&SimOptions::standard(seed, 400)))
+            .inspect(|report| assert!(report.failure().is_none(), "{report:?}"))
+            .map(|report| report.read_only_opens)
+            .sum();
+        assert!(opens > 0, "no read-only open was checked");
+    }
+
+    #[test]
+    fn corruption_counts_as_detected_only_in_a_flipped_file_and_for_wal_at_or_before_the_flip() {
+        let wal = "/db/wal-00000000000000000007.log";
+        let flips = [flip(wal, 500), flip("/db/t-00000000000000000001.sst", 90)];
+        // The record holding the flipped byte, or an earlier one, is named.
+        assert!(judge_corruption(Path::new(wal), 480, &flips).is_ok());
+        assert!(judge_corruption(Path::new(wal), 500, &flips).is_ok());
+        // A report after the damage blames intact synced data.
+        assert!(judge_corruption(Path::new(wal), 501, &flips).is_err());
+        // Another segment, with no flip, must open.
+        assert!(
+            judge_corruption(Path::new("/db/wal-00000000000000000008.log"), 24, &flips).is_err()
+        );
+        // Tables report section offsets; any offset in a flipped table counts.
+        assert!(
+            judge_corruption(Path::new("/db/t-00000000000000000001.sst"), 4000, &flips).is_ok()
+        );
+        assert!(judge_corruption(Path::new("/db/MANIFEST"), 20, &flips).is_err());
     }
 }

@@ -4,13 +4,24 @@
 //! * every file (inode) has its current bytes, which reads see, and its
 //!   durable bytes, which survive a crash; `sync_data` makes the current
 //!   bytes durable. Writes since the last sync are kept in order so that a
-//!   crash can keep a prefix of them (a torn write).
-//! * directory entries (create, rename, remove) are durable only after
-//!   `sync_dir` on their directory; a crash restores the durable entries.
-//!   Directories themselves are always durable.
+//!   crash can decide what of them reached the platters.
+//! * at a crash, a file's unsynced writes reach the disk page by page in any
+//!   order: each dirty 4 KiB page independently carries its latest content
+//!   or its old durable content, and a page may be torn at a 512 B sector
+//!   boundary; the file's size is its size after some prefix of the writes.
+//!   (The older mode, "a prefix of the writes, the last one cut at a random
+//!   byte", is still available.)
+//! * directory entries (file creation, rename, removal, and directory
+//!   creation, including the database directory and its parent) are durable
+//!   only after `sync_dir` on the directory that holds them. At a crash each
+//!   change not yet synced is independently kept or rolled back (a rename as
+//!   one change: the destination names the old or the new file, never
+//!   nothing); a directory whose own entry is lost takes its contents with it.
 //! * a failed `sync_data` drops the pending writes from what can become
 //!   durable while reads still see them, and a later successful sync does not
 //!   bring them back (Linux marks the pages clean): the fsyncgate trap.
+//! * while the power is off, one bit may flip at rest in a table, the
+//!   manifest, or the synced part of a WAL segment.
 //! * file handles and locks from before a crash fail on every call.
 //!
 //! Faults are drawn from one seeded PRNG, so a seed replays bit for bit.
@@ -21,6 +32,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use kausal_vfs::{FileLock, MappedFile, Vfs, VfsError, VfsFile, VfsResult};
+
+/// Granularity at which the page cache writes dirty data back.
+pub const PAGE_BYTES: usize = 4096;
+/// Unit a disk writes atomically: a torn page keeps a prefix of these.
+pub const SECTOR_BYTES: usize = 512;
+const SECTORS_PER_PAGE: usize = PAGE_BYTES / SECTOR_BYTES;
 
 /// Probabilities (per call) and limits of injected faults.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -33,10 +50,27 @@ pub struct FaultConfig {
     pub short_write: f64,
     /// A `sync_data`/`sync_dir` fails (and the pending writes are lost).
     pub sync_error: f64,
-    /// At a crash, a file's pending writes keep a torn prefix instead of vanishing.
+    /// At a crash, a file's unsynced writes reach the disk page by page in
+    /// any order (some pages, not a prefix); checked before `torn_write`.
+    pub reordered_writeback: f64,
+    /// Each page written back by `reordered_writeback` is torn: only a
+    /// prefix of its 512 B sectors is new.
+    pub torn_page: f64,
+    /// At a crash, a file's pending writes keep a torn prefix instead of
+    /// vanishing (the older, in-order writeback mode).
     pub torn_write: f64,
+    /// At a crash, each directory-entry change not yet made durable by
+    /// `sync_dir` survives with this probability, else it is rolled back
+    /// (0: every unsynced change is rolled back).
+    pub dir_entry_persist: f64,
     /// At a crash, one bit of a table or manifest file flips at rest.
     pub bit_flip: f64,
+    /// At a crash, one bit in the synced bytes of a WAL segment flips at rest.
+    pub wal_bit_flip: f64,
+    /// Bits one `wal_bit_flip` flips, all inside one 512 B sector of synced
+    /// bytes (a bad sector rather than a single cosmic ray); 0 and 1 both
+    /// mean one bit.
+    pub wal_flip_bits: u32,
     /// Total bytes of file content the disk holds; writes past it fail.
     pub capacity_bytes: Option<u64>,
 }
@@ -49,7 +83,15 @@ pub struct FaultCounts {
     pub short_writes: u64,
     pub sync_errors: u64,
     pub torn_writes: u64,
+    /// Files whose dirty pages a crash wrote back only in part.
+    pub reordered_writebacks: u64,
+    /// Pages a crash wrote back only in part (a prefix of sectors).
+    pub torn_pages: u64,
+    /// Unsynced directory-entry changes a crash rolled back while others
+    /// could survive (counted only with `dir_entry_persist > 0`).
+    pub dir_entry_rollbacks: u64,
     pub bit_flips: u64,
+    pub wal_bit_flips: u64,
     pub disk_full: u64,
     pub crashes: u64,
     pub scheduled_failures: u64,
@@ -63,7 +105,11 @@ impl FaultCounts {
             + self.short_writes
             + self.sync_errors
             + self.torn_writes
+            + self.reordered_writebacks
+            + self.torn_pages
+            + self.dir_entry_rollbacks
             + self.bit_flips
+            + self.wal_bit_flips
             + self.disk_full
     }
 
@@ -74,10 +120,60 @@ impl FaultCounts {
         self.short_writes += other.short_writes;
         self.sync_errors += other.sync_errors;
         self.torn_writes += other.torn_writes;
+        self.reordered_writebacks += other.reordered_writebacks;
+        self.torn_pages += other.torn_pages;
+        self.dir_entry_rollbacks += other.dir_entry_rollbacks;
         self.bit_flips += other.bit_flips;
+        self.wal_bit_flips += other.wal_bit_flips;
         self.disk_full += other.disk_full;
         self.crashes += other.crashes;
         self.scheduled_failures += other.scheduled_failures;
+    }
+}
+
+/// A bit flipped at rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BitFlip {
+    pub path: PathBuf,
+    pub offset: u64,
+    pub bit: u8,
+}
+
+/// What the last crash did to the disk, for failure messages and traces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrashReport {
+    /// Unsynced directory-entry changes that were rolled back.
+    pub rolled_back: Vec<String>,
+    /// Unsynced directory-entry changes that survived.
+    pub kept: Vec<String>,
+    /// Files whose unsynced writes reached the disk only in part:
+    /// "path: pages written/dropped/torn" or "path: prefix".
+    pub partial_files: Vec<String>,
+    /// Bits flipped at rest (all in one file).
+    pub bit_flips: Vec<BitFlip>,
+}
+
+impl CrashReport {
+    /// One line for a failure message.
+    pub fn summary(&self) -> String {
+        let flip: String = self
+            .bit_flips
+            .iter()
+            .map(|flip| {
+                format!(
+                    "; bit {} flipped at {}:{}",
+                    flip.bit,
+                    flip.path.display(),
+                    flip.offset
+                )
+            })
+            .collect();
+        format!(
+            "last crash: rolled back [{}], kept [{}], partial writeback [{}]{flip}",
+            self.rolled_back.join(", "),
+            self.kept.join(", "),
+            self.partial_files.join(", ")
+        )
     }
 }
 
@@ -110,6 +206,111 @@ impl Inode {
     }
 }
 
+/// A change to a directory's entries, durable once that directory is synced.
+#[derive(Debug, Clone)]
+enum DirOp {
+    Create {
+        path: PathBuf,
+        inode: u64,
+    },
+    Remove {
+        path: PathBuf,
+    },
+    /// Within one directory (the only kind modelled), so one atomic change.
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+    },
+    Mkdir {
+        path: PathBuf,
+    },
+}
+
+impl DirOp {
+    /// The directory whose sync makes this change durable.
+    fn dir(&self) -> &Path {
+        let path = match self {
+            DirOp::Create { path, .. } | DirOp::Remove { path } | DirOp::Mkdir { path } => path,
+            DirOp::Rename { to, .. } => to,
+        };
+        path.parent().unwrap_or(Path::new(""))
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            DirOp::Create { path, .. } => format!("create {}", path.display()),
+            DirOp::Remove { path } => format!("remove {}", path.display()),
+            DirOp::Rename { from, to } => format!("rename {} -> {}", from.display(), to.display()),
+            DirOp::Mkdir { path } => format!("mkdir {}", path.display()),
+        }
+    }
+}
+
+/// True for the file system's root ("/", or "" for relative paths), which
+/// always exists.
+fn is_root(path: &Path) -> bool {
+    path.parent().is_none() || path.as_os_str().is_empty()
+}
+
+/// The names of a file system: files (path to inode) and directories.
+#[derive(Debug, Default, Clone)]
+struct Namespace {
+    files: BTreeMap<PathBuf, u64>,
+    dirs: BTreeSet<PathBuf>,
+}
+
+impl Namespace {
+    fn has_dir(&self, path: &Path) -> bool {
+        is_root(path) || self.dirs.contains(path)
+    }
+
+    fn parent_exists(&self, path: &Path) -> bool {
+        path.parent().is_none_or(|parent| self.has_dir(parent))
+    }
+
+    /// Applies a change; one whose source is missing (an earlier change it
+    /// depended on was rolled back) changes nothing, as on a real disk.
+    fn apply(&mut self, op: &DirOp) {
+        match op {
+            DirOp::Create { path, inode } => {
+                self.files.insert(path.clone(), *inode);
+            }
+            DirOp::Remove { path } => {
+                self.files.remove(path);
+            }
+            DirOp::Rename { from, to } => {
+                if let Some(id) = self.files.remove(from) {
+                    self.files.insert(to.clone(), id);
+                }
+            }
+            DirOp::Mkdir { path } => {
+                self.dirs.insert(path.clone());
+            }
+        }
+    }
+
+    /// Drops what hangs below a directory that does not exist: a directory
+    /// whose own entry was lost takes its contents with it.
+    fn prune(&mut self) {
+        let mut reachable = BTreeSet::new();
+        // Paths order parents before their children.
+        for dir in &self.dirs {
+            if dir
+                .parent()
+                .is_none_or(|parent| is_root(parent) || reachable.contains(parent))
+            {
+                reachable.insert(dir.clone());
+            }
+        }
+        self.dirs = reachable;
+        let dirs = &self.dirs;
+        self.files.retain(|path, _| {
+            path.parent()
+                .is_none_or(|parent| is_root(parent) || dirs.contains(parent))
+        });
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     rng: Option<fastrand::Rng>,
@@ -119,14 +320,39 @@ struct State {
     generation: u64,
     next_inode: u64,
     inodes: BTreeMap<u64, Inode>,
-    entries: BTreeMap<PathBuf, u64>,
-    durable_entries: BTreeMap<PathBuf, u64>,
-    dirs: BTreeSet<PathBuf>,
+    /// What lookups see.
+    current: Namespace,
+    /// What a crash keeps for sure.
+    durable: Namespace,
+    /// Changes to `current` not yet synced, in order.
+    dir_ops: Vec<DirOp>,
     locks: BTreeSet<PathBuf>,
     flipped_files: BTreeSet<PathBuf>,
+    /// Every bit flipped at rest so far, in order.
+    flips: Vec<BitFlip>,
+    last_crash: CrashReport,
     mutating_ops: u64,
     /// (operation number, crash too) of the next scheduled failure.
     scheduled: Option<(u64, bool)>,
+}
+
+/// How a crash treats one file's unsynced writes.
+enum Writeback {
+    Nothing,
+    Pages,
+    Prefix,
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// True for a WAL segment's name (`wal-*.log`).
+pub(crate) fn is_wal_segment(path: &Path) -> bool {
+    let name = file_name(path);
+    name.starts_with("wal-") && name.ends_with(".log")
 }
 
 impl State {
@@ -150,6 +376,10 @@ impl State {
         }
     }
 
+    fn unit(&mut self) -> f64 {
+        self.rng.as_mut().map_or(0.0, fastrand::Rng::f64)
+    }
+
     fn used_bytes(&self) -> u64 {
         self.inodes
             .values()
@@ -157,89 +387,294 @@ impl State {
             .sum()
     }
 
+    /// Records a directory change: visible now, durable after `sync_dir`.
+    fn dir_change(&mut self, op: DirOp) {
+        self.current.apply(&op);
+        self.dir_ops.push(op);
+    }
+
     /// Power loss; see [`SimVfs::crash`].
     fn crash(&mut self) {
         self.counts.crashes += 1;
         self.generation += 1;
         self.locks.clear();
-        self.entries = self.durable_entries.clone();
+        let mut report = CrashReport::default();
+        self.crash_directories(&mut report);
         self.drop_unreferenced_inodes();
+        // Chosen before writeback: the flip lands in bytes that were synced.
+        let wal_flip = self.pick_wal_flip();
         let ids: Vec<u64> = self.inodes.keys().copied().collect();
         for id in ids {
-            let torn = {
-                let probability = self.faults.torn_write;
-                let has_pending = self
-                    .inodes
-                    .get(&id)
-                    .is_some_and(|inode| !inode.pending.is_empty());
-                has_pending && self.chance(probability)
-            };
-            let Some(inode) = self.inodes.get(&id).cloned() else {
-                continue;
-            };
-            let mut bytes = inode.durable.clone();
-            if torn {
-                // Keep whole writes up to a point, then part of the next.
-                let keep = self.below(inode.pending.len() + 1);
-                for write in &inode.pending[..keep] {
-                    Inode::apply(&mut bytes, write);
+            self.crash_file(id, &mut report);
+        }
+        if !wal_flip.is_empty() {
+            for flip in wal_flip {
+                if self.flip(&flip) {
+                    report.bit_flips.push(flip);
                 }
-                if let Some(PendingWrite::Write { offset, data }) = inode.pending.get(keep) {
-                    let part = self.below(data.len());
-                    Inode::apply(
-                        &mut bytes,
-                        &PendingWrite::Write {
-                            offset: *offset,
-                            data: data[..part].to_vec(),
-                        },
-                    );
-                }
-                self.counts.torn_writes += 1;
             }
-            if let Some(inode) = self.inodes.get_mut(&id) {
-                inode.current = bytes.clone();
-                inode.durable = bytes;
-                inode.pending.clear();
+            if !report.bit_flips.is_empty() {
+                self.counts.wal_bit_flips += 1;
+            }
+        } else if let Some(flip) = self.pick_table_flip()
+            && self.flip(&flip)
+        {
+            self.counts.bit_flips += 1;
+            report.bit_flips.push(flip);
+        }
+        self.last_crash = report;
+    }
+
+    /// Keeps or rolls back each unsynced directory change, in order.
+    fn crash_directories(&mut self, report: &mut CrashReport) {
+        let mut names = self.durable.clone();
+        let persist = self.faults.dir_entry_persist;
+        let counted = self.faults_enabled && persist > 0.0;
+        for op in std::mem::take(&mut self.dir_ops) {
+            if self.chance(persist) {
+                names.apply(&op);
+                report.kept.push(op.describe());
+            } else {
+                if counted {
+                    self.counts.dir_entry_rollbacks += 1;
+                }
+                report.rolled_back.push(op.describe());
             }
         }
-        let flip = self.faults.bit_flip;
-        if self.chance(flip) {
-            let candidates: Vec<(PathBuf, u64)> = self
-                .entries
+        names.prune();
+        self.current = names.clone();
+        self.durable = names;
+    }
+
+    /// Decides what of one file's unsynced writes reached the disk.
+    fn crash_file(&mut self, id: u64, report: &mut CrashReport) {
+        let Some(inode) = self.inodes.get(&id).cloned() else {
+            return;
+        };
+        let mode = if inode.pending.is_empty() {
+            Writeback::Nothing
+        } else if self.roll(|faults| faults.reordered_writeback) {
+            Writeback::Pages
+        } else if self.roll(|faults| faults.torn_write) {
+            Writeback::Prefix
+        } else {
+            Writeback::Nothing
+        };
+        let name = || {
+            self.current
+                .files
                 .iter()
-                .filter(|(path, _)| {
-                    let name = path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    name.ends_with(".sst") || name == "MANIFEST"
-                })
-                .map(|(path, id)| (path.clone(), *id))
-                .collect();
-            if !candidates.is_empty() {
-                let (path, id) = candidates[self.below(candidates.len())].clone();
-                let len = self.inodes.get(&id).map_or(0, |inode| inode.current.len());
-                if len > 0 {
-                    let byte = self.below(len);
-                    let bit = self.below(8);
-                    if let Some(inode) = self.inodes.get_mut(&id) {
-                        inode.current[byte] ^= 1 << bit;
-                        inode.durable[byte] ^= 1 << bit;
-                    }
-                    self.counts.bit_flips += 1;
-                    self.flipped_files.insert(path);
-                }
+                .find(|(_, inode)| **inode == id)
+                .map_or_else(|| format!("inode {id}"), |(path, _)| file_name(path))
+        };
+        let bytes = match mode {
+            Writeback::Nothing => inode.durable.clone(),
+            Writeback::Prefix => {
+                let label = name();
+                self.counts.torn_writes += 1;
+                report.partial_files.push(format!("{label}: prefix"));
+                self.prefix_writeback(&inode)
             }
+            Writeback::Pages => {
+                let label = name();
+                let (bytes, written, dropped, torn) = self.page_writeback(&inode);
+                if written > 0 && dropped > 0 {
+                    self.counts.reordered_writebacks += 1;
+                }
+                self.counts.torn_pages += torn;
+                if dropped > 0 || torn > 0 {
+                    report.partial_files.push(format!(
+                        "{label}: pages written {written}, dropped {dropped}, torn {torn}"
+                    ));
+                }
+                bytes
+            }
+        };
+        if let Some(inode) = self.inodes.get_mut(&id) {
+            inode.current = bytes.clone();
+            inode.durable = bytes;
+            inode.pending.clear();
         }
     }
 
-    /// Forgets files that no current or durable directory entry names.
+    /// Whole writes up to a point survive, then part of the next.
+    fn prefix_writeback(&mut self, inode: &Inode) -> Vec<u8> {
+        let mut bytes = inode.durable.clone();
+        let keep = self.below(inode.pending.len() + 1);
+        for write in &inode.pending[..keep] {
+            Inode::apply(&mut bytes, write);
+        }
+        if let Some(PendingWrite::Write { offset, data }) = inode.pending.get(keep) {
+            let part = self.below(data.len());
+            Inode::apply(
+                &mut bytes,
+                &PendingWrite::Write {
+                    offset: *offset,
+                    data: data[..part].to_vec(),
+                },
+            );
+        }
+        bytes
+    }
+
+    /// Each dirty page independently reaches the disk with its latest
+    /// content (maybe torn at a sector boundary) or keeps its durable
+    /// content; the size is the size after some prefix of the writes.
+    /// Returns the bytes and the pages written, dropped and torn.
+    fn page_writeback(&mut self, inode: &Inode) -> (Vec<u8>, u64, u64, u64) {
+        let mut latest = inode.durable.clone();
+        let mut sizes = vec![latest.len()];
+        let mut dirty = BTreeSet::new();
+        for write in &inode.pending {
+            let before = latest.len();
+            let (start, end) = match write {
+                PendingWrite::Write { offset, data } => {
+                    (*offset as usize, *offset as usize + data.len())
+                }
+                PendingWrite::SetLen(len) => {
+                    let len = *len as usize;
+                    (before.min(len), before.max(len))
+                }
+            };
+            if end > start {
+                dirty.extend(start / PAGE_BYTES..=(end - 1) / PAGE_BYTES);
+            }
+            Inode::apply(&mut latest, write);
+            sizes.push(latest.len());
+        }
+        let size = sizes[self.below(sizes.len())];
+        // How much the kernel managed to write back before the power went:
+        // anything from nothing to everything, in any order.
+        let share = self.unit();
+        let mut bytes = inode.durable.clone();
+        bytes.resize(bytes.len().max(latest.len()), 0);
+        let (mut written, mut dropped, mut torn) = (0, 0, 0);
+        for page in dirty {
+            let start = page * PAGE_BYTES;
+            if start >= bytes.len() {
+                continue;
+            }
+            if !self.chance(share) {
+                dropped += 1;
+                continue;
+            }
+            written += 1;
+            let mut end = (start + PAGE_BYTES).min(bytes.len());
+            if self.roll(|faults| faults.torn_page) {
+                torn += 1;
+                let sectors = 1 + self.below(SECTORS_PER_PAGE - 1);
+                end = end.min(start + sectors * SECTOR_BYTES);
+            }
+            for (offset, byte) in bytes.iter_mut().enumerate().take(end).skip(start) {
+                // Past the latest size the page was truncated away: zeros.
+                *byte = latest.get(offset).copied().unwrap_or(0);
+            }
+        }
+        bytes.resize(size, 0);
+        (bytes, written, dropped, torn)
+    }
+
+    /// The bits in the synced bytes of a WAL segment this crash flips (none,
+    /// or `wal_flip_bits` distinct bits within one sector).
+    fn pick_wal_flip(&mut self) -> Vec<BitFlip> {
+        if !self.roll(|faults| faults.wal_bit_flip) {
+            return Vec::new();
+        }
+        // Synced data ends at the last non-zero durable byte: segments are
+        // preallocated with zeros and written front to back.
+        let candidates: Vec<(PathBuf, usize)> = self
+            .current
+            .files
+            .iter()
+            .filter(|(path, _)| is_wal_segment(path))
+            .filter_map(|(path, id)| {
+                let inode = self.inodes.get(id)?;
+                let synced = inode.durable.iter().rposition(|byte| *byte != 0)? + 1;
+                Some((path.clone(), synced))
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Vec::new();
+        }
+        let (path, synced) = candidates[self.below(candidates.len())].clone();
+        let first = self.below(synced);
+        let mut bits = BTreeSet::from([(first, self.below(8) as u8)]);
+        let wanted = (self.faults.wal_flip_bits.max(1) as usize).min(SECTOR_BYTES * 8);
+        let sector_end = (first / SECTOR_BYTES + 1) * SECTOR_BYTES;
+        let sector = first / SECTOR_BYTES * SECTOR_BYTES..sector_end.min(synced);
+        while bits.len() < wanted.min(sector.len() * 8) {
+            let offset = sector.start + self.below(sector.len());
+            bits.insert((offset, self.below(8) as u8));
+        }
+        bits.into_iter()
+            .map(|(offset, bit)| BitFlip {
+                path: path.clone(),
+                offset: offset as u64,
+                bit,
+            })
+            .collect()
+    }
+
+    /// A bit anywhere in a table or the manifest, if this crash flips one.
+    fn pick_table_flip(&mut self) -> Option<BitFlip> {
+        if !self.roll(|faults| faults.bit_flip) {
+            return None;
+        }
+        let candidates: Vec<(PathBuf, usize)> = self
+            .current
+            .files
+            .iter()
+            .filter(|(path, _)| {
+                let name = file_name(path);
+                name.ends_with(".sst") || name == "MANIFEST"
+            })
+            .filter_map(|(path, id)| {
+                let len = self.inodes.get(id)?.current.len();
+                (len > 0).then(|| (path.clone(), len))
+            })
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let (path, len) = candidates[self.below(candidates.len())].clone();
+        let offset = self.below(len) as u64;
+        let bit = self.below(8) as u8;
+        Some(BitFlip { path, offset, bit })
+    }
+
+    /// Flips the bit at rest; false when the byte is no longer there.
+    fn flip(&mut self, flip: &BitFlip) -> bool {
+        let Some(id) = self.current.files.get(&flip.path).copied() else {
+            return false;
+        };
+        let Some(inode) = self.inodes.get_mut(&id) else {
+            return false;
+        };
+        let at = flip.offset as usize;
+        if at >= inode.durable.len() {
+            return false;
+        }
+        inode.durable[at] ^= 1 << flip.bit;
+        inode.current = inode.durable.clone();
+        self.flipped_files.insert(flip.path.clone());
+        self.flips.push(flip.clone());
+        true
+    }
+
+    /// Forgets files that no name (current, durable, or in a change that a
+    /// crash could still keep) refers to.
     fn drop_unreferenced_inodes(&mut self) {
+        let pending = self.dir_ops.iter().filter_map(|op| match op {
+            DirOp::Create { inode, .. } => Some(*inode),
+            _ => None,
+        });
         let referenced: BTreeSet<u64> = self
-            .entries
+            .current
+            .files
             .values()
-            .chain(self.durable_entries.values())
+            .chain(self.durable.files.values())
             .copied()
+            .chain(pending)
             .collect();
         self.inodes.retain(|id, _| referenced.contains(id));
     }
@@ -340,10 +775,20 @@ impl SimVfs {
         self.lock().flipped_files.clone()
     }
 
-    /// Power loss: everything not durable is dropped (pending writes may
-    /// leave a torn prefix), directory entries return to their durable
-    /// state, open handles and locks die, and a bit may flip at rest in a
-    /// table or manifest file.
+    /// Every bit flipped at rest so far, in order.
+    pub fn flips(&self) -> Vec<BitFlip> {
+        self.lock().flips.clone()
+    }
+
+    /// What the last crash did (empty before the first one).
+    pub fn last_crash(&self) -> CrashReport {
+        self.lock().last_crash.clone()
+    }
+
+    /// Power loss: each file's unsynced pages reach the disk or not (see
+    /// the module docs), each unsynced directory change is kept or rolled
+    /// back, open handles and locks die, and a bit may flip at rest in a
+    /// table, the manifest or the synced part of a WAL segment.
     pub fn crash(&self) {
         self.lock().crash();
     }
@@ -367,15 +812,10 @@ impl SimVfs {
         self.lock().mutating_ops
     }
 
-    fn parent_exists(state: &State, path: &Path) -> bool {
-        path.parent()
-            .is_none_or(|parent| parent.as_os_str().is_empty() || state.dirs.contains(parent))
-    }
-
     fn open_handle(&self, path: &Path, create: bool) -> VfsResult<Box<dyn VfsFile>> {
         let mut state = self.lock();
         let op = if create { "create" } else { "open" };
-        if !Self::parent_exists(&state, path) {
+        if !state.current.parent_exists(path) {
             return Err(error(
                 op,
                 path,
@@ -383,7 +823,7 @@ impl SimVfs {
                 "parent directory does not exist",
             ));
         }
-        let inode = match (state.entries.get(path).copied(), create) {
+        let inode = match (state.current.files.get(path).copied(), create) {
             (Some(id), false) => id,
             (None, false) => return Err(error(op, path, io::ErrorKind::NotFound, "no such file")),
             (existing, true) => {
@@ -405,7 +845,10 @@ impl SimVfs {
                         let id = state.next_inode;
                         state.next_inode += 1;
                         state.inodes.insert(id, Inode::default());
-                        state.entries.insert(path.to_path_buf(), id);
+                        state.dir_change(DirOp::Create {
+                            path: path.to_path_buf(),
+                            inode: id,
+                        });
                         id
                     }
                 }
@@ -614,7 +1057,7 @@ impl Vfs for SimVfs {
             state.counts.write_errors += 1;
             return Err(injected("remove", path));
         }
-        if state.entries.remove(path).is_none() {
+        if !state.current.files.contains_key(path) {
             return Err(error(
                 "remove",
                 path,
@@ -622,42 +1065,74 @@ impl Vfs for SimVfs {
                 "no such file",
             ));
         }
+        state.dir_change(DirOp::Remove {
+            path: path.to_path_buf(),
+        });
         state.drop_unreferenced_inodes();
         Ok(())
     }
 
     fn rename(&self, from: &Path, to: &Path) -> VfsResult<()> {
         let mut state = self.lock();
+        if from.parent() != to.parent() {
+            // Only renames inside one directory are modelled (one change,
+            // made durable by one directory sync); the engine needs no other.
+            return Err(error(
+                "rename",
+                from,
+                io::ErrorKind::Unsupported,
+                "rename across directories is not simulated",
+            ));
+        }
         state.tick("rename", from)?;
         if state.roll(|faults| faults.write_error) {
             state.counts.write_errors += 1;
             return Err(injected("rename", from));
         }
-        let Some(id) = state.entries.remove(from) else {
+        if !state.current.files.contains_key(from) {
             return Err(error(
                 "rename",
                 from,
                 io::ErrorKind::NotFound,
                 "no such file",
             ));
-        };
-        state.entries.insert(to.to_path_buf(), id);
+        }
+        state.dir_change(DirOp::Rename {
+            from: from.to_path_buf(),
+            to: to.to_path_buf(),
+        });
         Ok(())
     }
 
     fn create_dir_all(&self, path: &Path) -> VfsResult<()> {
         let mut state = self.lock();
-        for ancestor in path.ancestors() {
-            if !ancestor.as_os_str().is_empty() {
-                state.dirs.insert(ancestor.to_path_buf());
-            }
+        let mut missing: Vec<PathBuf> = path
+            .ancestors()
+            .filter(|ancestor| !state.current.has_dir(ancestor))
+            .map(Path::to_path_buf)
+            .collect();
+        if let Some(file) = missing
+            .iter()
+            .find(|dir| state.current.files.contains_key(*dir))
+        {
+            return Err(error(
+                "create_dir_all",
+                file,
+                io::ErrorKind::AlreadyExists,
+                "a file has this name",
+            ));
+        }
+        // Outermost first: each new directory is an entry of its parent.
+        missing.reverse();
+        for dir in missing {
+            state.dir_change(DirOp::Mkdir { path: dir });
         }
         Ok(())
     }
 
     fn list_dir(&self, path: &Path) -> VfsResult<Vec<String>> {
         let state = self.lock();
-        if !state.dirs.contains(path) {
+        if !state.current.has_dir(path) {
             return Err(error(
                 "list_dir",
                 path,
@@ -665,27 +1140,26 @@ impl Vfs for SimVfs {
                 "no such directory",
             ));
         }
+        // The engine lists its own directory, which holds files only.
         Ok(state
-            .entries
+            .current
+            .files
             .keys()
             .filter(|entry| entry.parent() == Some(path))
-            .filter_map(|entry| {
-                entry
-                    .file_name()
-                    .map(|name| name.to_string_lossy().into_owned())
-            })
+            .map(|entry| file_name(entry))
             .collect())
     }
 
     fn exists(&self, path: &Path) -> VfsResult<bool> {
         let state = self.lock();
-        Ok(state.entries.contains_key(path) || state.dirs.contains(path))
+        Ok(state.current.files.contains_key(path) || state.current.has_dir(path))
     }
 
     fn file_size(&self, path: &Path) -> VfsResult<u64> {
         let state = self.lock();
         let id = state
-            .entries
+            .current
+            .files
             .get(path)
             .ok_or_else(|| error("metadata", path, io::ErrorKind::NotFound, "no such file"))?;
         Ok(state
@@ -696,20 +1170,29 @@ impl Vfs for SimVfs {
 
     fn sync_dir(&self, path: &Path) -> VfsResult<()> {
         let mut state = self.lock();
+        if !state.current.has_dir(path) {
+            return Err(error(
+                "sync_dir",
+                path,
+                io::ErrorKind::NotFound,
+                "no such directory",
+            ));
+        }
         state.tick("sync_dir", path)?;
         if state.roll(|faults| faults.sync_error) {
             state.counts.sync_errors += 1;
             return Err(injected("sync_dir", path));
         }
-        let in_dir = |entry: &PathBuf| entry.parent() == Some(path);
-        let current: Vec<(PathBuf, u64)> = state
-            .entries
-            .iter()
-            .filter(|(entry, _)| in_dir(entry))
-            .map(|(entry, id)| (entry.clone(), *id))
-            .collect();
-        state.durable_entries.retain(|entry, _| !in_dir(entry));
-        state.durable_entries.extend(current);
+        // This directory's changes become durable, in order; the others stay
+        // pending (they touch other names, so the order between them and
+        // these does not matter).
+        let (mine, others): (Vec<DirOp>, Vec<DirOp>) = std::mem::take(&mut state.dir_ops)
+            .into_iter()
+            .partition(|op| op.dir() == path);
+        for op in &mine {
+            state.durable.apply(op);
+        }
+        state.dir_ops = others;
         state.drop_unreferenced_inodes();
         Ok(())
     }
@@ -721,7 +1204,8 @@ impl Vfs for SimVfs {
             return Err(injected("mmap", path));
         }
         let id = state
-            .entries
+            .current
+            .files
             .get(path)
             .ok_or_else(|| error("open", path, io::ErrorKind::NotFound, "no such file"))?;
         let bytes = state
@@ -734,11 +1218,22 @@ impl Vfs for SimVfs {
 
     fn lock_file(&self, path: &Path) -> VfsResult<FileLock> {
         let mut state = self.lock();
-        if !state.entries.contains_key(path) {
+        if !state.current.parent_exists(path) {
+            return Err(error(
+                "lock",
+                path,
+                io::ErrorKind::NotFound,
+                "parent directory does not exist",
+            ));
+        }
+        if !state.current.files.contains_key(path) {
             let id = state.next_inode;
             state.next_inode += 1;
             state.inodes.insert(id, Inode::default());
-            state.entries.insert(path.to_path_buf(), id);
+            state.dir_change(DirOp::Create {
+                path: path.to_path_buf(),
+                inode: id,
+            });
         }
         if !state.locks.insert(path.to_path_buf()) {
             return Err(error(
@@ -761,9 +1256,15 @@ impl Vfs for SimVfs {
 mod tests {
     use super::*;
 
+    /// Creates `/d` and makes its entry durable, as an operator's directory.
+    fn durable_dir(vfs: &SimVfs) {
+        vfs.create_dir_all(Path::new("/d")).unwrap();
+        vfs.sync_dir(Path::new("/")).unwrap();
+    }
+
     fn no_faults() -> SimVfs {
         let vfs = SimVfs::new(1, FaultConfig::default());
-        vfs.create_dir_all(Path::new("/d")).unwrap();
+        durable_dir(&vfs);
         vfs
     }
 
@@ -863,7 +1364,7 @@ mod tests {
             },
         );
         vfs.set_faults_enabled(false);
-        vfs.create_dir_all(Path::new("/d")).unwrap();
+        durable_dir(&vfs);
         let path = Path::new("/d/wal");
         let mut file = vfs.create_file(path).unwrap();
         file.sync_data().unwrap();
@@ -891,7 +1392,7 @@ mod tests {
                 ..FaultConfig::default()
             },
         );
-        vfs.create_dir_all(Path::new("/d")).unwrap();
+        durable_dir(&vfs);
         let path = Path::new("/d/f");
         let mut file = vfs.create_file(path).unwrap();
         file.sync_data().unwrap();
@@ -904,6 +1405,281 @@ mod tests {
         assert!(after.len() <= 200);
         assert_eq!(after, intended[..after.len()], "only a prefix survives");
         assert_eq!(vfs.counts().torn_writes, 1);
+    }
+
+    /// A synced, dir-synced file of `pages` zero pages in `/d`.
+    fn synced_zero_file(vfs: &SimVfs, path: &Path, pages: usize) -> Box<dyn VfsFile> {
+        let mut file = vfs.create_file(path).unwrap();
+        file.set_len((pages * PAGE_BYTES) as u64).unwrap();
+        file.sync_data().unwrap();
+        vfs.sync_dir(Path::new("/d")).unwrap();
+        file
+    }
+
+    #[test]
+    fn reordered_writeback_writes_whole_pages_in_any_order() {
+        const PAGES: usize = 4;
+        let mut later_page_without_earlier = 0;
+        for seed in 0..64 {
+            let vfs = SimVfs::new(
+                seed,
+                FaultConfig {
+                    reordered_writeback: 1.0,
+                    ..FaultConfig::default()
+                },
+            );
+            durable_dir(&vfs);
+            let path = Path::new("/d/wal");
+            let mut file = synced_zero_file(&vfs, path, PAGES);
+            for page in 0..PAGES {
+                file.write_at((page * PAGE_BYTES) as u64, &[page as u8 + 1; PAGE_BYTES])
+                    .unwrap();
+            }
+            vfs.crash();
+            let after = read_all(&vfs, path);
+            assert_eq!(after.len(), PAGES * PAGE_BYTES, "seed {seed}");
+            let written: Vec<bool> = after
+                .chunks(PAGE_BYTES)
+                .enumerate()
+                .map(|(page, bytes)| {
+                    let new = bytes.iter().all(|byte| *byte == page as u8 + 1);
+                    let old = bytes.iter().all(|byte| *byte == 0);
+                    assert!(new || old, "seed {seed}: page {page} is old or new, whole");
+                    new
+                })
+                .collect();
+            let partial = written.contains(&true) && written.contains(&false);
+            assert_eq!(vfs.counts().reordered_writebacks, u64::from(partial));
+            if written.windows(2).any(|pair| !pair[0] && pair[1]) {
+                later_page_without_earlier += 1;
+            }
+        }
+        assert!(
+            later_page_without_earlier > 5,
+            "some pages, not a prefix: {later_page_without_earlier}"
+        );
+    }
+
+    #[test]
+    fn torn_page_keeps_a_prefix_of_its_sectors() {
+        let mut torn = 0;
+        for seed in 0..32 {
+            let vfs = SimVfs::new(
+                seed,
+                FaultConfig {
+                    reordered_writeback: 1.0,
+                    torn_page: 1.0,
+                    ..FaultConfig::default()
+                },
+            );
+            durable_dir(&vfs);
+            let path = Path::new("/d/f");
+            let mut file = synced_zero_file(&vfs, path, 1);
+            file.write_at(0, &[0xAA; PAGE_BYTES]).unwrap();
+            vfs.crash();
+            let after = read_all(&vfs, path);
+            let new = after.iter().take_while(|byte| **byte == 0xAA).count();
+            assert!(after[new..].iter().all(|byte| *byte == 0), "seed {seed}");
+            assert_eq!(new % SECTOR_BYTES, 0, "seed {seed}: torn at a sector");
+            assert!(new < PAGE_BYTES, "seed {seed}: a written page is torn");
+            if new > 0 {
+                torn += 1;
+                assert_eq!(vfs.counts().torn_pages, 1);
+            }
+        }
+        assert!(torn > 3, "{torn}");
+    }
+
+    #[test]
+    fn size_after_a_crash_is_the_size_after_some_prefix_of_the_writes() {
+        let mut sizes = BTreeSet::new();
+        for seed in 0..32 {
+            let vfs = SimVfs::new(
+                seed,
+                FaultConfig {
+                    reordered_writeback: 1.0,
+                    ..FaultConfig::default()
+                },
+            );
+            durable_dir(&vfs);
+            let path = Path::new("/d/f");
+            let mut file = synced_zero_file(&vfs, path, 0);
+            file.write_at(0, &[1; 100]).unwrap();
+            file.write_at(100, &[2; 100]).unwrap();
+            vfs.crash();
+            let after = read_all(&vfs, path);
+            assert!([0, 100, 200].contains(&after.len()), "seed {seed}");
+            sizes.insert(after.len());
+        }
+        assert_eq!(sizes.len(), 3, "{sizes:?}");
+    }
+
+    #[test]
+    fn a_new_directory_is_durable_only_after_its_parent_is_synced() {
+        let vfs = SimVfs::new(1, FaultConfig::default());
+        let (outer, inner) = (Path::new("/a"), Path::new("/a/db"));
+        let path = Path::new("/a/db/f");
+        let make = |sync_parents: &[&str]| {
+            vfs.create_dir_all(inner).unwrap();
+            let mut file = vfs.create_file(path).unwrap();
+            file.write_at(0, b"data").unwrap();
+            file.sync_data().unwrap();
+            vfs.sync_dir(inner).unwrap();
+            for parent in sync_parents {
+                vfs.sync_dir(Path::new(parent)).unwrap();
+            }
+            vfs.crash();
+        };
+        make(&[]);
+        assert!(!vfs.exists(inner).unwrap(), "mkdir needs its parent synced");
+        assert!(
+            !vfs.exists(path).unwrap(),
+            "the file goes with its directory"
+        );
+        make(&["/a"]);
+        assert!(
+            !vfs.exists(outer).unwrap(),
+            "/a itself was never synced in /"
+        );
+        assert!(!vfs.exists(path).unwrap());
+        make(&["/a", "/"]);
+        assert_eq!(read_all(&vfs, path), b"data");
+        assert!(
+            vfs.sync_dir(Path::new("/missing"))
+                .unwrap_err()
+                .is_not_found()
+        );
+    }
+
+    #[test]
+    fn unsynced_entry_changes_are_each_kept_or_rolled_back() {
+        const FILES: usize = 8;
+        let mut mixed = 0;
+        for seed in 0..16 {
+            let vfs = SimVfs::new(
+                seed,
+                FaultConfig {
+                    dir_entry_persist: 0.5,
+                    ..FaultConfig::default()
+                },
+            );
+            durable_dir(&vfs);
+            for n in 0..FILES {
+                let mut file = vfs
+                    .create_file(&Path::new("/d").join(n.to_string()))
+                    .unwrap();
+                file.write_at(0, b"x").unwrap();
+                file.sync_data().unwrap();
+            }
+            vfs.crash();
+            let kept = vfs.list_dir(Path::new("/d")).unwrap().len();
+            assert_eq!(vfs.counts().dir_entry_rollbacks, (FILES - kept) as u64);
+            assert_eq!(vfs.last_crash().kept.len(), kept);
+            if kept > 0 && kept < FILES {
+                mixed += 1;
+            }
+        }
+        assert!(mixed > 10, "{mixed}");
+    }
+
+    #[test]
+    fn an_unsynced_rename_leaves_the_old_file_or_the_new_one_never_none() {
+        let mut outcomes = BTreeSet::new();
+        for seed in 0..32 {
+            let vfs = SimVfs::new(
+                seed,
+                FaultConfig {
+                    dir_entry_persist: 0.5,
+                    ..FaultConfig::default()
+                },
+            );
+            durable_dir(&vfs);
+            let (manifest, temp) = (Path::new("/d/MANIFEST"), Path::new("/d/MANIFEST.tmp"));
+            let mut file = vfs.create_file(manifest).unwrap();
+            file.write_at(0, b"v1").unwrap();
+            file.sync_data().unwrap();
+            vfs.sync_dir(Path::new("/d")).unwrap();
+            let mut file = vfs.create_file(temp).unwrap();
+            file.write_at(0, b"v2").unwrap();
+            file.sync_data().unwrap();
+            vfs.rename(temp, manifest).unwrap();
+            vfs.crash();
+            let content = read_all(&vfs, manifest);
+            assert!(content == b"v1" || content == b"v2", "seed {seed}");
+            outcomes.insert(content);
+        }
+        assert_eq!(outcomes.len(), 2, "both outcomes happen");
+    }
+
+    #[test]
+    fn wal_bit_flip_lands_in_synced_bytes() {
+        for seed in 0..16 {
+            let vfs = SimVfs::new(
+                seed,
+                FaultConfig {
+                    wal_bit_flip: 1.0,
+                    ..FaultConfig::default()
+                },
+            );
+            durable_dir(&vfs);
+            let path = Path::new("/d/wal-00000000000000000001.log");
+            let mut file = synced_zero_file(&vfs, path, 2);
+            let synced: Vec<u8> = (1..=100).collect();
+            file.write_at(0, &synced).unwrap();
+            file.sync_data().unwrap();
+            file.write_at(100, &[7; 100]).unwrap();
+            vfs.crash();
+            let after = read_all(&vfs, path);
+            let differing: Vec<usize> = (0..after.len())
+                .filter(|&at| after[at] != synced.get(at).copied().unwrap_or(0))
+                .collect();
+            assert_eq!(differing.len(), 1, "seed {seed}: one byte differs");
+            let at = differing[0];
+            assert!(at < synced.len(), "seed {seed}: in the synced bytes");
+            assert_eq!((after[at] ^ synced[at]).count_ones(), 1);
+            assert_eq!(vfs.counts().wal_bit_flips, 1);
+            assert!(vfs.flipped_files().contains(path));
+            let flips = vfs.last_crash().bit_flips;
+            assert_eq!(flips.len(), 1);
+            assert_eq!(flips[0].offset, at as u64);
+        }
+    }
+
+    #[test]
+    fn a_multi_bit_wal_flip_damages_one_sector_of_synced_bytes() {
+        for seed in 0..16 {
+            let vfs = SimVfs::new(
+                seed,
+                FaultConfig {
+                    wal_bit_flip: 1.0,
+                    wal_flip_bits: 3,
+                    ..FaultConfig::default()
+                },
+            );
+            durable_dir(&vfs);
+            let path = Path::new("/d/wal-00000000000000000001.log");
+            let mut file = synced_zero_file(&vfs, path, 2);
+            let synced = vec![0x5A; 3000];
+            file.write_at(0, &synced).unwrap();
+            file.sync_data().unwrap();
+            vfs.crash();
+            let after = read_all(&vfs, path);
+            let flipped: u32 = after
+                .iter()
+                .zip(synced.iter().chain(std::iter::repeat(&0)))
+                .map(|(now, was)| (now ^ was).count_ones())
+                .sum();
+            assert_eq!(flipped, 3, "seed {seed}");
+            let flips = vfs.last_crash().bit_flips;
+            assert_eq!(flips.len(), 3);
+            let sectors: BTreeSet<u64> = flips
+                .iter()
+                .map(|flip| flip.offset / SECTOR_BYTES as u64)
+                .collect();
+            assert_eq!(sectors.len(), 1, "seed {seed}: one sector");
+            assert!(flips.iter().all(|flip| flip.offset < 3000));
+            assert_eq!(vfs.counts().wal_bit_flips, 1);
+        }
     }
 
     #[test]

@@ -73,6 +73,15 @@ impl Default for Weights {
     }
 }
 
+/// Share (percent) of generated blocks whose content is mostly NUL bytes
+/// with about one single-bit character per page: legal content for which a
+/// page lost at a crash differs from what was written by one bit.
+const SPARSE_CONTENT_PERCENT: u32 = 3;
+/// Largest sparse content, in bytes (several pages).
+const SPARSE_CONTENT_MAX_BYTES: usize = 40_000;
+/// Characters with exactly one bit set.
+const SINGLE_BIT_CHARS: [u8; 7] = [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40];
+
 /// Generates actions from a seed.
 pub struct Workload {
     rng: fastrand::Rng,
@@ -102,8 +111,28 @@ impl Workload {
         }
     }
 
-    /// A block with deterministic, varied bytes (including non-ASCII text).
+    /// Mostly NUL bytes, with about one single-bit character per 4 KiB.
+    fn sparse_content(&mut self) -> String {
+        let len = self.rng.usize(4096..SPARSE_CONTENT_MAX_BYTES);
+        let mut bytes = vec![0u8; len];
+        for _ in 0..len / 4096 + 1 {
+            let at = self.rng.usize(..len);
+            bytes[at] = SINGLE_BIT_CHARS[self.rng.usize(..SINGLE_BIT_CHARS.len())];
+        }
+        bytes.into_iter().map(char::from).collect()
+    }
+
+    /// A block with deterministic, varied bytes (including non-ASCII text,
+    /// and now and then mostly NUL bytes).
     pub fn block(&mut self) -> ModelBlock {
+        if self.rng.u32(0..100) < SPARSE_CONTENT_PERCENT {
+            let stamp = self.rng.u64(..);
+            return ModelBlock {
+                source_uri: format!("bin/blob{}.dat", stamp % 100),
+                metadata_json: format!(r#"{{"name":"blob_{stamp:x}","kind":"data"}}"#),
+                content: self.sparse_content(),
+            };
+        }
         let len = self.content_len();
         let stamp = self.rng.u64(..);
         let unit = format!("fn f_{stamp:016x}() {{ λ }}\n");

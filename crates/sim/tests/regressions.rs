@@ -19,6 +19,16 @@ fn config() -> Config {
     }
 }
 
+/// A disk whose database directory already exists durably (made by an
+/// operator), so these scenarios do not depend on how the engine makes a
+/// directory it creates durable.
+fn disk(seed: u64) -> SimVfs {
+    let vfs = SimVfs::new(seed, FaultConfig::default());
+    vfs.create_dir_all(Path::new(DIR)).expect("mkdir");
+    vfs.sync_dir(Path::new("/")).expect("sync /");
+    vfs
+}
+
 fn open(vfs: &SimVfs) -> StorageEngine {
     StorageEngine::open(Arc::new(vfs.clone()), DIR, config()).expect("open")
 }
@@ -32,13 +42,28 @@ fn block(n: u128) -> ContextBlock {
     )
 }
 
+/// Opens `dir`, writes and syncs block 1, loses power, reopens: true when
+/// block 1 survived.
+fn synced_write_survives_a_crash(vfs: &SimVfs, dir: &str) -> bool {
+    let mut engine = StorageEngine::open(Arc::new(vfs.clone()), dir, config()).expect("open");
+    engine.put_block(&block(1)).expect("put");
+    engine.sync().expect("sync");
+    drop(engine);
+    vfs.crash();
+    let engine = StorageEngine::open(Arc::new(vfs.clone()), dir, config()).expect("reopen");
+    engine
+        .find_block(BlockId::from_u128(1))
+        .expect("find")
+        .is_some()
+}
+
 /// Seed 8: a WAL fsync failed (the kernel dropped the pages), the engine was
 /// reopened, recovery replayed the records from the page cache and the
 /// reader saw them; a later crash lost them. Recovery must make what it
 /// shows durable.
 #[test]
 fn seed_8_recovered_writes_survive_a_later_crash_after_a_failed_fsync() {
-    let vfs = SimVfs::new(8, FaultConfig::default());
+    let vfs = disk(8);
     let mut engine = open(&vfs);
     engine.put_block(&block(1)).expect("put");
     engine.put_block(&block(2)).expect("put");
@@ -74,7 +99,7 @@ fn seed_8_recovered_writes_survive_a_later_crash_after_a_failed_fsync() {
 /// corruption and the database could not open.
 #[test]
 fn seeds_0_to_19_a_segment_torn_at_creation_before_later_segments_opens() {
-    let vfs = SimVfs::new(6, FaultConfig::default());
+    let vfs = disk(6);
     let mut engine = open(&vfs);
     engine.put_block(&block(1)).expect("put");
     engine.sync().expect("sync");
@@ -98,5 +123,101 @@ fn seeds_0_to_19_a_segment_torn_at_creation_before_later_segments_opens() {
             .find_block(BlockId::from_u128(1))
             .expect("find")
             .is_some()
+    );
+}
+
+/// SIM-FINDINGS (e): the first open creates the database directory, and the
+/// sync of its parent fails; a retried open finds the directory and does
+/// not sync the parent again, so the directory (and every write acknowledged
+/// in it) can vanish at the next crash.
+#[test]
+fn retried_open_after_a_failed_parent_sync_makes_the_directory_durable() {
+    let vfs = SimVfs::new(12, FaultConfig::default());
+    // The first mutating operation of open is the parent sync.
+    vfs.schedule_failure(1, false);
+    assert!(StorageEngine::open(Arc::new(vfs.clone()), DIR, config()).is_err());
+    assert!(!vfs.failure_pending(), "the parent sync failed");
+    assert!(
+        synced_write_survives_a_crash(&vfs, DIR),
+        "a synced write vanished with its directory"
+    );
+}
+
+/// Soak seeds 1085 and 2547 (after the fix for (e)): the same with a
+/// nested directory: an open created `/a/b/db`, failed syncing an ancestor
+/// further up, and the retried open synced only the data directory's
+/// parent; the crash then rolled back `mkdir /a`.
+#[test]
+fn retried_open_after_any_failed_ancestor_sync_makes_the_directory_durable() {
+    const NESTED: &str = "/a/b/db";
+    for failing_op in 1..=4 {
+        let vfs = SimVfs::new(13, FaultConfig::default());
+        vfs.schedule_failure(failing_op, false);
+        let first = StorageEngine::open(Arc::new(vfs.clone()), NESTED, config());
+        if vfs.failure_pending() {
+            break;
+        }
+        assert!(first.is_err(), "op {failing_op}");
+        drop(first);
+        assert!(
+            synced_write_survives_a_crash(&vfs, NESTED),
+            "failing op {failing_op}: a synced write vanished with its directory"
+        );
+    }
+}
+
+/// SIM-FINDINGS (f): a flush whose removal of an old WAL segment fails still
+/// succeeds (the segment is harmless), but the leftover is removed only by
+/// the next flush that has data or by a reopen: a flush of an empty
+/// memtable and compaction leave it, although `compaction_faults` expects
+/// no stray file once a later flush and compaction succeed.
+#[test]
+fn a_later_flush_removes_a_wal_segment_whose_removal_failed() {
+    let mut leftovers = Vec::new();
+    for at in 1..40 {
+        let vfs = SimVfs::new(3, FaultConfig::default());
+        let mut engine = open(&vfs);
+        engine.put_block(&block(1)).expect("put");
+        vfs.schedule_failure(at, false);
+        let flushed = engine.flush_memtable();
+        if vfs.failure_pending() {
+            break;
+        }
+        if flushed.is_err() || engine.is_poisoned() {
+            continue;
+        }
+        engine.flush_memtable().expect("flush");
+        engine.compact_all().expect("compact");
+        let segments = vfs
+            .list_dir(Path::new(DIR))
+            .expect("list")
+            .into_iter()
+            .filter(|name| name.starts_with("wal-"))
+            .count();
+        if segments > 1 {
+            leftovers.push(at);
+        }
+    }
+    assert!(
+        leftovers.is_empty(),
+        "a failure at these steps of the flush leaves an old WAL segment: {leftovers:?}"
+    );
+}
+
+/// SIM-FINDINGS (g), seed 1085: like (e) one level up. The first open
+/// creates `/x` and `/x/db`; the sync of `/` (which makes `/x` durable)
+/// fails. The retried open finds both directories, syncs only `/x`, and the
+/// next crash takes `/x` with the whole database.
+#[test]
+fn retried_open_after_a_failed_grandparent_sync_makes_the_directory_durable() {
+    const NESTED: &str = "/x/db";
+    let vfs = SimVfs::new(13, FaultConfig::default());
+    // Open syncs `/x` (for `/x/db`), then `/` (for `/x`): fail the second.
+    vfs.schedule_failure(2, false);
+    assert!(StorageEngine::open(Arc::new(vfs.clone()), NESTED, config()).is_err());
+    assert!(!vfs.failure_pending(), "the sync of / failed");
+    assert!(
+        synced_write_survives_a_crash(&vfs, NESTED),
+        "a synced write vanished with its grandparent directory"
     );
 }

@@ -50,15 +50,49 @@ pub enum StorageError {
         offset: u64,
         reason: String,
     },
+    /// A file written by a newer (or unknown) format version of kausal.
+    #[error(
+        "{} is {what} format version {found}; this build reads version {supported} (written by a newer kausal?)",
+        file.display()
+    )]
+    UnsupportedFormat {
+        file: PathBuf,
+        what: &'static str,
+        found: u32,
+        supported: u32,
+    },
     /// A file in the data directory that kausal did not write.
     #[error("unexpected file in data directory: {}", path.display())]
     UnexpectedFile { path: PathBuf },
     /// Another engine holds the directory's lock.
-    #[error("data directory {} is in use by another engine", dir.display())]
-    Locked { dir: PathBuf },
+    #[error(
+        "database {} is locked by another process ({}); close it, or open read-only once it is done writing",
+        dir.display(),
+        holder.as_deref().unwrap_or("readers, or a writer that did not say who it is")
+    )]
+    Locked {
+        dir: PathBuf,
+        /// What the holder wrote into `LOCK` (a writer writes its pid).
+        holder: Option<String>,
+    },
+    /// A read-only engine was asked to write.
+    #[error("database {} is open read-only", dir.display())]
+    ReadOnly { dir: PathBuf },
+    /// A read-only open found no database.
+    #[error("no kausal database in {}: {reason}", dir.display())]
+    NotADatabase { dir: PathBuf, reason: String },
     /// An earlier fsync or write failed; the engine refuses writes until reopened.
     #[error("engine is poisoned and refuses writes until reopened: {reason}")]
     Poisoned { reason: String },
+    /// Write-triggered flushes keep failing and the memtable is over its
+    /// hard limit: writes wait for the cause (often a full disk) to clear.
+    #[error(
+        "write refused: the memtable holds {memtable_bytes} bytes and flushing it keeps failing: {reason}"
+    )]
+    WriteStalled {
+        memtable_bytes: usize,
+        reason: String,
+    },
     /// Too many live SSTables; `compact` must run first.
     #[error("{count} live SSTables reached the limit of {max}; run compact()")]
     TooManyTables { count: usize, max: usize },

@@ -24,6 +24,7 @@ mod sstable;
 mod types;
 mod wal;
 
+pub mod backup;
 pub use batch::WriteBatch;
 pub use config::{Config, SyncMode};
 pub use engine::{BlockIter, LOCK_FILE, RecoveryReport, StorageEngine};

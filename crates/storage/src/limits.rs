@@ -23,3 +23,7 @@ pub const MAX_WAL_BUFFER_BYTES: usize = 64 * 1024 * 1024;
 pub const MAX_TABLES_PER_COMPACTION: usize = 16;
 /// Most live SSTables; beyond it writes fail until `compact` runs.
 pub const MAX_LIVE_TABLES: usize = 4096;
+
+/// Writes are refused (`WriteStalled`) while the memtable holds more than
+/// this many times its budget because write-triggered flushes keep failing.
+pub const MEMTABLE_HARD_LIMIT_FACTOR: usize = 2;

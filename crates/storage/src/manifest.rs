@@ -3,7 +3,7 @@
 //! `MANIFEST.tmp`, sync it, rename over `MANIFEST`, sync the directory.
 //!
 //! ```text
-//! magic "KAUSMAN1" | version u32 | body length u32 | crc32 of body u32 | body
+//! magic "KAUSMAN1" | version u32 | body length u32 | crc32 of (version, body length, body) u32 | body
 //! body: next_table_id u64 | flushed_sequence u64 | table count u32
 //!       | per table: id u64 | size u64 | blocks u64 | edges u64 | min seq u64 | max seq u64
 //! ```
@@ -21,7 +21,10 @@ pub const MANIFEST_FILE: &str = "MANIFEST";
 /// File name of a manifest being written.
 pub const MANIFEST_TEMP_FILE: &str = "MANIFEST.tmp";
 const MAGIC: &[u8; 8] = b"KAUSMAN1";
-const VERSION: u32 = 1;
+/// Manifest format version this build reads and writes. Every version keeps
+/// the header layout above, so the version can be trusted once the checksum
+/// (which covers it) matches.
+pub const MANIFEST_VERSION: u32 = 2;
 const HEADER_BYTES: usize = 20;
 
 /// The durable list of live tables.
@@ -61,9 +64,10 @@ impl Manifest {
         }
         let mut out = Vec::with_capacity(HEADER_BYTES + body.len());
         out.extend_from_slice(MAGIC);
-        out.put_u32(VERSION);
+        out.put_u32(MANIFEST_VERSION);
         out.put_u32(body.len() as u32);
-        out.put_u32(crc32fast::hash(&body));
+        let crc = checksum(&out[8..16], &body);
+        out.put_u32(crc);
         out.extend_from_slice(&body);
         out
     }
@@ -75,16 +79,25 @@ impl Manifest {
         if bytes.len() < HEADER_BYTES || &bytes[..8] != MAGIC {
             return Err(corrupt(0, "not a kausal manifest (bad magic or too short)"));
         }
-        if u32_at(bytes, 8) != VERSION {
-            return Err(corrupt(8, "unsupported manifest version"));
-        }
         let body_len = u32_at(bytes, 12) as usize;
         if bytes.len() != HEADER_BYTES + body_len {
             return Err(corrupt(12, "manifest length disagrees with its header"));
         }
         let body = &bytes[HEADER_BYTES..];
-        if crc32fast::hash(body) != u32_at(bytes, 16) {
+        let version = u32_at(bytes, 8);
+        let stored_crc = u32_at(bytes, 16);
+        // Version 1 checksummed the body alone.
+        let legacy = version == 1 && crc32fast::hash(body) == stored_crc;
+        if !legacy && checksum(&bytes[8..16], body) != stored_crc {
             return Err(corrupt(HEADER_BYTES, "manifest checksum mismatch"));
+        }
+        if version != MANIFEST_VERSION {
+            return Err(StorageError::UnsupportedFormat {
+                file: path.to_path_buf(),
+                what: "manifest",
+                found: version,
+                supported: MANIFEST_VERSION,
+            });
         }
         let mut reader = Reader::new(body);
         let parse = |reader: &mut Reader<'_>| -> Result<Self, crate::codec::DecodeError> {
@@ -141,15 +154,43 @@ impl Manifest {
 
     /// Durably replaces the manifest of `dir` with this one.
     pub fn store(&self, vfs: &dyn Vfs, dir: &Path) -> StorageResult<()> {
+        self.write_temp(vfs, dir)?;
+        Self::commit_temp(vfs, dir)
+    }
+
+    /// First step of `store`: writes and syncs `MANIFEST.tmp`. A failure
+    /// here leaves `MANIFEST` untouched (the temp file is removed, best
+    /// effort; open removes a leftover one).
+    pub fn write_temp(&self, vfs: &dyn Vfs, dir: &Path) -> StorageResult<()> {
         let temp = dir.join(MANIFEST_TEMP_FILE);
-        let mut file = vfs.create_file(&temp)?;
-        file.write_at(0, &self.encode())?;
-        file.sync_data()?;
-        drop(file);
-        vfs.rename(&temp, &Self::path(dir))?;
+        let written = vfs.create_file(&temp).and_then(|mut file| {
+            file.write_at(0, &self.encode())?;
+            file.sync_data()
+        });
+        if let Err(error) = written {
+            let _ = vfs.remove_file(&temp);
+            return Err(error.into());
+        }
+        Ok(())
+    }
+
+    /// Second step of `store`: renames `MANIFEST.tmp` over `MANIFEST` and
+    /// syncs the directory. After a failure here, which manifest a crash
+    /// would leave is unknown.
+    pub fn commit_temp(vfs: &dyn Vfs, dir: &Path) -> StorageResult<()> {
+        vfs.rename(&dir.join(MANIFEST_TEMP_FILE), &Self::path(dir))?;
         vfs.sync_dir(dir)?;
         Ok(())
     }
+}
+
+/// crc32 of the header fields it protects (version and body length) and
+/// the body.
+fn checksum(header_fields: &[u8], body: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(header_fields);
+    hasher.update(body);
+    hasher.finalize()
 }
 
 #[cfg(test)]
@@ -184,5 +225,35 @@ mod tests {
             assert!(error.to_string().contains("MANIFEST"), "{error}");
         }
         assert!(Manifest::decode(path, &bytes[..bytes.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn a_newer_or_older_version_is_unsupported_not_corrupt() {
+        let path = Path::new("MANIFEST");
+        let mut newer = sample().encode();
+        newer[8..12].copy_from_slice(&3u32.to_le_bytes());
+        let crc = checksum(&newer[8..16], &newer[HEADER_BYTES..]);
+        newer[16..20].copy_from_slice(&crc.to_le_bytes());
+        match Manifest::decode(path, &newer).unwrap_err() {
+            StorageError::UnsupportedFormat {
+                found, supported, ..
+            } => assert_eq!((found, supported), (3, MANIFEST_VERSION)),
+            other => panic!("expected UnsupportedFormat, got {other}"),
+        }
+        let mut legacy = sample().encode();
+        legacy[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let crc = crc32fast::hash(&legacy[HEADER_BYTES..]);
+        legacy[16..20].copy_from_slice(&crc.to_le_bytes());
+        assert!(matches!(
+            Manifest::decode(path, &legacy).unwrap_err(),
+            StorageError::UnsupportedFormat { found: 1, .. }
+        ));
+        // A flipped version bit is corruption: the checksum covers it.
+        let mut flipped = sample().encode();
+        flipped[9] ^= 0x01;
+        assert!(matches!(
+            Manifest::decode(path, &flipped).unwrap_err(),
+            StorageError::Corruption { .. }
+        ));
     }
 }

@@ -32,6 +32,9 @@ pub struct Metrics {
     /// Sequence the next write gets.
     pub next_sequence: u64,
     pub poisoned: bool,
+    /// Write-triggered flushes or compactions that failed without failing
+    /// the write (see `StorageEngine::last_background_error`).
+    pub background_errors: u64,
 }
 
 /// The counters the engine bumps as it works.
@@ -46,4 +49,5 @@ pub(crate) struct Counters {
     pub wal_syncs: u64,
     pub flushes: u64,
     pub compactions: u64,
+    pub background_errors: u64,
 }

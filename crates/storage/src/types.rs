@@ -262,6 +262,9 @@ edge_types! {
     MethodOf = 9 => "method_of",
     CallsMethod = 10 => "calls_method",
     CallsFunction = 11 => "calls_function",
+    // A name-index node (not a block) -> a block with that name; written
+    // by kausal-ingest so names resolve without scanning (DESIGN.md).
+    Names = 12 => "names",
 }
 
 impl EdgeType {
@@ -340,7 +343,7 @@ mod tests {
 
     #[test]
     fn edge_types_round_trip_and_reject_unknown() {
-        assert_eq!(EdgeType::ALL.len(), 11);
+        assert_eq!(EdgeType::ALL.len(), 12);
         for edge_type in EdgeType::ALL {
             assert_eq!(EdgeType::from_u16(edge_type.as_u16()).unwrap(), *edge_type);
             assert_eq!(EdgeType::from_name(edge_type.name()).unwrap(), *edge_type);
@@ -350,8 +353,8 @@ mod tests {
             Err(StorageError::UnknownEdgeType { value: 0 })
         ));
         assert!(matches!(
-            EdgeType::from_u16(12),
-            Err(StorageError::UnknownEdgeType { value: 12 })
+            EdgeType::from_u16(13),
+            Err(StorageError::UnknownEdgeType { value: 13 })
         ));
         assert!(EdgeType::from_name("likes").is_err());
     }

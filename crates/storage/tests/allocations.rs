@@ -124,13 +124,21 @@ fn edge_lookup_allocates_nothing_in_steady_state() {
             .unwrap();
     }
     let mut out = Vec::new();
-    engine.find_outgoing_edges_into(id(1), &mut out);
-    engine.find_incoming_edges_into(id(1), &mut out);
+    engine
+        .find_outgoing_edges_into(id(1), &mut out)
+        .expect("read");
+    engine
+        .find_incoming_edges_into(id(1), &mut out)
+        .expect("read");
     let count = allocations_during(|| {
         for _ in 0..1000 {
-            engine.find_outgoing_edges_into(id(1), &mut out);
+            engine
+                .find_outgoing_edges_into(id(1), &mut out)
+                .expect("read");
             assert_eq!(out.len(), 10);
-            engine.find_incoming_edges_into(id(1), &mut out);
+            engine
+                .find_incoming_edges_into(id(1), &mut out)
+                .expect("read");
             assert_eq!(out.len(), 5);
         }
     });

@@ -14,7 +14,9 @@
 //!   must not retry and assume success (fsyncgate).
 //! * `map_readonly` maps a whole file that nobody modifies while mapped.
 
-#![forbid(unsafe_code)]
+// One `unsafe` call, in `OsVfs::map_readonly` (mapping a table file whose
+// immutability only the storage engine can promise); nothing else.
+#![deny(unsafe_code)]
 #![deny(clippy::unwrap_used)]
 
 mod error;
@@ -49,6 +51,11 @@ pub trait Vfs: Send + Sync + Debug {
     /// Makes the directory's entries (creates, renames, removes) durable.
     fn sync_dir(&self, path: &Path) -> VfsResult<()>;
     /// Maps a whole file read-only.
+    ///
+    /// Only for files that nobody modifies or truncates while the map
+    /// lives: `OsVfs` maps with mmap, so another process truncating the
+    /// file makes reads fault (SIGBUS). The storage engine maps only
+    /// finished SSTables, under its directory lock.
     fn map_readonly(&self, path: &Path) -> VfsResult<MappedFile>;
 
     /// Reads a whole file into memory, stopping after `max_bytes + 1` bytes
@@ -67,6 +74,14 @@ pub trait Vfs: Send + Sync + Debug {
     /// Takes an exclusive lock on `path` (created if missing), held until the
     /// returned guard drops. Fails with `WouldBlock` when already held.
     fn lock_file(&self, path: &Path) -> VfsResult<FileLock>;
+    /// Takes a shared lock on `path` (created if missing): any number of
+    /// shared holders, but none while an exclusive lock is held (and no
+    /// exclusive lock while one is). Fails with `WouldBlock` when an
+    /// exclusive lock is held. A file system without shared locks may take
+    /// an exclusive one instead (readers then exclude each other).
+    fn lock_file_shared(&self, path: &Path) -> VfsResult<FileLock> {
+        self.lock_file(path)
+    }
 }
 
 /// An open file.

@@ -170,31 +170,51 @@ impl Vfs for OsVfs {
             // Zero-length maps are not portable; an empty file maps to no bytes.
             return Ok(MappedFile::from_bytes(Vec::new()));
         }
-        let map = kausal_memory::map_file_readonly(&file)
+        // SAFETY: `Vfs::map_readonly` callers map only files that nobody
+        // modifies or truncates while mapped (see its documentation; the
+        // storage engine maps only finished SSTables, under its directory
+        // lock).
+        #[allow(unsafe_code)]
+        let map = unsafe { kausal_memory::map_file_readonly(&file) }
             .map_err(|error| VfsError::new("mmap", path, error))?;
         Ok(MappedFile::from_map(map))
     }
 
     fn lock_file(&self, path: &Path) -> VfsResult<FileLock> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|error| VfsError::new("open", path, error))?;
-        match file.try_lock() {
-            Ok(()) => Ok(FileLock::new(Box::new(OsLock { _file: file }))),
-            Err(fs::TryLockError::WouldBlock) => Err(VfsError::new(
-                "lock",
-                path,
-                std::io::Error::new(
-                    std::io::ErrorKind::WouldBlock,
-                    "already locked by another engine",
-                ),
-            )),
-            Err(fs::TryLockError::Error(error)) => Err(VfsError::new("lock", path, error)),
-        }
+        lock(path, false)
+    }
+
+    fn lock_file_shared(&self, path: &Path) -> VfsResult<FileLock> {
+        lock(path, true)
+    }
+}
+
+/// Opens (creating) `path` and takes an advisory lock on it, shared or
+/// exclusive, without waiting.
+fn lock(path: &Path, shared: bool) -> VfsResult<FileLock> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|error| VfsError::new("open", path, error))?;
+    let locked = if shared {
+        file.try_lock_shared()
+    } else {
+        file.try_lock()
+    };
+    match locked {
+        Ok(()) => Ok(FileLock::new(Box::new(OsLock { _file: file }))),
+        Err(fs::TryLockError::WouldBlock) => Err(VfsError::new(
+            "lock",
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                "already locked by another engine",
+            ),
+        )),
+        Err(fs::TryLockError::Error(error)) => Err(VfsError::new("lock", path, error)),
     }
 }
 
@@ -361,5 +381,24 @@ mod tests {
         assert_eq!(error.kind(), ErrorKind::WouldBlock);
         drop(lock);
         vfs.lock_file(&path).unwrap();
+    }
+
+    #[test]
+    fn shared_locks_coexist_and_exclude_an_exclusive_one() {
+        let (dir, vfs) = setup();
+        let path = dir.path().join("LOCK");
+        let first = vfs.lock_file_shared(&path).unwrap();
+        let second = vfs.lock_file_shared(&path).unwrap();
+        assert_eq!(
+            vfs.lock_file(&path).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        drop((first, second));
+        let exclusive = vfs.lock_file(&path).unwrap();
+        assert_eq!(
+            vfs.lock_file_shared(&path).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        drop(exclusive);
     }
 }

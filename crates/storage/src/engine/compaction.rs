@@ -86,8 +86,11 @@ impl Core {
         manifest.next_table_id = table_id + 1;
         let replacement: Vec<TableMeta> = if empty { Vec::new() } else { vec![meta] };
         manifest.tables.splice(range.clone(), replacement);
-        if let Err(error) = manifest.store(self.vfs.as_ref(), &self.dir) {
-            return Err((error, true));
+        if let Err((error, manifest_unknown)) = self.store_manifest(&manifest) {
+            if !manifest_unknown {
+                self.remove_quietly(&path);
+            }
+            return Err((error, manifest_unknown));
         }
         let new_tables: Vec<Table> = if empty {
             self.remove_quietly(&path);

@@ -273,6 +273,16 @@ impl Core {
         Ok(meta)
     }
 
+    /// Replaces the durable manifest with `manifest`. Until the rename, the
+    /// manifest on disk is the old one, intact: a failure there (a full
+    /// disk, say) returns `manifest_unknown = false` and must not poison.
+    pub fn store_manifest(&self, manifest: &Manifest) -> Result<(), (StorageError, bool)> {
+        manifest
+            .write_temp(self.vfs.as_ref(), &self.dir)
+            .map_err(|error| (error, false))?;
+        Manifest::commit_temp(self.vfs.as_ref(), &self.dir).map_err(|error| (error, true))
+    }
+
     /// Stores `manifest` (which names the new table `table_id` at `path`),
     /// opens that table and makes both current. Errors after the manifest
     /// rename began are reported as "manifest unknown".
@@ -282,8 +292,11 @@ impl Core {
         path: &std::path::Path,
         table_id: u64,
     ) -> Result<(), (StorageError, bool)> {
-        if let Err(error) = manifest.store(self.vfs.as_ref(), &self.dir) {
-            return Err((error, true));
+        if let Err((error, manifest_unknown)) = self.store_manifest(&manifest) {
+            if !manifest_unknown {
+                self.remove_quietly(path);
+            }
+            return Err((error, manifest_unknown));
         }
         let table =
             Table::open(self.vfs.as_ref(), path, table_id).map_err(|error| (error, true))?;

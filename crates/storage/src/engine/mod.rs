@@ -10,11 +10,24 @@
 //! | `compact` | as before, with fewer tables; nothing visible changes |
 //! | `shutdown` | flushed and synced; errors are returned, not swallowed |
 //!
-//! A failed write returns an error and may or may not be durable; a failed
-//! fsync (or WAL write, or manifest replace) poisons the engine: every later
-//! write fails with `StorageError::Poisoned` until the directory is reopened,
-//! because the kernel may have dropped the dirty pages (fsyncgate). Reads keep
-//! working. Dropping the engine releases memory and the directory lock and
+//! A failed write returns an error and may or may not be durable. A failed
+//! WAL write or fsync poisons the engine: the kernel may have dropped the
+//! dirty pages (fsyncgate), so what the memtable holds may never reach the
+//! disk. From then on every write fails with `StorageError::Poisoned`, and
+//! so does every read (`find_block`, edge lookups, `iterate_blocks`): the
+//! engine stops serving state that a reopen might not show. A failed
+//! manifest replace after its rename began poisons writes only (what reads
+//! see was synced in the WAL). Reopen the directory to recover.
+//!
+//! Flushes and compactions that a write triggers are background-like work:
+//! when one fails before it changed anything durable (a full disk while
+//! writing a table or `MANIFEST.tmp`), the write that triggered it still
+//! succeeds, the error is counted in [`Metrics::background_errors`] and
+//! kept as [`StorageEngine::last_background_error`], and the flush is
+//! retried once the memtable has grown by another eighth of its budget.
+//! Writes are refused (`StorageError::WriteStalled`, nothing poisoned) only
+//! while the memtable is over `MEMTABLE_HARD_LIMIT_FACTOR` times its
+//! budget. Dropping the engine releases memory and the directory lock and
 //! makes a best-effort WAL sync; call `shutdown` to see errors.
 
 mod compaction;
@@ -29,6 +42,7 @@ use kausal_vfs::{FileLock, Vfs};
 
 use crate::batch::WriteBatch;
 use crate::config::{Config, SyncMode};
+use crate::limits::MEMTABLE_HARD_LIMIT_FACTOR;
 use crate::metrics::Metrics;
 use crate::op::{Op, PAYLOAD_HEADER_BYTES, encode_payload};
 use crate::wal::parse_segment_file_name;
@@ -44,8 +58,15 @@ use self::core::Core;
 #[derive(Debug)]
 pub struct StorageEngine {
     core: Core,
-    wal: WalWriter,
+    /// The WAL appender; `None` for a read-only engine.
+    wal: Option<WalWriter>,
     poisoned: Option<String>,
+    /// Set when a WAL write or fsync failed: reads are refused too.
+    reads_refused: bool,
+    /// The last flush or compaction error that a write survived.
+    last_background_error: Option<String>,
+    /// Memtable size at which a failed write-triggered flush is retried.
+    flush_retry_bytes: usize,
     closed: bool,
     recovery: RecoveryReport,
     _lock: FileLock,
@@ -73,12 +94,32 @@ impl StorageEngine {
     }
 
     fn check_writable(&self) -> StorageResult<()> {
+        if self.wal.is_none() {
+            return Err(StorageError::ReadOnly {
+                dir: self.core.dir.clone(),
+            });
+        }
         match &self.poisoned {
             Some(reason) => Err(StorageError::Poisoned {
                 reason: reason.clone(),
             }),
             None => Ok(()),
         }
+    }
+
+    fn check_readable(&self) -> StorageResult<()> {
+        match &self.poisoned {
+            Some(reason) if self.reads_refused => Err(StorageError::Poisoned {
+                reason: reason.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The last flush or compaction error that a write survived (see the
+    /// module documentation), if any.
+    pub fn last_background_error(&self) -> Option<&str> {
+        self.last_background_error.as_deref()
     }
 
     fn poison(&mut self, error: &StorageError) {
@@ -92,9 +133,15 @@ impl StorageEngine {
         &mut self,
         step: impl FnOnce(&mut WalWriter) -> StorageResult<()>,
     ) -> StorageResult<()> {
-        let result = step(&mut self.wal);
+        let Some(wal) = self.wal.as_mut() else {
+            return Err(StorageError::ReadOnly {
+                dir: self.core.dir.clone(),
+            });
+        };
+        let result = step(wal);
         if let Err(error) = &result {
             self.poison(error);
+            self.reads_refused = true;
         }
         result
     }
@@ -106,9 +153,7 @@ impl StorageEngine {
         if ops.is_empty() {
             return Ok(self.core.next_sequence - 1);
         }
-        if self.core.memtable.approximate_bytes() >= self.core.config.memtable_budget_bytes {
-            self.flush_memtable()?;
-        }
+        self.flush_before_write()?;
         let base_sequence = self.core.next_sequence;
         let count = ops.len() as u32;
         let payload_len = PAYLOAD_HEADER_BYTES + ops.iter().map(Op::encoded_len).sum::<usize>();
@@ -124,12 +169,55 @@ impl StorageEngine {
         let sync_now = match self.core.config.sync_mode {
             SyncMode::EveryWrite => true,
             SyncMode::Manual => false,
-            SyncMode::EveryBytes(limit) => self.wal.unsynced_bytes() >= limit,
+            SyncMode::EveryBytes(limit) => self
+                .wal
+                .as_ref()
+                .is_some_and(|wal| wal.unsynced_bytes() >= limit),
         };
         if sync_now {
             self.sync()?;
         }
         Ok(base_sequence + ops.len() as u64 - 1)
+    }
+
+    /// Flushes a full memtable before a write. A failure that poisoned
+    /// nothing does not fail the write (see the module documentation).
+    fn flush_before_write(&mut self) -> StorageResult<()> {
+        let budget = self.core.config.memtable_budget_bytes;
+        let bytes = self.core.memtable.approximate_bytes();
+        let hard_limit = budget.saturating_mul(MEMTABLE_HARD_LIMIT_FACTOR);
+        // Retry a failed flush after some growth, and always while stalled.
+        if bytes < budget || (bytes < self.flush_retry_bytes && bytes < hard_limit) {
+            return Ok(());
+        }
+        let flushed = self.flush_memtable_only().and_then(|()| {
+            if self.core.config.auto_compact {
+                self.compact().map(|_| ())
+            } else {
+                Ok(())
+            }
+        });
+        match flushed {
+            Ok(()) => {
+                self.flush_retry_bytes = 0;
+                Ok(())
+            }
+            Err(error) if self.poisoned.is_some() => Err(error),
+            Err(error) => {
+                self.core.counters.background_errors += 1;
+                let reason = error.to_string();
+                self.last_background_error = Some(reason.clone());
+                let bytes = self.core.memtable.approximate_bytes();
+                self.flush_retry_bytes = bytes + budget / 8;
+                if bytes >= hard_limit {
+                    return Err(StorageError::WriteStalled {
+                        memtable_bytes: bytes,
+                        reason,
+                    });
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Stores `block` (its `sequence` field is ignored) and returns the
@@ -190,38 +278,52 @@ impl StorageEngine {
     /// The newest live version of `id`, borrowed from the engine.
     /// Allocation-free.
     pub fn find_block(&self, id: BlockId) -> StorageResult<Option<BlockView<'_>>> {
+        self.check_readable()?;
         self.core.find_block(id)
     }
 
     /// Live edges leaving `id`, sorted by (edge type, target).
-    pub fn find_outgoing_edges(&self, id: BlockId) -> Vec<GraphEdge> {
+    pub fn find_outgoing_edges(&self, id: BlockId) -> StorageResult<Vec<GraphEdge>> {
         let mut out = Vec::new();
-        self.core.collect_edges(id, false, &mut out);
-        out
+        self.find_outgoing_edges_into(id, &mut out)?;
+        Ok(out)
     }
 
     /// Live edges entering `id`, sorted by (edge type, source).
-    pub fn find_incoming_edges(&self, id: BlockId) -> Vec<GraphEdge> {
+    pub fn find_incoming_edges(&self, id: BlockId) -> StorageResult<Vec<GraphEdge>> {
         let mut out = Vec::new();
-        self.core.collect_edges(id, true, &mut out);
-        out
+        self.find_incoming_edges_into(id, &mut out)?;
+        Ok(out)
     }
 
     /// Like [`Self::find_outgoing_edges`], reusing `out` (allocation-free
     /// once `out` has grown to the node's degree). Edge sections are
-    /// checksummed when a table opens, so this lookup cannot fail.
-    pub fn find_outgoing_edges_into(&self, id: BlockId, out: &mut Vec<GraphEdge>) {
+    /// checksummed when a table opens; this fails only on a poisoned engine.
+    pub fn find_outgoing_edges_into(
+        &self,
+        id: BlockId,
+        out: &mut Vec<GraphEdge>,
+    ) -> StorageResult<()> {
+        self.check_readable()?;
         self.core.collect_edges(id, false, out);
+        Ok(())
     }
 
     /// Like [`Self::find_incoming_edges`], reusing `out`.
-    pub fn find_incoming_edges_into(&self, id: BlockId, out: &mut Vec<GraphEdge>) {
+    pub fn find_incoming_edges_into(
+        &self,
+        id: BlockId,
+        out: &mut Vec<GraphEdge>,
+    ) -> StorageResult<()> {
+        self.check_readable()?;
         self.core.collect_edges(id, true, out);
+        Ok(())
     }
 
-    /// Every live block in id order.
-    pub fn iterate_blocks(&self) -> BlockIter<'_> {
-        BlockIter::new(&self.core)
+    /// Every live block in id order; fails only on a poisoned engine.
+    pub fn iterate_blocks(&self) -> StorageResult<BlockIter<'_>> {
+        self.check_readable()?;
+        Ok(BlockIter::new(&self.core))
     }
 
     /// Makes every acknowledged write durable (fsync of the WAL).
@@ -236,8 +338,21 @@ impl StorageEngine {
     /// removes the WAL segments it covers; then runs compaction when
     /// `auto_compact` is set.
     pub fn flush_memtable(&mut self) -> StorageResult<()> {
+        self.flush_memtable_only()?;
+        if self.core.config.auto_compact {
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    fn flush_memtable_only(&mut self) -> StorageResult<()> {
         self.check_writable()?;
         if self.core.memtable.is_empty() {
+            // Everything is in tables: older segments hold nothing needed
+            // (an earlier flush may have failed to remove them).
+            if let Some(active) = self.wal.as_ref().map(WalWriter::segment_id) {
+                self.remove_wal_segments_before(active);
+            }
             return Ok(());
         }
         // Writes after this point land in the new segment; every older
@@ -258,9 +373,6 @@ impl StorageEngine {
             return Err(error);
         }
         self.remove_wal_segments_before(first_kept_segment);
-        if self.core.config.auto_compact {
-            self.compact()?;
-        }
         Ok(())
     }
 
@@ -268,14 +380,18 @@ impl StorageEngine {
         let Ok(names) = self.core.vfs.list_dir(&self.core.dir) else {
             return;
         };
+        let mut removed = false;
         for name in names {
             if parse_segment_file_name(&name).is_some_and(|id| id < first_kept) {
                 // A segment left behind is harmless: replay skips records
                 // the tables already hold, and the next flush retries.
                 self.core.remove_quietly(&self.core.dir.join(name));
+                removed = true;
             }
         }
-        let _ = self.core.vfs.sync_dir(&self.core.dir);
+        if removed {
+            let _ = self.core.vfs.sync_dir(&self.core.dir);
+        }
     }
 
     /// Runs size-tiered compaction until no tier holds enough adjacent
@@ -323,8 +439,14 @@ impl StorageEngine {
     /// Flushes the memtable and syncs, reporting any error; the engine is
     /// consumed either way.
     pub fn shutdown(mut self) -> StorageResult<()> {
+        if self.is_read_only() {
+            return Ok(());
+        }
         self.flush_memtable()?;
         self.sync()?;
+        // Everything is in tables: the next open need not read the active
+        // segment's preallocated zeros.
+        self.wal_step(WalWriter::trim_preallocation)?;
         self.closed = true;
         Ok(())
     }
@@ -343,9 +465,9 @@ impl StorageEngine {
             memtable_bytes: core.memtable.approximate_bytes(),
             memtable_blocks: core.memtable.block_count(),
             memtable_edges: core.memtable.edge_count(),
-            wal_bytes_appended: self.wal.bytes_appended(),
-            wal_unsynced_bytes: self.wal.unsynced_bytes(),
-            wal_active_segment: self.wal.segment_id(),
+            wal_bytes_appended: self.wal.as_ref().map_or(0, WalWriter::bytes_appended),
+            wal_unsynced_bytes: self.wal.as_ref().map_or(0, WalWriter::unsynced_bytes),
+            wal_active_segment: self.wal.as_ref().map_or(0, WalWriter::segment_id),
             wal_syncs: counters.wal_syncs,
             sstable_count: core.tables.len(),
             sstable_bytes: core.tables.iter().map(|table| table.meta().size).sum(),
@@ -355,7 +477,13 @@ impl StorageEngine {
             arena: core.memtable.arena_stats(),
             next_sequence: core.next_sequence,
             poisoned: self.poisoned.is_some(),
+            background_errors: counters.background_errors,
         }
+    }
+
+    /// True when this engine was opened with [`StorageEngine::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.wal.is_none()
     }
 
     /// True when an earlier failure poisoned the engine.
@@ -366,13 +494,23 @@ impl StorageEngine {
 
 impl Drop for StorageEngine {
     fn drop(&mut self) {
+        let Some(wal) = self.wal.as_mut() else {
+            return;
+        };
         if !self.closed && self.poisoned.is_none() {
             // Best effort: `shutdown` is the call that reports errors.
-            let _ = self.wal.sync();
+            let _ = wal.sync();
         }
+        open::write_lock_holder(self.core.vfs.as_ref(), &self.core.dir, None);
     }
 }
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod durability_tests;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod faulty_vfs;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;

@@ -1,9 +1,11 @@
 //! Unit tests of the engine on the real file system (OsVfs + tempfile).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
-use kausal_vfs::{FileLock, MappedFile, OsVfs, Vfs, VfsError, VfsFile, VfsResult};
+use kausal_vfs::OsVfs;
+
+use super::faulty_vfs::FaultyOsVfs;
 
 use crate::{
     BlockId, Config, ContextBlock, EdgeType, GraphEdge, StorageEngine, StorageError, SyncMode,
@@ -146,22 +148,31 @@ fn edges_both_directions_deletes_and_restart() {
     let parallel = GraphEdge::new(id(1), id(2), EdgeType::DependsOn);
     engine.put_edge(parallel).unwrap();
     assert_eq!(
-        engine.find_outgoing_edges(id(1)),
+        engine.find_outgoing_edges(id(1)).unwrap(),
         vec![imports, calls, parallel]
     );
     assert_eq!(
-        engine.find_incoming_edges(id(2)),
+        engine.find_incoming_edges(id(2)).unwrap(),
         vec![other, calls, parallel]
     );
     engine.delete_edge(calls).unwrap();
-    assert_eq!(engine.find_outgoing_edges(id(1)), vec![imports, parallel]);
+    assert_eq!(
+        engine.find_outgoing_edges(id(1)).unwrap(),
+        vec![imports, parallel]
+    );
     engine.sync().unwrap();
     drop(engine);
     let engine = open(dir.path(), small_config());
-    assert_eq!(engine.find_outgoing_edges(id(1)), vec![imports, parallel]);
-    assert_eq!(engine.find_incoming_edges(id(2)), vec![other, parallel]);
+    assert_eq!(
+        engine.find_outgoing_edges(id(1)).unwrap(),
+        vec![imports, parallel]
+    );
+    assert_eq!(
+        engine.find_incoming_edges(id(2)).unwrap(),
+        vec![other, parallel]
+    );
     let mut reused = Vec::with_capacity(8);
-    engine.find_incoming_edges_into(id(3), &mut reused);
+    engine.find_incoming_edges_into(id(3), &mut reused).unwrap();
     assert_eq!(reused, vec![imports]);
 }
 
@@ -179,15 +190,15 @@ fn delete_block_removes_its_edges() {
     }
     engine.flush_memtable().unwrap();
     engine.delete_block(id(1)).unwrap();
-    assert!(engine.find_outgoing_edges(id(1)).is_empty());
-    assert!(engine.find_incoming_edges(id(1)).is_empty());
-    assert_eq!(engine.find_incoming_edges(id(2)), vec![unrelated]);
+    assert!(engine.find_outgoing_edges(id(1)).unwrap().is_empty());
+    assert!(engine.find_incoming_edges(id(1)).unwrap().is_empty());
+    assert_eq!(engine.find_incoming_edges(id(2)).unwrap(), vec![unrelated]);
     engine.flush_memtable().unwrap();
     engine.compact_all().unwrap();
     drop(engine);
     let engine = open(dir.path(), small_config());
-    assert!(engine.find_outgoing_edges(id(1)).is_empty());
-    assert_eq!(engine.find_outgoing_edges(id(3)), vec![unrelated]);
+    assert!(engine.find_outgoing_edges(id(1)).unwrap().is_empty());
+    assert_eq!(engine.find_outgoing_edges(id(3)).unwrap(), vec![unrelated]);
 }
 
 #[test]
@@ -206,7 +217,7 @@ fn write_batch_applies_everything_in_order() {
     assert_eq!(content_of(&engine, 1).as_deref(), Some("one"));
     assert_eq!(content_of(&engine, 2), None);
     assert!(
-        engine.find_outgoing_edges(id(1)).is_empty(),
+        engine.find_outgoing_edges(id(1)).unwrap().is_empty(),
         "delete in the batch removed the edge"
     );
     engine.sync().unwrap();
@@ -214,7 +225,7 @@ fn write_batch_applies_everything_in_order() {
     let engine = open(dir.path(), small_config());
     assert_eq!(content_of(&engine, 1).as_deref(), Some("one"));
     assert_eq!(content_of(&engine, 2), None);
-    assert!(engine.find_outgoing_edges(id(1)).is_empty());
+    assert!(engine.find_outgoing_edges(id(1)).unwrap().is_empty());
 }
 
 #[test]
@@ -234,6 +245,7 @@ fn iterate_blocks_merges_sources_in_id_order() {
     engine.put_block(&block(1, "mem")).unwrap();
     let seen: Vec<(u128, String)> = engine
         .iterate_blocks()
+        .unwrap()
         .map(|view| {
             let view = view.unwrap();
             (view.id.as_u128(), view.content.to_string())
@@ -309,7 +321,7 @@ fn memtable_budget_triggers_flush_and_compaction() {
     }
     engine.shutdown().unwrap();
     let engine = open(dir.path(), config);
-    assert_eq!(engine.iterate_blocks().count(), 400);
+    assert_eq!(engine.iterate_blocks().unwrap().count(), 400);
 }
 
 #[test]
@@ -357,94 +369,11 @@ fn engine_moved_into_box_and_vec_keeps_working() {
     assert_eq!(content_of(&engines[0], 1).as_deref(), Some("moved"));
 }
 
-/// Wraps OsVfs and fails every file sync once `fail_sync` is set.
-#[derive(Debug, Default)]
-struct FailingSyncVfs {
-    inner: OsVfs,
-    fail_sync: Arc<AtomicBool>,
-}
-
-#[derive(Debug)]
-struct FailingSyncFile {
-    inner: Box<dyn VfsFile>,
-    fail_sync: Arc<AtomicBool>,
-}
-
-impl VfsFile for FailingSyncFile {
-    fn path(&self) -> &std::path::Path {
-        self.inner.path()
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> VfsResult<usize> {
-        self.inner.read_at(offset, buf)
-    }
-    fn write_at(&mut self, offset: u64, data: &[u8]) -> VfsResult<()> {
-        self.inner.write_at(offset, data)
-    }
-    fn set_len(&mut self, len: u64) -> VfsResult<()> {
-        self.inner.set_len(len)
-    }
-    fn sync_data(&mut self) -> VfsResult<()> {
-        if self.fail_sync.load(Ordering::SeqCst) {
-            return Err(VfsError::new(
-                "sync_data",
-                self.inner.path(),
-                std::io::Error::other("injected EIO"),
-            ));
-        }
-        self.inner.sync_data()
-    }
-    fn len(&self) -> VfsResult<u64> {
-        self.inner.len()
-    }
-}
-
-impl Vfs for FailingSyncVfs {
-    fn create_file(&self, path: &std::path::Path) -> VfsResult<Box<dyn VfsFile>> {
-        Ok(Box::new(FailingSyncFile {
-            inner: self.inner.create_file(path)?,
-            fail_sync: Arc::clone(&self.fail_sync),
-        }))
-    }
-    fn open_file(&self, path: &std::path::Path) -> VfsResult<Box<dyn VfsFile>> {
-        Ok(Box::new(FailingSyncFile {
-            inner: self.inner.open_file(path)?,
-            fail_sync: Arc::clone(&self.fail_sync),
-        }))
-    }
-    fn remove_file(&self, path: &std::path::Path) -> VfsResult<()> {
-        self.inner.remove_file(path)
-    }
-    fn rename(&self, from: &std::path::Path, to: &std::path::Path) -> VfsResult<()> {
-        self.inner.rename(from, to)
-    }
-    fn create_dir_all(&self, path: &std::path::Path) -> VfsResult<()> {
-        self.inner.create_dir_all(path)
-    }
-    fn list_dir(&self, path: &std::path::Path) -> VfsResult<Vec<String>> {
-        self.inner.list_dir(path)
-    }
-    fn exists(&self, path: &std::path::Path) -> VfsResult<bool> {
-        self.inner.exists(path)
-    }
-    fn file_size(&self, path: &std::path::Path) -> VfsResult<u64> {
-        self.inner.file_size(path)
-    }
-    fn sync_dir(&self, path: &std::path::Path) -> VfsResult<()> {
-        self.inner.sync_dir(path)
-    }
-    fn map_readonly(&self, path: &std::path::Path) -> VfsResult<MappedFile> {
-        self.inner.map_readonly(path)
-    }
-    fn lock_file(&self, path: &std::path::Path) -> VfsResult<FileLock> {
-        self.inner.lock_file(path)
-    }
-}
-
 #[test]
 fn failed_fsync_poisons_until_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let vfs = Arc::new(FailingSyncVfs::default());
-    let fail_sync = Arc::clone(&vfs.fail_sync);
+    let vfs = Arc::new(FaultyOsVfs::default());
+    let fail_sync = Arc::clone(&vfs.faults.fail_sync);
     let mut engine = StorageEngine::open(vfs.clone(), dir.path(), small_config()).unwrap();
     engine.put_block(&block(1, "durable")).unwrap();
     engine.sync().unwrap();
@@ -467,8 +396,20 @@ fn failed_fsync_poisons_until_reopen() {
         engine.flush_memtable(),
         Err(StorageError::Poisoned { .. })
     ));
-    // Reads still work.
-    assert_eq!(content_of(&engine, 1).as_deref(), Some("durable"));
+    // The write whose sync failed is not served: reads are refused too,
+    // since a reopen may not show it (the kernel may have dropped it).
+    assert!(matches!(
+        engine.find_block(id(2)),
+        Err(StorageError::Poisoned { .. })
+    ));
+    assert!(matches!(
+        engine.find_outgoing_edges(id(1)),
+        Err(StorageError::Poisoned { .. })
+    ));
+    assert!(matches!(
+        engine.iterate_blocks(),
+        Err(StorageError::Poisoned { .. })
+    ));
     drop(engine);
     let mut engine = StorageEngine::open(vfs, dir.path(), small_config()).unwrap();
     assert_eq!(content_of(&engine, 1).as_deref(), Some("durable"));

@@ -32,8 +32,10 @@ use crate::{BlockId, EdgeType, GraphEdge, StorageResult};
 
 /// Magic at the start of the footer.
 pub const TABLE_MAGIC: &[u8; 8] = b"KAUSSST1";
-/// On-disk format version.
-pub const TABLE_VERSION: u32 = 1;
+/// On-disk format version. Version 2 added edge type 12 (`names`); a
+/// version 1 table is refused (`UnsupportedFormat`) rather than converted,
+/// since no released database predates it.
+pub const TABLE_VERSION: u32 = 2;
 /// Bytes of one index entry.
 pub const INDEX_ENTRY_BYTES: usize = 40;
 /// Bytes of one edge entry.

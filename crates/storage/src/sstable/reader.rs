@@ -82,10 +82,13 @@ impl Table {
         }
         let version = u32_at(footer, 8);
         if version != TABLE_VERSION {
-            return Err(corrupt(
-                footer_offset,
-                format!("unsupported table version {version}"),
-            ));
+            // The footer checksum (verified above) covers the version.
+            return Err(StorageError::UnsupportedFormat {
+                file: path.to_path_buf(),
+                what: "table",
+                found: version,
+                supported: TABLE_VERSION,
+            });
         }
         let mut reader = Reader::new(&footer[16..]);
         let mut next = || reader.u64("footer field").unwrap_or(u64::MAX);

@@ -4,15 +4,25 @@
 //!
 //! ```text
 //! header (24 bytes): magic "KAUSWAL1" | version u32 | segment id u64 | crc32 of the previous 20 bytes u32
-//! record:            crc32 u32 | payload length u32 | payload
-//!                    (the crc covers the length field and the payload)
+//! record, starting at a multiple of 8:
+//!   header (24 bytes): header crc u32 (crc32 of the next 20 bytes) | payload length u32
+//!                      | synced through u64 | payload crc u32 | reserved u32 (zero)
+//!   payload, then zeros up to the next multiple of 8
 //! tail:              zeros up to the preallocated size
 //! ```
 //!
-//! An all-zero record header marks the end of written data. Segments are
-//! preallocated to `Config::wal_segment_bytes` so that appends overwrite
-//! inside the file instead of growing it. The writer syncs a segment before
-//! starting the next one, so only the last segment can have a torn tail.
+//! All integers are little-endian. An all-zero record header marks the end
+//! of written data. The header has its own checksum, so a damaged length is
+//! never trusted. `synced through` is the segment offset up to which the
+//! writer had fsynced the segment when it appended the record: a later
+//! record proves that everything before that offset was acknowledged as
+//! durable, which is how recovery tells a torn tail from corruption (see
+//! `reader`). Segments are preallocated to `Config::wal_segment_bytes` so
+//! that appends overwrite zeros inside the file instead of growing it. The
+//! writer syncs a segment before starting the next one, so only the last
+//! segment can have a torn tail.
+
+pub mod bitflip;
 
 pub mod reader;
 pub mod writer;
@@ -21,13 +31,16 @@ use std::path::{Path, PathBuf};
 
 /// Bytes of a segment header.
 pub const SEGMENT_HEADER_BYTES: usize = 24;
-/// Bytes of a record header (crc and length).
-pub const RECORD_HEADER_BYTES: usize = 8;
+/// Bytes of a record header.
+pub const RECORD_HEADER_BYTES: usize = 24;
+/// Records start at multiples of this many bytes.
+pub const RECORD_ALIGN: u64 = 8;
 /// Default bytes the writer buffers before writing them to the segment file.
 pub const WAL_BUFFER_BYTES: usize = 1024 * 1024;
 
 const SEGMENT_MAGIC: &[u8; 8] = b"KAUSWAL1";
-const SEGMENT_VERSION: u32 = 1;
+/// WAL format version this build reads and writes.
+pub const SEGMENT_VERSION: u32 = 2;
 
 /// File name of segment `id`.
 pub fn segment_file_name(id: u64) -> String {
@@ -87,6 +100,64 @@ pub fn check_segment_header(header: &[u8], id: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// The WAL format version a checksum-valid segment header names.
+pub fn segment_header_version(header: &[u8]) -> Option<u32> {
+    (header.len() >= SEGMENT_HEADER_BYTES
+        && &header[..8] == SEGMENT_MAGIC
+        && crate::codec::u32_at(header, 20) == crc32fast::hash(&header[..20]))
+    .then(|| crate::codec::u32_at(header, 8))
+}
+
+/// `offset` rounded up to the next record boundary.
+pub fn align_record(offset: u64) -> u64 {
+    offset.div_ceil(RECORD_ALIGN) * RECORD_ALIGN
+}
+
+/// A decoded record header whose own checksum matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordHeader {
+    /// Bytes of payload after the header.
+    pub payload_len: u32,
+    /// Segment offset the writer had fsynced when it appended this record.
+    pub synced_through: u64,
+    /// crc32 of the payload.
+    pub payload_crc: u32,
+}
+
+impl RecordHeader {
+    /// The 24 header bytes, header checksum included.
+    pub fn encode(&self) -> [u8; RECORD_HEADER_BYTES] {
+        let mut bytes = [0u8; RECORD_HEADER_BYTES];
+        bytes[4..8].copy_from_slice(&self.payload_len.to_le_bytes());
+        bytes[8..16].copy_from_slice(&self.synced_through.to_le_bytes());
+        bytes[16..20].copy_from_slice(&self.payload_crc.to_le_bytes());
+        let crc = crc32fast::hash(&bytes[4..]);
+        bytes[..4].copy_from_slice(&crc.to_le_bytes());
+        bytes
+    }
+
+    /// The header in `bytes` (at least 24), or `None` when its checksum or
+    /// reserved field is wrong.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let bytes = bytes.get(..RECORD_HEADER_BYTES)?;
+        if crate::codec::u32_at(bytes, 0) != crc32fast::hash(&bytes[4..])
+            || crate::codec::u32_at(bytes, 20) != 0
+        {
+            return None;
+        }
+        Some(Self {
+            payload_len: crate::codec::u32_at(bytes, 4),
+            synced_through: crate::codec::u64_at(bytes, 8),
+            payload_crc: crate::codec::u32_at(bytes, 16),
+        })
+    }
+
+    /// Bytes from this record's start to the next record boundary.
+    pub fn record_span(&self) -> u64 {
+        align_record((RECORD_HEADER_BYTES + self.payload_len as usize) as u64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +175,24 @@ mod tests {
         flipped[13] ^= 1;
         assert!(check_segment_header(&flipped, 9).is_err());
         assert!(check_segment_header(&[0u8; 24], 9).is_err());
+        assert_eq!(segment_header_version(&header), Some(SEGMENT_VERSION));
+    }
+
+    #[test]
+    fn record_headers_check_their_own_bytes() {
+        let header = RecordHeader {
+            payload_len: 100,
+            synced_through: 4096,
+            payload_crc: 0xdead_beef,
+        };
+        let bytes = header.encode();
+        assert_eq!(RecordHeader::decode(&bytes), Some(header));
+        assert_eq!(header.record_span(), 128);
+        for bit in 0..RECORD_HEADER_BYTES * 8 {
+            let mut flipped = bytes;
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            assert_eq!(RecordHeader::decode(&flipped), None, "bit {bit}");
+        }
+        assert_eq!(RecordHeader::decode(&[0u8; RECORD_HEADER_BYTES]), None);
     }
 }

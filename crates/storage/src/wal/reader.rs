@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use kausal_vfs::{Vfs, VfsFile};
 
+use super::bitflip::{FlippedBit, locate_single_bit_error};
 use super::{
-    RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, check_segment_header, encode_segment_header,
-    segment_path,
+    RECORD_ALIGN, RECORD_HEADER_BYTES, RecordHeader, SEGMENT_HEADER_BYTES, SEGMENT_VERSION,
+    check_segment_header, encode_segment_header, segment_header_version, segment_path,
 };
 use crate::codec::u32_at;
 use crate::limits::MAX_WAL_RECORD_BYTES;
@@ -41,21 +42,43 @@ pub struct WalReplayReport {
     pub salvaged: Vec<DroppedWalRange>,
     /// Segments whose creation a crash or failure interrupted, removed.
     pub removed_partial_segments: Vec<PathBuf>,
+    /// Records with one flipped bit that were repaired and replayed: the
+    /// file and record offset, and which bit.
+    pub repaired: Vec<(PathBuf, u64, String)>,
 }
+
+/// Decides whether a payload repaired by one bit is a well-formed record
+/// (the second check that rules out a coincidental crc match).
+pub type PayloadCheck<'a> = &'a dyn Fn(&[u8]) -> bool;
 
 enum Step {
     Record {
         offset: u64,
-        len: usize,
+        header: RecordHeader,
+        /// Set when one flipped bit was repaired: the repaired payload
+        /// (`None` when only the header needed it) and what was flipped.
+        repaired: Option<(Option<Vec<u8>>, String)>,
     },
+    /// An all-zero record header: nothing was written here (or the page
+    /// holding it never reached the disk).
     End {
         offset: u64,
     },
-    Bad {
+    Damaged {
         offset: u64,
         reason: String,
-        claimed_end: u64,
     },
+}
+
+/// Valid records found past a stopping point.
+#[derive(Debug, Default)]
+struct Forward {
+    /// Offset of the first valid record after the stopping point.
+    first_valid: Option<u64>,
+    /// Valid records found.
+    records: u64,
+    /// The largest `synced_through` any of them carries.
+    max_synced_through: u64,
 }
 
 struct SegmentReader {
@@ -63,6 +86,32 @@ struct SegmentReader {
     file_len: u64,
     window: Vec<u8>,
     window_start: u64,
+}
+
+fn describe_flip(flip: FlippedBit, region_start: u64, field: &str) -> String {
+    match flip {
+        FlippedBit::Message { byte, bit } => format!(
+            "bit {bit} of byte {} ({field}) was flipped",
+            region_start + byte as u64
+        ),
+        FlippedBit::StoredCrc { bit } => {
+            format!("bit {bit} of the stored {field} checksum was flipped")
+        }
+    }
+}
+
+/// The header in `bytes` after repairing the one flipped bit that explains
+/// its checksum mismatch, if one does.
+fn repair_header(bytes: &[u8], offset: u64) -> Option<(RecordHeader, String)> {
+    let flip = locate_single_bit_error(&bytes[4..RECORD_HEADER_BYTES], u32_at(bytes, 0))?;
+    let mut repaired = [0u8; RECORD_HEADER_BYTES];
+    repaired.copy_from_slice(&bytes[..RECORD_HEADER_BYTES]);
+    match flip {
+        FlippedBit::Message { byte, bit } => repaired[4 + byte] ^= 1 << bit,
+        FlippedBit::StoredCrc { bit } => repaired[bit as usize / 8] ^= 1 << (bit % 8),
+    }
+    let header = RecordHeader::decode(&repaired)?;
+    Some((header, describe_flip(flip, offset + 4, "record header")))
 }
 
 impl SegmentReader {
@@ -85,20 +134,25 @@ impl SegmentReader {
         Ok(Some(&self.window[from..from + len]))
     }
 
-    /// True when every byte from `from` to the end of the file is zero.
-    fn zero_from(&mut self, from: u64) -> StorageResult<bool> {
+    /// The offset of the first non-zero byte at or after `from`, if any.
+    fn next_non_zero(&mut self, from: u64) -> StorageResult<Option<u64>> {
         let mut offset = from;
         while offset < self.file_len {
             let len = ((self.file_len - offset) as usize).min(READ_WINDOW_BYTES);
             let Some(bytes) = self.fetch(offset, len)? else {
-                return Ok(true);
+                return Ok(None);
             };
-            if bytes.iter().any(|byte| *byte != 0) {
-                return Ok(false);
+            if let Some(position) = bytes.iter().position(|byte| *byte != 0) {
+                return Ok(Some(offset + position as u64));
             }
             offset += len as u64;
         }
-        Ok(true)
+        Ok(None)
+    }
+
+    /// True when every byte from `from` to the end of the file is zero.
+    fn zero_from(&mut self, from: u64) -> StorageResult<bool> {
+        Ok(self.next_non_zero(from)?.is_none())
     }
 
     /// True when the file holds nothing but a prefix of segment `id`'s
@@ -120,61 +174,132 @@ impl SegmentReader {
         self.zero_from(present as u64)
     }
 
-    fn step(&mut self, offset: u64) -> StorageResult<Step> {
-        let available = self.file_len.saturating_sub(offset);
-        if available < RECORD_HEADER_BYTES as u64 {
-            return Ok(if self.zero_from(offset)? {
-                Step::End { offset }
+    /// Reads the record at `offset`. A record damaged by exactly one
+    /// flipped bit is repaired when the repaired record passes its checksum
+    /// and `check`: whether the bit rotted at rest or a lost page held a
+    /// single set bit, the repaired record is exactly the one written.
+    fn step(&mut self, offset: u64, check: PayloadCheck<'_>) -> StorageResult<Step> {
+        let damaged = |reason: String| Ok(Step::Damaged { offset, reason });
+        let Some(bytes) = self.fetch(offset, RECORD_HEADER_BYTES)? else {
+            return if self.zero_from(offset)? {
+                Ok(Step::End { offset })
             } else {
-                Step::Bad {
-                    offset,
-                    reason: "partial record header at end of segment".into(),
-                    claimed_end: offset,
-                }
-            });
-        }
-        let Some(header) = self.fetch(offset, RECORD_HEADER_BYTES)? else {
-            unreachable!("bounds checked above");
+                damaged("partial record header at end of segment".into())
+            };
         };
-        let crc = u32_at(header, 0);
-        let len = u32_at(header, 4) as usize;
-        if crc == 0 && len == 0 {
+        if bytes.iter().all(|byte| *byte == 0) {
             return Ok(Step::End { offset });
         }
-        let header_end = offset + RECORD_HEADER_BYTES as u64;
-        if len == 0 || len > MAX_WAL_RECORD_BYTES {
-            return Ok(Step::Bad {
-                offset,
-                reason: format!("invalid record length {len}"),
-                claimed_end: header_end,
-            });
-        }
-        let Some(record) = self.fetch(offset, RECORD_HEADER_BYTES + len)? else {
-            return Ok(Step::Bad {
-                offset,
-                reason: format!("record of {len} bytes extends past the end of the segment"),
-                claimed_end: header_end,
-            });
+        let (header, header_note) = match RecordHeader::decode(bytes) {
+            Some(header) => (header, None),
+            None => match repair_header(bytes, offset) {
+                Some((header, note)) => (header, Some(note)),
+                None => return damaged("record header checksum mismatch".into()),
+            },
         };
-        if crc32fast::hash(&record[4..]) != crc {
-            return Ok(Step::Bad {
+        let len = header.payload_len as usize;
+        if len == 0 || len > MAX_WAL_RECORD_BYTES {
+            return damaged(format!("invalid record length {len}"));
+        }
+        if header.synced_through > offset {
+            return damaged(format!(
+                "record claims the log was synced through {}, past its own start",
+                header.synced_through
+            ));
+        }
+        let payload_start = offset + RECORD_HEADER_BYTES as u64;
+        let Some(payload) = self.fetch(payload_start, len)? else {
+            return damaged(format!(
+                "record of {len} bytes extends past the end of the segment"
+            ));
+        };
+        if crc32fast::hash(payload) == header.payload_crc {
+            return Ok(Step::Record {
                 offset,
-                reason: "record checksum mismatch".into(),
-                claimed_end: header_end + len as u64,
+                header,
+                repaired: header_note.map(|note| (None, note)),
             });
         }
-        Ok(Step::Record { offset, len })
+        // One repair per record: a repaired header plus a bad payload is
+        // two errors.
+        if header_note.is_none()
+            && let Some(FlippedBit::Message { byte, bit }) =
+                locate_single_bit_error(payload, header.payload_crc)
+        {
+            let mut repaired = payload.to_vec();
+            repaired[byte] ^= 1 << bit;
+            if check(&repaired) {
+                let note = describe_flip(
+                    FlippedBit::Message { byte, bit },
+                    payload_start,
+                    "record payload",
+                );
+                return Ok(Step::Record {
+                    offset,
+                    header,
+                    repaired: Some((Some(repaired), note)),
+                });
+            }
+        }
+        damaged("record checksum mismatch".into())
+    }
+
+    /// Looks for intact records after a stopping point at `from`: at every
+    /// record boundary whose header is not all zeros.
+    fn scan_forward(&mut self, from: u64, check: PayloadCheck<'_>) -> StorageResult<Forward> {
+        let mut forward = Forward::default();
+        let mut offset = from + RECORD_ALIGN;
+        while let Some(non_zero) = self.next_non_zero(offset)? {
+            // A record's length field is non-zero and sits in its first 8
+            // bytes, so its start is the boundary at or below the first
+            // non-zero byte.
+            let candidate = (non_zero / RECORD_ALIGN * RECORD_ALIGN).max(offset);
+            offset = candidate + RECORD_ALIGN;
+            if let Step::Record {
+                offset: at, header, ..
+            } = self.step(candidate, check)?
+            {
+                forward.first_valid.get_or_insert(at);
+                forward.records += 1;
+                forward.max_synced_through = forward.max_synced_through.max(header.synced_through);
+                offset = at + header.record_span();
+            }
+        }
+        Ok(forward)
     }
 }
 
 /// Replays segments `ids` of `dir` in order, calling `apply(path, offset,
-/// payload)` for each intact record. Only the last segment may end in a torn
-/// record, which is truncated away; a bad record anywhere else is corruption.
+/// payload)` for each intact record. A record damaged by one flipped bit is
+/// repaired when the repaired payload passes `check` (see
+/// `SegmentReader::step`) and listed in the report's `repaired`.
+///
+/// Where the records of a segment stop (an all-zero header, or a damaged
+/// record), recovery decides between the end of the log and corruption:
+///
+/// * outside the last segment, anything but zeros to the end is corruption
+///   (a segment is synced before the next one starts);
+/// * in the last segment, the intact records further on are found by
+///   scanning record boundaries. If any of them records that the log was
+///   synced past the stopping point, acknowledged data is damaged:
+///   corruption. Otherwise the damage is a write a crash interrupted
+///   (pages past the last sync reach the disk in any order, so intact
+///   records may follow a hole): the log ends there, and the tail is
+///   truncated and reported, with the unsynced records it held.
+///
+/// With `mutate` false (a read-only open) nothing is changed on disk: a torn
+/// tail and half-created segments are reported and skipped, not removed.
+///
+/// With `salvage`, corruption is reported in the returned report instead:
+/// the damaged range is skipped up to the next intact record (or the rest
+/// of the segment is dropped).
 pub fn replay_segments(
     vfs: &dyn Vfs,
     dir: &Path,
     ids: &[u64],
     salvage: bool,
+    mutate: bool,
+    check: PayloadCheck<'_>,
     mut apply: impl FnMut(&Path, u64, &[u8]) -> StorageResult<()>,
 ) -> StorageResult<WalReplayReport> {
     let mut report = WalReplayReport::default();
@@ -191,7 +316,19 @@ pub fn replay_segments(
         };
         report.segments.push(id);
         let header_problem = match reader.fetch(0, SEGMENT_HEADER_BYTES)? {
-            Some(header) => check_segment_header(header, id).err(),
+            Some(header) => {
+                if let Some(found) = segment_header_version(header)
+                    && found != SEGMENT_VERSION
+                {
+                    return Err(StorageError::UnsupportedFormat {
+                        file: path,
+                        what: "WAL segment",
+                        found,
+                        supported: SEGMENT_VERSION,
+                    });
+                }
+                check_segment_header(header, id).err()
+            }
             None => Some(format!(
                 "segment is {file_len} bytes, shorter than its header"
             )),
@@ -204,8 +341,10 @@ pub fn replay_segments(
                 // A crash or failed write interrupted the creation of this
                 // segment before any record could be written to it.
                 drop(reader);
-                vfs.remove_file(&path)?;
-                vfs.sync_dir(dir)?;
+                if mutate {
+                    vfs.remove_file(&path)?;
+                    vfs.sync_dir(dir)?;
+                }
                 report.removed_partial_segments.push(path);
                 continue;
             }
@@ -222,65 +361,101 @@ pub fn replay_segments(
         }
         let mut offset = SEGMENT_HEADER_BYTES as u64;
         loop {
-            match reader.step(offset)? {
-                Step::Record { offset: at, len } => {
-                    let Some(record) = reader.fetch(at, RECORD_HEADER_BYTES + len)? else {
-                        unreachable!("record was just read");
-                    };
-                    apply(&path, at, &record[RECORD_HEADER_BYTES..])?;
-                    report.records += 1;
-                    offset = at + (RECORD_HEADER_BYTES + len) as u64;
-                }
-                Step::End { offset: at } => {
-                    if !reader.zero_from(at)? {
-                        let reason = "data after the end-of-log marker".to_string();
-                        if !salvage {
-                            return Err(StorageError::corruption(path, at, reason));
-                        }
-                        report.salvaged.push(DroppedWalRange {
-                            file: path.clone(),
-                            offset: at,
-                            bytes: file_len - at,
-                            reason,
-                        });
-                    }
-                    break;
-                }
-                Step::Bad {
+            let (at, reason) = match reader.step(offset, check)? {
+                Step::Record {
                     offset: at,
-                    reason,
-                    claimed_end,
+                    header,
+                    repaired,
                 } => {
-                    let torn = is_last && reader.zero_from(claimed_end)?;
-                    let dropped = DroppedWalRange {
-                        file: path.clone(),
-                        offset: at,
-                        bytes: file_len - at,
-                        reason,
-                    };
-                    if torn {
-                        drop(reader);
-                        let mut file = vfs.open_file(&path)?;
-                        file.set_len(at)?;
-                        file.sync_data()?;
-                        report.torn_tail = Some(dropped);
-                    } else if salvage {
-                        report.salvaged.push(dropped);
-                    } else {
-                        let why = if is_last {
-                            "non-zero data follows it"
-                        } else {
-                            "later segments exist"
-                        };
-                        return Err(StorageError::corruption(
-                            path,
-                            at,
-                            format!("{}; not a torn tail: {why}", dropped.reason),
-                        ));
+                    let len = header.payload_len as usize;
+                    match repaired {
+                        Some((Some(payload), note)) => {
+                            apply(&path, at, &payload)?;
+                            report.repaired.push((path.clone(), at, note));
+                        }
+                        repaired => {
+                            let payload_start = at + RECORD_HEADER_BYTES as u64;
+                            let Some(payload) = reader.fetch(payload_start, len)? else {
+                                unreachable!("record was just read");
+                            };
+                            apply(&path, at, payload)?;
+                            if let Some((_, note)) = repaired {
+                                report.repaired.push((path.clone(), at, note));
+                            }
+                        }
                     }
-                    break;
+                    report.records += 1;
+                    offset = at + header.record_span();
+                    continue;
+                }
+                Step::End { offset: at } => (at, None),
+                Step::Damaged { offset: at, reason } => (at, Some(reason)),
+            };
+            let forward = reader.scan_forward(at, check)?;
+            let corruption = if !is_last {
+                match &reason {
+                    None if forward.records == 0 && reader.zero_from(at)? => None,
+                    None => {
+                        Some("data after the end-of-log marker in a sealed segment".to_string())
+                    }
+                    Some(reason) => Some(format!(
+                        "{reason} in a sealed segment (later segments exist)"
+                    )),
+                }
+            } else if forward.max_synced_through > at {
+                let what = reason.as_deref().unwrap_or("zeros where records were");
+                Some(format!(
+                    "{what}; a later intact record at offset {} shows the log was synced through offset {}",
+                    forward.first_valid.unwrap_or(at),
+                    forward.max_synced_through
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = corruption {
+                if !salvage {
+                    return Err(StorageError::corruption(path, at, reason));
+                }
+                let resume = forward.first_valid;
+                report.salvaged.push(DroppedWalRange {
+                    file: path.clone(),
+                    offset: at,
+                    bytes: resume.unwrap_or(file_len) - at,
+                    reason,
+                });
+                match resume {
+                    Some(next) => {
+                        offset = next;
+                        continue;
+                    }
+                    None => break,
                 }
             }
+            if reason.is_some() || forward.records > 0 || !reader.zero_from(at)? {
+                // The log ends at `at`: what follows never became durable
+                // as a whole (a write the crash interrupted, and any later
+                // unsynced records that reached the disk out of order).
+                let mut why = reason.unwrap_or_else(|| "end of log".to_string());
+                if forward.records > 0 {
+                    why.push_str(&format!(
+                        "; {} later unsynced records dropped to keep a prefix of the history",
+                        forward.records
+                    ));
+                }
+                drop(reader);
+                if mutate {
+                    let mut file = vfs.open_file(&path)?;
+                    file.set_len(at)?;
+                    file.sync_data()?;
+                }
+                report.torn_tail = Some(DroppedWalRange {
+                    file: path.clone(),
+                    offset: at,
+                    bytes: file_len - at,
+                    reason: why,
+                });
+            }
+            break;
         }
     }
     Ok(report)

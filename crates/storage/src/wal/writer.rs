@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use kausal_vfs::{Vfs, VfsFile};
 
-use super::{RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encode_segment_header, segment_path};
+use super::{
+    RECORD_HEADER_BYTES, RecordHeader, SEGMENT_HEADER_BYTES, align_record, encode_segment_header,
+    segment_path,
+};
 use crate::StorageResult;
 
 /// Appender of the active WAL segment.
@@ -25,6 +28,9 @@ pub struct WalWriter {
     /// Preallocated length of the active segment.
     capacity: u64,
     buffer: Vec<u8>,
+    /// Segment offset up to which the active segment is known durable
+    /// (the last successful fsync); every record carries it.
+    synced_through: u64,
     unsynced_bytes: u64,
     bytes_appended: u64,
 }
@@ -50,6 +56,7 @@ impl WalWriter {
             file_offset: SEGMENT_HEADER_BYTES as u64,
             capacity: segment_bytes,
             buffer: Vec::with_capacity(buffer_limit + 64 * 1024),
+            synced_through: SEGMENT_HEADER_BYTES as u64,
             unsynced_bytes: 0,
             bytes_appended: 0,
         })
@@ -78,7 +85,7 @@ impl WalWriter {
         payload_len: usize,
         encode: impl FnOnce(&mut Vec<u8>),
     ) -> StorageResult<()> {
-        let record_len = (RECORD_HEADER_BYTES + payload_len) as u64;
+        let record_len = align_record((RECORD_HEADER_BYTES + payload_len) as u64);
         let end = self.file_offset + self.buffer.len() as u64 + record_len;
         if end > self.capacity {
             self.rotate_for(record_len)?;
@@ -91,9 +98,13 @@ impl WalWriter {
             payload_len,
             "encoded payload length differs from the declared length"
         );
-        self.buffer[start + 4..start + 8].copy_from_slice(&(payload_len as u32).to_le_bytes());
-        let crc = crc32fast::hash(&self.buffer[start + 4..]);
-        self.buffer[start..start + 4].copy_from_slice(&crc.to_le_bytes());
+        let header = RecordHeader {
+            payload_len: payload_len as u32,
+            synced_through: self.synced_through,
+            payload_crc: crc32fast::hash(&self.buffer[start + RECORD_HEADER_BYTES..]),
+        };
+        self.buffer[start..start + RECORD_HEADER_BYTES].copy_from_slice(&header.encode());
+        self.buffer.resize(start + record_len as usize, 0);
         self.unsynced_bytes += record_len;
         self.bytes_appended += record_len;
         if self.buffer.len() >= self.buffer_limit {
@@ -117,7 +128,20 @@ impl WalWriter {
     pub fn sync(&mut self) -> StorageResult<()> {
         self.write_buffer()?;
         self.file.sync_data()?;
+        self.synced_through = self.file_offset;
         self.unsynced_bytes = 0;
+        Ok(())
+    }
+
+    /// Syncs, then cuts the active segment's preallocated zero tail and
+    /// syncs again: for a clean close, so that the next open does not read
+    /// (and scan) tens of megabytes of zeros. A crash before or after
+    /// leaves a valid segment either way.
+    pub fn trim_preallocation(&mut self) -> StorageResult<()> {
+        self.sync()?;
+        self.file.set_len(self.file_offset)?;
+        self.file.sync_data()?;
+        self.capacity = self.file_offset;
         Ok(())
     }
 
@@ -140,6 +164,7 @@ impl WalWriter {
         self.file = create_segment(self.vfs.as_ref(), &self.dir, next_id, capacity)?;
         self.segment_id = next_id;
         self.file_offset = SEGMENT_HEADER_BYTES as u64;
+        self.synced_through = SEGMENT_HEADER_BYTES as u64;
         self.capacity = capacity;
         Ok(())
     }

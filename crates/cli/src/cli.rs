@@ -1,0 +1,144 @@
+//! The command line as typed: clap definitions only, checked without I/O.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// kausal: a code graph of your repository, on disk, answering in milliseconds.
+#[derive(Debug, Parser)]
+#[command(name = "kausal", version, about, long_about = None)]
+pub struct Cli {
+    /// Database directory (default: $KAUSAL_DB, else `.kausal/` in the
+    /// nearest ancestor that has one, else `ingest` creates `.kausal/` in
+    /// the repository it ingests).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub db: Option<PathBuf>,
+    /// Print one JSON document on stdout (errors as JSON on stderr).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// When to colour human output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set or TERM is dumb.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest (or re-ingest, incrementally) a source tree.
+    Ingest {
+        /// Repository root (default: the current directory).
+        path: Option<PathBuf>,
+        /// Skip files larger than this many bytes.
+        #[arg(long, value_name = "BYTES")]
+        max_file_bytes: Option<u64>,
+    },
+    /// Find blocks by exact name, qualified-name suffix (`Reader::find`) or prefix.
+    Find {
+        name: String,
+        /// Only this kind (fn, method, struct, enum, trait, impl, module, file, ...).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only paths matching this glob (`*` within a segment, `**` across).
+        #[arg(long, value_name = "GLOB")]
+        path: Option<String>,
+        /// At most this many results.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Show one block: its metadata and source.
+    Show(Target),
+    /// Who calls NAME, as a tree.
+    Callers {
+        #[command(flatten)]
+        target: Target,
+        /// Levels of callers to follow.
+        #[arg(long, default_value_t = 1)]
+        depth: u32,
+    },
+    /// What NAME calls, as a tree.
+    Callees {
+        #[command(flatten)]
+        target: Target,
+        /// Levels of callees to follow.
+        #[arg(long, default_value_t = 1)]
+        depth: u32,
+    },
+    /// Everything reachable from NAME over the chosen edges.
+    Trace {
+        #[command(flatten)]
+        target: Target,
+        /// Follow edges out of, into, or both ways.
+        #[arg(long, value_enum, default_value_t = TraceDirection::Out)]
+        direction: TraceDirection,
+        #[arg(long, default_value_t = 3)]
+        depth: u32,
+        /// Edge types, comma separated (default: every type but `names`).
+        #[arg(long, value_delimiter = ',')]
+        edges: Vec<String>,
+        /// At most this many blocks.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
+    /// The shortest path from FROM to TO.
+    Path {
+        from: String,
+        to: String,
+        /// Edge types, comma separated (default: calls and calls_method).
+        #[arg(long, value_delimiter = ',')]
+        edges: Vec<String>,
+    },
+    /// Groups of blocks that reach each other (recursion, import cycles).
+    Cycles {
+        /// Edge types, comma separated (default: calls and calls_method).
+        #[arg(long, value_delimiter = ',')]
+        edges: Vec<String>,
+    },
+    /// What a file or module imports, and what imports it.
+    Deps {
+        /// A file path (`src/lib.rs`) or a module name.
+        target: String,
+    },
+    /// Blocks by kind and language, edges by type, tables, bytes on disk.
+    Stats,
+    /// Re-read every table and WAL record and check every checksum.
+    Verify,
+    /// Copy the database to DIR, consistently, even while it is written.
+    Backup { dir: PathBuf },
+    /// Merge all tables into one.
+    Compact,
+}
+
+/// The block a command starts from.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// A name, a qualified-name suffix, or a 32-hex-digit block id.
+    pub name: String,
+}
+
+/// Which way `trace` follows edges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TraceDirection {
+    In,
+    Out,
+    Both,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,885 @@
+//! The commands: each opens what it needs, runs, and returns a typed
+//! report; printing is `print.rs`'s job.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kausal_ingest::{IngestOptions, Ingester};
+use kausal_query::{Algorithm, Direction, EdgeTypeSet, QueryEngine, Traversal};
+use kausal_storage::{BlockId, BlockView, Config, EdgeType, StorageEngine, StorageError};
+use kausal_vfs::{OsVfs, Vfs};
+use serde::Serialize;
+
+use crate::cli::{Command, TraceDirection};
+use crate::error::CliError;
+use crate::location::{DB_DIR_NAME, find_db};
+use crate::model::{BlockDetail, BlockInfo};
+use crate::names::{self, MatchKind};
+
+/// Deepest `callers`/`callees` tree.
+pub const MAX_TREE_DEPTH: u32 = 32;
+/// Most nodes a `callers`/`callees` tree shows before it is cut.
+pub const MAX_TREE_NODES: usize = 2000;
+/// Most results `find` returns.
+pub const MAX_FIND_LIMIT: usize = 10_000;
+
+/// What a command produced.
+#[derive(Debug, Serialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Report {
+    Ingest(IngestSummary),
+    Find(FindReport),
+    Show(BlockDetail),
+    Callers(TreeReport),
+    Callees(TreeReport),
+    Trace(TraceReport),
+    Path(PathReport),
+    Cycles(CyclesReport),
+    Deps(DepsReport),
+    Stats(StatsReport),
+    Verify(VerifyReport),
+    Backup(BackupSummary),
+    Compact(CompactReport),
+}
+
+#[derive(Debug, Serialize)]
+pub struct IngestSummary {
+    pub db: String,
+    pub root: String,
+    pub files_seen: u64,
+    pub files_parsed: u64,
+    pub files_unchanged: u64,
+    pub files_removed: u64,
+    pub lines_parsed: u64,
+    pub blocks_by_kind: BTreeMap<String, u64>,
+    pub edges_by_type: BTreeMap<String, u64>,
+    pub calls: serde_json::Value,
+    pub blocks_written: u64,
+    pub blocks_deleted: u64,
+    pub edges_written: u64,
+    pub edges_deleted: u64,
+    pub skipped: Vec<Skipped>,
+    pub partial: Vec<Skipped>,
+    pub seconds: f64,
+    #[serde(skip)]
+    pub text: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FindReport {
+    pub query: String,
+    /// `id`, `exact` (name, qualified-name suffix or path) or `prefix`.
+    pub matched_by: &'static str,
+    pub results: Vec<BlockInfo>,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TreeNode {
+    #[serde(flatten)]
+    pub block: BlockInfo,
+    /// The edge type that leads here from the parent.
+    pub edge: String,
+    /// Already on the path from the root: a cycle, not expanded again.
+    pub cycle: bool,
+    /// Shown earlier in the tree: not expanded again.
+    pub repeated: bool,
+    pub children: Vec<TreeNode>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TreeReport {
+    pub root: BlockInfo,
+    pub depth: u32,
+    pub children: Vec<TreeNode>,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TraceStep {
+    #[serde(flatten)]
+    pub block: BlockInfo,
+    pub depth: u32,
+    pub via: Option<String>,
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TraceReport {
+    pub start: BlockInfo,
+    pub direction: &'static str,
+    pub edges: Vec<String>,
+    pub depth: u32,
+    pub reached: Vec<TraceStep>,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PathReport {
+    pub from: BlockInfo,
+    pub to: BlockInfo,
+    pub steps: Vec<TraceStep>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CyclesReport {
+    pub edges: Vec<String>,
+    pub cycles: Vec<Vec<BlockInfo>>,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DepsReport {
+    pub target: BlockInfo,
+    pub imports: Vec<BlockInfo>,
+    pub imported_by: Vec<BlockInfo>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatsReport {
+    pub db: String,
+    pub blocks: u64,
+    pub blocks_by_kind: BTreeMap<String, u64>,
+    pub blocks_by_language: BTreeMap<String, u64>,
+    pub edges_by_type: BTreeMap<String, u64>,
+    pub tables: usize,
+    pub table_bytes: u64,
+    /// Bytes of the database's files (WAL segments count at their
+    /// preallocated size).
+    pub file_bytes: u64,
+    pub memtable_bytes: usize,
+    pub memtable_blocks: usize,
+    pub memtable_edges: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Damage {
+    pub file: String,
+    pub offset: Option<u64>,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerifyReport {
+    pub db: String,
+    pub tables: usize,
+    pub wal_segments: usize,
+    pub wal_records: u64,
+    pub blocks_read: u64,
+    pub repaired: Vec<Damage>,
+    pub damaged: Vec<Damage>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BackupSummary {
+    pub db: String,
+    pub backup: String,
+    pub files: usize,
+    pub bytes: u64,
+    pub blocks: u64,
+    pub retries: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CompactReport {
+    pub db: String,
+    pub tables_before: usize,
+    pub tables_after: usize,
+}
+
+/// Global settings a command needs.
+pub struct Context {
+    pub db: Option<PathBuf>,
+    pub cwd: PathBuf,
+    pub progress: bool,
+}
+
+impl Context {
+    fn db_for_queries(&self) -> Result<PathBuf, CliError> {
+        find_db(self.db.as_deref(), &self.cwd).ok_or_else(|| CliError::NoDatabase {
+            from: self.cwd.clone(),
+        })
+    }
+}
+
+fn storage_error(db: &Path) -> impl Fn(StorageError) -> CliError + '_ {
+    move |source| CliError::Storage {
+        db: db.to_path_buf(),
+        source,
+    }
+}
+
+fn query_error(db: &Path) -> impl Fn(kausal_query::QueryError) -> CliError + '_ {
+    move |source| CliError::Query {
+        db: db.to_path_buf(),
+        source,
+    }
+}
+
+fn open_read_only(db: &Path) -> Result<StorageEngine, CliError> {
+    StorageEngine::open_read_only(Arc::new(OsVfs::new()), db, Config::default())
+        .map_err(storage_error(db))
+}
+
+fn open_writable(db: &Path) -> Result<StorageEngine, CliError> {
+    StorageEngine::open(Arc::new(OsVfs::new()), db, Config::default()).map_err(storage_error(db))
+}
+
+/// Runs `command`.
+pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
+    match command {
+        Command::Ingest {
+            path,
+            max_file_bytes,
+        } => ingest(context, path, max_file_bytes),
+        Command::Find {
+            name,
+            kind,
+            path,
+            limit,
+        } => with_reader(context, |engine, _| {
+            find(engine, &name, kind.as_deref(), path.as_deref(), limit)
+        }),
+        Command::Show(target) => with_reader(context, |engine, _| {
+            let view = resolve_one(engine, &target.name)?;
+            Ok(Report::Show(BlockDetail::from_view(&view)))
+        }),
+        Command::Callers { target, depth } => with_reader(context, |engine, _| {
+            tree(engine, &target.name, depth, true).map(Report::Callers)
+        }),
+        Command::Callees { target, depth } => with_reader(context, |engine, _| {
+            tree(engine, &target.name, depth, false).map(Report::Callees)
+        }),
+        Command::Trace {
+            target,
+            direction,
+            depth,
+            edges,
+            limit,
+        } => with_reader(context, |engine, db| {
+            trace(engine, db, &target.name, direction, depth, &edges, limit)
+        }),
+        Command::Path { from, to, edges } => {
+            with_reader(context, |engine, db| path(engine, db, &from, &to, &edges))
+        }
+        Command::Cycles { edges } => with_reader(context, |engine, db| cycles(engine, db, &edges)),
+        Command::Deps { target } => with_reader(context, |engine, _| deps(engine, &target)),
+        Command::Stats => with_reader(context, stats),
+        Command::Verify => verify(&context.db_for_queries()?),
+        Command::Backup { dir } => {
+            let db = context.db_for_queries()?;
+            let report = kausal_storage::backup::backup(Arc::new(OsVfs::new()), &db, &dir)
+                .map_err(storage_error(&db))?;
+            Ok(Report::Backup(BackupSummary {
+                db: db.display().to_string(),
+                backup: dir.display().to_string(),
+                files: report.files.len(),
+                bytes: report.bytes,
+                blocks: report.blocks,
+                retries: report.retries,
+            }))
+        }
+        Command::Compact => {
+            let db = context.db_for_queries()?;
+            let mut engine = open_writable(&db)?;
+            let tables_before = engine.metrics().sstable_count;
+            engine.flush_memtable().map_err(storage_error(&db))?;
+            engine.compact_all().map_err(storage_error(&db))?;
+            let tables_after = engine.metrics().sstable_count;
+            engine.shutdown().map_err(storage_error(&db))?;
+            Ok(Report::Compact(CompactReport {
+                db: db.display().to_string(),
+                tables_before,
+                tables_after,
+            }))
+        }
+    }
+}
+
+fn with_reader(
+    context: &Context,
+    query: impl FnOnce(&StorageEngine, &Path) -> Result<Report, CliError>,
+) -> Result<Report, CliError> {
+    let db = context.db_for_queries()?;
+    let engine = open_read_only(&db)?;
+    query(&engine, &db)
+}
+
+fn ingest(
+    context: &Context,
+    path: Option<PathBuf>,
+    max_file_bytes: Option<u64>,
+) -> Result<Report, CliError> {
+    let root = path.unwrap_or_else(|| context.cwd.clone());
+    if !root.is_dir() {
+        return Err(CliError::Usage(format!(
+            "{} is not a directory to ingest",
+            root.display()
+        )));
+    }
+    let db = find_db(context.db.as_deref(), &root).unwrap_or_else(|| root.join(DB_DIR_NAME));
+    let mut engine = open_writable(&db)?;
+    let mut options = IngestOptions {
+        progress: context.progress,
+        ..IngestOptions::default()
+    };
+    if let Some(bytes) = max_file_bytes {
+        options.max_file_bytes = bytes;
+    }
+    let vfs = Arc::new(OsVfs::new());
+    let mut ingester = Ingester::new(vfs, &root, options)?;
+    let report = ingester.ingest(&mut engine)?;
+    engine.shutdown().map_err(storage_error(&db))?;
+    let skipped = |list: &[kausal_ingest::SkippedFile]| {
+        list.iter()
+            .map(|file| Skipped {
+                path: file.path.clone(),
+                reason: file.reason.clone(),
+            })
+            .collect()
+    };
+    Ok(Report::Ingest(IngestSummary {
+        db: db.display().to_string(),
+        root: root.display().to_string(),
+        files_seen: report.files_seen,
+        files_parsed: report.files_parsed,
+        files_unchanged: report.files_unchanged,
+        files_removed: report.files_removed,
+        lines_parsed: report.lines_parsed,
+        blocks_by_kind: report.blocks_by_kind.clone(),
+        edges_by_type: report.edges_by_type.clone(),
+        calls: serde_json::to_value(&report.calls).unwrap_or_default(),
+        blocks_written: report.blocks_written,
+        blocks_deleted: report.blocks_deleted,
+        edges_written: report.edges_written,
+        edges_deleted: report.edges_deleted,
+        skipped: skipped(&report.skipped),
+        partial: skipped(&report.partial),
+        seconds: report.elapsed.as_secs_f64(),
+        text: report.to_string(),
+    }))
+}
+
+/// Kind names users type, mapped to the stored kind.
+fn normalize_kind(kind: &str) -> &str {
+    match kind {
+        "fn" | "func" => "function",
+        "mod" => "module",
+        "const" | "constant" => "const",
+        "type" => "type_alias",
+        other => other,
+    }
+}
+
+fn find(
+    engine: &StorageEngine,
+    query: &str,
+    kind: Option<&str>,
+    glob: Option<&str>,
+    limit: usize,
+) -> Result<Report, CliError> {
+    let db = engine.dir();
+    if limit == 0 || limit > MAX_FIND_LIMIT {
+        return Err(CliError::Usage(format!(
+            "--limit must be between 1 and {MAX_FIND_LIMIT}"
+        )));
+    }
+    let matches = names::matches(engine, query).map_err(storage_error(db))?;
+    let kind = kind.map(normalize_kind);
+    let mut results: Vec<BlockInfo> = matches
+        .blocks
+        .iter()
+        .map(BlockInfo::from_view)
+        .filter(|info| kind.is_none_or(|kind| info.kind == kind))
+        .filter(|info| glob.is_none_or(|glob| names::glob_matches(glob, &info.path)))
+        .collect();
+    if results.is_empty() {
+        let suggestions = names::suggestions(engine, query).map_err(storage_error(db))?;
+        return Err(CliError::NotFound {
+            name: query.to_string(),
+            suggestions,
+        });
+    }
+    results.sort_by(|a, b| {
+        (&a.path, a.start_line, &a.qualified_name).cmp(&(&b.path, b.start_line, &b.qualified_name))
+    });
+    let truncated = results.len() > limit;
+    results.truncate(limit);
+    Ok(Report::Find(FindReport {
+        query: query.to_string(),
+        matched_by: match matches.kind {
+            MatchKind::Id => "id",
+            MatchKind::Exact => "exact",
+            MatchKind::Prefix => "prefix",
+        },
+        results,
+        truncated,
+    }))
+}
+
+/// The one block `query` names; lists candidates when it names several.
+fn resolve_one<'e>(engine: &'e StorageEngine, query: &str) -> Result<BlockView<'e>, CliError> {
+    let db = engine.dir();
+    let matches = names::matches(engine, query).map_err(storage_error(db))?;
+    let mut blocks = matches.blocks;
+    if blocks.len() > 1 {
+        // `parse` means the function, not the file `parse.rs` whose module
+        // path ends in `parse`; a path or a full module name still names
+        // the file.
+        let items: Vec<BlockView<'e>> = blocks
+            .iter()
+            .filter(|view| BlockInfo::from_view(view).kind != "file")
+            .copied()
+            .collect();
+        if !items.is_empty() && items.len() < blocks.len() {
+            let names_file = blocks.iter().any(|view| {
+                let info = BlockInfo::from_view(view);
+                info.kind == "file" && (info.path == query || info.qualified_name == query)
+            });
+            if !names_file {
+                blocks = items;
+            }
+        }
+    }
+    if blocks.len() > 1 {
+        // A full qualified name (or path) that one block has exactly wins.
+        let exact: Vec<BlockView<'e>> = blocks
+            .iter()
+            .filter(|view| {
+                let info = BlockInfo::from_view(view);
+                info.qualified_name == query || info.path == query
+            })
+            .copied()
+            .collect();
+        if exact.len() == 1 {
+            blocks = exact;
+        }
+    }
+    match blocks.len() {
+        1 => Ok(blocks[0]),
+        0 => Err(CliError::NotFound {
+            name: query.to_string(),
+            suggestions: names::suggestions(engine, query).map_err(storage_error(db))?,
+        }),
+        _ => {
+            let mut candidates: Vec<_> = blocks.iter().map(names::candidate).collect();
+            candidates.sort_by(|a, b| a.location.cmp(&b.location));
+            Err(CliError::Ambiguous {
+                name: query.to_string(),
+                candidates,
+            })
+        }
+    }
+}
+
+fn call_edge(edge_type: EdgeType) -> bool {
+    matches!(
+        edge_type,
+        EdgeType::Calls | EdgeType::CallsMethod | EdgeType::CallsFunction
+    )
+}
+
+struct TreeBuilder<'e> {
+    engine: &'e StorageEngine,
+    incoming: bool,
+    nodes: usize,
+    truncated: bool,
+    seen: std::collections::HashSet<BlockId>,
+}
+
+impl TreeBuilder<'_> {
+    fn children(
+        &mut self,
+        id: BlockId,
+        depth_left: u32,
+        path: &mut Vec<BlockId>,
+    ) -> Result<Vec<TreeNode>, StorageError> {
+        let edges = if self.incoming {
+            self.engine.find_incoming_edges(id)?
+        } else {
+            self.engine.find_outgoing_edges(id)?
+        };
+        let mut children = Vec::new();
+        for edge in edges.into_iter().filter(|edge| call_edge(edge.edge_type)) {
+            let other = if self.incoming {
+                edge.source
+            } else {
+                edge.target
+            };
+            let Some(view) = self.engine.find_block(other)? else {
+                continue;
+            };
+            if self.nodes >= MAX_TREE_NODES {
+                self.truncated = true;
+                break;
+            }
+            self.nodes += 1;
+            let cycle = path.contains(&other);
+            let repeated = !cycle && !self.seen.insert(other);
+            let mut node = TreeNode {
+                block: BlockInfo::from_view(&view),
+                edge: edge.edge_type.name().to_string(),
+                cycle,
+                repeated,
+                children: Vec::new(),
+            };
+            if !cycle && !repeated && depth_left > 1 {
+                path.push(other);
+                node.children = self.children(other, depth_left - 1, path)?;
+                path.pop();
+            }
+            children.push(node);
+        }
+        children.sort_by(|a, b| {
+            (&a.block.path, a.block.start_line).cmp(&(&b.block.path, b.block.start_line))
+        });
+        Ok(children)
+    }
+}
+
+fn tree(
+    engine: &StorageEngine,
+    name: &str,
+    depth: u32,
+    incoming: bool,
+) -> Result<TreeReport, CliError> {
+    if depth == 0 || depth > MAX_TREE_DEPTH {
+        return Err(CliError::Usage(format!(
+            "--depth must be between 1 and {MAX_TREE_DEPTH}"
+        )));
+    }
+    let root = resolve_one(engine, name)?;
+    let mut builder = TreeBuilder {
+        engine,
+        incoming,
+        nodes: 0,
+        truncated: false,
+        seen: std::collections::HashSet::from([root.id]),
+    };
+    let children = builder
+        .children(root.id, depth, &mut vec![root.id])
+        .map_err(storage_error(engine.dir()))?;
+    if children.is_empty() {
+        return Err(CliError::NoResults(format!(
+            "no {} of {} found (calls the ingest could not resolve are not in the graph)",
+            if incoming { "callers" } else { "callees" },
+            BlockInfo::from_view(&root).title()
+        )));
+    }
+    Ok(TreeReport {
+        root: BlockInfo::from_view(&root),
+        depth,
+        children,
+        truncated: builder.truncated,
+    })
+}
+
+/// Edge types from `--edges`, else `default`.
+fn edge_set(
+    names: &[String],
+    default: &[EdgeType],
+) -> Result<(EdgeTypeSet, Vec<String>), CliError> {
+    let types: Vec<EdgeType> = if names.is_empty() {
+        default.to_vec()
+    } else {
+        names
+            .iter()
+            .map(|name| {
+                EdgeType::from_name(name.trim()).map_err(|_| {
+                    CliError::Usage(format!(
+                        "unknown edge type {name:?}; known: {}",
+                        EdgeType::ALL
+                            .iter()
+                            .map(|t| t.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let labels = types.iter().map(|t| t.name().to_string()).collect();
+    Ok((EdgeTypeSet::of(&types), labels))
+}
+
+fn all_but_names() -> Vec<EdgeType> {
+    EdgeType::ALL
+        .iter()
+        .copied()
+        .filter(|t| *t != EdgeType::Names)
+        .collect()
+}
+
+const CALL_TYPES: &[EdgeType] = &[
+    EdgeType::Calls,
+    EdgeType::CallsMethod,
+    EdgeType::CallsFunction,
+];
+
+fn steps(result: &kausal_query::TraversalResult<'_>) -> Vec<TraceStep> {
+    result
+        .nodes
+        .iter()
+        .map(|node| TraceStep {
+            block: BlockInfo::from_view(&node.block),
+            depth: node.depth,
+            via: node.via.map(|edge| edge.edge_type.name().to_string()),
+            from: node
+                .parent
+                .and_then(|parent| result.nodes.get(parent))
+                .map(|parent| parent.block.id.to_string()),
+        })
+        .collect()
+}
+
+fn trace(
+    engine: &StorageEngine,
+    db: &Path,
+    name: &str,
+    direction: TraceDirection,
+    depth: u32,
+    edges: &[String],
+    limit: usize,
+) -> Result<Report, CliError> {
+    let start = resolve_one(engine, name)?;
+    let (types, labels) = edge_set(edges, &all_but_names())?;
+    let (direction, label) = match direction {
+        TraceDirection::In => (Direction::Incoming, "in"),
+        TraceDirection::Out => (Direction::Outgoing, "out"),
+        TraceDirection::Both => (Direction::Both, "both"),
+    };
+    let traversal = Traversal::new(vec![start.id])
+        .direction(direction)
+        .edge_types(types)
+        .max_depth(depth)
+        .max_results(limit);
+    let query = QueryEngine::new(engine);
+    let result = query.traverse(&traversal).map_err(query_error(db))?;
+    Ok(Report::Trace(TraceReport {
+        start: BlockInfo::from_view(&start),
+        direction: label,
+        edges: labels,
+        depth,
+        reached: steps(&result),
+        truncated: result.truncated,
+    }))
+}
+
+fn path(
+    engine: &StorageEngine,
+    db: &Path,
+    from: &str,
+    to: &str,
+    edges: &[String],
+) -> Result<Report, CliError> {
+    let source = resolve_one(engine, from)?;
+    let target = resolve_one(engine, to)?;
+    let (types, _) = edge_set(edges, CALL_TYPES)?;
+    let traversal = Traversal::new(vec![source.id])
+        .edge_types(types)
+        .algorithm(Algorithm::ShortestPath { target: target.id });
+    let query = QueryEngine::new(engine);
+    let result = query.traverse(&traversal).map_err(query_error(db))?;
+    if result.nodes.is_empty() {
+        return Err(CliError::NoResults(format!("no path from {from} to {to}")));
+    }
+    Ok(Report::Path(PathReport {
+        from: BlockInfo::from_view(&source),
+        to: BlockInfo::from_view(&target),
+        steps: steps(&result),
+    }))
+}
+
+fn cycles(engine: &StorageEngine, db: &Path, edges: &[String]) -> Result<Report, CliError> {
+    let (types, labels) = edge_set(edges, CALL_TYPES)?;
+    let traversal = Traversal::new(Vec::new())
+        .edge_types(types)
+        .max_results(kausal_query::limits::MAX_RESULTS_CAP)
+        .algorithm(Algorithm::StronglyConnectedComponents);
+    let query = QueryEngine::new(engine);
+    let result = query.traverse(&traversal).map_err(query_error(db))?;
+    let mut cycles: Vec<Vec<BlockInfo>> = result
+        .components
+        .iter()
+        .map(|component| {
+            let mut blocks: Vec<BlockInfo> = component
+                .iter()
+                .map(|index| BlockInfo::from_view(&result.nodes[*index].block))
+                .collect();
+            blocks.sort_by(|a, b| (&a.path, a.start_line).cmp(&(&b.path, b.start_line)));
+            blocks
+        })
+        .collect();
+    cycles.sort_by(|a, b| {
+        b.len()
+            .cmp(&a.len())
+            .then_with(|| a[0].path.cmp(&b[0].path))
+    });
+    Ok(Report::Cycles(CyclesReport {
+        edges: labels,
+        cycles,
+        truncated: result.truncated,
+    }))
+}
+
+fn deps(engine: &StorageEngine, target: &str) -> Result<Report, CliError> {
+    let db = engine.dir();
+    let view = resolve_one(engine, target)?;
+    let neighbours = |incoming: bool| -> Result<Vec<BlockInfo>, CliError> {
+        let edges = if incoming {
+            engine.find_incoming_edges(view.id)
+        } else {
+            engine.find_outgoing_edges(view.id)
+        }
+        .map_err(storage_error(db))?;
+        let mut blocks = Vec::new();
+        for edge in edges
+            .into_iter()
+            .filter(|e| e.edge_type == EdgeType::Imports)
+        {
+            let other = if incoming { edge.source } else { edge.target };
+            if let Some(found) = engine.find_block(other).map_err(storage_error(db))? {
+                blocks.push(BlockInfo::from_view(&found));
+            }
+        }
+        blocks.sort_by(|a, b| (&a.path, a.start_line).cmp(&(&b.path, b.start_line)));
+        Ok(blocks)
+    };
+    Ok(Report::Deps(DepsReport {
+        target: BlockInfo::from_view(&view),
+        imports: neighbours(false)?,
+        imported_by: neighbours(true)?,
+    }))
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    let vfs = OsVfs::new();
+    vfs.list_dir(dir)
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(|name| vfs.file_size(&dir.join(name)).ok())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn stats(engine: &StorageEngine, db: &Path) -> Result<Report, CliError> {
+    let mut report = StatsReport {
+        db: db.display().to_string(),
+        blocks: 0,
+        blocks_by_kind: BTreeMap::new(),
+        blocks_by_language: BTreeMap::new(),
+        edges_by_type: BTreeMap::new(),
+        tables: 0,
+        table_bytes: 0,
+        file_bytes: dir_bytes(db),
+        memtable_bytes: 0,
+        memtable_blocks: 0,
+        memtable_edges: 0,
+    };
+    let mut edges = Vec::new();
+    for view in engine.iterate_blocks().map_err(storage_error(db))? {
+        let view = view.map_err(storage_error(db))?;
+        let info = BlockInfo::from_view(&view);
+        report.blocks += 1;
+        *report.blocks_by_kind.entry(info.kind).or_default() += 1;
+        *report.blocks_by_language.entry(info.language).or_default() += 1;
+        engine
+            .find_outgoing_edges_into(view.id, &mut edges)
+            .map_err(storage_error(db))?;
+        for edge in &edges {
+            *report
+                .edges_by_type
+                .entry(edge.edge_type.name().to_string())
+                .or_default() += 1;
+        }
+        // Name-index edges start at key nodes, which are not blocks.
+        engine
+            .find_incoming_edges_into(view.id, &mut edges)
+            .map_err(storage_error(db))?;
+        for edge in edges.iter().filter(|e| e.edge_type == EdgeType::Names) {
+            *report
+                .edges_by_type
+                .entry(edge.edge_type.name().to_string())
+                .or_default() += 1;
+        }
+    }
+    let metrics = engine.metrics();
+    report.tables = metrics.sstable_count;
+    report.table_bytes = metrics.sstable_bytes;
+    report.memtable_bytes = metrics.memtable_bytes;
+    report.memtable_blocks = metrics.memtable_blocks;
+    report.memtable_edges = metrics.memtable_edges;
+    Ok(Report::Stats(report))
+}
+
+fn damage(error: &StorageError) -> Damage {
+    match error {
+        StorageError::Corruption {
+            file,
+            offset,
+            reason,
+        } => Damage {
+            file: file.display().to_string(),
+            offset: Some(*offset),
+            reason: reason.clone(),
+        },
+        other => Damage {
+            file: String::new(),
+            offset: None,
+            reason: other.to_string(),
+        },
+    }
+}
+
+fn verify(db: &Path) -> Result<Report, CliError> {
+    let mut report = VerifyReport {
+        db: db.display().to_string(),
+        tables: 0,
+        wal_segments: 0,
+        wal_records: 0,
+        blocks_read: 0,
+        repaired: Vec::new(),
+        damaged: Vec::new(),
+    };
+    let engine = match StorageEngine::open_read_only(Arc::new(OsVfs::new()), db, Config::default())
+    {
+        Ok(engine) => engine,
+        Err(error @ StorageError::Corruption { .. }) => {
+            report.damaged.push(damage(&error));
+            return Ok(Report::Verify(report));
+        }
+        Err(error) => return Err(storage_error(db)(error)),
+    };
+    let recovery = engine.recovery_report();
+    report.wal_segments = recovery.wal.segments.len();
+    report.wal_records = recovery.wal.records;
+    report.repaired = recovery
+        .wal
+        .repaired
+        .iter()
+        .map(|(file, offset, what)| Damage {
+            file: file.display().to_string(),
+            offset: Some(*offset),
+            reason: what.clone(),
+        })
+        .collect();
+    report.tables = engine.metrics().sstable_count;
+    // Tables were checked (footer, index, edges, bloom) when they opened;
+    // reading every block checks each data record's checksum.
+    for block in engine.iterate_blocks().map_err(storage_error(db))? {
+        match block {
+            Ok(_) => report.blocks_read += 1,
+            Err(error) => report.damaged.push(damage(&error)),
+        }
+    }
+    Ok(Report::Verify(report))
+}

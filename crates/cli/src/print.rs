@@ -1,0 +1,321 @@
+//! Printers over the reports: aligned human text (coloured only when asked
+//! or on a terminal) and one JSON document.
+
+use std::fmt::Write as _;
+
+use crate::commands::{Report, TraceStep, TreeNode};
+use crate::model::BlockInfo;
+
+/// Colours for human output; all empty when colour is off.
+pub struct Style {
+    pub bold: &'static str,
+    pub dim: &'static str,
+    pub cyan: &'static str,
+    pub yellow: &'static str,
+    pub red: &'static str,
+    pub reset: &'static str,
+}
+
+impl Style {
+    pub fn new(color: bool) -> Self {
+        if color {
+            Self {
+                bold: "\x1b[1m",
+                dim: "\x1b[2m",
+                cyan: "\x1b[36m",
+                yellow: "\x1b[33m",
+                red: "\x1b[31m",
+                reset: "\x1b[0m",
+            }
+        } else {
+            Self {
+                bold: "",
+                dim: "",
+                cyan: "",
+                yellow: "",
+                red: "",
+                reset: "",
+            }
+        }
+    }
+}
+
+/// The JSON document of a report.
+pub fn json(report: &Report) -> String {
+    let mut text = serde_json::to_string_pretty(report).unwrap_or_else(|error| {
+        format!("{{\"error\":{{\"code\":\"internal\",\"message\":\"{error}\"}}}}")
+    });
+    text.push('\n');
+    text
+}
+
+fn block_line(out: &mut String, style: &Style, block: &BlockInfo, width: usize) {
+    let location = block.location();
+    let _ = writeln!(
+        out,
+        "{cyan}{location:<width$}{reset}  {dim}{kind:<9}{reset} {bold}{title}{reset}",
+        cyan = style.cyan,
+        reset = style.reset,
+        dim = style.dim,
+        bold = style.bold,
+        kind = block.kind,
+        title = block.title(),
+    );
+}
+
+fn location_width<'a>(blocks: impl Iterator<Item = &'a BlockInfo>) -> usize {
+    blocks
+        .map(|block| block.location().len())
+        .max()
+        .unwrap_or(0)
+}
+
+fn tree_lines(out: &mut String, style: &Style, nodes: &[TreeNode], prefix: &str) {
+    for (index, node) in nodes.iter().enumerate() {
+        let last = index + 1 == nodes.len();
+        let branch = if last { "└── " } else { "├── " };
+        let mark = if node.cycle {
+            format!(" {}(cycle){}", style.yellow, style.reset)
+        } else if node.repeated {
+            format!(" {}(shown above){}", style.dim, style.reset)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{prefix}{branch}{bold}{title}{reset}  {cyan}{location}{reset}{dim}{edge}{reset}{mark}",
+            bold = style.bold,
+            title = node.block.title(),
+            reset = style.reset,
+            cyan = style.cyan,
+            location = node.block.location(),
+            dim = style.dim,
+            edge = if node.edge == "calls" {
+                String::new()
+            } else {
+                format!(" [{}]", node.edge)
+            },
+        );
+        let child_prefix = format!("{prefix}{}", if last { "    " } else { "│   " });
+        tree_lines(out, style, &node.children, &child_prefix);
+    }
+}
+
+fn steps_lines(out: &mut String, style: &Style, steps: &[TraceStep]) {
+    let width = location_width(steps.iter().map(|step| &step.block));
+    for step in steps {
+        let via = step
+            .via
+            .as_deref()
+            .map(|via| format!("{}{via:>14}{} ", style.dim, style.reset))
+            .unwrap_or_else(|| format!("{:>15}", ""));
+        let _ = write!(out, "{:>2} {via}", step.depth);
+        block_line(out, style, &step.block, width);
+    }
+}
+
+/// Human text of a report.
+pub fn human(report: &Report, style: &Style) -> String {
+    let mut out = String::new();
+    match report {
+        Report::Ingest(summary) => {
+            let _ = writeln!(out, "{}database{} {}", style.bold, style.reset, summary.db);
+            out.push_str(&summary.text);
+            if !summary.text.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        Report::Find(find) => {
+            let width = location_width(find.results.iter());
+            for block in &find.results {
+                block_line(&mut out, style, block, width);
+            }
+            if find.truncated {
+                let _ = writeln!(
+                    out,
+                    "{}(more results: raise --limit){}",
+                    style.dim, style.reset
+                );
+            }
+        }
+        Report::Show(detail) => {
+            let info = &detail.info;
+            let _ = writeln!(
+                out,
+                "{}{}{}  {}",
+                style.bold,
+                info.title(),
+                style.reset,
+                info.kind
+            );
+            let _ = writeln!(
+                out,
+                "{}{}-{}{}",
+                style.cyan,
+                info.location(),
+                info.end_line,
+                style.reset
+            );
+            let _ = writeln!(out, "id {}", info.id);
+            if !detail.signature.is_empty() {
+                let _ = writeln!(out, "signature: {}", detail.signature);
+            }
+            if !detail.doc.is_empty() {
+                let _ = writeln!(out, "doc: {}", detail.doc);
+            }
+            out.push('\n');
+            out.push_str(&detail.content);
+            if !detail.content.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        Report::Callers(tree) | Report::Callees(tree) => {
+            let _ = writeln!(
+                out,
+                "{}{}{}  {}{}{}",
+                style.bold,
+                tree.root.title(),
+                style.reset,
+                style.cyan,
+                tree.root.location(),
+                style.reset
+            );
+            tree_lines(&mut out, style, &tree.children, "");
+            if tree.truncated {
+                let _ = writeln!(
+                    out,
+                    "{}(tree cut at {} nodes){}",
+                    style.dim,
+                    crate::commands::MAX_TREE_NODES,
+                    style.reset
+                );
+            }
+        }
+        Report::Trace(trace) => {
+            steps_lines(&mut out, style, &trace.reached);
+            if trace.truncated {
+                let _ = writeln!(out, "{}(cut at --limit){}", style.dim, style.reset);
+            }
+        }
+        Report::Path(path) => steps_lines(&mut out, style, &path.steps),
+        Report::Cycles(cycles) => {
+            if cycles.cycles.is_empty() {
+                let _ = writeln!(out, "no cycles over {}", cycles.edges.join(", "));
+            }
+            for (index, cycle) in cycles.cycles.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "{}cycle {} ({} block{}){}",
+                    style.bold,
+                    index + 1,
+                    cycle.len(),
+                    if cycle.len() == 1 { "" } else { "s" },
+                    style.reset
+                );
+                let width = location_width(cycle.iter());
+                for block in cycle {
+                    out.push_str("  ");
+                    block_line(&mut out, style, block, width);
+                }
+            }
+        }
+        Report::Deps(deps) => {
+            let _ = writeln!(out, "{}{}{}", style.bold, deps.target.title(), style.reset);
+            for (label, blocks) in [
+                ("imports", &deps.imports),
+                ("imported by", &deps.imported_by),
+            ] {
+                let _ = writeln!(out, "{label} ({}):", blocks.len());
+                let width = location_width(blocks.iter());
+                for block in blocks {
+                    out.push_str("  ");
+                    block_line(&mut out, style, block, width);
+                }
+            }
+        }
+        Report::Stats(stats) => {
+            let _ = writeln!(out, "{}database{} {}", style.bold, style.reset, stats.db);
+            let _ = writeln!(out, "blocks: {}", stats.blocks);
+            let list = |map: &std::collections::BTreeMap<String, u64>| {
+                map.iter()
+                    .map(|(key, count)| format!("{key} {count}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(out, "  by kind: {}", list(&stats.blocks_by_kind));
+            let _ = writeln!(out, "  by language: {}", list(&stats.blocks_by_language));
+            let _ = writeln!(out, "edges: {}", list(&stats.edges_by_type));
+            let _ = writeln!(
+                out,
+                "tables: {} ({} bytes); files: {} bytes (WAL preallocated); memtable: {} bytes, {} blocks, {} edges",
+                stats.tables,
+                stats.table_bytes,
+                stats.file_bytes,
+                stats.memtable_bytes,
+                stats.memtable_blocks,
+                stats.memtable_edges
+            );
+        }
+        Report::Verify(verify) => {
+            let _ = writeln!(
+                out,
+                "checked {} tables, {} WAL records in {} segments, {} blocks",
+                verify.tables, verify.wal_records, verify.wal_segments, verify.blocks_read
+            );
+            for repaired in &verify.repaired {
+                let _ = writeln!(
+                    out,
+                    "{}repaired{} {} at offset {}: {}",
+                    style.yellow,
+                    style.reset,
+                    repaired.file,
+                    repaired.offset.unwrap_or(0),
+                    repaired.reason
+                );
+            }
+            for damage in &verify.damaged {
+                let _ = writeln!(
+                    out,
+                    "{}damaged{} {} at offset {}: {}",
+                    style.red,
+                    style.reset,
+                    damage.file,
+                    damage
+                        .offset
+                        .map_or_else(|| "?".to_string(), |offset| offset.to_string()),
+                    damage.reason
+                );
+            }
+            if verify.damaged.is_empty() {
+                let _ = writeln!(out, "ok: every checksum matches");
+            }
+        }
+        Report::Backup(backup) => {
+            let _ = writeln!(
+                out,
+                "backed up {} to {}: {} files, {} bytes, {} blocks (verified){}",
+                backup.db,
+                backup.backup,
+                backup.files,
+                backup.bytes,
+                backup.blocks,
+                if backup.retries > 0 {
+                    format!(
+                        "; retried {} times while the database changed",
+                        backup.retries
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+        Report::Compact(compact) => {
+            let _ = writeln!(
+                out,
+                "compacted {}: {} tables -> {}",
+                compact.db, compact.tables_before, compact.tables_after
+            );
+        }
+    }
+    out
+}

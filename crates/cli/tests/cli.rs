@@ -1,0 +1,315 @@
+//! End-to-end tests of the `kausal` binary on a small fixture repository:
+//! every command in human and JSON form, ambiguous and unknown names, a
+//! missing database, a corrupted table, a backup taken while an ingest
+//! runs, and a query while another process holds the writer lock.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use assert_cmd::Command;
+
+/// A fixture repository: Rust with a name defined twice (`helper`), a call
+/// chain, recursion, and a Python module.
+fn fixture() -> tempfile::TempDir {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let files = [
+        (
+            "src/lib.rs",
+            "pub mod parse;\npub mod lex;\n\n/// Entry point.\npub fn run(text: &str) -> usize {\n    parse::parse(text)\n}\n",
+        ),
+        (
+            "src/parse.rs",
+            "use crate::lex::lex;\n\n/// Parses text.\npub fn parse(text: &str) -> usize {\n    let tokens = lex(text);\n    helper(tokens)\n}\n\nfn helper(n: usize) -> usize {\n    if n > 10 { helper(n - 1) } else { n }\n}\n",
+        ),
+        (
+            "src/lex.rs",
+            "/// Splits text.\npub fn lex(text: &str) -> usize {\n    helper(text)\n}\n\nfn helper(text: &str) -> usize {\n    text.len()\n}\n",
+        ),
+        (
+            "tools/report.py",
+            "def summarize(rows):\n    return len(rows)\n\n\ndef main():\n    return summarize([])\n",
+        ),
+    ];
+    for (path, text) in files {
+        let full = repo.path().join(path);
+        std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+        std::fs::write(full, text).expect("write");
+    }
+    repo
+}
+
+fn kausal(repo: &Path) -> Command {
+    let mut command = Command::cargo_bin("kausal").expect("binary");
+    command
+        .current_dir(repo)
+        .env_remove("KAUSAL_DB")
+        .env("NO_COLOR", "1");
+    command
+}
+
+fn ingested() -> tempfile::TempDir {
+    let repo = fixture();
+    kausal(repo.path()).arg("ingest").assert().success();
+    assert!(repo.path().join(".kausal").is_dir());
+    repo
+}
+
+/// Runs `command`, expecting exit `code`; returns its stderr.
+fn failing(command: &mut Command, code: i32) -> String {
+    let output = command.output().expect("run");
+    assert_eq!(output.status.code(), Some(code), "{output:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(command: &mut Command) -> String {
+    let output = command.output().expect("run");
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+fn json(command: &mut Command) -> serde_json::Value {
+    let output = command.arg("--json").output().expect("run");
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "stdout is not JSON ({error}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[test]
+fn ingest_then_every_query_in_human_form() {
+    let repo = ingested();
+    let dir = repo.path();
+    insta::assert_snapshot!("find_parse", stdout(kausal(dir).args(["find", "parse"])));
+    insta::assert_snapshot!("find_prefix", stdout(kausal(dir).args(["find", "summ"])));
+    insta::assert_snapshot!(
+        "find_kind_and_path",
+        stdout(kausal(dir).args(["find", "helper", "--kind", "fn", "--path", "src/l*.rs"]))
+    );
+    insta::assert_snapshot!("show_lex", stdout(kausal(dir).args(["show", "lex"])));
+    insta::assert_snapshot!(
+        "callers_lex",
+        stdout(kausal(dir).args(["callers", "lex", "--depth", "3"]))
+    );
+    insta::assert_snapshot!(
+        "callees_run",
+        stdout(kausal(dir).args(["callees", "run", "--depth", "3"]))
+    );
+    insta::assert_snapshot!(
+        "trace_run",
+        stdout(kausal(dir).args(["trace", "run", "--edges", "calls", "--depth", "4"]))
+    );
+    insta::assert_snapshot!(
+        "path_run_lex",
+        stdout(kausal(dir).args(["path", "run", "lex"]))
+    );
+    insta::assert_snapshot!("cycles", stdout(kausal(dir).args(["cycles"])));
+    insta::assert_snapshot!(
+        "deps_parse",
+        stdout(kausal(dir).args(["deps", "src/parse.rs"]))
+    );
+    let stats = stdout(kausal(dir).arg("stats"));
+    assert!(stats.contains("blocks: "), "{stats}");
+    assert!(stats.contains("calls "), "{stats}");
+    kausal(dir).arg("verify").assert().success();
+}
+
+#[test]
+fn every_command_prints_one_json_document() {
+    let repo = ingested();
+    let dir = repo.path();
+    let find = json(kausal(dir).args(["find", "parse"]));
+    insta::assert_json_snapshot!("find_parse_json", find);
+    let callers = json(kausal(dir).args(["callers", "lex"]));
+    assert_eq!(callers["command"], "callers");
+    assert_eq!(
+        callers["children"][0]["qualified_name"],
+        "crate::parse::parse"
+    );
+    assert_eq!(callers["children"][0]["path"], "src/parse.rs");
+    assert_eq!(callers["children"][0]["start_line"], 4);
+    for args in [
+        vec!["show", "run"],
+        vec!["callees", "run"],
+        vec!["trace", "run"],
+        vec!["path", "run", "lex"],
+        vec!["cycles"],
+        vec!["deps", "src/parse.rs"],
+        vec!["stats"],
+        vec!["verify"],
+    ] {
+        let document = json(kausal(dir).args(&args));
+        assert_eq!(document["command"], args[0], "{document}");
+    }
+    let again = json(kausal(dir).arg("ingest"));
+    assert_eq!(again["command"], "ingest");
+    assert_eq!(again["files_unchanged"], 4);
+    assert_eq!(again["blocks_written"], 0);
+}
+
+#[test]
+fn an_ambiguous_name_lists_candidates_and_exits_2() {
+    let repo = ingested();
+    let stderr = failing(kausal(repo.path()).args(["callers", "helper"]), 2);
+    assert!(stderr.contains("ambiguous"), "{stderr}");
+    assert!(stderr.contains("src/lex.rs:6"), "{stderr}");
+    assert!(stderr.contains("src/parse.rs:9"), "{stderr}");
+    let output = kausal(repo.path())
+        .args(["callers", "helper", "--json"])
+        .output()
+        .expect("run");
+    let error: serde_json::Value = serde_json::from_slice(&output.stderr).expect("JSON error");
+    assert_eq!(error["error"]["code"], "ambiguous");
+    assert_eq!(
+        error["error"]["details"]["candidates"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    // A qualified name picks one.
+    kausal(repo.path())
+        .args(["callers", "lex::helper"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn an_unknown_name_suggests_near_names_and_exits_1() {
+    let repo = ingested();
+    let stderr = failing(kausal(repo.path()).args(["callers", "parze"]), 1);
+    assert!(stderr.contains("did you mean parse"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+}
+
+#[test]
+fn a_missing_database_is_one_clear_line() {
+    let repo = fixture();
+    let stderr = failing(kausal(repo.path()).args(["find", "parse"]), 2);
+    assert!(
+        stderr.starts_with("kausal: no kausal database found"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("kausal ingest"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+fn table_of(db: &Path) -> PathBuf {
+    std::fs::read_dir(db)
+        .expect("list")
+        .map(|entry| entry.expect("entry").path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "sst"))
+        .expect("a table")
+}
+
+#[test]
+fn a_corrupted_table_is_found_by_verify_and_queries_fail_cleanly() {
+    let repo = ingested();
+    let table = table_of(&repo.path().join(".kausal"));
+    let mut bytes = std::fs::read(&table).expect("read");
+    bytes[100] ^= 0x20; // inside the first data record
+    std::fs::write(&table, bytes).expect("write");
+    let output = kausal(repo.path()).arg("verify").output().expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("damaged"), "{text}");
+    assert!(
+        text.contains(&*table.file_name().expect("name").to_string_lossy()),
+        "{text}"
+    );
+    let verify = json(kausal(repo.path()).arg("verify"));
+    assert_eq!(verify["damaged"].as_array().map(Vec::len), Some(1));
+    assert!(verify["damaged"][0]["offset"].as_u64().is_some());
+    // A query that reads the damaged block fails with one line, no panic.
+    let stderr = failing(kausal(repo.path()).args(["stats"]), 2);
+    assert!(stderr.starts_with("kausal: database"), "{stderr}");
+    assert!(stderr.contains("corruption"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_query_while_a_writer_holds_the_database_names_the_writer() {
+    let repo = ingested();
+    let db = repo.path().join(".kausal");
+    let writer =
+        kausal_storage::StorageEngine::open_default(Arc::new(kausal_vfs::OsVfs::new()), &db)
+            .expect("writer");
+    let stderr = failing(kausal(repo.path()).args(["find", "parse"]), 2);
+    assert!(stderr.contains("locked by another process"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("writer pid {}", std::process::id())),
+        "{stderr}"
+    );
+    drop(writer);
+    // Readers share the database with each other.
+    let first = kausal_storage::StorageEngine::open_read_only(
+        Arc::new(kausal_vfs::OsVfs::new()),
+        &db,
+        kausal_storage::Config::default(),
+    )
+    .expect("reader");
+    kausal(repo.path())
+        .args(["find", "parse"])
+        .assert()
+        .success();
+    drop(first);
+}
+
+#[test]
+fn a_backup_taken_while_an_ingest_runs_opens_and_verifies() {
+    let repo = fixture();
+    // Enough files that the ingest takes a while.
+    for n in 0..400 {
+        let path = repo.path().join(format!("src/gen/m{n}.rs"));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(
+            path,
+            format!("pub fn f{n}() -> usize {{ g{n}() }}\nfn g{n}() -> usize {{ {n} }}\n"),
+        )
+        .expect("write");
+    }
+    kausal(repo.path()).arg("ingest").assert().success();
+    for n in 0..400 {
+        std::fs::write(
+            repo.path().join(format!("src/gen/m{n}.rs")),
+            format!("pub fn f{n}() -> usize {{ h{n}() }}\nfn h{n}() -> usize {{ {n} + 1 }}\n"),
+        )
+        .expect("rewrite");
+    }
+    let mut ingest = std::process::Command::new(assert_cmd::cargo::cargo_bin("kausal"))
+        .current_dir(repo.path())
+        .arg("ingest")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ingest");
+    let backups = tempfile::tempdir().expect("tempdir");
+    let mut taken = 0;
+    for attempt in 0..5 {
+        let target = backups.path().join(format!("b{attempt}"));
+        kausal(repo.path())
+            .args(["backup", &target.to_string_lossy()])
+            .assert()
+            .success();
+        kausal(repo.path())
+            .args(["--db", &target.to_string_lossy(), "verify"])
+            .assert()
+            .success();
+        kausal(repo.path())
+            .args(["--db", &target.to_string_lossy(), "find", "f7"])
+            .assert()
+            .success();
+        taken += 1;
+    }
+    assert!(ingest.wait().expect("ingest").success());
+    assert_eq!(taken, 5);
+}
+
+#[test]
+fn the_readme_quick_start_commands_run() {
+    let repo = fixture();
+    kausal(repo.path()).args(["ingest", "."]).assert().success();
+    kausal(repo.path())
+        .args(["callers", "parse"])
+        .assert()
+        .success();
+}

@@ -1,0 +1,122 @@
+//! Engine tests of the durability rules that need injected faults, on real
+//! files: directory creation, write-triggered flushes that fail, and a full
+//! disk while writing `MANIFEST.tmp`.
+
+use std::sync::Arc;
+
+use kausal_vfs::Vfs;
+
+use super::faulty_vfs::FaultyOsVfs;
+use crate::{BlockId, Config, ContextBlock, StorageEngine, StorageError, SyncMode};
+
+fn block(n: u128) -> ContextBlock {
+    ContextBlock::new(
+        BlockId::from_u128(n),
+        format!("src/f{n}.rs"),
+        "{}",
+        format!("fn f{n}() {{ {} }}", "x".repeat(900)),
+    )
+}
+
+fn config() -> Config {
+    Config {
+        memtable_budget_bytes: 64 * 1024,
+        wal_segment_bytes: 64 * 1024,
+        sync_mode: SyncMode::Manual,
+        auto_compact: false,
+        ..Config::default()
+    }
+}
+
+fn present(engine: &StorageEngine, n: u128) -> bool {
+    engine.find_block(BlockId::from_u128(n)).unwrap().is_some()
+}
+
+#[test]
+fn creating_a_database_directory_syncs_each_created_entry_into_its_parent() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("a").join("b").join("db");
+    let vfs = Arc::new(FaultyOsVfs::default());
+    let engine = StorageEngine::open(vfs.clone(), &dir, config()).unwrap();
+    drop(engine);
+    let log = vfs.faults.dir_log.lock().unwrap().clone();
+    let position = |entry: String| {
+        log.iter()
+            .position(|logged| *logged == entry)
+            .unwrap_or_else(|| panic!("{entry} missing from {log:?}"))
+    };
+    let created = position(format!("create_dir_all {}", dir.display()));
+    for parent in [
+        root.path().join("a").join("b"),
+        root.path().join("a"),
+        root.path().to_path_buf(),
+    ] {
+        assert!(position(format!("sync_dir {}", parent.display())) > created);
+    }
+}
+
+#[test]
+fn a_failed_flush_inside_a_write_does_not_fail_the_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let vfs = Arc::new(FaultyOsVfs::default());
+    let mut engine = StorageEngine::open(vfs.clone(), dir.path(), config()).unwrap();
+    vfs.faults.set_disk_full_for(Some(".sst"));
+    // Past the budget, every write triggers a flush that fails; the writes
+    // succeed until the memtable reaches its hard limit.
+    let mut written = 0;
+    let stalled = loop {
+        match engine.put_block(&block(written + 1)) {
+            Ok(_) => written += 1,
+            Err(error) => break error,
+        }
+        assert!(written < 1000, "writes never stalled");
+    };
+    assert!(
+        matches!(stalled, StorageError::WriteStalled { .. }),
+        "{stalled}"
+    );
+    assert!(written > 64, "only {written} writes before the stall");
+    assert!(!engine.is_poisoned());
+    assert!(engine.metrics().background_errors > 0);
+    assert!(engine.last_background_error().unwrap().contains(".sst"));
+    assert!((1..=written).all(|n| present(&engine, n)));
+    // The disk has room again: the next write flushes and succeeds.
+    vfs.faults.set_disk_full_for(None);
+    engine.put_block(&block(written + 1)).unwrap();
+    assert_eq!(engine.metrics().sstable_count, 1);
+    engine.sync().unwrap();
+    drop(engine);
+    let engine = StorageEngine::open(vfs, dir.path(), config()).unwrap();
+    assert!((1..=written + 1).all(|n| present(&engine, n)));
+}
+
+#[test]
+fn a_full_disk_while_writing_the_manifest_temp_file_does_not_poison() {
+    let dir = tempfile::tempdir().unwrap();
+    let vfs = Arc::new(FaultyOsVfs::default());
+    let mut engine = StorageEngine::open(vfs.clone(), dir.path(), config()).unwrap();
+    for n in 1..=10 {
+        engine.put_block(&block(n)).unwrap();
+    }
+    vfs.faults.set_disk_full_for(Some("MANIFEST.tmp"));
+    let error = engine.flush_memtable().unwrap_err();
+    assert!(error.to_string().contains("MANIFEST.tmp"), "{error}");
+    assert!(
+        !engine.is_poisoned(),
+        "the manifest on disk was never touched"
+    );
+    assert!(!dir.path().join("MANIFEST.tmp").exists());
+    assert!(
+        !vfs.list_dir(dir.path())
+            .unwrap()
+            .iter()
+            .any(|name| name.ends_with(".sst")),
+        "the table the failed flush wrote is removed"
+    );
+    engine.put_block(&block(11)).unwrap();
+    vfs.faults.set_disk_full_for(None);
+    engine.flush_memtable().unwrap();
+    drop(engine);
+    let engine = StorageEngine::open(vfs, dir.path(), config()).unwrap();
+    assert!((1..=11).all(|n| present(&engine, n)));
+}
