@@ -70,7 +70,7 @@ fn main() {
     eprintln!("{report}");
 
     let mut funcs = Vec::new();
-    for view in engine.iterate_blocks() {
+    for view in engine.iterate_blocks().expect("scan") {
         let view = view.expect("block");
         let meta: serde_json::Value = serde_json::from_str(view.metadata_json).expect("json");
         let kind = meta["kind"].as_str().unwrap_or("");
@@ -88,7 +88,7 @@ fn main() {
     let by_id: HashMap<BlockId, &Func> = funcs.iter().map(|f| (f.id, f)).collect();
     let mut ours: BTreeSet<(BlockId, BlockId)> = BTreeSet::new();
     for f in &funcs {
-        for edge in engine.find_outgoing_edges(f.id) {
+        for edge in engine.find_outgoing_edges(f.id).expect("edges") {
             if matches!(edge.edge_type, EdgeType::Calls | EdgeType::CallsMethod)
                 && by_id.contains_key(&edge.target)
             {
