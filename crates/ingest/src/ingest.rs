@@ -268,11 +268,16 @@ impl Ingester {
                 });
             }
         }
+        // Counted per type first: a String key per edge was a measurable
+        // share of a one-file re-ingest.
+        let mut by_type: FxHashMap<EdgeType, u64> = FxHashMap::default();
         for edge in &state.edges {
-            *report
+            *by_type.entry(edge.edge_type).or_default() += 1;
+        }
+        for (edge_type, count) in by_type {
+            report
                 .edges_by_type
-                .entry(edge.edge_type.name().into())
-                .or_default() += 1;
+                .insert(edge_type.name().to_string(), count);
         }
         report.calls = state.calls.clone();
         report.imports = state.imports.clone();
@@ -507,15 +512,17 @@ impl Ingester {
                 .unwrap_or_default()
         };
         let mut edge_puts: BTreeMap<String, Vec<GraphEdge>> = BTreeMap::new();
-        let mut sorted_targets: Vec<&GraphEdge> = target_edges.iter().collect();
-        sorted_targets.sort();
-        for edge in sorted_targets {
-            if !state.edges.contains(edge) {
-                edge_puts
-                    .entry(path_of(&owner(edge)))
-                    .or_default()
-                    .push(*edge);
-            }
+        // Only the new edges are sorted (for a deterministic write order).
+        let mut new_edges: Vec<&GraphEdge> = target_edges
+            .iter()
+            .filter(|edge| !state.edges.contains(edge))
+            .collect();
+        new_edges.sort();
+        for edge in new_edges {
+            edge_puts
+                .entry(path_of(&owner(edge)))
+                .or_default()
+                .push(*edge);
         }
         let mut edge_deletes: BTreeMap<String, Vec<GraphEdge>> = BTreeMap::new();
         let mut stale: Vec<&GraphEdge> = state
