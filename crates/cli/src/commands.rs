@@ -232,8 +232,33 @@ fn open_writable(db: &Path) -> Result<StorageEngine, CliError> {
     StorageEngine::open(Arc::new(OsVfs::new()), db, Config::default()).map_err(storage_error(db))
 }
 
+/// Rejects an empty NAME (which would match every block as a prefix).
+fn check_name(name: &str) -> Result<(), CliError> {
+    if name.trim().is_empty() {
+        return Err(CliError::Usage("a NAME must not be empty".into()));
+    }
+    Ok(())
+}
+
+/// The names a command resolves.
+fn names_of(command: &Command) -> Vec<&str> {
+    match command {
+        Command::Find { name, .. } => vec![name],
+        Command::Show(target)
+        | Command::Callers { target, .. }
+        | Command::Callees { target, .. }
+        | Command::Trace { target, .. } => vec![&target.name],
+        Command::Path { from, to, .. } => vec![from, to],
+        Command::Deps { target } => vec![target],
+        _ => Vec::new(),
+    }
+}
+
 /// Runs `command`.
 pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
+    for name in names_of(&command) {
+        check_name(name)?;
+    }
     match command {
         Command::Ingest {
             path,
@@ -275,6 +300,15 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
         Command::Verify => verify(&context.db_for_queries()?),
         Command::Backup { dir } => {
             let db = context.db_for_queries()?;
+            // A backup inside the database directory would become a file
+            // the database does not know (and copy itself).
+            if context.cwd.join(&dir).starts_with(context.cwd.join(&db)) {
+                return Err(CliError::Usage(format!(
+                    "the backup directory {} is inside the database {}",
+                    dir.display(),
+                    db.display()
+                )));
+            }
             let report = kausal_storage::backup::backup(Arc::new(OsVfs::new()), &db, &dir)
                 .map_err(storage_error(&db))?;
             Ok(Report::Backup(BackupSummary {
@@ -469,8 +503,11 @@ fn resolve_one<'e>(engine: &'e StorageEngine, query: &str) -> Result<BlockView<'
             suggestions: names::suggestions(engine, query).map_err(storage_error(db))?,
         }),
         _ => {
-            let mut candidates: Vec<_> = blocks.iter().map(names::candidate).collect();
-            candidates.sort_by(|a, b| a.location.cmp(&b.location));
+            blocks.sort_by_cached_key(|view| {
+                let info = BlockInfo::from_view(view);
+                (info.path, info.start_line)
+            });
+            let candidates: Vec<_> = blocks.iter().map(names::candidate).collect();
             Err(CliError::Ambiguous {
                 name: query.to_string(),
                 candidates,

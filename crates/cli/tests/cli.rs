@@ -313,3 +313,16 @@ fn the_readme_quick_start_commands_run() {
         .assert()
         .success();
 }
+
+#[test]
+fn an_empty_name_and_a_backup_inside_the_database_are_usage_errors() {
+    let repo = ingested();
+    // An empty name used to match every block as a prefix.
+    let stderr = failing(kausal(repo.path()).args(["find", ""]), 2);
+    assert!(stderr.contains("must not be empty"), "{stderr}");
+    // A backup inside `.kausal/` would put a directory the database does not know into it.
+    let stderr = failing(kausal(repo.path()).args(["backup", ".kausal/copy"]), 2);
+    assert!(stderr.contains("inside the database"), "{stderr}");
+    assert!(!repo.path().join(".kausal/copy").exists());
+    kausal(repo.path()).arg("verify").assert().success();
+}
