@@ -79,6 +79,9 @@ struct Forward {
     records: u64,
     /// The largest `synced_through` any of them carries.
     max_synced_through: u64,
+    /// Whether any non-zero byte follows the stopping point's first 8
+    /// bytes (for an all-zero header: whether anything follows at all).
+    data_after: bool,
 }
 
 struct SegmentReader {
@@ -250,6 +253,7 @@ impl SegmentReader {
         let mut forward = Forward::default();
         let mut offset = from + RECORD_ALIGN;
         while let Some(non_zero) = self.next_non_zero(offset)? {
+            forward.data_after = true;
             // A record's length field is non-zero and sits in its first 8
             // bytes, so its start is the boundary at or below the first
             // non-zero byte.
@@ -394,7 +398,7 @@ pub fn replay_segments(
             let forward = reader.scan_forward(at, check)?;
             let corruption = if !is_last {
                 match &reason {
-                    None if forward.records == 0 && reader.zero_from(at)? => None,
+                    None if !forward.data_after => None,
                     None => {
                         Some("data after the end-of-log marker in a sealed segment".to_string())
                     }
@@ -431,7 +435,7 @@ pub fn replay_segments(
                     None => break,
                 }
             }
-            if reason.is_some() || forward.records > 0 || !reader.zero_from(at)? {
+            if reason.is_some() || forward.data_after {
                 // The log ends at `at`: what follows never became durable
                 // as a whole (a write the crash interrupted, and any later
                 // unsynced records that reached the disk out of order).
