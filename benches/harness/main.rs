@@ -63,6 +63,29 @@ fn openers() -> Vec<compare::Opener> {
     openers
 }
 
+/// "N of M rows with targets met[; missed: …]", for the terminal and the report.
+fn targets_summary(rows: &[report::Row]) -> String {
+    let met = rows
+        .iter()
+        .filter(|row| row.targets_met() == Some(true))
+        .count();
+    let with_targets = rows
+        .iter()
+        .filter(|row| row.targets_met().is_some())
+        .count();
+    let missed: Vec<&str> = rows
+        .iter()
+        .filter(|row| row.targets_met() == Some(false))
+        .map(|row| row.name.as_str())
+        .collect();
+    let missed = if missed.is_empty() {
+        String::new()
+    } else {
+        format!("; missed: {}", missed.join(", "))
+    };
+    format!("{met} of {with_targets} rows with targets met{missed}")
+}
+
 fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
@@ -173,25 +196,8 @@ fn main() -> ExitCode {
             rss as f64 / (1024.0 * 1024.0)
         );
     }
-    let missed: Vec<&str> = rows
-        .iter()
-        .filter(|row| row.targets_met() == Some(false))
-        .map(|row| row.name.as_str())
-        .collect();
-    println!(
-        "targets: {} of {} rows with targets met{}",
-        rows.iter()
-            .filter(|row| row.targets_met() == Some(true))
-            .count(),
-        rows.iter()
-            .filter(|row| row.targets_met().is_some())
-            .count(),
-        if missed.is_empty() {
-            String::new()
-        } else {
-            format!("; missed: {}", missed.join(", "))
-        }
-    );
+    let targets = targets_summary(&rows);
+    println!("targets: {targets}");
     let mut run = json!({
         "quick": args.quick,
         "seconds": started.elapsed().as_secs_f64(),
@@ -223,20 +229,9 @@ fn main() -> ExitCode {
     }
     println!("figures written to {}", latest.display());
     let summary = format!(
-        "{} run in {:.1} s; {} of {} rows with targets met{}",
+        "{} run in {:.1} s; {targets}",
         if args.quick { "--quick" } else { "full" },
         started.elapsed().as_secs_f64(),
-        rows.iter()
-            .filter(|row| row.targets_met() == Some(true))
-            .count(),
-        rows.iter()
-            .filter(|row| row.targets_met().is_some())
-            .count(),
-        if missed.is_empty() {
-            String::new()
-        } else {
-            format!("; missed: {}", missed.join(", "))
-        }
     );
     let report_path = output.join("report.html");
     let report = html::write(

@@ -262,29 +262,22 @@ pub fn human(report: &Report, style: &Style) -> String {
                 "checked {} tables, {} WAL records in {} segments, {} blocks",
                 verify.tables, verify.wal_records, verify.wal_segments, verify.blocks_read
             );
-            for repaired in &verify.repaired {
-                let _ = writeln!(
-                    out,
-                    "{}repaired{} {} at offset {}: {}",
-                    style.yellow,
-                    style.reset,
-                    repaired.file,
-                    repaired.offset.unwrap_or(0),
-                    repaired.reason
-                );
-            }
-            for damage in &verify.damaged {
-                let _ = writeln!(
-                    out,
-                    "{}damaged{} {} at offset {}: {}",
-                    style.red,
-                    style.reset,
-                    damage.file,
-                    damage
+            for (label, color, places) in [
+                ("repaired", style.yellow, &verify.repaired),
+                ("damaged", style.red, &verify.damaged),
+            ] {
+                for place in places {
+                    let offset = place
                         .offset
-                        .map_or_else(|| "?".to_string(), |offset| offset.to_string()),
-                    damage.reason
-                );
+                        .map_or_else(|| "?".to_string(), |offset| offset.to_string());
+                    let _ = writeln!(
+                        out,
+                        "{color}{label}{reset} {} at offset {offset}: {}",
+                        place.file,
+                        place.reason,
+                        reset = style.reset,
+                    );
+                }
             }
             if verify.damaged.is_empty() {
                 let _ = writeln!(out, "ok: every checksum matches");

@@ -1257,15 +1257,16 @@ mod tests {
     use super::*;
 
     /// Creates `/d` and makes its entry durable, as an operator's directory.
-    fn durable_dir(vfs: &SimVfs) {
+    /// A disk with `faults` whose directory `/d` is already durable.
+    fn disk_with(seed: u64, faults: FaultConfig) -> SimVfs {
+        let vfs = SimVfs::new(seed, faults);
         vfs.create_dir_all(Path::new("/d")).unwrap();
         vfs.sync_dir(Path::new("/")).unwrap();
+        vfs
     }
 
     fn no_faults() -> SimVfs {
-        let vfs = SimVfs::new(1, FaultConfig::default());
-        durable_dir(&vfs);
-        vfs
+        disk_with(1, FaultConfig::default())
     }
 
     fn read_all(vfs: &SimVfs, path: &Path) -> Vec<u8> {
@@ -1364,7 +1365,8 @@ mod tests {
             },
         );
         vfs.set_faults_enabled(false);
-        durable_dir(&vfs);
+        vfs.create_dir_all(Path::new("/d")).unwrap();
+        vfs.sync_dir(Path::new("/")).unwrap();
         let path = Path::new("/d/wal");
         let mut file = vfs.create_file(path).unwrap();
         file.sync_data().unwrap();
@@ -1385,14 +1387,13 @@ mod tests {
 
     #[test]
     fn torn_write_keeps_a_prefix_of_pending_writes() {
-        let vfs = SimVfs::new(
+        let vfs = disk_with(
             7,
             FaultConfig {
                 torn_write: 1.0,
                 ..FaultConfig::default()
             },
         );
-        durable_dir(&vfs);
         let path = Path::new("/d/f");
         let mut file = vfs.create_file(path).unwrap();
         file.sync_data().unwrap();
@@ -1421,14 +1422,13 @@ mod tests {
         const PAGES: usize = 4;
         let mut later_page_without_earlier = 0;
         for seed in 0..64 {
-            let vfs = SimVfs::new(
+            let vfs = disk_with(
                 seed,
                 FaultConfig {
                     reordered_writeback: 1.0,
                     ..FaultConfig::default()
                 },
             );
-            durable_dir(&vfs);
             let path = Path::new("/d/wal");
             let mut file = synced_zero_file(&vfs, path, PAGES);
             for page in 0..PAGES {
@@ -1464,7 +1464,7 @@ mod tests {
     fn torn_page_keeps_a_prefix_of_its_sectors() {
         let mut torn = 0;
         for seed in 0..32 {
-            let vfs = SimVfs::new(
+            let vfs = disk_with(
                 seed,
                 FaultConfig {
                     reordered_writeback: 1.0,
@@ -1472,7 +1472,6 @@ mod tests {
                     ..FaultConfig::default()
                 },
             );
-            durable_dir(&vfs);
             let path = Path::new("/d/f");
             let mut file = synced_zero_file(&vfs, path, 1);
             file.write_at(0, &[0xAA; PAGE_BYTES]).unwrap();
@@ -1494,14 +1493,13 @@ mod tests {
     fn size_after_a_crash_is_the_size_after_some_prefix_of_the_writes() {
         let mut sizes = BTreeSet::new();
         for seed in 0..32 {
-            let vfs = SimVfs::new(
+            let vfs = disk_with(
                 seed,
                 FaultConfig {
                     reordered_writeback: 1.0,
                     ..FaultConfig::default()
                 },
             );
-            durable_dir(&vfs);
             let path = Path::new("/d/f");
             let mut file = synced_zero_file(&vfs, path, 0);
             file.write_at(0, &[1; 100]).unwrap();
@@ -1556,14 +1554,13 @@ mod tests {
         const FILES: usize = 8;
         let mut mixed = 0;
         for seed in 0..16 {
-            let vfs = SimVfs::new(
+            let vfs = disk_with(
                 seed,
                 FaultConfig {
                     dir_entry_persist: 0.5,
                     ..FaultConfig::default()
                 },
             );
-            durable_dir(&vfs);
             for n in 0..FILES {
                 let mut file = vfs
                     .create_file(&Path::new("/d").join(n.to_string()))
@@ -1586,14 +1583,13 @@ mod tests {
     fn an_unsynced_rename_leaves_the_old_file_or_the_new_one_never_none() {
         let mut outcomes = BTreeSet::new();
         for seed in 0..32 {
-            let vfs = SimVfs::new(
+            let vfs = disk_with(
                 seed,
                 FaultConfig {
                     dir_entry_persist: 0.5,
                     ..FaultConfig::default()
                 },
             );
-            durable_dir(&vfs);
             let (manifest, temp) = (Path::new("/d/MANIFEST"), Path::new("/d/MANIFEST.tmp"));
             let mut file = vfs.create_file(manifest).unwrap();
             file.write_at(0, b"v1").unwrap();
@@ -1614,14 +1610,13 @@ mod tests {
     #[test]
     fn wal_bit_flip_lands_in_synced_bytes() {
         for seed in 0..16 {
-            let vfs = SimVfs::new(
+            let vfs = disk_with(
                 seed,
                 FaultConfig {
                     wal_bit_flip: 1.0,
                     ..FaultConfig::default()
                 },
             );
-            durable_dir(&vfs);
             let path = Path::new("/d/wal-00000000000000000001.log");
             let mut file = synced_zero_file(&vfs, path, 2);
             let synced: Vec<u8> = (1..=100).collect();
@@ -1648,7 +1643,7 @@ mod tests {
     #[test]
     fn a_multi_bit_wal_flip_damages_one_sector_of_synced_bytes() {
         for seed in 0..16 {
-            let vfs = SimVfs::new(
+            let vfs = disk_with(
                 seed,
                 FaultConfig {
                     wal_bit_flip: 1.0,
@@ -1656,7 +1651,6 @@ mod tests {
                     ..FaultConfig::default()
                 },
             );
-            durable_dir(&vfs);
             let path = Path::new("/d/wal-00000000000000000001.log");
             let mut file = synced_zero_file(&vfs, path, 2);
             let synced = vec![0x5A; 3000];
