@@ -23,10 +23,10 @@ static NEXT_COORDINATOR_ID: AtomicU64 = AtomicU64::new(1);
 /// A stable reference to bytes stored in an [`ArenaCoordinator`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BytesHandle {
-    owner: u64,
-    generation: u64,
-    addr: usize,
-    len: usize,
+    pub(crate) owner: u64,
+    pub(crate) generation: u64,
+    pub(crate) addr: usize,
+    pub(crate) len: usize,
 }
 
 impl BytesHandle {
@@ -63,9 +63,9 @@ impl StrHandle {
 /// recorded the boundaries, so resolving them reads no byte of the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StrTripleHandle {
-    bytes: BytesHandle,
-    first_len: u32,
-    second_len: u32,
+    pub(crate) bytes: BytesHandle,
+    pub(crate) first_len: u32,
+    pub(crate) second_len: u32,
 }
 
 impl StrTripleHandle {
@@ -190,6 +190,11 @@ impl ArenaCoordinator {
     /// Copies `text` into the arena and returns a handle to it.
     pub fn store_str(&self, text: &str) -> StrHandle {
         StrHandle(self.store_bytes(text.as_bytes()))
+    }
+
+    /// This coordinator's identity (what its handles carry as owner).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     fn check(&self, handle: &BytesHandle) -> Result<(), MemoryError> {

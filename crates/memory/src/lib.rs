@@ -14,7 +14,7 @@
 //!   never a read of freed memory.
 //!
 //! The workspace's `unsafe` code lives in this crate (`coordinator.rs`,
-//! `collections.rs` and `mapping.rs`), each block with a `// SAFETY:`
+//! `shared.rs`, `collections.rs` and `mapping.rs`), each block with a `// SAFETY:`
 //! comment, and its tests run under valgrind (`cargo xtask valgrind-memory`).
 //! The one `unsafe` call elsewhere is `OsVfs::map_readonly` calling the
 //! `unsafe fn` [`map_file_readonly`], whose contract only its caller can keep.
@@ -26,10 +26,12 @@ mod collections;
 mod coordinator;
 mod error;
 mod mapping;
+mod shared;
 mod typed;
 
 pub use collections::{ArenaAllocator, ArenaMap, ArenaVec};
 pub use coordinator::{ArenaCoordinator, ArenaStats, BytesHandle, StrHandle, StrTripleHandle};
 pub use error::MemoryError;
 pub use mapping::{Mmap, map_file_readonly};
+pub use shared::SharedArena;
 pub use typed::TypedPool;
