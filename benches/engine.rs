@@ -7,7 +7,7 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use kausal_benches::{block, power_law_edges};
 use kausal_query::{QueryEngine, Traversal};
-use kausal_storage::{BlockId, Config, StorageEngine, SyncMode};
+use kausal_storage::{BlockId, Config, Database, SyncMode};
 use kausal_vfs::OsVfs;
 
 fn config() -> Config {
@@ -20,13 +20,14 @@ fn config() -> Config {
 }
 
 /// find_block over ids 1..=100,000 in turn (all present).
-fn bench_find_hits(c: &mut Criterion, name: &str, engine: &StorageEngine) {
+fn bench_find_hits(c: &mut Criterion, name: &str, engine: &Database) {
     c.bench_function(name, |b| {
         let mut n = 0u128;
         b.iter(|| {
             n = n % 100_000 + 1;
             black_box(
                 engine
+                    .snapshot()
                     .find_block(BlockId::from_u128(n))
                     .expect("find")
                     .map(|v| v.content.len()),
@@ -37,8 +38,8 @@ fn bench_find_hits(c: &mut Criterion, name: &str, engine: &StorageEngine) {
 
 fn engine_benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut engine =
-        StorageEngine::open(Arc::new(OsVfs::new()), dir.path().join("db"), config()).expect("open");
+    let engine =
+        Database::open_with(Arc::new(OsVfs::new()), dir.path().join("db"), config()).expect("open");
     let mut template = block(1, 1024);
     let mut next = 1u128;
     c.bench_function("put_block_1KiB_buffered", |b| {
@@ -49,7 +50,7 @@ fn engine_benches(c: &mut Criterion) {
         })
     });
     bench_find_hits(c, "find_block_memtable_hit", &engine);
-    engine.flush_memtable().expect("flush");
+    engine.flush().expect("flush");
     bench_find_hits(c, "find_block_sstable_hit", &engine);
     c.bench_function("find_block_miss", |b| {
         let mut n = 10_000_000u128;
@@ -57,6 +58,7 @@ fn engine_benches(c: &mut Criterion) {
             n += 1;
             black_box(
                 engine
+                    .snapshot()
                     .find_block(BlockId::from_u128(n))
                     .expect("find")
                     .is_none(),
@@ -72,12 +74,14 @@ fn engine_benches(c: &mut Criterion) {
         b.iter(|| {
             n = n % 20_000 + 1;
             engine
+                .snapshot()
                 .find_outgoing_edges_into(BlockId::from_u128(n), &mut out)
                 .expect("read");
             black_box(out.len())
         })
     });
-    let queries = QueryEngine::new(&engine);
+    let snapshot = engine.snapshot();
+    let queries = QueryEngine::new(&snapshot);
     c.bench_function("bfs_3_hop", |b| {
         let mut n = 0u128;
         b.iter(|| {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kausal_storage::{Config, StorageEngine, StorageError};
+use kausal_storage::{Config, Database, StorageError};
 use kausal_tests::{
     block, id, open, scratch_dir, small_config, table_files, wal_records, wal_segments,
 };
@@ -13,7 +13,7 @@ use kausal_vfs::OsVfs;
 /// A directory with one table of 50 blocks (and edges) and nothing in the WAL.
 fn one_table() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let (guard, dir) = scratch_dir();
-    let mut engine = open(&dir, small_config());
+    let engine = open(&dir, small_config());
     for n in 1..=50u128 {
         engine.put_block(&block(n, 300)).expect("put");
         engine
@@ -36,7 +36,7 @@ fn flip(path: &Path, offset: usize) {
 }
 
 fn open_error(dir: &Path) -> StorageError {
-    StorageEngine::open(Arc::new(OsVfs::new()), dir, small_config())
+    Database::open_with(Arc::new(OsVfs::new()), dir, small_config())
         .expect_err("must detect corruption")
 }
 
@@ -72,11 +72,13 @@ fn flipped_bit_in_table_data_fails_the_read_naming_the_table() {
     let (data_offset, _) = sections(&table)[0];
     flip(&table, data_offset + 60); // inside the first record's strings
     let engine = open(&dir, small_config());
-    let error = engine.find_block(id(1)).expect_err("checksum must fail");
+    let snapshot = engine.snapshot();
+    let error = snapshot.find_block(id(1)).expect_err("checksum must fail");
     assert_names(&error, &table);
     // Other blocks are still readable, and the scan reports the bad one.
-    assert!(engine.find_block(id(2)).expect("find").is_some());
+    assert!(engine.snapshot().find_block(id(2)).expect("find").is_some());
     let errors = engine
+        .snapshot()
         .iterate_blocks()
         .expect("read")
         .filter(Result::is_err)
@@ -140,7 +142,7 @@ fn damage_in_a_sealed_wal_segment_is_repaired_if_one_bit_else_fails_open_naming_
         memtable_budget_bytes: 16 * 1024 * 1024,
         ..small_config()
     };
-    let mut engine = open(&dir, config.clone());
+    let engine = open(&dir, config.clone());
     for n in 1..=40u128 {
         engine.put_block(&block(n, 1000)).expect("put");
     }
@@ -156,7 +158,7 @@ fn damage_in_a_sealed_wal_segment_is_repaired_if_one_bit_else_fails_open_naming_
     let repaired = &engine.recovery_report().wal.repaired;
     assert_eq!(repaired.len(), 1, "{repaired:?}");
     assert_eq!(&repaired[0].0, segment);
-    assert!((1..=40).all(|n| engine.find_block(id(n)).expect("find").is_some()));
+    assert!((1..=40).all(|n| engine.snapshot().find_block(id(n)).expect("find").is_some()));
     drop(engine);
     // Two damaged bytes in a sealed segment: corruption naming it.
     std::fs::remove_dir_all(&dir).expect("remove");

@@ -2,11 +2,11 @@
 //! moved. Open, write, move (return by value, Vec, Box), drop, reopen: every
 //! acknowledged write is there.
 
-use kausal_storage::{Config, EdgeType, GraphEdge, StorageEngine, SyncMode};
+use kausal_storage::{Config, Database, EdgeType, GraphEdge, SyncMode};
 use kausal_tests::{block, content, id, open, scratch_dir, small_config};
 
-fn build_engine(dir: &std::path::Path) -> StorageEngine {
-    let mut engine = open(dir, small_config());
+fn build_engine(dir: &std::path::Path) -> Database {
+    let engine = open(dir, small_config());
     for n in 1..=50u128 {
         engine.put_block(&block(n, 300)).expect("put");
     }
@@ -22,11 +22,11 @@ fn engine_survives_moves_drop_and_reopen() {
     let engine = build_engine(&dir);
     let mut engines = Vec::new();
     engines.push(engine);
-    let mut boxed = Box::new(engines.pop().expect("engine"));
+    let boxed = Box::new(engines.pop().expect("engine"));
     for n in 51..=100u128 {
         boxed.put_block(&block(n, 300)).expect("put after moves");
     }
-    boxed.flush_memtable().expect("flush");
+    boxed.flush().expect("flush");
     for n in 101..=120u128 {
         boxed.put_block(&block(n, 300)).expect("put");
     }
@@ -36,24 +36,28 @@ fn engine_survives_moves_drop_and_reopen() {
 
     let engine = open(&dir, small_config());
     for n in 1..=120u128 {
-        let view = engine.find_block(id(n)).expect("find").expect("present");
+        let snapshot = engine.snapshot();
+        let view = snapshot.find_block(id(n)).expect("find").expect("present");
         assert_eq!(view.content, content(n, 300));
     }
     assert_eq!(
-        engine.find_outgoing_edges(id(1)).expect("read"),
+        engine.snapshot().find_outgoing_edges(id(1)).expect("read"),
         vec![GraphEdge::new(id(1), id(2), EdgeType::Calls)]
     );
-    assert_eq!(engine.iterate_blocks().expect("read").count(), 120);
+    assert_eq!(
+        engine.snapshot().iterate_blocks().expect("read").count(),
+        120
+    );
 }
 
 #[test]
 fn drop_without_shutdown_keeps_buffered_writes() {
     let (_guard, dir) = scratch_dir();
-    let mut engine = open(&dir, small_config());
+    let engine = open(&dir, small_config());
     engine.put_block(&block(7, 100)).expect("put");
     drop(engine); // best-effort sync on drop
     let engine = open(&dir, small_config());
-    assert!(engine.find_block(id(7)).expect("find").is_some());
+    assert!(engine.snapshot().find_block(id(7)).expect("find").is_some());
 }
 
 #[test]
@@ -63,7 +67,7 @@ fn shutdown_flushes_and_reopen_reads_tables() {
         sync_mode: SyncMode::EveryWrite,
         ..small_config()
     };
-    let mut engine = open(&dir, config.clone());
+    let engine = open(&dir, config.clone());
     for n in 1..=30u128 {
         engine.put_block(&block(n, 200)).expect("put");
     }
@@ -73,13 +77,16 @@ fn shutdown_flushes_and_reopen_reads_tables() {
     assert_eq!(metrics.memtable_blocks, 0, "everything was flushed");
     assert!(metrics.sstable_count >= 1);
     assert_eq!(engine.recovery_report().records_applied, 0);
-    assert_eq!(engine.iterate_blocks().expect("read").count(), 30);
+    assert_eq!(
+        engine.snapshot().iterate_blocks().expect("read").count(),
+        30
+    );
 }
 
 #[test]
 fn many_engines_in_one_vec() {
     let dirs: Vec<_> = (0..4).map(|_| scratch_dir()).collect();
-    let mut engines: Vec<StorageEngine> = dirs
+    let mut engines: Vec<Database> = dirs
         .iter()
         .map(|(_, dir)| open(dir, small_config()))
         .collect();
@@ -93,6 +100,7 @@ fn many_engines_in_one_vec() {
     for (index, engine) in engines.iter().enumerate() {
         assert!(
             engine
+                .snapshot()
                 .find_block(id(index as u128 + 1))
                 .expect("find")
                 .is_some()

@@ -4,12 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use kausal_storage::{Config, EdgeType, GraphEdge, StorageEngine};
+use kausal_storage::{Config, Database, EdgeType, GraphEdge};
 use kausal_tests::{block, id, open, scratch_dir, small_config, table_files};
 
 /// Everything a reader can see: blocks by id and edges of each node.
-fn snapshot(engine: &StorageEngine, ids: u128) -> (BTreeMap<u128, (u64, String)>, Vec<GraphEdge>) {
+fn snapshot(engine: &Database, ids: u128) -> (BTreeMap<u128, (u64, String)>, Vec<GraphEdge>) {
     let blocks = engine
+        .snapshot()
         .iterate_blocks()
         .expect("read")
         .map(|view| {
@@ -19,10 +20,11 @@ fn snapshot(engine: &StorageEngine, ids: u128) -> (BTreeMap<u128, (u64, String)>
         .collect();
     let mut edges = Vec::new();
     for n in 1..=ids {
-        edges.extend(engine.find_outgoing_edges(id(n)).expect("read"));
-        for edge in engine.find_incoming_edges(id(n)).expect("read") {
+        edges.extend(engine.snapshot().find_outgoing_edges(id(n)).expect("read"));
+        for edge in engine.snapshot().find_incoming_edges(id(n)).expect("read") {
             assert!(
                 engine
+                    .snapshot()
                     .find_outgoing_edges(edge.source)
                     .expect("read")
                     .contains(&edge)
@@ -44,7 +46,7 @@ fn config() -> Config {
 #[test]
 fn similar_sized_tables_merge_into_the_next_tier() {
     let (_guard, dir) = scratch_dir();
-    let mut engine = open(&dir, config());
+    let engine = open(&dir, config());
     // Eight small flushes (tier 0) and nothing else.
     for flush in 0..8u128 {
         for n in 0..20u128 {
@@ -52,7 +54,7 @@ fn similar_sized_tables_merge_into_the_next_tier() {
                 .put_block(&block(flush * 20 + n + 1, 200))
                 .expect("put");
         }
-        engine.flush_memtable().expect("flush");
+        engine.flush().expect("flush");
     }
     assert_eq!(engine.metrics().sstables_per_tier, vec![8]);
     let before = snapshot(&engine, 160);
@@ -79,21 +81,21 @@ fn similar_sized_tables_merge_into_the_next_tier() {
 #[test]
 fn a_large_table_is_not_merged_with_small_ones() {
     let (_guard, dir) = scratch_dir();
-    let mut engine = open(&dir, config());
+    let engine = open(&dir, config());
     for n in 1..=50u128 {
         engine.put_block(&block(n, 1000)).expect("put");
     }
-    engine.flush_memtable().expect("flush"); // ~50 KB: tier 1
+    engine.flush().expect("flush"); // ~50 KB: tier 1
     assert_eq!(engine.metrics().sstable_count, 1);
     for flush in 0..3u128 {
         engine.put_block(&block(100 + flush, 100)).expect("put");
-        engine.flush_memtable().expect("flush");
+        engine.flush().expect("flush");
     }
     // One big and three small tables: no tier has four tables.
     assert_eq!(engine.compact().expect("compact"), 0);
     assert_eq!(engine.metrics().sstable_count, 4);
     engine.put_block(&block(200, 100)).expect("put");
-    engine.flush_memtable().expect("flush");
+    engine.flush().expect("flush");
     // Now four adjacent small tables form a run; the big one stays.
     assert_eq!(engine.compact().expect("compact"), 1);
     assert_eq!(engine.metrics().sstable_count, 2);
@@ -102,18 +104,18 @@ fn a_large_table_is_not_merged_with_small_ones() {
 #[test]
 fn tombstones_survive_partial_compaction_and_drop_in_full_compaction() {
     let (_guard, dir) = scratch_dir();
-    let mut engine = open(&dir, config());
+    let engine = open(&dir, config());
     for n in 1..=40u128 {
         engine.put_block(&block(n, 1000)).expect("put");
     }
     engine
         .put_edge(GraphEdge::new(id(1), id(2), EdgeType::Calls))
         .expect("edge");
-    engine.flush_memtable().expect("flush"); // big, old table holds block 1
+    engine.flush().expect("flush"); // big, old table holds block 1
     for flush in 0..4u128 {
         engine.delete_block(id(1 + flush)).expect("delete");
         engine.put_block(&block(1000 + flush, 50)).expect("put");
-        engine.flush_memtable().expect("flush");
+        engine.flush().expect("flush");
     }
     let before = snapshot(&engine, 40);
     // The four small tables merge; their tombstones must stay because the
@@ -122,11 +124,17 @@ fn tombstones_survive_partial_compaction_and_drop_in_full_compaction() {
     assert_eq!(engine.metrics().sstable_count, 2);
     for n in 1..=4u128 {
         assert!(
-            engine.find_block(id(n)).expect("find").is_none(),
+            engine.snapshot().find_block(id(n)).expect("find").is_none(),
             "block {n} stays deleted"
         );
     }
-    assert!(engine.find_outgoing_edges(id(1)).expect("read").is_empty());
+    assert!(
+        engine
+            .snapshot()
+            .find_outgoing_edges(id(1))
+            .expect("read")
+            .is_empty()
+    );
     assert_eq!(snapshot(&engine, 40), before);
     // A full compaction drops the tombstones together with the old versions.
     engine.compact_all().expect("compact all");
@@ -137,7 +145,7 @@ fn tombstones_survive_partial_compaction_and_drop_in_full_compaction() {
     let engine = open(&dir, config());
     for n in 1..=4u128 {
         assert!(
-            engine.find_block(id(n)).expect("find").is_none(),
+            engine.snapshot().find_block(id(n)).expect("find").is_none(),
             "block {n} after restart"
         );
     }
@@ -147,7 +155,7 @@ fn tombstones_survive_partial_compaction_and_drop_in_full_compaction() {
 #[test]
 fn auto_compaction_keeps_table_count_bounded() {
     let (_guard, dir) = scratch_dir();
-    let mut engine = open(
+    let engine = open(
         &dir,
         Config {
             auto_compact: true,

@@ -6,14 +6,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use kausal_storage::{EdgeType, GraphEdge, StorageEngine, StorageError};
+use kausal_storage::{Database, EdgeType, GraphEdge, StorageError};
 use kausal_tests::{block, id, open, scratch_dir, small_config, table_files, wal_segments};
 use kausal_vfs::OsVfs;
 
 const TABLE_FOOTER_BYTES: usize = 160;
 
 fn open_error(dir: &Path) -> StorageError {
-    StorageEngine::open(Arc::new(OsVfs::new()), dir, small_config()).expect_err("must refuse")
+    Database::open_with(Arc::new(OsVfs::new()), dir, small_config()).expect_err("must refuse")
 }
 
 fn assert_unsupported(error: StorageError, file: &Path, expected_found: u32) {
@@ -53,7 +53,7 @@ fn set_version(
 #[test]
 fn a_table_from_a_newer_version_is_refused_clearly() {
     let (_guard, dir) = scratch_dir();
-    let mut engine = open(&dir, small_config());
+    let engine = open(&dir, small_config());
     for n in 1..=20u128 {
         engine.put_block(&block(n, 200)).expect("put");
         engine
@@ -71,7 +71,7 @@ fn a_table_from_a_newer_version_is_refused_clearly() {
 #[test]
 fn a_wal_segment_from_a_newer_version_is_refused_clearly() {
     let (_guard, dir) = scratch_dir();
-    let mut engine = open(&dir, small_config());
+    let engine = open(&dir, small_config());
     engine.put_block(&block(1, 200)).expect("put");
     engine.sync().expect("sync");
     drop(engine);
@@ -83,7 +83,7 @@ fn a_wal_segment_from_a_newer_version_is_refused_clearly() {
 #[test]
 fn a_manifest_from_a_newer_version_is_refused_clearly() {
     let (_guard, dir) = scratch_dir();
-    let mut engine = open(&dir, small_config());
+    let engine = open(&dir, small_config());
     engine.put_block(&block(1, 200)).expect("put");
     engine.shutdown().expect("shutdown");
     let manifest = dir.join("MANIFEST");

@@ -8,9 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use kausal_query::{Algorithm, EdgeTypeSet, Filter, QueryEngine, Traversal};
 use kausal_sim::model::Mutation;
 use kausal_sim::workload::code_graph_batches;
-use kausal_storage::{
-    BlockId, Config, ContextBlock, EdgeType, StorageEngine, SyncMode, WriteBatch,
-};
+use kausal_storage::{BlockId, Config, ContextBlock, Database, EdgeType, SyncMode, WriteBatch};
 use kausal_tests::{open, scratch_dir};
 
 const FILES: usize = 1_000;
@@ -51,14 +49,14 @@ fn config() -> Config {
     }
 }
 
-fn ingest(dir: &std::path::Path) -> (StorageEngine, Expected) {
+fn ingest(dir: &std::path::Path) -> (Database, Expected) {
     let batches = code_graph_batches(7, FILES, FUNCTIONS_PER_FILE);
     let mut expected = Expected {
         callees: BTreeMap::new(),
         callers: BTreeMap::new(),
         names: BTreeMap::new(),
     };
-    let mut engine = open(dir, config());
+    let engine = open(dir, config());
     for (index, batch) in batches.iter().enumerate() {
         let mut write = WriteBatch::new();
         for mutation in batch {
@@ -95,7 +93,7 @@ fn ingest(dir: &std::path::Path) -> (StorageEngine, Expected) {
         }
         engine.write_batch(&write).expect("write batch");
         if index == FILES / 2 {
-            engine.flush_memtable().expect("flush"); // half in tables, half in the memtable
+            engine.flush().expect("flush"); // half in tables, half in the memtable
         }
     }
     engine.sync().expect("sync");
@@ -108,11 +106,12 @@ fn serde_name(metadata: &str) -> String {
     metadata[start..end].to_string()
 }
 
-fn check(engine: &StorageEngine, expected: &Expected, stage: &str) {
-    let queries = QueryEngine::new(engine);
+fn check(engine: &Database, expected: &Expected, stage: &str) {
+    let snapshot = engine.snapshot();
+    let queries = QueryEngine::new(&snapshot);
     let function = |n: u128| BlockId::from_u128(n);
     assert!(
-        engine.iterate_blocks().expect("read").count() >= 10_000,
+        engine.snapshot().iterate_blocks().expect("read").count() >= 10_000,
         "{stage}"
     );
     for n in (1..=(FILES * FUNCTIONS_PER_FILE) as u128).step_by(97) {
@@ -184,7 +183,7 @@ fn check(engine: &StorageEngine, expected: &Expected, stage: &str) {
 #[test]
 fn callers_callees_and_three_hops_survive_flush_compaction_and_restart() {
     let (_guard, dir) = scratch_dir();
-    let (mut engine, expected) = ingest(&dir);
+    let (engine, expected) = ingest(&dir);
     let metrics = engine.metrics();
     assert!(
         metrics.memtable_blocks > 0,
@@ -195,7 +194,7 @@ fn callers_callees_and_three_hops_survive_flush_compaction_and_restart() {
         "part of the graph is in tables"
     );
     check(&engine, &expected, "after ingest");
-    engine.flush_memtable().expect("flush");
+    engine.flush().expect("flush");
     check(&engine, &expected, "after flush");
     engine.compact_all().expect("compact");
     check(&engine, &expected, "after compaction");

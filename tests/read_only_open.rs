@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kausal_storage::{EdgeType, GraphEdge, StorageEngine, StorageError};
+use kausal_storage::{Database, EdgeType, GraphEdge, StorageError};
 use kausal_tests::{block, id, open, scratch_dir, small_config};
 use kausal_vfs::OsVfs;
 
-fn open_read_only(dir: &Path) -> Result<StorageEngine, StorageError> {
-    StorageEngine::open_read_only(Arc::new(OsVfs::new()), dir, small_config())
+fn open_read_only(dir: &Path) -> Result<Database, StorageError> {
+    Database::open_read_only_with(Arc::new(OsVfs::new()), dir, small_config())
 }
 
 /// Every file of `dir` with its bytes.
@@ -29,7 +29,7 @@ fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 /// A database with tables and a synced WAL tail that was never flushed.
 fn database_with_a_wal_tail() -> (tempfile::TempDir, PathBuf) {
     let (guard, dir) = scratch_dir();
-    let mut engine = open(&dir, small_config());
+    let engine = open(&dir, small_config());
     for n in 1..=200u128 {
         engine.put_block(&block(n, 500)).expect("put");
         engine
@@ -50,10 +50,17 @@ fn a_read_only_open_writes_nothing_and_sees_everything() {
         assert!(engine.is_read_only());
         for n in 1..=200u128 {
             assert!(
-                engine.find_block(id(n)).expect("find").is_some(),
+                engine.snapshot().find_block(id(n)).expect("find").is_some(),
                 "block {n}"
             );
-            assert_eq!(engine.find_outgoing_edges(id(n)).expect("edges").len(), 1);
+            assert_eq!(
+                engine
+                    .snapshot()
+                    .find_outgoing_edges(id(n))
+                    .expect("edges")
+                    .len(),
+                1
+            );
         }
     }
     assert_eq!(
@@ -66,12 +73,12 @@ fn a_read_only_open_writes_nothing_and_sees_everything() {
 #[test]
 fn a_read_only_engine_refuses_writes() {
     let (_guard, dir) = database_with_a_wal_tail();
-    let mut engine = open_read_only(&dir).expect("open read-only");
+    let engine = open_read_only(&dir).expect("open read-only");
     for result in [
         engine.put_block(&block(999, 10)).map(|_| ()),
         engine.delete_block(id(1)).map(|_| ()),
         engine.sync(),
-        engine.flush_memtable(),
+        engine.flush(),
     ] {
         assert!(
             matches!(result, Err(StorageError::ReadOnly { .. })),
@@ -86,7 +93,7 @@ fn readers_share_the_directory_and_exclude_a_writer() {
     let (_guard, dir) = database_with_a_wal_tail();
     let first = open_read_only(&dir).expect("first reader");
     let second = open_read_only(&dir).expect("second reader");
-    let error = StorageEngine::open(Arc::new(OsVfs::new()), &dir, small_config())
+    let error = Database::open_with(Arc::new(OsVfs::new()), &dir, small_config())
         .expect_err("a writer must wait for the readers");
     assert!(matches!(error, StorageError::Locked { .. }), "{error}");
     drop((first, second));

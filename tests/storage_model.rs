@@ -3,9 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kausal_storage::{
-    BlockId, Config, ContextBlock, EdgeType, GraphEdge, StorageEngine, WriteBatch,
-};
+use kausal_storage::{BlockId, Config, ContextBlock, Database, EdgeType, GraphEdge, WriteBatch};
 use kausal_tests::{content, id, open, scratch_dir};
 use proptest::prelude::*;
 
@@ -131,27 +129,29 @@ fn config() -> Config {
     }
 }
 
-fn check(engine: &StorageEngine, model: &Model) -> Result<(), TestCaseError> {
+fn check(engine: &Database, model: &Model) -> Result<(), TestCaseError> {
     for n in 1..=IDS {
         let found = engine
+            .snapshot()
             .find_block(id(n))
             .expect("find")
             .map(|v| v.content.to_string());
         prop_assert_eq!(found.as_ref(), model.blocks.get(&n), "block {}", n);
         prop_assert_eq!(
-            engine.find_outgoing_edges(id(n)).expect("read"),
+            engine.snapshot().find_outgoing_edges(id(n)).expect("read"),
             model.outgoing(n),
             "out edges of {}",
             n
         );
         prop_assert_eq!(
-            engine.find_incoming_edges(id(n)).expect("read"),
+            engine.snapshot().find_incoming_edges(id(n)).expect("read"),
             model.incoming(n),
             "in edges of {}",
             n
         );
     }
     let scanned: Vec<(u128, String)> = engine
+        .snapshot()
         .iterate_blocks()
         .expect("read")
         .map(|v| {
@@ -163,6 +163,7 @@ fn check(engine: &StorageEngine, model: &Model) -> Result<(), TestCaseError> {
     prop_assert_eq!(scanned, expected);
     prop_assert!(
         engine
+            .snapshot()
             .find_block(BlockId::from_u128(IDS + 1))
             .expect("find")
             .is_none()
@@ -189,7 +190,7 @@ proptest! {
                     steps.iter().for_each(|s| add_to_batch(&mut batch, s));
                     engine.write_batch(&batch).expect("batch");
                 }
-                Step::Flush => engine.flush_memtable().expect("flush"),
+                Step::Flush => engine.flush().expect("flush"),
                 Step::Compact => { engine.compact().expect("compact"); }
                 Step::CompactAll => { engine.compact_all().expect("compact all"); }
                 Step::Reopen => {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 pub struct ReadmeDoctests;
 use std::sync::Arc;
 
-use kausal_storage::{BlockId, Config, ContextBlock, StorageEngine, SyncMode};
+use kausal_storage::{BlockId, Config, ContextBlock, Database, SyncMode};
 use kausal_vfs::OsVfs;
 
 /// A fresh temporary directory for one scenario; removed when dropped.
@@ -55,8 +55,8 @@ pub fn small_config() -> Config {
 }
 
 /// Opens `dir` on the real file system.
-pub fn open(dir: &Path, config: Config) -> StorageEngine {
-    StorageEngine::open(Arc::new(OsVfs::new()), dir, config).expect("open engine")
+pub fn open(dir: &Path, config: Config) -> Database {
+    Database::open_with(Arc::new(OsVfs::new()), dir, config).expect("open engine")
 }
 
 /// WAL segment files of `dir`, oldest first.

@@ -23,7 +23,7 @@ fn build_wal() -> (tempfile::TempDir, PathBuf) {
         wal_segment_bytes: 6 * 1024,
         ..small_config()
     };
-    let mut engine = open(&dir, config);
+    let engine = open(&dir, config);
     for n in 1..=BLOCKS {
         engine.put_block(&block(n, 400)).expect("put");
         if n == SYNCED {
@@ -83,8 +83,9 @@ fn crash_at_every_record_boundary_and_mid_record() {
             std::fs::write(&names[segment], &bytes).expect("write");
 
             let engine = open(&dir, small_config());
+            let snapshot = engine.snapshot();
             for n in 1..=BLOCKS {
-                let found = engine.find_block(id(n)).expect("find");
+                let found = snapshot.find_block(id(n)).expect("find");
                 if n as usize <= whole_records {
                     let view = found.unwrap_or_else(|| {
                         panic!("cut at {cut} of segment {segment}: block {n} lost")

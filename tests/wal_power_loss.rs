@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kausal_storage::{Config, StorageEngine, StorageError, SyncMode};
+use kausal_storage::{Config, Database, StorageError, SyncMode};
 use kausal_tests::{block, copy_dir, id, scratch_dir, wal_records, wal_segments};
 use kausal_vfs::OsVfs;
 
@@ -34,8 +34,8 @@ fn config() -> Config {
     }
 }
 
-fn try_open(dir: &Path, config: Config) -> Result<StorageEngine, StorageError> {
-    StorageEngine::open(Arc::new(OsVfs::new()), dir, config)
+fn try_open(dir: &Path, config: Config) -> Result<Database, StorageError> {
+    Database::open_with(Arc::new(OsVfs::new()), dir, config)
 }
 
 /// End of the last record (padding included) of `segment`.
@@ -59,7 +59,7 @@ struct CrashImage {
 fn crash_image(rng: &mut fastrand::Rng) -> CrashImage {
     let (guard, live) = scratch_dir();
     let image = guard.path().join("image");
-    let mut engine = StorageEngine::open(Arc::new(OsVfs::new()), &live, config()).expect("open");
+    let engine = Database::open_with(Arc::new(OsVfs::new()), &live, config()).expect("open");
     let synced = rng.u128(5..40);
     let unsynced = rng.u128(10..60);
     let size = |n: u128| 200 + (n as usize * 7919) % 2500;
@@ -114,11 +114,12 @@ fn pages_past_the_sync_point_lost_in_any_order_never_block_open() {
         let engine = try_open(&image.dir, config())
             .unwrap_or_else(|error| panic!("seed {seed}: open failed: {error}"));
         for n in 1..=image.synced {
-            let found = engine.find_block(id(n)).expect("find");
+            let snapshot = engine.snapshot();
+            let found = snapshot.find_block(id(n)).expect("find");
             assert!(found.is_some(), "seed {seed}: synced block {n} lost");
         }
         let present: Vec<bool> = (image.synced + 1..=image.synced + image.unsynced)
-            .map(|n| engine.find_block(id(n)).expect("find").is_some())
+            .map(|n| engine.snapshot().find_block(id(n)).expect("find").is_some())
             .collect();
         let survivors = present.iter().take_while(|present| **present).count();
         assert!(
@@ -133,7 +134,7 @@ fn one_flipped_bit_in_synced_wal_data_is_reported_or_harmless() {
     let mut rng = fastrand::Rng::with_seed(7);
     let (guard, live) = scratch_dir();
     let pristine = guard.path().join("pristine");
-    let mut engine = StorageEngine::open(Arc::new(OsVfs::new()), &live, config()).expect("open");
+    let engine = Database::open_with(Arc::new(OsVfs::new()), &live, config()).expect("open");
     const BLOCKS: u128 = 80;
     for n in 1..=BLOCKS {
         engine
@@ -184,7 +185,13 @@ fn one_flipped_bit_in_synced_wal_data_is_reported_or_harmless() {
             Err(other) => panic!("trial {trial}: unexpected error {other}"),
             Ok(engine) => {
                 let missing: Vec<u128> = (1..=BLOCKS)
-                    .filter(|n| engine.find_block(id(*n)).expect("find").is_none())
+                    .filter(|n| {
+                        engine
+                            .snapshot()
+                            .find_block(id(*n))
+                            .expect("find")
+                            .is_none()
+                    })
                     .collect();
                 if missing.is_empty() {
                     let report = &engine.recovery_report().wal;
@@ -225,7 +232,7 @@ fn one_flipped_bit_in_synced_wal_data_is_reported_or_harmless() {
 fn a_flipped_length_bit_never_truncates_synced_records() {
     let (guard, live) = scratch_dir();
     let pristine = guard.path().join("pristine");
-    let mut engine = StorageEngine::open(Arc::new(OsVfs::new()), &live, config()).expect("open");
+    let engine = Database::open_with(Arc::new(OsVfs::new()), &live, config()).expect("open");
     for n in 1..=40u128 {
         engine.put_block(&block(n, 700)).expect("put");
         engine.sync().expect("sync");
@@ -257,7 +264,7 @@ fn a_flipped_length_bit_never_truncates_synced_records() {
         Ok(engine) => {
             for n in 1..=40u128 {
                 assert!(
-                    engine.find_block(id(n)).expect("find").is_some(),
+                    engine.snapshot().find_block(id(n)).expect("find").is_some(),
                     "block {n} lost"
                 );
             }

@@ -15,7 +15,7 @@ fn write_wal_only(dir: &Path, count: u128, len: usize) {
         memtable_budget_bytes: 64 * 1024 * 1024,
         ..small_config()
     };
-    let mut engine = open(dir, config);
+    let engine = open(dir, config);
     for n in 1..=count {
         engine.put_block(&block(n, len)).expect("put");
     }
@@ -37,17 +37,22 @@ fn wal_larger_than_memory_budget_recovers_by_flushing() {
     assert!(report.flushes_during_replay >= 5, "{report:?}");
     assert!(report.wal.torn_tail.is_none());
     assert!(engine.metrics().memtable_bytes <= 64 * 1024 + 2048);
+    let snapshot = engine.snapshot();
     for n in 1..=600u128 {
-        let view = engine.find_block(id(n)).expect("find").expect("present");
+        let view = snapshot.find_block(id(n)).expect("find").expect("present");
         assert_eq!(view.content, content(n, 1000), "block {n}");
     }
+    drop(snapshot);
     drop(engine);
     // Recovery wrote everything into tables and removed the old segments,
     // so a second recovery has nothing to replay.
     assert!(wal_segments(&dir).len() <= 2, "{:?}", wal_segments(&dir));
     let engine = open(&dir, small_config());
     assert_eq!(engine.recovery_report().records_applied, 0);
-    assert_eq!(engine.iterate_blocks().expect("read").count(), 600);
+    assert_eq!(
+        engine.snapshot().iterate_blocks().expect("read").count(),
+        600
+    );
 }
 
 #[test]
@@ -84,16 +89,25 @@ fn torn_tail_is_truncated_and_earlier_records_kept() {
     assert_eq!(engine.recovery_report().records_applied, 39);
     for n in 1..=39u128 {
         assert!(
-            engine.find_block(id(n)).expect("find").is_some(),
+            engine.snapshot().find_block(id(n)).expect("find").is_some(),
             "block {n}"
         );
     }
-    assert!(engine.find_block(id(40)).expect("find").is_none());
+    assert!(
+        engine
+            .snapshot()
+            .find_block(id(40))
+            .expect("find")
+            .is_none()
+    );
     drop(engine);
     // The tail was truncated, so the next open finds a clean log.
     let engine = open(&dir, small_config());
     assert!(engine.recovery_report().wal.torn_tail.is_none());
-    assert_eq!(engine.iterate_blocks().expect("read").count(), 39);
+    assert_eq!(
+        engine.snapshot().iterate_blocks().expect("read").count(),
+        39
+    );
 }
 
 #[test]
@@ -109,7 +123,7 @@ fn corruption_before_valid_records_is_an_error_naming_segment_and_offset() {
     bytes[offset + 21] ^= 0x01;
     std::fs::write(first, &bytes).expect("write");
 
-    let error = kausal_storage::StorageEngine::open(
+    let error = kausal_storage::Database::open_with(
         std::sync::Arc::new(kausal_vfs::OsVfs::new()),
         &dir,
         small_config(),
@@ -138,9 +152,13 @@ fn corruption_before_valid_records_is_an_error_naming_segment_and_offset() {
     assert_eq!(salvaged.len(), 1);
     assert_eq!(salvaged[0].file, *first);
     assert_eq!(salvaged[0].offset, offset as u64);
-    assert!(engine.find_block(id(1)).expect("find").is_some());
+    assert!(engine.snapshot().find_block(id(1)).expect("find").is_some());
     assert!(
-        engine.find_block(id(60)).expect("find").is_some(),
+        engine
+            .snapshot()
+            .find_block(id(60))
+            .expect("find")
+            .is_some(),
         "later segments replayed"
     );
 }
@@ -154,7 +172,7 @@ fn corruption_in_last_segment_followed_by_records_is_not_a_torn_tail() {
         sync_mode: SyncMode::EveryWrite,
         ..small_config()
     };
-    let mut engine = open(&dir, config);
+    let engine = open(&dir, config);
     for n in 1..=10u128 {
         engine.put_block(&block(n, 100)).expect("put");
     }
@@ -168,7 +186,7 @@ fn corruption_in_last_segment_followed_by_records_is_not_a_torn_tail() {
     bytes[offset + 30] ^= 1;
     bytes[offset + 33] ^= 4;
     std::fs::write(&segment, &bytes).expect("write");
-    let error = kausal_storage::StorageEngine::open(
+    let error = kausal_storage::Database::open_with(
         std::sync::Arc::new(kausal_vfs::OsVfs::new()),
         &dir,
         small_config(),
@@ -195,5 +213,5 @@ fn crash_during_segment_creation_leaves_a_removable_empty_segment() {
         engine.recovery_report().wal.removed_partial_segments,
         vec![next]
     );
-    assert_eq!(engine.iterate_blocks().expect("read").count(), 5);
+    assert_eq!(engine.snapshot().iterate_blocks().expect("read").count(), 5);
 }

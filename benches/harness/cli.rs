@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use kausal_ingest::name_index::key_id;
 use kausal_storage::{
-    BlockId, Config, ContextBlock, EdgeType, GraphEdge, StorageEngine, SyncMode, WriteBatch,
+    BlockId, Config, ContextBlock, Database, EdgeType, GraphEdge, SyncMode, WriteBatch,
 };
 use kausal_vfs::OsVfs;
 
@@ -37,8 +37,7 @@ fn build(dir: &Path, blocks: u64) {
         memtable_budget_bytes: 256 * 1024 * 1024,
         ..Config::default()
     };
-    let mut engine =
-        StorageEngine::open(Arc::new(OsVfs::new()), dir, config).expect("open cli graph");
+    let engine = Database::open_with(Arc::new(OsVfs::new()), dir, config).expect("open cli graph");
     let mut batch = WriteBatch::new();
     for n in 0..blocks {
         let module = n / FUNCTIONS_PER_MODULE;
@@ -75,7 +74,7 @@ fn build(dir: &Path, blocks: u64) {
         }
     }
     engine.write_batch(&batch).expect("write");
-    engine.flush_memtable().expect("flush");
+    engine.flush().expect("flush");
     engine.compact_all().expect("compact");
     engine.shutdown().expect("shutdown");
 }
@@ -100,8 +99,9 @@ pub fn rows(quick: bool, work: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
     ));
     let label = if quick { "20k" } else { "1M" };
     let mut rows = Vec::new();
-    let engine = StorageEngine::open_read_only(Arc::new(OsVfs::new()), &dir, Config::default())
+    let engine = Database::open_read_only_with(Arc::new(OsVfs::new()), &dir, Config::default())
         .expect("open read-only");
+    let reader = kausal_cli::reader::Reader::new(engine.clone());
     let mut rng = fastrand::Rng::with_seed(11);
     let queries: Vec<String> = (0..2000)
         .map(|_| format!("f{}", rng.u64(0..blocks)))
@@ -112,7 +112,7 @@ pub fn rows(quick: bool, work: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
             queries.len(),
             1,
             |i| {
-                let matches = kausal_cli::names::matches(&engine, &queries[i]).expect("find");
+                let matches = kausal_cli::names::matches(&reader, &queries[i]).expect("find");
                 assert_eq!(matches.blocks.len(), 1);
             },
         )

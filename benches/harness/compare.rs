@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use kausal_benches::block;
 use kausal_storage::{
-    BlockId, Config, ContextBlock, EdgeType, GraphEdge, StorageEngine, SyncMode, WriteBatch,
+    BlockId, Config, ContextBlock, Database, EdgeType, GraphEdge, SyncMode, WriteBatch,
 };
 use kausal_vfs::OsVfs;
 use serde_json::{Value, json};
@@ -111,7 +111,7 @@ pub fn edge_key(edge: &GraphEdge) -> [u8; 34] {
 
 /// kausal as a [`Subject`].
 pub struct Kausal {
-    engine: StorageEngine,
+    engine: Database,
     block: ContextBlock,
     edges: Vec<GraphEdge>,
 }
@@ -128,7 +128,7 @@ impl Kausal {
             ..Config::default()
         };
         Self {
-            engine: StorageEngine::open(Arc::new(OsVfs::new()), dir.join("kausal"), config)
+            engine: Database::open_with(Arc::new(OsVfs::new()), dir.join("kausal"), config)
                 .expect("open kausal"),
             block: compared_block(BlockId::from_u128(1)),
             edges: Vec::with_capacity(64),
@@ -169,20 +169,25 @@ impl Subject for Kausal {
     fn begin_reads(&mut self) {}
 
     fn get(&mut self, id: BlockId) -> usize {
-        self.engine.find_block(id).expect("find").map_or(0, |b| {
-            b.source_uri.len() + b.metadata_json.len() + b.content.len()
-        })
+        self.engine
+            .snapshot()
+            .find_block(id)
+            .expect("find")
+            .map_or(0, |b| {
+                b.source_uri.len() + b.metadata_json.len() + b.content.len()
+            })
     }
 
     fn outgoing(&mut self, id: BlockId) -> usize {
         self.engine
+            .snapshot()
             .find_outgoing_edges_into(id, &mut self.edges)
             .expect("edges");
         self.edges.len()
     }
 
     fn settle(&mut self) {
-        self.engine.flush_memtable().expect("flush");
+        self.engine.flush().expect("flush");
         self.engine.compact_all().expect("compact");
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use kausal_ingest::{IngestOptions, Ingester};
-use kausal_storage::{Config, StorageEngine, SyncMode};
+use kausal_storage::{Config, Database, SyncMode};
 use kausal_vfs::OsVfs;
 
 use crate::report::{Row, Target, measure, measure_bulk};
@@ -83,14 +83,14 @@ fn options() -> IngestOptions {
     }
 }
 
-fn open(dir: &Path) -> StorageEngine {
+fn open(dir: &Path) -> Database {
     // Batches are atomic and a re-ingest repairs a crashed one, so an
     // ingest syncs once at its end rather than per file.
     let config = Config {
         sync_mode: SyncMode::Manual,
         ..Config::default()
     };
-    StorageEngine::open(Arc::new(OsVfs::new()), dir, config).expect("open engine")
+    Database::open_with(Arc::new(OsVfs::new()), dir, config).expect("open engine")
 }
 
 pub fn ingest(quick: bool, dir: &Path) -> Vec<Row> {
@@ -104,11 +104,11 @@ pub fn ingest(quick: bool, dir: &Path) -> Vec<Row> {
     }
     let bytes: u64 = walk_bytes(&tree);
 
-    let mut engine = open(&dir.join("ingest-db"));
+    let engine = open(&dir.join("ingest-db"));
     let mut ingester = Ingester::new(Arc::new(OsVfs::new()), &tree, options()).expect("ingester");
     let mut report = None;
     let mut row = measure_bulk(&format!("ingest cold ({lines} lines)"), bytes, || {
-        report = Some(ingester.ingest(&mut engine).expect("cold ingest"));
+        report = Some(ingester.ingest(&engine).expect("cold ingest"));
     });
     let report = report.expect("report");
     let lines_per_second = lines as f64 / row.seconds.max(1e-9);
@@ -131,7 +131,7 @@ pub fn ingest(quick: bool, dir: &Path) -> Vec<Row> {
         runs,
         1,
         |_| {
-            let report = ingester.ingest(&mut engine).expect("re-ingest");
+            let report = ingester.ingest(&engine).expect("re-ingest");
             assert_eq!(report.files_parsed, 0);
         },
     );
@@ -148,7 +148,7 @@ pub fn ingest(quick: bool, dir: &Path) -> Vec<Row> {
     let row = measure("re-ingest, one file edited", runs, 1, |i| {
         let text = if i % 2 == 0 { &changed } else { &original };
         std::fs::write(&edited, text).expect("edit");
-        let report = ingester.ingest(&mut engine).expect("re-ingest");
+        let report = ingester.ingest(&engine).expect("re-ingest");
         assert_eq!(report.files_parsed, 1);
         last = Some(report.timings);
     });
@@ -165,7 +165,7 @@ pub fn ingest(quick: bool, dir: &Path) -> Vec<Row> {
     let row = measure("re-ingest, one file body edit", runs, 1, |i| {
         let text = if i % 2 == 0 { &trailing } else { &original };
         std::fs::write(&edited, text).expect("edit");
-        let report = ingester.ingest(&mut engine).expect("re-ingest");
+        let report = ingester.ingest(&engine).expect("re-ingest");
         assert_eq!(report.files_parsed, 1);
         last = Some((report.resolved, report.timings));
     });

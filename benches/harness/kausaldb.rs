@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use kausal_query::{Algorithm, EdgeTypeSet, QueryEngine, Traversal};
 use kausal_sim::{FaultConfig, SimVfs};
-use kausal_storage::{BlockId, Config, EdgeType, GraphEdge, StorageEngine, SyncMode};
+use kausal_storage::{BlockId, Config, Database, EdgeType, GraphEdge, SyncMode};
 
 use crate::report::{Row, Target, measure, measure_with_setup};
 
@@ -48,10 +48,10 @@ fn block_id(index: usize) -> BlockId {
     kausaldb_id(index as u64 + 1)
 }
 
-fn open_sim(dir: &str) -> StorageEngine {
+fn open_sim(dir: &str) -> Database {
     let vfs = SimVfs::new(0, FaultConfig::default());
     vfs.set_faults_enabled(false);
-    StorageEngine::open(
+    Database::open_with(
         Arc::new(vfs),
         Path::new(dir),
         Config {
@@ -66,7 +66,7 @@ fn open_sim(dir: &str) -> StorageEngine {
     .expect("open engine on SimVfs")
 }
 
-fn put(engine: &mut StorageEngine, index: usize) {
+fn put(engine: &Database, index: usize) {
     engine
         .put_block_fields(block_id(index), SOURCE_URI, METADATA, CONTENT)
         .expect("put");
@@ -125,17 +125,16 @@ pub fn kausaldb_graph() -> Vec<GraphEdge> {
 /// missing), put_edge, find_outgoing_edges and a flush of 100 blocks.
 pub fn storage_rows() -> Vec<Row> {
     let mut rows = Vec::new();
-    let mut engine = open_sim("/kausaldb-storage");
+    let engine = open_sim("/kausaldb-storage");
     rows.push(
-        warm_then_measure("kausaldb workload: put_block", GROUP, |i| {
-            put(&mut engine, i)
-        })
-        .note("SimVfs, WAL buffered (no fsync), 64 KiB WAL segments, 16 MiB memtable"),
+        warm_then_measure("kausaldb workload: put_block", GROUP, |i| put(&engine, i))
+            .note("SimVfs, WAL buffered (no fsync), 64 KiB WAL segments, 16 MiB memtable"),
     );
     let blocks = WARMUP + ITERATIONS;
     let mut found = 0usize;
-    let mut find = |engine: &StorageEngine, i: usize| {
+    let mut find = |engine: &Database, i: usize| {
         found += engine
+            .snapshot()
             .find_block(block_id(i))
             .expect("find")
             .map_or(0, |b| b.content.len());
@@ -146,7 +145,7 @@ pub fn storage_rows() -> Vec<Row> {
         })
         .target(Target::AllocationsPerOpAtMost(0.0)),
     );
-    engine.flush_memtable().expect("flush");
+    engine.flush().expect("flush");
     rows.push(
         warm_then_measure("kausaldb workload: find_block (after flush)", GROUP, |i| {
             find(&engine, i % blocks)
@@ -180,6 +179,7 @@ pub fn storage_rows() -> Vec<Row> {
     rows.push(
         warm_then_measure("kausaldb workload: find_outgoing_edges", GROUP, |i| {
             engine
+                .snapshot()
                 .find_outgoing_edges_into(edge(i % blocks).source, &mut out)
                 .expect("edges");
             edges_seen += out.len();
@@ -192,7 +192,7 @@ pub fn storage_rows() -> Vec<Row> {
     drop(engine);
 
     let mut engine = open_sim("/kausaldb-flush");
-    let fill = |engine: &mut StorageEngine, i: usize| {
+    let fill = |engine: &Database, i: usize| {
         if i.is_multiple_of(FLUSHES_PER_COMPACTION) {
             engine.compact_all().expect("compact");
         }
@@ -201,8 +201,8 @@ pub fn storage_rows() -> Vec<Row> {
         }
     };
     for i in 0..WARMUP {
-        fill(&mut engine, i);
-        engine.flush_memtable().expect("flush");
+        fill(&engine, i);
+        engine.flush().expect("flush");
     }
     rows.push(
         measure_with_setup(
@@ -210,7 +210,7 @@ pub fn storage_rows() -> Vec<Row> {
             ITERATIONS,
             &mut engine,
             |engine, i| fill(engine, WARMUP + i),
-            |engine, _| engine.flush_memtable().expect("flush"),
+            |engine, _| engine.flush().expect("flush"),
         )
         .note(format!(
             "SimVfs; WAL rotated, table and manifest written and synced; \
@@ -227,7 +227,7 @@ pub fn storage_rows() -> Vec<Row> {
 /// over `calls` only. Plus the same BFS with a fresh `QueryEngine` per
 /// query, the cost of a query right after a write.
 pub fn query_rows() -> Vec<Row> {
-    let mut engine = open_sim("/kausaldb-query");
+    let engine = open_sim("/kausaldb-query");
     for n in 1..=GRAPH_NODES {
         engine
             .put_block_fields(kausaldb_id(n), SOURCE_URI, METADATA, CONTENT)
@@ -236,7 +236,8 @@ pub fn query_rows() -> Vec<Row> {
     for edge in kausaldb_graph() {
         engine.put_edge(edge).expect("edge");
     }
-    let queries = QueryEngine::new(&engine);
+    let snapshot = engine.snapshot();
+    let queries = QueryEngine::new(&snapshot);
     let start = vec![kausaldb_id(1)];
     let traversal = |algorithm: Algorithm, depth: u32, types: EdgeTypeSet| {
         Traversal::new(start.clone())
@@ -282,7 +283,8 @@ pub fn query_rows() -> Vec<Row> {
             "kausaldb workload: BFS depth 3, new QueryEngine",
             GROUP,
             |_| {
-                let fresh = QueryEngine::new(&engine);
+                let snapshot = engine.snapshot();
+                let fresh = QueryEngine::new(&snapshot);
                 reached += fresh.traverse(bfs3).expect("traverse").nodes.len();
             },
         )

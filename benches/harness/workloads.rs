@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use kausal_benches::{block, code_content, power_law_edges};
 use kausal_query::{Algorithm, EdgeTypeSet, QueryEngine, Traversal};
-use kausal_storage::{BlockId, Config, EdgeType, GraphEdge, StorageEngine, SyncMode, WriteBatch};
+use kausal_storage::{BlockId, Config, Database, EdgeType, GraphEdge, SyncMode, WriteBatch};
 use kausal_vfs::OsVfs;
 
 use crate::report::{Row, Target, measure, measure_bulk};
@@ -79,8 +79,8 @@ fn id(n: u128) -> BlockId {
     BlockId::from_u128(n)
 }
 
-fn open(dir: &Path, config: Config) -> StorageEngine {
-    StorageEngine::open(Arc::new(OsVfs::new()), dir, config).expect("open engine")
+fn open(dir: &Path, config: Config) -> Database {
+    Database::open_with(Arc::new(OsVfs::new()), dir, config).expect("open engine")
 }
 
 fn buffered(memtable_bytes: usize) -> Config {
@@ -101,7 +101,7 @@ pub struct Facts {
 /// put_block buffered, with sync per write, and in batches of 100.
 pub fn writes(scale: &Scale, dir: &Path, facts: &mut Facts) -> Vec<Row> {
     let mut rows = Vec::new();
-    let mut engine = open(&dir.join("put"), buffered(512 * 1024 * 1024));
+    let engine = open(&dir.join("put"), buffered(512 * 1024 * 1024));
     let mut template = block(1, 1024);
     let warmup = scale.puts / 10;
     for i in 0..warmup {
@@ -124,7 +124,7 @@ pub fn writes(scale: &Scale, dir: &Path, facts: &mut Facts) -> Vec<Row> {
     facts.memtable_bytes_per_payload_byte = metrics.memtable_bytes as f64 / payload.max(1.0);
     drop(engine);
 
-    let mut engine = open(
+    let engine = open(
         &dir.join("put-sync"),
         Config {
             sync_mode: SyncMode::EveryWrite,
@@ -145,7 +145,7 @@ pub fn writes(scale: &Scale, dir: &Path, facts: &mut Facts) -> Vec<Row> {
     );
     drop(engine);
 
-    let mut engine = open(&dir.join("put-batch"), buffered(512 * 1024 * 1024));
+    let engine = open(&dir.join("put-batch"), buffered(512 * 1024 * 1024));
     let batches: Vec<WriteBatch> = (0..scale.batches)
         .map(|b| {
             let mut batch = WriteBatch::new();
@@ -169,7 +169,7 @@ pub fn writes(scale: &Scale, dir: &Path, facts: &mut Facts) -> Vec<Row> {
 /// find_block from the memtable, from an SSTable, and misses.
 pub fn lookups(scale: &Scale, dir: &Path) -> Vec<Row> {
     let mut rows = Vec::new();
-    let mut engine = open(&dir.join("find"), buffered(512 * 1024 * 1024));
+    let engine = open(&dir.join("find"), buffered(512 * 1024 * 1024));
     let mut template = block(1, 1024);
     for n in 1..=scale.lookup_blocks {
         template.id = id(n);
@@ -181,6 +181,7 @@ pub fn lookups(scale: &Scale, dir: &Path) -> Vec<Row> {
         measure("find_block (memtable hit)", scale.lookups, 16, |_| {
             let n = rng.u128(1..=scale.lookup_blocks);
             found += engine
+                .snapshot()
                 .find_block(id(n))
                 .expect("find")
                 .map_or(0, |b| b.content.len());
@@ -188,11 +189,12 @@ pub fn lookups(scale: &Scale, dir: &Path) -> Vec<Row> {
         .target(Target::P50AtMostNs(100.0))
         .target(Target::AllocationsPerOpAtMost(0.0)),
     );
-    engine.flush_memtable().expect("flush");
+    engine.flush().expect("flush");
     rows.push(
         measure("find_block (SSTable hit)", scale.lookups, 16, |_| {
             let n = rng.u128(1..=scale.lookup_blocks);
             found += engine
+                .snapshot()
                 .find_block(id(n))
                 .expect("find")
                 .map_or(0, |b| b.content.len());
@@ -205,6 +207,7 @@ pub fn lookups(scale: &Scale, dir: &Path) -> Vec<Row> {
         measure("find_block (miss, bloom filter)", scale.lookups, 16, |_| {
             let n = rng.u128(scale.lookup_blocks + 1..=scale.lookup_blocks * 100);
             found += engine
+                .snapshot()
                 .find_block(id(n))
                 .expect("find")
                 .map_or(0, |b| b.content.len());
@@ -233,7 +236,7 @@ pub fn edges(scale: &Scale, dir: &Path) -> Vec<Row> {
     let mut rng = fastrand::Rng::with_seed(11);
     let mut out = Vec::with_capacity(64);
     let mut total = 0usize;
-    let mut lookup_rows = |engine: &StorageEngine, label: &str, rows: &mut Vec<Row>| {
+    let mut lookup_rows = |engine: &Database, label: &str, rows: &mut Vec<Row>| {
         for incoming in [false, true] {
             let name = format!(
                 "find_{}_edges (degree 10, {label})",
@@ -244,10 +247,12 @@ pub fn edges(scale: &Scale, dir: &Path) -> Vec<Row> {
                     let node = id(rng.u128(1..=nodes));
                     if incoming {
                         engine
+                            .snapshot()
                             .find_incoming_edges_into(node, &mut out)
                             .expect("read");
                     } else {
                         engine
+                            .snapshot()
                             .find_outgoing_edges_into(node, &mut out)
                             .expect("read");
                     }
@@ -258,19 +263,19 @@ pub fn edges(scale: &Scale, dir: &Path) -> Vec<Row> {
             );
         }
     };
-    let mut engine = open(&dir.join("edges"), buffered(512 * 1024 * 1024));
+    let engine = open(&dir.join("edges"), buffered(512 * 1024 * 1024));
     rows.push(measure("put_edge", all, 1, |i| {
         engine.put_edge(edge(i)).expect("edge");
     }));
     lookup_rows(&engine, "memtable", &mut rows);
-    engine.flush_memtable().expect("flush");
+    engine.flush().expect("flush");
     lookup_rows(&engine, "one SSTable", &mut rows);
     drop(engine);
-    let mut engine = open(&dir.join("edges-mixed"), buffered(512 * 1024 * 1024));
+    let engine = open(&dir.join("edges-mixed"), buffered(512 * 1024 * 1024));
     for i in 0..all / 2 {
         engine.put_edge(edge(i)).expect("edge");
     }
-    engine.flush_memtable().expect("flush");
+    engine.flush().expect("flush");
     for i in all / 2..all {
         engine.put_edge(edge(i)).expect("edge");
     }
@@ -315,7 +320,7 @@ impl TraversalDraws {
 /// Traversals on a power-law code graph and a DAG.
 pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> (Vec<Row>, GraphSpec) {
     let mut rows = Vec::new();
-    let mut engine = open(&dir.join("graph"), buffered(256 * 1024 * 1024));
+    let engine = open(&dir.join("graph"), buffered(256 * 1024 * 1024));
     let nodes = scale.graph_nodes;
     let mut template = block(1, 200);
     for n in 1..=nodes {
@@ -348,7 +353,7 @@ pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> (Vec<Ro
             }
         }
     }
-    engine.flush_memtable().expect("flush");
+    engine.flush().expect("flush");
     engine.compact_all().expect("compact");
     progress(&format!(
         "graph: {} blocks, {} edges (power-law), plus a {}-node DAG",
@@ -356,7 +361,8 @@ pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> (Vec<Ro
         edges.len(),
         scale.dag_nodes
     ));
-    let queries = QueryEngine::new(&engine);
+    let snapshot = engine.snapshot();
+    let queries = QueryEngine::new(&snapshot);
     let calls = EdgeTypeSet::of(&[EdgeType::Calls, EdgeType::Imports]);
     let mut draws = TraversalDraws::new(nodes);
     let mut reached = 0usize;
@@ -421,26 +427,26 @@ pub fn traversals(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> (Vec<Ro
 /// large WAL.
 pub fn bulk(scale: &Scale, dir: &Path) -> Vec<Row> {
     let mut rows = Vec::new();
-    let mut engine = open(&dir.join("bulk"), buffered(scale.flush_bytes * 2));
+    let engine = open(&dir.join("bulk"), buffered(scale.flush_bytes * 2));
     let mut template = block(1, 1024);
     let mut next = 1u128;
-    let mut fill = |engine: &mut StorageEngine| {
+    let mut fill = |engine: &Database| {
         while engine.metrics().memtable_bytes < scale.flush_bytes {
             template.id = id(next);
             next += 1;
             engine.put_block(&template).expect("put");
         }
     };
-    fill(&mut engine);
+    fill(&engine);
     let bytes = engine.metrics().memtable_bytes as u64;
     rows.push(measure_bulk(
         &format!("flush memtable ({} MiB)", scale.flush_bytes >> 20),
         bytes,
-        || engine.flush_memtable().expect("flush"),
+        || engine.flush().expect("flush"),
     ));
     for _ in 0..3 {
-        fill(&mut engine);
-        engine.flush_memtable().expect("flush");
+        fill(&engine);
+        engine.flush().expect("flush");
     }
     let table_bytes = engine.metrics().sstable_bytes;
     rows.push(measure_bulk(
@@ -453,7 +459,7 @@ pub fn bulk(scale: &Scale, dir: &Path) -> Vec<Row> {
     drop(engine);
 
     let recovery_dir = dir.join("recovery");
-    let mut engine = open(&recovery_dir, buffered(1024 * 1024 * 1024));
+    let engine = open(&recovery_dir, buffered(1024 * 1024 * 1024));
     let mut small = block(1, 64);
     small.content = code_content(1, 64);
     for n in 1..=scale.recovery_records {

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use kausal_ingest::{IngestOptions, Ingester};
 use kausal_query::{Algorithm, Direction, EdgeTypeSet, QueryEngine, Traversal};
-use kausal_storage::{BlockId, BlockView, Config, EdgeType, StorageEngine, StorageError};
+use kausal_storage::{BlockId, BlockView, Config, Database, EdgeType, StorageError};
+
+use crate::reader::Reader;
 use kausal_vfs::{OsVfs, Vfs};
 use serde::Serialize;
 
@@ -223,13 +225,13 @@ fn query_error(db: &Path) -> impl Fn(kausal_query::QueryError) -> CliError + '_ 
     }
 }
 
-fn open_read_only(db: &Path) -> Result<StorageEngine, CliError> {
-    StorageEngine::open_read_only(Arc::new(OsVfs::new()), db, Config::default())
+fn open_read_only(db: &Path) -> Result<Database, CliError> {
+    Database::open_read_only_with(Arc::new(OsVfs::new()), db, Config::default())
         .map_err(storage_error(db))
 }
 
-fn open_writable(db: &Path) -> Result<StorageEngine, CliError> {
-    StorageEngine::open(Arc::new(OsVfs::new()), db, Config::default()).map_err(storage_error(db))
+fn open_writable(db: &Path) -> Result<Database, CliError> {
+    Database::open_with(Arc::new(OsVfs::new()), db, Config::default()).map_err(storage_error(db))
 }
 
 /// Rejects an empty NAME (which would match every block as a prefix).
@@ -322,9 +324,9 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
         }
         Command::Compact => {
             let db = context.db_for_queries()?;
-            let mut engine = open_writable(&db)?;
+            let engine = open_writable(&db)?;
             let tables_before = engine.metrics().sstable_count;
-            engine.flush_memtable().map_err(storage_error(&db))?;
+            engine.flush().map_err(storage_error(&db))?;
             engine.compact_all().map_err(storage_error(&db))?;
             let tables_after = engine.metrics().sstable_count;
             engine.shutdown().map_err(storage_error(&db))?;
@@ -339,10 +341,10 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
 
 fn with_reader(
     context: &Context,
-    query: impl FnOnce(&StorageEngine, &Path) -> Result<Report, CliError>,
+    query: impl FnOnce(&Reader, &Path) -> Result<Report, CliError>,
 ) -> Result<Report, CliError> {
     let db = context.db_for_queries()?;
-    let engine = open_read_only(&db)?;
+    let engine = Reader::new(open_read_only(&db)?);
     query(&engine, &db)
 }
 
@@ -359,7 +361,7 @@ fn ingest(
         )));
     }
     let db = find_db(context.db.as_deref(), &root).unwrap_or_else(|| root.join(DB_DIR_NAME));
-    let mut engine = open_writable(&db)?;
+    let engine = open_writable(&db)?;
     let mut options = IngestOptions {
         progress: context.progress,
         ..IngestOptions::default()
@@ -369,7 +371,7 @@ fn ingest(
     }
     let vfs = Arc::new(OsVfs::new());
     let mut ingester = Ingester::new(vfs, &root, options)?;
-    let report = ingester.ingest(&mut engine)?;
+    let report = ingester.ingest(&engine)?;
     engine.shutdown().map_err(storage_error(&db))?;
     let skipped = |list: &[kausal_ingest::SkippedFile]| {
         list.iter()
@@ -413,7 +415,7 @@ fn normalize_kind(kind: &str) -> &str {
 }
 
 fn find(
-    engine: &StorageEngine,
+    engine: &Reader,
     query: &str,
     kind: Option<&str>,
     glob: Option<&str>,
@@ -459,7 +461,7 @@ fn find(
 }
 
 /// The one block `query` names; lists candidates when it names several.
-fn resolve_one<'e>(engine: &'e StorageEngine, query: &str) -> Result<BlockView<'e>, CliError> {
+fn resolve_one<'e>(engine: &'e Reader, query: &str) -> Result<BlockView<'e>, CliError> {
     let db = engine.dir();
     let matches = names::matches(engine, query).map_err(storage_error(db))?;
     let mut blocks = matches.blocks;
@@ -524,7 +526,7 @@ fn call_edge(edge_type: EdgeType) -> bool {
 }
 
 struct TreeBuilder<'e> {
-    engine: &'e StorageEngine,
+    engine: &'e Reader,
     incoming: bool,
     nodes: usize,
     truncated: bool,
@@ -539,9 +541,9 @@ impl TreeBuilder<'_> {
         path: &mut Vec<BlockId>,
     ) -> Result<Vec<TreeNode>, StorageError> {
         let edges = if self.incoming {
-            self.engine.find_incoming_edges(id)?
+            self.engine.snapshot().find_incoming_edges(id)?
         } else {
-            self.engine.find_outgoing_edges(id)?
+            self.engine.snapshot().find_outgoing_edges(id)?
         };
         let mut children = Vec::new();
         for edge in edges.into_iter().filter(|edge| call_edge(edge.edge_type)) {
@@ -550,7 +552,7 @@ impl TreeBuilder<'_> {
             } else {
                 edge.target
             };
-            let Some(view) = self.engine.find_block(other)? else {
+            let Some(view) = self.engine.snapshot().find_block(other)? else {
                 continue;
             };
             if self.nodes >= MAX_TREE_NODES {
@@ -581,12 +583,7 @@ impl TreeBuilder<'_> {
     }
 }
 
-fn tree(
-    engine: &StorageEngine,
-    name: &str,
-    depth: u32,
-    incoming: bool,
-) -> Result<TreeReport, CliError> {
+fn tree(engine: &Reader, name: &str, depth: u32, incoming: bool) -> Result<TreeReport, CliError> {
     if depth == 0 || depth > MAX_TREE_DEPTH {
         return Err(CliError::Usage(format!(
             "--depth must be between 1 and {MAX_TREE_DEPTH}"
@@ -677,7 +674,7 @@ fn steps(result: &kausal_query::TraversalResult<'_>) -> Vec<TraceStep> {
 }
 
 fn trace(
-    engine: &StorageEngine,
+    engine: &Reader,
     db: &Path,
     name: &str,
     direction: TraceDirection,
@@ -697,7 +694,7 @@ fn trace(
         .edge_types(types)
         .max_depth(depth)
         .max_results(limit);
-    let query = QueryEngine::new(engine);
+    let query = QueryEngine::new(engine.snapshot());
     let result = query.traverse(&traversal).map_err(query_error(db))?;
     Ok(Report::Trace(TraceReport {
         start: BlockInfo::from_view(&start),
@@ -710,7 +707,7 @@ fn trace(
 }
 
 fn path(
-    engine: &StorageEngine,
+    engine: &Reader,
     db: &Path,
     from: &str,
     to: &str,
@@ -722,7 +719,7 @@ fn path(
     let traversal = Traversal::new(vec![source.id])
         .edge_types(types)
         .algorithm(Algorithm::ShortestPath { target: target.id });
-    let query = QueryEngine::new(engine);
+    let query = QueryEngine::new(engine.snapshot());
     let result = query.traverse(&traversal).map_err(query_error(db))?;
     if result.nodes.is_empty() {
         return Err(CliError::NoResults(format!("no path from {from} to {to}")));
@@ -734,13 +731,13 @@ fn path(
     }))
 }
 
-fn cycles(engine: &StorageEngine, db: &Path, edges: &[String]) -> Result<Report, CliError> {
+fn cycles(engine: &Reader, db: &Path, edges: &[String]) -> Result<Report, CliError> {
     let (types, labels) = edge_set(edges, CALL_TYPES)?;
     let traversal = Traversal::new(Vec::new())
         .edge_types(types)
         .max_results(kausal_query::limits::MAX_RESULTS_CAP)
         .algorithm(Algorithm::StronglyConnectedComponents);
-    let query = QueryEngine::new(engine);
+    let query = QueryEngine::new(engine.snapshot());
     let result = query.traverse(&traversal).map_err(query_error(db))?;
     let mut cycles: Vec<Vec<BlockInfo>> = result
         .components
@@ -766,14 +763,14 @@ fn cycles(engine: &StorageEngine, db: &Path, edges: &[String]) -> Result<Report,
     }))
 }
 
-fn deps(engine: &StorageEngine, target: &str) -> Result<Report, CliError> {
+fn deps(engine: &Reader, target: &str) -> Result<Report, CliError> {
     let db = engine.dir();
     let view = resolve_one(engine, target)?;
     let neighbours = |incoming: bool| -> Result<Vec<BlockInfo>, CliError> {
         let edges = if incoming {
-            engine.find_incoming_edges(view.id)
+            engine.snapshot().find_incoming_edges(view.id)
         } else {
-            engine.find_outgoing_edges(view.id)
+            engine.snapshot().find_outgoing_edges(view.id)
         }
         .map_err(storage_error(db))?;
         let mut blocks = Vec::new();
@@ -782,7 +779,11 @@ fn deps(engine: &StorageEngine, target: &str) -> Result<Report, CliError> {
             .filter(|e| e.edge_type == EdgeType::Imports)
         {
             let other = if incoming { edge.source } else { edge.target };
-            if let Some(found) = engine.find_block(other).map_err(storage_error(db))? {
+            if let Some(found) = engine
+                .snapshot()
+                .find_block(other)
+                .map_err(storage_error(db))?
+            {
                 blocks.push(BlockInfo::from_view(&found));
             }
         }
@@ -808,7 +809,7 @@ fn dir_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn stats(engine: &StorageEngine, db: &Path) -> Result<Report, CliError> {
+fn stats(engine: &Reader, db: &Path) -> Result<Report, CliError> {
     let mut report = StatsReport {
         db: db.display().to_string(),
         blocks: 0,
@@ -823,13 +824,18 @@ fn stats(engine: &StorageEngine, db: &Path) -> Result<Report, CliError> {
         memtable_edges: 0,
     };
     let mut edges = Vec::new();
-    for view in engine.iterate_blocks().map_err(storage_error(db))? {
+    for view in engine
+        .snapshot()
+        .iterate_blocks()
+        .map_err(storage_error(db))?
+    {
         let view = view.map_err(storage_error(db))?;
         let info = BlockInfo::from_view(&view);
         report.blocks += 1;
         *report.blocks_by_kind.entry(info.kind).or_default() += 1;
         *report.blocks_by_language.entry(info.language).or_default() += 1;
         engine
+            .snapshot()
             .find_outgoing_edges_into(view.id, &mut edges)
             .map_err(storage_error(db))?;
         for edge in &edges {
@@ -840,6 +846,7 @@ fn stats(engine: &StorageEngine, db: &Path) -> Result<Report, CliError> {
         }
         // Name-index edges start at key nodes, which are not blocks.
         engine
+            .snapshot()
             .find_incoming_edges_into(view.id, &mut edges)
             .map_err(storage_error(db))?;
         for edge in edges.iter().filter(|e| e.edge_type == EdgeType::Names) {
@@ -887,7 +894,7 @@ fn verify(db: &Path) -> Result<Report, CliError> {
         repaired: Vec::new(),
         damaged: Vec::new(),
     };
-    let engine = match StorageEngine::open_read_only(Arc::new(OsVfs::new()), db, Config::default())
+    let engine = match Database::open_read_only_with(Arc::new(OsVfs::new()), db, Config::default())
     {
         Ok(engine) => engine,
         Err(error @ StorageError::Corruption { .. }) => {
@@ -912,7 +919,11 @@ fn verify(db: &Path) -> Result<Report, CliError> {
     report.tables = engine.metrics().sstable_count;
     // Tables were checked (footer, index, edges, bloom) when they opened;
     // reading every block checks each data record's checksum.
-    for block in engine.iterate_blocks().map_err(storage_error(db))? {
+    for block in engine
+        .snapshot()
+        .iterate_blocks()
+        .map_err(storage_error(db))?
+    {
         match block {
             Ok(_) => report.blocks_read += 1,
             Err(error) => report.damaged.push(damage(&error)),

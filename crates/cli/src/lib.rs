@@ -10,3 +10,4 @@ pub mod location;
 pub mod model;
 pub mod names;
 pub mod print;
+pub mod reader;

@@ -6,7 +6,9 @@
 //! index found nothing.
 
 use kausal_ingest::name_index::{PATH_KEY_PREFIX, key_id, lookup_key, matches_suffix};
-use kausal_storage::{BlockId, BlockView, EdgeType, StorageEngine, StorageError};
+use kausal_storage::{BlockId, BlockView, EdgeType, StorageError};
+
+use crate::reader::Reader;
 
 use crate::error::Candidate;
 use crate::model::BlockInfo;
@@ -30,16 +32,13 @@ pub struct Matches<'e> {
     pub kind: MatchKind,
 }
 
-fn index_lookup<'e>(
-    engine: &'e StorageEngine,
-    key: &str,
-) -> Result<Vec<BlockView<'e>>, StorageError> {
+fn index_lookup<'e>(engine: &'e Reader, key: &str) -> Result<Vec<BlockView<'e>>, StorageError> {
     let mut blocks = Vec::new();
-    for edge in engine.find_outgoing_edges(key_id(key))? {
+    for edge in engine.snapshot().find_outgoing_edges(key_id(key))? {
         if edge.edge_type != EdgeType::Names {
             continue;
         }
-        if let Some(view) = engine.find_block(edge.target)? {
+        if let Some(view) = engine.snapshot().find_block(edge.target)? {
             blocks.push(view);
         }
     }
@@ -60,11 +59,12 @@ fn meta_name(view: &BlockView<'_>) -> (String, String) {
 
 /// Every block `query` names exactly (id, name, suffix or path); else the
 /// blocks whose name starts with it.
-pub fn matches<'e>(engine: &'e StorageEngine, query: &str) -> Result<Matches<'e>, StorageError> {
+pub fn matches<'e>(engine: &'e Reader, query: &str) -> Result<Matches<'e>, StorageError> {
     if query.len() == 32
         && let Ok(id) = BlockId::parse_hex(query)
     {
-        let blocks = engine.find_block(id)?.into_iter().collect();
+        let snapshot = engine.snapshot();
+        let blocks = snapshot.find_block(id)?.into_iter().collect();
         return Ok(Matches {
             blocks,
             kind: MatchKind::Id,
@@ -88,7 +88,7 @@ pub fn matches<'e>(engine: &'e StorageEngine, query: &str) -> Result<Matches<'e>
         });
     }
     let mut prefixed = Vec::new();
-    for view in engine.iterate_blocks()? {
+    for view in engine.snapshot().iterate_blocks()? {
         let view = view?;
         let (name, _) = meta_name(&view);
         if !name.is_empty() && name.starts_with(query) {
@@ -105,10 +105,10 @@ pub fn matches<'e>(engine: &'e StorageEngine, query: &str) -> Result<Matches<'e>
 }
 
 /// Names close to `query` (edit distance), for "did you mean".
-pub fn suggestions(engine: &StorageEngine, query: &str) -> Result<Vec<String>, StorageError> {
+pub fn suggestions(engine: &Reader, query: &str) -> Result<Vec<String>, StorageError> {
     let limit = (query.chars().count() / 3).max(2);
     let mut scored: Vec<(usize, String)> = Vec::new();
-    for view in engine.iterate_blocks()? {
+    for view in engine.snapshot().iterate_blocks()? {
         let (name, _) = meta_name(&view?);
         if name.is_empty() || scored.iter().any(|(_, known)| *known == name) {
             continue;

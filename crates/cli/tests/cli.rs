@@ -231,9 +231,12 @@ fn a_corrupted_table_is_found_by_verify_and_queries_fail_cleanly() {
 fn a_query_while_a_writer_holds_the_database_names_the_writer() {
     let repo = ingested();
     let db = repo.path().join(".kausal");
-    let writer =
-        kausal_storage::StorageEngine::open_default(Arc::new(kausal_vfs::OsVfs::new()), &db)
-            .expect("writer");
+    let writer = kausal_storage::Database::open_with(
+        Arc::new(kausal_vfs::OsVfs::new()),
+        &db,
+        kausal_storage::Config::default(),
+    )
+    .expect("writer");
     let stderr = failing(kausal(repo.path()).args(["find", "parse"]), 2);
     assert!(stderr.contains("locked by another process"), "{stderr}");
     assert!(
@@ -242,7 +245,7 @@ fn a_query_while_a_writer_holds_the_database_names_the_writer() {
     );
     drop(writer);
     // Readers share the database with each other.
-    let first = kausal_storage::StorageEngine::open_read_only(
+    let first = kausal_storage::Database::open_read_only_with(
         Arc::new(kausal_vfs::OsVfs::new()),
         &db,
         kausal_storage::Config::default(),

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use kausal_storage::{BlockId, EdgeType, GraphEdge, StorageEngine, StorageError, WriteBatch};
+use kausal_storage::{BlockId, Database, EdgeType, GraphEdge, StorageError, WriteBatch};
 use kausal_vfs::Vfs;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -118,7 +118,7 @@ impl Ingester {
 
     /// Brings `engine` in line with the tree. The engine must hold nothing
     /// but what ingests of this root wrote.
-    pub fn ingest(&mut self, engine: &mut StorageEngine) -> Result<IngestReport, IngestError> {
+    pub fn ingest(&mut self, engine: &Database) -> Result<IngestReport, IngestError> {
         let started = Instant::now();
         let mut state = match self.state.take() {
             Some(state) => state,
@@ -138,7 +138,7 @@ impl Ingester {
 
     fn run(
         &self,
-        engine: &mut StorageEngine,
+        engine: &Database,
         state: &mut State,
         started: Instant,
     ) -> Result<IngestReport, IngestError> {
@@ -407,7 +407,7 @@ impl Ingester {
     /// Computes the target graph and writes what differs from `state`.
     fn write_difference(
         &self,
-        engine: &mut StorageEngine,
+        engine: &Database,
         state: &mut State,
         changed: &[String],
         resolve_again: bool,
@@ -617,14 +617,14 @@ fn same_resolution_input(a: &crate::summary::Summary, b: &crate::summary::Summar
 /// Accumulates ops into a batch, committing when it would exceed the
 /// storage limits and at the end of each file.
 struct BatchWriter<'e> {
-    engine: &'e mut StorageEngine,
+    engine: &'e Database,
     batch: WriteBatch,
     path: String,
     batches: u64,
 }
 
 impl<'e> BatchWriter<'e> {
-    fn new(engine: &'e mut StorageEngine) -> Self {
+    fn new(engine: &'e Database) -> Self {
         Self {
             engine,
             batch: WriteBatch::new(),
@@ -673,11 +673,12 @@ impl<'e> BatchWriter<'e> {
 /// Rebuilds the ingester's picture from the stored graph: every block's
 /// fingerprint and path, every edge, and the file records carried by file
 /// blocks. Marked unverified: a crash may have left it half-written.
-fn load_state(engine: &StorageEngine) -> Result<State, IngestError> {
+fn load_state(engine: &Database) -> Result<State, IngestError> {
+    let snapshot = engine.snapshot();
     let mut state = State::default();
     let mut ids = Vec::new();
     let mut paths: FxHashMap<String, Arc<str>> = FxHashMap::default();
-    let views = engine
+    let views = snapshot
         .iterate_blocks()
         .map_err(|source| IngestError::ReadGraph {
             block: "(scan)".into(),
@@ -723,12 +724,12 @@ fn load_state(engine: &StorageEngine) -> Result<State, IngestError> {
     };
     for id in ids {
         scratch.clear();
-        engine
+        snapshot
             .find_outgoing_edges_into(id, &mut scratch)
             .map_err(read_edges(id))?;
         state.edges.extend(scratch.iter().copied());
         scratch.clear();
-        engine
+        snapshot
             .find_incoming_edges_into(id, &mut scratch)
             .map_err(read_edges(id))?;
         state.edges.extend(scratch.iter().copied());

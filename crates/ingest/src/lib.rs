@@ -13,15 +13,15 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use kausal_ingest::{IngestOptions, Ingester};
-//! use kausal_storage::StorageEngine;
+//! use kausal_storage::Database;
 //! use kausal_vfs::OsVfs;
 //!
 //! let vfs = Arc::new(OsVfs::new());
-//! let mut engine = StorageEngine::open_default(vfs.clone(), "/tmp/kausal-db")?;
+//! let engine = Database::open_with(vfs.clone(), "/tmp/kausal-db", Default::default())?;
 //! let mut ingester = Ingester::new(vfs, "path/to/repo", IngestOptions::default())?;
-//! let report = ingester.ingest(&mut engine)?; // cold
+//! let report = ingester.ingest(&engine)?; // cold
 //! println!("{report}");
-//! let again = ingester.ingest(&mut engine)?; // only what changed
+//! let again = ingester.ingest(&engine)?; // only what changed
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -104,7 +104,7 @@ impl IngestOptions {
 /// Ingests `root` into `engine` once (a fresh [`Ingester`]; keep one
 /// around instead to make re-ingests cheap).
 pub fn ingest_dir(
-    engine: &mut kausal_storage::StorageEngine,
+    engine: &mut kausal_storage::Database,
     vfs: std::sync::Arc<dyn kausal_vfs::Vfs>,
     root: impl AsRef<std::path::Path>,
     options: IngestOptions,

@@ -128,13 +128,13 @@ fn bad_files_are_skipped_or_partial_with_reasons() {
             ("src/locked.rs".into(), std::io::ErrorKind::PermissionDenied),
         ],
     });
-    let mut engine = open_engine(db.path());
+    let engine = open_engine(db.path());
     let options = IngestOptions {
         follow_symlinks: true,
         ..options()
     };
     let mut ingester = Ingester::new(vfs, root.path(), options).unwrap();
-    let report = ingester.ingest(&mut engine).unwrap();
+    let report = ingester.ingest(&engine).unwrap();
 
     assert!(reason_of(&report, "src/invalid_utf8.rs").contains("not UTF-8"));
     assert!(reason_of(&report, "src/binary.rs").contains("binary"));
@@ -182,10 +182,10 @@ fn bad_files_are_skipped_or_partial_with_reasons() {
         ..options_for_test()
     };
     let db2 = tempfile::tempdir().unwrap();
-    let mut engine2 = open_engine(db2.path());
+    let engine2 = open_engine(db2.path());
     let report2 = Ingester::new(Arc::new(OsVfs::new()), root.path(), small)
         .unwrap()
-        .ingest(&mut engine2)
+        .ingest(&engine2)
         .unwrap();
     assert!(reason_of(&report2, "src/huge_line.rs").contains("larger than 1000 bytes"));
 }
@@ -205,11 +205,11 @@ fn a_file_that_becomes_bad_leaves_the_graph() {
             ("src/b.rs", "pub fn b() {}\n"),
         ],
     );
-    let mut engine = open_engine(db.path());
+    let engine = open_engine(db.path());
     let mut ingester = Ingester::new(Arc::new(OsVfs::new()), root.path(), options()).unwrap();
-    ingester.ingest(&mut engine).unwrap();
+    ingester.ingest(&engine).unwrap();
     std::fs::write(root.path().join("src/b.rs"), b"\xff\xff").unwrap();
-    let report = ingester.ingest(&mut engine).unwrap();
+    let report = ingester.ingest(&engine).unwrap();
     assert_eq!(report.files_removed, 1, "{report}");
     let fresh_db = tempfile::tempdir().unwrap();
     let (fresh, _) = ingest_fresh(root.path(), fresh_db.path());
@@ -231,11 +231,11 @@ fn invalid_options_are_rejected() {
         assert!(Ingester::new(Arc::new(OsVfs::new()), "/", options).is_err());
     }
     let db = tempfile::tempdir().unwrap();
-    let mut engine = open_engine(db.path());
+    let engine = open_engine(db.path());
     let missing = PathBuf::from("/definitely/not/here");
     let error = Ingester::new(Arc::new(OsVfs::new()), &missing, options())
         .unwrap()
-        .ingest(&mut engine)
+        .ingest(&engine)
         .unwrap_err();
     assert!(
         error.to_string().contains("/definitely/not/here"),

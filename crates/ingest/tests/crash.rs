@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use kausal_ingest::Ingester;
 use kausal_sim::{FaultConfig, SimVfs};
-use kausal_storage::{Config, StorageEngine};
+use kausal_storage::{Config, Database};
 use kausal_vfs::{OsVfs, Vfs};
 use support::*;
 
@@ -76,13 +76,13 @@ fn crash_at_every_write_of_a_reingest_then_reingest_gives_the_fresh_graph() {
         let sim = SimVfs::new(at, FaultConfig::default());
         let vfs: Arc<dyn Vfs> = Arc::new(sim.clone());
         let dir = Path::new("/db");
-        let mut engine = StorageEngine::open(vfs.clone(), dir, sim_config()).unwrap();
+        let engine = Database::open_with(vfs.clone(), dir, sim_config()).unwrap();
         let mut ingester = Ingester::new(source_vfs(), root.path(), options()).unwrap();
-        ingester.ingest(&mut engine).unwrap();
+        ingester.ingest(&engine).unwrap();
 
         edit_to_v2(root.path());
         sim.schedule_failure(at, true);
-        let outcome = ingester.ingest(&mut engine);
+        let outcome = ingester.ingest(&engine);
         let fired = !sim.failure_pending();
         drop(engine);
         if !fired {
@@ -94,9 +94,9 @@ fn crash_at_every_write_of_a_reingest_then_reingest_gives_the_fresh_graph() {
             break;
         }
         sim.crash();
-        let mut engine = StorageEngine::open(vfs.clone(), dir, sim_config()).unwrap();
+        let engine = Database::open_with(vfs.clone(), dir, sim_config()).unwrap();
         let mut restarted = Ingester::new(source_vfs(), root.path(), options()).unwrap();
-        restarted.ingest(&mut engine).unwrap();
+        restarted.ingest(&engine).unwrap();
 
         let fresh_dir = fresh_db.path().join(format!("fresh-{at}"));
         let (fresh, _) = ingest_fresh(root.path(), &fresh_dir);
@@ -126,10 +126,10 @@ fn crash_during_the_first_ingest_then_reingest_gives_the_fresh_graph() {
         let sim = SimVfs::new(at, FaultConfig::default());
         let vfs: Arc<dyn Vfs> = Arc::new(sim.clone());
         let dir = Path::new("/db");
-        let mut engine = StorageEngine::open(vfs.clone(), dir, sim_config()).unwrap();
+        let engine = Database::open_with(vfs.clone(), dir, sim_config()).unwrap();
         sim.schedule_failure(at, true);
         let mut ingester = Ingester::new(source_vfs(), root.path(), options()).unwrap();
-        let _ = ingester.ingest(&mut engine);
+        let _ = ingester.ingest(&engine);
         let fired = !sim.failure_pending();
         drop(engine);
         if !fired {
@@ -140,10 +140,10 @@ fn crash_during_the_first_ingest_then_reingest_gives_the_fresh_graph() {
         }
         crashed_points.push(format!("{at}: crashed"));
         sim.crash();
-        let mut engine = StorageEngine::open(vfs.clone(), dir, sim_config()).unwrap();
+        let engine = Database::open_with(vfs.clone(), dir, sim_config()).unwrap();
         Ingester::new(source_vfs(), root.path(), options())
             .unwrap()
-            .ingest(&mut engine)
+            .ingest(&engine)
             .unwrap();
         let (fresh, _) = ingest_fresh(root.path(), &fresh_db.path().join(format!("f{at}")));
         assert!(dump(&engine) == dump(&fresh), "crash at write {at}");
@@ -170,9 +170,9 @@ fn killed_process_child() {
         sync_mode: kausal_storage::SyncMode::EveryWrite,
         ..Config::default()
     };
-    let mut engine = StorageEngine::open(source_vfs(), db, config).unwrap();
+    let engine = Database::open_with(source_vfs(), db, config).unwrap();
     let mut ingester = Ingester::new(source_vfs(), root, options()).unwrap();
-    ingester.ingest(&mut engine).unwrap();
+    ingester.ingest(&engine).unwrap();
     engine.shutdown().unwrap();
 }
 
@@ -229,7 +229,7 @@ fn killed_process_then_reingest_gives_the_fresh_graph() {
             .is_some_and(|status| status.success());
         child.kill().ok();
         child.wait().unwrap();
-        let mut engine = open_engine(db.path());
+        let engine = open_engine(db.path());
         // What the killed ingest left: some, none or all of its batches.
         let left = dump(&engine).blocks.len();
         if left > 0 && left < want.blocks.len() {
@@ -237,7 +237,7 @@ fn killed_process_then_reingest_gives_the_fresh_graph() {
         }
         Ingester::new(source_vfs(), root.path(), options())
             .unwrap()
-            .ingest(&mut engine)
+            .ingest(&engine)
             .unwrap();
         assert!(dump(&engine) == want, "killed after {delay_ms} ms");
         if completed {

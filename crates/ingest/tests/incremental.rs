@@ -228,7 +228,7 @@ fn check_script(ops: &[Op]) -> Result<(), TestCaseError> {
     let root = tempfile::tempdir().unwrap();
     let db = tempfile::tempdir().unwrap();
     let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
-    let mut engine = open_engine(db.path());
+    let engine = open_engine(db.path());
     let mut ingester = Ingester::new(vfs.clone(), root.path(), options()).unwrap();
     let mut model = Model::new();
     let mut on_disk = BTreeMap::new();
@@ -244,7 +244,7 @@ fn check_script(ops: &[Op]) -> Result<(), TestCaseError> {
         if matches!(op, Op::Restart) {
             ingester.forget();
         }
-        let report = ingester.ingest(&mut engine).unwrap();
+        let report = ingester.ingest(&engine).unwrap();
 
         let fresh_db = tempfile::tempdir().unwrap();
         let (fresh, fresh_report) = ingest_fresh(root.path(), fresh_db.path());
@@ -300,9 +300,9 @@ fn a_new_function_turns_an_external_call_into_an_edge_elsewhere() {
         ],
     );
     let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
-    let mut engine = open_engine(db.path());
+    let engine = open_engine(db.path());
     let mut ingester = Ingester::new(vfs, root.path(), options()).unwrap();
-    let first = ingester.ingest(&mut engine).unwrap();
+    let first = ingester.ingest(&engine).unwrap();
     assert!(call_lines(&engine).is_empty());
     assert_eq!(first.calls.external, 1);
     // Only b.rs changes; a.rs's call now resolves (crate-unique name).
@@ -310,7 +310,7 @@ fn a_new_function_turns_an_external_call_into_an_edge_elsewhere() {
         root.path(),
         &[("src/b.rs", "pub fn other() {}\npub fn parse() {}\n")],
     );
-    let second = ingester.ingest(&mut engine).unwrap();
+    let second = ingester.ingest(&engine).unwrap();
     assert_eq!(second.files_parsed, 1, "{second}");
     assert_eq!(
         call_lines(&engine),
@@ -318,7 +318,7 @@ fn a_new_function_turns_an_external_call_into_an_edge_elsewhere() {
     );
     // And back.
     write_tree(root.path(), &[("src/b.rs", "pub fn other() {}\n")]);
-    ingester.ingest(&mut engine).unwrap();
+    ingester.ingest(&engine).unwrap();
     assert!(call_lines(&engine).is_empty());
 }
 
@@ -331,11 +331,11 @@ fn no_change_reingest_writes_nothing_and_ids_survive_edits_elsewhere() {
         &[("src/lib.rs", "pub fn a() {\n    b();\n}\npub fn b() {}\n")],
     );
     let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
-    let mut engine = open_engine(db.path());
+    let engine = open_engine(db.path());
     let mut ingester = Ingester::new(vfs, root.path(), options()).unwrap();
-    ingester.ingest(&mut engine).unwrap();
+    ingester.ingest(&engine).unwrap();
     let before = dump(&engine);
-    let again = ingester.ingest(&mut engine).unwrap();
+    let again = ingester.ingest(&engine).unwrap();
     assert_eq!(
         again.blocks_written + again.edges_written + again.blocks_deleted,
         0
@@ -350,7 +350,7 @@ fn no_change_reingest_writes_nothing_and_ids_survive_edits_elsewhere() {
             "pub fn a() {\n    b();\n}\npub fn b() { let _x = 1; }\n",
         )],
     );
-    let body_edit = ingester.ingest(&mut engine).unwrap();
+    let body_edit = ingester.ingest(&engine).unwrap();
     assert!(!body_edit.resolved, "{body_edit}");
     assert_eq!(body_edit.files_parsed, 1);
     let fresh_db = tempfile::tempdir().unwrap();
@@ -361,7 +361,7 @@ fn no_change_reingest_writes_nothing_and_ids_survive_edits_elsewhere() {
         root.path(),
         &[("src/lib.rs", "pub fn a() {\n    b();\n}\npub fn b() {}\n")],
     );
-    ingester.ingest(&mut engine).unwrap();
+    ingester.ingest(&engine).unwrap();
     // (The file block's mtime differs; ids and edges are the original ones.)
     let restored = dump(&engine);
     assert!(restored.blocks.keys().eq(before.blocks.keys()));
@@ -374,7 +374,7 @@ fn no_change_reingest_writes_nothing_and_ids_survive_edits_elsewhere() {
             "pub fn z() {}\npub fn a() {\n    b();\n}\npub fn b() {}\n",
         )],
     );
-    ingester.ingest(&mut engine).unwrap();
+    ingester.ingest(&engine).unwrap();
     let after = dump(&engine);
     let ids_before: Vec<_> = before.blocks.keys().collect();
     for id in ids_before {

@@ -8,19 +8,21 @@ use std::sync::Arc;
 
 use kausal_ingest::name_index::{PATH_KEY_PREFIX, key_id, lookup_key, matches_suffix};
 use kausal_ingest::{IngestOptions, Ingester};
-use kausal_storage::{EdgeType, StorageEngine};
+use kausal_storage::{Database, EdgeType};
 use kausal_vfs::OsVfs;
 use support::meta_field;
 
 /// Qualified names (or paths, for files) of the blocks `query` resolves to.
-fn lookup(engine: &StorageEngine, query: &str) -> Vec<String> {
+fn lookup(engine: &Database, query: &str) -> Vec<String> {
     let mut found: Vec<String> = engine
+        .snapshot()
         .find_outgoing_edges(key_id(&lookup_key(query)))
         .unwrap()
         .into_iter()
         .filter(|edge| edge.edge_type == EdgeType::Names)
         .filter_map(|edge| {
-            let view = engine.find_block(edge.target).unwrap()?;
+            let snapshot = engine.snapshot();
+            let view = snapshot.find_block(edge.target).unwrap()?;
             let qualified = meta_field(view.metadata_json, "qualified_name");
             let is_file = meta_field(view.metadata_json, "kind") == "file";
             let keep = query.starts_with(PATH_KEY_PREFIX)
@@ -58,7 +60,8 @@ fn names_suffixes_and_paths_resolve_through_the_index() {
     );
     let db = tempfile::tempdir().unwrap();
     let vfs = Arc::new(OsVfs::new());
-    let mut engine = StorageEngine::open_default(vfs.clone(), db.path()).unwrap();
+    let engine =
+        Database::open_with(vfs.clone(), db.path(), kausal_storage::Config::default()).unwrap();
     let mut ingester = Ingester::new(
         vfs,
         repo.path(),
@@ -68,7 +71,7 @@ fn names_suffixes_and_paths_resolve_through_the_index() {
         },
     )
     .unwrap();
-    ingester.ingest(&mut engine).unwrap();
+    ingester.ingest(&engine).unwrap();
     assert_eq!(
         lookup(&engine, "find"),
         [
@@ -95,7 +98,7 @@ fn names_suffixes_and_paths_resolve_through_the_index() {
         "pub struct TableReader;\nimpl TableReader {\n    pub fn find(&self) {}\n}\npub fn open_table() {}\n",
     );
     std::fs::remove_file(repo.path().join("src/writer.rs")).unwrap();
-    ingester.ingest(&mut engine).unwrap();
+    ingester.ingest(&engine).unwrap();
     assert!(lookup(&engine, "open").is_empty());
     assert_eq!(lookup(&engine, "open_table"), ["crate::reader::open_table"]);
     assert_eq!(

@@ -68,9 +68,9 @@ fn check_crate(name: &str, version: &str, expected: &[&str]) {
     let tree = tempfile::tempdir().unwrap();
     copy_dir(&package_dir(name, version), tree.path());
     let db = tempfile::tempdir().unwrap();
-    let mut engine = open_engine(db.path());
+    let engine = open_engine(db.path());
     let mut ingester = Ingester::new(Arc::new(OsVfs::new()), tree.path(), options()).unwrap();
-    let report = ingester.ingest(&mut engine).unwrap();
+    let report = ingester.ingest(&engine).unwrap();
     eprintln!("== {name} {version}\n{report}");
     assert!(report.calls.resolved > 500, "{report}");
 
@@ -120,7 +120,7 @@ fn check_crate(name: &str, version: &str, expected: &[&str]) {
     assert!(missing.is_empty(), "missing call edges: {missing:#?}");
 
     // Nothing changed: nothing is written.
-    let again = ingester.ingest(&mut engine).unwrap();
+    let again = ingester.ingest(&engine).unwrap();
     assert_eq!(again.files_parsed, 0, "{again}");
     assert_eq!(again.blocks_written + again.edges_written, 0, "{again}");
 }

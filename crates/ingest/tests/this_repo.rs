@@ -26,7 +26,7 @@ fn ingests_this_repository() {
     let calls = call_lines(&engine);
     for line in [
         // crates/storage/src/engine/mod.rs: put_block -> self.put_block_fields.
-        "crate::engine::StorageEngine::put_block -calls_method-> crate::engine::StorageEngine::put_block_fields",
+        "crate::engine::Database::put_block -calls_method-> crate::engine::Database::put_block_fields",
         // crates/storage/src/types.rs: `from_str` -> `Self::parse_hex`.
         "crate::types::<BlockId as FromStr>::from_str -calls-> crate::types::BlockId::parse_hex",
         // crates/query/src/engine.rs: find_callers -> self.call_neighbors.
@@ -36,8 +36,8 @@ fn ingests_this_repository() {
         "crate::simulator::run_seed -calls-> crate::workload::Workload::new",
         // Across crates of the workspace: crates/query/src/engine.rs
         // `self.storage().find_block(id)`, where `storage()` returns
-        // `&'e StorageEngine` imported from kausal_storage.
-        "crate::engine::QueryEngine::find_block -calls_method-> crate::engine::StorageEngine::find_block",
+        // `&'e Snapshot` imported from kausal_storage.
+        "crate::engine::QueryEngine::find_block -calls_method-> crate::engine::snapshot::Snapshot::find_block",
         // `mod support;` in a test crate: crates/ingest/tests/rust_fixture.rs
         // calls `write_tree` from crates/ingest/tests/support/mod.rs.
         "crate::rust_fixture_edges_are_the_hand_checked_ones -calls-> crate::write_tree",

@@ -1,9 +1,9 @@
-//! `QueryEngine`: the query API over a borrowed `StorageEngine`.
+//! `QueryEngine`: the query API over a borrowed storage `Snapshot`.
 
 use std::cell::RefCell;
 
 use kausal_memory::{ArenaCoordinator, ArenaStats, ArenaVec};
-use kausal_storage::{BlockId, BlockView, GraphEdge, StorageEngine};
+use kausal_storage::{BlockId, BlockView, GraphEdge, Snapshot};
 
 use crate::algorithms::{self, GraphSource, Walk, WalkLimits};
 use crate::limits::{
@@ -32,7 +32,7 @@ pub struct ScanResult<'e> {
 
 /// Reads the graph from the storage engine for the algorithms.
 struct StorageGraph<'e> {
-    storage: &'e StorageEngine,
+    storage: &'e Snapshot,
     edges: RefCell<Vec<GraphEdge>>,
 }
 
@@ -63,9 +63,10 @@ impl<'e> GraphSource for StorageGraph<'e> {
     }
 }
 
-/// Queries over one storage engine. It borrows the engine immutably, so
-/// the engine cannot change while queries run: each query sees the engine
-/// as of its start. Not `Sync`: one query runs at a time.
+/// Queries over one storage [`Snapshot`]: every query sees the database as
+/// of the snapshot, however long it runs and whatever writes, flushes and
+/// compactions happen meanwhile. Not `Sync` (it reuses buffers between
+/// queries): give each thread its own engine over a shared snapshot.
 pub struct QueryEngine<'e> {
     graph: StorageGraph<'e>,
     arena: RefCell<ArenaCoordinator>,
@@ -82,7 +83,7 @@ fn check_limit(limit: usize) -> QueryResult<()> {
 
 impl<'e> QueryEngine<'e> {
     /// A query engine over `storage`.
-    pub fn new(storage: &'e StorageEngine) -> Self {
+    pub fn new(storage: &'e Snapshot) -> Self {
         Self {
             graph: StorageGraph {
                 storage,
@@ -92,7 +93,7 @@ impl<'e> QueryEngine<'e> {
         }
     }
 
-    fn storage(&self) -> &'e StorageEngine {
+    fn storage(&self) -> &'e Snapshot {
         self.graph.storage
     }
 
@@ -106,9 +107,9 @@ impl<'e> QueryEngine<'e> {
         Ok(self.storage().find_block(id)?)
     }
 
-    /// True when `id` is a live block.
+    /// True when `id` is a live block; reads the index, not the block.
     pub fn block_exists(&self, id: BlockId) -> QueryResult<bool> {
-        Ok(self.find_block(id)?.is_some())
+        Ok(self.storage().block_exists(id)?)
     }
 
     /// Many blocks at once, in the caller's order; missing ids are listed.

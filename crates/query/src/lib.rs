@@ -1,14 +1,14 @@
 //! kausal-query: what users of a code graph ask — lookups, filtered scans,
 //! "who calls X", "what does X depend on, three hops out", build order
 //! (topological sort) and cycles (strongly connected components) — over a
-//! `kausal_storage::StorageEngine`.
+//! `kausal_storage::Snapshot`.
 //!
-//! A [`QueryEngine`] borrows the storage engine immutably, so no write can
-//! happen while it exists: every query sees the engine as of its start.
+//! A [`QueryEngine`] borrows a snapshot, so every query sees one consistent
+//! state of the database while writers, flushes and compactions go on.
 //! Each query's working memory (visited maps, queues, node records,
 //! adjacency) lives in a query arena (`kausal-memory`) that is reset, in
 //! O(1), when the next query starts. Results are returned owned (vectors the
-//! caller keeps) holding `BlockView`s borrowed from the storage engine, so
+//! caller keeps) holding `BlockView`s borrowed from the snapshot, so
 //! they stay valid after the arena resets and cost no copies of block bytes.
 
 #![deny(clippy::unwrap_used)]

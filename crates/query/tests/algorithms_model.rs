@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use kausal_query::{Algorithm, Direction, EdgeTypeSet, QueryEngine, QueryError, Traversal};
-use kausal_storage::{BlockId, Config, ContextBlock, EdgeType, GraphEdge, StorageEngine, SyncMode};
+use kausal_storage::{BlockId, Config, ContextBlock, Database, EdgeType, GraphEdge, SyncMode};
 use kausal_vfs::OsVfs;
 use proptest::prelude::*;
 
@@ -115,14 +115,14 @@ impl Reference {
     }
 }
 
-fn build_engine(dir: &std::path::Path, case: &GraphCase) -> StorageEngine {
+fn build_engine(dir: &std::path::Path, case: &GraphCase) -> Database {
     let config = Config {
         memtable_budget_bytes: 64 * 1024,
         sync_mode: SyncMode::Manual,
         auto_compact: false,
         ..Config::default()
     };
-    let mut engine = StorageEngine::open(Arc::new(OsVfs::new()), dir, config).unwrap();
+    let engine = Database::open_with(Arc::new(OsVfs::new()), dir, config).unwrap();
     for n in 1..=case.nodes {
         let block = ContextBlock::new(
             id(n),
@@ -134,7 +134,7 @@ fn build_engine(dir: &std::path::Path, case: &GraphCase) -> StorageEngine {
     }
     for (index, &(a, b, t)) in case.edges.iter().enumerate() {
         if index == case.flush_after {
-            engine.flush_memtable().unwrap();
+            engine.flush().unwrap();
         }
         engine
             .put_edge(GraphEdge::new(id(a), id(b), TYPES[t]))
@@ -178,7 +178,8 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let engine = build_engine(dir.path(), &case);
         let reference = Reference::new(&case);
-        let queries = QueryEngine::new(&engine);
+        let snapshot = engine.snapshot();
+        let queries = QueryEngine::new(&snapshot);
         let live: Vec<u128> = reference.live.iter().copied().collect();
         prop_assume!(!live.is_empty());
         let start = live[start_pick % live.len()];
@@ -220,7 +221,8 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let engine = build_engine(dir.path(), &case);
         let reference = Reference::new(&case);
-        let queries = QueryEngine::new(&engine);
+        let snapshot = engine.snapshot();
+        let queries = QueryEngine::new(&snapshot);
         let live: Vec<u128> = reference.live.iter().copied().collect();
         prop_assume!(!live.is_empty());
         let (from, to) = (live[from_pick % live.len()], live[to_pick % live.len()]);
@@ -264,7 +266,8 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let engine = build_engine(dir.path(), &case);
         let reference = Reference::new(&case);
-        let queries = QueryEngine::new(&engine);
+        let snapshot = engine.snapshot();
+        let queries = QueryEngine::new(&snapshot);
         let starts: Vec<BlockId> = reference.live.iter().map(|n| id(*n)).collect();
         prop_assume!(!starts.is_empty());
         let traversal = Traversal::new(starts).algorithm(Algorithm::TopologicalSort);
@@ -305,7 +308,8 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let engine = build_engine(dir.path(), &case);
         let reference = Reference::new(&case);
-        let queries = QueryEngine::new(&engine);
+        let snapshot = engine.snapshot();
+        let queries = QueryEngine::new(&snapshot);
         let traversal = Traversal::new(Vec::new()).algorithm(Algorithm::StronglyConnectedComponents);
         let result = queries.traverse(&traversal).unwrap();
         let mut components: BTreeSet<Vec<u128>> = BTreeSet::new();
@@ -339,7 +343,8 @@ fn invalid_traversals_are_typed_errors() {
         flush_after: 0,
     };
     let engine = build_engine(dir.path(), &case);
-    let queries = QueryEngine::new(&engine);
+    let snapshot = engine.snapshot();
+    let queries = QueryEngine::new(&snapshot);
     let invalid = |traversal: Traversal| {
         matches!(
             queries.traverse(&traversal),
@@ -385,7 +390,8 @@ fn limits_cut_results_and_say_so() {
         flush_after: 10,
     };
     let engine = build_engine(dir.path(), &case);
-    let queries = QueryEngine::new(&engine);
+    let snapshot = engine.snapshot();
+    let queries = QueryEngine::new(&snapshot);
     let result = queries
         .traverse(&Traversal::new(vec![id(1)]).max_results(10))
         .unwrap();

@@ -3,20 +3,20 @@
 use std::sync::Arc;
 
 use kausal_query::{Filter, QueryEngine, QueryError};
-use kausal_storage::{BlockId, Config, ContextBlock, EdgeType, GraphEdge, StorageEngine, SyncMode};
+use kausal_storage::{BlockId, Config, ContextBlock, Database, EdgeType, GraphEdge, SyncMode};
 use kausal_vfs::OsVfs;
 
 fn id(n: u128) -> BlockId {
     BlockId::from_u128(n)
 }
 
-fn engine(dir: &std::path::Path) -> StorageEngine {
+fn engine(dir: &std::path::Path) -> Database {
     let config = Config {
         sync_mode: SyncMode::Manual,
         memtable_budget_bytes: 64 * 1024,
         ..Config::default()
     };
-    let mut engine = StorageEngine::open(Arc::new(OsVfs::new()), dir, config).unwrap();
+    let engine = Database::open_with(Arc::new(OsVfs::new()), dir, config).unwrap();
     for n in 1..=30u128 {
         let kind = if n % 3 == 0 { "type" } else { "function" };
         let block = ContextBlock::new(
@@ -27,7 +27,7 @@ fn engine(dir: &std::path::Path) -> StorageEngine {
         );
         engine.put_block(&block).unwrap();
         if n == 15 {
-            engine.flush_memtable().unwrap();
+            engine.flush().unwrap();
         }
     }
     engine
@@ -53,7 +53,8 @@ fn engine(dir: &std::path::Path) -> StorageEngine {
 fn find_blocks_keeps_the_callers_order_and_reports_missing_ids() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path());
-    let queries = QueryEngine::new(&engine);
+    let snapshot = engine.snapshot();
+    let queries = QueryEngine::new(&snapshot);
     let found = queries
         .find_blocks(&[id(20), id(3), id(1), id(99), id(20)])
         .unwrap();
@@ -72,7 +73,8 @@ fn find_blocks_keeps_the_callers_order_and_reports_missing_ids() {
 fn scans_filter_combine_and_limit() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path());
-    let queries = QueryEngine::new(&engine);
+    let snapshot = engine.snapshot();
+    let queries = QueryEngine::new(&snapshot);
     let parse = queries
         .scan(&Filter::SourceUriPrefix("src/parse/".into()), 100)
         .unwrap();
@@ -132,7 +134,8 @@ fn scans_filter_combine_and_limit() {
 fn callers_and_callees_use_call_edges_of_live_blocks_only() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path());
-    let queries = QueryEngine::new(&engine);
+    let snapshot = engine.snapshot();
+    let queries = QueryEngine::new(&snapshot);
     let callers: Vec<u128> = queries
         .find_callers(id(2))
         .unwrap()

@@ -1,4 +1,4 @@
-//! The simulator: runs the production `StorageEngine` on a `SimVfs` under a
+//! The simulator: runs the production `Database` on a `SimVfs` under a
 //! seeded workload and fault schedule, checking it against the reference
 //! model after every operation and every recovery.
 //!
@@ -17,9 +17,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kausal_storage::{
-    BlockId, Config, ContextBlock, StorageEngine, StorageError, SyncMode, WriteBatch,
-};
+use kausal_storage::{BlockId, Config, ContextBlock, Database, StorageError, SyncMode, WriteBatch};
 use kausal_vfs::Vfs;
 
 use crate::model::{Model, ModelBlock, ModelState, Mutation};
@@ -160,7 +158,7 @@ pub const SIM_PARENT_DIR: &str = "/sim";
 /// Drives one engine against the model.
 pub struct Runner {
     pub vfs: SimVfs,
-    engine: Option<StorageEngine>,
+    engine: Option<Database>,
     pub model: Model,
     config: Config,
     dir: PathBuf,
@@ -237,6 +235,8 @@ fn engine_config(seed: u64) -> Config {
         compaction_base_bytes: 16 * 1024,
         compaction_tier_ratio: 4,
         wal_salvage: false,
+        // Background work runs where the simulator schedules it.
+        background_worker: false,
     }
 }
 
@@ -351,9 +351,9 @@ impl Runner {
         format!(" ({})", self.vfs.last_crash().summary())
     }
 
-    fn engine(&mut self) -> Result<&mut StorageEngine, Stop> {
+    fn engine(&mut self) -> Result<&Database, Stop> {
         let op = self.op;
-        self.engine.as_mut().ok_or(Stop::Failure {
+        self.engine.as_ref().ok_or(Stop::Failure {
             op,
             message: "no open engine".into(),
         })
@@ -367,7 +367,7 @@ impl Runner {
                 self.vfs.set_faults_enabled(false);
             }
             let result =
-                StorageEngine::open(Arc::new(self.vfs.clone()), &self.dir, self.config.clone());
+                Database::open_with(Arc::new(self.vfs.clone()), &self.dir, self.config.clone());
             self.vfs.set_faults_enabled(true);
             match result {
                 Ok(engine) => {
@@ -404,9 +404,10 @@ impl Runner {
 
     /// Everything `engine` shows: every block and the outgoing edges of
     /// every id the workload uses.
-    fn observe_engine(&self, engine: &StorageEngine) -> Result<ModelState, Stop> {
+    fn observe_engine(&self, engine: &Database) -> Result<ModelState, Stop> {
         let mut state = ModelState::default();
-        let views = engine
+        let snapshot = engine.snapshot();
+        let views = snapshot
             .iterate_blocks()
             .map_err(|error| self.read_error(&error, "iterate_blocks"))?;
         for view in views {
@@ -418,6 +419,7 @@ impl Runner {
             .chain(self.extra_ids.iter().copied());
         for id in ids {
             let edges = engine
+                .snapshot()
                 .find_outgoing_edges(id)
                 .map_err(|error| self.read_error(&error, &format!("edges of {id}")))?;
             state.edges.extend(edges);
@@ -440,6 +442,7 @@ impl Runner {
             .ok_or_else(|| self.fail("no open engine"))?;
         let expected = self.model.current();
         let found = engine
+            .snapshot()
             .find_block(id)
             .map_err(|error| self.read_error(&error, &format!("find_block {id}")))?
             .map(|view| model_block(&view));
@@ -454,6 +457,7 @@ impl Runner {
             )));
         }
         let outgoing = engine
+            .snapshot()
             .find_outgoing_edges(id)
             .map_err(|error| self.read_error(&error, &format!("edges from {id}")))?;
         if outgoing != expected.outgoing(id) {
@@ -463,6 +467,7 @@ impl Runner {
             )));
         }
         let incoming = engine
+            .snapshot()
             .find_incoming_edges(id)
             .map_err(|error| self.read_error(&error, &format!("edges to {id}")))?;
         if incoming != expected.incoming(id) {
@@ -572,7 +577,7 @@ impl Runner {
     /// Runs a maintenance call; a poisoning failure forces a restart.
     fn maintenance(
         &mut self,
-        call: impl FnOnce(&mut StorageEngine) -> Result<(), StorageError>,
+        call: impl FnOnce(&Database) -> Result<(), StorageError>,
         durable_on_success: bool,
     ) -> Result<(), Stop> {
         let engine = self.engine()?;
@@ -661,7 +666,7 @@ impl Runner {
 
     fn read_only_view_inner(&mut self) -> Result<Option<ModelState>, Stop> {
         let writes_before = self.vfs.mutating_ops();
-        let opened = StorageEngine::open_read_only(
+        let opened = Database::open_read_only_with(
             Arc::new(self.vfs.clone()),
             &self.dir,
             self.config.clone(),
@@ -719,6 +724,7 @@ impl Runner {
                     .as_ref()
                     .ok_or_else(|| self.fail("no open engine"))?;
                 let edges = engine
+                    .snapshot()
                     .find_outgoing_edges(id)
                     .map_err(|error| self.read_error(&error, &format!("edges from {id}")))?;
                 next.extend(edges.into_iter().map(|edge| edge.target).take(4));
@@ -777,12 +783,12 @@ impl Runner {
             Action::InvalidPut { zero_id } => self.invalid_put(zero_id),
             Action::Find(id) => self.check_id(id),
             Action::Walk(id) => self.walk(id),
-            Action::Flush => self.maintenance(StorageEngine::flush_memtable, true),
+            Action::Flush => self.maintenance(Database::flush, true),
             Action::Compact => self.maintenance(|engine| engine.compact().map(|_| ()), false),
             Action::CompactAll => {
                 self.maintenance(|engine| engine.compact_all().map(|_| ()), false)
             }
-            Action::Sync => self.maintenance(StorageEngine::sync, true),
+            Action::Sync => self.maintenance(Database::sync, true),
             Action::Crash => self.restart(true),
             Action::Reopen => self.restart(false),
             Action::DiskPressure => {
@@ -793,7 +799,7 @@ impl Runner {
     }
 
     /// The open engine, if any.
-    pub fn engine_ref(&self) -> Option<&StorageEngine> {
+    pub fn engine_ref(&self) -> Option<&Database> {
         self.engine.as_ref()
     }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use kausal_sim::{FaultConfig, SimVfs};
-use kausal_storage::{BlockId, Config, ContextBlock, StorageEngine, SyncMode};
+use kausal_storage::{BlockId, Config, ContextBlock, Database, SyncMode};
 use kausal_vfs::Vfs;
 
 const DIR: &str = "/db";
@@ -29,8 +29,8 @@ fn disk(seed: u64) -> SimVfs {
     vfs
 }
 
-fn open(vfs: &SimVfs) -> StorageEngine {
-    StorageEngine::open(Arc::new(vfs.clone()), DIR, config()).expect("open")
+fn open(vfs: &SimVfs) -> Database {
+    Database::open_with(Arc::new(vfs.clone()), DIR, config()).expect("open")
 }
 
 fn block(n: u128) -> ContextBlock {
@@ -45,13 +45,14 @@ fn block(n: u128) -> ContextBlock {
 /// Opens `dir`, writes and syncs block 1, loses power, reopens: true when
 /// block 1 survived.
 fn synced_write_survives_a_crash(vfs: &SimVfs, dir: &str) -> bool {
-    let mut engine = StorageEngine::open(Arc::new(vfs.clone()), dir, config()).expect("open");
+    let engine = Database::open_with(Arc::new(vfs.clone()), dir, config()).expect("open");
     engine.put_block(&block(1)).expect("put");
     engine.sync().expect("sync");
     drop(engine);
     vfs.crash();
-    let engine = StorageEngine::open(Arc::new(vfs.clone()), dir, config()).expect("reopen");
+    let engine = Database::open_with(Arc::new(vfs.clone()), dir, config()).expect("reopen");
     engine
+        .snapshot()
         .find_block(BlockId::from_u128(1))
         .expect("find")
         .is_some()
@@ -64,7 +65,7 @@ fn synced_write_survives_a_crash(vfs: &SimVfs, dir: &str) -> bool {
 #[test]
 fn seed_8_recovered_writes_survive_a_later_crash_after_a_failed_fsync() {
     let vfs = disk(8);
-    let mut engine = open(&vfs);
+    let engine = open(&vfs);
     engine.put_block(&block(1)).expect("put");
     engine.put_block(&block(2)).expect("put");
     vfs.set_faults(FaultConfig {
@@ -77,6 +78,7 @@ fn seed_8_recovered_writes_survive_a_later_crash_after_a_failed_fsync() {
     drop(engine);
     let engine = open(&vfs);
     let visible = engine
+        .snapshot()
         .find_block(BlockId::from_u128(1))
         .expect("find")
         .is_some();
@@ -84,6 +86,7 @@ fn seed_8_recovered_writes_survive_a_later_crash_after_a_failed_fsync() {
     vfs.crash();
     let engine = open(&vfs);
     let still_there = engine
+        .snapshot()
         .find_block(BlockId::from_u128(1))
         .expect("find")
         .is_some();
@@ -100,7 +103,7 @@ fn seed_8_recovered_writes_survive_a_later_crash_after_a_failed_fsync() {
 #[test]
 fn seeds_0_to_19_a_segment_torn_at_creation_before_later_segments_opens() {
     let vfs = disk(6);
-    let mut engine = open(&vfs);
+    let engine = open(&vfs);
     engine.put_block(&block(1)).expect("put");
     engine.sync().expect("sync");
     drop(engine);
@@ -120,6 +123,7 @@ fn seeds_0_to_19_a_segment_torn_at_creation_before_later_segments_opens() {
     );
     assert!(
         engine
+            .snapshot()
             .find_block(BlockId::from_u128(1))
             .expect("find")
             .is_some()
@@ -135,7 +139,7 @@ fn retried_open_after_a_failed_parent_sync_makes_the_directory_durable() {
     let vfs = SimVfs::new(12, FaultConfig::default());
     // The first mutating operation of open is the parent sync.
     vfs.schedule_failure(1, false);
-    assert!(StorageEngine::open(Arc::new(vfs.clone()), DIR, config()).is_err());
+    assert!(Database::open_with(Arc::new(vfs.clone()), DIR, config()).is_err());
     assert!(!vfs.failure_pending(), "the parent sync failed");
     assert!(
         synced_write_survives_a_crash(&vfs, DIR),
@@ -153,7 +157,7 @@ fn retried_open_after_any_failed_ancestor_sync_makes_the_directory_durable() {
     for failing_op in 1..=4 {
         let vfs = SimVfs::new(13, FaultConfig::default());
         vfs.schedule_failure(failing_op, false);
-        let first = StorageEngine::open(Arc::new(vfs.clone()), NESTED, config());
+        let first = Database::open_with(Arc::new(vfs.clone()), NESTED, config());
         if vfs.failure_pending() {
             break;
         }
@@ -176,17 +180,17 @@ fn a_later_flush_removes_a_wal_segment_whose_removal_failed() {
     let mut leftovers = Vec::new();
     for at in 1..40 {
         let vfs = SimVfs::new(3, FaultConfig::default());
-        let mut engine = open(&vfs);
+        let engine = open(&vfs);
         engine.put_block(&block(1)).expect("put");
         vfs.schedule_failure(at, false);
-        let flushed = engine.flush_memtable();
+        let flushed = engine.flush();
         if vfs.failure_pending() {
             break;
         }
         if flushed.is_err() || engine.is_poisoned() {
             continue;
         }
-        engine.flush_memtable().expect("flush");
+        engine.flush().expect("flush");
         engine.compact_all().expect("compact");
         let segments = vfs
             .list_dir(Path::new(DIR))
@@ -214,7 +218,7 @@ fn retried_open_after_a_failed_grandparent_sync_makes_the_directory_durable() {
     let vfs = SimVfs::new(13, FaultConfig::default());
     // Open syncs `/x` (for `/x/db`), then `/` (for `/x`): fail the second.
     vfs.schedule_failure(2, false);
-    assert!(StorageEngine::open(Arc::new(vfs.clone()), NESTED, config()).is_err());
+    assert!(Database::open_with(Arc::new(vfs.clone()), NESTED, config()).is_err());
     assert!(!vfs.failure_pending(), "the sync of / failed");
     assert!(
         synced_write_survives_a_crash(&vfs, NESTED),

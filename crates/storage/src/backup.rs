@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::manifest::{MANIFEST_FILE, Manifest};
 use crate::sstable::table_path;
 use crate::wal::parse_segment_file_name;
-use crate::{StorageEngine, StorageError, StorageResult};
+use crate::{Database, StorageError, StorageResult};
 
 /// Copies taken before giving up on a database that keeps changing.
 pub const MAX_BACKUP_ATTEMPTS: usize = 20;
@@ -151,13 +151,14 @@ fn attempt(vfs: &dyn Vfs, from: &Path, to: &Path) -> StorageResult<Option<Backup
 /// Verifies a copy by opening it read-only and reading every block;
 /// returns the block count, or `None` when the copy is not consistent.
 fn verify_copy(vfs: &Arc<dyn Vfs>, to: &Path) -> StorageResult<Option<u64>> {
-    let engine = match StorageEngine::open_read_only(Arc::clone(vfs), to, Config::default()) {
+    let engine = match Database::open_read_only_with(Arc::clone(vfs), to, Config::default()) {
         Ok(engine) => engine,
         Err(StorageError::Corruption { .. }) => return Ok(None),
         Err(error) => return Err(error),
     };
     let mut blocks = 0;
-    for block in engine.iterate_blocks()? {
+    let snapshot = engine.snapshot();
+    for block in snapshot.iterate_blocks()? {
         match block {
             Ok(_) => blocks += 1,
             Err(StorageError::Corruption { .. }) => return Ok(None),

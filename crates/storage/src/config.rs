@@ -29,8 +29,13 @@ pub struct Config {
     pub wal_buffer_bytes: usize,
     /// Durability of write calls.
     pub sync_mode: SyncMode,
-    /// Run size-tiered compaction after each flush.
+    /// Run size-tiered compaction in the background after flushes.
     pub auto_compact: bool,
+    /// Run flushes and compactions on a background thread. Off, they run
+    /// only when asked (`run_background_step`, `flush`, `compact`) or when a
+    /// write stalls, on the caller's thread: the simulator's deterministic
+    /// mode.
+    pub background_worker: bool,
     /// Tables of one size tier that trigger a merge.
     pub compaction_min_tables: usize,
     /// Tables up to this size form tier 0.
@@ -50,6 +55,7 @@ impl Default for Config {
             wal_buffer_bytes: crate::wal::WAL_BUFFER_BYTES,
             sync_mode: SyncMode::EveryWrite,
             auto_compact: true,
+            background_worker: true,
             compaction_min_tables: 4,
             compaction_base_bytes: 8 * 1024 * 1024,
             compaction_tier_ratio: 4,

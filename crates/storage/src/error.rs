@@ -84,6 +84,9 @@ pub enum StorageError {
     /// An earlier fsync or write failed; the engine refuses writes until reopened.
     #[error("engine is poisoned and refuses writes until reopened: {reason}")]
     Poisoned { reason: String },
+    /// `shutdown` was called on this database (through any handle).
+    #[error("database {} is shut down", dir.display())]
+    Closed { dir: PathBuf },
     /// Write-triggered flushes keep failing and the memtable is over its
     /// hard limit: writes wait for the cause (often a full disk) to clear.
     #[error(

@@ -27,7 +27,7 @@ mod wal;
 pub mod backup;
 pub use batch::WriteBatch;
 pub use config::{Config, SyncMode};
-pub use engine::{BlockIter, LOCK_FILE, RecoveryReport, StorageEngine};
+pub use engine::{BlockIter, Database, LOCK_FILE, RecoveryReport, Snapshot};
 pub use error::{StorageError, StorageResult};
 pub use metrics::Metrics;
 pub use types::{BlockId, BlockView, ContextBlock, EdgeType, GraphEdge, validate_block_fields};

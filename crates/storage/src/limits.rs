@@ -24,6 +24,12 @@ pub const MAX_TABLES_PER_COMPACTION: usize = 16;
 /// Most live SSTables; beyond it writes fail until `compact` runs.
 pub const MAX_LIVE_TABLES: usize = 4096;
 
-/// Writes are refused (`WriteStalled`) while the memtable holds more than
-/// this many times its budget because write-triggered flushes keep failing.
-pub const MEMTABLE_HARD_LIMIT_FACTOR: usize = 2;
+/// Frozen memtables (full, waiting for the background flush) beyond which
+/// writes stall until a flush completes.
+pub const MAX_FROZEN_MEMTABLES: usize = 2;
+/// With `auto_compact`, writes stall while compaction is due and the live
+/// tables number this many times `compaction_min_tables` or more.
+pub const COMPACTION_STALL_FACTOR: usize = 4;
+/// How long a stalled writer waits for background progress before it
+/// re-checks the engine's health.
+pub const STALL_POLL_MILLIS: u64 = 50;

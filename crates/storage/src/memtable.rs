@@ -1,19 +1,30 @@
 //! The memtable: the newest writes, indexed for point lookups (blocks) and
-//! adjacency walks (edges), with block bytes in a coordinator arena.
+//! adjacency walks (edges), with block bytes in a shared arena.
 //!
-//! Blocks live in a hash map from id to (sequence, arena handle). Edges live
-//! twice, in a contiguous adjacency list per source and one per target, so a
-//! lookup reads one hash entry and one run of memory; a map from edge triple
-//! to its two list positions turns a repeated put into an in-place update.
-//! Every collection (the adjacency lists included) keeps its capacity across
-//! `clear`, and the arena keeps its chunk across reset, so after the first
-//! fill a put, a find and an edge lookup allocate nothing. Handles instead
-//! of references keep the struct free of self-references.
+//! Readers on other threads hold snapshots of a memtable while the writer
+//! keeps changing it, so its indexes are persistent hash maps (`imbl`'s
+//! HAMT): cloning a `Memtable` is O(1) and yields a frozen view, and the
+//! writer's next change copies only the few tree nodes on the changed path
+//! that a view still shares (and nothing at all while no view exists).
+//! Block bytes go to a [`SharedArena`] that only grows, so a view's handles
+//! stay valid for as long as any clone holds the arena; a memtable is never
+//! cleared, a flushed one is dropped and a new one started.
+//!
+//! Edges live twice, in an adjacency list per source and one per target,
+//! each sorted by (edge type, block at the other end) so a lookup returns
+//! them without sorting; lists are shared behind `Arc` and copied on the
+//! first change after a snapshot.
 
-use kausal_memory::{ArenaCoordinator, ArenaStats, StrTripleHandle};
-use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
-use crate::{BlockId, BlockView, GraphEdge, StorageResult};
+use imbl::GenericHashMap;
+use imbl::shared_ptr::DefaultSharedPtr;
+use kausal_memory::{ArenaStats, SharedArena, StrTripleHandle};
+use rustc_hash::FxBuildHasher;
+
+use crate::{BlockId, BlockView, EdgeType, GraphEdge, StorageResult};
+
+type PersistentMap<K, V> = GenericHashMap<K, V, FxBuildHasher, DefaultSharedPtr>;
 
 /// The memtable's newest entry for a block id.
 #[derive(Debug, Clone, Copy)]
@@ -21,6 +32,13 @@ pub struct MemBlock {
     pub sequence: u64,
     /// The block's three fields in the arena; `None` for a tombstone.
     stored: Option<StrTripleHandle>,
+}
+
+impl MemBlock {
+    /// True for a live block, false for a tombstone.
+    pub fn is_live(&self) -> bool {
+        self.stored.is_some()
+    }
 }
 
 /// The memtable's newest entry for an edge triple.
@@ -32,41 +50,10 @@ pub struct MemEdge {
     pub live: bool,
 }
 
-/// Adjacency lists keyed by block id, each list inside its hash entry so a
-/// lookup costs one probe. Lists of nodes gone after a `clear` are kept,
-/// emptied, in a pool and handed to new nodes, so their capacity is reused.
-#[derive(Debug, Default)]
-struct Adjacency {
-    lists: FxHashMap<BlockId, Vec<MemEdge>>,
-    pool: Vec<Vec<MemEdge>>,
-}
-
-impl Adjacency {
-    fn list_mut(&mut self, id: BlockId) -> &mut Vec<MemEdge> {
-        let pool = &mut self.pool;
-        self.lists
-            .entry(id)
-            .or_insert_with(|| pool.pop().unwrap_or_default())
-    }
-
-    fn list(&self, id: BlockId) -> &[MemEdge] {
-        self.lists.get(&id).map_or(&[], Vec::as_slice)
-    }
-
-    fn node_count(&self) -> usize {
-        self.lists.len()
-    }
-
-    fn all(&self) -> impl Iterator<Item = &MemEdge> {
-        self.lists.values().flatten()
-    }
-
-    fn clear(&mut self) {
-        for (_, mut list) in self.lists.drain() {
-            list.clear();
-            self.pool.push(list);
-        }
-    }
+/// Sort key of an adjacency list entry: (edge type, block at the other end).
+fn list_key(edge: &GraphEdge, incoming: bool) -> (EdgeType, BlockId) {
+    let other = if incoming { edge.source } else { edge.target };
+    (edge.edge_type, other)
 }
 
 /// Result of a memtable lookup: the block or its tombstone.
@@ -76,28 +63,35 @@ pub enum MemLookup<'a> {
     Deleted,
 }
 
-/// The in-memory write buffer.
-#[derive(Debug)]
+/// The in-memory write buffer; `clone` is an O(1) frozen view.
+#[derive(Debug, Clone)]
 pub struct Memtable {
-    arena: ArenaCoordinator,
-    blocks: FxHashMap<BlockId, MemBlock>,
-    outgoing: Adjacency,
-    incoming: Adjacency,
-    /// Position of each triple in its source's and its target's list.
-    edge_slots: FxHashMap<GraphEdge, (u32, u32)>,
+    arena: Arc<SharedArena>,
+    blocks: PersistentMap<BlockId, MemBlock>,
+    outgoing: PersistentMap<BlockId, Arc<Vec<MemEdge>>>,
+    incoming: PersistentMap<BlockId, Arc<Vec<MemEdge>>>,
+    edge_count: usize,
+    /// Bytes accounted: payload plus index entries.
+    bytes: usize,
     min_sequence: u64,
     max_sequence: u64,
 }
+
+/// Accounted bytes of one block entry and of one edge (both lists).
+const BLOCK_ENTRY_BYTES: usize = std::mem::size_of::<(BlockId, MemBlock)>() + 16;
+const EDGE_ENTRY_BYTES: usize = 2 * std::mem::size_of::<MemEdge>();
+const NODE_ENTRY_BYTES: usize = std::mem::size_of::<(BlockId, Arc<Vec<MemEdge>>)>() + 48;
 
 impl Memtable {
     /// An empty memtable whose arena reserves `budget_bytes` up front.
     pub fn new(budget_bytes: usize) -> Self {
         Self {
-            arena: ArenaCoordinator::with_capacity(budget_bytes),
-            blocks: FxHashMap::default(),
-            outgoing: Adjacency::default(),
-            incoming: Adjacency::default(),
-            edge_slots: FxHashMap::default(),
+            arena: Arc::new(SharedArena::with_capacity(budget_bytes)),
+            blocks: PersistentMap::default(),
+            outgoing: PersistentMap::default(),
+            incoming: PersistentMap::default(),
+            edge_count: 0,
+            bytes: 0,
             min_sequence: u64::MAX,
             max_sequence: 0,
         }
@@ -121,6 +115,7 @@ impl Memtable {
         let stored = self
             .arena
             .store_str_triple([source_uri, metadata_json, content]);
+        self.bytes += stored.len();
         self.upsert_block(
             id,
             MemBlock {
@@ -143,9 +138,11 @@ impl Memtable {
 
     fn upsert_block(&mut self, id: BlockId, entry: MemBlock) {
         self.note_sequence(entry.sequence);
-        let slot = self.blocks.entry(id).or_insert(entry);
-        debug_assert!(slot.sequence <= entry.sequence, "sequences only grow");
-        *slot = entry;
+        if let Some(previous) = self.blocks.insert(id, entry) {
+            debug_assert!(previous.sequence <= entry.sequence, "sequences only grow");
+        } else {
+            self.bytes += BLOCK_ENTRY_BYTES;
+        }
     }
 
     /// Turns a memtable entry into a view of its bytes; `None` for a tombstone.
@@ -163,6 +160,11 @@ impl Memtable {
             metadata_json,
             content,
         }))
+    }
+
+    /// The newest entry (block or tombstone) for `id` held here.
+    pub fn entry(&self, id: BlockId) -> Option<MemBlock> {
+        self.blocks.get(&id).copied()
     }
 
     /// The newest version of `id` held here, if any.
@@ -184,33 +186,24 @@ impl Memtable {
             sequence,
             live,
         };
-        if let Some(&(out_position, in_position)) = self.edge_slots.get(&edge) {
-            let out_list = self.outgoing.list_mut(edge.source);
-            debug_assert!(
-                out_list[out_position as usize].sequence <= sequence,
-                "sequences only grow"
-            );
-            out_list[out_position as usize] = entry;
-            self.incoming.list_mut(edge.target)[in_position as usize] = entry;
-            return;
+        let added = upsert_list(&mut self.outgoing, edge.source, entry, false);
+        upsert_list(&mut self.incoming, edge.target, entry, true);
+        if added {
+            self.edge_count += 1;
+            self.bytes += EDGE_ENTRY_BYTES;
         }
-        let out_list = self.outgoing.list_mut(edge.source);
-        let out_position = out_list.len() as u32;
-        out_list.push(entry);
-        let in_list = self.incoming.list_mut(edge.target);
-        let in_position = in_list.len() as u32;
-        in_list.push(entry);
-        self.edge_slots.insert(edge, (out_position, in_position));
     }
 
-    /// Every edge entry (live or tombstone) leaving `id`, in insertion order.
+    /// Every edge entry (live or tombstone) leaving `id`, sorted by (edge
+    /// type, target).
     pub fn outgoing(&self, id: BlockId) -> &[MemEdge] {
-        self.outgoing.list(id)
+        self.outgoing.get(&id).map_or(&[], |list| list.as_slice())
     }
 
-    /// Every edge entry (live or tombstone) entering `id`, in insertion order.
+    /// Every edge entry (live or tombstone) entering `id`, sorted by (edge
+    /// type, source).
     pub fn incoming(&self, id: BlockId) -> &[MemEdge] {
-        self.incoming.list(id)
+        self.incoming.get(&id).map_or(&[], |list| list.as_slice())
     }
 
     /// Block entries sorted by id (for flushes and scans).
@@ -226,12 +219,12 @@ impl Memtable {
 
     /// Every edge entry, grouped by source.
     pub fn edges(&self) -> impl Iterator<Item = &MemEdge> {
-        self.outgoing.all()
+        self.outgoing.values().flat_map(|list| list.iter())
     }
 
-    /// True when nothing has been written since the last clear.
+    /// True when nothing has been written to this memtable.
     pub fn is_empty(&self) -> bool {
-        self.blocks.is_empty() && self.edge_slots.is_empty()
+        self.blocks.is_empty() && self.edge_count == 0
     }
 
     /// Number of block entries (tombstones included).
@@ -241,7 +234,7 @@ impl Memtable {
 
     /// Number of edge entries (tombstones included).
     pub fn edge_count(&self) -> usize {
-        self.edge_slots.len()
+        self.edge_count
     }
 
     /// Smallest and largest sequence held, or `None` when empty.
@@ -249,32 +242,53 @@ impl Memtable {
         (!self.is_empty()).then_some((self.min_sequence, self.max_sequence))
     }
 
-    /// Bytes the memtable accounts for: arena payload plus index entries.
+    /// Bytes the memtable accounts for: payload plus index entries.
     pub fn approximate_bytes(&self) -> usize {
-        use std::mem::size_of;
-        let block_entry = size_of::<(BlockId, MemBlock)>() + 1;
-        let edge_entry = 2 * size_of::<MemEdge>() + size_of::<(GraphEdge, (u32, u32))>() + 1;
-        let node_entry = size_of::<(BlockId, Vec<MemEdge>)>() + 1;
-        self.arena.used_bytes()
-            + self.blocks.len() * block_entry
-            + self.edge_slots.len() * edge_entry
-            + (self.outgoing.node_count() + self.incoming.node_count()) * node_entry
+        self.bytes + (self.outgoing.len() + self.incoming.len()) * NODE_ENTRY_BYTES
     }
 
     /// The arena's accounting figures.
     pub fn arena_stats(&self) -> ArenaStats {
         self.arena.stats()
     }
+}
 
-    /// Empties the memtable in O(1) for the arena; collections keep capacity.
-    pub fn clear(&mut self) {
-        self.blocks.clear();
-        self.outgoing.clear();
-        self.incoming.clear();
-        self.edge_slots.clear();
-        self.min_sequence = u64::MAX;
-        self.max_sequence = 0;
-        self.arena.reset();
+/// Inserts or replaces `entry` in `node`'s sorted list; true when the
+/// triple is new. Appending in key order (the common case: a file's edges
+/// are written in order) costs no search; otherwise a binary search and an
+/// insert.
+fn upsert_list(
+    lists: &mut PersistentMap<BlockId, Arc<Vec<MemEdge>>>,
+    node: BlockId,
+    entry: MemEdge,
+    incoming: bool,
+) -> bool {
+    let key = list_key(&entry.edge, incoming);
+    let list = Arc::make_mut(lists.entry(node).or_default());
+    match list.last() {
+        Some(last) if list_key(&last.edge, incoming) < key => {
+            list.push(entry);
+            return true;
+        }
+        None => {
+            list.push(entry);
+            return true;
+        }
+        _ => {}
+    }
+    match list.binary_search_by_key(&key, |existing| list_key(&existing.edge, incoming)) {
+        Ok(position) => {
+            debug_assert!(
+                list[position].sequence <= entry.sequence,
+                "sequences only grow"
+            );
+            list[position] = entry;
+            false
+        }
+        Err(position) => {
+            list.insert(position, entry);
+            true
+        }
     }
 }
 
@@ -324,38 +338,78 @@ mod tests {
         memtable.put_edge(2, imports, true);
         memtable.put_edge(3, back, true);
         memtable.put_edge(4, calls, false);
-        let mut out: Vec<_> = memtable
+        // Lists come sorted by (edge type, other end): no sort here.
+        let out: Vec<_> = memtable
             .outgoing(id(1))
             .iter()
             .map(|node| (node.edge, node.live, node.sequence))
             .collect();
-        out.sort();
-        assert_eq!(out, vec![(calls, false, 4), (imports, true, 2)]);
-        let mut incoming: Vec<_> = memtable
+        assert_eq!(out, vec![(imports, true, 2), (calls, false, 4)]);
+        let incoming: Vec<_> = memtable
             .incoming(id(2))
             .iter()
             .map(|node| node.edge)
             .collect();
-        incoming.sort();
-        assert_eq!(incoming, vec![calls, back]);
+        assert_eq!(incoming, vec![back, calls]);
         assert_eq!(memtable.edge_count(), 3);
     }
 
     #[test]
-    fn clear_resets_and_accounts() {
+    fn a_clone_is_a_frozen_view() {
+        let mut memtable = Memtable::new(1 << 16);
+        memtable.put_block(1, id(1), "a.rs", "{}", "one");
+        memtable.put_edge(2, GraphEdge::new(id(1), id(2), EdgeType::Calls), true);
+        let view = memtable.clone();
+        memtable.put_block(3, id(1), "a.rs", "{}", "two");
+        memtable.delete_block(4, id(3));
+        memtable.put_edge(5, GraphEdge::new(id(1), id(2), EdgeType::Calls), false);
+        memtable.put_edge(6, GraphEdge::new(id(1), id(0), EdgeType::Calls), true);
+        match view.find_block(id(1)).unwrap().unwrap() {
+            MemLookup::Live(block) => assert_eq!(block.content, "one"),
+            MemLookup::Deleted => panic!("live in the view"),
+        }
+        assert!(view.find_block(id(3)).unwrap().is_none());
+        assert_eq!(view.outgoing(id(1)).len(), 1);
+        assert!(view.outgoing(id(1))[0].live);
+        assert_eq!(view.sequence_range(), Some((1, 2)));
+        match memtable.find_block(id(1)).unwrap().unwrap() {
+            MemLookup::Live(block) => assert_eq!(block.content, "two"),
+            MemLookup::Deleted => panic!("live"),
+        }
+        let now: Vec<_> = memtable
+            .outgoing(id(1))
+            .iter()
+            .map(|e| (e.edge.target, e.live))
+            .collect();
+        assert_eq!(now, vec![(id(0), true), (id(2), false)]);
+    }
+
+    #[test]
+    fn out_of_order_edges_keep_lists_sorted() {
+        let mut memtable = Memtable::new(1 << 16);
+        for (sequence, target) in [5u128, 1, 9, 3, 7, 1].into_iter().enumerate() {
+            let edge = GraphEdge::new(id(100), id(target), EdgeType::Calls);
+            memtable.put_edge(sequence as u64 + 1, edge, true);
+        }
+        let targets: Vec<_> = memtable
+            .outgoing(id(100))
+            .iter()
+            .map(|e| e.edge.target)
+            .collect();
+        assert_eq!(targets, vec![id(1), id(3), id(5), id(7), id(9)]);
+        assert_eq!(memtable.edge_count(), 5);
+    }
+
+    #[test]
+    fn accounting_counts_payload_and_entries() {
         let mut memtable = Memtable::new(1 << 16);
         assert_eq!(memtable.approximate_bytes(), 0);
+        assert!(memtable.is_empty());
         memtable.put_block(1, id(1), "u", "{}", &"x".repeat(1000));
         assert!(memtable.approximate_bytes() >= 1003);
         memtable.put_edge(2, GraphEdge::new(id(1), id(2), EdgeType::Calls), true);
-        memtable.clear();
-        assert!(memtable.is_empty());
-        assert_eq!(memtable.approximate_bytes(), 0);
-        assert_eq!(memtable.arena_stats().resets, 1);
-        assert!(memtable.find_block(id(1)).unwrap().is_none());
-        assert!(memtable.outgoing(id(1)).is_empty());
-        memtable.put_edge(3, GraphEdge::new(id(5), id(6), EdgeType::Calls), true);
-        assert_eq!(memtable.outgoing(id(5)).len(), 1);
+        assert!(!memtable.is_empty());
         assert_eq!(memtable.edges().count(), 1);
+        assert_eq!(memtable.arena_stats().used_bytes, 1003);
     }
 }

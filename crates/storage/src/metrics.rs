@@ -1,5 +1,7 @@
 //! `Metrics`: counters and gauges of one engine, read by `metrics()`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use kausal_memory::ArenaStats;
 
 /// A snapshot of an engine's counters (since open) and current sizes.
@@ -15,12 +17,17 @@ pub struct Metrics {
     pub memtable_bytes: usize,
     pub memtable_blocks: usize,
     pub memtable_edges: usize,
+    /// Full memtables frozen and waiting for the background flush.
+    pub frozen_memtables: usize,
     /// WAL record bytes appended since open.
     pub wal_bytes_appended: u64,
     /// WAL bytes not yet fsynced.
     pub wal_unsynced_bytes: u64,
     pub wal_active_segment: u64,
+    /// WAL fsyncs (each may cover many writers' records: group commit).
     pub wal_syncs: u64,
+    /// Writes whose durability another writer's fsync provided.
+    pub group_commit_followers: u64,
     pub sstable_count: usize,
     pub sstable_bytes: u64,
     /// Live tables per size tier (index = tier).
@@ -33,21 +40,40 @@ pub struct Metrics {
     pub next_sequence: u64,
     pub poisoned: bool,
     /// Write-triggered flushes or compactions that failed without failing
-    /// the write (see `StorageEngine::last_background_error`).
+    /// the write (see `Database::last_background_error`).
     pub background_errors: u64,
+    /// Writes that waited for a flush or compaction (too many frozen
+    /// memtables or tables), and the total time they waited.
+    pub write_stalls: u64,
+    pub write_stall_micros: u64,
 }
 
-/// The counters the engine bumps as it works.
-#[derive(Debug, Clone, Copy, Default)]
+/// The counters the engine bumps as it works, from any thread.
+#[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub blocks_written: u64,
-    pub blocks_deleted: u64,
-    pub edges_written: u64,
-    pub edges_deleted: u64,
-    pub batches_committed: u64,
-    pub payload_bytes_written: u64,
-    pub wal_syncs: u64,
-    pub flushes: u64,
-    pub compactions: u64,
-    pub background_errors: u64,
+    pub blocks_written: AtomicU64,
+    pub blocks_deleted: AtomicU64,
+    pub edges_written: AtomicU64,
+    pub edges_deleted: AtomicU64,
+    pub batches_committed: AtomicU64,
+    pub payload_bytes_written: AtomicU64,
+    pub wal_syncs: AtomicU64,
+    pub group_commit_followers: AtomicU64,
+    pub flushes: AtomicU64,
+    pub compactions: AtomicU64,
+    pub background_errors: AtomicU64,
+    pub write_stalls: AtomicU64,
+    pub write_stall_micros: AtomicU64,
+}
+
+impl Counters {
+    /// Adds `n` to `counter` (relaxed: counters order nothing).
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The current value of `counter`.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
 }

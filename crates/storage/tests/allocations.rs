@@ -1,13 +1,18 @@
 //! Proves the hot paths allocate nothing in steady state, with a counting
 //! global allocator (counts are per thread, so parallel tests do not mix).
 //! Steady state means: between memtable flushes and WAL segment rotations,
-//! after the memtable's maps and the edge scratch buffer have grown once.
+//! after the memtable's maps and the edge scratch buffer have grown once,
+//! and with no snapshot taken since (a snapshot shares the memtable's
+//! persistent maps, so the next write to a shared path copies that path:
+//! allocations proportional to snapshots taken, not to writes). A flush
+//! starts a new memtable, whose maps grow again. Reads allocate nothing
+//! once a snapshot is taken.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
 
-use kausal_storage::{BlockId, Config, ContextBlock, EdgeType, GraphEdge, StorageEngine, SyncMode};
+use kausal_storage::{BlockId, Config, ContextBlock, Database, EdgeType, GraphEdge, SyncMode};
 use kausal_vfs::OsVfs;
 
 struct CountingAllocator;
@@ -45,7 +50,7 @@ fn id(n: u128) -> BlockId {
     BlockId::from_u128(n)
 }
 
-fn engine(dir: &std::path::Path) -> StorageEngine {
+fn engine(dir: &std::path::Path) -> Database {
     let config = Config {
         memtable_budget_bytes: 16 * 1024 * 1024,
         wal_segment_bytes: 64 * 1024 * 1024,
@@ -53,13 +58,13 @@ fn engine(dir: &std::path::Path) -> StorageEngine {
         auto_compact: false,
         ..Config::default()
     };
-    StorageEngine::open(Arc::new(OsVfs::new()), dir, config).unwrap()
+    Database::open_with(Arc::new(OsVfs::new()), dir, config).unwrap()
 }
 
 #[test]
 fn put_block_allocates_nothing_in_steady_state() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = engine(dir.path());
+    let engine = engine(dir.path());
     let mut block = ContextBlock::new(
         id(1),
         "src/lib.rs",
@@ -82,23 +87,24 @@ fn put_block_allocates_nothing_in_steady_state() {
 #[test]
 fn find_block_allocates_nothing_in_memtable_table_or_miss() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = engine(dir.path());
+    let engine = engine(dir.path());
     for n in 1..=500u128 {
         let block = ContextBlock::new(id(n), "src/a.rs", "{}", "y".repeat(1024));
         engine.put_block(&block).unwrap();
     }
-    engine.flush_memtable().unwrap();
+    engine.flush().unwrap();
     for n in 501..=1000u128 {
         let block = ContextBlock::new(id(n), "src/b.rs", "{}", "z".repeat(1024));
         engine.put_block(&block).unwrap();
     }
     let mut total = 0usize;
+    let snapshot = engine.snapshot();
     let count = allocations_during(|| {
         for n in 1..=1000u128 {
-            total += engine.find_block(id(n)).unwrap().unwrap().content.len();
+            total += snapshot.find_block(id(n)).unwrap().unwrap().content.len();
         }
         for n in 5000..6000u128 {
-            assert!(engine.find_block(id(n)).unwrap().is_none());
+            assert!(snapshot.find_block(id(n)).unwrap().is_none());
         }
     });
     assert_eq!(total, 1000 * 1024);
@@ -108,13 +114,13 @@ fn find_block_allocates_nothing_in_memtable_table_or_miss() {
 #[test]
 fn edge_lookup_allocates_nothing_in_steady_state() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = engine(dir.path());
+    let engine = engine(dir.path());
     for target in 2..=6u128 {
         engine
             .put_edge(GraphEdge::new(id(1), id(target), EdgeType::Calls))
             .unwrap();
     }
-    engine.flush_memtable().unwrap();
+    engine.flush().unwrap();
     for target in 7..=11u128 {
         engine
             .put_edge(GraphEdge::new(id(1), id(target), EdgeType::Calls))
@@ -124,19 +130,20 @@ fn edge_lookup_allocates_nothing_in_steady_state() {
             .unwrap();
     }
     let mut out = Vec::new();
-    engine
+    let snapshot = engine.snapshot();
+    snapshot
         .find_outgoing_edges_into(id(1), &mut out)
         .expect("read");
-    engine
+    snapshot
         .find_incoming_edges_into(id(1), &mut out)
         .expect("read");
     let count = allocations_during(|| {
         for _ in 0..1000 {
-            engine
+            snapshot
                 .find_outgoing_edges_into(id(1), &mut out)
                 .expect("read");
             assert_eq!(out.len(), 10);
-            engine
+            snapshot
                 .find_incoming_edges_into(id(1), &mut out)
                 .expect("read");
             assert_eq!(out.len(), 5);
@@ -157,15 +164,15 @@ fn the_counter_sees_allocations() {
 #[test]
 fn put_edge_allocates_nothing_once_adjacency_lists_are_warm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = engine(dir.path());
+    let engine = engine(dir.path());
     let edges: Vec<GraphEdge> = (0..5_000u128)
         .map(|i| GraphEdge::new(id(i % 500 + 1), id((i * 7) % 500 + 1), EdgeType::Calls))
         .collect();
     for edge in &edges {
         engine.put_edge(*edge).unwrap();
     }
-    // A flush empties the memtable but keeps its lists and maps for reuse.
-    engine.flush_memtable().unwrap();
+    // The memtable's lists and maps now hold every triple: re-putting them
+    // updates entries in place.
     let count = allocations_during(|| {
         for edge in &edges {
             engine.put_edge(*edge).unwrap();

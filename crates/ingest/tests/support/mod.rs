@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use kausal_ingest::{IngestOptions, IngestReport, Ingester};
-use kausal_storage::{BlockId, Config, GraphEdge, StorageEngine, SyncMode};
+use kausal_storage::{BlockId, Config, Database, GraphEdge, SyncMode};
 use kausal_vfs::{OsVfs, Vfs};
 
 /// Writes `files` (repo-relative path, content) under `root`.
@@ -27,8 +27,8 @@ pub fn fast_config() -> Config {
     }
 }
 
-pub fn open_engine(dir: &Path) -> StorageEngine {
-    StorageEngine::open(Arc::new(OsVfs::new()), dir, fast_config()).unwrap()
+pub fn open_engine(dir: &Path) -> Database {
+    Database::open_with(Arc::new(OsVfs::new()), dir, fast_config()).unwrap()
 }
 
 pub fn options() -> IngestOptions {
@@ -40,11 +40,11 @@ pub fn options() -> IngestOptions {
 }
 
 /// Ingests `root` into a fresh engine under `db`; returns engine and report.
-pub fn ingest_fresh(root: &Path, db: &Path) -> (StorageEngine, IngestReport) {
-    let mut engine = open_engine(db);
+pub fn ingest_fresh(root: &Path, db: &Path) -> (Database, IngestReport) {
+    let engine = open_engine(db);
     let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
     let mut ingester = Ingester::new(vfs, root, options()).unwrap();
-    let report = ingester.ingest(&mut engine).unwrap();
+    let report = ingester.ingest(&engine).unwrap();
     (engine, report)
 }
 
@@ -55,10 +55,10 @@ pub struct Dump {
     pub edges: BTreeSet<GraphEdge>,
 }
 
-pub fn dump(engine: &StorageEngine) -> Dump {
+pub fn dump(engine: &Database) -> Dump {
     let mut blocks = BTreeMap::new();
     let mut edges = BTreeSet::new();
-    for view in engine.iterate_blocks().unwrap() {
+    for view in engine.snapshot().iterate_blocks().unwrap() {
         let view = view.unwrap();
         blocks.insert(
             view.id,
@@ -70,8 +70,8 @@ pub fn dump(engine: &StorageEngine) -> Dump {
         );
     }
     for id in blocks.keys() {
-        edges.extend(engine.find_outgoing_edges(*id).unwrap());
-        edges.extend(engine.find_incoming_edges(*id).unwrap());
+        edges.extend(engine.snapshot().find_outgoing_edges(*id).unwrap());
+        edges.extend(engine.snapshot().find_incoming_edges(*id).unwrap());
     }
     Dump { blocks, edges }
 }
@@ -86,7 +86,7 @@ pub fn meta_field(metadata: &str, field: &str) -> String {
 }
 
 /// Edges as `source -type-> target` with qualified names (file blocks by path).
-pub fn edge_lines(engine: &StorageEngine) -> BTreeSet<String> {
+pub fn edge_lines(engine: &Database) -> BTreeSet<String> {
     let dump = dump(engine);
     let name = |id: &BlockId| -> String {
         match dump.blocks.get(id) {
@@ -109,7 +109,7 @@ pub fn edge_lines(engine: &StorageEngine) -> BTreeSet<String> {
 }
 
 /// Only the call edges (`calls` and `calls_method`).
-pub fn call_lines(engine: &StorageEngine) -> BTreeSet<String> {
+pub fn call_lines(engine: &Database) -> BTreeSet<String> {
     edge_lines(engine)
         .into_iter()
         .filter(|l| l.contains(" -calls-> ") || l.contains(" -calls_method-> "))

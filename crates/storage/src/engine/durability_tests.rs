@@ -7,7 +7,7 @@ use std::sync::Arc;
 use kausal_vfs::Vfs;
 
 use super::faulty_vfs::FaultyOsVfs;
-use crate::{BlockId, Config, ContextBlock, StorageEngine, StorageError, SyncMode};
+use crate::{BlockId, Config, ContextBlock, Database, StorageError, SyncMode};
 
 fn block(n: u128) -> ContextBlock {
     ContextBlock::new(
@@ -24,12 +24,19 @@ fn config() -> Config {
         wal_segment_bytes: 64 * 1024,
         sync_mode: SyncMode::Manual,
         auto_compact: false,
+        // Flushes run where the test can see them: in stalled writes and
+        // `flush`, not on a worker thread that retries behind its back.
+        background_worker: false,
         ..Config::default()
     }
 }
 
-fn present(engine: &StorageEngine, n: u128) -> bool {
-    engine.find_block(BlockId::from_u128(n)).unwrap().is_some()
+fn present(engine: &Database, n: u128) -> bool {
+    engine
+        .snapshot()
+        .find_block(BlockId::from_u128(n))
+        .unwrap()
+        .is_some()
 }
 
 #[test]
@@ -37,7 +44,7 @@ fn creating_a_database_directory_syncs_each_created_entry_into_its_parent() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("a").join("b").join("db");
     let vfs = Arc::new(FaultyOsVfs::default());
-    let engine = StorageEngine::open(vfs.clone(), &dir, config()).unwrap();
+    let engine = Database::open_with(vfs.clone(), &dir, config()).unwrap();
     drop(engine);
     let log = vfs.faults.dir_log.lock().unwrap().clone();
     let position = |entry: String| {
@@ -59,10 +66,11 @@ fn creating_a_database_directory_syncs_each_created_entry_into_its_parent() {
 fn a_failed_flush_inside_a_write_does_not_fail_the_write() {
     let dir = tempfile::tempdir().unwrap();
     let vfs = Arc::new(FaultyOsVfs::default());
-    let mut engine = StorageEngine::open(vfs.clone(), dir.path(), config()).unwrap();
+    let engine = Database::open_with(vfs.clone(), dir.path(), config()).unwrap();
     vfs.faults.set_disk_full_for(Some(".sst"));
-    // Past the budget, every write triggers a flush that fails; the writes
-    // succeed until the memtable reaches its hard limit.
+    // Full memtables are frozen; once MAX_FROZEN_MEMTABLES wait, a write
+    // runs the flush itself, which fails: the write stalls with a clear
+    // error instead of waiting, and nothing is poisoned.
     let mut written = 0;
     let stalled = loop {
         match engine.put_block(&block(written + 1)) {
@@ -86,7 +94,7 @@ fn a_failed_flush_inside_a_write_does_not_fail_the_write() {
     assert_eq!(engine.metrics().sstable_count, 1);
     engine.sync().unwrap();
     drop(engine);
-    let engine = StorageEngine::open(vfs, dir.path(), config()).unwrap();
+    let engine = Database::open_with(vfs, dir.path(), config()).unwrap();
     assert!((1..=written + 1).all(|n| present(&engine, n)));
 }
 
@@ -94,12 +102,12 @@ fn a_failed_flush_inside_a_write_does_not_fail_the_write() {
 fn a_full_disk_while_writing_the_manifest_temp_file_does_not_poison() {
     let dir = tempfile::tempdir().unwrap();
     let vfs = Arc::new(FaultyOsVfs::default());
-    let mut engine = StorageEngine::open(vfs.clone(), dir.path(), config()).unwrap();
+    let engine = Database::open_with(vfs.clone(), dir.path(), config()).unwrap();
     for n in 1..=10 {
         engine.put_block(&block(n)).unwrap();
     }
     vfs.faults.set_disk_full_for(Some("MANIFEST.tmp"));
-    let error = engine.flush_memtable().unwrap_err();
+    let error = engine.flush().unwrap_err();
     assert!(error.to_string().contains("MANIFEST.tmp"), "{error}");
     assert!(
         !engine.is_poisoned(),
@@ -115,8 +123,8 @@ fn a_full_disk_while_writing_the_manifest_temp_file_does_not_poison() {
     );
     engine.put_block(&block(11)).unwrap();
     vfs.faults.set_disk_full_for(None);
-    engine.flush_memtable().unwrap();
+    engine.flush().unwrap();
     drop(engine);
-    let engine = StorageEngine::open(vfs, dir.path(), config()).unwrap();
+    let engine = Database::open_with(vfs, dir.path(), config()).unwrap();
     assert!((1..=11).all(|n| present(&engine, n)));
 }

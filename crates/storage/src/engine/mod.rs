@@ -1,228 +1,242 @@
-//! `StorageEngine`: the public API over the WAL, memtable and tables.
+//! `Database`: the public handle over the WAL, memtables and tables.
+//!
+//! A `Database` is `Clone + Send + Sync`; clones share one engine. Reads go
+//! through a [`Snapshot`] (`db.snapshot()`): a consistent view at one
+//! sequence that never waits for writers and that no writer waits for.
+//! Writes may come from any thread; the engine serializes them, and
+//! writers that need durability at the same time share one fsync (group
+//! commit). A full memtable is frozen (still readable) and flushed by a
+//! background worker, which also compacts; writes stall only while
+//! [`limits::MAX_FROZEN_MEMTABLES`](crate::limits::MAX_FROZEN_MEMTABLES)
+//! frozen memtables, or a compaction backlog, wait.
 //!
 //! Guarantees of a successful call:
 //!
 //! | call | guarantee on `Ok` |
 //! |---|---|
-//! | `put_block`, `delete_block`, `put_edge`, `delete_edge`, `write_batch` | visible to reads; in the WAL buffer; fsynced too with `SyncMode::EveryWrite` (and with `EveryBytes(n)` once `n` bytes are pending) |
-//! | `sync` | every earlier acknowledged write is fsynced |
-//! | `flush_memtable` | every earlier write is in a synced SSTable named by a durably stored manifest |
+//! | `put_block`, `delete_block`, `put_edge`, `delete_edge`, `write_batch` | visible to every later snapshot; in the WAL buffer; fsynced too with `SyncMode::EveryWrite` (and with `EveryBytes(n)` once `n` bytes are pending) |
+//! | `sync` | every write acknowledged before the call is fsynced |
+//! | `flush` | every earlier write is in a synced table named by a durably stored manifest |
 //! | `compact` | as before, with fewer tables; nothing visible changes |
-//! | `shutdown` | flushed and synced; errors are returned, not swallowed |
+//! | `shutdown` | flushed and synced, worker stopped; errors are returned, not swallowed |
 //!
 //! A failed write returns an error and may or may not be durable. A failed
 //! WAL write or fsync poisons the engine: the kernel may have dropped the
 //! dirty pages (fsyncgate), so what the memtable holds may never reach the
 //! disk. From then on every write fails with `StorageError::Poisoned`, and
-//! so does every read (`find_block`, edge lookups, `iterate_blocks`): the
-//! engine stops serving state that a reopen might not show. A failed
-//! manifest replace after its rename began poisons writes only (what reads
-//! see was synced in the WAL). Reopen the directory to recover.
+//! so does every read through any snapshot: the engine stops serving state
+//! that a reopen might not show. A failed manifest replace after its rename
+//! began poisons writes only (what reads see was synced in the WAL).
+//! Reopen the directory to recover.
 //!
-//! Flushes and compactions that a write triggers are background-like work:
-//! when one fails before it changed anything durable (a full disk while
-//! writing a table or `MANIFEST.tmp`), the write that triggered it still
-//! succeeds, the error is counted in [`Metrics::background_errors`] and
-//! kept as [`StorageEngine::last_background_error`], and the flush is
-//! retried once the memtable has grown by another eighth of its budget.
-//! Writes are refused (`StorageError::WriteStalled`, nothing poisoned) only
-//! while the memtable is over `MEMTABLE_HARD_LIMIT_FACTOR` times its
-//! budget. Dropping the engine releases memory and the directory lock and
-//! makes a best-effort WAL sync; call `shutdown` to see errors.
+//! A background flush or compaction that fails before it changed anything
+//! durable (a full disk while writing a table or `MANIFEST.tmp`) poisons
+//! nothing: it is counted in [`Metrics::background_errors`], kept as
+//! [`Database::last_background_error`], and retried with backoff. Writes
+//! that stall meanwhile fail with `StorageError::WriteStalled` instead of
+//! waiting forever. Dropping the last handle stops the worker, releases
+//! the directory lock and makes a best-effort WAL sync; call `shutdown` to
+//! see errors.
 
+mod background;
+mod commit;
 mod compaction;
-mod core;
+mod layers;
 mod open;
 mod scan;
+mod shared;
+mod snapshot;
+mod tables;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 
-use kausal_vfs::{FileLock, Vfs};
+use kausal_vfs::{OsVfs, Vfs};
 
 use crate::batch::WriteBatch;
-use crate::config::{Config, SyncMode};
-use crate::limits::MEMTABLE_HARD_LIMIT_FACTOR;
-use crate::metrics::Metrics;
-use crate::op::{Op, PAYLOAD_HEADER_BYTES, encode_payload};
-use crate::wal::parse_segment_file_name;
+use crate::config::Config;
+use crate::memtable::Memtable;
+use crate::metrics::{Counters, Metrics};
+use crate::op::Op;
 use crate::wal::writer::WalWriter;
-use crate::{BlockId, BlockView, ContextBlock, GraphEdge, StorageError, StorageResult};
+use crate::{BlockId, ContextBlock, GraphEdge, StorageError, StorageResult};
 
 pub use open::{LOCK_FILE, RecoveryReport};
 pub use scan::BlockIter;
+pub use snapshot::Snapshot;
 
-use self::core::Core;
+use self::shared::{
+    BackgroundState, Health, MemState, Shared, SyncState, WorkSignal, Writer, lock,
+};
 
-/// An open kausal database directory.
-#[derive(Debug)]
-pub struct StorageEngine {
-    core: Core,
-    /// The WAL appender; `None` for a read-only engine.
-    wal: Option<WalWriter>,
-    poisoned: Option<String>,
-    /// Set when a WAL write or fsync failed: reads are refused too.
-    reads_refused: bool,
-    /// The last flush or compaction error that a write survived.
-    last_background_error: Option<String>,
-    /// Memtable size at which a failed write-triggered flush is retried.
-    flush_retry_bytes: usize,
-    closed: bool,
-    recovery: RecoveryReport,
-    _lock: FileLock,
+/// An open kausal database directory; cheap to clone, usable from any
+/// thread. See the module documentation for what each call guarantees.
+#[derive(Debug, Clone)]
+pub struct Database {
+    handle: Arc<Handle>,
 }
 
-impl StorageEngine {
-    /// Opens `dir` with the default [`Config`].
-    pub fn open_default(vfs: Arc<dyn Vfs>, dir: impl AsRef<Path>) -> StorageResult<Self> {
-        Self::open(vfs, dir, Config::default())
+/// What the clones of one `Database` share; dropping it stops the worker.
+#[derive(Debug)]
+struct Handle {
+    shared: Arc<Shared>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Handle {
+    fn stop_worker(&self) {
+        lock(&self.shared.work).stop = true;
+        self.shared.work_ready.notify_all();
+        if let Some(worker) = lock(&self.worker).take() {
+            // A worker that panicked has nothing more to report.
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.stop_worker();
+        let shared = &self.shared;
+        if shared.read_only {
+            return;
+        }
+        let mut writer = shared.lock_writer();
+        let closed = writer.closed;
+        if let Some(wal) = writer.wal.as_mut()
+            && !closed
+            && !shared.health.is_poisoned()
+        {
+            // Best effort: `shutdown` is the call that reports errors.
+            let _ = wal.sync();
+        }
+        open::write_lock_holder(shared.vfs.as_ref(), &shared.dir, None);
+    }
+}
+
+impl Database {
+    /// Opens (creating if needed) the database in `dir` on the OS file
+    /// system with the default [`Config`].
+    pub fn open(dir: impl AsRef<Path>) -> StorageResult<Self> {
+        Self::open_with(Arc::new(OsVfs::new()), dir, Config::default())
     }
 
-    /// What recovery found when this engine was opened.
+    /// Opens (creating if needed) the database in `dir` through `vfs`,
+    /// recovering whatever a crash left: a torn WAL tail is truncated and
+    /// reported in [`Database::recovery_report`]; corruption anywhere else
+    /// is an error naming the file and offset, unless `config.wal_salvage`
+    /// is set. Takes the directory's exclusive lock.
+    pub fn open_with(
+        vfs: Arc<dyn Vfs>,
+        dir: impl AsRef<Path>,
+        config: Config,
+    ) -> StorageResult<Self> {
+        let recovered = Self::recover(vfs, dir.as_ref(), config, false)?;
+        Ok(Self::start(recovered, false))
+    }
+
+    /// Opens an existing database on the OS file system for reading only.
+    pub fn open_read_only(dir: impl AsRef<Path>) -> StorageResult<Self> {
+        Self::open_read_only_with(Arc::new(OsVfs::new()), dir, Config::default())
+    }
+
+    /// Opens an existing database for reading only: takes a shared lock (any
+    /// number of readers, no writer), replays the WAL into memory, and
+    /// writes nothing at all: no recovery flush, no truncation of a torn
+    /// tail, no new WAL segment, no worker. Every write returns
+    /// [`StorageError::ReadOnly`]. Fails with `NotADatabase` when `dir`
+    /// holds no database and `Locked` (naming the holder) while a writer
+    /// has it open.
+    pub fn open_read_only_with(
+        vfs: Arc<dyn Vfs>,
+        dir: impl AsRef<Path>,
+        config: Config,
+    ) -> StorageResult<Self> {
+        let recovered = Self::recover(vfs, dir.as_ref(), config, true)?;
+        Ok(Self::start(recovered, true))
+    }
+
+    fn start(recovered: open::Recovered, read_only: bool) -> Self {
+        let sequence = recovered.next_sequence - 1;
+        let counters = Counters::default();
+        Counters::add(&counters.flushes, recovered.flushes);
+        let background_worker = recovered.config.background_worker && !read_only;
+        let shared = Arc::new(Shared {
+            vfs: recovered.vfs,
+            dir: recovered.dir,
+            config: recovered.config,
+            read_only,
+            writer: Mutex::new(Writer {
+                wal: recovered.wal,
+                next_sequence: recovered.next_sequence,
+                closed: false,
+            }),
+            mem: Mutex::new(MemState::new(
+                recovered.memtable,
+                recovered.tables,
+                sequence,
+            )),
+            progress: Condvar::new(),
+            background: Mutex::new(BackgroundState {
+                manifest: recovered.manifest,
+            }),
+            sync: Mutex::new(SyncState::default()),
+            work: Mutex::new(WorkSignal::default()),
+            work_ready: Condvar::new(),
+            health: Arc::new(Health::default()),
+            counters,
+            recovery: recovered.report,
+            _lock: recovered.lock,
+        });
+        let worker = background_worker.then(|| {
+            let weak = Arc::downgrade(&shared);
+            std::thread::Builder::new()
+                .name("kausal-background".into())
+                .spawn(move || background::run_worker(weak))
+        });
+        // A worker that cannot be spawned leaves background work to stalled
+        // writes and explicit calls, as with `background_worker` off.
+        let worker = worker.and_then(Result::ok);
+        let database = Self {
+            handle: Arc::new(Handle {
+                shared,
+                worker: Mutex::new(worker),
+            }),
+        };
+        // Compaction may be due from the start.
+        database.shared().signal_work();
+        database
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.handle.shared
+    }
+
+    /// A consistent read-only view of every write acknowledged so far.
+    pub fn snapshot(&self) -> Snapshot {
+        let version = self.shared().lock_mem().publish();
+        Snapshot::new(version, Arc::clone(&self.shared().health))
+    }
+
+    /// What recovery found when this database was opened.
     pub fn recovery_report(&self) -> &RecoveryReport {
-        &self.recovery
+        &self.shared().recovery
     }
 
     /// The configuration in use.
     pub fn config(&self) -> &Config {
-        &self.core.config
+        &self.shared().config
     }
 
     /// The data directory.
     pub fn dir(&self) -> &Path {
-        &self.core.dir
-    }
-
-    fn check_writable(&self) -> StorageResult<()> {
-        if self.wal.is_none() {
-            return Err(StorageError::ReadOnly {
-                dir: self.core.dir.clone(),
-            });
-        }
-        match &self.poisoned {
-            Some(reason) => Err(StorageError::Poisoned {
-                reason: reason.clone(),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    fn check_readable(&self) -> StorageResult<()> {
-        match &self.poisoned {
-            Some(reason) if self.reads_refused => Err(StorageError::Poisoned {
-                reason: reason.clone(),
-            }),
-            _ => Ok(()),
-        }
-    }
-
-    /// The last flush or compaction error that a write survived (see the
-    /// module documentation), if any.
-    pub fn last_background_error(&self) -> Option<&str> {
-        self.last_background_error.as_deref()
-    }
-
-    fn poison(&mut self, error: &StorageError) {
-        if self.poisoned.is_none() {
-            self.poisoned = Some(error.to_string());
-        }
-    }
-
-    /// Runs a fallible WAL step; a failure poisons the engine.
-    fn wal_step(
-        &mut self,
-        step: impl FnOnce(&mut WalWriter) -> StorageResult<()>,
-    ) -> StorageResult<()> {
-        let Some(wal) = self.wal.as_mut() else {
-            return Err(StorageError::ReadOnly {
-                dir: self.core.dir.clone(),
-            });
-        };
-        let result = step(wal);
-        if let Err(error) = &result {
-            self.poison(error);
-            self.reads_refused = true;
-        }
-        result
-    }
-
-    /// Logs `ops` as one WAL record, applies them, and syncs per the sync
-    /// mode. Returns the sequence of the last op.
-    fn commit(&mut self, ops: &[Op<'_>]) -> StorageResult<u64> {
-        self.check_writable()?;
-        if ops.is_empty() {
-            return Ok(self.core.next_sequence - 1);
-        }
-        self.flush_before_write()?;
-        let base_sequence = self.core.next_sequence;
-        let count = ops.len() as u32;
-        let payload_len = PAYLOAD_HEADER_BYTES + ops.iter().map(Op::encoded_len).sum::<usize>();
-        self.wal_step(|wal| {
-            wal.append(payload_len, |buffer| {
-                encode_payload(base_sequence, ops.iter().copied(), count, buffer)
-            })
-        })?;
-        for (offset, op) in ops.iter().enumerate() {
-            self.core.apply(base_sequence + offset as u64, *op);
-        }
-        self.core.counters.batches_committed += 1;
-        let sync_now = match self.core.config.sync_mode {
-            SyncMode::EveryWrite => true,
-            SyncMode::Manual => false,
-            SyncMode::EveryBytes(limit) => self
-                .wal
-                .as_ref()
-                .is_some_and(|wal| wal.unsynced_bytes() >= limit),
-        };
-        if sync_now {
-            self.sync()?;
-        }
-        Ok(base_sequence + ops.len() as u64 - 1)
-    }
-
-    /// Flushes a full memtable before a write. A failure that poisoned
-    /// nothing does not fail the write (see the module documentation).
-    fn flush_before_write(&mut self) -> StorageResult<()> {
-        let budget = self.core.config.memtable_budget_bytes;
-        let bytes = self.core.memtable.approximate_bytes();
-        let hard_limit = budget.saturating_mul(MEMTABLE_HARD_LIMIT_FACTOR);
-        // Retry a failed flush after some growth, and always while stalled.
-        if bytes < budget || (bytes < self.flush_retry_bytes && bytes < hard_limit) {
-            return Ok(());
-        }
-        let flushed = self.flush_memtable_only().and_then(|()| {
-            if self.core.config.auto_compact {
-                self.compact().map(|_| ())
-            } else {
-                Ok(())
-            }
-        });
-        match flushed {
-            Ok(()) => {
-                self.flush_retry_bytes = 0;
-                Ok(())
-            }
-            Err(error) if self.poisoned.is_some() => Err(error),
-            Err(error) => {
-                self.core.counters.background_errors += 1;
-                let reason = error.to_string();
-                self.last_background_error = Some(reason.clone());
-                let bytes = self.core.memtable.approximate_bytes();
-                self.flush_retry_bytes = bytes + budget / 8;
-                if bytes >= hard_limit {
-                    return Err(StorageError::WriteStalled {
-                        memtable_bytes: bytes,
-                        reason,
-                    });
-                }
-                Ok(())
-            }
-        }
+        &self.shared().dir
     }
 
     /// Stores `block` (its `sequence` field is ignored) and returns the
-    /// sequence assigned. Allocation-free in steady state.
-    pub fn put_block(&mut self, block: &ContextBlock) -> StorageResult<u64> {
+    /// sequence assigned.
+    pub fn put_block(&self, block: &ContextBlock) -> StorageResult<u64> {
         self.put_block_fields(
             block.id,
             &block.source_uri,
@@ -233,7 +247,7 @@ impl StorageEngine {
 
     /// Stores a block given as borrowed fields; returns its sequence.
     pub fn put_block_fields(
-        &mut self,
+        &self,
         id: BlockId,
         source_uri: &str,
         metadata_json: &str,
@@ -246,160 +260,74 @@ impl StorageEngine {
             content,
         };
         op.validate()?;
-        self.commit(&[op])
+        self.shared().commit(&[op])
     }
 
     /// Deletes a block (a tombstone that shadows every older version) and
     /// every edge that leaves or enters it.
-    pub fn delete_block(&mut self, id: BlockId) -> StorageResult<u64> {
+    pub fn delete_block(&self, id: BlockId) -> StorageResult<u64> {
         id.validate()?;
-        self.commit(&[Op::DeleteBlock(id)])
+        self.shared().commit(&[Op::DeleteBlock(id)])
     }
 
     /// Stores an edge (blocks at its ends need not exist).
-    pub fn put_edge(&mut self, edge: GraphEdge) -> StorageResult<u64> {
+    pub fn put_edge(&self, edge: GraphEdge) -> StorageResult<u64> {
         edge.validate()?;
-        self.commit(&[Op::PutEdge(edge)])
+        self.shared().commit(&[Op::PutEdge(edge)])
     }
 
     /// Deletes an edge.
-    pub fn delete_edge(&mut self, edge: GraphEdge) -> StorageResult<u64> {
+    pub fn delete_edge(&self, edge: GraphEdge) -> StorageResult<u64> {
         edge.validate()?;
-        self.commit(&[Op::DeleteEdge(edge)])
+        self.shared().commit(&[Op::DeleteEdge(edge)])
     }
 
-    /// Applies every op of `batch` atomically (one WAL record); returns the
-    /// sequence of its last op.
-    pub fn write_batch(&mut self, batch: &WriteBatch) -> StorageResult<u64> {
+    /// Applies every op of `batch` atomically (one WAL record, and no
+    /// snapshot sees part of it); returns the sequence of its last op.
+    pub fn write_batch(&self, batch: &WriteBatch) -> StorageResult<u64> {
         let ops: Vec<Op<'_>> = batch.ops().collect();
-        self.commit(&ops)
+        self.shared().commit(&ops)
     }
 
-    /// The newest live version of `id`, borrowed from the engine.
-    /// Allocation-free.
-    pub fn find_block(&self, id: BlockId) -> StorageResult<Option<BlockView<'_>>> {
-        self.check_readable()?;
-        self.core.find_block(id)
+    /// Makes every acknowledged write durable (fsync of the WAL, shared
+    /// with concurrent callers).
+    pub fn sync(&self) -> StorageResult<()> {
+        self.shared().sync_all()
     }
 
-    /// Live edges leaving `id`, sorted by (edge type, target).
-    pub fn find_outgoing_edges(&self, id: BlockId) -> StorageResult<Vec<GraphEdge>> {
-        let mut out = Vec::new();
-        self.find_outgoing_edges_into(id, &mut out)?;
-        Ok(out)
-    }
-
-    /// Live edges entering `id`, sorted by (edge type, source).
-    pub fn find_incoming_edges(&self, id: BlockId) -> StorageResult<Vec<GraphEdge>> {
-        let mut out = Vec::new();
-        self.find_incoming_edges_into(id, &mut out)?;
-        Ok(out)
-    }
-
-    /// Like [`Self::find_outgoing_edges`], reusing `out` (allocation-free
-    /// once `out` has grown to the node's degree). Edge sections are
-    /// checksummed when a table opens; this fails only on a poisoned engine.
-    pub fn find_outgoing_edges_into(
-        &self,
-        id: BlockId,
-        out: &mut Vec<GraphEdge>,
-    ) -> StorageResult<()> {
-        self.check_readable()?;
-        self.core.collect_edges(id, false, out);
-        Ok(())
-    }
-
-    /// Like [`Self::find_incoming_edges`], reusing `out`.
-    pub fn find_incoming_edges_into(
-        &self,
-        id: BlockId,
-        out: &mut Vec<GraphEdge>,
-    ) -> StorageResult<()> {
-        self.check_readable()?;
-        self.core.collect_edges(id, true, out);
-        Ok(())
-    }
-
-    /// Every live block in id order; fails only on a poisoned engine.
-    pub fn iterate_blocks(&self) -> StorageResult<BlockIter<'_>> {
-        self.check_readable()?;
-        Ok(BlockIter::new(&self.core))
-    }
-
-    /// Makes every acknowledged write durable (fsync of the WAL).
-    pub fn sync(&mut self) -> StorageResult<()> {
-        self.check_writable()?;
-        self.wal_step(WalWriter::sync)?;
-        self.core.counters.wal_syncs += 1;
-        Ok(())
-    }
-
-    /// Writes the memtable to a new SSTable, records it in the manifest and
-    /// removes the WAL segments it covers; then runs compaction when
-    /// `auto_compact` is set.
-    pub fn flush_memtable(&mut self) -> StorageResult<()> {
-        self.flush_memtable_only()?;
-        if self.core.config.auto_compact {
-            self.compact()?;
+    /// Freezes the active memtable and flushes every frozen memtable to a
+    /// table on the calling thread (then compacts, with `auto_compact`).
+    pub fn flush(&self) -> StorageResult<()> {
+        let shared = self.shared();
+        if shared.read_only {
+            return Err(shared.read_only_error());
         }
-        Ok(())
-    }
-
-    fn flush_memtable_only(&mut self) -> StorageResult<()> {
-        self.check_writable()?;
-        if self.core.memtable.is_empty() {
-            // Everything is in tables: older segments hold nothing needed
-            // (an earlier flush may have failed to remove them).
-            if let Some(active) = self.wal.as_ref().map(WalWriter::segment_id) {
-                self.remove_wal_segments_before(active);
+        {
+            let mut writer = shared.lock_writer();
+            if writer.closed {
+                return Err(StorageError::Closed {
+                    dir: shared.dir.clone(),
+                });
             }
-            return Ok(());
+            shared.health.check_writable()?;
+            shared.freeze(&mut writer)?;
         }
-        // Writes after this point land in the new segment; every older
-        // segment holds only writes that are in the memtable or in tables.
-        let first_kept_segment = {
-            let mut rotated = 0;
-            self.wal_step(|wal| {
-                rotated = wal.rotate()?;
-                Ok(())
-            })?;
-            self.core.counters.wal_syncs += 1;
-            rotated
-        };
-        if let Err((error, manifest_unknown)) = self.core.write_memtable_table() {
-            if manifest_unknown {
-                self.poison(&error);
-            }
-            return Err(error);
+        while shared.flush_step()? {}
+        shared.remove_flushed_wal_segments();
+        if shared.config.auto_compact {
+            while shared.compaction_step()? {}
         }
-        self.remove_wal_segments_before(first_kept_segment);
         Ok(())
     }
 
-    fn remove_wal_segments_before(&mut self, first_kept: u64) {
-        let Ok(names) = self.core.vfs.list_dir(&self.core.dir) else {
-            return;
-        };
-        let mut removed = false;
-        for name in names {
-            if parse_segment_file_name(&name).is_some_and(|id| id < first_kept) {
-                // A segment left behind is harmless: replay skips records
-                // the tables already hold, and the next flush retries.
-                self.core.remove_quietly(&self.core.dir.join(name));
-                removed = true;
-            }
+    /// Runs size-tiered compaction on the calling thread until no tier
+    /// holds enough adjacent tables to merge. Returns the number of merges.
+    pub fn compact(&self) -> StorageResult<usize> {
+        if self.shared().read_only {
+            return Err(self.shared().read_only_error());
         }
-        if removed {
-            let _ = self.core.vfs.sync_dir(&self.core.dir);
-        }
-    }
-
-    /// Runs size-tiered compaction until no tier holds enough adjacent
-    /// tables to merge. Returns the number of merges.
-    pub fn compact(&mut self) -> StorageResult<usize> {
         let mut merges = 0;
-        while let Some(range) = self.core.pick_compaction() {
-            self.merge(range)?;
+        while self.shared().compaction_step()? {
             merges += 1;
         }
         Ok(merges)
@@ -407,101 +335,84 @@ impl StorageEngine {
 
     /// Merges every table into one (dropping all tombstones and shadowed
     /// versions). Returns false when there was nothing to merge.
-    pub fn compact_all(&mut self) -> StorageResult<bool> {
-        if self.core.tables.is_empty() {
-            return Ok(false);
+    pub fn compact_all(&self) -> StorageResult<bool> {
+        if self.shared().read_only {
+            return Err(self.shared().read_only_error());
         }
-        // Merge in bounded steps, oldest first, until one table (or none) is left.
-        loop {
-            let end = self
-                .core
-                .tables
-                .len()
-                .min(crate::limits::MAX_TABLES_PER_COMPACTION);
-            self.merge(0..end)?;
-            if self.core.tables.len() <= 1 {
-                return Ok(true);
-            }
-        }
+        self.shared().compact_all()
     }
 
-    fn merge(&mut self, range: std::ops::Range<usize>) -> StorageResult<()> {
-        self.check_writable()?;
-        if let Err((error, manifest_unknown)) = self.core.merge_tables(range) {
-            if manifest_unknown {
-                self.poison(&error);
-            }
-            return Err(error);
-        }
-        Ok(())
-    }
-
-    /// Flushes the memtable and syncs, reporting any error; the engine is
-    /// consumed either way.
-    pub fn shutdown(mut self) -> StorageResult<()> {
-        if self.is_read_only() {
+    /// Stops the worker, flushes, syncs and trims the WAL; errors are
+    /// returned. Other clones of this handle fail with `Closed` afterwards.
+    pub fn shutdown(self) -> StorageResult<()> {
+        if self.shared().read_only {
             return Ok(());
         }
-        self.flush_memtable()?;
-        self.sync()?;
+        self.handle.stop_worker();
+        self.flush()?;
+        let shared = self.shared();
+        let mut writer = shared.lock_writer();
+        shared.wal_step(&mut writer, WalWriter::sync)?;
+        Counters::add(&shared.counters.wal_syncs, 1);
         // Everything is in tables: the next open need not read the active
         // segment's preallocated zeros.
-        self.wal_step(WalWriter::trim_preallocation)?;
-        self.closed = true;
+        shared.wal_step(&mut writer, WalWriter::trim_preallocation)?;
+        writer.closed = true;
         Ok(())
+    }
+
+    /// The last flush or compaction error that writes survived (see the
+    /// module documentation), if any.
+    pub fn last_background_error(&self) -> Option<String> {
+        self.shared().health.last_background_error()
     }
 
     /// Current counters and sizes.
     pub fn metrics(&self) -> Metrics {
-        let core = &self.core;
-        let counters = core.counters;
+        let shared = self.shared();
+        let counters = &shared.counters;
+        let writer = shared.lock_writer();
+        let mem = shared.lock_mem();
+        let wal = writer.wal.as_ref();
+        let active = mem.active();
         Metrics {
-            blocks_written: counters.blocks_written,
-            blocks_deleted: counters.blocks_deleted,
-            edges_written: counters.edges_written,
-            edges_deleted: counters.edges_deleted,
-            batches_committed: counters.batches_committed,
-            payload_bytes_written: counters.payload_bytes_written,
-            memtable_bytes: core.memtable.approximate_bytes(),
-            memtable_blocks: core.memtable.block_count(),
-            memtable_edges: core.memtable.edge_count(),
-            wal_bytes_appended: self.wal.as_ref().map_or(0, WalWriter::bytes_appended),
-            wal_unsynced_bytes: self.wal.as_ref().map_or(0, WalWriter::unsynced_bytes),
-            wal_active_segment: self.wal.as_ref().map_or(0, WalWriter::segment_id),
-            wal_syncs: counters.wal_syncs,
-            sstable_count: core.tables.len(),
-            sstable_bytes: core.tables.iter().map(|table| table.meta().size).sum(),
-            sstables_per_tier: core.tables_per_tier(),
-            flushes: counters.flushes,
-            compactions: counters.compactions,
-            arena: core.memtable.arena_stats(),
-            next_sequence: core.next_sequence,
-            poisoned: self.poisoned.is_some(),
-            background_errors: counters.background_errors,
+            blocks_written: Counters::get(&counters.blocks_written),
+            blocks_deleted: Counters::get(&counters.blocks_deleted),
+            edges_written: Counters::get(&counters.edges_written),
+            edges_deleted: Counters::get(&counters.edges_deleted),
+            batches_committed: Counters::get(&counters.batches_committed),
+            payload_bytes_written: Counters::get(&counters.payload_bytes_written),
+            memtable_bytes: mem.memtables.iter().map(Memtable::approximate_bytes).sum(),
+            memtable_blocks: active.block_count(),
+            memtable_edges: active.edge_count(),
+            frozen_memtables: mem.frozen_count(),
+            wal_bytes_appended: wal.map_or(0, WalWriter::bytes_appended),
+            wal_unsynced_bytes: wal.map_or(0, WalWriter::unsynced_bytes),
+            wal_active_segment: wal.map_or(0, WalWriter::segment_id),
+            wal_syncs: Counters::get(&counters.wal_syncs),
+            group_commit_followers: Counters::get(&counters.group_commit_followers),
+            sstable_count: mem.tables.len(),
+            sstable_bytes: mem.tables.iter().map(|table| table.meta().size).sum(),
+            sstables_per_tier: compaction::tables_per_tier(&shared.config, &mem.tables),
+            flushes: Counters::get(&counters.flushes),
+            compactions: Counters::get(&counters.compactions),
+            arena: active.arena_stats(),
+            next_sequence: writer.next_sequence,
+            poisoned: shared.health.is_poisoned(),
+            background_errors: Counters::get(&counters.background_errors),
+            write_stalls: Counters::get(&counters.write_stalls),
+            write_stall_micros: Counters::get(&counters.write_stall_micros),
         }
     }
 
-    /// True when this engine was opened with [`StorageEngine::open_read_only`].
+    /// True when this database was opened read-only.
     pub fn is_read_only(&self) -> bool {
-        self.wal.is_none()
+        self.shared().read_only
     }
 
     /// True when an earlier failure poisoned the engine.
     pub fn is_poisoned(&self) -> bool {
-        self.poisoned.is_some()
-    }
-}
-
-impl Drop for StorageEngine {
-    fn drop(&mut self) {
-        let Some(wal) = self.wal.as_mut() else {
-            return;
-        };
-        if !self.closed && self.poisoned.is_none() {
-            // Best effort: `shutdown` is the call that reports errors.
-            let _ = wal.sync();
-        }
-        open::write_lock_holder(self.core.vfs.as_ref(), &self.core.dir, None);
+        self.shared().health.is_poisoned()
     }
 }
 

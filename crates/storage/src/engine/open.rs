@@ -4,7 +4,6 @@
 //! make everything recovered durable in fresh files, removal of the replayed
 //! segments, then a fresh WAL segment.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,8 +21,60 @@ use crate::wal::reader::{WalReplayReport, replay_segments};
 use crate::wal::writer::WalWriter;
 use crate::{StorageError, StorageResult};
 
-use super::StorageEngine;
-use super::core::Core;
+use super::Database;
+use super::shared::apply_op;
+use super::tables::TableDir;
+
+/// State rebuilt by recovery before the engine starts.
+struct Recovering {
+    vfs: Arc<dyn Vfs>,
+    dir: PathBuf,
+    config: Config,
+    memtable: Vec<Memtable>,
+    tables: Vec<Arc<Table>>,
+    manifest: Manifest,
+    next_sequence: u64,
+    counters: Counters,
+}
+
+impl Recovering {
+    fn table_dir(&self) -> TableDir<'_> {
+        TableDir {
+            vfs: &self.vfs,
+            dir: &self.dir,
+        }
+    }
+
+    /// Writes the memtable to a table and starts an empty one.
+    fn flush(&mut self) -> StorageResult<()> {
+        let flushed = self
+            .table_dir()
+            .flush_memtable(&self.manifest, &self.memtable[0])
+            .map_err(|(error, _)| error)?;
+        if let Some((manifest, table)) = flushed {
+            self.manifest = manifest;
+            self.tables.push(table);
+            Counters::add(&self.counters.flushes, 1);
+        }
+        self.memtable[0] = Memtable::new(self.config.memtable_budget_bytes);
+        Ok(())
+    }
+}
+
+/// What a finished open hands to the engine.
+pub(super) struct Recovered {
+    pub vfs: Arc<dyn Vfs>,
+    pub dir: PathBuf,
+    pub config: Config,
+    pub memtable: Memtable,
+    pub tables: Vec<Arc<Table>>,
+    pub manifest: Manifest,
+    pub next_sequence: u64,
+    pub flushes: u64,
+    pub wal: Option<WalWriter>,
+    pub report: RecoveryReport,
+    pub lock: FileLock,
+}
 
 /// Name of the lock file that keeps a second engine out.
 pub const LOCK_FILE: &str = "LOCK";
@@ -96,7 +147,7 @@ fn create_dir_durably(vfs: &dyn Vfs, dir: &Path) -> StorageResult<()> {
     Ok(())
 }
 
-fn load_tables(vfs: &dyn Vfs, dir: &Path, manifest: &Manifest) -> StorageResult<Vec<Table>> {
+fn load_tables(vfs: &dyn Vfs, dir: &Path, manifest: &Manifest) -> StorageResult<Vec<Arc<Table>>> {
     let mut tables = Vec::with_capacity(manifest.tables.len());
     for meta in &manifest.tables {
         let path = crate::sstable::table_path(dir, meta.id);
@@ -112,7 +163,7 @@ fn load_tables(vfs: &dyn Vfs, dir: &Path, manifest: &Manifest) -> StorageResult<
                 ),
             ));
         }
-        tables.push(table);
+        tables.push(Arc::new(table));
     }
     Ok(tables)
 }
@@ -146,7 +197,7 @@ fn payload_is_valid(payload: &[u8]) -> bool {
 /// open flushes the memtable whenever its budget fills; a read-only one
 /// writes nothing and keeps the whole WAL tail in memory.
 fn replay_record(
-    core: &mut Core,
+    core: &mut Recovering,
     report: &mut RecoveryReport,
     read_only: bool,
     path: &Path,
@@ -168,13 +219,20 @@ fn replay_record(
             .map_err(|error| corrupt(PayloadError::Invalid(error)))?;
     }
     check.finish().map_err(corrupt)?;
-    if !read_only && core.memtable.approximate_bytes() >= core.config.memtable_budget_bytes {
-        core.write_memtable_table().map_err(|(error, _)| error)?;
+    if !read_only && core.memtable[0].approximate_bytes() >= core.config.memtable_budget_bytes {
+        core.flush()?;
         report.flushes_during_replay += 1;
     }
     for op in ops {
         let (sequence, op) = op.map_err(corrupt)?;
-        core.apply(sequence, op);
+        apply_op(
+            &mut core.memtable,
+            &core.tables,
+            sequence,
+            op,
+            &core.counters,
+        );
+        core.next_sequence = core.next_sequence.max(sequence + 1);
     }
     report.records_applied += 1;
     Ok(())
@@ -220,37 +278,15 @@ fn take_lock(vfs: &dyn Vfs, dir: &Path, read_only: bool) -> StorageResult<FileLo
     })
 }
 
-impl StorageEngine {
-    /// Opens (creating if needed) the engine in `dir`, recovering whatever a
-    /// crash left: a torn WAL tail is truncated and reported in
-    /// [`StorageEngine::recovery_report`]; corruption anywhere else is an
-    /// error naming the file and offset, unless `config.wal_salvage` is set.
-    /// Takes the directory's exclusive lock.
-    pub fn open(vfs: Arc<dyn Vfs>, dir: impl AsRef<Path>, config: Config) -> StorageResult<Self> {
-        Self::open_in_mode(vfs, dir.as_ref(), config, false)
-    }
-
-    /// Opens an existing database for reading only: takes a shared lock (any
-    /// number of readers, no writer), replays the WAL into memory, and
-    /// writes nothing at all: no recovery flush, no truncation of a torn
-    /// tail, no new WAL segment. Every write returns
-    /// [`StorageError::ReadOnly`]. Fails with `NotADatabase` when `dir`
-    /// holds no database and `Locked` (naming the holder) while a writer
-    /// has it open.
-    pub fn open_read_only(
-        vfs: Arc<dyn Vfs>,
-        dir: impl AsRef<Path>,
-        config: Config,
-    ) -> StorageResult<Self> {
-        Self::open_in_mode(vfs, dir.as_ref(), config, true)
-    }
-
-    fn open_in_mode(
+impl Database {
+    /// Opens `dir` (creating it if needed) and recovers: the body of every
+    /// writable or read-only open.
+    pub(super) fn recover(
         vfs: Arc<dyn Vfs>,
         dir: &Path,
         config: Config,
         read_only: bool,
-    ) -> StorageResult<Self> {
+    ) -> StorageResult<Recovered> {
         config.validate()?;
         let dir = dir.to_path_buf();
         let not_a_database = |reason: &str| StorageError::NotADatabase {
@@ -306,22 +342,21 @@ impl StorageEngine {
             .unwrap_or(0)
             .max(manifest.flushed_sequence)
             + 1;
-        let mut core = Core {
+        let mut core = Recovering {
             vfs: Arc::clone(&vfs),
             dir: dir.clone(),
-            memtable: Memtable::new(config.memtable_budget_bytes),
+            memtable: vec![Memtable::new(config.memtable_budget_bytes)],
             config,
             tables,
             manifest,
             next_sequence,
             counters: Counters::default(),
-            edge_scratch: RefCell::new(Vec::new()),
         };
         let mut report = RecoveryReport {
             orphan_tables_removed: if read_only {
                 Vec::new()
             } else {
-                core.remove_orphan_tables()
+                core.table_dir().remove_orphan_tables(&core.manifest)
             },
             ..RecoveryReport::default()
         };
@@ -339,18 +374,17 @@ impl StorageEngine {
         )?;
         report.wal = wal_report;
         if read_only {
-            core.counters = Counters::default();
-            return Ok(StorageEngine::assemble(core, None, report, lock));
+            return Ok(core.finish(None, report, lock));
         }
         // What replay read may exist only in the page cache: after a failed
         // fsync the kernel can drop the dirty pages and report later syncs
         // as clean (fsyncgate), so re-syncing the old files proves nothing.
         // Writing the recovered state into fresh files makes it durable:
         // flush the memtable to a new table, and store the manifest anew.
-        if core.memtable.is_empty() {
+        if core.memtable[0].is_empty() {
             core.manifest.store(vfs.as_ref(), &dir)?;
         } else {
-            core.write_memtable_table().map_err(|(error, _)| error)?;
+            core.flush()?;
             report.flushes_during_replay += 1;
         }
         // Every replayed write is now in a table: the old segments can go.
@@ -369,36 +403,31 @@ impl StorageEngine {
             core.config.wal_segment_bytes,
             core.config.wal_buffer_bytes,
         )?;
-        // Replay counted recovered writes; metrics count this session's.
-        core.counters = Counters {
-            flushes: core.counters.flushes,
-            ..Counters::default()
-        };
         write_lock_holder(
             vfs.as_ref(),
             &dir,
             Some(&format!("writer pid {}", std::process::id())),
         );
-        Ok(StorageEngine::assemble(core, Some(wal), report, lock))
+        Ok(core.finish(Some(wal), report, lock))
     }
+}
 
-    /// A freshly opened engine around recovered state.
-    fn assemble(
-        core: Core,
-        wal: Option<WalWriter>,
-        recovery: RecoveryReport,
-        lock: FileLock,
-    ) -> Self {
-        StorageEngine {
-            core,
+impl Recovering {
+    fn finish(self, wal: Option<WalWriter>, report: RecoveryReport, lock: FileLock) -> Recovered {
+        let mut memtable = self.memtable;
+        Recovered {
+            vfs: self.vfs,
+            dir: self.dir,
+            config: self.config,
+            memtable: memtable.remove(0),
+            tables: self.tables,
+            manifest: self.manifest,
+            next_sequence: self.next_sequence,
+            // Replay counted recovered writes; metrics count this session's.
+            flushes: Counters::get(&self.counters.flushes),
             wal,
-            poisoned: None,
-            reads_refused: false,
-            last_background_error: None,
-            flush_retry_bytes: 0,
-            closed: false,
-            recovery,
-            _lock: lock,
+            report,
+            lock,
         }
     }
 }

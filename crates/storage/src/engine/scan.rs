@@ -1,33 +1,47 @@
-//! `BlockIter`: every live block in id order, merging the memtable and all
-//! tables and letting the newest version of each id win.
+//! `BlockIter`: every live block of a snapshot in id order, merging its
+//! memtables and tables and letting the newest version of each id win.
 
 use crate::memtable::MemBlock;
 use crate::sstable::IndexEntry;
 use crate::{BlockId, BlockView, StorageResult};
 
-use super::core::Core;
+use super::layers::Layers;
 
 /// Iterator over live blocks in id order; yields an error for a block whose
 /// bytes fail verification and then continues with the next id.
-pub struct BlockIter<'e> {
-    core: &'e Core,
-    memtable: Vec<(BlockId, MemBlock)>,
-    memtable_position: usize,
+pub struct BlockIter<'s> {
+    layers: Layers<'s>,
+    /// Each memtable's entries sorted by id, newest memtable first.
+    memtables: Vec<Vec<(BlockId, MemBlock)>>,
+    memtable_positions: Vec<usize>,
     table_positions: Vec<usize>,
 }
 
+impl std::fmt::Debug for BlockIter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockIter")
+            .field("memtables", &self.memtables.len())
+            .field("tables", &self.table_positions.len())
+            .finish()
+    }
+}
+
 enum Winner {
-    Memtable(BlockId, MemBlock),
+    Memtable(usize, BlockId, MemBlock),
     Table(usize, IndexEntry),
 }
 
-impl<'e> BlockIter<'e> {
-    pub(crate) fn new(core: &'e Core) -> Self {
+impl<'s> BlockIter<'s> {
+    pub(crate) fn new(layers: Layers<'s>) -> Self {
         Self {
-            core,
-            memtable: core.memtable.sorted_blocks(),
-            memtable_position: 0,
-            table_positions: vec![0; core.tables.len()],
+            layers,
+            memtables: layers
+                .memtables
+                .iter()
+                .map(|memtable| memtable.sorted_blocks())
+                .collect(),
+            memtable_positions: vec![0; layers.memtables.len()],
+            table_positions: vec![0; layers.tables.len()],
         }
     }
 
@@ -35,34 +49,40 @@ impl<'e> BlockIter<'e> {
     /// every source past that id.
     fn next_winner(&mut self) -> Option<Winner> {
         let mut winner: Option<(BlockId, u64, Winner)> = None;
-        if let Some((id, entry)) = self.memtable.get(self.memtable_position) {
-            winner = Some((*id, entry.sequence, Winner::Memtable(*id, *entry)));
+        let better =
+            |winner: &Option<(BlockId, u64, Winner)>, id: BlockId, sequence: u64| match winner {
+                None => true,
+                Some((best, best_sequence, _)) => {
+                    id < *best || (id == *best && sequence > *best_sequence)
+                }
+            };
+        for (index, entries) in self.memtables.iter().enumerate() {
+            if let Some((id, entry)) = entries.get(self.memtable_positions[index])
+                && better(&winner, *id, entry.sequence)
+            {
+                winner = Some((*id, entry.sequence, Winner::Memtable(index, *id, *entry)));
+            }
         }
-        for (index, table) in self.core.tables.iter().enumerate() {
+        for (index, table) in self.layers.tables.iter().enumerate() {
             let position = self.table_positions[index];
             if position >= table.block_count() {
                 continue;
             }
             let entry = table.index_entry(position);
-            let better = match &winner {
-                None => true,
-                Some((id, sequence, _)) => {
-                    entry.id < *id || (entry.id == *id && entry.sequence > *sequence)
-                }
-            };
-            if better {
+            if better(&winner, entry.id, entry.sequence) {
                 winner = Some((entry.id, entry.sequence, Winner::Table(index, entry)));
             }
         }
         let (id, _, winner) = winner?;
-        if self
-            .memtable
-            .get(self.memtable_position)
-            .is_some_and(|(head, _)| *head == id)
-        {
-            self.memtable_position += 1;
+        for (index, entries) in self.memtables.iter().enumerate() {
+            if entries
+                .get(self.memtable_positions[index])
+                .is_some_and(|(head, _)| *head == id)
+            {
+                self.memtable_positions[index] += 1;
+            }
         }
-        for (index, table) in self.core.tables.iter().enumerate() {
+        for (index, table) in self.layers.tables.iter().enumerate() {
             let position = self.table_positions[index];
             if position < table.block_count() && table.index_entry(position).id == id {
                 self.table_positions[index] += 1;
@@ -72,15 +92,17 @@ impl<'e> BlockIter<'e> {
     }
 }
 
-impl<'e> Iterator for BlockIter<'e> {
-    type Item = StorageResult<BlockView<'e>>;
+impl<'s> Iterator for BlockIter<'s> {
+    type Item = StorageResult<BlockView<'s>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let view = match self.next_winner()? {
-                Winner::Memtable(id, entry) => self.core.memtable.view(id, &entry).transpose(),
+                Winner::Memtable(index, id, entry) => {
+                    self.layers.memtables[index].view(id, &entry).transpose()
+                }
                 Winner::Table(index, entry) => {
-                    let table = &self.core.tables[index];
+                    let table = &self.layers.tables[index];
                     entry.live.then(|| table.read_block(&entry))
                 }
             };

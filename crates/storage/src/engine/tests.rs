@@ -8,7 +8,7 @@ use kausal_vfs::OsVfs;
 use super::faulty_vfs::FaultyOsVfs;
 
 use crate::{
-    BlockId, Config, ContextBlock, EdgeType, GraphEdge, StorageEngine, StorageError, SyncMode,
+    BlockId, Config, ContextBlock, Database, EdgeType, GraphEdge, StorageError, SyncMode,
     WriteBatch,
 };
 
@@ -35,12 +35,13 @@ fn small_config() -> Config {
     }
 }
 
-fn open(dir: &std::path::Path, config: Config) -> StorageEngine {
-    StorageEngine::open(Arc::new(OsVfs::new()), dir, config).unwrap()
+fn open(dir: &std::path::Path, config: Config) -> Database {
+    Database::open_with(Arc::new(OsVfs::new()), dir, config).unwrap()
 }
 
-fn content_of(engine: &StorageEngine, n: u128) -> Option<String> {
+fn content_of(engine: &Database, n: u128) -> Option<String> {
     engine
+        .snapshot()
         .find_block(id(n))
         .unwrap()
         .map(|view| view.content.to_string())
@@ -49,18 +50,19 @@ fn content_of(engine: &StorageEngine, n: u128) -> Option<String> {
 #[test]
 fn put_find_overwrite_and_sequences() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = open(dir.path(), small_config());
+    let engine = open(dir.path(), small_config());
     let first = engine.put_block(&block(1, "v1")).unwrap();
     let second = engine.put_block(&block(1, "v2")).unwrap();
     assert!(second > first, "sequences grow");
-    let view = engine.find_block(id(1)).unwrap().unwrap();
+    let snapshot = engine.snapshot();
+    let view = snapshot.find_block(id(1)).unwrap().unwrap();
     assert_eq!(view.content, "v2");
     assert_eq!(view.sequence, second);
     assert_eq!(view.source_uri, "src/f1.rs");
     assert_eq!(view.metadata_json, r#"{"name":"f1"}"#);
-    assert!(engine.find_block(id(2)).unwrap().is_none());
+    assert!(engine.snapshot().find_block(id(2)).unwrap().is_none());
     assert!(matches!(
-        engine.find_block(BlockId::default()),
+        engine.snapshot().find_block(BlockId::default()),
         Err(StorageError::ZeroBlockId)
     ));
 }
@@ -68,7 +70,7 @@ fn put_find_overwrite_and_sequences() {
 #[test]
 fn bad_input_is_rejected_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = open(dir.path(), small_config());
+    let engine = open(dir.path(), small_config());
     engine.put_block(&block(1, "kept")).unwrap();
     let before = engine.metrics().next_sequence;
     let bad_json = ContextBlock::new(id(1), "u", "[1,2]", "replacement");
@@ -97,37 +99,37 @@ fn bad_input_is_rejected_and_changes_nothing() {
 #[test]
 fn tombstones_shadow_everywhere_and_never_resurrect() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = open(dir.path(), small_config());
+    let engine = open(dir.path(), small_config());
     engine.put_block(&block(1, "old")).unwrap();
     engine.put_block(&block(2, "keep")).unwrap();
-    engine.flush_memtable().unwrap();
+    engine.flush().unwrap();
     // Tombstone in the memtable shadows the table's version.
     engine.delete_block(id(1)).unwrap();
     assert_eq!(content_of(&engine, 1), None);
     // Tombstone in a newer table shadows the older table's version.
-    engine.flush_memtable().unwrap();
+    engine.flush().unwrap();
     assert_eq!(content_of(&engine, 1), None);
     engine.compact_all().unwrap();
     assert_eq!(content_of(&engine, 1), None);
     assert_eq!(content_of(&engine, 2).as_deref(), Some("keep"));
     engine.sync().unwrap();
     drop(engine);
-    let mut engine = open(dir.path(), small_config());
+    let engine = open(dir.path(), small_config());
     assert_eq!(content_of(&engine, 1), None);
     // A later put wins over the tombstone.
     engine.put_block(&block(1, "new")).unwrap();
-    engine.flush_memtable().unwrap();
+    engine.flush().unwrap();
     assert_eq!(content_of(&engine, 1).as_deref(), Some("new"));
 }
 
 #[test]
 fn memtable_wins_over_tables_and_newest_table_wins() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = open(dir.path(), small_config());
+    let engine = open(dir.path(), small_config());
     engine.put_block(&block(1, "table-1")).unwrap();
-    engine.flush_memtable().unwrap();
+    engine.flush().unwrap();
     engine.put_block(&block(1, "table-2")).unwrap();
-    engine.flush_memtable().unwrap();
+    engine.flush().unwrap();
     assert_eq!(content_of(&engine, 1).as_deref(), Some("table-2"));
     engine.put_block(&block(1, "memtable")).unwrap();
     assert_eq!(content_of(&engine, 1).as_deref(), Some("memtable"));
@@ -137,49 +139,52 @@ fn memtable_wins_over_tables_and_newest_table_wins() {
 #[test]
 fn edges_both_directions_deletes_and_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = open(dir.path(), small_config());
+    let engine = open(dir.path(), small_config());
     let calls = GraphEdge::new(id(1), id(2), EdgeType::Calls);
     let imports = GraphEdge::new(id(1), id(3), EdgeType::Imports);
     let other = GraphEdge::new(id(4), id(2), EdgeType::References);
     for edge in [calls, imports, other] {
         engine.put_edge(edge).unwrap();
     }
-    engine.flush_memtable().unwrap();
+    engine.flush().unwrap();
     let parallel = GraphEdge::new(id(1), id(2), EdgeType::DependsOn);
     engine.put_edge(parallel).unwrap();
     assert_eq!(
-        engine.find_outgoing_edges(id(1)).unwrap(),
+        engine.snapshot().find_outgoing_edges(id(1)).unwrap(),
         vec![imports, calls, parallel]
     );
     assert_eq!(
-        engine.find_incoming_edges(id(2)).unwrap(),
+        engine.snapshot().find_incoming_edges(id(2)).unwrap(),
         vec![other, calls, parallel]
     );
     engine.delete_edge(calls).unwrap();
     assert_eq!(
-        engine.find_outgoing_edges(id(1)).unwrap(),
+        engine.snapshot().find_outgoing_edges(id(1)).unwrap(),
         vec![imports, parallel]
     );
     engine.sync().unwrap();
     drop(engine);
     let engine = open(dir.path(), small_config());
     assert_eq!(
-        engine.find_outgoing_edges(id(1)).unwrap(),
+        engine.snapshot().find_outgoing_edges(id(1)).unwrap(),
         vec![imports, parallel]
     );
     assert_eq!(
-        engine.find_incoming_edges(id(2)).unwrap(),
+        engine.snapshot().find_incoming_edges(id(2)).unwrap(),
         vec![other, parallel]
     );
     let mut reused = Vec::with_capacity(8);
-    engine.find_incoming_edges_into(id(3), &mut reused).unwrap();
+    engine
+        .snapshot()
+        .find_incoming_edges_into(id(3), &mut reused)
+        .unwrap();
     assert_eq!(reused, vec![imports]);
 }
 
 #[test]
 fn delete_block_removes_its_edges() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = open(dir.path(), small_config());
+    let engine = open(dir.path(), small_config());
     engine.put_block(&block(1, "a")).unwrap();
     engine.put_block(&block(2, "b")).unwrap();
     let out = GraphEdge::new(id(1), id(2), EdgeType::Calls);
@@ -188,23 +193,47 @@ fn delete_block_removes_its_edges() {
     for edge in [out, incoming, unrelated] {
         engine.put_edge(edge).unwrap();
     }
-    engine.flush_memtable().unwrap();
+    engine.flush().unwrap();
     engine.delete_block(id(1)).unwrap();
-    assert!(engine.find_outgoing_edges(id(1)).unwrap().is_empty());
-    assert!(engine.find_incoming_edges(id(1)).unwrap().is_empty());
-    assert_eq!(engine.find_incoming_edges(id(2)).unwrap(), vec![unrelated]);
-    engine.flush_memtable().unwrap();
+    assert!(
+        engine
+            .snapshot()
+            .find_outgoing_edges(id(1))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        engine
+            .snapshot()
+            .find_incoming_edges(id(1))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        engine.snapshot().find_incoming_edges(id(2)).unwrap(),
+        vec![unrelated]
+    );
+    engine.flush().unwrap();
     engine.compact_all().unwrap();
     drop(engine);
     let engine = open(dir.path(), small_config());
-    assert!(engine.find_outgoing_edges(id(1)).unwrap().is_empty());
-    assert_eq!(engine.find_outgoing_edges(id(3)).unwrap(), vec![unrelated]);
+    assert!(
+        engine
+            .snapshot()
+            .find_outgoing_edges(id(1))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        engine.snapshot().find_outgoing_edges(id(3)).unwrap(),
+        vec![unrelated]
+    );
 }
 
 #[test]
 fn write_batch_applies_everything_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = open(dir.path(), small_config());
+    let engine = open(dir.path(), small_config());
     let mut batch = WriteBatch::new();
     batch.put_block(block(1, "one")).unwrap();
     batch.put_block(block(2, "two")).unwrap();
@@ -217,7 +246,11 @@ fn write_batch_applies_everything_in_order() {
     assert_eq!(content_of(&engine, 1).as_deref(), Some("one"));
     assert_eq!(content_of(&engine, 2), None);
     assert!(
-        engine.find_outgoing_edges(id(1)).unwrap().is_empty(),
+        engine
+            .snapshot()
+            .find_outgoing_edges(id(1))
+            .unwrap()
+            .is_empty(),
         "delete in the batch removed the edge"
     );
     engine.sync().unwrap();
@@ -225,25 +258,32 @@ fn write_batch_applies_everything_in_order() {
     let engine = open(dir.path(), small_config());
     assert_eq!(content_of(&engine, 1).as_deref(), Some("one"));
     assert_eq!(content_of(&engine, 2), None);
-    assert!(engine.find_outgoing_edges(id(1)).unwrap().is_empty());
+    assert!(
+        engine
+            .snapshot()
+            .find_outgoing_edges(id(1))
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
 fn iterate_blocks_merges_sources_in_id_order() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = open(dir.path(), small_config());
+    let engine = open(dir.path(), small_config());
     for n in [5u128, 1, 9] {
         engine.put_block(&block(n, "t1")).unwrap();
     }
-    engine.flush_memtable().unwrap();
+    engine.flush().unwrap();
     for n in [3u128, 9] {
         engine.put_block(&block(n, "t2")).unwrap();
     }
     engine.delete_block(id(5)).unwrap();
-    engine.flush_memtable().unwrap();
+    engine.flush().unwrap();
     engine.put_block(&block(7, "mem")).unwrap();
     engine.put_block(&block(1, "mem")).unwrap();
     let seen: Vec<(u128, String)> = engine
+        .snapshot()
         .iterate_blocks()
         .unwrap()
         .map(|view| {
@@ -263,7 +303,7 @@ fn second_engine_on_directory_is_locked_out() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path(), small_config());
     let error =
-        StorageEngine::open(Arc::new(OsVfs::new()), dir.path(), small_config()).unwrap_err();
+        Database::open_with(Arc::new(OsVfs::new()), dir.path(), small_config()).unwrap_err();
     assert!(matches!(error, StorageError::Locked { .. }), "{error}");
     drop(engine);
     open(dir.path(), small_config());
@@ -275,7 +315,7 @@ fn foreign_file_in_directory_is_reported() {
     drop(open(dir.path(), small_config()));
     std::fs::write(dir.path().join("notes.txt"), b"hello").unwrap();
     let error =
-        StorageEngine::open(Arc::new(OsVfs::new()), dir.path(), small_config()).unwrap_err();
+        Database::open_with(Arc::new(OsVfs::new()), dir.path(), small_config()).unwrap_err();
     match error {
         StorageError::UnexpectedFile { path } => assert!(path.ends_with("notes.txt")),
         other => panic!("unexpected error {other}"),
@@ -290,7 +330,7 @@ fn invalid_config_is_rejected() {
         ..Config::default()
     };
     assert!(matches!(
-        StorageEngine::open(Arc::new(OsVfs::new()), dir.path(), config),
+        Database::open_with(Arc::new(OsVfs::new()), dir.path(), config),
         Err(StorageError::InvalidConfig { .. })
     ));
 }
@@ -303,7 +343,7 @@ fn memtable_budget_triggers_flush_and_compaction() {
         compaction_min_tables: 3,
         ..small_config()
     };
-    let mut engine = open(dir.path(), config.clone());
+    let engine = open(dir.path(), config.clone());
     let content = "x".repeat(2000);
     for n in 1..=400u128 {
         engine.put_block(&block(n, &content)).unwrap();
@@ -321,13 +361,13 @@ fn memtable_budget_triggers_flush_and_compaction() {
     }
     engine.shutdown().unwrap();
     let engine = open(dir.path(), config);
-    assert_eq!(engine.iterate_blocks().unwrap().count(), 400);
+    assert_eq!(engine.snapshot().iterate_blocks().unwrap().count(), 400);
 }
 
 #[test]
 fn flush_removes_covered_wal_segments() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = open(dir.path(), small_config());
+    let engine = open(dir.path(), small_config());
     let content = "y".repeat(3000);
     for n in 1..=20u128 {
         engine.put_block(&block(n, &content)).unwrap();
@@ -346,7 +386,7 @@ fn flush_removes_covered_wal_segments() {
             .count()
     };
     assert!(wal_files() > 2, "20 x 3 KB spans several 16 KB segments");
-    engine.flush_memtable().unwrap();
+    engine.flush().unwrap();
     assert_eq!(wal_files(), 1, "only the fresh segment remains");
 }
 
@@ -354,7 +394,7 @@ fn flush_removes_covered_wal_segments() {
 fn engine_moved_into_box_and_vec_keeps_working() {
     let dir = tempfile::tempdir().unwrap();
     let make = || {
-        let mut engine = open(dir.path(), small_config());
+        let engine = open(dir.path(), small_config());
         engine.put_block(&block(1, "moved")).unwrap();
         engine
     };
@@ -374,7 +414,7 @@ fn failed_fsync_poisons_until_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let vfs = Arc::new(FaultyOsVfs::default());
     let fail_sync = Arc::clone(&vfs.faults.fail_sync);
-    let mut engine = StorageEngine::open(vfs.clone(), dir.path(), small_config()).unwrap();
+    let engine = Database::open_with(vfs.clone(), dir.path(), small_config()).unwrap();
     engine.put_block(&block(1, "durable")).unwrap();
     engine.sync().unwrap();
     fail_sync.store(true, Ordering::SeqCst);
@@ -392,26 +432,23 @@ fn failed_fsync_poisons_until_reopen() {
         assert!(matches!(result, Err(StorageError::Poisoned { .. })));
     }
     assert!(matches!(engine.sync(), Err(StorageError::Poisoned { .. })));
-    assert!(matches!(
-        engine.flush_memtable(),
-        Err(StorageError::Poisoned { .. })
-    ));
+    assert!(matches!(engine.flush(), Err(StorageError::Poisoned { .. })));
     // The write whose sync failed is not served: reads are refused too,
     // since a reopen may not show it (the kernel may have dropped it).
     assert!(matches!(
-        engine.find_block(id(2)),
+        engine.snapshot().find_block(id(2)),
         Err(StorageError::Poisoned { .. })
     ));
     assert!(matches!(
-        engine.find_outgoing_edges(id(1)),
+        engine.snapshot().find_outgoing_edges(id(1)),
         Err(StorageError::Poisoned { .. })
     ));
     assert!(matches!(
-        engine.iterate_blocks(),
+        engine.snapshot().iterate_blocks(),
         Err(StorageError::Poisoned { .. })
     ));
     drop(engine);
-    let mut engine = StorageEngine::open(vfs, dir.path(), small_config()).unwrap();
+    let engine = Database::open_with(vfs, dir.path(), small_config()).unwrap();
     assert_eq!(content_of(&engine, 1).as_deref(), Some("durable"));
     engine.put_block(&block(3, "accepted")).unwrap();
 }
@@ -423,7 +460,7 @@ fn every_write_mode_syncs_each_write() {
         sync_mode: SyncMode::EveryWrite,
         ..small_config()
     };
-    let mut engine = open(dir.path(), config);
+    let engine = open(dir.path(), config);
     engine.put_block(&block(1, "a")).unwrap();
     engine
         .put_edge(GraphEdge::new(id(1), id(2), EdgeType::Calls))
@@ -436,7 +473,7 @@ fn every_write_mode_syncs_each_write() {
         ..small_config()
     };
     drop(engine);
-    let mut engine = open(dir.path(), config);
+    let engine = open(dir.path(), config);
     engine.put_block(&block(3, "small")).unwrap();
     assert!(engine.metrics().wal_unsynced_bytes > 0);
     engine.put_block(&block(4, &"z".repeat(1000))).unwrap();

@@ -3,7 +3,7 @@
 //! fresh preallocated segment when the active one is full.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use kausal_vfs::{Vfs, VfsFile};
 
@@ -12,6 +12,32 @@ use super::{
     segment_path,
 };
 use crate::StorageResult;
+
+/// A segment file shared between the appender and an fsync in flight.
+type SegmentFile = Arc<Mutex<Box<dyn VfsFile>>>;
+
+fn with_file<T>(file: &SegmentFile, f: impl FnOnce(&mut dyn VfsFile) -> T) -> T {
+    let mut guard = file.lock().unwrap_or_else(PoisonError::into_inner);
+    f(guard.as_mut())
+}
+
+/// An fsync of the active segment prepared under the writer lock and run
+/// outside it (group commit): everything appended before `prepare_sync`
+/// is durable once `run` succeeds.
+#[derive(Debug)]
+pub struct SyncJob {
+    file: SegmentFile,
+    /// (segment id, offset) that the fsync makes durable.
+    pub position: (u64, u64),
+}
+
+impl SyncJob {
+    /// Runs the fsync.
+    pub fn run(&self) -> StorageResult<()> {
+        with_file(&self.file, |file| file.sync_data())?;
+        Ok(())
+    }
+}
 
 /// Appender of the active WAL segment.
 #[derive(Debug)]
@@ -22,7 +48,9 @@ pub struct WalWriter {
     /// Buffered bytes that trigger a write to the file.
     buffer_limit: usize,
     segment_id: u64,
-    file: Box<dyn VfsFile>,
+    /// Shared with a group-commit leader, which fsyncs it without holding
+    /// the writer lock while writers keep appending to the buffer.
+    file: SegmentFile,
     /// Offset in the segment file where the buffer's first byte belongs.
     file_offset: u64,
     /// Preallocated length of the active segment.
@@ -52,7 +80,7 @@ impl WalWriter {
             segment_bytes,
             buffer_limit,
             segment_id,
-            file,
+            file: Arc::new(Mutex::new(file)),
             file_offset: SEGMENT_HEADER_BYTES as u64,
             capacity: segment_bytes,
             buffer: Vec::with_capacity(buffer_limit + 64 * 1024),
@@ -70,6 +98,35 @@ impl WalWriter {
     /// Bytes appended since the last successful sync.
     pub fn unsynced_bytes(&self) -> u64 {
         self.unsynced_bytes
+    }
+
+    /// (segment id, offset) just past the last appended record.
+    pub fn position(&self) -> (u64, u64) {
+        (self.segment_id, self.file_offset + self.buffer.len() as u64)
+    }
+
+    /// Writes the buffer out and returns the fsync that makes every record
+    /// appended so far durable, to be run without the writer lock.
+    pub fn prepare_sync(&mut self) -> StorageResult<SyncJob> {
+        self.write_buffer()?;
+        Ok(SyncJob {
+            file: Arc::clone(&self.file),
+            position: self.position(),
+        })
+    }
+
+    /// Records that a [`SyncJob`] ending at `position` succeeded: later
+    /// records claim it in `synced_through`.
+    pub fn mark_synced(&mut self, position: (u64, u64)) {
+        let (segment, offset) = position;
+        if segment != self.segment_id || offset <= self.synced_through {
+            // A rotation synced (and left) that segment meanwhile.
+            return;
+        }
+        self.unsynced_bytes = self
+            .unsynced_bytes
+            .saturating_sub(offset - self.synced_through);
+        self.synced_through = offset;
     }
 
     /// Record bytes appended since open.
@@ -118,7 +175,9 @@ impl WalWriter {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        self.file.write_at(self.file_offset, &self.buffer)?;
+        with_file(&self.file, |file| {
+            file.write_at(self.file_offset, &self.buffer)
+        })?;
         self.file_offset += self.buffer.len() as u64;
         self.buffer.clear();
         Ok(())
@@ -127,7 +186,7 @@ impl WalWriter {
     /// Makes every appended record durable.
     pub fn sync(&mut self) -> StorageResult<()> {
         self.write_buffer()?;
-        self.file.sync_data()?;
+        with_file(&self.file, |file| file.sync_data())?;
         self.synced_through = self.file_offset;
         self.unsynced_bytes = 0;
         Ok(())
@@ -139,8 +198,10 @@ impl WalWriter {
     /// leaves a valid segment either way.
     pub fn trim_preallocation(&mut self) -> StorageResult<()> {
         self.sync()?;
-        self.file.set_len(self.file_offset)?;
-        self.file.sync_data()?;
+        with_file(&self.file, |file| {
+            file.set_len(self.file_offset)?;
+            file.sync_data()
+        })?;
         self.capacity = self.file_offset;
         Ok(())
     }
@@ -161,7 +222,12 @@ impl WalWriter {
         let capacity = self
             .segment_bytes
             .max(SEGMENT_HEADER_BYTES as u64 + record_len);
-        self.file = create_segment(self.vfs.as_ref(), &self.dir, next_id, capacity)?;
+        self.file = Arc::new(Mutex::new(create_segment(
+            self.vfs.as_ref(),
+            &self.dir,
+            next_id,
+            capacity,
+        )?));
         self.segment_id = next_id;
         self.file_offset = SEGMENT_HEADER_BYTES as u64;
         self.synced_through = SEGMENT_HEADER_BYTES as u64;

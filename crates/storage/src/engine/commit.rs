@@ -1,0 +1,233 @@
+//! The write path: room in the memtable (freeze a full one, stall while
+//! background work is behind), WAL append, apply, and group commit.
+//!
+//! Group commit: a writer that needs durability asks for its record's WAL
+//! position to be synced. Under the `sync` lock it either finds the
+//! position already covered by another writer's fsync (and returns), or
+//! becomes the leader: it writes the WAL buffer out under the `writer`
+//! lock, then fsyncs without it, so writers that arrive meanwhile append
+//! their records and queue on `sync` to be covered by the next fsync
+//! together.
+
+use std::time::{Duration, Instant};
+
+use crate::config::SyncMode;
+use crate::limits::{COMPACTION_STALL_FACTOR, MAX_FROZEN_MEMTABLES, STALL_POLL_MILLIS};
+use crate::memtable::Memtable;
+use crate::metrics::Counters;
+use crate::op::{Op, PAYLOAD_HEADER_BYTES, encode_payload};
+use crate::wal::writer::WalWriter;
+use crate::{StorageError, StorageResult};
+
+use super::compaction::pick_compaction;
+use super::shared::{MemState, Shared, Writer, lock};
+
+/// Why a write must wait before it may go on.
+enum Room {
+    Ready,
+    /// The active memtable is full and may be frozen.
+    Freeze,
+    Stall,
+}
+
+impl Shared {
+    fn room(&self, mem: &MemState) -> Room {
+        let full = mem.active().approximate_bytes() >= self.config.memtable_budget_bytes;
+        let compaction_behind = self.config.auto_compact
+            && mem.tables.len() >= self.config.compaction_min_tables * COMPACTION_STALL_FACTOR
+            && pick_compaction(&self.config, &mem.tables).is_some();
+        if compaction_behind || (full && mem.frozen_count() >= MAX_FROZEN_MEMTABLES) {
+            Room::Stall
+        } else if full {
+            Room::Freeze
+        } else {
+            Room::Ready
+        }
+    }
+
+    /// Makes room for a write: freezes a full memtable, or waits while too
+    /// many frozen memtables or tables wait for background work. Without a
+    /// worker thread the waiting writer runs that work itself.
+    fn make_room(&self, writer: &mut Writer) -> StorageResult<()> {
+        let mut stall_started: Option<Instant> = None;
+        let finish_stall = |started: Option<Instant>| {
+            if let Some(started) = started {
+                Counters::add(
+                    &self.counters.write_stall_micros,
+                    started.elapsed().as_micros() as u64,
+                );
+            }
+        };
+        loop {
+            let mem = self.lock_mem();
+            match self.room(&mem) {
+                Room::Ready => {
+                    finish_stall(stall_started);
+                    return Ok(());
+                }
+                Room::Freeze => {
+                    drop(mem);
+                    finish_stall(stall_started);
+                    return self.freeze(writer);
+                }
+                Room::Stall => {}
+            }
+            if stall_started.is_none() {
+                stall_started = Some(Instant::now());
+                Counters::add(&self.counters.write_stalls, 1);
+            }
+            if !self.config.background_worker {
+                drop(mem);
+                if let Err(error) = self.background_step() {
+                    finish_stall(stall_started);
+                    return Err(self.stalled(error));
+                }
+                continue;
+            }
+            let errors_before = Counters::get(&self.counters.background_errors);
+            self.signal_work();
+            let (mem, _) = self
+                .progress
+                .wait_timeout(mem, Duration::from_millis(STALL_POLL_MILLIS))
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            drop(mem);
+            self.health.check_writable()?;
+            if Counters::get(&self.counters.background_errors) > errors_before {
+                finish_stall(stall_started);
+                let reason = self.health.last_background_error().unwrap_or_default();
+                return Err(self.stall_error(reason));
+            }
+        }
+    }
+
+    fn stalled(&self, error: StorageError) -> StorageError {
+        if self.health.is_poisoned() {
+            return error;
+        }
+        self.note_background_error(&error);
+        self.stall_error(error.to_string())
+    }
+
+    fn stall_error(&self, reason: String) -> StorageError {
+        let mem = self.lock_mem();
+        StorageError::WriteStalled {
+            memtable_bytes: mem.memtables.iter().map(Memtable::approximate_bytes).sum(),
+            reason,
+        }
+    }
+
+    /// Freezes the active memtable: later writes go to a new WAL segment and
+    /// a new memtable; the frozen one stays readable until its flush.
+    pub fn freeze(&self, writer: &mut Writer) -> StorageResult<()> {
+        if self.lock_mem().active().is_empty() {
+            return Ok(());
+        }
+        // Every older segment then holds only writes of frozen memtables.
+        let first_kept_segment = self.wal_step(writer, WalWriter::rotate)?;
+        Counters::add(&self.counters.wal_syncs, 1);
+        {
+            let mut mem = self.lock_mem();
+            let fresh = Memtable::new(self.config.memtable_budget_bytes);
+            let full = std::mem::replace(&mut mem.memtables[0], fresh);
+            mem.memtables.insert(1, full);
+            mem.frozen_segments.insert(0, first_kept_segment);
+            mem.dirty = true;
+        }
+        self.signal_work();
+        Ok(())
+    }
+
+    /// Logs `ops` as one WAL record, applies them, and syncs per the sync
+    /// mode. Returns the sequence of the last op.
+    pub fn commit(&self, ops: &[Op<'_>]) -> StorageResult<u64> {
+        if self.read_only {
+            return Err(self.read_only_error());
+        }
+        self.health.check_writable()?;
+        let (last_sequence, sync_to) = {
+            let mut writer = self.lock_writer();
+            if writer.closed {
+                return Err(StorageError::Closed {
+                    dir: self.dir.clone(),
+                });
+            }
+            self.health.check_writable()?;
+            if ops.is_empty() {
+                return Ok(writer.next_sequence - 1);
+            }
+            self.make_room(&mut writer)?;
+            let base_sequence = writer.next_sequence;
+            let count = ops.len() as u32;
+            let payload_len = PAYLOAD_HEADER_BYTES + ops.iter().map(Op::encoded_len).sum::<usize>();
+            self.wal_step(&mut writer, |wal| {
+                wal.append(payload_len, |buffer| {
+                    encode_payload(base_sequence, ops.iter().copied(), count, buffer)
+                })
+            })?;
+            {
+                let mut mem = self.lock_mem();
+                for (offset, op) in ops.iter().enumerate() {
+                    mem.apply(base_sequence + offset as u64, *op, &self.counters);
+                }
+            }
+            let last_sequence = base_sequence + ops.len() as u64 - 1;
+            writer.next_sequence = last_sequence + 1;
+            Counters::add(&self.counters.batches_committed, 1);
+            let wal = writer.wal.as_ref();
+            let sync_now = match self.config.sync_mode {
+                SyncMode::EveryWrite => true,
+                SyncMode::Manual => false,
+                SyncMode::EveryBytes(limit) => wal.is_some_and(|wal| wal.unsynced_bytes() >= limit),
+            };
+            (
+                last_sequence,
+                sync_now.then(|| wal.map(WalWriter::position)).flatten(),
+            )
+        };
+        if let Some(position) = sync_to {
+            self.sync_to(position)?;
+        }
+        Ok(last_sequence)
+    }
+
+    /// Makes the WAL durable up to `position` (group commit, see above).
+    pub fn sync_to(&self, position: (u64, u64)) -> StorageResult<()> {
+        let mut state = lock(&self.sync);
+        self.health.check_writable()?;
+        if state.synced >= position {
+            Counters::add(&self.counters.group_commit_followers, 1);
+            return Ok(());
+        }
+        let job = {
+            let mut writer = self.lock_writer();
+            self.wal_step(&mut writer, WalWriter::prepare_sync)?
+        };
+        if let Err(error) = job.run() {
+            // fsyncgate: the kernel may have dropped the dirty pages.
+            self.health.poison(&error, true);
+            return Err(error);
+        }
+        Counters::add(&self.counters.wal_syncs, 1);
+        state.synced = job.position;
+        if let Some(wal) = self.lock_writer().wal.as_mut() {
+            wal.mark_synced(job.position);
+        }
+        Ok(())
+    }
+
+    /// Syncs everything appended so far.
+    pub fn sync_all(&self) -> StorageResult<()> {
+        if self.read_only {
+            return Err(self.read_only_error());
+        }
+        self.health.check_writable()?;
+        let position = {
+            let writer = self.lock_writer();
+            match writer.wal.as_ref() {
+                Some(wal) => wal.position(),
+                None => return Err(self.read_only_error()),
+            }
+        };
+        self.sync_to(position)
+    }
+}

@@ -1,0 +1,302 @@
+//! `Shared`: the state every `Database` handle, the background worker and
+//! the writers share, and what each lock protects.
+//!
+//! | lock | protects | held for |
+//! |---|---|---|
+//! | `writer` | the WAL appender, sequence assignment, the writer's side of `closed` | one batch: encode, append to the WAL buffer, apply |
+//! | `mem` | the memtables (active first), the live table list, the published [`Version`] | applying one batch; a pointer swap to publish or install |
+//! | `background` | the manifest; one flush or compaction at a time | a whole flush or compaction (readers and writers never take it) |
+//! | `sync` | the durable WAL position (group commit) | one fsync; followers wait here and find their write covered |
+//!
+//! Lock order: `sync` → `writer` → `background` → `mem` (a writer stalled
+//! without a worker thread runs a background step while holding `writer`).
+//! Background steps never take `writer` or `sync`, so a stalled writer
+//! (holding `writer`, waiting on `progress`) never blocks the flush it
+//! waits for.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use kausal_vfs::{FileLock, Vfs};
+
+use crate::config::Config;
+use crate::manifest::Manifest;
+use crate::memtable::Memtable;
+use crate::metrics::Counters;
+use crate::op::Op;
+use crate::sstable::reader::Table;
+use crate::wal::writer::WalWriter;
+use crate::{StorageError, StorageResult};
+
+use super::layers::{Layers, Version};
+use super::open::RecoveryReport;
+
+/// Locks `mutex`, ignoring poisoning: every critical section here either
+/// completes its change or leaves the state as it was (a panic inside one
+/// is a bug that the poisoned engine flag, not the mutex, reports).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether the engine may still serve writes and reads.
+#[derive(Debug, Default)]
+pub(crate) struct Health {
+    poisoned: AtomicBool,
+    reads_refused: AtomicBool,
+    reason: Mutex<Option<String>>,
+    last_background_error: Mutex<Option<String>>,
+}
+
+impl Health {
+    /// Poisons writes (and reads too with `refuse_reads`): the first reason sticks.
+    pub fn poison(&self, error: &StorageError, refuse_reads: bool) {
+        {
+            let mut reason = lock(&self.reason);
+            if reason.is_none() {
+                *reason = Some(error.to_string());
+            }
+        }
+        self.poisoned.store(true, Ordering::Release);
+        if refuse_reads {
+            self.reads_refused.store(true, Ordering::Release);
+        }
+    }
+
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
+    fn poisoned_error(&self) -> StorageError {
+        StorageError::Poisoned {
+            reason: lock(&self.reason).clone().unwrap_or_default(),
+        }
+    }
+
+    pub fn check_writable(&self) -> StorageResult<()> {
+        if self.is_poisoned() {
+            return Err(self.poisoned_error());
+        }
+        Ok(())
+    }
+
+    /// Reads are refused after a failed WAL write or fsync (fsyncgate).
+    pub fn check_readable(&self) -> StorageResult<()> {
+        if self.reads_refused.load(Ordering::Acquire) {
+            return Err(self.poisoned_error());
+        }
+        Ok(())
+    }
+
+    pub fn set_background_error(&self, error: &StorageError) {
+        *lock(&self.last_background_error) = Some(error.to_string());
+    }
+
+    pub fn last_background_error(&self) -> Option<String> {
+        lock(&self.last_background_error).clone()
+    }
+}
+
+/// The writer's state.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    /// The WAL appender; `None` for a read-only database.
+    pub wal: Option<WalWriter>,
+    pub next_sequence: u64,
+    /// Set by `shutdown`: later writes fail with `Closed`.
+    pub closed: bool,
+}
+
+/// The readable state and its published version.
+#[derive(Debug)]
+pub(crate) struct MemState {
+    /// Newest first: `[0]` takes writes, the rest are frozen, awaiting flush.
+    pub memtables: Vec<Memtable>,
+    /// For frozen memtable `memtables[i + 1]`: the first WAL segment that
+    /// holds none of its writes (segments before it go once it is flushed
+    /// and every older one is too).
+    pub frozen_segments: Vec<u64>,
+    /// Live tables, oldest first.
+    pub tables: Arc<[Arc<Table>]>,
+    /// Highest sequence applied.
+    pub sequence: u64,
+    /// What `snapshot` hands out; stale while `dirty`.
+    pub published: Arc<Version>,
+    pub dirty: bool,
+}
+
+impl MemState {
+    pub fn new(memtable: Memtable, tables: Vec<Arc<Table>>, sequence: u64) -> Self {
+        let tables: Arc<[Arc<Table>]> = tables.into();
+        let published = Arc::new(Version {
+            sequence,
+            memtables: vec![memtable.clone()],
+            tables: Arc::clone(&tables),
+        });
+        Self {
+            memtables: vec![memtable],
+            frozen_segments: Vec::new(),
+            tables,
+            sequence,
+            published,
+            dirty: false,
+        }
+    }
+
+    /// The current version, published first when writes changed it.
+    pub fn publish(&mut self) -> Arc<Version> {
+        if self.dirty {
+            self.published = Arc::new(Version {
+                sequence: self.sequence,
+                memtables: self.memtables.clone(),
+                tables: Arc::clone(&self.tables),
+            });
+            self.dirty = false;
+        }
+        Arc::clone(&self.published)
+    }
+
+    pub fn active(&self) -> &Memtable {
+        &self.memtables[0]
+    }
+
+    pub fn frozen_count(&self) -> usize {
+        self.memtables.len() - 1
+    }
+
+    /// Applies one validated op with its sequence to the active memtable.
+    pub fn apply(&mut self, sequence: u64, op: Op<'_>, counters: &Counters) {
+        apply_op(&mut self.memtables, &self.tables, sequence, op, counters);
+        self.sequence = self.sequence.max(sequence);
+        self.dirty = true;
+    }
+}
+
+/// Applies one validated op to `memtables[0]`, reading older state from the
+/// other layers. A block delete also deletes the block's current edges with
+/// the same sequence; replay derives the same edges because it sees the
+/// same prior state.
+pub(crate) fn apply_op(
+    memtables: &mut [Memtable],
+    tables: &[Arc<Table>],
+    sequence: u64,
+    op: Op<'_>,
+    counters: &Counters,
+) {
+    match op {
+        Op::PutBlock {
+            id,
+            source_uri,
+            metadata_json,
+            content,
+        } => {
+            memtables[0].put_block(sequence, id, source_uri, metadata_json, content);
+            Counters::add(&counters.blocks_written, 1);
+            Counters::add(
+                &counters.payload_bytes_written,
+                (source_uri.len() + metadata_json.len() + content.len()) as u64,
+            );
+        }
+        Op::DeleteBlock(id) => {
+            let layers = Layers { memtables, tables };
+            let mut outgoing = Vec::new();
+            layers.collect_edges(id, false, &mut outgoing);
+            let mut incoming = Vec::new();
+            layers.collect_edges(id, true, &mut incoming);
+            for edge in outgoing.into_iter().chain(incoming) {
+                memtables[0].put_edge(sequence, edge, false);
+            }
+            memtables[0].delete_block(sequence, id);
+            Counters::add(&counters.blocks_deleted, 1);
+        }
+        Op::PutEdge(edge) => {
+            memtables[0].put_edge(sequence, edge, true);
+            Counters::add(&counters.edges_written, 1);
+        }
+        Op::DeleteEdge(edge) => {
+            memtables[0].put_edge(sequence, edge, false);
+            Counters::add(&counters.edges_deleted, 1);
+        }
+    }
+}
+
+/// The manifest, owned by whoever runs a flush or compaction.
+#[derive(Debug)]
+pub(crate) struct BackgroundState {
+    pub manifest: Manifest,
+}
+
+/// Group commit: how far the WAL is known durable.
+#[derive(Debug, Default)]
+pub(crate) struct SyncState {
+    /// (segment id, offset) up to which an fsync succeeded.
+    pub synced: (u64, u64),
+}
+
+/// Wake-ups for the background worker.
+#[derive(Debug, Default)]
+pub(crate) struct WorkSignal {
+    pub pending: bool,
+    pub stop: bool,
+}
+
+/// Everything the handles and the worker share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub vfs: Arc<dyn Vfs>,
+    pub dir: PathBuf,
+    pub config: Config,
+    pub read_only: bool,
+    pub writer: Mutex<Writer>,
+    pub mem: Mutex<MemState>,
+    /// Signalled (with `mem`) when a flush or compaction is installed or
+    /// fails: stalled writers re-check.
+    pub progress: Condvar,
+    pub background: Mutex<BackgroundState>,
+    pub sync: Mutex<SyncState>,
+    pub work: Mutex<WorkSignal>,
+    pub work_ready: Condvar,
+    pub health: Arc<Health>,
+    pub counters: Counters,
+    pub recovery: RecoveryReport,
+    /// The directory lock, released when the last handle drops.
+    pub _lock: FileLock,
+}
+
+impl Shared {
+    pub fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+        lock(&self.writer)
+    }
+
+    pub fn lock_mem(&self) -> MutexGuard<'_, MemState> {
+        lock(&self.mem)
+    }
+
+    /// Wakes the background worker (a frozen memtable or new table waits).
+    pub fn signal_work(&self) {
+        lock(&self.work).pending = true;
+        self.work_ready.notify_one();
+    }
+
+    pub fn read_only_error(&self) -> StorageError {
+        StorageError::ReadOnly {
+            dir: self.dir.clone(),
+        }
+    }
+
+    /// Runs a fallible WAL step; a failure poisons writes and reads.
+    pub fn wal_step<T>(
+        &self,
+        writer: &mut Writer,
+        step: impl FnOnce(&mut WalWriter) -> StorageResult<T>,
+    ) -> StorageResult<T> {
+        let Some(wal) = writer.wal.as_mut() else {
+            return Err(self.read_only_error());
+        };
+        let result = step(wal);
+        if let Err(error) = &result {
+            self.health.poison(error, true);
+        }
+        result
+    }
+}
