@@ -238,8 +238,11 @@ fn main() -> ExitCode {
             // offline packaging resolves third-party dependencies from.
             runner.check("cargo package (library crates)", checks::package_crates);
             valgrind_memory(&mut runner);
+            // `cargo test` also builds every example (crates/*/examples/)
+            // without running it, and clippy --all-targets above lints them,
+            // so examples need no step of their own.
             runner.command(
-                "workspace tests and doc tests",
+                "workspace tests, examples and doc tests",
                 "cargo",
                 &["test", "--workspace"],
             );
