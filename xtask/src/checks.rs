@@ -162,3 +162,98 @@ pub fn test_binary(package: &str) -> Result<String, String> {
     }
     Err(format!("no test binary for {package} in cargo's output"))
 }
+
+/// Files every publishable crate must hold in its own directory: `cargo
+/// package` ships only files inside the crate directory (a symlink to the
+/// workspace's `LICENSE` is followed and its content shipped).
+const PACKAGE_FILES: &[&str] = &["LICENSE", "README.md"];
+
+/// Manifest fields every publishable crate must set.
+const PACKAGE_FIELDS: &[&str] = &["description", "license", "repository", "readme"];
+
+/// Packages every publishable workspace crate (all but `publish = false`)
+/// with `cargo package --no-verify --offline`, and fails on a missing
+/// manifest field or file, on any packaging error and on any warning.
+///
+/// `--no-verify`: building each crate again from its `.crate` file would
+/// rebuild every dependency with the crate's own (default) profile, minutes
+/// on a fresh machine; the workspace build and tests already compile the
+/// same sources. `--offline`: nothing is published, so the crates are
+/// resolved against each other through cargo's local overlay registry, and
+/// third-party dependencies from the index cache the earlier steps filled.
+/// `--allow-dirty`: test-all runs before a commit, too.
+pub fn package_crates() -> Result<String, String> {
+    let metadata = cargo_metadata()?;
+    let packages = metadata["packages"]
+        .as_array()
+        .ok_or("cargo metadata has no packages")?;
+    let mut names = Vec::new();
+    let mut problems = Vec::new();
+    for package in packages {
+        // `publish = false` appears as an empty list of registries.
+        if package["publish"].as_array().is_some_and(Vec::is_empty) {
+            continue;
+        }
+        let name = package["name"].as_str().unwrap_or_default().to_string();
+        for field in PACKAGE_FIELDS {
+            if package[*field].as_str().is_none_or(str::is_empty) {
+                problems.push(format!("{name}: Cargo.toml sets no `{field}`"));
+            }
+        }
+        for field in ["keywords", "categories"] {
+            if package[field].as_array().is_none_or(Vec::is_empty) {
+                problems.push(format!("{name}: Cargo.toml sets no `{field}`"));
+            }
+        }
+        let manifest = Path::new(package["manifest_path"].as_str().unwrap_or_default());
+        let dir = manifest.parent().unwrap_or(Path::new("."));
+        for file in PACKAGE_FILES {
+            if !dir.join(file).is_file() {
+                problems.push(format!(
+                    "{name}: no {file} in {} (for LICENSE: `ln -s ../../LICENSE {}/LICENSE`)",
+                    dir.display(),
+                    dir.display()
+                ));
+            }
+        }
+        names.push(name);
+    }
+    if !problems.is_empty() {
+        return Err(format!(
+            "publishable crates lack package metadata:\n      {}",
+            problems.join("\n      ")
+        ));
+    }
+    let mut args = vec!["package", "--no-verify", "--offline", "--allow-dirty"];
+    for name in &names {
+        args.extend(["--package", name.as_str()]);
+    }
+    println!("    cargo {}", args.join(" "));
+    let output = Command::new("cargo")
+        .args(&args)
+        .current_dir(workspace_root())
+        .output()
+        .map_err(|error| format!("cannot run cargo: {error}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!(
+            "cargo package failed:\n{stderr}\n    Every kausal-* entry of [workspace.dependencies] needs \
+             `version = \"...\"` next to its `path`; if a third-party crate could not be \
+             resolved offline, run `cargo fetch` and retry."
+        ));
+    }
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("warning:"))
+        .collect();
+    if !warnings.is_empty() {
+        return Err(format!(
+            "cargo package warned (fix the manifests):\n{stderr}"
+        ));
+    }
+    Ok(format!(
+        "{} crates packaged (sources not rebuilt): {}",
+        names.len(),
+        names.join(", ")
+    ))
+}

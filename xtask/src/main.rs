@@ -20,10 +20,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Task {
     /// fmt check, clippy -D warnings, dependency direction, std::fs check,
-    /// valgrind over kausal-memory, every test and doc test.
+    /// cargo package of every library crate, valgrind over kausal-memory,
+    /// every test, example and doc test.
     TestAll,
     /// The storage crate's tests and the storage scenario tests.
     TestStorage,
+    /// `cargo package` of every publishable crate (the test-all step).
+    Package,
     /// The main job: the benchmark harness (release build), with the fjall
     /// and redb peers unless --no-peer; writes target/benchmark/latest.json
     /// and report.html (charts, checked by parsing them back).
@@ -231,13 +234,23 @@ fn main() -> ExitCode {
             );
             runner.check("dependency direction", checks::dependency_direction);
             runner.check("no std::fs outside OsVfs", checks::no_std_fs);
+            // After clippy, whose build filled the registry index cache that
+            // offline packaging resolves third-party dependencies from.
+            runner.check("cargo package (library crates)", checks::package_crates);
             valgrind_memory(&mut runner);
+            // `cargo test` also builds every example (crates/*/examples/)
+            // without running it, and clippy --all-targets above lints them,
+            // so examples need no step of their own.
             runner.command(
-                "workspace tests and doc tests",
+                "workspace tests, examples and doc tests",
                 "cargo",
                 &["test", "--workspace"],
             );
             runner.finish("test-all")
+        }
+        Task::Package => {
+            runner.check("cargo package (library crates)", checks::package_crates);
+            runner.finish("package")
         }
         Task::TestStorage => {
             test_storage(&mut runner);

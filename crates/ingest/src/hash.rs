@@ -21,6 +21,7 @@ impl Default for StableHasher {
 }
 
 impl StableHasher {
+    /// A hasher at the FNV-1a 128 offset basis (nothing mixed in yet).
     pub fn new() -> Self {
         Self::default()
     }
@@ -47,6 +48,7 @@ impl StableHasher {
         self.bytes(&value.to_le_bytes())
     }
 
+    /// The hash of everything mixed in so far (the hasher can go on).
     pub fn finish(&self) -> u128 {
         self.0
     }

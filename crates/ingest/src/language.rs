@@ -12,13 +12,21 @@ use crate::error::IngestError;
 /// A supported source language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Language {
+    /// Rust (`.rs`): crates, modules and `use` resolved (`resolve/rust.rs`).
     Rust,
+    /// Python (`.py`, `.pyi`).
     Python,
+    /// JavaScript (`.js`, `.mjs`, `.cjs`, `.jsx`).
     JavaScript,
+    /// TypeScript (`.ts`, `.mts`, `.cts`).
     TypeScript,
+    /// TypeScript with JSX (`.tsx`): its own grammar, TypeScript's queries.
     Tsx,
+    /// Go (`.go`): every file of a directory shares one package scope.
     Go,
+    /// C (`.c`, `.h`).
     C,
+    /// Zig (`.zig`): functions declared in a container are its methods.
     Zig,
 }
 
@@ -202,9 +210,10 @@ pub enum Role {
     Name,
     /// `@body`: where the signature ends.
     Body,
-    /// `@impl.type` / `@impl.trait`: an impl block's self type and trait
-    /// (for classes: the base class or implemented interface).
+    /// `@impl.type`: an impl block's self type.
     ImplType,
+    /// `@impl.trait`: an impl block's trait (for classes: the base class
+    /// or implemented interface).
     ImplTrait,
     /// `@reference.call`: a call through a name or path.
     Call,
@@ -225,8 +234,9 @@ pub enum Role {
     LocalDefinition,
     /// `@local.type`: the declared or evident type of that name.
     LocalType,
-    /// `@field.name` / `@field.type`: a struct field and its type.
+    /// `@field.name`: a struct field's name.
     FieldName,
+    /// `@field.type`: that field's type as written.
     FieldType,
     /// `@doc`: a documentation string (Python docstrings).
     Doc,
@@ -284,7 +294,9 @@ impl Role {
 
 /// A language's grammar with its compiled query and capture roles.
 pub struct Compiled {
+    /// The tree-sitter grammar to set on a `Parser` before parsing.
     pub grammar: tree_sitter::Language,
+    /// The language's query files (`query_sources`) compiled as one query.
     pub query: Query,
     /// Role of each capture index.
     pub roles: Vec<Role>,

@@ -10,6 +10,41 @@
 //! Languages are rows of the table in `language`, with queries in
 //! `queries/<lang>/*.scm`. The block metadata schema is in `docs/INGEST.md`.
 //!
+//! # Examples
+//!
+//! Extraction alone, a pure function of (language, source) that needs no
+//! database: what a file defines, calls and imports.
+//!
+//! ```
+//! use kausal_ingest::summary::{CallKind, ItemKind};
+//! use kausal_ingest::{Language, extract};
+//!
+//! let source = r#"
+//! use crate::lexer::lex;
+//!
+//! /// Parses one statement.
+//! pub fn parse(text: &str) -> usize {
+//!     lex(text).len()
+//! }
+//! "#;
+//! let mut parser = tree_sitter::Parser::new(); // reuse one per thread
+//! let summary = extract(Language::Rust, source, &mut parser)?;
+//!
+//! let parse = &summary.items[0];
+//! assert_eq!((parse.kind, parse.name.as_str()), (ItemKind::Function, "parse"));
+//! assert_eq!(parse.doc, "Parses one statement.");
+//! assert_eq!(parse.start_line, 5);
+//! // Both calls are inside item 0 (`parse`); `.len()` is called on what `lex(..)` returns.
+//! let calls: Vec<_> = summary.calls.iter().map(|c| (c.kind, c.text.as_str(), c.caller)).collect();
+//! assert_eq!(calls, [(CallKind::Method, "len", Some(0)), (CallKind::Path, "lex", Some(0))]);
+//! assert_eq!(summary.calls[0].receiver_call, Some(1));
+//! assert_eq!(summary.imports[0].path, ["crate", "lexer", "lex"]);
+//! # Ok::<(), String>(())
+//! ```
+//!
+//! Ingesting a tree into a database (runnable: `cargo run -p kausal-ingest
+//! --example ingest_dir`):
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use kausal_ingest::{IngestOptions, Ingester};
@@ -24,7 +59,19 @@
 //! let again = ingester.ingest(&engine)?; // only what changed
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Neighbours
+//!
+//! * [`kausal-vfs`](https://github.com/kausal-db/kausal/tree/main/crates/vfs):
+//!   every source file is read through its `Vfs`;
+//! * [`kausal-storage`](https://github.com/kausal-db/kausal/tree/main/crates/storage):
+//!   where the blocks and edges go, one atomic batch per file;
+//! * [`kausal-query`](https://github.com/kausal-db/kausal/tree/main/crates/query):
+//!   asks the graph (callers, traversals, cycles);
+//! * [`kausal-cli`](https://github.com/kausal-db/kausal/tree/main/crates/cli):
+//!   `kausal ingest .` runs an [`Ingester`] and prints its [`IngestReport`].
 
+#![warn(missing_docs)]
 #![deny(clippy::unwrap_used)]
 #![forbid(unsafe_code)]
 
@@ -111,3 +158,8 @@ pub fn ingest_dir(
 ) -> Result<IngestReport, IngestError> {
     Ingester::new(vfs, root, options)?.ingest(engine)
 }
+
+// The crate README's example runs as a doc test, so it cannot drift.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

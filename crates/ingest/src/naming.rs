@@ -15,10 +15,14 @@ use crate::summary::{ItemKind, Summary};
 /// Ids and qualified names of one file and its items.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileNames {
+    /// Id of the file's own block (`ItemKind::File`).
     pub file_id: BlockId,
     /// The file's module path (`crate::a::b`, `pkg.util`).
     pub module: String,
+    /// Block id of each item, indexed like `Summary::items`.
     pub item_ids: Vec<BlockId>,
+    /// Qualified name of each item (`crate::a::Table::find`), indexed like
+    /// `Summary::items`.
     pub qualified: Vec<String>,
 }
 

@@ -13,7 +13,11 @@ pub use crate::resolve::{CallSample, CallStats, ImportStats};
 /// A file left out (or only partly ingested), with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct SkippedFile {
+    /// Path relative to the ingested root, `/`-separated.
     pub path: String,
+    /// Why: for a skipped file e.g. `larger than 1048576 bytes`, `binary
+    /// (NUL byte in the first 8 KiB)`, `not UTF-8 (...)`; for a partial one
+    /// its syntax error count and/or the entry cap it hit.
     pub reason: String,
 }
 
@@ -32,25 +36,38 @@ pub struct IngestReport {
     pub skipped: Vec<SkippedFile>,
     /// Files ingested with syntax errors or over an entry cap.
     pub partial: Vec<SkippedFile>,
-    /// Lines and bytes of the files parsed this time.
+    /// Lines of the files parsed this time.
     pub lines_parsed: u64,
+    /// Bytes of the files parsed this time.
     pub bytes_parsed: u64,
     /// Lines of all ingested files.
     pub total_lines: u64,
+    /// Blocks the graph holds after this ingest, by metadata `kind`
+    /// (`file`, `function`, `method`, ...).
     pub blocks_by_kind: BTreeMap<String, u64>,
+    /// Edges the graph holds after this ingest, by edge type name.
     pub edges_by_type: BTreeMap<String, u64>,
+    /// How the graph's call sites were resolved (over all files, not only
+    /// the ones parsed this time).
     pub calls: CallStats,
+    /// How the graph's imports were resolved.
     pub imports: ImportStats,
     /// Some unresolved and ambiguous calls (capped), for inspection.
     pub call_samples: Vec<CallSample>,
+    /// Blocks put this time (new or changed; unchanged blocks are not rewritten).
     pub blocks_written: u64,
+    /// Blocks deleted this time (items and files that are gone).
     pub blocks_deleted: u64,
+    /// Edges put this time.
     pub edges_written: u64,
+    /// Edges deleted this time.
     pub edges_deleted: u64,
+    /// Write batches committed (each one atomic in the storage engine).
     pub batches: u64,
     /// False when resolution was skipped because no file's items, calls,
     /// imports or types changed (only bodies' text or positions).
     pub resolved: bool,
+    /// Wall time of the whole ingest.
     #[serde(skip)]
     pub elapsed: Duration,
     /// Wall time per stage.
@@ -61,12 +78,19 @@ pub struct IngestReport {
 /// Wall time of each stage of one ingest.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Timings {
+    /// Reading the stored graph back (first ingest of an `Ingester` only).
     pub load: Duration,
+    /// Walking the tree (ignore files, sizes, modification times).
     pub walk: Duration,
+    /// Reading and parsing the changed files (on all parse threads).
     pub parse: Duration,
+    /// Building the blocks of the changed files.
     pub blocks: Duration,
+    /// Name resolution over every file's summary (zero when skipped).
     pub resolve: Duration,
+    /// Writing the difference to the storage engine.
     pub write: Duration,
+    /// The final sync that makes the ingest durable.
     pub sync: Duration,
 }
 

@@ -9,24 +9,42 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
+    /// A whole source file (one block per file, carrying its ingest state).
     File,
+    /// An inline module (`mod m { .. }`, a TypeScript namespace).
     Module,
+    /// A free function (or a nested one).
     Function,
+    /// A function defined in an impl, trait, class, interface or (Zig)
+    /// container, or a Go function with a receiver.
     Method,
+    /// A struct (Rust, C, Go, Zig).
     Struct,
+    /// An enum.
     Enum,
+    /// A union (Rust, C, Zig).
     Union,
+    /// A class (Python, JavaScript, TypeScript).
     Class,
+    /// A Rust trait.
     Trait,
+    /// An interface (TypeScript, Go).
     Interface,
+    /// A Rust impl block, named after its self type (`<Table>`).
     Impl,
+    /// A constant (Rust `const`, Go `const`).
     Const,
+    /// A Rust `static`.
     Static,
+    /// A named type that is not a struct, enum, union or interface:
+    /// `type A = B;`, a C `typedef`, a Go `type T []int`.
     TypeAlias,
+    /// A macro: `macro_rules!` or a C `#define` (with or without parameters).
     Macro,
 }
 
 impl ItemKind {
+    /// Every kind, in declaration order.
     pub const ALL: &'static [ItemKind] = &[
         ItemKind::File,
         ItemKind::Module,
@@ -97,18 +115,26 @@ impl ItemKind {
 /// One item defined in a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {
+    /// What the item is.
     pub kind: ItemKind,
+    /// Its own name as written (not qualified; an impl's is its self type).
     pub name: String,
     /// Index of the enclosing item in the same file, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<u32>,
+    /// Byte offset of the item's first byte in the file.
     pub start_byte: u32,
+    /// Byte offset just past the item's last byte.
     pub end_byte: u32,
-    /// 1-based, inclusive.
+    /// First line, 1-based.
     pub start_line: u32,
+    /// Last line, 1-based, inclusive.
     pub end_line: u32,
+    /// The declaration up to its body (`pub fn parse(text: &str) -> Ast`),
+    /// cut at `MAX_SIGNATURE_BYTES`; empty when the item has none.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub signature: String,
+    /// First line of its doc comment or docstring, cut at `MAX_DOC_BYTES`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub doc: String,
     /// Impl blocks: the self type as written (generics stripped). Classes:
@@ -137,14 +163,18 @@ pub struct CallRef {
     /// Index of the calling item; `None` for code at file level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<u32>,
+    /// Path call or method call.
     pub kind: CallKind,
+    /// The called path (`a::b::f`) or, for a method call, the method name.
     pub text: String,
+    /// Method calls: the receiver expression as written (`self.table`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub receiver: String,
     /// Method calls whose receiver is itself a call (`a.b().c()`): the
     /// index of that call in the file's list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiver_call: Option<u32>,
+    /// 1-based line of the call.
     pub line: u32,
 }
 
@@ -164,6 +194,7 @@ pub struct Import {
     /// `use a::*` / `from a import *`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub glob: bool,
+    /// 1-based line of the import.
     pub line: u32,
 }
 
@@ -183,20 +214,28 @@ impl Import {
 /// function) or a struct field (scope: the struct).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypedName {
+    /// Index of the function (for locals) or struct (for fields) it
+    /// belongs to; `None` at file level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<u32>,
+    /// The local's, parameter's or field's name.
     pub name: String,
     /// The type text (cut at 128 bytes), e.g. `&mut Table<K>` or `Box<Node>`.
     #[serde(rename = "type")]
     pub type_text: String,
+    /// 1-based line of the declaration.
     pub line: u32,
 }
 
 /// Everything extraction learned about one file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Items in file order; a parent always comes before its children, and
+    /// `parent`, `caller` and `scope` fields index this list.
     pub items: Vec<Item>,
+    /// Call sites in file order.
     pub calls: Vec<CallRef>,
+    /// Imported names in file order.
     pub imports: Vec<Import>,
     /// Calls through a local binding (closure, parameter): no edge.
     #[serde(default)]

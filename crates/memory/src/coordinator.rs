@@ -237,8 +237,13 @@ impl ArenaCoordinator {
         Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
     }
 
-    /// Stores three strings back to back in one allocation; each must be
-    /// shorter than 4 GiB.
+    /// Stores three strings back to back in one allocation and returns one
+    /// handle to all three.
+    ///
+    /// # Panics
+    ///
+    /// When the first or second string is 4 GiB or longer (their lengths
+    /// are kept as `u32`).
     pub fn store_str_triple(&self, parts: [&str; 3]) -> StrTripleHandle {
         assert!(
             parts[0].len() <= u32::MAX as usize && parts[1].len() <= u32::MAX as usize,

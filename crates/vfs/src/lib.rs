@@ -13,11 +13,53 @@
 //! * a failed `sync_data` leaves the file's durable content unknown: callers
 //!   must not retry and assume success (fsyncgate).
 //! * `map_readonly` maps a whole file that nobody modifies while mapped.
+//!
+//! Every error is a [`VfsError`] naming the operation, the path and, for
+//! positioned reads and writes, the offset.
+//!
+//! # Example
+//!
+//! Writing a file durably: the data with `sync_data`, the new directory
+//! entry with `sync_dir` on its parent. Code written against `&dyn Vfs`
+//! runs unchanged over `OsVfs` and over the simulator's `SimVfs`.
+//!
+//! ```
+//! use std::path::Path;
+//! use kausal_vfs::{OsVfs, Vfs, VfsResult};
+//!
+//! fn write_durably(vfs: &dyn Vfs, dir: &Path, name: &str, data: &[u8]) -> VfsResult<()> {
+//!     let mut file = vfs.create_file(&dir.join(name))?;
+//!     file.write_at(0, data)?;
+//!     file.sync_data()?; // the bytes survive a power loss from here on
+//!     vfs.sync_dir(dir) // and so does the file's name
+//! }
+//!
+//! let dir = tempfile::tempdir()?;
+//! let vfs = OsVfs::new();
+//! write_durably(&vfs, dir.path(), "MANIFEST", b"v2")?;
+//! assert_eq!(vfs.read_file(&dir.path().join("MANIFEST"), 1024)?, b"v2");
+//!
+//! let missing = vfs.open_file(&dir.path().join("nope")).unwrap_err();
+//! assert!(missing.is_not_found());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Neighbours
+//!
+//! * [`kausal-memory`](https://github.com/kausal-db/kausal/tree/main/crates/memory)
+//!   (below) provides the memory maps behind [`MappedFile`];
+//! * [`kausal-storage`](https://github.com/kausal-db/kausal/tree/main/crates/storage)
+//!   does every WAL, table and manifest write through [`Vfs`];
+//! * [`kausal-sim`](https://github.com/kausal-db/kausal/tree/main/crates/sim)
+//!   implements [`Vfs`] in memory, losing unsynced data at simulated crashes;
+//! * [`kausal-ingest`](https://github.com/kausal-db/kausal/tree/main/crates/ingest)
+//!   reads source files with [`Vfs::read_file`].
 
 // One `unsafe` call, in `OsVfs::map_readonly` (mapping a table file whose
 // immutability only the storage engine can promise); nothing else.
 #![deny(unsafe_code)]
 #![deny(clippy::unwrap_used)]
+#![warn(missing_docs)]
 
 mod error;
 mod os;
@@ -42,11 +84,11 @@ pub trait Vfs: Send + Sync + Debug {
     fn rename(&self, from: &Path, to: &Path) -> VfsResult<()>;
     /// Creates a directory and its missing parents.
     fn create_dir_all(&self, path: &Path) -> VfsResult<()>;
-    /// Names of the entries of a directory, sorted.
+    /// Names (not paths) of the entries of a directory, sorted.
     fn list_dir(&self, path: &Path) -> VfsResult<Vec<String>>;
     /// True when `path` exists.
     fn exists(&self, path: &Path) -> VfsResult<bool>;
-    /// Size of a file in bytes.
+    /// Size of a file in bytes; an error (`is_not_found`) when it does not exist.
     fn file_size(&self, path: &Path) -> VfsResult<u64>;
     /// Makes the directory's entries (creates, renames, removes) durable.
     fn sync_dir(&self, path: &Path) -> VfsResult<()>;
@@ -203,3 +245,8 @@ impl Debug for FileLock {
         f.write_str("FileLock")
     }
 }
+
+// The crate README's example runs as a doc test, so it cannot drift.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

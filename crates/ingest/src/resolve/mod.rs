@@ -144,10 +144,17 @@ pub enum Outcome {
 /// Call resolution counts over the whole graph.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CallStats {
+    /// Call sites seen in all ingested files.
     pub total: u64,
+    /// Calls bound to one block: each made a `calls` or `calls_method` edge.
     pub resolved: u64,
+    /// Calls with several candidate targets: no edge (sampled in
+    /// `IngestReport::call_samples`).
     pub ambiguous: u64,
+    /// Calls into code outside the tree (another crate, std, a module not
+    /// ingested): no edge.
     pub external: u64,
+    /// Calls with no candidate for a stated reason: no edge (sampled).
     pub unresolved: u64,
     /// Calls through a local binding (closure, parameter): no edge.
     pub local: u64,
@@ -160,18 +167,27 @@ pub struct CallStats {
 /// An unresolved or ambiguous call, kept for the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CallSample {
+    /// Relative path of the calling file.
     pub path: String,
+    /// 1-based line of the call.
     pub line: u32,
+    /// The call as written: the path (`a::b::f`) or `receiver.method`.
     pub text: String,
+    /// `ambiguous: N candidates` or `unresolved: <reason>`.
     pub outcome: String,
 }
 
 /// Import counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportStats {
+    /// Imported names seen (a `use` tree counts once per name it binds).
     pub total: u64,
+    /// Imports naming a module or item of the tree: each made an
+    /// `imports` edge.
     pub resolved: u64,
+    /// Imports of code outside the tree: no edge.
     pub external: u64,
+    /// Imports pointing into the tree at nothing that exists: no edge.
     pub unresolved: u64,
 }
 
