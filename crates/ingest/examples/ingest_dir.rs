@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
 
     let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
-    let mut db = db::open(vfs.clone(), db_dir.path())?;
+    let db = db::open(vfs.clone(), db_dir.path())?;
     let options = IngestOptions {
         progress: false,
         ..IngestOptions::default()
@@ -94,7 +94,7 @@ mod db {
     use std::sync::Arc;
 
     use kausal_ingest::{IngestError, IngestReport, Ingester};
-    use kausal_storage::{EdgeType, StorageEngine};
+    use kausal_storage::{Config, Database, EdgeType};
     use kausal_vfs::Vfs;
 
     /// A block as the ingester described it in its metadata.
@@ -106,23 +106,24 @@ mod db {
     }
 
     /// An open database.
-    pub struct Db(StorageEngine);
+    pub struct Db(Database);
 
     /// Opens (creating it if needed) the database in `dir`.
     pub fn open(vfs: Arc<dyn Vfs>, dir: &Path) -> Result<Db, Box<dyn Error>> {
-        Ok(Db(StorageEngine::open_default(vfs, dir)?))
+        Ok(Db(Database::open_with(vfs, dir, Config::default())?))
     }
 
     impl Db {
         /// Brings the database in line with the ingester's tree.
-        pub fn ingest(&mut self, ingester: &mut Ingester) -> Result<IngestReport, IngestError> {
-            ingester.ingest(&mut self.0)
+        pub fn ingest(&self, ingester: &mut Ingester) -> Result<IngestReport, IngestError> {
+            ingester.ingest(&self.0)
         }
 
         /// Every block except files, sorted by path and line.
         pub fn blocks(&self) -> Result<Vec<Found>, Box<dyn Error>> {
             let mut found = Vec::new();
-            for view in self.0.iterate_blocks()? {
+            let snapshot = self.0.snapshot();
+            for view in snapshot.iterate_blocks()? {
                 let view = view?;
                 let meta: serde_json::Value = serde_json::from_str(view.metadata_json)?;
                 let text = |field: &str| meta[field].as_str().unwrap_or_default().to_string();
@@ -144,7 +145,8 @@ mod db {
         /// qualified names, sorted.
         pub fn calls(&self) -> Result<Vec<(String, String)>, Box<dyn Error>> {
             let mut names = std::collections::HashMap::new();
-            for view in self.0.iterate_blocks()? {
+            let snapshot = self.0.snapshot();
+            for view in snapshot.iterate_blocks()? {
                 let view = view?;
                 let meta: serde_json::Value = serde_json::from_str(view.metadata_json)?;
                 let name = meta["qualified_name"].as_str().unwrap_or_default();
@@ -152,7 +154,7 @@ mod db {
             }
             let mut calls = Vec::new();
             for (id, caller) in &names {
-                for edge in self.0.find_outgoing_edges(*id)? {
+                for edge in snapshot.find_outgoing_edges(*id)? {
                     if matches!(edge.edge_type, EdgeType::Calls | EdgeType::CallsMethod) {
                         let callee = names.get(&edge.target).cloned().unwrap_or_default();
                         calls.push((caller.clone(), callee));

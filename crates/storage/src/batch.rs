@@ -29,7 +29,7 @@ impl BatchOp {
     }
 }
 
-/// Writes applied atomically by `StorageEngine::write_batch`, in order.
+/// Writes applied atomically by `Database::write_batch`, in order.
 /// Each op is validated when added, so a bad op is rejected before the
 /// batch reaches the engine.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! immutable SSTables (data, index, edge sections, bloom filter, footer),
 //! named by an atomically replaced manifest and merged by size-tiered
 //! compaction. All I/O goes through `kausal-vfs`. See `docs/DESIGN.md` for
-//! the on-disk formats and [`StorageEngine`] for what each call guarantees.
+//! the on-disk formats and [`Database`] for what each call guarantees.
 
 #![deny(clippy::unwrap_used)]
 #![forbid(unsafe_code)]
