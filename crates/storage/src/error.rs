@@ -50,16 +50,18 @@ pub enum StorageError {
         offset: u64,
         reason: String,
     },
-    /// A file written by a newer (or unknown) format version of kausal.
+    /// A file written by a format version this build does not read (a
+    /// newer kausal, or a retired version).
     #[error(
-        "{} is {what} format version {found}; this build reads version {supported} (written by a newer kausal?)",
+        "{} is {what} format version {found}; this build reads versions {supported:?}",
         file.display()
     )]
     UnsupportedFormat {
         file: PathBuf,
         what: &'static str,
         found: u32,
-        supported: u32,
+        /// Every version of this kind of file that this build reads.
+        supported: &'static [u32],
     },
     /// A file in the data directory that kausal did not write.
     #[error("unexpected file in data directory: {}", path.display())]

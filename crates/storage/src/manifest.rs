@@ -96,7 +96,7 @@ impl Manifest {
                 file: path.to_path_buf(),
                 what: "manifest",
                 found: version,
-                supported: MANIFEST_VERSION,
+                supported: &[MANIFEST_VERSION],
             });
         }
         let mut reader = Reader::new(body);
@@ -237,7 +237,7 @@ mod tests {
         match Manifest::decode(path, &newer).unwrap_err() {
             StorageError::UnsupportedFormat {
                 found, supported, ..
-            } => assert_eq!((found, supported), (3, MANIFEST_VERSION)),
+            } => assert_eq!((found, supported), (3, &[MANIFEST_VERSION][..])),
             other => panic!("expected UnsupportedFormat, got {other}"),
         }
         let mut legacy = sample().encode();

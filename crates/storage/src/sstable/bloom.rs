@@ -34,6 +34,31 @@ fn hashes(id: BlockId) -> (u64, u64) {
     (h1, h2)
 }
 
+/// Salt that keeps an id's in-edge key apart from its out-edge key in a
+/// table's edge filter.
+const IN_EDGE_SALT: u128 = 0x5bd1_e995_9e37_79b9_7f4a_7c15_f39c_c060;
+
+/// The key of `id` in a table's edge filter: as a source of out-edges, or
+/// (with `incoming`) as a target of in-edges.
+pub fn edge_filter_key(id: BlockId, incoming: bool) -> BlockId {
+    if incoming {
+        BlockId::from_u128(id.as_u128() ^ IN_EDGE_SALT)
+    } else {
+        id
+    }
+}
+
+/// Bytes of the well-formed filter at the start of `bytes`, or `None` when
+/// its header is cut short.
+pub fn bloom_len(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() < BLOOM_HEADER_BYTES {
+        return None;
+    }
+    let bit_count = u64_at(bytes, 4);
+    let words = usize::try_from(bit_count.div_ceil(64)).ok()?;
+    BLOOM_HEADER_BYTES.checked_add(words.checked_mul(8)?)
+}
+
 /// Encodes a filter holding `ids`.
 pub fn build_bloom(ids: &[BlockId]) -> Vec<u8> {
     let bit_count = (ids.len() as u64 * BLOOM_BITS_PER_KEY).max(64);
@@ -88,6 +113,16 @@ pub fn bloom_may_contain(bytes: &[u8], id: BlockId) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edge_filter_keys_keep_directions_apart() {
+        let id = BlockId::from_u128(42);
+        let filter = build_bloom(&[edge_filter_key(id, false)]);
+        assert!(bloom_may_contain(&filter, edge_filter_key(id, false)));
+        assert!(!bloom_may_contain(&filter, edge_filter_key(id, true)));
+        assert_eq!(bloom_len(&filter), Some(filter.len()));
+        assert_eq!(bloom_len(&filter[..4]), None);
+    }
 
     #[test]
     fn no_false_negatives_and_few_false_positives() {

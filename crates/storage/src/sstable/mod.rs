@@ -14,7 +14,9 @@
 //! out edges one 48-byte entry per edge triple, sorted by (source, type, target):
 //!           source [16] | target [16] | type u16 | live u8 | 0 [5] | sequence u64
 //! in edges  the same entries with the ends swapped, sorted by (target, type, source)
-//! bloom     bloom filter over the index's ids (see bloom.rs)
+//! bloom     bloom filter over the index's ids (see bloom.rs), then (version 3)
+//!           the edge filter: a bloom filter over every out-edge source and
+//!           every in-edge target (salted, see `edge_filter_key`)
 //! footer    160 bytes, see `Footer`
 //! ```
 //!
@@ -32,10 +34,13 @@ use crate::{BlockId, EdgeType, GraphEdge, StorageResult};
 
 /// Magic at the start of the footer.
 pub const TABLE_MAGIC: &[u8; 8] = b"KAUSSST1";
-/// On-disk format version. Version 2 added edge type 12 (`names`); a
-/// version 1 table is refused (`UnsupportedFormat`) rather than converted,
-/// since no released database predates it.
-pub const TABLE_VERSION: u32 = 2;
+/// On-disk format version written. Version 2 added edge type 12 (`names`);
+/// version 3 appended the edge filter to the bloom section.
+pub const TABLE_VERSION: u32 = 3;
+/// Versions this build reads: a version 2 table has no edge filter, so its
+/// edge lookups fall back to the key-range check. Version 1 is refused
+/// (`UnsupportedFormat`), since no released database predates version 2.
+pub const TABLE_VERSIONS_READ: &[u32] = &[2, 3];
 /// Bytes of one index entry.
 pub const INDEX_ENTRY_BYTES: usize = 40;
 /// Bytes of one edge entry.

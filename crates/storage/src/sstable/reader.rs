@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use kausal_vfs::{MappedFile, Vfs};
 
-use super::bloom::{bloom_may_contain, check_bloom};
+use super::bloom::{bloom_len, bloom_may_contain, check_bloom, edge_filter_key};
 use super::{
     EDGE_ENTRY_BYTES, EdgeEntry, FOOTER_BYTES, INDEX_ENTRY_BYTES, IndexEntry, RECORD_FIXED_BYTES,
-    TABLE_MAGIC, TABLE_VERSION, TableMeta,
+    TABLE_MAGIC, TABLE_VERSIONS_READ, TableMeta,
 };
 use crate::codec::{Reader, u32_at, u64_at};
 use crate::{BlockId, BlockView, EdgeType, StorageError, StorageResult};
@@ -103,6 +103,8 @@ pub struct Table {
     out_edges: Section,
     in_edges: Section,
     bloom: Section,
+    /// The edge filter (version 3 tables), after the block filter.
+    edge_filter: Option<Section>,
     /// First key (id) of every `FENCE_STRIDE`-th out-edge / in-edge entry.
     out_fence: Vec<BlockId>,
     in_fence: Vec<BlockId>,
@@ -135,13 +137,13 @@ impl Table {
             return Err(corrupt(footer_offset, "footer checksum mismatch".into()));
         }
         let version = u32_at(footer, 8);
-        if version != TABLE_VERSION {
+        if !TABLE_VERSIONS_READ.contains(&version) {
             // The footer checksum (verified above) covers the version.
             return Err(StorageError::UnsupportedFormat {
                 file: path.to_path_buf(),
                 what: "table",
                 found: version,
-                supported: TABLE_VERSION,
+                supported: TABLE_VERSIONS_READ,
             });
         }
         let mut reader = Reader::new(&footer[16..]);
@@ -228,7 +230,28 @@ impl Table {
                 "bloom filter checksum mismatch".into(),
             ));
         }
-        check_bloom(&map[bloom.range()]).map_err(|reason| corrupt(bloom.offset, reason))?;
+        let bloom_bytes = &map[bloom.range()];
+        let block_filter_len = bloom_len(bloom_bytes)
+            .filter(|len| *len <= bloom.len)
+            .ok_or_else(|| corrupt(bloom.offset, "bloom filter shorter than its header".into()))?;
+        let (block_filter, edge_filter) = if version >= 3 {
+            let edge_filter = Section {
+                offset: bloom.offset + block_filter_len,
+                len: bloom.len - block_filter_len,
+            };
+            check_bloom(&map[edge_filter.range()])
+                .map_err(|reason| corrupt(edge_filter.offset, format!("edge filter: {reason}")))?;
+            (
+                Section {
+                    offset: bloom.offset,
+                    len: block_filter_len,
+                },
+                Some(edge_filter),
+            )
+        } else {
+            (bloom, None)
+        };
+        check_bloom(&map[block_filter.range()]).map_err(|reason| corrupt(bloom.offset, reason))?;
         let mut table = Self {
             meta: TableMeta {
                 id,
@@ -243,7 +266,8 @@ impl Table {
             index,
             out_edges,
             in_edges,
-            bloom,
+            bloom: block_filter,
+            edge_filter,
             out_fence: Vec::new(),
             in_fence: Vec::new(),
         };
@@ -389,10 +413,16 @@ impl Table {
     }
 
     /// False when the table certainly holds no edge leaving (or entering)
-    /// `id`: the id lies outside the section's key range.
+    /// `id`: the edge filter rules it out, or the id lies outside the
+    /// section's key range.
     pub fn may_have_edges(&self, id: BlockId, incoming: bool) -> bool {
         let count = self.edge_count();
         if count == 0 {
+            return false;
+        }
+        if let Some(filter) = self.edge_filter
+            && !bloom_may_contain(&self.map[filter.range()], edge_filter_key(id, incoming))
+        {
             return false;
         }
         let section = self.edge_section(incoming);
@@ -493,5 +523,49 @@ mod tests {
             check_edge_section(&bytes, crc ^ 1),
             Err(EdgeSectionError::Checksum)
         ));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod edge_filter_tests {
+    use std::sync::Arc;
+
+    use kausal_vfs::{OsVfs, Vfs};
+
+    use super::*;
+    use crate::sstable::writer::TableWriter;
+    use crate::{EdgeType, GraphEdge};
+
+    #[test]
+    fn the_edge_filter_rules_out_ids_inside_the_key_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+        let writer = TableWriter::create(&vfs, dir.path(), 1).unwrap();
+        let id = BlockId::from_u128;
+        // Sources 1, 3, 5, ..., 199 and targets 2, 4, ..., 200.
+        let mut edges: Vec<EdgeEntry> = (0..100u128)
+            .map(|n| EdgeEntry {
+                edge: GraphEdge::new(id(2 * n + 1), id(2 * n + 2), EdgeType::Calls),
+                sequence: n as u64 + 1,
+                live: true,
+            })
+            .collect();
+        writer.finish(&mut edges).unwrap();
+        let table = Table::open(vfs.as_ref(), &crate::sstable::table_path(dir.path(), 1), 1)
+            .unwrap();
+        for n in 0..100u128 {
+            assert!(table.may_have_edges(id(2 * n + 1), false));
+            assert!(table.may_have_edges(id(2 * n + 2), true));
+        }
+        // Even ids have no out-edges, odd ones no in-edges: all inside the
+        // sections' key ranges, so only the filter can rule them out.
+        let ruled_out = (1..99u128)
+            .filter(|n| !table.may_have_edges(id(2 * n), false))
+            .count()
+            + (1..99u128)
+                .filter(|n| !table.may_have_edges(id(2 * n + 1), true))
+                .count();
+        assert!(ruled_out >= 190, "only {ruled_out} of 196 ruled out");
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use kausal_vfs::{Vfs, VfsFile};
 
-use super::bloom::build_bloom;
+use super::bloom::{build_bloom, edge_filter_key};
 use super::{
     EDGE_ENTRY_BYTES, EdgeEntry, FOOTER_BYTES, INDEX_ENTRY_BYTES, IndexEntry, RECORD_FIXED_BYTES,
     TABLE_MAGIC, TABLE_VERSION, TableMeta, table_path,
@@ -169,7 +169,23 @@ impl TableWriter {
         self.buffer.extend_from_slice(&section);
         self.spill()?;
 
-        let bloom = build_bloom(&self.ids);
+        // The bloom section holds two filters: block ids, then the edge
+        // filter (every source of an out-edge and every target of an
+        // in-edge; `edges` is sorted by target here, so distinct targets
+        // are runs).
+        let mut bloom = build_bloom(&self.ids);
+        let mut edge_keys: Vec<BlockId> = Vec::new();
+        for entry in edges.iter() {
+            let key = edge_filter_key(entry.edge.target, true);
+            if edge_keys.last() != Some(&key) {
+                edge_keys.push(key);
+            }
+        }
+        let mut sources: Vec<BlockId> = edges.iter().map(|entry| entry.edge.source).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        edge_keys.extend(sources.iter().map(|id| edge_filter_key(*id, false)));
+        bloom.extend_from_slice(&build_bloom(&edge_keys));
         let bloom_offset = self.position();
         let bloom_crc = crc32fast::hash(&bloom);
         self.buffer.extend_from_slice(&bloom);

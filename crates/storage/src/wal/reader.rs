@@ -328,7 +328,7 @@ pub fn replay_segments(
                         file: path,
                         what: "WAL segment",
                         found,
-                        supported: SEGMENT_VERSION,
+                        supported: &[SEGMENT_VERSION],
                     });
                 }
                 check_segment_header(header, id).err()
