@@ -11,12 +11,11 @@ use kausal_storage::{BlockId, Config, Database, SyncMode};
 use kausal_vfs::OsVfs;
 
 fn config() -> Config {
-    Config {
-        memtable_budget_bytes: 512 * 1024 * 1024,
-        sync_mode: SyncMode::Manual,
-        auto_compact: false,
-        ..Config::default()
-    }
+    Config::builder()
+        .memtable_budget_bytes(512 * 1024 * 1024)
+        .sync_mode(SyncMode::Manual)
+        .auto_compact(false)
+        .build()
 }
 
 /// find_block over ids 1..=100,000 in turn (all present).

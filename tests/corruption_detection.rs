@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kausal_storage::{Config, Database, StorageError};
+use kausal_storage::{Database, StorageError};
 use kausal_tests::{
     block, id, open, scratch_dir, small_config, table_files, wal_records, wal_segments,
 };
@@ -138,10 +138,10 @@ fn flipped_bit_in_manifest_fails_open_naming_it() {
 #[test]
 fn damage_in_a_sealed_wal_segment_is_repaired_if_one_bit_else_fails_open_naming_it() {
     let (_guard, dir) = scratch_dir();
-    let config = Config {
-        memtable_budget_bytes: 16 * 1024 * 1024,
-        ..small_config()
-    };
+    let config = small_config()
+        .into_builder()
+        .memtable_budget_bytes(16 * 1024 * 1024)
+        .build();
     let engine = open(&dir, config.clone());
     for n in 1..=40u128 {
         engine.put_block(&block(n, 1000)).expect("put");

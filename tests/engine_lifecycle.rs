@@ -2,7 +2,7 @@
 //! moved. Open, write, move (return by value, Vec, Box), drop, reopen: every
 //! acknowledged write is there.
 
-use kausal_storage::{Config, Database, EdgeType, GraphEdge, SyncMode};
+use kausal_storage::{Database, EdgeType, GraphEdge, SyncMode};
 use kausal_tests::{block, content, id, open, scratch_dir, small_config};
 
 fn build_engine(dir: &std::path::Path) -> Database {
@@ -63,10 +63,10 @@ fn drop_without_shutdown_keeps_buffered_writes() {
 #[test]
 fn shutdown_flushes_and_reopen_reads_tables() {
     let (_guard, dir) = scratch_dir();
-    let config = Config {
-        sync_mode: SyncMode::EveryWrite,
-        ..small_config()
-    };
+    let config = small_config()
+        .into_builder()
+        .sync_mode(SyncMode::EveryWrite)
+        .build();
     let engine = open(&dir, config.clone());
     for n in 1..=30u128 {
         engine.put_block(&block(n, 200)).expect("put");

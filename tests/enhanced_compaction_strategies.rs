@@ -35,12 +35,12 @@ fn snapshot(engine: &Database, ids: u128) -> (BTreeMap<u128, (u64, String)>, Vec
 }
 
 fn config() -> Config {
-    Config {
-        compaction_min_tables: 4,
-        compaction_base_bytes: 16 * 1024,
-        compaction_tier_ratio: 4,
-        ..small_config()
-    }
+    small_config()
+        .into_builder()
+        .compaction_min_tables(4)
+        .compaction_base_bytes(16 * 1024)
+        .compaction_tier_ratio(4)
+        .build()
 }
 
 #[test]
@@ -155,13 +155,7 @@ fn tombstones_survive_partial_compaction_and_drop_in_full_compaction() {
 #[test]
 fn auto_compaction_keeps_table_count_bounded() {
     let (_guard, dir) = scratch_dir();
-    let engine = open(
-        &dir,
-        Config {
-            auto_compact: true,
-            ..config()
-        },
-    );
+    let engine = open(&dir, config().into_builder().auto_compact(true).build());
     for n in 1..=3000u128 {
         engine.put_block(&block(n % 500 + 1, 300)).expect("put");
         if n % 7 == 0 {

@@ -33,14 +33,13 @@ fn fixture_dir(name: &str) -> PathBuf {
 }
 
 fn config() -> Config {
-    Config {
-        memtable_budget_bytes: 64 * 1024,
-        wal_segment_bytes: 8 * 1024,
-        sync_mode: SyncMode::EveryWrite,
-        auto_compact: false,
-        background_worker: false,
-        ..Config::default()
-    }
+    Config::builder()
+        .memtable_budget_bytes(64 * 1024)
+        .wal_segment_bytes(8 * 1024)
+        .sync_mode(SyncMode::EveryWrite)
+        .auto_compact(false)
+        .background_worker(false)
+        .build()
 }
 
 fn id(n: u128) -> BlockId {
@@ -71,8 +70,10 @@ fn write_graph(dir: &Path) {
     db.flush().expect("flush");
     let mut batch = WriteBatch::new();
     for n in 21..=25 {
-        batch.put_block(block(n));
-        batch.put_edge(GraphEdge::new(id(n), id(1), EdgeType::Imports));
+        batch.put_block(block(n)).expect("batch block");
+        batch
+            .put_edge(GraphEdge::new(id(n), id(1), EdgeType::Imports))
+            .expect("batch edge");
     }
     db.write_batch(&batch).expect("batch");
     db.delete_block(id(5)).expect("delete block");
@@ -99,7 +100,10 @@ fn check_graph(snapshot: &Snapshot, fixture: &str) {
     }
     assert!(snapshot.find_block(id(5)).expect("read").is_none());
     assert_eq!(
-        snapshot.find_block(id(30)).expect("read").map(|view| view.content),
+        snapshot
+            .find_block(id(30))
+            .expect("read")
+            .map(|view| view.content),
         Some("tail")
     );
     assert_eq!(snapshot.iterate_blocks().expect("scan").count(), 25);
@@ -144,14 +148,16 @@ fn table_versions(dir: &Path) -> Vec<u32> {
     versions
 }
 
-
 #[test]
 fn every_checked_in_fixture_opens_verifies_and_answers() {
     for (name, version) in FIXTURES {
         let fixture = fixture_dir(name);
         let versions = table_versions(&fixture);
         assert_eq!(versions.len(), 2, "{name}: two tables");
-        assert!(versions.iter().all(|found| found == version), "{name}: {versions:?}");
+        assert!(
+            versions.iter().all(|found| found == version),
+            "{name}: {versions:?}"
+        );
         // Read-only first: it must write nothing, so it runs on a copy
         // only because the shared lock creates `LOCK`.
         let scratch = tempfile::tempdir().expect("tempdir");
@@ -159,7 +165,11 @@ fn every_checked_in_fixture_opens_verifies_and_answers() {
         copy_dir(&fixture, &copy);
         let reader = Database::open_read_only_with(Arc::new(OsVfs::new()), &copy, config())
             .unwrap_or_else(|error| panic!("{name}: read-only open: {error}"));
-        assert_eq!(reader.recovery_report().records_applied, 2, "{name}: WAL tail");
+        assert_eq!(
+            reader.recovery_report().records_applied,
+            2,
+            "{name}: WAL tail"
+        );
         check_graph(&reader.snapshot(), name);
         drop(reader);
         // A writable open recovers the tail into a table of today's format,
@@ -170,7 +180,8 @@ fn every_checked_in_fixture_opens_verifies_and_answers() {
         writer.compact_all().expect("compact");
         check_graph(&writer.snapshot(), name);
         writer.shutdown().expect("shutdown");
-        let reopened = Database::open_with(Arc::new(OsVfs::new()), &copy, config()).expect("reopen");
+        let reopened =
+            Database::open_with(Arc::new(OsVfs::new()), &copy, config()).expect("reopen");
         check_graph(&reopened.snapshot(), name);
         drop(reopened);
         // The verifier the CLI and backups use agrees.
@@ -189,7 +200,13 @@ fn the_newest_fixture_is_what_this_build_writes() {
     let names = |dir: &Path| {
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .expect("read")
-            .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .filter(|name| name != "LOCK")
             .collect();
         names.sort();

@@ -41,12 +41,11 @@ impl Expected {
 }
 
 fn config() -> Config {
-    Config {
-        memtable_budget_bytes: 4 * 1024 * 1024,
-        sync_mode: SyncMode::Manual,
-        auto_compact: false,
-        ..Config::default()
-    }
+    Config::builder()
+        .memtable_budget_bytes(4 * 1024 * 1024)
+        .sync_mode(SyncMode::Manual)
+        .auto_compact(false)
+        .build()
 }
 
 fn ingest(dir: &std::path::Path) -> (Database, Expected) {

@@ -119,14 +119,14 @@ fn add_to_batch(batch: &mut WriteBatch, step: &Step) {
 }
 
 fn config() -> Config {
-    Config {
-        memtable_budget_bytes: 64 * 1024,
-        wal_segment_bytes: 8 * 1024,
-        auto_compact: true,
-        compaction_min_tables: 3,
-        compaction_base_bytes: 8 * 1024,
-        ..kausal_tests::small_config()
-    }
+    kausal_tests::small_config()
+        .into_builder()
+        .memtable_budget_bytes(64 * 1024)
+        .wal_segment_bytes(8 * 1024)
+        .auto_compact(true)
+        .compaction_min_tables(3)
+        .compaction_base_bytes(8 * 1024)
+        .build()
 }
 
 fn check(engine: &Database, model: &Model) -> Result<(), TestCaseError> {

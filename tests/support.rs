@@ -44,14 +44,13 @@ pub fn block(n: u128, len: usize) -> ContextBlock {
 
 /// A configuration with small budgets so tests cross every boundary.
 pub fn small_config() -> Config {
-    Config {
-        memtable_budget_bytes: 64 * 1024,
-        wal_segment_bytes: 16 * 1024,
-        sync_mode: SyncMode::Manual,
-        auto_compact: false,
-        compaction_base_bytes: 32 * 1024,
-        ..Config::default()
-    }
+    Config::builder()
+        .memtable_budget_bytes(64 * 1024)
+        .wal_segment_bytes(16 * 1024)
+        .sync_mode(SyncMode::Manual)
+        .auto_compact(false)
+        .compaction_base_bytes(32 * 1024)
+        .build()
 }
 
 /// Opens `dir` on the real file system.

@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use kausal_storage::Config;
 use kausal_tests::{
     block, content, copy_dir, id, open, scratch_dir, small_config, wal_records, wal_segments,
 };
@@ -18,11 +17,11 @@ const SYNCED: u128 = 40;
 /// synced after block `SYNCED`; returns the pristine directory.
 fn build_wal() -> (tempfile::TempDir, PathBuf) {
     let (guard, dir) = scratch_dir();
-    let config = Config {
-        memtable_budget_bytes: 16 * 1024 * 1024,
-        wal_segment_bytes: 6 * 1024,
-        ..small_config()
-    };
+    let config = small_config()
+        .into_builder()
+        .memtable_budget_bytes(16 * 1024 * 1024)
+        .wal_segment_bytes(6 * 1024)
+        .build();
     let engine = open(&dir, config);
     for n in 1..=BLOCKS {
         engine.put_block(&block(n, 400)).expect("put");

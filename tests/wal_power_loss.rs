@@ -22,16 +22,15 @@ use kausal_vfs::OsVfs;
 const PAGE: usize = 4096;
 
 fn config() -> Config {
-    Config {
-        memtable_budget_bytes: 16 * 1024 * 1024,
-        wal_segment_bytes: 1024 * 1024,
+    Config::builder()
+        .memtable_budget_bytes(16 * 1024 * 1024)
+        .wal_segment_bytes(1024 * 1024)
         // Every append goes straight to the file, so unsynced records are
         // in the page cache (and in the copy) rather than in a user buffer.
-        wal_buffer_bytes: 0,
-        sync_mode: SyncMode::Manual,
-        auto_compact: false,
-        ..Config::default()
-    }
+        .wal_buffer_bytes(0)
+        .sync_mode(SyncMode::Manual)
+        .auto_compact(false)
+        .build()
 }
 
 fn try_open(dir: &Path, config: Config) -> Result<Database, StorageError> {
@@ -166,13 +165,7 @@ fn one_flipped_bit_in_synced_wal_data_is_reported_or_harmless() {
         let bit = rng.usize(24 * 8..(synced_end - PAGE) * 8);
         bytes[bit / 8] ^= 1 << (bit % 8);
         std::fs::write(&segment, &bytes).expect("write");
-        let opened = try_open(
-            &work,
-            Config {
-                wal_salvage: salvage,
-                ..config()
-            },
-        );
+        let opened = try_open(&work, config().into_builder().wal_salvage(salvage).build());
         match opened {
             Err(StorageError::Corruption { file, offset, .. }) => {
                 assert_eq!(file, segment, "trial {trial}");

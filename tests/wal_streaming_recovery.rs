@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use kausal_storage::{Config, StorageError, SyncMode};
+use kausal_storage::{StorageError, SyncMode};
 use kausal_tests::{
     block, content, id, open, scratch_dir, small_config, wal_records, wal_segments,
 };
@@ -11,10 +11,10 @@ use kausal_tests::{
 /// Writes `count` blocks of `len` bytes with a memtable budget large enough
 /// that nothing is flushed, so everything lives only in the WAL.
 fn write_wal_only(dir: &Path, count: u128, len: usize) {
-    let config = Config {
-        memtable_budget_bytes: 64 * 1024 * 1024,
-        ..small_config()
-    };
+    let config = small_config()
+        .into_builder()
+        .memtable_budget_bytes(64 * 1024 * 1024)
+        .build();
     let engine = open(dir, config);
     for n in 1..=count {
         engine.put_block(&block(n, len)).expect("put");
@@ -143,10 +143,7 @@ fn corruption_before_valid_records_is_an_error_naming_segment_and_offset() {
     }
     // Nothing was changed by the failed open: the segment is intact apart
     // from the damaged bits, and salvage mode can open it and report the loss.
-    let salvage = Config {
-        wal_salvage: true,
-        ..small_config()
-    };
+    let salvage = small_config().into_builder().wal_salvage(true).build();
     let engine = open(&dir, salvage);
     let salvaged = &engine.recovery_report().wal.salvaged;
     assert_eq!(salvaged.len(), 1);
@@ -166,12 +163,12 @@ fn corruption_before_valid_records_is_an_error_naming_segment_and_offset() {
 #[test]
 fn corruption_in_last_segment_followed_by_records_is_not_a_torn_tail() {
     let (_guard, dir) = scratch_dir();
-    let config = Config {
-        memtable_budget_bytes: 64 * 1024 * 1024,
-        wal_segment_bytes: 1024 * 1024,
-        sync_mode: SyncMode::EveryWrite,
-        ..small_config()
-    };
+    let config = small_config()
+        .into_builder()
+        .memtable_budget_bytes(64 * 1024 * 1024)
+        .wal_segment_bytes(1024 * 1024)
+        .sync_mode(SyncMode::EveryWrite)
+        .build();
     let engine = open(&dir, config);
     for n in 1..=10u128 {
         engine.put_block(&block(n, 100)).expect("put");

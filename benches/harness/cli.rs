@@ -31,12 +31,11 @@ fn function_id(n: u64) -> BlockId {
 /// Writes `blocks` functions (in modules of 100) with their index keys and
 /// call edges, then compacts to one table, as a finished ingest leaves it.
 fn build(dir: &Path, blocks: u64) {
-    let config = Config {
-        sync_mode: SyncMode::Manual,
-        auto_compact: false,
-        memtable_budget_bytes: 256 * 1024 * 1024,
-        ..Config::default()
-    };
+    let config = Config::builder()
+        .sync_mode(SyncMode::Manual)
+        .auto_compact(false)
+        .memtable_budget_bytes(256 * 1024 * 1024)
+        .build();
     let engine = Database::open_with(Arc::new(OsVfs::new()), dir, config).expect("open cli graph");
     let mut batch = WriteBatch::new();
     for n in 0..blocks {

@@ -118,15 +118,14 @@ pub struct Kausal {
 
 impl Kausal {
     pub fn open(dir: &Path, durability: Durability) -> Self {
-        let config = Config {
-            memtable_budget_bytes: MEMTABLE_BUDGET_BYTES,
-            sync_mode: match durability {
+        let config = Config::builder()
+            .memtable_budget_bytes(MEMTABLE_BUDGET_BYTES)
+            .sync_mode(match durability {
                 Durability::Buffered => SyncMode::Manual,
                 Durability::Fsync => SyncMode::EveryWrite,
-            },
-            auto_compact: false,
-            ..Config::default()
-        };
+            })
+            .auto_compact(false)
+            .build();
         Self {
             engine: Database::open_with(Arc::new(OsVfs::new()), dir.join("kausal"), config)
                 .expect("open kausal"),

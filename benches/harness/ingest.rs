@@ -86,10 +86,7 @@ fn options() -> IngestOptions {
 fn open(dir: &Path) -> Database {
     // Batches are atomic and a re-ingest repairs a crashed one, so an
     // ingest syncs once at its end rather than per file.
-    let config = Config {
-        sync_mode: SyncMode::Manual,
-        ..Config::default()
-    };
+    let config = Config::builder().sync_mode(SyncMode::Manual).build();
     Database::open_with(Arc::new(OsVfs::new()), dir, config).expect("open engine")
 }
 

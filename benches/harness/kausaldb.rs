@@ -54,14 +54,13 @@ fn open_sim(dir: &str) -> Database {
     Database::open_with(
         Arc::new(vfs),
         Path::new(dir),
-        Config {
-            // KausalDB's benchmark memtable: 16 MiB, never full here.
-            memtable_budget_bytes: 16 * 1024 * 1024,
-            wal_segment_bytes: SIM_WAL_SEGMENT_BYTES,
-            sync_mode: SyncMode::Manual,
-            auto_compact: false,
-            ..Config::default()
-        },
+        // KausalDB's benchmark memtable: 16 MiB, never full here.
+        Config::builder()
+            .memtable_budget_bytes(16 * 1024 * 1024)
+            .wal_segment_bytes(SIM_WAL_SEGMENT_BYTES)
+            .sync_mode(SyncMode::Manual)
+            .auto_compact(false)
+            .build(),
     )
     .expect("open engine on SimVfs")
 }

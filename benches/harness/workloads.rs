@@ -84,12 +84,11 @@ fn open(dir: &Path, config: Config) -> Database {
 }
 
 fn buffered(memtable_bytes: usize) -> Config {
-    Config {
-        memtable_budget_bytes: memtable_bytes,
-        sync_mode: SyncMode::Manual,
-        auto_compact: false,
-        ..Config::default()
-    }
+    Config::builder()
+        .memtable_budget_bytes(memtable_bytes)
+        .sync_mode(SyncMode::Manual)
+        .auto_compact(false)
+        .build()
 }
 
 /// Facts the table does not show as rows.
@@ -126,10 +125,10 @@ pub fn writes(scale: &Scale, dir: &Path, facts: &mut Facts) -> Vec<Row> {
 
     let engine = open(
         &dir.join("put-sync"),
-        Config {
-            sync_mode: SyncMode::EveryWrite,
-            ..buffered(64 * 1024 * 1024)
-        },
+        buffered(64 * 1024 * 1024)
+            .into_builder()
+            .sync_mode(SyncMode::EveryWrite)
+            .build(),
     );
     rows.push(
         measure(

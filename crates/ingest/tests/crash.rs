@@ -15,14 +15,13 @@ use kausal_vfs::{OsVfs, Vfs};
 use support::*;
 
 fn sim_config() -> Config {
-    Config {
-        // Small memtable and WAL segments so flushes, rotations and
-        // compactions happen inside the ingest and get crashed too.
-        memtable_budget_bytes: 64 * 1024,
-        wal_segment_bytes: 64 * 1024,
-        compaction_min_tables: 2,
-        ..Config::default()
-    }
+    // Small memtable and WAL segments so flushes, rotations and
+    // compactions happen inside the ingest and get crashed too.
+    Config::builder()
+        .memtable_budget_bytes(64 * 1024)
+        .wal_segment_bytes(64 * 1024)
+        .compaction_min_tables(2)
+        .build()
 }
 
 fn v1() -> Vec<(&'static str, String)> {
@@ -166,10 +165,9 @@ fn killed_process_child() {
         return;
     };
     let (root, db) = spec.split_once('|').unwrap();
-    let config = Config {
-        sync_mode: kausal_storage::SyncMode::EveryWrite,
-        ..Config::default()
-    };
+    let config = Config::builder()
+        .sync_mode(kausal_storage::SyncMode::EveryWrite)
+        .build();
     let engine = Database::open_with(source_vfs(), db, config).unwrap();
     let mut ingester = Ingester::new(source_vfs(), root, options()).unwrap();
     ingester.ingest(&engine).unwrap();

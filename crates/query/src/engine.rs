@@ -18,13 +18,16 @@ use crate::{Filter, QueryError, QueryResult};
 /// order, and the ids that were missing.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FoundBlocks<'e> {
+    /// The block for each requested id, `None` where it is missing.
     pub blocks: Vec<Option<BlockView<'e>>>,
+    /// The requested ids that have no live block.
     pub missing: Vec<BlockId>,
 }
 
 /// Result of a filtered scan, in id order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ScanResult<'e> {
+    /// The matching blocks, in id order.
     pub blocks: Vec<BlockView<'e>>,
     /// True when the limit cut the result short.
     pub truncated: bool,

@@ -19,7 +19,12 @@ pub enum Filter {
     SourceUriEquals(String),
     /// The metadata field at `path` (dot-separated, e.g. `name` or
     /// `location.file`) equals `value`.
-    MetadataEquals { path: String, value: Value },
+    MetadataEquals {
+        /// Dot-separated path into the metadata object.
+        path: String,
+        /// The JSON value the field must equal.
+        value: Value,
+    },
     /// `content` contains this substring.
     ContentContains(String),
     /// Every filter matches (true when empty).

@@ -84,7 +84,10 @@ pub enum Algorithm {
     /// length of the path found (re-explored when a shorter one turns up).
     DepthFirst,
     /// The shortest path from the single start to `target` (bidirectional BFS).
-    ShortestPath { target: BlockId },
+    ShortestPath {
+        /// Where the path must end.
+        target: BlockId,
+    },
     /// Blocks reachable from the starts in dependency order (Kahn): every
     /// edge's source before its target in the traversal direction. A cycle
     /// is a `QueryError::Cycle`. Ignores `max_depth`.
@@ -99,11 +102,18 @@ pub enum Algorithm {
 /// A traversal query. Build with [`Traversal::new`] and the setters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Traversal {
+    /// Where the traversal starts (at most `MAX_START_IDS`).
     pub starts: Vec<BlockId>,
+    /// Which way edges are followed.
     pub direction: Direction,
+    /// Which edge types are followed.
     pub edge_types: EdgeTypeSet,
+    /// Hops from a start (default 10, at most `MAX_DEPTH_CAP`).
     pub max_depth: u32,
+    /// Blocks returned (default 1,000, at most `MAX_RESULTS_CAP`); more
+    /// sets `truncated`.
     pub max_results: usize,
+    /// What to compute.
     pub algorithm: Algorithm,
 }
 
@@ -121,26 +131,31 @@ impl Traversal {
         }
     }
 
+    /// Follows edges in `direction`.
     pub fn direction(mut self, direction: Direction) -> Self {
         self.direction = direction;
         self
     }
 
+    /// Follows only edges of these types.
     pub fn edge_types(mut self, edge_types: EdgeTypeSet) -> Self {
         self.edge_types = edge_types;
         self
     }
 
+    /// Stops `max_depth` hops from a start.
     pub fn max_depth(mut self, max_depth: u32) -> Self {
         self.max_depth = max_depth;
         self
     }
 
+    /// Returns at most `max_results` blocks.
     pub fn max_results(mut self, max_results: usize) -> Self {
         self.max_results = max_results;
         self
     }
 
+    /// Computes `algorithm` instead of a breadth-first walk.
     pub fn algorithm(mut self, algorithm: Algorithm) -> Self {
         self.algorithm = algorithm;
         self

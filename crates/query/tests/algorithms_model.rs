@@ -116,12 +116,11 @@ impl Reference {
 }
 
 fn build_engine(dir: &std::path::Path, case: &GraphCase) -> Database {
-    let config = Config {
-        memtable_budget_bytes: 64 * 1024,
-        sync_mode: SyncMode::Manual,
-        auto_compact: false,
-        ..Config::default()
-    };
+    let config = Config::builder()
+        .memtable_budget_bytes(64 * 1024)
+        .sync_mode(SyncMode::Manual)
+        .auto_compact(false)
+        .build();
     let engine = Database::open_with(Arc::new(OsVfs::new()), dir, config).unwrap();
     for n in 1..=case.nodes {
         let block = ContextBlock::new(

@@ -11,11 +11,10 @@ fn id(n: u128) -> BlockId {
 }
 
 fn engine(dir: &std::path::Path) -> Database {
-    let config = Config {
-        sync_mode: SyncMode::Manual,
-        memtable_budget_bytes: 64 * 1024,
-        ..Config::default()
-    };
+    let config = Config::builder()
+        .sync_mode(SyncMode::Manual)
+        .memtable_budget_bytes(64 * 1024)
+        .build();
     let engine = Database::open_with(Arc::new(OsVfs::new()), dir, config).unwrap();
     for n in 1..=30u128 {
         let kind = if n % 3 == 0 { "type" } else { "function" };

@@ -221,23 +221,25 @@ fn describe(action: &Action) -> String {
 
 fn engine_config(seed: u64) -> Config {
     let mut rng = fastrand::Rng::with_seed(seed.rotate_left(17));
-    Config {
-        memtable_budget_bytes: 64 * 1024,
-        wal_segment_bytes: [8 * 1024, 32 * 1024, 256 * 1024][rng.usize(0..3)],
-        wal_buffer_bytes: [0, 2048, 256 * 1024][rng.usize(0..3)],
-        sync_mode: [
-            SyncMode::EveryWrite,
-            SyncMode::Manual,
-            SyncMode::EveryBytes(16 * 1024),
-        ][rng.usize(0..3)],
-        auto_compact: rng.bool(),
-        compaction_min_tables: 3,
-        compaction_base_bytes: 16 * 1024,
-        compaction_tier_ratio: 4,
-        wal_salvage: false,
+    Config::builder()
+        .memtable_budget_bytes(64 * 1024)
+        .wal_segment_bytes([8 * 1024, 32 * 1024, 256 * 1024][rng.usize(0..3)])
+        .wal_buffer_bytes([0, 2048, 256 * 1024][rng.usize(0..3)])
+        .sync_mode(
+            [
+                SyncMode::EveryWrite,
+                SyncMode::Manual,
+                SyncMode::EveryBytes(16 * 1024),
+            ][rng.usize(0..3)],
+        )
+        .auto_compact(rng.bool())
+        .compaction_min_tables(3)
+        .compaction_base_bytes(16 * 1024)
+        .compaction_tier_ratio(4)
+        .wal_salvage(false)
         // Background work runs where the simulator schedules it.
-        background_worker: false,
-    }
+        .background_worker(false)
+        .build()
 }
 
 fn to_block(id: BlockId, block: &ModelBlock) -> ContextBlock {
@@ -311,7 +313,7 @@ impl Runner {
 
     /// The engine's sync mode for this run.
     pub fn sync_mode(&self) -> SyncMode {
-        self.config.sync_mode
+        self.config.sync_mode()
     }
 
     fn fail(&self, message: impl Into<String>) -> Stop {
@@ -543,7 +545,7 @@ impl Runner {
         match result {
             Ok(_) => {
                 self.model.acknowledge(mutations);
-                if self.config.sync_mode == SyncMode::EveryWrite {
+                if self.config.sync_mode() == SyncMode::EveryWrite {
                     self.model.mark_durable();
                 }
             }

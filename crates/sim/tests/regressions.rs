@@ -11,12 +11,11 @@ use kausal_vfs::Vfs;
 const DIR: &str = "/db";
 
 fn config() -> Config {
-    Config {
-        memtable_budget_bytes: 64 * 1024,
-        wal_segment_bytes: 8 * 1024,
-        sync_mode: SyncMode::Manual,
-        ..Config::default()
-    }
+    Config::builder()
+        .memtable_budget_bytes(64 * 1024)
+        .wal_segment_bytes(8 * 1024)
+        .sync_mode(SyncMode::Manual)
+        .build()
 }
 
 /// A disk whose database directory already exists durably (made by an

@@ -30,6 +30,7 @@ const COPY_CHUNK_BYTES: usize = 1024 * 1024;
 
 /// What a backup copied.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BackupReport {
     /// Files copied (manifest, tables, WAL segments).
     pub files: Vec<PathBuf>,

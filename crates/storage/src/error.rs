@@ -13,41 +13,71 @@ pub type StorageResult<T> = Result<T, StorageError>;
 
 /// A failed storage call.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum StorageError {
     /// A block id string is not 32 hex digits.
     #[error("invalid block id {text:?}: {reason}")]
-    InvalidBlockId { text: String, reason: &'static str },
+    InvalidBlockId {
+        /// The text given as an id.
+        text: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The all-zero block id is reserved.
     #[error("the all-zero block id is not a valid id")]
     ZeroBlockId,
     /// A field is larger than its limit.
     #[error("block {id}: {field} is {len} bytes, limit is {max}")]
     FieldTooLarge {
+        /// The block.
         id: BlockId,
+        /// `source_uri`, `metadata_json` or `content`.
         field: &'static str,
+        /// Its length in bytes.
         len: usize,
+        /// The limit in bytes (see [`crate::limits`]).
         max: usize,
     },
     /// `metadata_json` is not a JSON object.
     #[error("block {id}: metadata_json is not a JSON object: {reason}")]
-    InvalidMetadata { id: BlockId, reason: String },
+    InvalidMetadata {
+        /// The block.
+        id: BlockId,
+        /// The JSON parser's message, or what else is wrong.
+        reason: String,
+    },
     /// An edge type value is not one of the known kinds.
     #[error("unknown edge type {value}")]
-    UnknownEdgeType { value: u16 },
+    UnknownEdgeType {
+        /// The numeric code found.
+        value: u16,
+    },
     /// An edge type name is not one of the known kinds.
     #[error("unknown edge type name {name:?}")]
-    UnknownEdgeTypeName { name: String },
+    UnknownEdgeTypeName {
+        /// The name given.
+        name: String,
+    },
     /// A write batch exceeds its limits.
     #[error("write batch too large: {reason}")]
-    BatchTooLarge { reason: String },
+    BatchTooLarge {
+        /// Which limit and by how much.
+        reason: String,
+    },
     /// A `Config` value is out of range.
     #[error("invalid config: {reason}")]
-    InvalidConfig { reason: String },
+    InvalidConfig {
+        /// Which setting and its allowed range.
+        reason: String,
+    },
     /// A file's bytes fail a checksum or do not parse.
     #[error("corruption in {} at offset {offset}: {reason}", file.display())]
     Corruption {
+        /// The damaged file.
         file: PathBuf,
+        /// Byte offset of the damage in it.
         offset: u64,
+        /// What check failed.
         reason: String,
     },
     /// A file written by a format version this build does not read (a
@@ -57,15 +87,21 @@ pub enum StorageError {
         file.display()
     )]
     UnsupportedFormat {
+        /// The file.
         file: PathBuf,
+        /// What kind of file: "table", "WAL segment", "manifest".
         what: &'static str,
+        /// The version the file carries.
         found: u32,
         /// Every version of this kind of file that this build reads.
         supported: &'static [u32],
     },
     /// A file in the data directory that kausal did not write.
     #[error("unexpected file in data directory: {}", path.display())]
-    UnexpectedFile { path: PathBuf },
+    UnexpectedFile {
+        /// The file.
+        path: PathBuf,
+    },
     /// Another engine holds the directory's lock.
     #[error(
         "database {} is locked by another process ({}); close it, or open read-only once it is done writing",
@@ -73,34 +109,58 @@ pub enum StorageError {
         holder.as_deref().unwrap_or("readers, or a writer that did not say who it is")
     )]
     Locked {
+        /// The database directory.
         dir: PathBuf,
         /// What the holder wrote into `LOCK` (a writer writes its pid).
         holder: Option<String>,
     },
     /// A read-only engine was asked to write.
     #[error("database {} is open read-only", dir.display())]
-    ReadOnly { dir: PathBuf },
+    ReadOnly {
+        /// The database directory.
+        dir: PathBuf,
+    },
     /// A read-only open found no database.
     #[error("no kausal database in {}: {reason}", dir.display())]
-    NotADatabase { dir: PathBuf, reason: String },
+    NotADatabase {
+        /// The directory given.
+        dir: PathBuf,
+        /// What is missing.
+        reason: String,
+    },
     /// An earlier fsync or write failed; the engine refuses writes until reopened.
     #[error("engine is poisoned and refuses writes until reopened: {reason}")]
-    Poisoned { reason: String },
+    Poisoned {
+        /// The first failure that poisoned the engine.
+        reason: String,
+    },
     /// `shutdown` was called on this database (through any handle).
     #[error("database {} is shut down", dir.display())]
-    Closed { dir: PathBuf },
-    /// Write-triggered flushes keep failing and the memtable is over its
-    /// hard limit: writes wait for the cause (often a full disk) to clear.
+    Closed {
+        /// The database directory.
+        dir: PathBuf,
+    },
+    /// A write had to wait for a background flush or compaction (the
+    /// frozen memtables or tables are at their limit) and that work failed:
+    /// writes are refused until the cause (often a full disk) clears.
+    /// Nothing is poisoned.
     #[error(
         "write refused: the memtable holds {memtable_bytes} bytes and flushing it keeps failing: {reason}"
     )]
     WriteStalled {
+        /// Bytes held by the active and frozen memtables.
         memtable_bytes: usize,
+        /// The background failure.
         reason: String,
     },
     /// Too many live SSTables; `compact` must run first.
     #[error("{count} live SSTables reached the limit of {max}; run compact()")]
-    TooManyTables { count: usize, max: usize },
+    TooManyTables {
+        /// Live tables.
+        count: usize,
+        /// The limit (`MAX_LIVE_TABLES`).
+        max: usize,
+    },
     /// An I/O operation failed.
     #[error(transparent)]
     Io(#[from] VfsError),

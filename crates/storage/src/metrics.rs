@@ -4,18 +4,27 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use kausal_memory::ArenaStats;
 
-/// A snapshot of an engine's counters (since open) and current sizes.
+/// A reading of an engine's counters (since open) and current sizes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Metrics {
+    /// Block puts applied since open.
     pub blocks_written: u64,
+    /// Block deletes applied since open.
     pub blocks_deleted: u64,
+    /// Edge puts applied since open.
     pub edges_written: u64,
+    /// Edge deletes applied since open.
     pub edges_deleted: u64,
+    /// Write calls committed (a batch counts once).
     pub batches_committed: u64,
     /// Bytes of source_uri, metadata and content written.
     pub payload_bytes_written: u64,
+    /// Bytes held by the active and frozen memtables.
     pub memtable_bytes: usize,
+    /// Block entries (tombstones included) in the active memtable.
     pub memtable_blocks: usize,
+    /// Edge entries (tombstones included) in the active memtable.
     pub memtable_edges: usize,
     /// Full memtables frozen and waiting for the background flush.
     pub frozen_memtables: usize,
@@ -23,28 +32,35 @@ pub struct Metrics {
     pub wal_bytes_appended: u64,
     /// WAL bytes not yet fsynced.
     pub wal_unsynced_bytes: u64,
+    /// Id of the WAL segment taking writes.
     pub wal_active_segment: u64,
     /// WAL fsyncs (each may cover many writers' records: group commit).
     pub wal_syncs: u64,
     /// Writes whose durability another writer's fsync provided.
     pub group_commit_followers: u64,
+    /// Live tables.
     pub sstable_count: usize,
+    /// Bytes of the live tables.
     pub sstable_bytes: u64,
     /// Live tables per size tier (index = tier).
     pub sstables_per_tier: Vec<usize>,
+    /// Memtables written to tables since open (recovery included).
     pub flushes: u64,
+    /// Compaction merges since open.
     pub compactions: u64,
     /// Figures of the memtable's arena.
     pub arena: ArenaStats,
     /// Sequence the next write gets.
     pub next_sequence: u64,
+    /// True after a failure that poisoned the engine.
     pub poisoned: bool,
-    /// Write-triggered flushes or compactions that failed without failing
-    /// the write (see `Database::last_background_error`).
+    /// Background flushes or compactions that failed without poisoning
+    /// (see `Database::last_background_error`).
     pub background_errors: u64,
     /// Writes that waited for a flush or compaction (too many frozen
-    /// memtables or tables), and the total time they waited.
+    /// memtables or tables).
     pub write_stalls: u64,
+    /// Total time those writes waited, in microseconds.
     pub write_stall_micros: u64,
 }
 

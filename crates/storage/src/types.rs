@@ -91,10 +91,15 @@ impl fmt::Debug for BlockId {
 /// `put_block` is ignored) and is global and monotonic.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ContextBlock {
+    /// The block's identity (never all zeros).
     pub id: BlockId,
+    /// Sequence of the write that stored this version (set by the engine).
     pub sequence: u64,
+    /// Where the code lives, e.g. `src/lib.rs` (at most `MAX_SOURCE_URI_BYTES`).
     pub source_uri: String,
+    /// A JSON object describing the block (at most `MAX_METADATA_BYTES`).
     pub metadata_json: String,
+    /// The source text (at most `MAX_CONTENT_BYTES`).
     pub content: String,
 }
 
@@ -127,14 +132,19 @@ impl ContextBlock {
     }
 }
 
-/// A block borrowed from the engine (memtable arena or SSTable map): reading
-/// one allocates nothing. Valid while the engine is borrowed.
+/// A block borrowed from a snapshot (memtable arena or table map): reading
+/// one allocates nothing. Valid while the snapshot is borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockView<'a> {
+    /// The block's identity.
     pub id: BlockId,
+    /// Sequence of the write that stored this version.
     pub sequence: u64,
+    /// Where the code lives.
     pub source_uri: &'a str,
+    /// The block's JSON metadata object.
     pub metadata_json: &'a str,
+    /// The source text.
     pub content: &'a str,
 }
 
@@ -212,12 +222,13 @@ pub fn validate_block_fields(
 }
 
 macro_rules! edge_types {
-    ($($variant:ident = $value:literal => $name:literal),* $(,)?) => {
+    ($($(#[doc = $doc:literal])+ $variant:ident = $value:literal => $name:literal),* $(,)?) => {
         /// Kind of a graph edge; stored on disk as a little-endian u16.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[repr(u16)]
+        #[non_exhaustive]
         pub enum EdgeType {
-            $($variant = $value),*
+            $($(#[doc = $doc])+ $variant = $value),*
         }
 
         impl EdgeType {
@@ -251,19 +262,30 @@ macro_rules! edge_types {
 }
 
 edge_types! {
+    /// A file or module imports another (`use`, `import`, `#include`).
     Imports = 1 => "imports",
+    /// A function, type or module is defined in its parent (file, module, type).
     DefinedIn = 2 => "defined_in",
+    /// A block mentions another without calling it.
     References = 3 => "references",
+    /// A parent contains a child (the reverse of `defined_in`, where stored).
     Contains = 4 => "contains",
+    /// A type extends (inherits from) another.
     Extends = 5 => "extends",
+    /// A type implements a trait or interface.
     Implements = 6 => "implements",
+    /// A call whose kind (function or method) was not told apart.
     Calls = 7 => "calls",
+    /// A package or crate depends on another.
     DependsOn = 8 => "depends_on",
+    /// A method belongs to a type.
     MethodOf = 9 => "method_of",
+    /// A call through a receiver (`x.f()`), resolved to the method.
     CallsMethod = 10 => "calls_method",
+    /// A call of a free or associated function by path (`f()`, `T::f()`).
     CallsFunction = 11 => "calls_function",
-    // A name-index node (not a block) -> a block with that name; written
-    // by kausal-ingest so names resolve without scanning (DESIGN.md).
+    /// A name-index node (not a block) to a block with that name; written
+    /// by kausal-ingest so names resolve without scanning (DESIGN.md).
     Names = 12 => "names",
 }
 
@@ -284,12 +306,16 @@ impl fmt::Display for EdgeType {
 /// second put of the same triple is an overwrite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GraphEdge {
+    /// The block the edge leaves.
     pub source: BlockId,
+    /// The block the edge enters (it need not exist).
     pub target: BlockId,
+    /// What the edge means.
     pub edge_type: EdgeType,
 }
 
 impl GraphEdge {
+    /// The edge `source -edge_type-> target`.
     pub fn new(source: BlockId, target: BlockId, edge_type: EdgeType) -> Self {
         Self {
             source,

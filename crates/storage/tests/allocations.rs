@@ -51,13 +51,12 @@ fn id(n: u128) -> BlockId {
 }
 
 fn engine(dir: &std::path::Path) -> Database {
-    let config = Config {
-        memtable_budget_bytes: 16 * 1024 * 1024,
-        wal_segment_bytes: 64 * 1024 * 1024,
-        sync_mode: SyncMode::Manual,
-        auto_compact: false,
-        ..Config::default()
-    };
+    let config = Config::builder()
+        .memtable_budget_bytes(16 * 1024 * 1024)
+        .wal_segment_bytes(64 * 1024 * 1024)
+        .sync_mode(SyncMode::Manual)
+        .auto_compact(false)
+        .build();
     Database::open_with(Arc::new(OsVfs::new()), dir, config).unwrap()
 }
 

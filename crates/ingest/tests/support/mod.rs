@@ -20,11 +20,10 @@ pub fn write_tree(root: &Path, files: &[(&str, &str)]) {
 }
 
 pub fn fast_config() -> Config {
-    Config {
-        sync_mode: SyncMode::Manual,
-        memtable_budget_bytes: 8 * 1024 * 1024,
-        ..Config::default()
-    }
+    Config::builder()
+        .sync_mode(SyncMode::Manual)
+        .memtable_budget_bytes(8 * 1024 * 1024)
+        .build()
 }
 
 pub fn open_engine(dir: &Path) -> Database {

@@ -19,16 +19,15 @@ fn block(n: u128) -> ContextBlock {
 }
 
 fn config() -> Config {
-    Config {
-        memtable_budget_bytes: 64 * 1024,
-        wal_segment_bytes: 64 * 1024,
-        sync_mode: SyncMode::Manual,
-        auto_compact: false,
+    Config::builder()
+        .memtable_budget_bytes(64 * 1024)
+        .wal_segment_bytes(64 * 1024)
+        .sync_mode(SyncMode::Manual)
+        .auto_compact(false)
         // Flushes run where the test can see them: in stalled writes and
         // `flush`, not on a worker thread that retries behind its back.
-        background_worker: false,
-        ..Config::default()
-    }
+        .background_worker(false)
+        .build()
 }
 
 fn present(engine: &Database, n: u128) -> bool {

@@ -81,6 +81,7 @@ pub const LOCK_FILE: &str = "LOCK";
 
 /// What `open` found and repaired.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RecoveryReport {
     /// What WAL replay found: segments, records, torn tail, salvaged ranges.
     pub wal: WalReplayReport,

@@ -26,13 +26,12 @@ fn block(n: u128, content: &str) -> ContextBlock {
 }
 
 fn small_config() -> Config {
-    Config {
-        memtable_budget_bytes: 64 * 1024,
-        wal_segment_bytes: 16 * 1024,
-        sync_mode: SyncMode::Manual,
-        auto_compact: false,
-        ..Config::default()
-    }
+    Config::builder()
+        .memtable_budget_bytes(64 * 1024)
+        .wal_segment_bytes(16 * 1024)
+        .sync_mode(SyncMode::Manual)
+        .auto_compact(false)
+        .build()
 }
 
 fn open(dir: &std::path::Path, config: Config) -> Database {
@@ -325,10 +324,7 @@ fn foreign_file_in_directory_is_reported() {
 #[test]
 fn invalid_config_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        memtable_budget_bytes: 10,
-        ..Config::default()
-    };
+    let config = Config::builder().memtable_budget_bytes(10).build();
     assert!(matches!(
         Database::open_with(Arc::new(OsVfs::new()), dir.path(), config),
         Err(StorageError::InvalidConfig { .. })
@@ -338,11 +334,11 @@ fn invalid_config_is_rejected() {
 #[test]
 fn memtable_budget_triggers_flush_and_compaction() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        auto_compact: true,
-        compaction_min_tables: 3,
-        ..small_config()
-    };
+    let config = small_config()
+        .into_builder()
+        .auto_compact(true)
+        .compaction_min_tables(3)
+        .build();
     let engine = open(dir.path(), config.clone());
     let content = "x".repeat(2000);
     for n in 1..=400u128 {
@@ -456,10 +452,10 @@ fn failed_fsync_poisons_until_reopen() {
 #[test]
 fn every_write_mode_syncs_each_write() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        sync_mode: SyncMode::EveryWrite,
-        ..small_config()
-    };
+    let config = small_config()
+        .into_builder()
+        .sync_mode(SyncMode::EveryWrite)
+        .build();
     let engine = open(dir.path(), config);
     engine.put_block(&block(1, "a")).unwrap();
     engine
@@ -468,10 +464,10 @@ fn every_write_mode_syncs_each_write() {
     let metrics = engine.metrics();
     assert_eq!(metrics.wal_syncs, 2);
     assert_eq!(metrics.wal_unsynced_bytes, 0);
-    let config = Config {
-        sync_mode: SyncMode::EveryBytes(1000),
-        ..small_config()
-    };
+    let config = small_config()
+        .into_builder()
+        .sync_mode(SyncMode::EveryBytes(1000))
+        .build();
     drop(engine);
     let engine = open(dir.path(), config);
     engine.put_block(&block(3, "small")).unwrap();

@@ -552,8 +552,8 @@ mod edge_filter_tests {
             })
             .collect();
         writer.finish(&mut edges).unwrap();
-        let table = Table::open(vfs.as_ref(), &crate::sstable::table_path(dir.path(), 1), 1)
-            .unwrap();
+        let table =
+            Table::open(vfs.as_ref(), &crate::sstable::table_path(dir.path(), 1), 1).unwrap();
         for n in 0..100u128 {
             assert!(table.may_have_edges(id(2 * n + 1), false));
             assert!(table.may_have_edges(id(2 * n + 2), true));

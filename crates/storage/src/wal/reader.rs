@@ -22,15 +22,21 @@ pub const READ_WINDOW_BYTES: usize = 1024 * 1024;
 
 /// Something recovery dropped, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DroppedWalRange {
+    /// The WAL segment.
     pub file: PathBuf,
+    /// Where the dropped range starts.
     pub offset: u64,
+    /// Its length in bytes.
     pub bytes: u64,
+    /// Why it was dropped (torn tail, checksum, salvage).
     pub reason: String,
 }
 
 /// What a replay found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WalReplayReport {
     /// Segments read, in order.
     pub segments: Vec<u64>,
