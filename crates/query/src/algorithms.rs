@@ -30,6 +30,14 @@ pub trait GraphSource {
 
     /// The live block `node`, if any.
     fn lookup(&self, node: BlockId) -> QueryResult<Option<Self::Block>>;
+
+    /// True when `node` is a live block. Searches that explore more blocks
+    /// than they return (shortest path, the subgraph of a topological sort
+    /// or of components) ask this and look up only what they return; the
+    /// storage graph answers it from the index, without reading the block.
+    fn exists(&self, node: BlockId) -> QueryResult<bool> {
+        Ok(self.lookup(node)?.is_some())
+    }
 }
 
 /// Appends `(block at the other end, edge)` for each of `edges` whose type
@@ -310,10 +318,11 @@ pub fn shortest_path<G: GraphSource + ?Sized>(
     to: BlockId,
     limits: WalkLimits,
 ) -> QueryResult<Walk<G::Block>> {
-    let from_block = start_block(graph, from)?;
-    let to_block = start_block(graph, to)?;
-    let mut forward = Side::new(arena, from, from_block, limits.direction);
-    let mut backward = Side::new(arena, to, to_block, limits.direction.reversed());
+    start_block(graph, from)?;
+    start_block(graph, to)?;
+    // The sides record ids only: blocks are looked up for the path alone.
+    let mut forward = Side::new(arena, from, (), limits.direction);
+    let mut backward = Side::new(arena, to, (), limits.direction.reversed());
     let mut neighbors = arena.new_vec();
     let mut meeting: Option<(BlockId, u32)> = (from == to).then_some((from, 0));
     let (mut forward_depth, mut backward_depth) = (0u32, 0u32);
@@ -338,15 +347,15 @@ pub fn shortest_path<G: GraphSource + ?Sized>(
                 if side.index.contains_key(&neighbor) {
                     continue;
                 }
-                let Some(block) = graph.lookup(neighbor)? else {
+                if !graph.exists(neighbor)? {
                     continue;
-                };
+                }
                 let depth = current.depth + 1;
                 side.index.insert(neighbor, side.records.len() as u32);
                 side.next.push(side.records.len() as u32);
                 side.records.push(Record {
                     id: neighbor,
-                    block,
+                    block: (),
                     depth,
                     parent: current_index,
                     via: Some(edge),
@@ -373,7 +382,7 @@ pub fn shortest_path<G: GraphSource + ?Sized>(
         return Ok(Walk::default());
     }
     // Start .. meet from the forward side, then meet .. target backward.
-    let mut path: Vec<Record<G::Block>> = Vec::new();
+    let mut path: Vec<Record<()>> = Vec::new();
     let mut cursor = forward.index.get(&meet).copied();
     while let Some(i) = cursor {
         let record = forward.records[i as usize];
@@ -385,7 +394,7 @@ pub fn shortest_path<G: GraphSource + ?Sized>(
     let mut nodes: Vec<Reached<G::Block>> = Vec::with_capacity(total as usize + 1);
     for (position, record) in path.iter().enumerate() {
         nodes.push(Reached {
-            block: record.block,
+            block: start_block(graph, record.id)?,
             depth: position as u32,
             parent: position.checked_sub(1),
             via: record.via,
@@ -400,7 +409,7 @@ pub fn shortest_path<G: GraphSource + ?Sized>(
         let parent = backward.records[record.parent as usize];
         let position = nodes.len();
         nodes.push(Reached {
-            block: parent.block,
+            block: start_block(graph, parent.id)?,
             depth: position as u32,
             parent: Some(position - 1),
             via: record.via,
@@ -417,14 +426,15 @@ pub fn shortest_path<G: GraphSource + ?Sized>(
 
 /// A subgraph in compressed adjacency form: node `i`'s neighbours are
 /// `targets[offsets[i]..offsets[i + 1]]`.
-struct Subgraph<'a, B> {
+/// Nodes are ids of live blocks; blocks are looked up only for what a
+/// query returns.
+struct Subgraph<'a> {
     ids: ArenaVec<'a, BlockId>,
-    blocks: ArenaVec<'a, B>,
     offsets: ArenaVec<'a, u32>,
     targets: ArenaVec<'a, u32>,
 }
 
-impl<B> Subgraph<'_, B> {
+impl Subgraph<'_> {
     fn len(&self) -> usize {
         self.ids.len()
     }
@@ -442,21 +452,21 @@ fn load_subgraph<'a, G: GraphSource + ?Sized>(
     roots: &[BlockId],
     direction: Direction,
     types: EdgeTypeSet,
-) -> QueryResult<Subgraph<'a, G::Block>> {
+) -> QueryResult<Subgraph<'a>> {
     let mut index = arena.new_map::<BlockId, u32>();
     let mut subgraph = Subgraph {
         ids: arena.new_vec(),
-        blocks: arena.new_vec(),
         offsets: arena.new_vec(),
         targets: arena.new_vec(),
     };
     let mut neighbors = arena.new_vec();
     for &root in roots {
         if !index.contains_key(&root) {
-            let block = start_block(graph, root)?;
+            if !graph.exists(root)? {
+                return Err(QueryError::BlockNotFound { id: root });
+            }
             index.insert(root, subgraph.ids.len() as u32);
             subgraph.ids.push(root);
-            subgraph.blocks.push(block);
         }
     }
     let mut node = 0;
@@ -468,9 +478,9 @@ fn load_subgraph<'a, G: GraphSource + ?Sized>(
             let target = match index.get(&neighbor) {
                 Some(&known) => known,
                 None => {
-                    let Some(block) = graph.lookup(neighbor)? else {
+                    if !graph.exists(neighbor)? {
                         continue;
-                    };
+                    }
                     if subgraph.ids.len() >= MAX_SUBGRAPH_NODES {
                         return Err(QueryError::SubgraphTooLarge {
                             limit: MAX_SUBGRAPH_NODES,
@@ -479,7 +489,6 @@ fn load_subgraph<'a, G: GraphSource + ?Sized>(
                     let fresh = subgraph.ids.len() as u32;
                     index.insert(neighbor, fresh);
                     subgraph.ids.push(neighbor);
-                    subgraph.blocks.push(block);
                     fresh
                 }
             };
@@ -493,7 +502,7 @@ fn load_subgraph<'a, G: GraphSource + ?Sized>(
 
 /// Strongly connected components of `subgraph` (iterative Tarjan), each as
 /// node indices, in Tarjan's order (reverse topological).
-fn tarjan<B>(subgraph: &Subgraph<'_, B>, arena: &ArenaCoordinator) -> Vec<Vec<u32>> {
+fn tarjan(subgraph: &Subgraph<'_>, arena: &ArenaCoordinator) -> Vec<Vec<u32>> {
     const UNVISITED: u32 = u32::MAX;
     let n = subgraph.len();
     let mut order = arena.new_vec::<u32>();
@@ -556,7 +565,7 @@ fn tarjan<B>(subgraph: &Subgraph<'_, B>, arena: &ArenaCoordinator) -> Vec<Vec<u3
     components
 }
 
-fn is_cyclic<B>(subgraph: &Subgraph<'_, B>, component: &[u32]) -> bool {
+fn is_cyclic(subgraph: &Subgraph<'_>, component: &[u32]) -> bool {
     component.len() > 1
         || component
             .first()
@@ -590,7 +599,7 @@ pub fn topological_sort<G: GraphSource + ?Sized>(
             placed += 1;
             if nodes.len() < limits.max_results {
                 nodes.push(Reached {
-                    block: subgraph.blocks[node as usize],
+                    block: start_block(graph, subgraph.ids[node as usize])?,
                     depth,
                     parent: None,
                     via: None,
@@ -644,10 +653,11 @@ pub fn strongly_connected_components<G: GraphSource + ?Sized>(
             walk.truncated = true;
             break;
         }
-        let mut members: Vec<(BlockId, G::Block)> = component
-            .iter()
-            .map(|&node| (subgraph.ids[node as usize], subgraph.blocks[node as usize]))
-            .collect();
+        let mut members: Vec<(BlockId, G::Block)> = Vec::with_capacity(component.len());
+        for &node in &component {
+            let id = subgraph.ids[node as usize];
+            members.push((id, start_block(graph, id)?));
+        }
         members.sort_unstable_by_key(|&(id, _)| id);
         let first = walk.nodes.len();
         walk.nodes

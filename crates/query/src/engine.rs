@@ -64,6 +64,10 @@ impl<'e> GraphSource for StorageGraph<'e> {
     fn lookup(&self, node: BlockId) -> QueryResult<Option<BlockView<'e>>> {
         Ok(self.storage.find_block(node)?)
     }
+
+    fn exists(&self, node: BlockId) -> QueryResult<bool> {
+        Ok(self.storage.block_exists(node)?)
+    }
 }
 
 /// Queries over one storage [`Snapshot`]: every query sees the database as

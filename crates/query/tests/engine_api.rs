@@ -158,3 +158,53 @@ fn callers_and_callees_use_call_edges_of_live_blocks_only() {
         Err(QueryError::BlockNotFound { .. })
     ));
 }
+
+/// Searches that explore more blocks than they return check existence from
+/// the index and read only the blocks they return: a damaged record off
+/// the path does not fail a shortest-path query (it did when existence was
+/// a full, verified read of every explored block).
+#[test]
+fn shortest_path_reads_only_the_blocks_on_the_path() {
+    use kausal_query::{Algorithm, Traversal};
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::builder()
+        .sync_mode(SyncMode::Manual)
+        .auto_compact(false)
+        .build();
+    let db = Database::open_with(Arc::new(OsVfs::new()), dir.path(), config.clone()).unwrap();
+    let marker = "DAMAGED-OFF-PATH-BLOCK";
+    for (n, content) in [(1, "fn a()"), (2, "fn b()"), (3, marker), (4, "fn d()")] {
+        db.put_block(&ContextBlock::new(id(n), "src/x.rs", "{}", content))
+            .unwrap();
+    }
+    // a -> b -> d is the path; a -> c explores c, whose record is damaged.
+    for (from, to) in [(1, 2), (2, 4), (1, 3)] {
+        db.put_edge(GraphEdge::new(id(from), id(to), EdgeType::Calls))
+            .unwrap();
+    }
+    db.shutdown().unwrap();
+    let table = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "sst"))
+        .unwrap();
+    let mut bytes = std::fs::read(&table).unwrap();
+    let at = bytes
+        .windows(marker.len())
+        .position(|window| window == marker.as_bytes())
+        .unwrap();
+    bytes[at] ^= 0x20;
+    std::fs::write(&table, &bytes).unwrap();
+
+    let db = Database::open_with(Arc::new(OsVfs::new()), dir.path(), config).unwrap();
+    let snapshot = db.snapshot();
+    assert!(snapshot.find_block(id(3)).is_err(), "the damage is real");
+    assert!(snapshot.block_exists(id(3)).unwrap());
+    let queries = QueryEngine::new(&snapshot);
+    let path = queries
+        .traverse(&Traversal::new(vec![id(1)]).algorithm(Algorithm::ShortestPath { target: id(4) }))
+        .unwrap();
+    let ids: Vec<BlockId> = path.nodes.iter().map(|node| node.block.id).collect();
+    assert_eq!(ids, vec![id(1), id(2), id(4)]);
+}
