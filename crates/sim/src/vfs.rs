@@ -78,10 +78,15 @@ pub struct FaultConfig {
 /// Faults injected so far, by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FaultCounts {
+    /// Reads (and maps) that returned an injected error.
     pub read_errors: u64,
+    /// Writes that failed without writing anything.
     pub write_errors: u64,
+    /// Writes that wrote a prefix and then failed.
     pub short_writes: u64,
+    /// fsyncs (of files or directories) that failed.
     pub sync_errors: u64,
+    /// Unsynced writes a crash kept only in part.
     pub torn_writes: u64,
     /// Files whose dirty pages a crash wrote back only in part.
     pub reordered_writebacks: u64,
@@ -90,10 +95,15 @@ pub struct FaultCounts {
     /// Unsynced directory-entry changes a crash rolled back while others
     /// could survive (counted only with `dir_entry_persist > 0`).
     pub dir_entry_rollbacks: u64,
+    /// Bits flipped at rest in table or manifest bytes.
     pub bit_flips: u64,
+    /// Bits flipped at rest in synced WAL bytes.
     pub wal_bit_flips: u64,
+    /// Writes refused because the simulated disk was full.
     pub disk_full: u64,
+    /// Simulated power losses.
     pub crashes: u64,
+    /// Failures fired at a step scheduled by `schedule_failure`.
     pub scheduled_failures: u64,
 }
 
@@ -134,8 +144,11 @@ impl FaultCounts {
 /// A bit flipped at rest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BitFlip {
+    /// The file.
     pub path: PathBuf,
+    /// Byte offset of the flipped bit.
     pub offset: u64,
+    /// Which bit of that byte (0 = least significant).
     pub bit: u8,
 }
 

@@ -475,3 +475,58 @@ fn every_write_mode_syncs_each_write() {
     engine.put_block(&block(4, &"z".repeat(1000))).unwrap();
     assert_eq!(engine.metrics().wal_unsynced_bytes, 0);
 }
+
+#[test]
+fn handles_and_snapshots_are_shareable_across_threads() {
+    fn shareable<T: Send + Sync + Clone + std::fmt::Debug>() {}
+    shareable::<crate::Database>();
+    shareable::<crate::Snapshot>();
+    shareable::<crate::Config>();
+    fn sendable<T: Send>() {}
+    sendable::<crate::BlockIter<'static>>();
+}
+
+#[test]
+fn a_snapshot_keeps_its_state_across_writes_flushes_and_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path(), small_config());
+    for n in 1..=50 {
+        engine.put_block(&block(n, "v1")).unwrap();
+    }
+    engine
+        .put_edge(GraphEdge::new(id(1), id(2), EdgeType::Calls))
+        .unwrap();
+    let before = engine.snapshot();
+    let sequence = before.sequence();
+    for n in 1..=50 {
+        engine.put_block(&block(n, "v2")).unwrap();
+    }
+    engine.delete_block(id(7)).unwrap();
+    engine
+        .delete_edge(GraphEdge::new(id(1), id(2), EdgeType::Calls))
+        .unwrap();
+    engine.flush().unwrap();
+    engine.put_block(&block(60, "v2")).unwrap();
+    engine.flush().unwrap();
+    assert!(engine.compact_all().unwrap());
+    assert_eq!(engine.metrics().sstable_count, 1);
+    // The old snapshot still answers as of its sequence.
+    assert_eq!(before.sequence(), sequence);
+    assert_eq!(before.iterate_blocks().unwrap().count(), 50);
+    for n in 1..=50 {
+        let view = before.find_block(id(n)).unwrap().unwrap();
+        assert_eq!(view.content, "v1");
+    }
+    assert!(before.find_block(id(60)).unwrap().is_none());
+    assert_eq!(
+        before.find_outgoing_edges(id(1)).unwrap(),
+        vec![GraphEdge::new(id(1), id(2), EdgeType::Calls)]
+    );
+    // A new one sees the present.
+    let after = engine.snapshot();
+    assert!(after.sequence() > sequence);
+    assert!(after.find_block(id(7)).unwrap().is_none());
+    assert_eq!(after.find_block(id(8)).unwrap().unwrap().content, "v2");
+    assert!(after.find_outgoing_edges(id(1)).unwrap().is_empty());
+    assert_eq!(after.iterate_blocks().unwrap().count(), 50);
+}
