@@ -344,7 +344,7 @@ fn with_reader(
     query: impl FnOnce(&Reader, &Path) -> Result<Report, CliError>,
 ) -> Result<Report, CliError> {
     let db = context.db_for_queries()?;
-    let engine = Reader::new(open_read_only(&db)?);
+    let engine = Reader::new(&open_read_only(&db)?);
     query(&engine, &db)
 }
 
