@@ -403,6 +403,7 @@ impl Database {
             next_segment,
             core.config.wal_segment_bytes,
             core.config.wal_buffer_bytes,
+            core.config.background_worker,
         )?;
         write_lock_holder(
             vfs.as_ref(),

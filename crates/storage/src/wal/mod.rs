@@ -23,6 +23,7 @@
 //! segment can have a torn tail.
 
 pub mod bitflip;
+pub mod flusher;
 
 pub mod reader;
 pub mod writer;

@@ -3,7 +3,7 @@
 //! fresh preallocated segment when the active one is full.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use kausal_vfs::{Vfs, VfsFile};
 
@@ -13,13 +13,7 @@ use super::{
 };
 use crate::StorageResult;
 
-/// A segment file shared between the appender and an fsync in flight.
-type SegmentFile = Arc<Mutex<Box<dyn VfsFile>>>;
-
-fn with_file<T>(file: &SegmentFile, f: impl FnOnce(&mut dyn VfsFile) -> T) -> T {
-    let mut guard = file.lock().unwrap_or_else(PoisonError::into_inner);
-    f(guard.as_mut())
-}
+use super::flusher::{SegmentFile, WalFlusher, with_file};
 
 /// An fsync of the active segment prepared under the writer lock and run
 /// outside it (group commit): everything appended before `prepare_sync`
@@ -61,6 +55,8 @@ pub struct WalWriter {
     synced_through: u64,
     unsynced_bytes: u64,
     bytes_appended: u64,
+    /// Writes full buffers in the background; `None` writes them inline.
+    flusher: Option<WalFlusher>,
 }
 
 impl WalWriter {
@@ -72,8 +68,13 @@ impl WalWriter {
         segment_id: u64,
         segment_bytes: u64,
         buffer_limit: usize,
+        background_writes: bool,
     ) -> StorageResult<Self> {
         let file = create_segment(vfs.as_ref(), dir, segment_id, segment_bytes)?;
+        // A zero limit writes every record through: nothing to hand over.
+        let flusher = (background_writes && buffer_limit > 0)
+            .then(WalFlusher::start)
+            .flatten();
         Ok(Self {
             vfs,
             dir: dir.to_path_buf(),
@@ -87,6 +88,7 @@ impl WalWriter {
             synced_through: SEGMENT_HEADER_BYTES as u64,
             unsynced_bytes: 0,
             bytes_appended: 0,
+            flusher,
         })
     }
 
@@ -165,13 +167,43 @@ impl WalWriter {
         self.unsynced_bytes += record_len;
         self.bytes_appended += record_len;
         if self.buffer.len() >= self.buffer_limit {
-            self.write_buffer()?;
+            self.hand_off_buffer()?;
         }
         Ok(())
     }
 
-    /// Writes the buffer to the segment file (not yet durable).
+    /// Gives the full buffer to the flusher and carries on with a spare
+    /// one; writes it inline without a flusher or when the flusher is
+    /// behind.
+    fn hand_off_buffer(&mut self) -> StorageResult<()> {
+        let Some(flusher) = self.flusher.as_ref() else {
+            return self.write_buffer();
+        };
+        let capacity = self.buffer.capacity();
+        let spare = flusher
+            .spare()
+            .unwrap_or_else(|| Vec::with_capacity(capacity));
+        let full = std::mem::replace(&mut self.buffer, spare);
+        let len = full.len() as u64;
+        match flusher.submit(&self.file, self.file_offset, full) {
+            Ok(()) => {
+                self.file_offset += len;
+                Ok(())
+            }
+            Err(full) => {
+                // The flusher is behind: write in order, inline.
+                self.buffer = full;
+                self.write_buffer()
+            }
+        }
+    }
+
+    /// Writes every handed-over buffer and then the current one to the
+    /// segment file (not yet durable).
     pub fn write_buffer(&mut self) -> StorageResult<()> {
+        if let Some(flusher) = self.flusher.as_ref() {
+            flusher.drain()?;
+        }
         if self.buffer.is_empty() {
             return Ok(());
         }
