@@ -20,13 +20,13 @@ fn config() -> Config {
 
 /// find_block over ids 1..=100,000 in turn (all present).
 fn bench_find_hits(c: &mut Criterion, name: &str, engine: &Database) {
+    let snapshot = engine.snapshot();
     c.bench_function(name, |b| {
         let mut n = 0u128;
         b.iter(|| {
             n = n % 100_000 + 1;
             black_box(
-                engine
-                    .snapshot()
+                snapshot
                     .find_block(BlockId::from_u128(n))
                     .expect("find")
                     .map(|v| v.content.len()),
@@ -53,11 +53,11 @@ fn engine_benches(c: &mut Criterion) {
     bench_find_hits(c, "find_block_sstable_hit", &engine);
     c.bench_function("find_block_miss", |b| {
         let mut n = 10_000_000u128;
+        let snapshot = engine.snapshot();
         b.iter(|| {
             n += 1;
             black_box(
-                engine
-                    .snapshot()
+                snapshot
                     .find_block(BlockId::from_u128(n))
                     .expect("find")
                     .is_none(),
@@ -68,18 +68,17 @@ fn engine_benches(c: &mut Criterion) {
         engine.put_edge(edge).expect("edge");
     }
     let mut out = Vec::new();
+    let snapshot = engine.snapshot();
     c.bench_function("find_outgoing_edges", |b| {
         let mut n = 0u128;
         b.iter(|| {
             n = n % 20_000 + 1;
-            engine
-                .snapshot()
+            snapshot
                 .find_outgoing_edges_into(BlockId::from_u128(n), &mut out)
                 .expect("read");
             black_box(out.len())
         })
     });
-    let snapshot = engine.snapshot();
     let queries = QueryEngine::new(&snapshot);
     c.bench_function("bfs_3_hop", |b| {
         let mut n = 0u128;

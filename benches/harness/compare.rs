@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use kausal_benches::block;
 use kausal_storage::{
-    BlockId, Config, ContextBlock, Database, EdgeType, GraphEdge, SyncMode, WriteBatch,
+    BlockId, Config, ContextBlock, Database, EdgeType, GraphEdge, Snapshot, SyncMode, WriteBatch,
 };
 use kausal_vfs::OsVfs;
 use serde_json::{Value, json};
@@ -67,7 +67,7 @@ pub trait Subject {
     /// Stores `edges` (set-up, untimed; committed when it returns).
     fn put_edges(&mut self, edges: &[GraphEdge]);
     /// Makes what was written readable by the read methods (redb: a new
-    /// read transaction; the others: nothing).
+    /// read transaction; kausal: a new snapshot; fjall: nothing).
     fn begin_reads(&mut self);
     /// Bytes of the value stored under `id` (0 when absent).
     fn get(&mut self, id: BlockId) -> usize;
@@ -114,6 +114,9 @@ pub struct Kausal {
     engine: Database,
     block: ContextBlock,
     edges: Vec<GraphEdge>,
+    /// Reads go through one snapshot, taken in `begin_reads` (as redb's
+    /// reads go through one read transaction).
+    snapshot: Option<Snapshot>,
 }
 
 impl Kausal {
@@ -131,6 +134,7 @@ impl Kausal {
                 .expect("open kausal"),
             block: compared_block(BlockId::from_u128(1)),
             edges: Vec::with_capacity(64),
+            snapshot: None,
         }
     }
 }
@@ -165,27 +169,27 @@ impl Subject for Kausal {
         self.engine.sync().expect("sync");
     }
 
-    fn begin_reads(&mut self) {}
+    fn begin_reads(&mut self) {
+        self.snapshot = Some(self.engine.snapshot());
+    }
 
     fn get(&mut self, id: BlockId) -> usize {
-        self.engine
-            .snapshot()
-            .find_block(id)
-            .expect("find")
-            .map_or(0, |b| {
-                b.source_uri.len() + b.metadata_json.len() + b.content.len()
-            })
+        let snapshot = self.snapshot.get_or_insert_with(|| self.engine.snapshot());
+        snapshot.find_block(id).expect("find").map_or(0, |b| {
+            b.source_uri.len() + b.metadata_json.len() + b.content.len()
+        })
     }
 
     fn outgoing(&mut self, id: BlockId) -> usize {
-        self.engine
-            .snapshot()
+        let snapshot = self.snapshot.get_or_insert_with(|| self.engine.snapshot());
+        snapshot
             .find_outgoing_edges_into(id, &mut self.edges)
             .expect("edges");
         self.edges.len()
     }
 
     fn settle(&mut self) {
+        self.snapshot = None;
         self.engine.flush().expect("flush");
         self.engine.compact_all().expect("compact");
     }

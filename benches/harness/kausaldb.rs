@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use kausal_query::{Algorithm, EdgeTypeSet, QueryEngine, Traversal};
 use kausal_sim::{FaultConfig, SimVfs};
-use kausal_storage::{BlockId, Config, Database, EdgeType, GraphEdge, SyncMode};
+use kausal_storage::{BlockId, Config, Database, EdgeType, GraphEdge, Snapshot, SyncMode};
 
 use crate::report::{Row, Target, measure, measure_with_setup};
 
@@ -131,33 +131,37 @@ pub fn storage_rows() -> Vec<Row> {
     );
     let blocks = WARMUP + ITERATIONS;
     let mut found = 0usize;
-    let mut find = |engine: &Database, i: usize| {
-        found += engine
-            .snapshot()
+    // One snapshot per measured phase, as a query takes one for its reads.
+    let mut find = |snapshot: &Snapshot, i: usize| {
+        found += snapshot
             .find_block(block_id(i))
             .expect("find")
             .map_or(0, |b| b.content.len());
     };
+    let snapshot = engine.snapshot();
     rows.push(
         warm_then_measure("kausaldb workload: find_block (memtable)", GROUP, |i| {
-            find(&engine, i % blocks)
+            find(&snapshot, i % blocks)
         })
         .target(Target::AllocationsPerOpAtMost(0.0)),
     );
+    drop(snapshot);
     engine.flush().expect("flush");
+    let snapshot = engine.snapshot();
     rows.push(
         warm_then_measure("kausaldb workload: find_block (after flush)", GROUP, |i| {
-            find(&engine, i % blocks)
+            find(&snapshot, i % blocks)
         })
         .note("one table on SimVfs; record checksum verified on every read")
         .target(Target::AllocationsPerOpAtMost(0.0)),
     );
     rows.push(
         warm_then_measure("kausaldb workload: find_block (missing)", GROUP, |i| {
-            find(&engine, blocks + i)
+            find(&snapshot, blocks + i)
         })
         .target(Target::AllocationsPerOpAtMost(0.0)),
     );
+    drop(snapshot);
     assert_eq!(found, (2 * (WARMUP + ITERATIONS)) * CONTENT.len());
     // KausalDB's edges join fresh random ids: each source has one edge.
     let edge = |i: usize| {
@@ -175,10 +179,10 @@ pub fn storage_rows() -> Vec<Row> {
     );
     let mut out = Vec::with_capacity(16);
     let mut edges_seen = 0usize;
+    let snapshot = engine.snapshot();
     rows.push(
         warm_then_measure("kausaldb workload: find_outgoing_edges", GROUP, |i| {
-            engine
-                .snapshot()
+            snapshot
                 .find_outgoing_edges_into(edge(i % blocks).source, &mut out)
                 .expect("edges");
             edges_seen += out.len();

@@ -177,10 +177,22 @@ pub fn lookups(scale: &Scale, dir: &Path) -> Vec<Row> {
     let mut rng = fastrand::Rng::with_seed(7);
     let mut found = 0usize;
     rows.push(
+        measure(
+            "snapshot() (state unchanged since the last one)",
+            scale.lookups,
+            16,
+            |_| {
+                found += engine.snapshot().sequence() as usize;
+            },
+        )
+        .note("a lock held for a pointer swap and an Arc clone: what a reader pays once per query"),
+    );
+    // A reader takes one snapshot per query, not per lookup.
+    let snapshot = engine.snapshot();
+    rows.push(
         measure("find_block (memtable hit)", scale.lookups, 16, |_| {
             let n = rng.u128(1..=scale.lookup_blocks);
-            found += engine
-                .snapshot()
+            found += snapshot
                 .find_block(id(n))
                 .expect("find")
                 .map_or(0, |b| b.content.len());
@@ -188,12 +200,13 @@ pub fn lookups(scale: &Scale, dir: &Path) -> Vec<Row> {
         .target(Target::P50AtMostNs(100.0))
         .target(Target::AllocationsPerOpAtMost(0.0)),
     );
+    drop(snapshot);
     engine.flush().expect("flush");
+    let snapshot = engine.snapshot();
     rows.push(
         measure("find_block (SSTable hit)", scale.lookups, 16, |_| {
             let n = rng.u128(1..=scale.lookup_blocks);
-            found += engine
-                .snapshot()
+            found += snapshot
                 .find_block(id(n))
                 .expect("find")
                 .map_or(0, |b| b.content.len());
@@ -205,8 +218,7 @@ pub fn lookups(scale: &Scale, dir: &Path) -> Vec<Row> {
     rows.push(
         measure("find_block (miss, bloom filter)", scale.lookups, 16, |_| {
             let n = rng.u128(scale.lookup_blocks + 1..=scale.lookup_blocks * 100);
-            found += engine
-                .snapshot()
+            found += snapshot
                 .find_block(id(n))
                 .expect("find")
                 .map_or(0, |b| b.content.len());
@@ -236,6 +248,8 @@ pub fn edges(scale: &Scale, dir: &Path) -> Vec<Row> {
     let mut out = Vec::with_capacity(64);
     let mut total = 0usize;
     let mut lookup_rows = |engine: &Database, label: &str, rows: &mut Vec<Row>| {
+        // One snapshot for the row, as a query takes one for all its reads.
+        let snapshot = engine.snapshot();
         for incoming in [false, true] {
             let name = format!(
                 "find_{}_edges (degree 10, {label})",
@@ -245,13 +259,11 @@ pub fn edges(scale: &Scale, dir: &Path) -> Vec<Row> {
                 measure(&name, scale.lookups / 4, 16, |_| {
                     let node = id(rng.u128(1..=nodes));
                     if incoming {
-                        engine
-                            .snapshot()
+                        snapshot
                             .find_incoming_edges_into(node, &mut out)
                             .expect("read");
                     } else {
-                        engine
-                            .snapshot()
+                        snapshot
                             .find_outgoing_edges_into(node, &mut out)
                             .expect("read");
                     }
