@@ -1303,6 +1303,20 @@ mod tests {
     }
 
     #[test]
+    fn runs_flush_by_steps_and_check_snapshots_across_background_work() {
+        let mut stats = SimStats::default();
+        for seed in 0..8 {
+            let report = run_seed(&SimOptions::standard(seed, 500));
+            assert!(report.failure().is_none(), "{report:?}");
+            stats.add(&report.stats);
+        }
+        assert!(stats.step_flushes > 0, "{stats:?}");
+        assert!(stats.step_flushes > stats.stall_flushes, "{stats:?}");
+        assert!(stats.step_failures_fired > 0, "{stats:?}");
+        assert!(stats.snapshot_checks_across_changes > 0, "{stats:?}");
+    }
+
+    #[test]
     fn corruption_counts_as_detected_only_in_a_flipped_file_and_for_wal_at_or_before_the_flip() {
         let wal = "/db/wal-00000000000000000007.log";
         let flips = [flip(wal, 500), flip("/db/t-00000000000000000001.sst", 90)];
