@@ -597,7 +597,7 @@ impl Runner {
 
     fn write_inner(&mut self, mutations: Vec<Mutation>, as_batch: bool) -> Result<(), Stop> {
         let engine = self.engine()?.clone();
-        let flushes_before = engine.metrics().flushes;
+        let before = engine.metrics();
         let result = if as_batch || mutations.len() != 1 {
             let mut batch = WriteBatch::new();
             for mutation in &mutations {
@@ -631,6 +631,12 @@ impl Runner {
         let poisoned = engine.is_poisoned();
         if self.trace {
             eprintln!("    -> {result:?} poisoned={poisoned}");
+        }
+        // A new WAL segment (a freeze of the full memtable, or a full
+        // segment) is started only after the old one is synced: every write
+        // acknowledged before this one is durable.
+        if engine.metrics().wal_active_segment != before.wal_active_segment {
+            self.model.mark_durable();
         }
         let touched = Self::touched(&mutations);
         match result {
@@ -670,8 +676,7 @@ impl Runner {
                 }
             }
         }
-        let metrics = engine.metrics();
-        self.stats.stall_flushes += metrics.flushes - flushes_before;
+        self.stats.stall_flushes += engine.metrics().flushes - before.flushes;
         for id in touched {
             self.check_id(id)?;
         }
