@@ -20,5 +20,7 @@ pub mod simulator;
 pub mod vfs;
 pub mod workload;
 
-pub use simulator::{DirSetup, FAULT_KINDS, RunReport, Runner, SimOptions, Stop, run_seed};
+pub use simulator::{
+    DirSetup, FAULT_KINDS, RunReport, Runner, SimOptions, SimStats, Stop, run_seed,
+};
 pub use vfs::{BitFlip, CrashReport, FaultConfig, FaultCounts, SimVfs};

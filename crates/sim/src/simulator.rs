@@ -11,18 +11,29 @@
 //! or opens with every synced record; a read-only open after a crash writes
 //! nothing and shows what the writable open then shows; no panic, whatever
 //! the fault.
+//!
+//! Background work (`Database::run_background_step`: flush the oldest frozen
+//! memtable, else one compaction merge) runs only where the workload puts
+//! it, sometimes with an I/O failure or a power loss scheduled inside it.
+//! Up to [`SNAPSHOT_SLOTS`] snapshots stay open across writes, steps,
+//! flushes and compactions; each must answer exactly the model state of
+//! the moment it was taken (blocks, block existence, outgoing and incoming
+//! edges), carry the sequence of the last acknowledged write, or, once a
+//! failure poisoned the engine, refuse reads with `Poisoned`.
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kausal_storage::{BlockId, Config, ContextBlock, Database, StorageError, SyncMode, WriteBatch};
+use kausal_storage::{
+    BlockId, Config, ContextBlock, Database, Snapshot, StorageError, SyncMode, WriteBatch,
+};
 use kausal_vfs::Vfs;
 
 use crate::model::{Model, ModelBlock, ModelState, Mutation};
 use crate::vfs::{BitFlip, FaultConfig, FaultCounts, SimVfs, is_wal_segment};
-use crate::workload::{Action, Weights, Workload};
+use crate::workload::{Action, SNAPSHOT_SLOTS, ScheduledFailure, Weights, Workload};
 
 /// Settings of one simulated run.
 #[derive(Debug, Clone)]
@@ -57,7 +68,7 @@ impl SimOptions {
                 wal_flip_bits: 1,
                 capacity_bytes: None,
             },
-            weights: Weights::default(),
+            weights: Weights::for_seed(seed),
             dirs: DirSetup::Seeded,
         }
     }
@@ -136,7 +147,74 @@ pub struct RunReport {
     pub recoveries: u64,
     pub read_only_opens: u64,
     pub faults: FaultCounts,
+    pub stats: SimStats,
     pub stop: Option<Stop>,
+}
+
+/// What the background steps and snapshot checks of a run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SimStats {
+    /// Background steps that flushed a frozen memtable.
+    pub step_flushes: u64,
+    /// Background steps that ran a compaction merge.
+    pub step_merges: u64,
+    /// Background steps that found nothing to do.
+    pub idle_steps: u64,
+    /// Background steps that failed (injected fault, scheduled failure).
+    pub failed_steps: u64,
+    /// Scheduled failures that fired inside a background step.
+    pub step_failures_fired: u64,
+    /// Of those, power losses inside a background step.
+    pub step_crashes: u64,
+    /// Flushes run by writes that stalled behind two frozen memtables (or a
+    /// compaction backlog) and ran a step themselves.
+    pub stall_flushes: u64,
+    /// Writes that stalled.
+    pub write_stalls: u64,
+    pub snapshots_taken: u64,
+    /// Snapshots compared in full with the model state of their sequence.
+    pub snapshot_checks: u64,
+    /// Of those, checks of a snapshot taken before a flush or compaction
+    /// that completed while it stayed open.
+    pub snapshot_checks_across_changes: u64,
+    /// Snapshot checks answered with `Poisoned` by a poisoned engine.
+    pub snapshot_reads_refused: u64,
+}
+
+impl SimStats {
+    /// Adds another run's counts.
+    pub fn add(&mut self, other: &SimStats) {
+        self.step_flushes += other.step_flushes;
+        self.step_merges += other.step_merges;
+        self.idle_steps += other.idle_steps;
+        self.failed_steps += other.failed_steps;
+        self.step_failures_fired += other.step_failures_fired;
+        self.step_crashes += other.step_crashes;
+        self.stall_flushes += other.stall_flushes;
+        self.write_stalls += other.write_stalls;
+        self.snapshots_taken += other.snapshots_taken;
+        self.snapshot_checks += other.snapshot_checks;
+        self.snapshot_checks_across_changes += other.snapshot_checks_across_changes;
+        self.snapshot_reads_refused += other.snapshot_reads_refused;
+    }
+}
+
+/// An open snapshot and what it must show.
+struct OpenSnapshot {
+    snapshot: Snapshot,
+    /// The model state when it was taken.
+    expected: ModelState,
+    /// Flushes plus compactions the engine had completed when it was taken.
+    background_work: u64,
+}
+
+/// What a snapshot check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SnapshotCheck {
+    /// Every read answered the expected state.
+    Matched,
+    /// Reads were refused with `Poisoned` (the engine is poisoned).
+    Refused,
 }
 
 impl RunReport {
@@ -171,6 +249,13 @@ pub struct Runner {
     pub extra_ids: BTreeSet<BlockId>,
     /// Actions left before a disk-pressure phase ends.
     pressure_ops_left: Option<u32>,
+    /// Open snapshots of the current engine instance, by slot.
+    snapshots: Vec<Option<OpenSnapshot>>,
+    /// Sequence of the newest write the engine acknowledged (or recovered).
+    last_sequence: u64,
+    /// Sequence of the newest snapshot taken from this engine instance.
+    last_snapshot_sequence: u64,
+    pub stats: SimStats,
     /// Print each action (set `KAUSAL_SIM_TRACE=1`).
     trace: bool,
 }
@@ -305,6 +390,10 @@ impl Runner {
             read_only_opens: 0,
             extra_ids: BTreeSet::new(),
             pressure_ops_left: None,
+            snapshots: (0..SNAPSHOT_SLOTS).map(|_| None).collect(),
+            last_sequence: 0,
+            last_snapshot_sequence: 0,
+            stats: SimStats::default(),
             trace: std::env::var_os("KAUSAL_SIM_TRACE").is_some(),
         };
         runner.open_engine()?;
@@ -373,6 +462,9 @@ impl Runner {
             self.vfs.set_faults_enabled(true);
             match result {
                 Ok(engine) => {
+                    let sequence = engine.snapshot().sequence();
+                    self.last_sequence = sequence;
+                    self.last_snapshot_sequence = sequence;
                     self.engine = Some(engine);
                     return Ok(());
                 }
@@ -506,7 +598,8 @@ impl Runner {
     }
 
     fn write_inner(&mut self, mutations: Vec<Mutation>, as_batch: bool) -> Result<(), Stop> {
-        let engine = self.engine()?;
+        let engine = self.engine()?.clone();
+        let before = engine.metrics();
         let result = if as_batch || mutations.len() != 1 {
             let mut batch = WriteBatch::new();
             for mutation in &mutations {
@@ -541,9 +634,25 @@ impl Runner {
         if self.trace {
             eprintln!("    -> {result:?} poisoned={poisoned}");
         }
+        // A new WAL segment (a freeze of the full memtable, or a full
+        // segment) is started only after the old one is synced: every write
+        // acknowledged before this one is durable.
+        if engine.metrics().wal_active_segment != before.wal_active_segment {
+            self.model.mark_durable();
+        }
         let touched = Self::touched(&mutations);
         match result {
-            Ok(_) => {
+            Ok(sequence) => {
+                // One sequence per op, consecutive, right after the last
+                // acknowledged write.
+                let expected = self.last_sequence + mutations.len() as u64;
+                if sequence != expected {
+                    return Err(self.fail(format!(
+                        "write of {} ops acknowledged with sequence {sequence}, expected {expected}",
+                        mutations.len()
+                    )));
+                }
+                self.last_sequence = sequence;
                 self.model.acknowledge(mutations);
                 if self.config.sync_mode() == SyncMode::EveryWrite {
                     self.model.mark_durable();
@@ -553,10 +662,23 @@ impl Runner {
                 self.expect_fault_error(&error)?;
                 if poisoned {
                     self.model.record_maybe(mutations);
+                    self.check_poisoned_engine(&engine)?;
+                    // This handle must go too: the directory lock is released
+                    // when the last one drops.
+                    drop(engine);
                     return self.restart(self.op.is_multiple_of(2));
+                }
+                let next = engine.metrics().next_sequence;
+                if next != self.last_sequence + 1 {
+                    return Err(self.fail(format!(
+                        "a failed write that did not poison the engine moved its next sequence \
+                         to {next} (last acknowledged {})",
+                        self.last_sequence
+                    )));
                 }
             }
         }
+        self.stats.stall_flushes += engine.metrics().flushes - before.flushes;
         for id in touched {
             self.check_id(id)?;
         }
@@ -582,8 +704,8 @@ impl Runner {
         call: impl FnOnce(&Database) -> Result<(), StorageError>,
         durable_on_success: bool,
     ) -> Result<(), Stop> {
-        let engine = self.engine()?;
-        let result = call(engine);
+        let engine = self.engine()?.clone();
+        let result = call(&engine);
         let poisoned = engine.is_poisoned();
         if self.trace {
             eprintln!("    -> {result:?} poisoned={poisoned}");
@@ -595,14 +717,270 @@ impl Runner {
                 }
                 Ok(())
             }
-            Err(error) => {
-                self.expect_fault_error(&error)?;
-                if poisoned {
-                    return self.restart(!self.op.is_multiple_of(2));
+            Err(error) => self.maintenance_failed(engine, &error, poisoned),
+        }
+    }
+
+    /// After a failed flush, compaction, sync or background step: a
+    /// poisoning failure restarts the engine (after checking what the
+    /// poisoned engine still serves); any other must have changed nothing
+    /// a reader sees, through a new snapshot or an open one.
+    fn maintenance_failed(
+        &mut self,
+        engine: Database,
+        error: &StorageError,
+        poisoned: bool,
+    ) -> Result<(), Stop> {
+        self.expect_fault_error(error)?;
+        if poisoned {
+            self.check_poisoned_engine(&engine)?;
+            // The directory lock goes with the last handle.
+            drop(engine);
+            return self.restart(!self.op.is_multiple_of(2));
+        }
+        self.check_all()?;
+        self.check_open_snapshots()
+    }
+
+    /// Runs one background step, with a failure (or power loss) scheduled
+    /// inside it when `fail_at` says so, and checks its outcome like any
+    /// maintenance call; after a power loss the engine is recovered.
+    fn background_step(&mut self, fail_at: Option<ScheduledFailure>) -> Result<(), Stop> {
+        let engine = self.engine()?.clone();
+        let before = engine.metrics();
+        let crashes_before = self.vfs.counts().crashes;
+        if let Some(failure) = fail_at {
+            self.vfs.schedule_failure(failure.at, failure.crash);
+        }
+        let result = engine.run_background_step();
+        let fired = fail_at.is_some() && !self.vfs.cancel_scheduled_failure();
+        let crashed = self.vfs.counts().crashes > crashes_before;
+        let poisoned = engine.is_poisoned();
+        if self.trace {
+            eprintln!(
+                "    -> {result:?} poisoned={poisoned} scheduled failure fired={fired} crashed={crashed} \
+                 (frozen memtables before: {})",
+                before.frozen_memtables
+            );
+        }
+        if fired {
+            self.stats.step_failures_fired += 1;
+        }
+        match &result {
+            Ok(true) if before.frozen_memtables > 0 => self.stats.step_flushes += 1,
+            Ok(true) => self.stats.step_merges += 1,
+            Ok(false) => self.stats.idle_steps += 1,
+            Err(_) => self.stats.failed_steps += 1,
+        }
+        if let Err(error) = &result {
+            self.expect_fault_error(error)?;
+        }
+        if crashed {
+            // The power went out inside the step: what the engine still
+            // holds in memory must stay consistent until it is dropped.
+            self.stats.step_crashes += 1;
+            if poisoned {
+                self.check_poisoned_engine(&engine)?;
+            } else {
+                self.check_open_snapshots()?;
+            }
+            drop(engine);
+            return self.reopen_after(true);
+        }
+        match result {
+            Ok(did_work) => {
+                let after = engine.metrics();
+                if did_work && before.frozen_memtables > 0 {
+                    if after.frozen_memtables + 1 != before.frozen_memtables {
+                        return Err(self.fail(format!(
+                            "a flush step left {} frozen memtables of {}",
+                            after.frozen_memtables, before.frozen_memtables
+                        )));
+                    }
+                } else if did_work && after.compactions != before.compactions + 1 {
+                    return Err(self.fail("a compaction step merged nothing"));
                 }
                 Ok(())
             }
+            Err(error) => self.maintenance_failed(engine, &error, poisoned),
         }
+    }
+
+    /// Takes a snapshot into `slot`; its sequence must be the last
+    /// acknowledged write's, and never below an earlier snapshot's.
+    fn take_snapshot(&mut self, slot: usize) -> Result<(), Stop> {
+        let engine = self.engine()?.clone();
+        let snapshot = engine.snapshot();
+        let sequence = snapshot.sequence();
+        if sequence != self.last_sequence || sequence < self.last_snapshot_sequence {
+            return Err(self.fail(format!(
+                "snapshot taken at sequence {sequence}: last acknowledged write {}, last snapshot {}",
+                self.last_sequence, self.last_snapshot_sequence
+            )));
+        }
+        self.last_snapshot_sequence = sequence;
+        let metrics = engine.metrics();
+        self.snapshots[slot % SNAPSHOT_SLOTS] = Some(OpenSnapshot {
+            snapshot,
+            expected: self.model.current().clone(),
+            background_work: metrics.flushes + metrics.compactions,
+        });
+        self.stats.snapshots_taken += 1;
+        Ok(())
+    }
+
+    /// Checks the snapshot in `slot`, if one is open there.
+    fn check_snapshot_slot(&mut self, slot: usize) -> Result<(), Stop> {
+        let engine = self.engine()?.clone();
+        let Some(open) = &self.snapshots[slot % SNAPSHOT_SLOTS] else {
+            return Ok(());
+        };
+        let outcome = self.check_snapshot(&engine, &open.snapshot, &open.expected, slot)?;
+        if outcome == SnapshotCheck::Matched {
+            let metrics = engine.metrics();
+            if metrics.flushes + metrics.compactions > open.background_work {
+                self.stats.snapshot_checks_across_changes += 1;
+            }
+        }
+        self.count_check(outcome);
+        Ok(())
+    }
+
+    fn count_check(&mut self, outcome: SnapshotCheck) {
+        match outcome {
+            SnapshotCheck::Matched => self.stats.snapshot_checks += 1,
+            SnapshotCheck::Refused => self.stats.snapshot_reads_refused += 1,
+        }
+    }
+
+    /// Checks every open snapshot.
+    fn check_open_snapshots(&mut self) -> Result<(), Stop> {
+        for slot in 0..SNAPSHOT_SLOTS {
+            self.check_snapshot_slot(slot)?;
+        }
+        Ok(())
+    }
+
+    /// A poisoned engine either refuses reads with `Poisoned` or serves
+    /// exactly the acknowledged state (a failed manifest replace poisons
+    /// writes only): checked on every open snapshot and on a new one, which
+    /// must not show the failed write that poisoned it.
+    fn check_poisoned_engine(&mut self, engine: &Database) -> Result<(), Stop> {
+        self.check_open_snapshots()?;
+        let fresh = engine.snapshot();
+        let expected = self.model.current().clone();
+        let outcome = self.check_snapshot(engine, &fresh, &expected, SNAPSHOT_SLOTS)?;
+        self.count_check(outcome);
+        Ok(())
+    }
+
+    /// Compares everything `snapshot` shows with `expected`, faults off.
+    fn check_snapshot(
+        &self,
+        engine: &Database,
+        snapshot: &Snapshot,
+        expected: &ModelState,
+        slot: usize,
+    ) -> Result<SnapshotCheck, Stop> {
+        self.vfs.set_faults_enabled(false);
+        let result = self.check_snapshot_inner(engine, snapshot, expected, slot);
+        self.vfs.set_faults_enabled(true);
+        result
+    }
+
+    fn check_snapshot_inner(
+        &self,
+        engine: &Database,
+        snapshot: &Snapshot,
+        expected: &ModelState,
+        slot: usize,
+    ) -> Result<SnapshotCheck, Stop> {
+        let name = format!("snapshot {slot} at sequence {}", snapshot.sequence());
+        // `Err(None)`: reads refused on a poisoned engine, as they must be.
+        let refused = |error: StorageError, what: &str| -> Result<SnapshotCheck, Stop> {
+            if matches!(error, StorageError::Poisoned { .. }) && engine.is_poisoned() {
+                return Ok(SnapshotCheck::Refused);
+            }
+            Err(self.read_error(&error, &format!("{name}: {what}")))
+        };
+        let mut blocks = std::collections::BTreeMap::new();
+        match snapshot.iterate_blocks() {
+            Ok(views) => {
+                for view in views {
+                    match view {
+                        Ok(view) => {
+                            blocks.insert(view.id, model_block(&view));
+                        }
+                        Err(error) => return refused(error, "iterate_blocks"),
+                    }
+                }
+            }
+            Err(error) => return refused(error, "iterate_blocks"),
+        }
+        if blocks != expected.blocks {
+            let differing: Vec<u128> = blocks
+                .keys()
+                .chain(expected.blocks.keys())
+                .filter(|id| blocks.get(id) != expected.blocks.get(id))
+                .map(|id| id.as_u128())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .take(5)
+                .collect();
+            return Err(self.fail(format!(
+                "{name}: iterate_blocks shows {} blocks, the model at its sequence {} \
+                 (differing ids {differing:?})",
+                blocks.len(),
+                expected.blocks.len()
+            )));
+        }
+        let ids = (1..=self.id_space)
+            .map(BlockId::from_u128)
+            .chain(self.extra_ids.iter().copied());
+        for id in ids {
+            let want = expected.blocks.get(&id);
+            let found = match snapshot.find_block(id) {
+                Ok(found) => found.map(|view| model_block(&view)),
+                Err(error) => return refused(error, &format!("find_block {id}")),
+            };
+            if found.as_ref() != want {
+                return Err(self.fail(format!(
+                    "{name}: block {id}: snapshot has {:?}, model has {:?}",
+                    found.as_ref().map(|b| (b.content.len(), &b.source_uri)),
+                    want.map(|b| (b.content.len(), &b.source_uri))
+                )));
+            }
+            match snapshot.block_exists(id) {
+                Ok(exists) if exists == want.is_some() => {}
+                Ok(exists) => {
+                    return Err(self.fail(format!(
+                        "{name}: block_exists({id}) is {exists}, find_block agrees with the model"
+                    )));
+                }
+                Err(error) => return refused(error, &format!("block_exists {id}")),
+            }
+            let outgoing = match snapshot.find_outgoing_edges(id) {
+                Ok(edges) => edges,
+                Err(error) => return refused(error, &format!("edges from {id}")),
+            };
+            if outgoing != expected.outgoing(id) {
+                return Err(self.fail(format!(
+                    "{name}: outgoing edges of {id}: snapshot {outgoing:?}, model {:?}",
+                    expected.outgoing(id)
+                )));
+            }
+            let incoming = match snapshot.find_incoming_edges(id) {
+                Ok(edges) => edges,
+                Err(error) => return refused(error, &format!("edges to {id}")),
+            };
+            if incoming != expected.incoming(id) {
+                return Err(self.fail(format!(
+                    "{name}: incoming edges of {id}: snapshot {incoming:?}, model {:?}",
+                    expected.incoming(id)
+                )));
+            }
+        }
+        Ok(SnapshotCheck::Matched)
     }
 
     /// Drops the engine (after a simulated power loss when `crash`), reopens
@@ -611,7 +989,13 @@ impl Runner {
         if crash {
             self.vfs.crash();
         }
-        self.engine = None;
+        self.reopen_after(crash)
+    }
+
+    /// Drops the engine and its snapshots (after a power loss that already
+    /// happened when `crash`), reopens it, and checks the recovered state.
+    fn reopen_after(&mut self, crash: bool) -> Result<(), Stop> {
+        self.retire_engine();
         let read_only = if crash && self.op.is_multiple_of(READ_ONLY_CHECK_EVERY) {
             self.read_only_view()?
         } else {
@@ -654,6 +1038,14 @@ impl Runner {
             ))
         })?;
         Ok(())
+    }
+
+    /// Drops the snapshots and the engine, keeping its stall count.
+    fn retire_engine(&mut self) {
+        self.snapshots.iter_mut().for_each(|slot| *slot = None);
+        if let Some(engine) = self.engine.take() {
+            self.stats.write_stalls += engine.metrics().write_stalls;
+        }
     }
 
     /// Opens the crashed disk read-only (faults off, so the run's fault
@@ -797,6 +1189,13 @@ impl Runner {
                 self.disk_pressure(workload);
                 Ok(())
             }
+            Action::BackgroundStep { fail_at } => self.background_step(fail_at),
+            Action::TakeSnapshot(slot) => self.take_snapshot(slot),
+            Action::CheckSnapshot(slot) => self.check_snapshot_slot(slot),
+            Action::DropSnapshot(slot) => {
+                self.snapshots[slot % SNAPSHOT_SLOTS] = None;
+                Ok(())
+            }
         }
     }
 
@@ -840,6 +1239,7 @@ pub fn run_seed(options: &SimOptions) -> RunReport {
     let mut recoveries = 0;
     let mut read_only_opens = 0;
     let mut vfs_counts = FaultCounts::default();
+    let mut stats = SimStats::default();
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), Stop> {
         let mut runner =
             Runner::with_dirs(options.seed, options.id_space, options.faults, options.dirs)?;
@@ -851,9 +1251,11 @@ pub fn run_seed(options: &SimOptions) -> RunReport {
                 ops_run += 1;
             }
             runner.check_all()?;
+            runner.check_open_snapshots()?;
             runner.restart(true)
         })();
         recoveries = runner.recoveries;
+        stats = runner.stats;
         read_only_opens = runner.read_only_opens;
         vfs_counts = runner.vfs.counts();
         result
@@ -879,6 +1281,7 @@ pub fn run_seed(options: &SimOptions) -> RunReport {
         recoveries,
         read_only_opens,
         faults: vfs_counts,
+        stats,
         stop,
     }
 }
@@ -904,6 +1307,20 @@ mod tests {
             .map(|report| report.read_only_opens)
             .sum();
         assert!(opens > 0, "no read-only open was checked");
+    }
+
+    #[test]
+    fn runs_flush_by_steps_and_check_snapshots_across_background_work() {
+        let mut stats = SimStats::default();
+        for seed in 0..8 {
+            let report = run_seed(&SimOptions::standard(seed, 500));
+            assert!(report.failure().is_none(), "{report:?}");
+            stats.add(&report.stats);
+        }
+        assert!(stats.step_flushes > 0, "{stats:?}");
+        assert!(stats.step_flushes > stats.stall_flushes, "{stats:?}");
+        assert!(stats.step_failures_fired > 0, "{stats:?}");
+        assert!(stats.snapshot_checks_across_changes > 0, "{stats:?}");
     }
 
     #[test]

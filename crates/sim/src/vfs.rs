@@ -815,6 +815,11 @@ impl SimVfs {
         state.scheduled = Some((due, crash));
     }
 
+    /// Cancels a scheduled failure that has not fired; true if one was pending.
+    pub fn cancel_scheduled_failure(&self) -> bool {
+        self.lock().scheduled.take().is_some()
+    }
+
     /// True while a scheduled failure has not fired yet.
     pub fn failure_pending(&self) -> bool {
         self.lock().scheduled.is_some()

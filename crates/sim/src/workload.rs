@@ -1,7 +1,8 @@
 //! Seeded workload generator: a weighted mix of block and edge writes,
-//! batches, reads, edge walks, flushes, compactions, syncs, crashes,
-//! reopens and disk-pressure phases, plus a code-graph generator for the
-//! ingestion scenario.
+//! batches, reads, edge walks, flushes, compactions, background steps (some
+//! with a failure or crash scheduled inside them), snapshots taken, checked
+//! and dropped, syncs, crashes, reopens and disk-pressure phases, plus a
+//! code-graph generator for the ingestion scenario.
 
 use kausal_storage::{BlockId, EdgeType, GraphEdge};
 
@@ -29,7 +30,38 @@ pub enum Action {
     Crash,
     Reopen,
     DiskPressure,
+    /// One unit of background work (`Database::run_background_step`): a
+    /// flush of the oldest frozen memtable, else one compaction merge.
+    BackgroundStep {
+        /// The `at`-th mutating file operation from the step's start fails
+        /// (and the disk loses power with `crash`), if the step gets that far.
+        fail_at: Option<ScheduledFailure>,
+    },
+    /// Takes a snapshot into slot `i` (replacing the one there).
+    TakeSnapshot(usize),
+    /// Compares everything the snapshot in slot `i` shows with the model
+    /// state at the sequence it was taken.
+    CheckSnapshot(usize),
+    /// Drops the snapshot in slot `i`.
+    DropSnapshot(usize),
 }
+
+/// A failure scheduled inside one call: the `at`-th mutating file operation
+/// fails, and with `crash` the disk loses power at that moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduledFailure {
+    pub at: u64,
+    pub crash: bool,
+}
+
+/// Snapshot slots the runner holds open at most.
+pub const SNAPSHOT_SLOTS: usize = 3;
+/// Share (percent) of background steps with a failure scheduled inside.
+const STEP_FAILURE_PERCENT: u32 = 12;
+/// Mutating file operations a failure is scheduled within (a flush or merge
+/// takes about 10 to 20: table writes and syncs, directory sync, manifest
+/// write, sync, rename, directory sync, removals).
+const STEP_FAILURE_SPAN: u64 = 24;
 
 /// Relative weights of the actions.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +81,10 @@ pub struct Weights {
     pub crash: u32,
     pub reopen: u32,
     pub disk_pressure: u32,
+    pub background_step: u32,
+    pub take_snapshot: u32,
+    pub check_snapshot: u32,
+    pub drop_snapshot: u32,
 }
 
 impl Default for Weights {
@@ -69,6 +105,76 @@ impl Default for Weights {
             crash: 1,
             reopen: 1,
             disk_pressure: 1,
+            background_step: 8,
+            take_snapshot: 3,
+            check_snapshot: 4,
+            drop_snapshot: 1,
+        }
+    }
+}
+
+impl Weights {
+    /// The mix for one seed: half of the seeds run the default mix (a crash,
+    /// reopen or flush every ~30 actions, so memtables seldom fill); a
+    /// quarter restart and flush rarely, so memtables fill and freeze and
+    /// background steps flush them (`steady`); a quarter do the same with
+    /// rare steps, so writes stall behind frozen memtables and run the
+    /// steps themselves (`backlog`).
+    pub fn for_seed(seed: u64) -> Self {
+        match fastrand::Rng::with_seed(seed.rotate_left(41) ^ 0x6a7e_5eed).u32(0..4) {
+            0 => Self::steady(),
+            1 => Self::backlog(),
+            _ => Self::default(),
+        }
+    }
+
+    /// Every weight times `factor`.
+    pub fn scaled(self, factor: u32) -> Self {
+        let w = self;
+        Self {
+            put: w.put * factor,
+            delete: w.delete * factor,
+            put_edge: w.put_edge * factor,
+            delete_edge: w.delete_edge * factor,
+            batch: w.batch * factor,
+            invalid: w.invalid * factor,
+            find: w.find * factor,
+            walk: w.walk * factor,
+            flush: w.flush * factor,
+            compact: w.compact * factor,
+            compact_all: w.compact_all * factor,
+            sync: w.sync * factor,
+            crash: w.crash * factor,
+            reopen: w.reopen * factor,
+            disk_pressure: w.disk_pressure * factor,
+            background_step: w.background_step * factor,
+            take_snapshot: w.take_snapshot * factor,
+            check_snapshot: w.check_snapshot * factor,
+            drop_snapshot: w.drop_snapshot * factor,
+        }
+    }
+
+    /// Crashes, reopens, flushes and full compactions four times rarer than
+    /// the default (about one in 400 actions each): memtables reach their
+    /// budget and freeze several times between restarts, and background
+    /// steps (one in ~13 actions) flush and compact them.
+    pub fn steady() -> Self {
+        Self {
+            crash: 1,
+            reopen: 1,
+            flush: 1,
+            compact_all: 1,
+            ..Self::default().scaled(4)
+        }
+    }
+
+    /// Like [`Weights::steady`] with background steps rare (one in ~400
+    /// actions): frozen memtables pile up and writes stall, each stalled
+    /// write running the step itself.
+    pub fn backlog() -> Self {
+        Self {
+            background_step: 1,
+            ..Self::steady()
         }
     }
 }
@@ -188,6 +294,10 @@ impl Workload {
             w.crash,
             w.reopen,
             w.disk_pressure,
+            w.background_step,
+            w.take_snapshot,
+            w.check_snapshot,
+            w.drop_snapshot,
         ];
         let total: u32 = table.iter().sum();
         let mut pick = self.rng.u32(0..total.max(1));
@@ -229,7 +339,18 @@ impl Workload {
             11 => Action::Sync,
             12 => Action::Crash,
             13 => Action::Reopen,
-            _ => Action::DiskPressure,
+            14 => Action::DiskPressure,
+            15 => {
+                let fail_at =
+                    (self.rng.u32(0..100) < STEP_FAILURE_PERCENT).then(|| ScheduledFailure {
+                        at: self.rng.u64(1..=STEP_FAILURE_SPAN),
+                        crash: self.rng.bool(),
+                    });
+                Action::BackgroundStep { fail_at }
+            }
+            16 => Action::TakeSnapshot(self.rng.usize(0..SNAPSHOT_SLOTS)),
+            17 => Action::CheckSnapshot(self.rng.usize(0..SNAPSHOT_SLOTS)),
+            _ => Action::DropSnapshot(self.rng.usize(0..SNAPSHOT_SLOTS)),
         }
     }
 

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use kausal_sim::{DirSetup, FAULT_KINDS, FaultCounts, SimOptions, Stop, run_seed};
+use kausal_sim::{DirSetup, FAULT_KINDS, FaultCounts, SimOptions, SimStats, Stop, run_seed};
 
 #[derive(Parser)]
 #[command(
@@ -70,6 +70,7 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| eprintln!("panic: {info}")));
     let started = Instant::now();
     let mut totals = FaultCounts::default();
+    let mut stats = SimStats::default();
     let mut operations = 0u64;
     let mut recoveries = 0u64;
     let mut read_only_opens = 0u64;
@@ -81,6 +82,7 @@ fn main() -> ExitCode {
         };
         let report = run_seed(&options);
         totals.add(&report.faults);
+        stats.add(&report.stats);
         operations += report.ops_run as u64;
         recoveries += report.recoveries;
         read_only_opens += report.read_only_opens;
@@ -140,6 +142,27 @@ fn main() -> ExitCode {
         totals.bit_flips,
         totals.wal_bit_flips,
         totals.disk_full
+    );
+    println!(
+        "background steps: {} flushes, {} merges, {} idle, {} failed; failures scheduled inside \
+         a step fired: {} ({} of them power losses); writes stalled: {} (flushes run by stalled \
+         writes: {})",
+        stats.step_flushes,
+        stats.step_merges,
+        stats.idle_steps,
+        stats.failed_steps,
+        stats.step_failures_fired,
+        stats.step_crashes,
+        stats.write_stalls,
+        stats.stall_flushes
+    );
+    println!(
+        "snapshots: {} taken, {} full checks matched the model at their sequence ({} across a \
+         flush or compaction completed while open), {} refused with Poisoned by a poisoned engine",
+        stats.snapshots_taken,
+        stats.snapshot_checks,
+        stats.snapshot_checks_across_changes,
+        stats.snapshot_reads_refused
     );
     if !args.without.is_empty() {
         println!(
