@@ -12,6 +12,7 @@
 //! * [`simulator`]: runs a seed and checks the engine after every action.
 //!
 //! The same seed gives the same run: one PRNG per concern, no clock, no threads.
+#![warn(missing_docs)]
 #![deny(clippy::unwrap_used)]
 #![forbid(unsafe_code)]
 

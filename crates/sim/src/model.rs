@@ -15,24 +15,33 @@ use kausal_storage::{BlockId, GraphEdge};
 /// A stored block as the model sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelBlock {
+    /// The block's source URI.
     pub source_uri: String,
+    /// Its metadata JSON.
     pub metadata_json: String,
+    /// Its content.
     pub content: String,
 }
 
 /// One mutation inside a logged write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mutation {
+    /// Stores a block version.
     PutBlock(BlockId, ModelBlock),
+    /// Deletes a block and every edge at it.
     DeleteBlock(BlockId),
+    /// Stores an edge.
     PutEdge(GraphEdge),
+    /// Deletes an edge.
     DeleteEdge(GraphEdge),
 }
 
 /// Everything a reader can observe.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModelState {
+    /// Live blocks by id.
     pub blocks: BTreeMap<BlockId, ModelBlock>,
+    /// Live edges.
     pub edges: BTreeSet<GraphEdge>,
 }
 

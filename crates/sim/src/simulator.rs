@@ -38,12 +38,17 @@ use crate::workload::{Action, SNAPSHOT_SLOTS, ScheduledFailure, Weights, Workloa
 /// Settings of one simulated run.
 #[derive(Debug, Clone)]
 pub struct SimOptions {
+    /// The seed every choice of the run derives from.
     pub seed: u64,
+    /// Actions to run.
     pub ops: usize,
     /// Blocks ids are drawn from `1..=id_space`.
     pub id_space: u128,
+    /// Fault probabilities of the simulated disk.
     pub faults: FaultConfig,
+    /// How often each action is drawn.
     pub weights: Weights,
+    /// Whether the database's parent directory exists before the run.
     pub dirs: DirSetup,
 }
 
@@ -133,21 +138,38 @@ pub enum DirSetup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stop {
     /// A check failed: the engine lost, invented or corrupted data, or panicked.
-    Failure { op: usize, message: String },
+    Failure {
+        /// The action at which the check failed.
+        op: usize,
+        /// What differed.
+        message: String,
+    },
     /// A bit flipped at rest was detected and reported naming the file; the
     /// database needs an operator, so the run ends here (a success).
-    CorruptionDetected { op: usize, message: String },
+    CorruptionDetected {
+        /// The action at which it was detected.
+        op: usize,
+        /// The engine's report.
+        message: String,
+    },
 }
 
 /// What one run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunReport {
+    /// The run's seed.
     pub seed: u64,
+    /// Actions run before the end (or the stop).
     pub ops_run: usize,
+    /// Opens after a crash or reopen.
     pub recoveries: u64,
+    /// Read-only opens whose view was checked.
     pub read_only_opens: u64,
+    /// Faults the simulated disk injected.
     pub faults: FaultCounts,
+    /// What background steps and snapshot checks did.
     pub stats: SimStats,
+    /// Why the run ended early, if it did.
     pub stop: Option<Stop>,
 }
 
@@ -171,6 +193,7 @@ pub struct SimStats {
     pub stall_flushes: u64,
     /// Writes that stalled.
     pub write_stalls: u64,
+    /// Snapshots taken.
     pub snapshots_taken: u64,
     /// Snapshots compared in full with the model state of their sequence.
     pub snapshot_checks: u64,
@@ -235,13 +258,16 @@ pub const SIM_PARENT_DIR: &str = "/sim";
 
 /// Drives one engine against the model.
 pub struct Runner {
+    /// The simulated disk.
     pub vfs: SimVfs,
     engine: Option<Database>,
+    /// The reference model of acknowledged and durable writes.
     pub model: Model,
     config: Config,
     dir: PathBuf,
     id_space: u128,
     op: usize,
+    /// Opens after a crash or reopen.
     pub recoveries: u64,
     /// Read-only opens whose view was checked.
     pub read_only_opens: u64,
@@ -255,6 +281,7 @@ pub struct Runner {
     last_sequence: u64,
     /// Sequence of the newest snapshot taken from this engine instance.
     last_snapshot_sequence: u64,
+    /// What background steps and snapshot checks did.
     pub stats: SimStats,
     /// Print each action (set `KAUSAL_SIM_TRACE=1`).
     trace: bool,

@@ -14,21 +14,33 @@ pub enum Action {
     /// One write (single op or batch) as mutations; `batch` sends it as a
     /// `WriteBatch` even when it holds one mutation.
     Write {
+        /// What the write changes, in order.
         mutations: Vec<Mutation>,
+        /// Send as a `WriteBatch` (one WAL record) even for one mutation.
         batch: bool,
     },
     /// A put with invalid input that must be rejected.
     InvalidPut {
+        /// The all-zero id (else an oversized field).
         zero_id: bool,
     },
+    /// Looks one block up and compares it with the model.
     Find(BlockId),
+    /// Walks the edges around one block and compares them with the model.
     Walk(BlockId),
+    /// `Database::flush`.
     Flush,
+    /// `Database::compact`.
     Compact,
+    /// `Database::compact_all`.
     CompactAll,
+    /// `Database::sync`: every acknowledged write becomes durable in the model.
     Sync,
+    /// Power loss: the disk keeps what a real one might, the engine reopens.
     Crash,
+    /// A clean close (drop) and reopen.
     Reopen,
+    /// A phase in which the disk is nearly full.
     DiskPressure,
     /// One unit of background work (`Database::run_background_step`): a
     /// flush of the oldest frozen memtable, else one compaction merge.
@@ -50,7 +62,9 @@ pub enum Action {
 /// fails, and with `crash` the disk loses power at that moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScheduledFailure {
+    /// Which mutating file operation, counted from the call's start, fails.
     pub at: u64,
+    /// Whether the disk also loses power at that moment.
     pub crash: bool,
 }
 
@@ -66,24 +80,43 @@ const STEP_FAILURE_SPAN: u64 = 24;
 /// Relative weights of the actions.
 #[derive(Debug, Clone, Copy)]
 pub struct Weights {
+    /// Single block puts.
     pub put: u32,
+    /// Single block deletes.
     pub delete: u32,
+    /// Single edge puts.
     pub put_edge: u32,
+    /// Single edge deletes.
     pub delete_edge: u32,
+    /// Write batches of several mutations.
     pub batch: u32,
+    /// Puts that must be rejected.
     pub invalid: u32,
+    /// Point lookups.
     pub find: u32,
+    /// Edge walks.
     pub walk: u32,
+    /// Explicit flushes.
     pub flush: u32,
+    /// Explicit compactions.
     pub compact: u32,
+    /// Full compactions.
     pub compact_all: u32,
+    /// Explicit syncs.
     pub sync: u32,
+    /// Power losses.
     pub crash: u32,
+    /// Clean reopens.
     pub reopen: u32,
+    /// Disk-pressure phases.
     pub disk_pressure: u32,
+    /// Background steps.
     pub background_step: u32,
+    /// Snapshots taken.
     pub take_snapshot: u32,
+    /// Snapshot checks.
     pub check_snapshot: u32,
+    /// Snapshots dropped.
     pub drop_snapshot: u32,
 }
 
