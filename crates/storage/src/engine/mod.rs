@@ -103,9 +103,9 @@ impl Drop for Handle {
             return;
         }
         let mut writer = shared.lock_writer();
-        let closed = writer.closed;
+        let shut_down = writer.shut_down;
         if let Some(wal) = writer.wal.as_mut()
-            && !closed
+            && !shut_down
             && !shared.health.is_poisoned()
         {
             // Best effort: `shutdown` is the call that reports errors.
@@ -171,6 +171,7 @@ impl Database {
                 wal: recovered.wal,
                 next_sequence: recovered.next_sequence,
                 closed: false,
+                shut_down: false,
             }),
             mem: Mutex::new(MemState::new(
                 recovered.memtable,
@@ -298,13 +299,18 @@ impl Database {
     /// Freezes the active memtable and flushes every frozen memtable to a
     /// table on the calling thread (then compacts, with `auto_compact`).
     pub fn flush(&self) -> StorageResult<()> {
-        let shared = self.shared();
-        if shared.read_only {
-            return Err(shared.read_only_error());
+        if self.shared().read_only {
+            return Err(self.shared().read_only_error());
         }
+        self.flush_now(false)
+    }
+
+    /// `flush`; `shutting_down` lets `shutdown` flush after it closed.
+    fn flush_now(&self, shutting_down: bool) -> StorageResult<()> {
+        let shared = self.shared();
         {
             let mut writer = shared.lock_writer();
-            if writer.closed {
+            if writer.closed && !shutting_down {
                 return Err(StorageError::Closed {
                     dir: shared.dir.clone(),
                 });
@@ -342,22 +348,35 @@ impl Database {
         self.shared().compact_all()
     }
 
-    /// Stops the worker, flushes, syncs and trims the WAL; errors are
-    /// returned. Other clones of this handle fail with `Closed` afterwards.
+    /// Refuses further writes, stops the worker, flushes, syncs and trims
+    /// the WAL; errors are returned. Writes through other clones fail with
+    /// `Closed` from the moment it begins (and after a failed shutdown).
     pub fn shutdown(self) -> StorageResult<()> {
-        if self.shared().read_only {
+        let shared = self.shared();
+        if shared.read_only {
             return Ok(());
         }
+        // Close first: a clone writing without pause would otherwise keep
+        // the worker (which only stops once it runs out of work) and the
+        // flush below busy for as long as it writes.
+        {
+            let mut writer = shared.lock_writer();
+            if writer.closed {
+                return Err(StorageError::Closed {
+                    dir: shared.dir.clone(),
+                });
+            }
+            writer.closed = true;
+        }
         self.handle.stop_worker();
-        self.flush()?;
-        let shared = self.shared();
+        self.flush_now(true)?;
         let mut writer = shared.lock_writer();
         shared.wal_step(&mut writer, WalWriter::sync)?;
         Counters::add(&shared.counters.wal_syncs, 1);
         // Everything is in tables: the next open need not read the active
         // segment's preallocated zeros.
         shared.wal_step(&mut writer, WalWriter::trim_preallocation)?;
-        writer.closed = true;
+        writer.shut_down = true;
         Ok(())
     }
 

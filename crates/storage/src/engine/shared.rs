@@ -103,8 +103,11 @@ pub(crate) struct Writer {
     /// The WAL appender; `None` for a read-only database.
     pub wal: Option<WalWriter>,
     pub next_sequence: u64,
-    /// Set by `shutdown`: later writes fail with `Closed`.
+    /// Set when `shutdown` begins: later writes fail with `Closed`.
     pub closed: bool,
+    /// Set when `shutdown` succeeded: the WAL is synced and trimmed, so
+    /// dropping the last handle must not sync it again.
+    pub shut_down: bool,
 }
 
 /// The readable state and its published version.
