@@ -19,6 +19,11 @@
 //! kausal edges; a peer stores each as a 34-byte key (source, type,
 //! target) with an empty value, and "outgoing edges" is a prefix scan over
 //! the source.
+//!
+//! One write row differs: the sustained load (`Sizing::Sustained`) writes
+//! several memtables' worth, one put timed at a time, with both LSMs at the
+//! same memtable budget flushing and compacting in the background; its
+//! tail (p99.9, max), printed under the row, is the point.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -44,6 +49,18 @@ const GROUP: usize = 16;
 /// kausal's memtable budget here: large enough that nothing flushes before
 /// the `tables` rows ask for it.
 const MEMTABLE_BUDGET_BYTES: usize = 512 * 1024 * 1024;
+
+/// How the LSMs' memtables are sized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sizing {
+    /// Large enough that the read set stays in the memtable until `settle`
+    /// (kausal 512 MiB, fjall 256 MiB); compaction only when asked.
+    HoldsReadSet,
+    /// The sustained write load: both LSMs at the same memtable budget
+    /// (kausal's default, 64 MiB, in a full run), flushing and compacting
+    /// in the background as configured out of the box.
+    Sustained { memtable_bytes: usize },
+}
 
 /// Whether each write must be durable when it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +128,7 @@ pub fn edge_key(edge: &GraphEdge) -> [u8; 34] {
 
 /// kausal as a [`Subject`].
 pub struct Kausal {
+    memtable_bytes: usize,
     engine: Database,
     block: ContextBlock,
     edges: Vec<GraphEdge>,
@@ -120,16 +138,25 @@ pub struct Kausal {
 }
 
 impl Kausal {
-    pub fn open(dir: &Path, durability: Durability) -> Self {
-        let config = Config::builder()
-            .memtable_budget_bytes(MEMTABLE_BUDGET_BYTES)
-            .sync_mode(match durability {
-                Durability::Buffered => SyncMode::Manual,
-                Durability::Fsync => SyncMode::EveryWrite,
-            })
-            .auto_compact(false)
-            .build();
+    pub fn open(dir: &Path, durability: Durability, sizing: Sizing) -> Self {
+        let sync_mode = match durability {
+            Durability::Buffered => SyncMode::Manual,
+            Durability::Fsync => SyncMode::EveryWrite,
+        };
+        let config = match sizing {
+            Sizing::HoldsReadSet => Config::builder()
+                .memtable_budget_bytes(MEMTABLE_BUDGET_BYTES)
+                .sync_mode(sync_mode)
+                .auto_compact(false)
+                .build(),
+            Sizing::Sustained { memtable_bytes } => Config::builder()
+                .memtable_budget_bytes(memtable_bytes)
+                .sync_mode(sync_mode)
+                .build(),
+        };
+        let memtable_bytes = config.memtable_budget_bytes();
         Self {
+            memtable_bytes,
             engine: Database::open_with(Arc::new(OsVfs::new()), dir.join("kausal"), config)
                 .expect("open kausal"),
             block: compared_block(BlockId::from_u128(1)),
@@ -199,10 +226,12 @@ impl Subject for Kausal {
     }
 
     fn settings(&self) -> String {
-        "kausal: WAL + memtable (512 MiB budget), tables read through mmap, record \
-         checksum verified on every table read; find_block returns a view borrowed \
-         from the engine"
-            .into()
+        format!(
+            "kausal: WAL + memtable ({} MiB budget), tables read through mmap, record \
+             checksum verified on every table read; find_block returns a view borrowed \
+             from the engine",
+            self.memtable_bytes >> 20
+        )
     }
 }
 
@@ -213,6 +242,8 @@ pub struct Comparison {
     pub state: &'static str,
     /// (engine name, row); kausal is the first.
     pub results: Vec<(&'static str, Row)>,
+    /// The tail is the point of the row: printed with p99.9 and max.
+    pub tail: bool,
 }
 
 impl Comparison {
@@ -259,6 +290,7 @@ fn compare_op(
         operation: operation.to_string(),
         state,
         results,
+        tail: false,
     }
 }
 
@@ -267,15 +299,20 @@ fn id(n: u128) -> BlockId {
 }
 
 /// Opens every compared engine in its own directory under `dir`.
-pub type Opener = fn(&Path, Durability) -> Box<dyn Subject>;
+pub type Opener = fn(&Path, Durability, Sizing) -> Box<dyn Subject>;
 
 /// The write rows (fresh stores) and the read rows (memtable, then tables).
 /// Returns the rows and each engine's settings (for the notes).
 pub fn run(scale: &Scale, dir: &Path, openers: &[Opener]) -> (Vec<Comparison>, Vec<String>) {
-    let open_all = |name: &str, durability: Durability| -> Vec<Box<dyn Subject>> {
+    let open_sized = |name: &str, durability: Durability, sizing: Sizing| {
         let root = dir.join(name);
-        openers.iter().map(|open| open(&root, durability)).collect()
+        openers
+            .iter()
+            .map(|open| open(&root, durability, sizing))
+            .collect::<Vec<Box<dyn Subject>>>()
     };
+    let open_all =
+        |name: &str, durability: Durability| open_sized(name, durability, Sizing::HoldsReadSet);
     let mut comparisons = Vec::new();
 
     let mut subjects = open_all("put-fsync", Durability::Fsync);
@@ -311,6 +348,28 @@ pub fn run(scale: &Scale, dir: &Path, openers: &[Opener]) -> (Vec<Comparison>, V
         GROUP,
         |subject, i| subject.put(id(i as u128 + 1)),
     ));
+    drop(subjects);
+
+    // The sustained load: each put timed alone, the engines flushing and
+    // compacting behind it.
+    let sizing = Sizing::Sustained {
+        memtable_bytes: scale.sustained_memtable_bytes,
+    };
+    let mut subjects = open_sized("put-sustained", Durability::Buffered, sizing);
+    let mut sustained = compare_op(
+        &mut subjects,
+        &format!(
+            "put 1 KiB, no fsync, sustained ({} puts, {} MiB memtables)",
+            scale.sustained_puts,
+            scale.sustained_memtable_bytes >> 20
+        ),
+        STATE_FRESH,
+        scale.sustained_puts,
+        1,
+        |subject, i| subject.put(id(i as u128 + 1)),
+    );
+    sustained.tail = true;
+    comparisons.push(sustained);
     drop(subjects);
 
     // The read set: blocks 1..=compare_blocks, and EDGE_DEGREE outgoing
@@ -430,6 +489,20 @@ pub fn print_comparisons(title: &str, comparisons: &[Comparison]) {
             line.push_str(&format!("  {p50:>10}  {ratio:>8}"));
         }
         println!("{line}");
+        if comparison.tail {
+            let tails: Vec<String> = comparison
+                .results
+                .iter()
+                .map(|(name, row)| {
+                    format!(
+                        "{name} p99.9 {} max {}",
+                        format_ns(row.p999_ns),
+                        format_ns(row.max_ns)
+                    )
+                })
+                .collect();
+            println!("  tail: {}", tails.join("; "));
+        }
     }
 }
 
@@ -459,6 +532,7 @@ pub fn to_json(comparisons: &[Comparison]) -> Value {
                     "state": comparison.state,
                     "engines": engines,
                     "kausal_p50_over_peer_p50": ratios,
+                    "tail": comparison.tail,
                 })
             })
             .collect(),

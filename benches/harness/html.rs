@@ -336,7 +336,7 @@ fn baseline_chart(name: &str, rows: &[&Row], baseline: &Value) -> Result<Option<
 fn rows_table(html: &mut String, rows: &[&Row]) {
     html.push_str(
         "<table><tr><th>operation</th><th>ops/s</th><th>p50</th><th>p99</th><th>p99.9</th>\
-         <th>allocs/op</th><th>target</th><th>note</th></tr>\n",
+         <th>max</th><th>allocs/op</th><th>target</th><th>note</th></tr>\n",
     );
     for row in rows {
         let target = match row.targets_met() {
@@ -346,13 +346,14 @@ fn rows_table(html: &mut String, rows: &[&Row]) {
         };
         let _ = writeln!(
             html,
-            "<tr><td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td>\
-             <td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{:.2}</td><td>{}</td><td>{}</td></tr>",
             escape(&row.name),
             row.ops_per_second(),
             format_ns(row.p50_ns),
             format_ns(row.p99_ns),
             format_ns(row.p999_ns),
+            format_ns(row.max_ns),
             row.allocations_per_op,
             target,
             escape(&row.note)
@@ -533,6 +534,7 @@ mod tests {
             operation: "get (hit)".into(),
             state: "memtable",
             results: vec![("kausal", row("kausal: get")), ("fjall", row("fjall: get"))],
+            tail: false,
         }];
         let baseline = serde_json::json!({
             "rows": [{"name": "put_block", "p50_ns": 50.0}]

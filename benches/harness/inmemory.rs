@@ -184,6 +184,7 @@ pub fn run(scale: &Scale, spec: &GraphSpec, kausal_rows: &[Row]) -> Vec<Comparis
                 operation: name.to_string(),
                 state: STATE_GRAPH,
                 results: vec![("kausal", ours.clone()), ("petgraph", peer)],
+                tail: false,
             })
         })
         .collect()

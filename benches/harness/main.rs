@@ -12,6 +12,7 @@
 mod alloc;
 mod cli;
 mod compare;
+mod concurrent;
 mod html;
 mod ingest;
 mod inmemory;
@@ -45,8 +46,8 @@ struct Args {
     #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
     /// Run only these groups (comma-separated: writes, lookups, edges,
-    /// traversals (with the petgraph rows), bulk, ingest, cli, kausaldb,
-    /// peers); all when absent.
+    /// traversals (with the petgraph rows), bulk, concurrent, ingest, cli,
+    /// kausaldb, peers); all when absent.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -55,7 +56,7 @@ struct Args {
 fn openers() -> Vec<compare::Opener> {
     #[allow(unused_mut)]
     let mut openers: Vec<compare::Opener> =
-        vec![|dir, durability| Box::new(compare::Kausal::open(dir, durability))];
+        vec![|dir, durability, sizing| Box::new(compare::Kausal::open(dir, durability, sizing))];
     #[cfg(feature = "fjall")]
     openers.push(peer_fjall::open);
     #[cfg(feature = "redb")]
@@ -146,6 +147,10 @@ fn main() -> ExitCode {
     if wanted("bulk") {
         progress("bulk: flush, compaction, recovery");
         rows.extend(workloads::bulk(&scale, dir.path()));
+    }
+    if wanted("concurrent") {
+        progress("concurrent: sustained puts across flushes and compactions");
+        rows.extend(concurrent::rows(&scale, dir.path(), &progress));
     }
     if wanted("cli") {
         progress("cli: building a code graph for the kausal command");

@@ -7,7 +7,7 @@ use fjall::config::CompressionPolicy;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use kausal_storage::{BlockId, GraphEdge};
 
-use crate::compare::{Durability, Subject, edge_key, peer_value};
+use crate::compare::{Durability, Sizing, Subject, edge_key, peer_value};
 
 /// Block cache: the whole read set (about 30 MB) fits, so the `tables`
 /// rows read warm blocks as kausal reads a warm page cache.
@@ -17,6 +17,7 @@ const CACHE_BYTES: u64 = 256 * 1024 * 1024;
 const MEMTABLE_BYTES: u64 = 256 * 1024 * 1024;
 
 pub struct Fjall {
+    memtable_bytes: u64,
     database: Database,
     blocks: Keyspace,
     edges: Keyspace,
@@ -25,7 +26,11 @@ pub struct Fjall {
 }
 
 /// Opens fjall under `dir/fjall`.
-pub fn open(dir: &Path, durability: Durability) -> Box<dyn Subject> {
+pub fn open(dir: &Path, durability: Durability, sizing: Sizing) -> Box<dyn Subject> {
+    let memtable_bytes = match sizing {
+        Sizing::HoldsReadSet => MEMTABLE_BYTES,
+        Sizing::Sustained { memtable_bytes } => memtable_bytes as u64,
+    };
     let database = Database::builder(dir.join("fjall"))
         .cache_size(CACHE_BYTES)
         // Persisting is the benchmark's job (per write or never), not the
@@ -36,13 +41,14 @@ pub fn open(dir: &Path, durability: Durability) -> Box<dyn Subject> {
     // kausal stores blocks uncompressed: compare without compression.
     let options = || {
         KeyspaceCreateOptions::default()
-            .max_memtable_size(MEMTABLE_BYTES)
+            .max_memtable_size(memtable_bytes)
             .data_block_compression_policy(CompressionPolicy::disabled())
             .index_block_compression_policy(CompressionPolicy::disabled())
     };
     let blocks = database.keyspace("blocks", options).expect("keyspace");
     let edges = database.keyspace("edges", options).expect("keyspace");
     Box::new(Fjall {
+        memtable_bytes,
         database,
         blocks,
         edges,
@@ -130,7 +136,7 @@ impl Subject for Fjall {
              benchmark (SyncData per write or batch in fsync rows, never otherwise); \
              get returns the value as fjall's owned Slice",
             CACHE_BYTES >> 20,
-            MEMTABLE_BYTES >> 20
+            self.memtable_bytes >> 20
         )
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use kausal_storage::{BlockId, GraphEdge};
 use redb::{Database, ReadOnlyTable, ReadableDatabase, TableDefinition, WriteTransaction};
 
-use crate::compare::{Durability, Subject, edge_key, peer_value};
+use crate::compare::{Durability, Sizing, Subject, edge_key, peer_value};
 
 const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
 const EDGES: TableDefinition<&[u8], ()> = TableDefinition::new("edges");
@@ -28,7 +28,8 @@ pub struct Redb {
 }
 
 /// Opens redb at `dir/redb.db`.
-pub fn open(dir: &Path, durability: Durability) -> Box<dyn Subject> {
+/// redb has no memtable: `Sizing` changes nothing.
+pub fn open(dir: &Path, durability: Durability, _sizing: Sizing) -> Box<dyn Subject> {
     std::fs::create_dir_all(dir).expect("create redb dir");
     let database = Database::builder()
         .set_cache_size(CACHE_BYTES)

@@ -14,6 +14,15 @@ use crate::alloc;
 pub enum Target {
     P50AtMostNs(f64),
     P99AtMostNs(f64),
+    P999AtMostNs(f64),
+    /// No single operation slower than this.
+    MaxAtMostNs(f64),
+    /// Throughput at least `ops_per_second` (a multiple of another row's,
+    /// fixed when the row is built; `what` names it, e.g. "3x 1 thread").
+    OpsPerSecondAtLeast {
+        ops_per_second: f64,
+        what: &'static str,
+    },
     SecondsAtMost(f64),
     AllocationsPerOpAtMost(f64),
 }
@@ -23,6 +32,12 @@ impl Target {
         match self {
             Target::P50AtMostNs(ns) => format!("p50<={}", format_ns(*ns)),
             Target::P99AtMostNs(ns) => format!("p99<={}", format_ns(*ns)),
+            Target::P999AtMostNs(ns) => format!("p99.9<={}", format_ns(*ns)),
+            Target::MaxAtMostNs(ns) => format!("max<={}", format_ns(*ns)),
+            Target::OpsPerSecondAtLeast {
+                ops_per_second,
+                what,
+            } => format!("ops/s>={} ({what})", format_rate(*ops_per_second)),
             Target::SecondsAtMost(s) => format!("<={s}s"),
             Target::AllocationsPerOpAtMost(a) => format!("allocs<={a}"),
         }
@@ -38,6 +53,8 @@ pub struct Row {
     pub p50_ns: f64,
     pub p99_ns: f64,
     pub p999_ns: f64,
+    /// The slowest operation (of a timed group's mean, for grouped rows).
+    pub max_ns: f64,
     pub allocations_per_op: f64,
     pub bytes_per_op: f64,
     /// MB/s for bulk rows (flush, compaction).
@@ -59,6 +76,11 @@ impl Row {
         Some(self.targets.iter().all(|target| match target {
             Target::P50AtMostNs(ns) => self.p50_ns <= *ns,
             Target::P99AtMostNs(ns) => self.p99_ns <= *ns,
+            Target::P999AtMostNs(ns) => self.p999_ns <= *ns,
+            Target::MaxAtMostNs(ns) => self.max_ns <= *ns,
+            Target::OpsPerSecondAtLeast { ops_per_second, .. } => {
+                self.ops_per_second() >= *ops_per_second
+            }
             Target::SecondsAtMost(s) => self.seconds <= *s,
             Target::AllocationsPerOpAtMost(a) => self.allocations_per_op <= *a,
         }))
@@ -80,8 +102,7 @@ impl Row {
 /// about 20 ns, does not dominate; each group records its mean per op).
 pub fn measure(name: &str, ops: usize, group: usize, mut op: impl FnMut(usize)) -> Row {
     let group = group.max(1);
-    let mut histogram =
-        Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram bounds");
+    let mut histogram = latency_histogram();
     let (allocations_before, bytes_before) = alloc::snapshot();
     let started = Instant::now();
     let mut done = 0;
@@ -97,18 +118,49 @@ pub fn measure(name: &str, ops: usize, group: usize, mut op: impl FnMut(usize)) 
     }
     let seconds = started.elapsed().as_secs_f64();
     let (allocations_after, bytes_after) = alloc::snapshot();
-    Row {
-        name: name.to_string(),
-        ops: ops as u64,
+    Row::from_histogram(
+        name,
+        ops as u64,
         seconds,
-        p50_ns: histogram.value_at_quantile(0.5) as f64,
-        p99_ns: histogram.value_at_quantile(0.99) as f64,
-        p999_ns: histogram.value_at_quantile(0.999) as f64,
-        allocations_per_op: (allocations_after - allocations_before) as f64 / ops.max(1) as f64,
-        bytes_per_op: (bytes_after - bytes_before) as f64 / ops.max(1) as f64,
-        megabytes_per_second: None,
-        targets: Vec::new(),
-        note: String::new(),
+        &histogram,
+        (
+            allocations_after - allocations_before,
+            bytes_after - bytes_before,
+        ),
+    )
+}
+
+/// A histogram of per-operation latencies in nanoseconds, as every row
+/// records them (1 ns to 60 s, 3 significant digits).
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram bounds")
+}
+
+impl Row {
+    /// A row from latencies recorded elsewhere (e.g. merged from several
+    /// threads): `ops` operations in `seconds` of wall-clock time, with
+    /// `(allocations, bytes)` allocated in total.
+    pub fn from_histogram(
+        name: &str,
+        ops: u64,
+        seconds: f64,
+        histogram: &Histogram<u64>,
+        (allocations, bytes): (u64, u64),
+    ) -> Row {
+        Row {
+            name: name.to_string(),
+            ops,
+            seconds,
+            p50_ns: histogram.value_at_quantile(0.5) as f64,
+            p99_ns: histogram.value_at_quantile(0.99) as f64,
+            p999_ns: histogram.value_at_quantile(0.999) as f64,
+            max_ns: histogram.max() as f64,
+            allocations_per_op: allocations as f64 / ops.max(1) as f64,
+            bytes_per_op: bytes as f64 / ops.max(1) as f64,
+            megabytes_per_second: None,
+            targets: Vec::new(),
+            note: String::new(),
+        }
     }
 }
 
@@ -122,8 +174,7 @@ pub fn measure_with_setup<S>(
     mut setup: impl FnMut(&mut S, usize),
     mut op: impl FnMut(&mut S, usize),
 ) -> Row {
-    let mut histogram =
-        Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram bounds");
+    let mut histogram = latency_histogram();
     let (mut allocations, mut bytes, mut seconds) = (0u64, 0u64, 0f64);
     for i in 0..ops {
         setup(state, i);
@@ -137,19 +188,7 @@ pub fn measure_with_setup<S>(
         seconds += elapsed.as_secs_f64();
         histogram.saturating_record((elapsed.as_nanos() as u64).max(1));
     }
-    Row {
-        name: name.to_string(),
-        ops: ops as u64,
-        seconds,
-        p50_ns: histogram.value_at_quantile(0.5) as f64,
-        p99_ns: histogram.value_at_quantile(0.99) as f64,
-        p999_ns: histogram.value_at_quantile(0.999) as f64,
-        allocations_per_op: allocations as f64 / ops.max(1) as f64,
-        bytes_per_op: bytes as f64 / ops.max(1) as f64,
-        megabytes_per_second: None,
-        targets: Vec::new(),
-        note: String::new(),
-    }
+    Row::from_histogram(name, ops as u64, seconds, &histogram, (allocations, bytes))
 }
 
 /// Times one bulk operation over `bytes` bytes.
@@ -164,6 +203,7 @@ pub fn measure_bulk(name: &str, bytes: u64, op: impl FnOnce()) -> Row {
     row.p50_ns = seconds * 1e9;
     row.p99_ns = row.p50_ns;
     row.p999_ns = row.p50_ns;
+    row.max_ns = row.p50_ns;
     row.allocations_per_op = (allocations_after - allocations_before) as f64;
     row.bytes_per_op = (bytes_after - bytes_before) as f64;
     row.megabytes_per_second = Some(bytes as f64 / 1e6 / seconds.max(1e-12));
@@ -182,7 +222,7 @@ pub fn format_ns(ns: f64) -> String {
     }
 }
 
-fn format_rate(rate: f64) -> String {
+pub fn format_rate(rate: f64) -> String {
     if rate >= 1e6 {
         format!("{:.2}M", rate / 1e6)
     } else if rate >= 1e3 {
@@ -210,6 +250,7 @@ pub fn row_json(row: &Row) -> Value {
         "p50_ns": row.p50_ns,
         "p99_ns": row.p99_ns,
         "p999_ns": row.p999_ns,
+        "max_ns": row.max_ns,
         "allocations_per_op": row.allocations_per_op,
         "bytes_per_op": row.bytes_per_op,
         "megabytes_per_second": row.megabytes_per_second,
@@ -241,8 +282,17 @@ pub fn print_table(rows: &[Row], baseline: Option<(&str, &Value)>) {
         .unwrap_or(10)
         .max(10);
     let mut header = format!(
-        "{:<name_width$}  {:>9}  {:>9}  {:>9}  {:>9}  {:>8}  {:>10}  {:>9}  {:<18}",
-        "operation", "ops/s", "p50", "p99", "p99.9", "allocs/op", "bytes/op", "MB/s", "target"
+        "{:<name_width$}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>8}  {:>10}  {:>9}  {:<18}",
+        "operation",
+        "ops/s",
+        "p50",
+        "p99",
+        "p99.9",
+        "max",
+        "allocs/op",
+        "bytes/op",
+        "MB/s",
+        "target"
     );
     if let Some((name, _)) = baseline {
         header.push_str(&format!("  p50 vs {name}"));
@@ -263,12 +313,13 @@ pub fn print_table(rows: &[Row], baseline: Option<(&str, &Value)>) {
             ),
         };
         let mut line = format!(
-            "{:<name_width$}  {:>9}  {:>9}  {:>9}  {:>9}  {:>8.2}  {:>10.1}  {:>9}  {:<18}",
+            "{:<name_width$}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>8.2}  {:>10.1}  {:>9}  {:<18}",
             row.name,
             format_rate(row.ops_per_second()),
             format_ns(row.p50_ns),
             format_ns(row.p99_ns),
             format_ns(row.p999_ns),
+            format_ns(row.max_ns),
             row.allocations_per_op,
             row.bytes_per_op,
             row.megabytes_per_second

@@ -11,6 +11,9 @@ use kausal_vfs::OsVfs;
 
 use crate::report::{Row, Target, measure, measure_bulk};
 
+/// 1 KiB blocks that fill one MiB of memtable (about 1,170 bytes each).
+pub const SUSTAINED_PUTS_PER_MIB: usize = 896;
+
 /// How much work each row does.
 #[derive(Debug, Clone, Copy)]
 pub struct Scale {
@@ -31,6 +34,19 @@ pub struct Scale {
     pub compare_sync_puts: usize,
     pub compare_batches: usize,
     pub compare_reads: usize,
+    /// Memtable budget of the sustained-write rows (kausal's default in a
+    /// full run) and the puts that cross several flushes and compactions.
+    pub sustained_memtable_bytes: usize,
+    pub sustained_puts: usize,
+    /// Blocks already in tables when the find_block-under-background-work
+    /// row starts (three tables of one memtable each: one more flush makes
+    /// a compaction due).
+    pub background_read_tables: usize,
+    /// fsynced puts per thread in the durable 1-vs-4-thread rows.
+    pub durable_puts_per_thread: usize,
+    /// Queries per thread in the 1-vs-2-thread read rows.
+    pub parallel_finds: usize,
+    pub parallel_traversals: usize,
 }
 
 impl Scale {
@@ -51,6 +67,12 @@ impl Scale {
             compare_sync_puts: 1_000,
             compare_batches: 200,
             compare_reads: 200_000,
+            sustained_memtable_bytes: 64 * 1024 * 1024,
+            sustained_puts: 8 * SUSTAINED_PUTS_PER_MIB * 64,
+            background_read_tables: 3,
+            durable_puts_per_thread: 1_000,
+            parallel_finds: 2_000_000,
+            parallel_traversals: 4_000,
         }
     }
 
@@ -71,6 +93,12 @@ impl Scale {
             compare_sync_puts: 50,
             compare_batches: 10,
             compare_reads: 32_000,
+            sustained_memtable_bytes: 4 * 1024 * 1024,
+            sustained_puts: 8 * SUSTAINED_PUTS_PER_MIB * 4,
+            background_read_tables: 3,
+            durable_puts_per_thread: 100,
+            parallel_finds: 200_000,
+            parallel_traversals: 400,
         }
     }
 }
