@@ -80,8 +80,22 @@ fn time_groups(
     }
 }
 
+/// CPU time this process has used (user + system), from /proc; None where
+/// there is no /proc.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces); utime and
+    // stime are the 14th and 15th fields, in clock ticks (100 per second).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
 /// Runs `work(thread, histogram)` on `threads` threads released together;
-/// returns the row over all of them (`ops` operations in all).
+/// returns the row over all of them (`ops` operations in all). Its note
+/// says how many cores the process kept busy meanwhile: on a loaded
+/// machine, threads that find no free core cannot scale.
 fn run_threads(
     name: &str,
     threads: usize,
@@ -90,6 +104,7 @@ fn run_threads(
 ) -> Row {
     let start = Barrier::new(threads + 1);
     let (allocations_before, bytes_before) = alloc::snapshot();
+    let cpu_before = process_cpu_seconds();
     let (histogram, seconds) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|thread| {
@@ -113,7 +128,7 @@ fn run_threads(
         (merged, started.elapsed().as_secs_f64())
     });
     let (allocations_after, bytes_after) = alloc::snapshot();
-    Row::from_histogram(
+    let row = Row::from_histogram(
         name,
         ops as u64,
         seconds,
@@ -122,7 +137,15 @@ fn run_threads(
             allocations_after - allocations_before,
             bytes_after - bytes_before,
         ),
-    )
+    );
+    match (cpu_before, process_cpu_seconds()) {
+        (Some(before), Some(after)) => row.note(format!(
+            "process CPU {:.2} s in {seconds:.2} s: {:.2} cores busy",
+            after - before,
+            (after - before) / seconds.max(1e-9)
+        )),
+        _ => row,
+    }
 }
 
 pub fn rows(scale: &Scale, dir: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
@@ -313,7 +336,7 @@ fn durable_puts(scale: &Scale, dir: &Path) -> Vec<Row> {
         );
         let after = db.metrics();
         let writes = (threads * per_thread) as u64;
-        row.note(format!(
+        row.add_note(format!(
             "{} fsyncs for {writes} writes ({} writers covered by another's fsync)",
             after.wal_syncs - before.wal_syncs,
             after.group_commit_followers - before.group_commit_followers
@@ -419,9 +442,9 @@ fn parallel_reads(scale: &Scale, dir: &Path) -> Vec<Row> {
         "{nodes} blocks and their power-law edges compacted into one table, page cache warm; \
          each thread runs the same number of queries, with a snapshot per batch"
     );
-    let one_find = finds(1).note(note.clone());
-    let two_finds = scaled(&one_find, finds(2)).note(note.clone());
-    let one_bfs = traversals(1).note(note.clone());
-    let two_bfs = scaled(&one_bfs, traversals(2)).note(note);
+    let one_find = finds(1).add_note(&note);
+    let two_finds = scaled(&one_find, finds(2)).add_note(&note);
+    let one_bfs = traversals(1).add_note(&note);
+    let two_bfs = scaled(&one_bfs, traversals(2)).add_note(&note);
     vec![one_find, two_finds, one_bfs, two_bfs]
 }

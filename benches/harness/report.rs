@@ -95,6 +95,17 @@ impl Row {
         self.note = note.into();
         self
     }
+
+    /// Puts `note` before the note the row has (if any).
+    pub fn add_note(mut self, note: impl Into<String>) -> Self {
+        let note = note.into();
+        self.note = if self.note.is_empty() {
+            note
+        } else {
+            format!("{note}; {}", self.note)
+        };
+        self
+    }
 }
 
 /// Runs `op(i)` for `i in 0..ops`, timing groups of `group` operations

@@ -43,6 +43,11 @@ enum Task {
         /// Compare with baseline NAME.
         #[arg(long, value_name = "NAME")]
         baseline: Option<String>,
+        /// Run only these groups (comma-separated, passed to the harness:
+        /// writes, lookups, edges, traversals, bulk, concurrent, ingest,
+        /// cli, kausaldb, peers).
+        #[arg(long, value_name = "GROUPS")]
+        only: Option<String>,
     },
     /// kausal-memory's tests under valgrind (all of the workspace's unsafe).
     ValgrindMemory,
@@ -261,6 +266,7 @@ fn main() -> ExitCode {
             no_peer,
             save_baseline,
             baseline,
+            only,
         } => {
             let mut args = vec![
                 "run",
@@ -283,6 +289,9 @@ fn main() -> ExitCode {
             }
             if let Some(name) = &baseline {
                 args.extend(["--baseline", name]);
+            }
+            if let Some(groups) = &only {
+                args.extend(["--only", groups]);
             }
             // The `kausal callers` row runs the release binary as a whole
             // process; the harness finds it beside itself.
