@@ -351,26 +351,37 @@ pub fn run(scale: &Scale, dir: &Path, openers: &[Opener]) -> (Vec<Comparison>, V
     drop(subjects);
 
     // The sustained load: each put timed alone, the engines flushing and
-    // compacting behind it.
+    // compacting behind it. One engine open at a time, so no engine's
+    // background work (a compaction still running) lands in another's row.
     let sizing = Sizing::Sustained {
         memtable_bytes: scale.sustained_memtable_bytes,
     };
-    let mut subjects = open_sized("put-sustained", Durability::Buffered, sizing);
-    let mut sustained = compare_op(
-        &mut subjects,
-        &format!(
-            "put 1 KiB, no fsync, sustained ({} puts, {} MiB memtables)",
-            scale.sustained_puts,
+    let mut sustained = Comparison {
+        operation: format!(
+            "put 1 KiB, no fsync, sustained ({} MiB memtables)",
             scale.sustained_memtable_bytes >> 20
         ),
-        STATE_FRESH,
-        scale.sustained_puts,
-        1,
-        |subject, i| subject.put(id(i as u128 + 1)),
-    );
-    sustained.tail = true;
+        state: STATE_FRESH,
+        results: Vec::new(),
+        tail: true,
+    };
+    for open in openers {
+        let mut subject = vec![open(
+            &dir.join("put-sustained"),
+            Durability::Buffered,
+            sizing,
+        )];
+        let row = compare_op(
+            &mut subject,
+            &sustained.operation,
+            STATE_FRESH,
+            scale.sustained_puts,
+            1,
+            |subject, i| subject.put(id(i as u128 + 1)),
+        );
+        sustained.results.extend(row.results);
+    }
     comparisons.push(sustained);
-    drop(subjects);
 
     // The read set: blocks 1..=compare_blocks, and EDGE_DEGREE outgoing
     // edges from each of 1..=edge_nodes.
@@ -501,7 +512,11 @@ pub fn print_comparisons(title: &str, comparisons: &[Comparison]) {
                     )
                 })
                 .collect();
-            println!("  tail: {}", tails.join("; "));
+            println!(
+                "  {} puts; tail: {}",
+                comparison.results[0].1.ops,
+                tails.join("; ")
+            );
         }
     }
 }
