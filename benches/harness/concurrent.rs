@@ -139,11 +139,14 @@ fn run_threads(
         ),
     );
     match (cpu_before, process_cpu_seconds()) {
-        (Some(before), Some(after)) => row.note(format!(
-            "process CPU {:.2} s in {seconds:.2} s: {:.2} cores busy",
-            after - before,
-            (after - before) / seconds.max(1e-9)
-        )),
+        (Some(before), Some(after)) => {
+            let cpu = (after - before).max(0.01);
+            row.note(format!(
+                "process CPU {cpu:.2} s in {seconds:.2} s: {:.2} cores busy, {} ops per CPU second",
+                cpu / seconds.max(1e-9),
+                crate::report::format_rate(ops as f64 / cpu)
+            ))
+        }
         _ => row,
     }
 }
