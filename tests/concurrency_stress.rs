@@ -220,8 +220,11 @@ fn read_all(snapshot: &Snapshot, edges: &mut Vec<GraphEdge>) -> Answers {
     answers
 }
 
-/// The full scan of a snapshot as (id, sequence, content length).
-fn scan(snapshot: &Snapshot) -> Vec<(BlockId, u64, usize)> {
+/// A full scan: (id, sequence, content length) per live block.
+type Scan = Vec<(BlockId, u64, usize)>;
+
+/// The full scan of a snapshot.
+fn scan(snapshot: &Snapshot) -> Scan {
     snapshot
         .iterate_blocks()
         .expect("iterate")
@@ -241,7 +244,7 @@ fn run_reader(db: &Database, reader: usize, writers_done: &AtomicBool, start: &B
     // Highest version seen per block: versions only grow, so a later
     // snapshot never shows an older one.
     let mut highest: BTreeMap<BlockId, u64> = BTreeMap::new();
-    let mut held: Vec<(Snapshot, Answers, Vec<(BlockId, u64, usize)>)> = Vec::new();
+    let mut held: Vec<(Snapshot, Answers, Scan)> = Vec::new();
     let mut rounds = 0;
     start.wait();
     while rounds < MIN_READER_ROUNDS || !writers_done.load(Ordering::Acquire) {

@@ -211,7 +211,7 @@ fn reads_under_background_work(scale: &Scale, dir: &Path) -> Vec<Row> {
     for n in 1..=stored {
         template.id = id(n);
         db.put_block(&template).expect("put");
-        if n as usize % per_table == 0 {
+        if (n as usize).is_multiple_of(per_table) {
             db.flush().expect("flush");
         }
     }
