@@ -180,6 +180,7 @@ const STORAGE_SCENARIOS: &[&str] = &[
     "wal_fault_recovery",
     "compaction_faults",
     "ingestion_faults",
+    "concurrency_stress",
 ];
 
 fn test_storage(runner: &mut Runner) {
