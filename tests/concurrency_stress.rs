@@ -21,7 +21,7 @@ use kausal_tests::{open, scratch_dir};
 const WRITERS: u128 = 3;
 const READERS: usize = 2;
 /// Writes (single puts, deletes or batches) per writer.
-const WRITES_PER_WRITER: usize = 3_000;
+const WRITES_PER_WRITER: usize = 6_000;
 /// Single blocks each writer owns (ids `base + 1 ..= base + BLOCKS`).
 const BLOCKS: u128 = 120;
 /// Groups each writer owns: a group's blocks are always rewritten together
@@ -367,7 +367,7 @@ fn writers_readers_flushes_and_compactions_keep_snapshots_consistent() {
     check_model(&db.snapshot(), &models);
     let metrics = db.metrics();
     assert!(
-        metrics.flushes >= 20,
+        metrics.flushes >= 40,
         "the test must cross many flushes: {} flushes",
         metrics.flushes
     );
