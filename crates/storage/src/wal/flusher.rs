@@ -87,10 +87,16 @@ impl std::fmt::Debug for WalFlusher {
 }
 
 impl WalFlusher {
-    /// Starts the flusher thread; `None` when it cannot be spawned (the
-    /// writer then writes inline).
-    pub fn start() -> Option<Self> {
+    /// Starts the flusher thread with `MAX_PENDING_WAL_BUFFERS` spare
+    /// buffers of `capacity` bytes (so handing over never allocates: when no
+    /// spare is left, every buffer is queued and the writer writes inline);
+    /// `None` when the thread cannot be spawned (the writer then writes
+    /// inline).
+    pub fn start(capacity: usize) -> Option<Self> {
         let shared = Arc::new(Shared::default());
+        shared.lock().spare = (0..MAX_PENDING_WAL_BUFFERS)
+            .map(|_| Vec::with_capacity(capacity))
+            .collect();
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("kausal-wal".into())
@@ -122,6 +128,12 @@ impl WalFlusher {
     /// An emptied buffer to fill next, if one came back.
     pub fn spare(&self) -> Option<Vec<u8>> {
         self.shared.lock().spare.pop()
+    }
+
+    /// Returns an unused spare buffer.
+    pub fn give_back(&self, mut bytes: Vec<u8>) {
+        bytes.clear();
+        self.shared.lock().spare.push(bytes);
     }
 
     /// Waits until every queued buffer is in its file; returns the first
@@ -198,7 +210,7 @@ mod tests {
     fn buffers_land_in_order_and_drain_waits_for_them() {
         let dir = tempfile::tempdir().unwrap();
         let file = segment(dir.path());
-        let flusher = WalFlusher::start().unwrap();
+        let flusher = WalFlusher::start(1000).unwrap();
         let mut offset = 0;
         for round in 0..20u8 {
             let bytes = vec![round; 1000];
@@ -254,7 +266,7 @@ mod tests {
         let file: SegmentFile = Arc::new(Mutex::new(Box::new(ReadOnly(
             std::fs::File::open(&path).unwrap(),
         ))));
-        let flusher = WalFlusher::start().unwrap();
+        let flusher = WalFlusher::start(10).unwrap();
         assert!(flusher.submit(&file, 0, vec![1; 10]).is_ok());
         assert!(flusher.drain().is_err());
         assert!(

@@ -72,8 +72,9 @@ impl WalWriter {
     ) -> StorageResult<Self> {
         let file = create_segment(vfs.as_ref(), dir, segment_id, segment_bytes)?;
         // A zero limit writes every record through: nothing to hand over.
+        let buffer_capacity = buffer_limit + 64 * 1024;
         let flusher = (background_writes && buffer_limit > 0)
-            .then(WalFlusher::start)
+            .then(|| WalFlusher::start(buffer_capacity))
             .flatten();
         Ok(Self {
             vfs,
@@ -84,7 +85,7 @@ impl WalWriter {
             file: Arc::new(Mutex::new(file)),
             file_offset: SEGMENT_HEADER_BYTES as u64,
             capacity: segment_bytes,
-            buffer: Vec::with_capacity(buffer_limit + 64 * 1024),
+            buffer: Vec::with_capacity(buffer_capacity),
             synced_through: SEGMENT_HEADER_BYTES as u64,
             unsynced_bytes: 0,
             bytes_appended: 0,
@@ -179,10 +180,10 @@ impl WalWriter {
         let Some(flusher) = self.flusher.as_ref() else {
             return self.write_buffer();
         };
-        let capacity = self.buffer.capacity();
-        let spare = flusher
-            .spare()
-            .unwrap_or_else(|| Vec::with_capacity(capacity));
+        // No spare means every buffer is queued: the flusher is behind.
+        let Some(spare) = flusher.spare() else {
+            return self.write_buffer();
+        };
         let full = std::mem::replace(&mut self.buffer, spare);
         let len = full.len() as u64;
         match flusher.submit(&self.file, self.file_offset, full) {
@@ -192,7 +193,8 @@ impl WalWriter {
             }
             Err(full) => {
                 // The flusher is behind: write in order, inline.
-                self.buffer = full;
+                let spare = std::mem::replace(&mut self.buffer, full);
+                flusher.give_back(spare);
                 self.write_buffer()
             }
         }
