@@ -33,3 +33,7 @@ pub const COMPACTION_STALL_FACTOR: usize = 4;
 /// How long a stalled writer waits for background progress before it
 /// re-checks the engine's health.
 pub const STALL_POLL_MILLIS: u64 = 50;
+/// Longest a group-commit leader waits for writers that are appending
+/// their records before it starts its fsync (so they share it instead of
+/// waiting for the next one).
+pub const GROUP_COMMIT_GATHER_MICROS: u64 = 50;

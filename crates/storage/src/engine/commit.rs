@@ -3,16 +3,20 @@
 //!
 //! Group commit: a writer that needs durability asks for its record's WAL
 //! position to be synced. Under the `sync` lock it either finds the
-//! position already covered by another writer's fsync (and returns), or
-//! becomes the leader: it writes the WAL buffer out under the `writer`
-//! lock, then fsyncs without it, so writers that arrive meanwhile append
-//! their records and queue on `sync` to be covered by the next fsync
-//! together.
+//! position already covered by an fsync (and returns), or waits while
+//! another writer's fsync runs and checks again, or becomes the leader: it
+//! marks an fsync as running, writes the WAL buffer out under the `writer`
+//! lock, then fsyncs holding neither lock, so writers that arrive
+//! meanwhile append their records and are covered together by the next
+//! fsync.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::config::SyncMode;
-use crate::limits::{COMPACTION_STALL_FACTOR, MAX_FROZEN_MEMTABLES, STALL_POLL_MILLIS};
+use crate::limits::{
+    COMPACTION_STALL_FACTOR, GROUP_COMMIT_GATHER_MICROS, MAX_FROZEN_MEMTABLES, STALL_POLL_MILLIS,
+};
 use crate::memtable::Memtable;
 use crate::metrics::Counters;
 use crate::op::{Op, PAYLOAD_HEADER_BYTES, encode_payload};
@@ -21,6 +25,22 @@ use crate::{StorageError, StorageResult};
 
 use super::compaction::pick_compaction;
 use super::shared::{MemState, Shared, Writer, lock};
+
+/// Counts a writer as appending from its creation to its drop.
+struct AppendingGuard<'a>(&'a AtomicUsize);
+
+impl<'a> AppendingGuard<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(counter)
+    }
+}
+
+impl Drop for AppendingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// Why a write must wait before it may go on.
 enum Room {
@@ -144,6 +164,9 @@ impl Shared {
             return Err(self.read_only_error());
         }
         self.health.check_writable()?;
+        // Counted from before the lock: a group-commit leader that sees
+        // writers on their way waits briefly so they share its fsync.
+        let appending = AppendingGuard::new(&self.appending);
         let (last_sequence, sync_to) = {
             let mut writer = self.lock_writer();
             if writer.closed {
@@ -191,12 +214,44 @@ impl Shared {
     }
 
     /// Makes the WAL durable up to `position` (group commit, see above).
+    /// The `sync` lock is never held across the fsync: a writer whose
+    /// record the running fsync covers returns as soon as it ends, and one
+    /// it does not cover waits for it and then leads the next.
     pub fn sync_to(&self, position: (u64, u64)) -> StorageResult<()> {
         let mut state = lock(&self.sync);
-        self.health.check_writable()?;
-        if state.synced >= position {
-            Counters::add(&self.counters.group_commit_followers, 1);
-            return Ok(());
+        loop {
+            self.health.check_writable()?;
+            if state.synced >= position {
+                Counters::add(&self.counters.group_commit_followers, 1);
+                return Ok(());
+            }
+            if !state.in_progress {
+                break;
+            }
+            state = self
+                .sync_done
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        state.in_progress = true;
+        drop(state);
+        let synced = self.lead_sync();
+        let mut state = lock(&self.sync);
+        state.in_progress = false;
+        if let Ok(position) = synced {
+            state.synced = state.synced.max(position);
+        }
+        drop(state);
+        self.sync_done.notify_all();
+        synced.map(|_| ())
+    }
+
+    /// The leader's part: write the WAL buffer out under the writer lock,
+    /// fsync without it, and record the new durable position.
+    fn lead_sync(&self) -> StorageResult<(u64, u64)> {
+        let deadline = Instant::now() + Duration::from_micros(GROUP_COMMIT_GATHER_MICROS);
+        while self.appending.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            std::thread::yield_now();
         }
         let job = {
             let mut writer = self.lock_writer();
@@ -208,11 +263,10 @@ impl Shared {
             return Err(error);
         }
         Counters::add(&self.counters.wal_syncs, 1);
-        state.synced = job.position;
         if let Some(wal) = self.lock_writer().wal.as_mut() {
             wal.mark_synced(job.position);
         }
-        Ok(())
+        Ok(job.position)
     }
 
     /// Syncs everything appended so far.

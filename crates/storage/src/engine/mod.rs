@@ -183,6 +183,8 @@ impl Database {
                 manifest: recovered.manifest,
             }),
             sync: Mutex::new(SyncState::default()),
+            sync_done: Condvar::new(),
+            appending: std::sync::atomic::AtomicUsize::new(0),
             work: Mutex::new(WorkSignal::default()),
             work_ready: Condvar::new(),
             health: Arc::new(Health::default()),

@@ -8,7 +8,8 @@
 //! | `background` | the manifest; one flush or compaction at a time | a whole flush or compaction (readers and writers never take it) |
 //! | `sync` | the durable WAL position (group commit) | one fsync; followers wait here and find their write covered |
 //!
-//! Lock order: `sync` → `writer` → `background` → `mem` (a writer stalled
+//! Lock order: `writer` → `background` → `mem`; `sync` is taken alone (a
+//! leader releases it before it takes `writer` and fsyncs). A writer stalled
 //! without a worker thread runs a background step while holding `writer`).
 //! Background steps never take `writer` or `sync`, so a stalled writer
 //! (holding `writer`, waiting on `progress`) never blocks the flush it
@@ -234,6 +235,8 @@ pub(crate) struct BackgroundState {
 pub(crate) struct SyncState {
     /// (segment id, offset) up to which an fsync succeeded.
     pub synced: (u64, u64),
+    /// A leader's fsync is running (the lock is not held during it).
+    pub in_progress: bool,
 }
 
 /// Wake-ups for the background worker.
@@ -257,6 +260,11 @@ pub(crate) struct Shared {
     pub progress: Condvar,
     pub background: Mutex<BackgroundState>,
     pub sync: Mutex<SyncState>,
+    /// Signalled (with `sync`) when a leader's fsync ends.
+    pub sync_done: Condvar,
+    /// Writers between the start of a write call and the end of its WAL
+    /// append: a group-commit leader gives them a moment to join its fsync.
+    pub appending: std::sync::atomic::AtomicUsize,
     pub work: Mutex<WorkSignal>,
     pub work_ready: Condvar,
     pub health: Arc<Health>,
