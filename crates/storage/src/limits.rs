@@ -33,7 +33,9 @@ pub const COMPACTION_STALL_FACTOR: usize = 4;
 /// How long a stalled writer waits for background progress before it
 /// re-checks the engine's health.
 pub const STALL_POLL_MILLIS: u64 = 50;
-/// Longest a group-commit leader waits for writers that are appending
-/// their records before it starts its fsync (so they share it instead of
-/// waiting for the next one).
+/// How long a group-commit leader waits before its fsync when other
+/// writers were waiting as the last fsync ended, so that those just woken
+/// append their next records and share this fsync instead of each waiting
+/// for the next one (PostgreSQL's `commit_delay`). A lone writer never
+/// waits.
 pub const GROUP_COMMIT_GATHER_MICROS: u64 = 50;

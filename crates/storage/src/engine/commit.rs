@@ -26,17 +26,17 @@ use crate::{StorageError, StorageResult};
 use super::compaction::pick_compaction;
 use super::shared::{MemState, Shared, Writer, lock};
 
-/// Counts a writer as appending from its creation to its drop.
-struct AppendingGuard<'a>(&'a AtomicUsize);
+/// Counts a writer inside `sync_to` from its creation to its drop.
+struct InSyncGuard<'a>(&'a AtomicUsize);
 
-impl<'a> AppendingGuard<'a> {
+impl<'a> InSyncGuard<'a> {
     fn new(counter: &'a AtomicUsize) -> Self {
         counter.fetch_add(1, Ordering::AcqRel);
         Self(counter)
     }
 }
 
-impl Drop for AppendingGuard<'_> {
+impl Drop for InSyncGuard<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
@@ -164,9 +164,6 @@ impl Shared {
             return Err(self.read_only_error());
         }
         self.health.check_writable()?;
-        // Counted from before the lock: a group-commit leader that sees
-        // writers on their way waits briefly so they share its fsync.
-        let appending = AppendingGuard::new(&self.appending);
         let (last_sequence, sync_to) = {
             let mut writer = self.lock_writer();
             if writer.closed {
@@ -218,6 +215,7 @@ impl Shared {
     /// record the running fsync covers returns as soon as it ends, and one
     /// it does not cover waits for it and then leads the next.
     pub fn sync_to(&self, position: (u64, u64)) -> StorageResult<()> {
+        let _in_sync = InSyncGuard::new(&self.in_sync);
         let mut state = lock(&self.sync);
         loop {
             self.health.check_writable()?;
@@ -234,24 +232,34 @@ impl Shared {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         state.in_progress = true;
+        let expected_group = state.last_group;
         drop(state);
-        let synced = self.lead_sync();
+        let synced = self.lead_sync(expected_group);
         let mut state = lock(&self.sync);
         state.in_progress = false;
-        if let Ok(position) = synced {
+        if let Ok((position, group)) = synced {
             state.synced = state.synced.max(position);
+            state.last_group = group;
         }
         drop(state);
         self.sync_done.notify_all();
         synced.map(|_| ())
     }
 
-    /// The leader's part: write the WAL buffer out under the writer lock,
-    /// fsync without it, and record the new durable position.
-    fn lead_sync(&self) -> StorageResult<(u64, u64)> {
-        let deadline = Instant::now() + Duration::from_micros(GROUP_COMMIT_GATHER_MICROS);
-        while self.appending.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
-            std::thread::yield_now();
+    /// The leader's part: when other writers were waiting as the last
+    /// fsync ended (durable writers are running concurrently), wait
+    /// `GROUP_COMMIT_GATHER_MICROS` so that the ones just woken append
+    /// their next records and share this fsync (PostgreSQL's
+    /// `commit_delay`/`commit_siblings` rule); then write the WAL buffer
+    /// out under the writer lock, fsync without it, and record the new
+    /// durable position. Returns it with the number of writers inside
+    /// `sync_to` when the fsync ended.
+    fn lead_sync(&self, expected_group: usize) -> StorageResult<((u64, u64), usize)> {
+        if expected_group > 1 {
+            let deadline = Instant::now() + Duration::from_micros(GROUP_COMMIT_GATHER_MICROS);
+            while Instant::now() < deadline {
+                std::thread::yield_now();
+            }
         }
         let job = {
             let mut writer = self.lock_writer();
@@ -266,7 +274,10 @@ impl Shared {
         if let Some(wal) = self.lock_writer().wal.as_mut() {
             wal.mark_synced(job.position);
         }
-        Ok(job.position)
+        // Writers that queued up during this fsync (and the leader): how
+        // many the next one should expect to share it.
+        let group = self.in_sync.load(Ordering::Acquire).max(1);
+        Ok((job.position, group))
     }
 
     /// Syncs everything appended so far.

@@ -184,7 +184,7 @@ impl Database {
             }),
             sync: Mutex::new(SyncState::default()),
             sync_done: Condvar::new(),
-            appending: std::sync::atomic::AtomicUsize::new(0),
+            in_sync: std::sync::atomic::AtomicUsize::new(0),
             work: Mutex::new(WorkSignal::default()),
             work_ready: Condvar::new(),
             health: Arc::new(Health::default()),

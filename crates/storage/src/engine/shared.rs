@@ -237,6 +237,9 @@ pub(crate) struct SyncState {
     pub synced: (u64, u64),
     /// A leader's fsync is running (the lock is not held during it).
     pub in_progress: bool,
+    /// Writers inside `sync_to` when the last fsync ended, its leader
+    /// included (1 when alone).
+    pub last_group: usize,
 }
 
 /// Wake-ups for the background worker.
@@ -262,9 +265,9 @@ pub(crate) struct Shared {
     pub sync: Mutex<SyncState>,
     /// Signalled (with `sync`) when a leader's fsync ends.
     pub sync_done: Condvar,
-    /// Writers between the start of a write call and the end of its WAL
-    /// append: a group-commit leader gives them a moment to join its fsync.
-    pub appending: std::sync::atomic::AtomicUsize,
+    /// Writers inside `sync_to` (each has appended its record): how a
+    /// group-commit leader tells how many would share its fsync.
+    pub in_sync: std::sync::atomic::AtomicUsize,
     pub work: Mutex<WorkSignal>,
     pub work_ready: Condvar,
     pub health: Arc<Health>,
