@@ -9,7 +9,7 @@ use kausal_ingest::{IngestOptions, Ingester};
 use kausal_query::{Algorithm, Direction, EdgeTypeSet, QueryEngine, Traversal};
 use kausal_storage::{BlockId, BlockView, Config, EdgeType, StorageEngine, StorageError};
 use kausal_vfs::{OsVfs, Vfs};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cli::{Command, TraceDirection};
 use crate::error::CliError;
@@ -23,6 +23,189 @@ pub const MAX_TREE_DEPTH: u32 = 32;
 pub const MAX_TREE_NODES: usize = 2000;
 /// Most results `find` returns.
 pub const MAX_FIND_LIMIT: usize = 10_000;
+
+/// Default `find` limit (the CLI's `--limit` default).
+pub const DEFAULT_FIND_LIMIT: usize = 50;
+/// Default `trace` limit (the CLI's `--limit` default).
+pub const DEFAULT_TRACE_LIMIT: usize = 1000;
+
+/// A read-only question about the graph, as the CLI, the HTTP server and
+/// the MCP tools ask it; [`answer`] answers it on one consistent view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Query {
+    Find {
+        name: String,
+        #[serde(default)]
+        kind: Option<String>,
+        #[serde(default)]
+        path: Option<String>,
+        #[serde(default = "default_find_limit")]
+        limit: usize,
+    },
+    Show {
+        name: String,
+    },
+    Callers {
+        name: String,
+        #[serde(default = "default_tree_depth")]
+        depth: u32,
+    },
+    Callees {
+        name: String,
+        #[serde(default = "default_tree_depth")]
+        depth: u32,
+    },
+    Trace {
+        name: String,
+        #[serde(default = "default_direction")]
+        direction: TraceDirection,
+        #[serde(default = "default_trace_depth")]
+        depth: u32,
+        #[serde(default)]
+        edges: Vec<String>,
+        #[serde(default = "default_trace_limit")]
+        limit: usize,
+    },
+    Path {
+        from: String,
+        to: String,
+        #[serde(default)]
+        edges: Vec<String>,
+    },
+    Cycles {
+        #[serde(default)]
+        edges: Vec<String>,
+    },
+    Deps {
+        target: String,
+    },
+    Stats,
+}
+
+fn default_find_limit() -> usize {
+    DEFAULT_FIND_LIMIT
+}
+fn default_tree_depth() -> u32 {
+    1
+}
+fn default_direction() -> TraceDirection {
+    TraceDirection::Out
+}
+fn default_trace_depth() -> u32 {
+    3
+}
+fn default_trace_limit() -> usize {
+    DEFAULT_TRACE_LIMIT
+}
+
+impl Query {
+    /// The query a read-only command asks; `None` for commands that write
+    /// or check the files themselves (ingest, verify, backup, compact).
+    pub fn from_command(command: &Command) -> Option<Query> {
+        Some(match command {
+            Command::Find {
+                name,
+                kind,
+                path,
+                limit,
+            } => Query::Find {
+                name: name.clone(),
+                kind: kind.clone(),
+                path: path.clone(),
+                limit: *limit,
+            },
+            Command::Show(target) => Query::Show {
+                name: target.name.clone(),
+            },
+            Command::Callers { target, depth } => Query::Callers {
+                name: target.name.clone(),
+                depth: *depth,
+            },
+            Command::Callees { target, depth } => Query::Callees {
+                name: target.name.clone(),
+                depth: *depth,
+            },
+            Command::Trace {
+                target,
+                direction,
+                depth,
+                edges,
+                limit,
+            } => Query::Trace {
+                name: target.name.clone(),
+                direction: *direction,
+                depth: *depth,
+                edges: edges.clone(),
+                limit: *limit,
+            },
+            Command::Path { from, to, edges } => Query::Path {
+                from: from.clone(),
+                to: to.clone(),
+                edges: edges.clone(),
+            },
+            Command::Cycles { edges } => Query::Cycles {
+                edges: edges.clone(),
+            },
+            Command::Deps { target } => Query::Deps {
+                target: target.clone(),
+            },
+            Command::Stats => Query::Stats,
+            Command::Ingest { .. }
+            | Command::Verify
+            | Command::Backup { .. }
+            | Command::Compact
+            | Command::Serve { .. }
+            | Command::Mcp { .. } => return None,
+        })
+    }
+
+    /// The names the query resolves (each must be non-empty).
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Query::Find { name, .. }
+            | Query::Show { name }
+            | Query::Callers { name, .. }
+            | Query::Callees { name, .. }
+            | Query::Trace { name, .. } => vec![name],
+            Query::Path { from, to, .. } => vec![from, to],
+            Query::Deps { target } => vec![target],
+            Query::Cycles { .. } | Query::Stats => Vec::new(),
+        }
+    }
+}
+
+/// Answers `query` on `engine` (the database in `db`).
+pub fn answer(engine: &StorageEngine, db: &Path, query: &Query) -> Result<Report, CliError> {
+    for name in query.names() {
+        check_name(name)?;
+    }
+    match query {
+        Query::Find {
+            name,
+            kind,
+            path,
+            limit,
+        } => find(engine, name, kind.as_deref(), path.as_deref(), *limit),
+        Query::Show { name } => {
+            let view = resolve_one(engine, name)?;
+            Ok(Report::Show(BlockDetail::from_view(&view)))
+        }
+        Query::Callers { name, depth } => tree(engine, name, *depth, true).map(Report::Callers),
+        Query::Callees { name, depth } => tree(engine, name, *depth, false).map(Report::Callees),
+        Query::Trace {
+            name,
+            direction,
+            depth,
+            edges,
+            limit,
+        } => trace(engine, db, name, *direction, *depth, edges, *limit),
+        Query::Path { from, to, edges } => path(engine, db, from, to, edges),
+        Query::Cycles { edges } => cycles(engine, db, edges),
+        Query::Deps { target } => deps(engine, target),
+        Query::Stats => stats(engine, db),
+    }
+}
 
 /// What a command produced.
 #[derive(Debug, Serialize)]
@@ -41,6 +224,13 @@ pub enum Report {
     Verify(VerifyReport),
     Backup(BackupSummary),
     Compact(CompactReport),
+    /// `serve` or `mcp` shut down cleanly.
+    Stopped(StoppedReport),
+}
+
+#[derive(Debug, Serialize)]
+pub struct StoppedReport {
+    pub db: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -259,44 +449,14 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
     for name in names_of(&command) {
         check_name(name)?;
     }
+    if let Some(query) = Query::from_command(&command) {
+        return with_reader(context, |engine, db| answer(engine, db, &query));
+    }
     match command {
         Command::Ingest {
             path,
             max_file_bytes,
         } => ingest(context, path, max_file_bytes),
-        Command::Find {
-            name,
-            kind,
-            path,
-            limit,
-        } => with_reader(context, |engine, _| {
-            find(engine, &name, kind.as_deref(), path.as_deref(), limit)
-        }),
-        Command::Show(target) => with_reader(context, |engine, _| {
-            let view = resolve_one(engine, &target.name)?;
-            Ok(Report::Show(BlockDetail::from_view(&view)))
-        }),
-        Command::Callers { target, depth } => with_reader(context, |engine, _| {
-            tree(engine, &target.name, depth, true).map(Report::Callers)
-        }),
-        Command::Callees { target, depth } => with_reader(context, |engine, _| {
-            tree(engine, &target.name, depth, false).map(Report::Callees)
-        }),
-        Command::Trace {
-            target,
-            direction,
-            depth,
-            edges,
-            limit,
-        } => with_reader(context, |engine, db| {
-            trace(engine, db, &target.name, direction, depth, &edges, limit)
-        }),
-        Command::Path { from, to, edges } => {
-            with_reader(context, |engine, db| path(engine, db, &from, &to, &edges))
-        }
-        Command::Cycles { edges } => with_reader(context, |engine, db| cycles(engine, db, &edges)),
-        Command::Deps { target } => with_reader(context, |engine, _| deps(engine, &target)),
-        Command::Stats => with_reader(context, stats),
         Command::Verify => verify(&context.db_for_queries()?),
         Command::Backup { dir } => {
             let db = context.db_for_queries()?;
@@ -334,7 +494,61 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
                 tables_after,
             }))
         }
+        Command::Find { .. }
+        | Command::Show(_)
+        | Command::Callers { .. }
+        | Command::Callees { .. }
+        | Command::Trace { .. }
+        | Command::Path { .. }
+        | Command::Cycles { .. }
+        | Command::Deps { .. }
+        | Command::Stats => Err(CliError::Usage(
+            "internal error: a query command reached the maintenance commands".into(),
+        )),
+        Command::Serve { watch, port, root } => {
+            let (db, root) = server_paths(context, root)?;
+            crate::server::http::run(crate::server::http::ServeConfig {
+                db: db.clone(),
+                root,
+                port,
+                watch,
+            })?;
+            Ok(Report::Stopped(StoppedReport {
+                db: db.display().to_string(),
+            }))
+        }
+        Command::Mcp { watch, root } => {
+            let (db, root) = server_paths(context, root)?;
+            crate::server::mcp::run(&db, &root, watch)?;
+            Ok(Report::Stopped(StoppedReport {
+                db: db.display().to_string(),
+            }))
+        }
     }
+}
+
+/// The database and repository root a server serves: `--root`, else the
+/// directory holding the database's `.kausal/`, else the current one; the
+/// database as `ingest` finds or creates it for that root.
+fn server_paths(context: &Context, root: Option<PathBuf>) -> Result<(PathBuf, PathBuf), CliError> {
+    let root = match root {
+        Some(root) => context.cwd.join(root),
+        None => match find_db(context.db.as_deref(), &context.cwd) {
+            Some(db) if db.file_name().is_some_and(|name| name == DB_DIR_NAME) => db
+                .parent()
+                .map(|parent| context.cwd.join(parent))
+                .unwrap_or_else(|| context.cwd.clone()),
+            _ => context.cwd.clone(),
+        },
+    };
+    if !root.is_dir() {
+        return Err(CliError::Usage(format!(
+            "{} is not a directory to serve",
+            root.display()
+        )));
+    }
+    let db = find_db(context.db.as_deref(), &root).unwrap_or_else(|| root.join(DB_DIR_NAME));
+    Ok((context.cwd.join(db), root))
 }
 
 fn with_reader(
@@ -371,6 +585,15 @@ fn ingest(
     let mut ingester = Ingester::new(vfs, &root, options)?;
     let report = ingester.ingest(&mut engine)?;
     engine.shutdown().map_err(storage_error(&db))?;
+    Ok(Report::Ingest(ingest_summary(&db, &root, &report)))
+}
+
+/// The report of an ingest of `root` into `db`.
+pub fn ingest_summary(
+    db: &Path,
+    root: &Path,
+    report: &kausal_ingest::IngestReport,
+) -> IngestSummary {
     let skipped = |list: &[kausal_ingest::SkippedFile]| {
         list.iter()
             .map(|file| Skipped {
@@ -379,7 +602,7 @@ fn ingest(
             })
             .collect()
     };
-    Ok(Report::Ingest(IngestSummary {
+    IngestSummary {
         db: db.display().to_string(),
         root: root.display().to_string(),
         files_seen: report.files_seen,
@@ -398,7 +621,7 @@ fn ingest(
         partial: skipped(&report.partial),
         seconds: report.elapsed.as_secs_f64(),
         text: report.to_string(),
-    }))
+    }
 }
 
 /// Kind names users type, mapped to the stored kind.

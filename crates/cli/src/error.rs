@@ -51,6 +51,8 @@ pub enum CliError {
     },
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Server(#[from] crate::server::http::ServeError),
     #[error("{what} {}: {source}", path.display())]
     Io {
         what: &'static str,
@@ -102,6 +104,7 @@ impl CliError {
             },
             CliError::Query { .. } => "query",
             CliError::Ingest(_) => "ingest",
+            CliError::Server(_) => "server",
             CliError::Io { .. } => "io",
         }
     }

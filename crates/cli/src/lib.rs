@@ -3,6 +3,8 @@
 //! resolution through it). Parse (`cli`), run (`commands`, typed reports),
 //! print (`print`).
 
+#![deny(clippy::unwrap_used)]
+
 pub mod cli;
 pub mod commands;
 pub mod error;
@@ -10,3 +12,4 @@ pub mod location;
 pub mod model;
 pub mod names;
 pub mod print;
+pub mod server;
