@@ -10,17 +10,64 @@
 
 use std::sync::Arc;
 
+use rmcp::handler::server::common::FromContextPart;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::wrapper::Parameters;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{ErrorData, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::store::Store;
 use super::{ApiError, limits, run_ingest, run_query};
 use crate::cli::TraceDirection;
 use crate::commands::Query;
+
+/// A tool's arguments, or why they did not parse. rmcp's own wrapper turns
+/// a wrong type into a JSON-RPC error; this one lets the tool answer with
+/// a tool error (`is_error`) that says which argument is wrong, which is
+/// what a model can read and correct. The schema is `T`'s.
+pub struct Parameters<T>(pub Result<T, String>);
+
+impl<T: JsonSchema> JsonSchema for Parameters<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
+
+impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Parameters<T> {
+    fn from_context_part(context: &mut ToolCallContext<'_, S>) -> Result<Self, ErrorData> {
+        let arguments = context.arguments.take().unwrap_or_default();
+        Ok(Parameters(
+            serde_json::from_value(serde_json::Value::Object(arguments))
+                .map_err(|error| error.to_string()),
+        ))
+    }
+}
+
+/// The tool error for arguments that did not parse.
+fn bad_arguments(tool: &str, reason: &str) -> CallToolResult {
+    tool_result(Err(ApiError::new(
+        400,
+        "bad_arguments",
+        format!("bad arguments for {tool}: {reason}"),
+    )))
+}
+
+/// Unwraps parsed arguments, or returns the tool error from the tool.
+macro_rules! arguments {
+    ($tool:literal, $parameters:expr) => {
+        match $parameters.0 {
+            Ok(arguments) => arguments,
+            Err(reason) => return Ok(bad_arguments($tool, &reason)),
+        }
+    };
+}
 
 /// The MCP server: the store and the tool table.
 #[derive(Clone)]
@@ -130,6 +177,7 @@ pub struct DepsArgs {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NoArgs {}
 
 /// The list a report pages over, by command.
@@ -229,10 +277,8 @@ impl KausalMcp {
         description = "Find symbols (functions, methods, types, modules, files) by name, qualified-name suffix like `Reader::find`, file path, or name prefix. Returns each match with kind, qualified name and location (path:line). Use first to see what a name refers to.",
         annotations(read_only_hint = true)
     )]
-    async fn find(
-        &self,
-        Parameters(args): Parameters<FindArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn find(&self, parameters: Parameters<FindArgs>) -> Result<CallToolResult, ErrorData> {
+        let args = arguments!("find", parameters);
         let query = Query::Find {
             name: args.name,
             kind: args.kind,
@@ -246,10 +292,8 @@ impl KausalMcp {
         description = "Show one symbol: its location, signature, doc comment, metadata and full source text. Use after `find` to read the code.",
         annotations(read_only_hint = true)
     )]
-    async fn show(
-        &self,
-        Parameters(args): Parameters<NameArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn show(&self, parameters: Parameters<NameArgs>) -> Result<CallToolResult, ErrorData> {
+        let args = arguments!("show", parameters);
         Ok(self.query(Query::Show { name: args.name }, None).await)
     }
 
@@ -257,10 +301,8 @@ impl KausalMcp {
         description = "Who calls this function or method: a tree of callers (depth levels up), each with location. Answers 'what breaks if I change this?'.",
         annotations(read_only_hint = true)
     )]
-    async fn callers(
-        &self,
-        Parameters(args): Parameters<TreeArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn callers(&self, parameters: Parameters<TreeArgs>) -> Result<CallToolResult, ErrorData> {
+        let args = arguments!("callers", parameters);
         let query = Query::Callers {
             name: args.name,
             depth: args.depth.unwrap_or(1),
@@ -272,10 +314,8 @@ impl KausalMcp {
         description = "What this function or method calls: a tree of callees (depth levels down), each with location. Answers 'what does this depend on?'.",
         annotations(read_only_hint = true)
     )]
-    async fn callees(
-        &self,
-        Parameters(args): Parameters<TreeArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn callees(&self, parameters: Parameters<TreeArgs>) -> Result<CallToolResult, ErrorData> {
+        let args = arguments!("callees", parameters);
         let query = Query::Callees {
             name: args.name,
             depth: args.depth.unwrap_or(1),
@@ -287,10 +327,8 @@ impl KausalMcp {
         description = "Everything reachable from a symbol over chosen edge types (calls, imports, defined_in, ...), in or out, up to a depth: a breadth-first list with each block's depth and the block it was reached from. Use for impact analysis beyond direct callers.",
         annotations(read_only_hint = true)
     )]
-    async fn trace(
-        &self,
-        Parameters(args): Parameters<TraceArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn trace(&self, parameters: Parameters<TraceArgs>) -> Result<CallToolResult, ErrorData> {
+        let args = arguments!("trace", parameters);
         let query = Query::Trace {
             name: args.name,
             direction: match args.direction {
@@ -309,10 +347,8 @@ impl KausalMcp {
         description = "The shortest call path from one symbol to another (each step with location), or an error when none exists. Answers 'how does A end up calling B?'.",
         annotations(read_only_hint = true)
     )]
-    async fn path(
-        &self,
-        Parameters(args): Parameters<PathArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn path(&self, parameters: Parameters<PathArgs>) -> Result<CallToolResult, ErrorData> {
+        let args = arguments!("path", parameters);
         let query = Query::Path {
             from: args.from,
             to: args.to,
@@ -327,8 +363,9 @@ impl KausalMcp {
     )]
     async fn cycles(
         &self,
-        Parameters(args): Parameters<CyclesArgs>,
+        parameters: Parameters<CyclesArgs>,
     ) -> Result<CallToolResult, ErrorData> {
+        let args = arguments!("cycles", parameters);
         Ok(self
             .query(Query::Cycles { edges: args.edges }, Some(&args.page))
             .await)
@@ -338,10 +375,8 @@ impl KausalMcp {
         description = "What a file or module imports and what imports it.",
         annotations(read_only_hint = true)
     )]
-    async fn deps(
-        &self,
-        Parameters(args): Parameters<DepsArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn deps(&self, parameters: Parameters<DepsArgs>) -> Result<CallToolResult, ErrorData> {
+        let args = arguments!("deps", parameters);
         Ok(self
             .query(
                 Query::Deps {
@@ -356,10 +391,8 @@ impl KausalMcp {
         description = "Size of the graph: blocks by kind and language, edges by type, tables and bytes on disk.",
         annotations(read_only_hint = true)
     )]
-    async fn stats(
-        &self,
-        Parameters(_args): Parameters<NoArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn stats(&self, parameters: Parameters<NoArgs>) -> Result<CallToolResult, ErrorData> {
+        let NoArgs {} = arguments!("stats", parameters);
         Ok(self.query(Query::Stats, None).await)
     }
 
@@ -367,10 +400,8 @@ impl KausalMcp {
         description = "Re-ingest the repository incrementally (only changed files are parsed) so answers reflect edits on disk. Returns files parsed, removed and unchanged.",
         annotations(read_only_hint = false, idempotent_hint = true)
     )]
-    async fn ingest(
-        &self,
-        Parameters(_args): Parameters<NoArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn ingest(&self, parameters: Parameters<NoArgs>) -> Result<CallToolResult, ErrorData> {
+        let NoArgs {} = arguments!("ingest", parameters);
         Ok(tool_result(run_ingest(&self.store).await))
     }
 }
