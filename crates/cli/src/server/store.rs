@@ -26,7 +26,7 @@
 //! queries keep answering from what was acknowledged.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -85,6 +85,8 @@ impl StoreError {
 pub struct StoreMetrics {
     pub db: String,
     pub root: String,
+    /// An ingest is running now.
+    pub ingesting: bool,
     pub ingests_ok: u64,
     pub ingests_failed: u64,
     pub last_ingest_seconds: f64,
@@ -107,6 +109,7 @@ pub struct Store {
     engine: Mutex<Option<StorageEngine>>,
     /// Serialises ingests and keeps the ingester's picture between them.
     ingester: Mutex<Ingester>,
+    ingesting: AtomicBool,
     ingests_ok: AtomicU64,
     ingests_failed: AtomicU64,
     last_ingest_micros: AtomicU64,
@@ -141,6 +144,7 @@ impl Store {
             root: root.to_path_buf(),
             engine: Mutex::new(Some(engine)),
             ingester: Mutex::new(ingester),
+            ingesting: AtomicBool::new(false),
             ingests_ok: AtomicU64::new(0),
             ingests_failed: AtomicU64::new(0),
             last_ingest_micros: AtomicU64::new(0),
@@ -184,7 +188,9 @@ impl Store {
             what: "ingest",
         })?;
         let started = Instant::now();
+        self.ingesting.store(true, Ordering::Relaxed);
         let result = self.ingest_locked(&mut ingester);
+        self.ingesting.store(false, Ordering::Relaxed);
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.last_ingest_micros.store(micros, Ordering::Relaxed);
         let error_text = result.as_ref().err().map(ToString::to_string);
@@ -263,11 +269,13 @@ impl Store {
         }
     }
 
-    /// Counters of ingests and the engine's figures.
+    /// Counters of ingests and the engine's figures; never waits for an
+    /// ingest (the engine's figures are zero while one holds the engine).
     pub fn metrics(&self) -> StoreMetrics {
         let mut metrics = StoreMetrics {
             db: self.db.display().to_string(),
             root: self.root.display().to_string(),
+            ingesting: self.ingesting.load(Ordering::Relaxed),
             ingests_ok: self.ingests_ok.load(Ordering::Relaxed),
             ingests_failed: self.ingests_failed.load(Ordering::Relaxed),
             last_ingest_seconds: self.last_ingest_micros.load(Ordering::Relaxed) as f64 / 1e6,
@@ -284,7 +292,7 @@ impl Store {
             memtable_edges: 0,
             background_errors: 0,
         };
-        if let Ok(guard) = self.engine.lock()
+        if let Ok(guard) = self.engine.try_lock()
             && let Some(engine) = guard.as_ref()
         {
             let figures = engine.metrics();
