@@ -208,7 +208,7 @@ pub fn answer(engine: &StorageEngine, db: &Path, query: &Query) -> Result<Report
 }
 
 /// What a command produced.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Report {
     Ingest(IngestSummary),
@@ -228,12 +228,12 @@ pub enum Report {
     Stopped(StoppedReport),
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct StoppedReport {
     pub db: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct IngestSummary {
     pub db: String,
     pub root: String,
@@ -256,22 +256,22 @@ pub struct IngestSummary {
     pub text: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Skipped {
     pub path: String,
     pub reason: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FindReport {
     pub query: String,
     /// `id`, `exact` (name, qualified-name suffix or path) or `prefix`.
-    pub matched_by: &'static str,
+    pub matched_by: String,
     pub results: Vec<BlockInfo>,
     pub truncated: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TreeNode {
     #[serde(flatten)]
     pub block: BlockInfo,
@@ -284,7 +284,7 @@ pub struct TreeNode {
     pub children: Vec<TreeNode>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TreeReport {
     pub root: BlockInfo,
     pub depth: u32,
@@ -292,7 +292,7 @@ pub struct TreeReport {
     pub truncated: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TraceStep {
     #[serde(flatten)]
     pub block: BlockInfo,
@@ -301,38 +301,38 @@ pub struct TraceStep {
     pub from: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TraceReport {
     pub start: BlockInfo,
-    pub direction: &'static str,
+    pub direction: String,
     pub edges: Vec<String>,
     pub depth: u32,
     pub reached: Vec<TraceStep>,
     pub truncated: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PathReport {
     pub from: BlockInfo,
     pub to: BlockInfo,
     pub steps: Vec<TraceStep>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CyclesReport {
     pub edges: Vec<String>,
     pub cycles: Vec<Vec<BlockInfo>>,
     pub truncated: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct DepsReport {
     pub target: BlockInfo,
     pub imports: Vec<BlockInfo>,
     pub imported_by: Vec<BlockInfo>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct StatsReport {
     pub db: String,
     pub blocks: u64,
@@ -349,14 +349,14 @@ pub struct StatsReport {
     pub memtable_edges: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Damage {
     pub file: String,
     pub offset: Option<u64>,
     pub reason: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct VerifyReport {
     pub db: String,
     pub tables: usize,
@@ -367,7 +367,7 @@ pub struct VerifyReport {
     pub damaged: Vec<Damage>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct BackupSummary {
     pub db: String,
     pub backup: String,
@@ -377,7 +377,7 @@ pub struct BackupSummary {
     pub retries: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CompactReport {
     pub db: String,
     pub tables_before: usize,
@@ -450,6 +450,11 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
         check_name(name)?;
     }
     if let Some(query) = Query::from_command(&command) {
+        // A running `kausal serve` holds the database: ask it.
+        let db = context.db_for_queries()?;
+        if let Some(answered) = crate::server::client::query(&db, &query) {
+            return answered;
+        }
         return with_reader(context, |engine, db| answer(engine, db, &query));
     }
     match command {
@@ -573,6 +578,9 @@ fn ingest(
         )));
     }
     let db = find_db(context.db.as_deref(), &root).unwrap_or_else(|| root.join(DB_DIR_NAME));
+    if let Some(answered) = crate::server::client::ingest(&db, &root) {
+        return answered;
+    }
     let mut engine = open_writable(&db)?;
     let mut options = IngestOptions {
         progress: context.progress,
@@ -675,7 +683,8 @@ fn find(
             MatchKind::Id => "id",
             MatchKind::Exact => "exact",
             MatchKind::Prefix => "prefix",
-        },
+        }
+        .to_string(),
         results,
         truncated,
     }))
@@ -924,7 +933,7 @@ fn trace(
     let result = query.traverse(&traversal).map_err(query_error(db))?;
     Ok(Report::Trace(TraceReport {
         start: BlockInfo::from_view(&start),
-        direction: label,
+        direction: label.to_string(),
         edges: labels,
         depth,
         reached: steps(&result),

@@ -53,6 +53,13 @@ pub enum CliError {
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Server(#[from] crate::server::http::ServeError),
+    /// A running server answered the query with an error.
+    #[error("{message}")]
+    Remote {
+        code: &'static str,
+        message: String,
+        details: serde_json::Value,
+    },
     #[error("{what} {}: {source}", path.display())]
     Io {
         what: &'static str,
@@ -83,6 +90,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::NotFound { .. } | CliError::NoResults(_) => 1,
+            CliError::Remote { code, .. } if matches!(*code, "not_found" | "no_results") => 1,
             _ => 2,
         }
     }
@@ -105,6 +113,7 @@ impl CliError {
             CliError::Query { .. } => "query",
             CliError::Ingest(_) => "ingest",
             CliError::Server(_) => "server",
+            CliError::Remote { code, .. } => code,
             CliError::Io { .. } => "io",
         }
     }
@@ -118,6 +127,7 @@ impl CliError {
             CliError::Ambiguous { candidates, .. } => {
                 serde_json::json!({ "candidates": candidates })
             }
+            CliError::Remote { details, .. } => details.clone(),
             _ => serde_json::Value::Null,
         }
     }

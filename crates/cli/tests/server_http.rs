@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Server, encode, fixture, kausal, locations, request, write};
+use support::{Server, encode, fixture, kausal, kausal_output, locations, request, write};
 
 #[test]
 fn every_query_endpoint_answers_with_locations() {
@@ -197,4 +197,56 @@ fn watch_reflects_an_edit_within_a_second() {
     assert!(worst < Duration::from_secs(2), "{worst:?}");
     // The deleted name is gone.
     assert_eq!(server.get("/v1/find?name=edited_0").0, 404);
+}
+
+#[test]
+fn the_cli_uses_a_running_server_and_answers_the_same() {
+    let repo = fixture();
+    kausal(repo.path(), &["ingest"]);
+    let queries: &[&[&str]] = &[
+        &["callers", "lex", "--json"],
+        &["callees", "run", "--depth", "2", "--json"],
+        &["find", "helper", "--json"],
+        &["trace", "run", "--json"],
+        &["path", "run", "lex", "--json"],
+        &["cycles", "--json"],
+        &["deps", "src/parse.rs", "--json"],
+        &["show", "parse", "--json"],
+        &["callers", "run"],
+    ];
+    let direct: Vec<std::process::Output> = queries
+        .iter()
+        .map(|args| kausal_output(repo.path(), args, true))
+        .collect();
+    let server = Server::start(repo.path(), &[]);
+    // The server holds the writer lock: a direct open is refused...
+    let locked = kausal_output(repo.path(), &["callers", "lex"], true);
+    assert_eq!(locked.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&locked.stderr).contains("locked")
+            || String::from_utf8_lossy(&locked.stderr).contains("writ")
+    );
+    // ...so the CLI asks the server, and prints exactly what it would have.
+    for (args, direct) in queries.iter().zip(&direct) {
+        let routed = kausal_output(repo.path(), args, false);
+        assert_eq!(routed.status.code(), direct.status.code(), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&routed.stdout),
+            String::from_utf8_lossy(&direct.stdout),
+            "{args:?}"
+        );
+    }
+    // Errors keep their exit codes and JSON codes.
+    let missing = kausal_output(repo.path(), &["callers", "nosuchthing", "--json"], false);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("not_found"));
+    let ambiguous = kausal_output(repo.path(), &["show", "helper"], false);
+    assert_eq!(ambiguous.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&ambiguous.stderr).contains("ambiguous"));
+    // `kausal ingest` goes through the server too.
+    write(repo.path(), "src/extra.rs", "pub fn via_cli() {}\n");
+    let ingest = kausal(repo.path(), &["ingest"]);
+    assert!(String::from_utf8_lossy(&ingest.stdout).contains("ingested by the server"));
+    assert_eq!(server.get("/v1/find?name=via_cli").0, 200);
+    assert!(server.terminate().success());
 }

@@ -7,6 +7,7 @@
 //! `watch` re-ingests on file changes; `client` lets the CLI use a running
 //! server.
 
+pub mod client;
 pub mod discovery;
 pub mod http;
 pub mod limits;
@@ -66,6 +67,12 @@ impl From<CliError> for ApiError {
                 QueryError::Storage(_) => 500,
             },
             CliError::NoDatabase { .. } => 404,
+            CliError::Remote { code, .. } => match *code {
+                "not_found" | "no_results" => 404,
+                "ambiguous" => 409,
+                "usage" => 400,
+                _ => 500,
+            },
             CliError::Storage { .. }
             | CliError::Ingest(_)
             | CliError::Io { .. }

@@ -48,15 +48,21 @@ pub fn kausal_bin() -> &'static str {
     env!("CARGO_BIN_EXE_kausal")
 }
 
+/// `kausal ARGS` in `dir` (a running server is used if there is one).
+pub fn kausal_output(dir: &Path, args: &[&str], no_server: bool) -> std::process::Output {
+    let mut command = Command::new(kausal_bin());
+    command.current_dir(dir).env_remove("KAUSAL_DB").args(args);
+    if no_server {
+        command.env("KAUSAL_NO_SERVER", "1");
+    } else {
+        command.env_remove("KAUSAL_NO_SERVER");
+    }
+    command.output().expect("run kausal")
+}
+
 /// `kausal ARGS` in `dir`; panics unless it exits 0.
 pub fn kausal(dir: &Path, args: &[&str]) -> std::process::Output {
-    let output = Command::new(kausal_bin())
-        .current_dir(dir)
-        .env_remove("KAUSAL_DB")
-        .env("KAUSAL_NO_SERVER", "1")
-        .args(args)
-        .output()
-        .expect("run kausal");
+    let output = kausal_output(dir, args, false);
     assert!(output.status.success(), "kausal {args:?}: {output:?}");
     output
 }
