@@ -172,6 +172,9 @@ pub fn rows(quick: bool, work: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
         let _ = stopped.await;
     }));
 
+    // The same load without ingests: what the server itself costs.
+    let (quiet, quiet_errors, quiet_seconds) = load_phase(&address, &token, files, load / 2);
+
     // The writer: edit files and re-ingest until the load ends.
     let stop = Arc::new(AtomicBool::new(false));
     let ingests = Arc::new(AtomicU64::new(0));
@@ -204,48 +207,7 @@ pub fn rows(quick: bool, work: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
         })
     };
 
-    let errors = Arc::new(AtomicU64::new(0));
-    let clients: Vec<_> = (0..CLIENTS)
-        .map(|client| {
-            let (address, token, errors) = (address.clone(), token.clone(), Arc::clone(&errors));
-            std::thread::spawn(move || {
-                let mut histogram =
-                    Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram");
-                let mut rng = fastrand::Rng::with_seed(client as u64 + 1);
-                let mut connection = Connection::open(&address, &token);
-                let mut body = Vec::new();
-                let began = Instant::now();
-                let mut n = 0usize;
-                while began.elapsed() < load {
-                    let name = function(rng.usize(0..files), rng.usize(0..FUNCTIONS_PER_FILE));
-                    let path = if n % 2 == 0 {
-                        format!("/v1/callers?name={name}")
-                    } else {
-                        format!("/v1/trace?name={name}&depth=2&edges=calls&limit=100")
-                    };
-                    let asked = Instant::now();
-                    let status = connection.get(&path, &mut body);
-                    histogram.saturating_record((asked.elapsed().as_nanos() as u64).max(1));
-                    if status != 200 {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                        if status == 0 {
-                            connection = Connection::open(&address, &token);
-                        }
-                    }
-                    n += 1;
-                }
-                histogram
-            })
-        })
-        .collect();
-    let load_started = Instant::now();
-    let mut histogram =
-        Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram bounds");
-    for client in clients {
-        let part = client.join().expect("client");
-        histogram.add(&part).expect("merge histograms");
-    }
-    let seconds = load_started.elapsed().as_secs_f64();
+    let (histogram, errors, seconds) = load_phase(&address, &token, files, load);
     stop.store(true, Ordering::Relaxed);
     writer.join().expect("writer");
     let _ = stop_server.send(());
@@ -254,9 +216,11 @@ pub fn rows(quick: bool, work: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
     store.shutdown().expect("shutdown");
     drop(store);
 
-    let errors = errors.load(Ordering::Relaxed);
     let ingests = ingests.load(Ordering::Relaxed);
-    let mut ingest_times = ingest_micros.lock().map(|all| all.clone()).unwrap_or_default();
+    let mut ingest_times = ingest_micros
+        .lock()
+        .map(|all| all.clone())
+        .unwrap_or_default();
     ingest_times.sort_unstable();
     let median_ingest_ms = ingest_times
         .get(ingest_times.len() / 2)
@@ -268,6 +232,22 @@ pub fn rows(quick: bool, work: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
         ops as f64 / seconds
     ));
     let mut rows = vec![
+        Row {
+            name: format!("server HTTP callers/trace, {CLIENTS} clients, {label} blocks, no ingest"),
+            ops: quiet.len(),
+            seconds: quiet_seconds,
+            p50_ns: quiet.value_at_quantile(0.5) as f64,
+            p99_ns: quiet.value_at_quantile(0.99) as f64,
+            p999_ns: quiet.value_at_quantile(0.999) as f64,
+            allocations_per_op: 0.0,
+            bytes_per_op: 0.0,
+            megabytes_per_second: None,
+            targets: Vec::new(),
+            note: format!(
+                "{quiet_errors} errors; the server's own cost (auth, limits, routing, query, JSON) with every client on a keep-alive loopback connection"
+            ),
+        }
+        .target(Target::P99AtMostNs(2_000_000.0)),
         Row {
             name: format!("server HTTP callers/trace, {CLIENTS} clients, {label} blocks, during re-ingests"),
             ops,
@@ -360,4 +340,60 @@ fn mcp_row(quick: bool, root: &Path, db: &Path, files: usize) -> Result<Row, Str
             ),
         })
     })
+}
+
+/// `CLIENTS` threads, each on one keep-alive connection, alternating
+/// `callers` and `trace` on random functions for `duration`; the merged
+/// latencies, the count of non-200 answers, and the seconds taken.
+fn load_phase(
+    address: &str,
+    token: &str,
+    files: usize,
+    duration: Duration,
+) -> (Histogram<u64>, u64, f64) {
+    let load = duration;
+    let errors = Arc::new(AtomicU64::new(0));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|client| {
+            let (address, token, errors) =
+                (address.to_string(), token.to_string(), Arc::clone(&errors));
+            std::thread::spawn(move || {
+                let mut histogram =
+                    Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram");
+                let mut rng = fastrand::Rng::with_seed(client as u64 + 1);
+                let mut connection = Connection::open(&address, &token);
+                let mut body = Vec::new();
+                let began = Instant::now();
+                let mut n = 0usize;
+                while began.elapsed() < load {
+                    let name = function(rng.usize(0..files), rng.usize(0..FUNCTIONS_PER_FILE));
+                    let path = if n % 2 == 0 {
+                        format!("/v1/callers?name={name}")
+                    } else {
+                        format!("/v1/trace?name={name}&depth=2&edges=calls&limit=100")
+                    };
+                    let asked = Instant::now();
+                    let status = connection.get(&path, &mut body);
+                    histogram.saturating_record((asked.elapsed().as_nanos() as u64).max(1));
+                    if status != 200 {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        if status == 0 {
+                            connection = Connection::open(&address, &token);
+                        }
+                    }
+                    n += 1;
+                }
+                histogram
+            })
+        })
+        .collect();
+    let load_started = Instant::now();
+    let mut histogram =
+        Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram bounds");
+    for client in clients {
+        let part = client.join().expect("client");
+        histogram.add(&part).expect("merge histograms");
+    }
+    let seconds = load_started.elapsed().as_secs_f64();
+    (histogram, errors.load(Ordering::Relaxed), seconds)
 }

@@ -146,13 +146,16 @@ fn check_limits(query: &Query) -> Result<(), ApiError> {
 }
 
 /// Answers `query` on a blocking thread (queries read files and may take
-/// milliseconds); the report is serialised there too, so nothing borrowed
-/// from the graph leaves the store.
+/// milliseconds); the report is serialised there too.
 pub async fn run_query(store: &Arc<Store>, query: Query) -> Result<serde_json::Value, ApiError> {
     check_limits(&query)?;
     let store = Arc::clone(store);
+    // The report owns its data: it is turned into JSON after the view is
+    // released, so the store is held only for the query itself.
     let answered = tokio::task::spawn_blocking(move || {
-        store.read(|graph, db| commands::answer(graph, db, &query).map(|report| to_json(&report)))
+        store
+            .read(|graph, db| commands::answer(graph, db, &query))
+            .map(|report| report.map(|report| to_json(&report)))
     })
     .await
     .map_err(|error| ApiError::new(500, "internal", format!("query task failed: {error}")))?;
