@@ -191,7 +191,7 @@ pub fn rows(quick: bool, work: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
             while !stop.load(Ordering::Relaxed) {
                 for offset in 0..FILES_PER_EDIT {
                     let file = (round * FILES_PER_EDIT + offset) % files;
-                    let extra = (round / (files / FILES_PER_EDIT).max(1)) % 2 == 0;
+                    let extra = (round / (files / FILES_PER_EDIT).max(1)).is_multiple_of(2);
                     std::fs::write(root.join(format!("src/m{file}.rs")), source(file, extra))
                         .expect("edit");
                 }
@@ -367,7 +367,7 @@ fn load_phase(
                 let mut n = 0usize;
                 while began.elapsed() < load {
                     let name = function(rng.usize(0..files), rng.usize(0..FUNCTIONS_PER_FILE));
-                    let path = if n % 2 == 0 {
+                    let path = if n.is_multiple_of(2) {
                         format!("/v1/callers?name={name}")
                     } else {
                         format!("/v1/trace?name={name}&depth=2&edges=calls&limit=100")

@@ -52,7 +52,7 @@ pub enum CliError {
     #[error(transparent)]
     Ingest(#[from] IngestError),
     #[error(transparent)]
-    Server(#[from] crate::server::http::ServeError),
+    Server(Box<crate::server::http::ServeError>),
     /// A running server answered the query with an error.
     #[error("{message}")]
     Remote {
@@ -67,6 +67,12 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<crate::server::http::ServeError> for CliError {
+    fn from(error: crate::server::http::ServeError) -> Self {
+        CliError::Server(Box::new(error))
+    }
 }
 
 fn suggestion_text(suggestions: &[String]) -> String {

@@ -440,7 +440,7 @@ fn a_query_storm_during_ingests_sees_one_snapshot_each() {
     let server = Server::start(repo.path(), &[]);
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..4)
-        .map(|client| {
+        .map(|client: usize| {
             let stop = Arc::clone(&stop);
             let address = server.info.address.clone();
             let token = server.info.token.clone();
@@ -448,14 +448,14 @@ fn a_query_storm_during_ingests_sees_one_snapshot_each() {
                 let mut seen = std::collections::BTreeMap::<usize, usize>::new();
                 let mut answers = 0;
                 while !stop.load(Ordering::Relaxed) {
-                    let path = if client % 2 == 0 {
+                    let path = if client.is_multiple_of(2) {
                         "/v1/callers?name=target"
                     } else {
                         "/v1/trace?name=target&direction=in&edges=calls&depth=1"
                     };
                     let (status, answer) = request(&address, "GET", path, Some(&token), None);
                     assert_eq!(status, 200, "{answer}");
-                    let count = if client % 2 == 0 {
+                    let count = if client.is_multiple_of(2) {
                         answer["children"].as_array().map_or(0, Vec::len)
                     } else {
                         // The start block is in `reached` too.
@@ -472,8 +472,8 @@ fn a_query_storm_during_ingests_sees_one_snapshot_each() {
             })
         })
         .collect();
-    for round in 0..6 {
-        let count = if round % 2 == 0 { 100 } else { 50 };
+    for round in 0usize..6 {
+        let count = if round.is_multiple_of(2) { 100 } else { 50 };
         write(repo.path(), "src/gen.rs", &generation(count));
         let (status, answer) = server.post("/v1/ingest", "{}");
         assert_eq!(status, 200, "{answer}");

@@ -48,14 +48,14 @@ pub enum StoreError {
     Storage {
         db: PathBuf,
         #[source]
-        source: StorageError,
+        source: Box<StorageError>,
     },
     #[error("ingest of {} into {}: {source}", root.display(), db.display())]
     Ingest {
         root: PathBuf,
         db: PathBuf,
         #[source]
-        source: IngestError,
+        source: Box<IngestError>,
     },
     #[error("database {} is closed (the server is shutting down)", db.display())]
     Closed { db: PathBuf },
@@ -129,14 +129,14 @@ impl Store {
         let engine = StorageEngine::open(vfs.clone(), db, Config::default()).map_err(|source| {
             StoreError::Storage {
                 db: db.to_path_buf(),
-                source,
+                source: Box::new(source),
             }
         })?;
         let ingester =
             Ingester::new(vfs.clone(), root, options).map_err(|source| StoreError::Ingest {
                 root: root.to_path_buf(),
                 db: db.to_path_buf(),
-                source,
+                source: Box::new(source),
             })?;
         Ok(Self {
             vfs,
@@ -236,7 +236,7 @@ impl Store {
                 Err(StoreError::Ingest {
                     root: self.root.clone(),
                     db: self.db.clone(),
-                    source,
+                    source: Box::new(source),
                 })
             }
         }
@@ -315,7 +315,7 @@ impl Store {
             Some(engine) if !engine.is_read_only() => {
                 engine.shutdown().map_err(|source| StoreError::Storage {
                     db: self.db.clone(),
-                    source,
+                    source: Box::new(source),
                 })
             }
             _ => Ok(()),

@@ -99,7 +99,7 @@ impl Server {
     pub fn start(root: &Path, args: &[&str]) -> Server {
         let db = root.join(".kausal");
         let _ = std::fs::remove_file(db.join("server.json"));
-        let child = Command::new(kausal_bin())
+        let mut child = Command::new(kausal_bin())
             .current_dir(root)
             .env_remove("KAUSAL_DB")
             .arg("serve")
@@ -110,28 +110,34 @@ impl Server {
             .spawn()
             .expect("spawn kausal serve");
         let started = Instant::now();
-        loop {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "kausal serve did not come up"
-            );
+        let info = loop {
             if let Some(info) = read_info(&db)
                 && info.pid == child.id()
             {
-                let server = Server {
-                    child,
-                    info,
-                    db,
-                    root: root.to_path_buf(),
-                };
-                if server.get("/v1/health").0 == 200 {
-                    return server;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-                return server;
+                break info;
+            }
+            let exited = child.try_wait().ok().flatten();
+            if exited.is_some() || started.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("kausal serve did not come up ({exited:?})");
             }
             std::thread::sleep(Duration::from_millis(20));
+        };
+        let server = Server {
+            child,
+            info,
+            db,
+            root: root.to_path_buf(),
+        };
+        while server.get("/v1/health").0 != 200 {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "kausal serve does not answer"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
+        server
     }
 
     pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
@@ -309,9 +315,12 @@ pub fn locations(value: &serde_json::Value) -> Vec<String> {
     found
 }
 
-/// Every block (id, path, metadata, content) and edge of a database, for
-/// "equal to a fresh ingest" checks; opens it read-only.
-pub fn dump(db: &Path) -> (Vec<(String, String, String, String)>, Vec<String>) {
+/// A block as `dump` lists it: id, source uri, metadata, content.
+pub type BlockRow = (String, String, String, String);
+
+/// Every block and edge of a database, for "equal to a fresh ingest"
+/// checks; opens it read-only.
+pub fn dump(db: &Path) -> (Vec<BlockRow>, Vec<String>) {
     use std::sync::Arc;
     let engine = kausal_storage::StorageEngine::open_read_only(
         Arc::new(kausal_vfs::OsVfs::new()),
