@@ -2,7 +2,7 @@
 //! a full disk. Loopback only; every test is bounded in count and time.
 //!
 //! Malformed JSON and wrong types; oversized bodies; a slow client sending
-//! one byte a second; clients that disconnect mid-request and
+//! one byte a second (headers: cut off; body: 408); clients that disconnect mid-request and
 //! mid-response; more connections than the limit; missing and wrong
 //! tokens; path traversal in every parameter that names a file; 10,000-deep
 //! traces; a query storm during ingests (every answer from one snapshot);
@@ -170,6 +170,41 @@ fn a_slow_client_is_cut_off_while_others_are_served() {
     );
     let text = String::from_utf8_lossy(&rest);
     assert!(!text.contains("\"status\":\"ok\""), "{text}");
+    healthy(&server);
+}
+
+#[test]
+fn a_body_sent_one_byte_a_second_times_out_with_408() {
+    let (_repo, server) = started();
+    let mut slow = connect(&server.info.address);
+    let mut reader = slow.try_clone().expect("clone");
+    let head = format!(
+        "POST /v1/query HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n",
+        server.info.token
+    );
+    slow.write_all(head.as_bytes()).expect("headers");
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer_stop = Arc::clone(&stop);
+    let writer = std::thread::spawn(move || {
+        for _ in 0..100 {
+            if writer_stop.load(Ordering::Relaxed) || slow.write_all(b" ").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    let sent = Instant::now();
+    let mut response = Vec::new();
+    let _ = reader.read_to_end(&mut response);
+    let waited = sent.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let _ = writer.join();
+    let (status, _) = parse_response(&response);
+    assert_eq!(status, 408, "{}", String::from_utf8_lossy(&response));
+    assert!(
+        waited < limits::REQUEST_TIMEOUT + Duration::from_secs(3),
+        "answered after {waited:?}"
+    );
     healthy(&server);
 }
 
