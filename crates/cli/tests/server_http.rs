@@ -1,7 +1,8 @@
 //! `kausal serve` end to end over loopback: every query endpoint answers
 //! like the CLI (with `location` on every block), the bearer token and
 //! `server.json`, `POST /v1/ingest`, `--watch`, the CLI using a running
-//! server, and a graceful SIGTERM shutdown that releases the lock.
+//! server, and a graceful SIGTERM shutdown that lets an in-flight ingest
+//! finish, flushes it and releases the lock.
 
 mod support;
 
@@ -249,4 +250,61 @@ fn the_cli_uses_a_running_server_and_answers_the_same() {
     assert!(String::from_utf8_lossy(&ingest.stdout).contains("ingested by the server"));
     assert_eq!(server.get("/v1/find?name=via_cli").0, 200);
     assert!(server.terminate().success());
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_ingest_finish_and_flushes_it() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let module = |file: usize, tag: &str| {
+        let mut text = String::new();
+        for index in 0..20 {
+            text.push_str(&format!(
+                "pub fn g_{tag}_{file}_{index}(x: usize) -> usize {{\n    if x > 1 {{ g_{tag}_{file}_{}(x - 1) }} else {{ x }}\n}}\n",
+                (index + 1) % 20
+            ));
+        }
+        text
+    };
+    for file in 0..150 {
+        write(
+            repo.path(),
+            &format!("src/m{file}.rs"),
+            &module(file, "old"),
+        );
+    }
+    kausal(repo.path(), &["ingest"]);
+    let server = Server::start(repo.path(), &[]);
+    for file in 0..150 {
+        write(
+            repo.path(),
+            &format!("src/m{file}.rs"),
+            &module(file, "new"),
+        );
+    }
+    let (address, token) = (server.info.address.clone(), server.info.token.clone());
+    let ingest = std::thread::spawn(move || {
+        request(&address, "POST", "/v1/ingest", Some(&token), Some("{}"))
+    });
+    // SIGTERM while the ingest runs.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, metrics) = server.get("/v1/metrics");
+        if metrics["store"]["ingesting"] == true {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the ingest never started: {metrics}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    support::signal(server.child.id(), "TERM");
+    let (status, answer) = ingest.join().expect("ingest client");
+    assert_eq!(status, 200, "the in-flight ingest was cut: {answer}");
+    assert_eq!(answer["files_parsed"], 150, "{answer}");
+    let db = server.db.clone();
+    assert!(server.wait_exit().success());
+    assert!(!db.join("server.json").exists());
+    let output = kausal(repo.path(), &["find", "g_new_7_3", "--json"]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("src/m7.rs"));
 }

@@ -161,8 +161,13 @@ impl Server {
     }
 
     /// SIGTERM, then waits (at most 20 s) for the exit status.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    pub fn terminate(self) -> std::process::ExitStatus {
         signal(self.child.id(), "TERM");
+        self.wait_exit()
+    }
+
+    /// Waits (at most 20 s) for the exit status.
+    pub fn wait_exit(mut self) -> std::process::ExitStatus {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
