@@ -22,6 +22,7 @@ mod peer_fjall;
 #[cfg(feature = "redb")]
 mod peer_redb;
 mod report;
+mod server;
 mod workloads;
 
 use std::process::ExitCode;
@@ -46,7 +47,7 @@ struct Args {
     #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
     /// Run only these groups (comma-separated: writes, lookups, edges,
-    /// traversals (with the petgraph rows), bulk, concurrent, ingest, cli,
+    /// traversals (with the petgraph rows), bulk, concurrent, ingest, cli, server,
     /// kausaldb, peers); all when absent.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -155,6 +156,10 @@ fn main() -> ExitCode {
     if wanted("cli") {
         progress("cli: building a code graph for the kausal command");
         rows.extend(cli::rows(args.quick, dir.path(), &progress));
+    }
+    if wanted("server") {
+        progress("server: HTTP under 32 clients during re-ingests, MCP for one client");
+        rows.extend(server::rows(args.quick, dir.path(), &progress));
     }
     if wanted("ingest") {
         progress("ingest: cold, no change, one file edited");

@@ -116,6 +116,31 @@ pub enum Command {
     Backup { dir: PathBuf },
     /// Merge all tables into one.
     Compact,
+    /// Serve the graph over HTTP/JSON on 127.0.0.1 (address and bearer
+    /// token in `server.json` in the database directory) until SIGINT or
+    /// SIGTERM; other `kausal` commands then use it.
+    Serve {
+        /// Re-ingest changed files (debounced) so answers follow edits.
+        #[arg(long)]
+        watch: bool,
+        /// Port (default: any free port; see server.json).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Repository root that ingests read (default: the directory that
+        /// holds the database's `.kausal/`, else the current directory).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+    },
+    /// Serve the graph as Model Context Protocol tools on stdin/stdout,
+    /// for LLM agents (register `kausal mcp` with your MCP client).
+    Mcp {
+        /// Re-ingest changed files (debounced) so answers follow edits.
+        #[arg(long)]
+        watch: bool,
+        /// Repository root that ingests read (default as for `serve`).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+    },
 }
 
 /// The block a command starts from.
@@ -126,7 +151,8 @@ pub struct Target {
 }
 
 /// Which way `trace` follows edges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TraceDirection {
     In,
     Out,

@@ -11,7 +11,7 @@ use kausal_storage::{BlockId, BlockView, Config, Database, EdgeType, StorageErro
 
 use crate::reader::Reader;
 use kausal_vfs::{OsVfs, Vfs};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cli::{Command, TraceDirection};
 use crate::error::CliError;
@@ -26,8 +26,191 @@ pub const MAX_TREE_NODES: usize = 2000;
 /// Most results `find` returns.
 pub const MAX_FIND_LIMIT: usize = 10_000;
 
+/// Default `find` limit (the CLI's `--limit` default).
+pub const DEFAULT_FIND_LIMIT: usize = 50;
+/// Default `trace` limit (the CLI's `--limit` default).
+pub const DEFAULT_TRACE_LIMIT: usize = 1000;
+
+/// A read-only question about the graph, as the CLI, the HTTP server and
+/// the MCP tools ask it; [`answer`] answers it on one consistent view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Query {
+    Find {
+        name: String,
+        #[serde(default)]
+        kind: Option<String>,
+        #[serde(default)]
+        path: Option<String>,
+        #[serde(default = "default_find_limit")]
+        limit: usize,
+    },
+    Show {
+        name: String,
+    },
+    Callers {
+        name: String,
+        #[serde(default = "default_tree_depth")]
+        depth: u32,
+    },
+    Callees {
+        name: String,
+        #[serde(default = "default_tree_depth")]
+        depth: u32,
+    },
+    Trace {
+        name: String,
+        #[serde(default = "default_direction")]
+        direction: TraceDirection,
+        #[serde(default = "default_trace_depth")]
+        depth: u32,
+        #[serde(default)]
+        edges: Vec<String>,
+        #[serde(default = "default_trace_limit")]
+        limit: usize,
+    },
+    Path {
+        from: String,
+        to: String,
+        #[serde(default)]
+        edges: Vec<String>,
+    },
+    Cycles {
+        #[serde(default)]
+        edges: Vec<String>,
+    },
+    Deps {
+        target: String,
+    },
+    Stats,
+}
+
+fn default_find_limit() -> usize {
+    DEFAULT_FIND_LIMIT
+}
+fn default_tree_depth() -> u32 {
+    1
+}
+fn default_direction() -> TraceDirection {
+    TraceDirection::Out
+}
+fn default_trace_depth() -> u32 {
+    3
+}
+fn default_trace_limit() -> usize {
+    DEFAULT_TRACE_LIMIT
+}
+
+impl Query {
+    /// The query a read-only command asks; `None` for commands that write
+    /// or check the files themselves (ingest, verify, backup, compact).
+    pub fn from_command(command: &Command) -> Option<Query> {
+        Some(match command {
+            Command::Find {
+                name,
+                kind,
+                path,
+                limit,
+            } => Query::Find {
+                name: name.clone(),
+                kind: kind.clone(),
+                path: path.clone(),
+                limit: *limit,
+            },
+            Command::Show(target) => Query::Show {
+                name: target.name.clone(),
+            },
+            Command::Callers { target, depth } => Query::Callers {
+                name: target.name.clone(),
+                depth: *depth,
+            },
+            Command::Callees { target, depth } => Query::Callees {
+                name: target.name.clone(),
+                depth: *depth,
+            },
+            Command::Trace {
+                target,
+                direction,
+                depth,
+                edges,
+                limit,
+            } => Query::Trace {
+                name: target.name.clone(),
+                direction: *direction,
+                depth: *depth,
+                edges: edges.clone(),
+                limit: *limit,
+            },
+            Command::Path { from, to, edges } => Query::Path {
+                from: from.clone(),
+                to: to.clone(),
+                edges: edges.clone(),
+            },
+            Command::Cycles { edges } => Query::Cycles {
+                edges: edges.clone(),
+            },
+            Command::Deps { target } => Query::Deps {
+                target: target.clone(),
+            },
+            Command::Stats => Query::Stats,
+            Command::Ingest { .. }
+            | Command::Verify
+            | Command::Backup { .. }
+            | Command::Compact
+            | Command::Serve { .. }
+            | Command::Mcp { .. } => return None,
+        })
+    }
+
+    /// The names the query resolves (each must be non-empty).
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Query::Find { name, .. }
+            | Query::Show { name }
+            | Query::Callers { name, .. }
+            | Query::Callees { name, .. }
+            | Query::Trace { name, .. } => vec![name],
+            Query::Path { from, to, .. } => vec![from, to],
+            Query::Deps { target } => vec![target],
+            Query::Cycles { .. } | Query::Stats => Vec::new(),
+        }
+    }
+}
+
+/// Answers `query` on `engine` (the database in `db`).
+pub fn answer(engine: &Reader, db: &Path, query: &Query) -> Result<Report, CliError> {
+    for name in query.names() {
+        check_name(name)?;
+    }
+    match query {
+        Query::Find {
+            name,
+            kind,
+            path,
+            limit,
+        } => find(engine, name, kind.as_deref(), path.as_deref(), *limit),
+        Query::Show { name } => {
+            let view = resolve_one(engine, name)?;
+            Ok(Report::Show(BlockDetail::from_view(&view)))
+        }
+        Query::Callers { name, depth } => tree(engine, name, *depth, true).map(Report::Callers),
+        Query::Callees { name, depth } => tree(engine, name, *depth, false).map(Report::Callees),
+        Query::Trace {
+            name,
+            direction,
+            depth,
+            edges,
+            limit,
+        } => trace(engine, db, name, *direction, *depth, edges, *limit),
+        Query::Path { from, to, edges } => path(engine, db, from, to, edges),
+        Query::Cycles { edges } => cycles(engine, db, edges),
+        Query::Deps { target } => deps(engine, target),
+        Query::Stats => stats(engine, db),
+    }
+}
+
 /// What a command produced.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Report {
     Ingest(IngestSummary),
@@ -43,9 +226,16 @@ pub enum Report {
     Verify(VerifyReport),
     Backup(BackupSummary),
     Compact(CompactReport),
+    /// `serve` or `mcp` shut down cleanly.
+    Stopped(StoppedReport),
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoppedReport {
+    pub db: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
 pub struct IngestSummary {
     pub db: String,
     pub root: String,
@@ -68,22 +258,22 @@ pub struct IngestSummary {
     pub text: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Skipped {
     pub path: String,
     pub reason: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FindReport {
     pub query: String,
     /// `id`, `exact` (name, qualified-name suffix or path) or `prefix`.
-    pub matched_by: &'static str,
+    pub matched_by: String,
     pub results: Vec<BlockInfo>,
     pub truncated: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TreeNode {
     #[serde(flatten)]
     pub block: BlockInfo,
@@ -96,7 +286,7 @@ pub struct TreeNode {
     pub children: Vec<TreeNode>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TreeReport {
     pub root: BlockInfo,
     pub depth: u32,
@@ -104,7 +294,7 @@ pub struct TreeReport {
     pub truncated: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TraceStep {
     #[serde(flatten)]
     pub block: BlockInfo,
@@ -113,38 +303,38 @@ pub struct TraceStep {
     pub from: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TraceReport {
     pub start: BlockInfo,
-    pub direction: &'static str,
+    pub direction: String,
     pub edges: Vec<String>,
     pub depth: u32,
     pub reached: Vec<TraceStep>,
     pub truncated: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PathReport {
     pub from: BlockInfo,
     pub to: BlockInfo,
     pub steps: Vec<TraceStep>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CyclesReport {
     pub edges: Vec<String>,
     pub cycles: Vec<Vec<BlockInfo>>,
     pub truncated: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct DepsReport {
     pub target: BlockInfo,
     pub imports: Vec<BlockInfo>,
     pub imported_by: Vec<BlockInfo>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct StatsReport {
     pub db: String,
     pub blocks: u64,
@@ -161,14 +351,14 @@ pub struct StatsReport {
     pub memtable_edges: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Damage {
     pub file: String,
     pub offset: Option<u64>,
     pub reason: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct VerifyReport {
     pub db: String,
     pub tables: usize,
@@ -179,7 +369,7 @@ pub struct VerifyReport {
     pub damaged: Vec<Damage>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct BackupSummary {
     pub db: String,
     pub backup: String,
@@ -189,7 +379,7 @@ pub struct BackupSummary {
     pub retries: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CompactReport {
     pub db: String,
     pub tables_before: usize,
@@ -261,44 +451,19 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
     for name in names_of(&command) {
         check_name(name)?;
     }
+    if let Some(query) = Query::from_command(&command) {
+        // A running `kausal serve` holds the database: ask it.
+        let db = context.db_for_queries()?;
+        if let Some(answered) = crate::server::client::query(&db, &query) {
+            return answered;
+        }
+        return with_reader(context, |engine, db| answer(engine, db, &query));
+    }
     match command {
         Command::Ingest {
             path,
             max_file_bytes,
         } => ingest(context, path, max_file_bytes),
-        Command::Find {
-            name,
-            kind,
-            path,
-            limit,
-        } => with_reader(context, |engine, _| {
-            find(engine, &name, kind.as_deref(), path.as_deref(), limit)
-        }),
-        Command::Show(target) => with_reader(context, |engine, _| {
-            let view = resolve_one(engine, &target.name)?;
-            Ok(Report::Show(BlockDetail::from_view(&view)))
-        }),
-        Command::Callers { target, depth } => with_reader(context, |engine, _| {
-            tree(engine, &target.name, depth, true).map(Report::Callers)
-        }),
-        Command::Callees { target, depth } => with_reader(context, |engine, _| {
-            tree(engine, &target.name, depth, false).map(Report::Callees)
-        }),
-        Command::Trace {
-            target,
-            direction,
-            depth,
-            edges,
-            limit,
-        } => with_reader(context, |engine, db| {
-            trace(engine, db, &target.name, direction, depth, &edges, limit)
-        }),
-        Command::Path { from, to, edges } => {
-            with_reader(context, |engine, db| path(engine, db, &from, &to, &edges))
-        }
-        Command::Cycles { edges } => with_reader(context, |engine, db| cycles(engine, db, &edges)),
-        Command::Deps { target } => with_reader(context, |engine, _| deps(engine, &target)),
-        Command::Stats => with_reader(context, stats),
         Command::Verify => verify(&context.db_for_queries()?),
         Command::Backup { dir } => {
             let db = context.db_for_queries()?;
@@ -336,7 +501,61 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
                 tables_after,
             }))
         }
+        Command::Find { .. }
+        | Command::Show(_)
+        | Command::Callers { .. }
+        | Command::Callees { .. }
+        | Command::Trace { .. }
+        | Command::Path { .. }
+        | Command::Cycles { .. }
+        | Command::Deps { .. }
+        | Command::Stats => Err(CliError::Usage(
+            "internal error: a query command reached the maintenance commands".into(),
+        )),
+        Command::Serve { watch, port, root } => {
+            let (db, root) = server_paths(context, root)?;
+            crate::server::http::run(crate::server::http::ServeConfig {
+                db: db.clone(),
+                root,
+                port,
+                watch,
+            })?;
+            Ok(Report::Stopped(StoppedReport {
+                db: db.display().to_string(),
+            }))
+        }
+        Command::Mcp { watch, root } => {
+            let (db, root) = server_paths(context, root)?;
+            crate::server::mcp::run(&db, &root, watch)?;
+            Ok(Report::Stopped(StoppedReport {
+                db: db.display().to_string(),
+            }))
+        }
     }
+}
+
+/// The database and repository root a server serves: `--root`, else the
+/// directory holding the database's `.kausal/`, else the current one; the
+/// database as `ingest` finds or creates it for that root.
+fn server_paths(context: &Context, root: Option<PathBuf>) -> Result<(PathBuf, PathBuf), CliError> {
+    let root = match root {
+        Some(root) => context.cwd.join(root),
+        None => match find_db(context.db.as_deref(), &context.cwd) {
+            Some(db) if db.file_name().is_some_and(|name| name == DB_DIR_NAME) => db
+                .parent()
+                .map(|parent| context.cwd.join(parent))
+                .unwrap_or_else(|| context.cwd.clone()),
+            _ => context.cwd.clone(),
+        },
+    };
+    if !root.is_dir() {
+        return Err(CliError::Usage(format!(
+            "{} is not a directory to serve",
+            root.display()
+        )));
+    }
+    let db = find_db(context.db.as_deref(), &root).unwrap_or_else(|| root.join(DB_DIR_NAME));
+    Ok((context.cwd.join(db), root))
 }
 
 fn with_reader(
@@ -361,6 +580,9 @@ fn ingest(
         )));
     }
     let db = find_db(context.db.as_deref(), &root).unwrap_or_else(|| root.join(DB_DIR_NAME));
+    if let Some(answered) = crate::server::client::ingest(&db, &root) {
+        return answered;
+    }
     let engine = open_writable(&db)?;
     let mut options = IngestOptions {
         progress: context.progress,
@@ -373,6 +595,15 @@ fn ingest(
     let mut ingester = Ingester::new(vfs, &root, options)?;
     let report = ingester.ingest(&engine)?;
     engine.shutdown().map_err(storage_error(&db))?;
+    Ok(Report::Ingest(ingest_summary(&db, &root, &report)))
+}
+
+/// The report of an ingest of `root` into `db`.
+pub fn ingest_summary(
+    db: &Path,
+    root: &Path,
+    report: &kausal_ingest::IngestReport,
+) -> IngestSummary {
     let skipped = |list: &[kausal_ingest::SkippedFile]| {
         list.iter()
             .map(|file| Skipped {
@@ -381,7 +612,7 @@ fn ingest(
             })
             .collect()
     };
-    Ok(Report::Ingest(IngestSummary {
+    IngestSummary {
         db: db.display().to_string(),
         root: root.display().to_string(),
         files_seen: report.files_seen,
@@ -400,7 +631,7 @@ fn ingest(
         partial: skipped(&report.partial),
         seconds: report.elapsed.as_secs_f64(),
         text: report.to_string(),
-    }))
+    }
 }
 
 /// Kind names users type, mapped to the stored kind.
@@ -454,7 +685,8 @@ fn find(
             MatchKind::Id => "id",
             MatchKind::Exact => "exact",
             MatchKind::Prefix => "prefix",
-        },
+        }
+        .to_string(),
         results,
         truncated,
     }))
@@ -698,7 +930,7 @@ fn trace(
     let result = query.traverse(&traversal).map_err(query_error(db))?;
     Ok(Report::Trace(TraceReport {
         start: BlockInfo::from_view(&start),
-        direction: label,
+        direction: label.to_string(),
         edges: labels,
         depth,
         reached: steps(&result),

@@ -51,6 +51,15 @@ pub enum CliError {
     },
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Server(Box<crate::server::http::ServeError>),
+    /// A running server answered the query with an error.
+    #[error("{message}")]
+    Remote {
+        code: &'static str,
+        message: String,
+        details: serde_json::Value,
+    },
     #[error("{what} {}: {source}", path.display())]
     Io {
         what: &'static str,
@@ -58,6 +67,12 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<crate::server::http::ServeError> for CliError {
+    fn from(error: crate::server::http::ServeError) -> Self {
+        CliError::Server(Box::new(error))
+    }
 }
 
 fn suggestion_text(suggestions: &[String]) -> String {
@@ -81,6 +96,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::NotFound { .. } | CliError::NoResults(_) => 1,
+            CliError::Remote { code, .. } if matches!(*code, "not_found" | "no_results") => 1,
             _ => 2,
         }
     }
@@ -102,6 +118,8 @@ impl CliError {
             },
             CliError::Query { .. } => "query",
             CliError::Ingest(_) => "ingest",
+            CliError::Server(_) => "server",
+            CliError::Remote { code, .. } => code,
             CliError::Io { .. } => "io",
         }
     }
@@ -115,6 +133,7 @@ impl CliError {
             CliError::Ambiguous { candidates, .. } => {
                 serde_json::json!({ "candidates": candidates })
             }
+            CliError::Remote { details, .. } => details.clone(),
             _ => serde_json::Value::Null,
         }
     }

@@ -3,6 +3,8 @@
 //! resolution through it). Parse (`cli`), run (`commands`, typed reports),
 //! print (`print`).
 
+#![deny(clippy::unwrap_used)]
+
 pub mod cli;
 pub mod commands;
 pub mod error;
@@ -11,3 +13,4 @@ pub mod model;
 pub mod names;
 pub mod print;
 pub mod reader;
+pub mod server;

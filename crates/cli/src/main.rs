@@ -103,7 +103,9 @@ fn main() -> ExitCode {
             } else {
                 print::human(&report, &print::Style::new(stdout_color))
             };
-            emit(&text);
+            if !text.is_empty() {
+                emit(&text);
+            }
             match &report {
                 Report::Verify(verify) if !verify.damaged.is_empty() => ExitCode::from(1),
                 _ => ExitCode::SUCCESS,

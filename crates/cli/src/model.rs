@@ -2,10 +2,10 @@
 //! kausal-ingest (docs/INGEST.md), parsed once per shown block.
 
 use kausal_storage::BlockView;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A block's identity and place, for lists and trees.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BlockInfo {
     pub id: String,
     pub kind: String,
@@ -55,7 +55,7 @@ impl BlockInfo {
 }
 
 /// Everything about one block, for `show`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct BlockDetail {
     #[serde(flatten)]
     pub info: BlockInfo,

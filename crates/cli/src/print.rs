@@ -309,6 +309,9 @@ pub fn human(report: &Report, style: &Style) -> String {
                 compact.db, compact.tables_before, compact.tables_after
             );
         }
+        // `kausal mcp`'s stdout is the protocol's: a stopped server prints
+        // nothing there.
+        Report::Stopped(_) => {}
     }
     out
 }

@@ -17,12 +17,22 @@ use support::*;
 
 fn package_dir(name: &str, version: &str) -> PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+    // Resolved for this host only: a full resolve needs every platform's
+    // packages (android_system_properties for chrono, ...) in the offline
+    // cache, which a build for this host does not download.
+    let cargo_version = Command::new(env!("CARGO")).arg("-vV").output().unwrap();
+    let host = String::from_utf8_lossy(&cargo_version.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: ").map(str::to_string))
+        .unwrap();
     let output = Command::new(env!("CARGO"))
         .args([
             "metadata",
             "--format-version",
             "1",
             "--offline",
+            "--filter-platform",
+            &host,
             "--manifest-path",
         ])
         .arg(&workspace)

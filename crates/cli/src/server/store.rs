@@ -1,0 +1,325 @@
+//! `Store`: the server's one door to the database. Handlers (HTTP and MCP)
+//! and the file watcher reach the graph only through [`Store::read`],
+//! [`Store::ingest`], [`Store::metrics`] and [`Store::shutdown`]; no other
+//! server file names a storage type.
+//!
+//! The store holds a `kausal_storage::Database` (a `Clone + Send + Sync`
+//! handle). A query clones the handle out under a brief read lock and
+//! answers from one [`Reader`] (a snapshot): it never waits for an ingest,
+//! and every answer is consistent with one state of the graph, however
+//! many files the ingest running meanwhile has written. Ingests run one at
+//! a time (the ingester mutex) and write through the same handle.
+//!
+//! A failed WAL write (a full disk) poisons the engine, which then refuses
+//! reads too; the store reopens the directory (writable, else read-only) so
+//! queries keep answering from what was acknowledged. The write lock on the
+//! handle is taken only to swap it (reopen) or take it (shutdown).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use kausal_ingest::{IngestError, IngestOptions, Ingester};
+use kausal_storage::{Config, Database, StorageError};
+use kausal_vfs::Vfs;
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::commands::{IngestSummary, ingest_summary};
+
+/// What a query reads: one consistent view of the graph.
+pub type Graph = crate::reader::Reader;
+
+/// A store operation that failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database {}: {source}", db.display())]
+    Storage {
+        db: PathBuf,
+        #[source]
+        source: Box<StorageError>,
+    },
+    #[error("ingest of {} into {}: {source}", root.display(), db.display())]
+    Ingest {
+        root: PathBuf,
+        db: PathBuf,
+        #[source]
+        source: Box<IngestError>,
+    },
+    #[error("database {} is closed (the server is shutting down)", db.display())]
+    Closed { db: PathBuf },
+    #[error("database {} is open read-only ({reason}); ingest is refused until it can be reopened for writing", db.display())]
+    ReadOnly { db: PathBuf, reason: String },
+    #[error("database {}: a thread panicked while holding the {what} lock", db.display())]
+    LockPoisoned { db: PathBuf, what: &'static str },
+}
+
+impl StoreError {
+    /// True when the error is a full disk (the ingest can be retried once
+    /// space is freed; nothing acknowledged was lost).
+    pub fn is_disk_full(&self) -> bool {
+        let text = match self {
+            StoreError::Storage { source, .. } => source.to_string(),
+            StoreError::Ingest { source, .. } => source.to_string(),
+            StoreError::ReadOnly { reason, .. } => reason.clone(),
+            _ => return false,
+        };
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull).to_string();
+        text.contains(&full) || text.contains("No space left")
+    }
+}
+
+/// Figures the server reports at `/v1/metrics`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreMetrics {
+    pub db: String,
+    pub root: String,
+    /// An ingest is running now.
+    pub ingesting: bool,
+    pub ingests_ok: u64,
+    pub ingests_failed: u64,
+    pub last_ingest_seconds: f64,
+    pub last_ingest_error: Option<String>,
+    /// Why the database is open read-only, if it is.
+    pub read_only: Option<String>,
+    pub tables: usize,
+    pub table_bytes: u64,
+    pub memtable_bytes: usize,
+    pub memtable_blocks: usize,
+    pub memtable_edges: usize,
+    pub background_errors: u64,
+}
+
+/// The database of one repository, shared by every request.
+pub struct Store {
+    vfs: Arc<dyn Vfs>,
+    db: PathBuf,
+    root: PathBuf,
+    engine: RwLock<Option<Database>>,
+    /// Serialises ingests and keeps the ingester's picture between them.
+    ingester: Mutex<Ingester>,
+    ingesting: AtomicBool,
+    ingests_ok: AtomicU64,
+    ingests_failed: AtomicU64,
+    last_ingest_micros: AtomicU64,
+    last_error: Mutex<Option<String>>,
+    read_only_reason: Mutex<Option<String>>,
+}
+
+impl Store {
+    /// Opens `db` for writing (taking its exclusive lock) to serve the
+    /// repository at `root`.
+    pub fn open(
+        vfs: Arc<dyn Vfs>,
+        db: &Path,
+        root: &Path,
+        options: IngestOptions,
+    ) -> Result<Self, StoreError> {
+        let engine = Database::open_with(vfs.clone(), db, Config::default()).map_err(|source| {
+            StoreError::Storage {
+                db: db.to_path_buf(),
+                source: Box::new(source),
+            }
+        })?;
+        let ingester =
+            Ingester::new(vfs.clone(), root, options).map_err(|source| StoreError::Ingest {
+                root: root.to_path_buf(),
+                db: db.to_path_buf(),
+                source: Box::new(source),
+            })?;
+        Ok(Self {
+            vfs,
+            db: db.to_path_buf(),
+            root: root.to_path_buf(),
+            engine: RwLock::new(Some(engine)),
+            ingester: Mutex::new(ingester),
+            ingesting: AtomicBool::new(false),
+            ingests_ok: AtomicU64::new(0),
+            ingests_failed: AtomicU64::new(0),
+            last_ingest_micros: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+            read_only_reason: Mutex::new(None),
+        })
+    }
+
+    /// The database directory.
+    pub fn db(&self) -> &Path {
+        &self.db
+    }
+
+    /// The repository root that ingests read.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A clone of the current handle (the lock is held only to clone it).
+    fn engine(&self) -> Result<Database, StoreError> {
+        let slot = self.engine.read().map_err(|_| StoreError::LockPoisoned {
+            db: self.db.clone(),
+            what: "database",
+        })?;
+        slot.clone().ok_or_else(|| StoreError::Closed {
+            db: self.db.clone(),
+        })
+    }
+
+    /// Runs `query` on one consistent view of the graph (a snapshot taken
+    /// now); never waits for an ingest.
+    pub fn read<R>(&self, query: impl FnOnce(&Graph, &Path) -> R) -> Result<R, StoreError> {
+        let reader = crate::reader::Reader::new(&self.engine()?);
+        Ok(query(&reader, &self.db))
+    }
+
+    /// Brings the graph in line with the tree (incrementally: only changed
+    /// files are parsed). One ingest runs at a time; a failed one leaves
+    /// the graph answering as of the last successful one.
+    pub fn ingest(&self) -> Result<IngestSummary, StoreError> {
+        let mut ingester = self.ingester.lock().map_err(|_| StoreError::LockPoisoned {
+            db: self.db.clone(),
+            what: "ingest",
+        })?;
+        let started = Instant::now();
+        self.ingesting.store(true, Ordering::Relaxed);
+        let result = self.ingest_locked(&mut ingester);
+        self.ingesting.store(false, Ordering::Relaxed);
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.last_ingest_micros.store(micros, Ordering::Relaxed);
+        let error_text = result.as_ref().err().map(ToString::to_string);
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = error_text;
+        }
+        match &result {
+            Ok(_) => self.ingests_ok.fetch_add(1, Ordering::Relaxed),
+            Err(_) => self.ingests_failed.fetch_add(1, Ordering::Relaxed),
+        };
+        result
+    }
+
+    fn ingest_locked(&self, ingester: &mut Ingester) -> Result<IngestSummary, StoreError> {
+        if self.engine()?.is_read_only() {
+            // A full disk left it read-only: try writing again.
+            self.reopen();
+        }
+        let engine = self.engine()?;
+        if engine.is_read_only() {
+            let reason = self
+                .read_only_reason
+                .lock()
+                .ok()
+                .and_then(|reason| reason.clone())
+                .unwrap_or_else(|| "opened read-only".into());
+            return Err(StoreError::ReadOnly {
+                db: self.db.clone(),
+                reason,
+            });
+        }
+        match ingester.ingest(&engine) {
+            Ok(report) => Ok(ingest_summary(&self.db, &self.root, &report)),
+            Err(source) => {
+                // The ingester reloads its picture from the graph next time.
+                ingester.forget();
+                if engine.is_poisoned() {
+                    drop(engine);
+                    self.reopen();
+                }
+                Err(StoreError::Ingest {
+                    root: self.root.clone(),
+                    db: self.db.clone(),
+                    source: Box::new(source),
+                })
+            }
+        }
+    }
+
+    /// Replaces the handle by a fresh open of the directory: writable if
+    /// possible, else read-only (so queries keep working). Queries in
+    /// flight keep their snapshots of the old one; the directory lock is
+    /// free once they finish cloning (a reopen that finds it still held
+    /// leaves the old handle in place and says so in the metrics).
+    fn reopen(&self) {
+        let Ok(mut slot) = self.engine.write() else {
+            return;
+        };
+        // Dropping releases the directory lock before the reopen takes it.
+        drop(slot.take());
+        let reason = match Database::open_with(self.vfs.clone(), &self.db, Config::default()) {
+            Ok(engine) => {
+                *slot = Some(engine);
+                None
+            }
+            Err(error) => {
+                match Database::open_read_only_with(self.vfs.clone(), &self.db, Config::default()) {
+                    Ok(engine) => *slot = Some(engine),
+                    Err(read_error) => {
+                        if let Ok(mut last) = self.last_error.lock() {
+                            *last = Some(format!("reopen failed: {read_error}"));
+                        }
+                    }
+                }
+                Some(error.to_string())
+            }
+        };
+        if let Ok(mut read_only) = self.read_only_reason.lock() {
+            *read_only = reason;
+        }
+    }
+
+    /// Counters of ingests and the engine's figures; never waits for an
+    /// ingest.
+    pub fn metrics(&self) -> StoreMetrics {
+        let mut metrics = StoreMetrics {
+            db: self.db.display().to_string(),
+            root: self.root.display().to_string(),
+            ingesting: self.ingesting.load(Ordering::Relaxed),
+            ingests_ok: self.ingests_ok.load(Ordering::Relaxed),
+            ingests_failed: self.ingests_failed.load(Ordering::Relaxed),
+            last_ingest_seconds: self.last_ingest_micros.load(Ordering::Relaxed) as f64 / 1e6,
+            last_ingest_error: self.last_error.lock().ok().and_then(|e| e.clone()),
+            read_only: self
+                .read_only_reason
+                .lock()
+                .ok()
+                .and_then(|reason| reason.clone()),
+            tables: 0,
+            table_bytes: 0,
+            memtable_bytes: 0,
+            memtable_blocks: 0,
+            memtable_edges: 0,
+            background_errors: 0,
+        };
+        if let Ok(engine) = self.engine() {
+            let figures = engine.metrics();
+            metrics.tables = figures.sstable_count;
+            metrics.table_bytes = figures.sstable_bytes;
+            metrics.memtable_bytes = figures.memtable_bytes;
+            metrics.memtable_blocks = figures.memtable_blocks;
+            metrics.memtable_edges = figures.memtable_edges;
+            metrics.background_errors = figures.background_errors;
+        }
+        metrics
+    }
+
+    /// Flushes and closes the database, releasing its lock; later reads
+    /// and ingests fail with `Closed`. Waits for a running ingest.
+    pub fn shutdown(&self) -> Result<(), StoreError> {
+        let _ingest = self.ingester.lock();
+        let engine = self
+            .engine
+            .write()
+            .map_err(|_| StoreError::LockPoisoned {
+                db: self.db.clone(),
+                what: "database",
+            })?
+            .take();
+        match engine {
+            Some(engine) if !engine.is_read_only() => {
+                engine.shutdown().map_err(|source| StoreError::Storage {
+                    db: self.db.clone(),
+                    source: Box::new(source),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! `kausal mcp` end to end with rmcp's own client over a child process's
+//! stdio: initialize, list the tools (each with an input schema and a
+//! description), call every tool, page through a long answer, and bad
+//! arguments as tool errors after which the server still answers.
+
+mod support;
+
+use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use serde_json::{Value, json};
+
+use support::{fixture, kausal, locations, write};
+
+type Client = RunningService<RoleClient, ()>;
+
+async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
+    let Value::Object(arguments) = arguments else {
+        panic!("arguments must be an object");
+    };
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        client.call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments)),
+    )
+    .await
+    .expect("answered in time")
+    .expect("a tool result, not a protocol error")
+}
+
+/// The structured answer of a successful call.
+async fn ok(client: &Client, tool: &str, arguments: Value) -> Value {
+    let result = call(client, tool, arguments.clone()).await;
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "{tool} {arguments}: {result:?}"
+    );
+    result.structured_content.expect("structured content")
+}
+
+/// The error of a call that must fail as a tool error.
+async fn tool_error(client: &Client, tool: &str, arguments: Value) -> String {
+    let result = call(client, tool, arguments.clone()).await;
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "{tool} {arguments}: {result:?}"
+    );
+    format!("{result:?}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_tool_answers_over_stdio() {
+    let repo = fixture();
+    kausal(repo.path(), &["ingest"]);
+    let transport = TokioChildProcess::new(
+        tokio::process::Command::new(support::kausal_bin()).configure(|command| {
+            command
+                .current_dir(repo.path())
+                .env_remove("KAUSAL_DB")
+                .arg("mcp");
+        }),
+    )
+    .expect("spawn kausal mcp");
+    let client: Client = ().serve(transport).await.expect("initialize");
+    let info = client.peer_info().expect("server info");
+    assert_eq!(
+        info.server_info.as_ref().map(|server| server.name.as_str()),
+        Some("kausal")
+    );
+    assert!(
+        info.instructions
+            .as_deref()
+            .unwrap_or_default()
+            .contains("find")
+    );
+
+    let tools = client.list_all_tools().await.expect("list tools");
+    let mut names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "callees", "callers", "cycles", "deps", "find", "ingest", "path", "show", "stats",
+            "trace"
+        ]
+    );
+    for tool in &tools {
+        assert!(
+            tool.description.as_deref().unwrap_or_default().len() > 30,
+            "{} needs a description a model can choose by",
+            tool.name
+        );
+        assert_eq!(tool.input_schema["type"], "object", "{}", tool.name);
+    }
+    let trace_tool = tools
+        .iter()
+        .find(|tool| tool.name == "trace")
+        .expect("trace");
+    let properties = &trace_tool.input_schema["properties"];
+    for field in ["name", "direction", "depth", "edges", "cursor", "page_size"] {
+        assert!(
+            properties.get(field).is_some(),
+            "trace lacks {field}: {properties:?}"
+        );
+    }
+
+    let find = ok(&client, "find", json!({"name": "lex"})).await;
+    assert!(
+        locations(&find).contains(&"src/lex.rs:2".to_string()),
+        "{find}"
+    );
+    let show = ok(&client, "show", json!({"name": "parse"})).await;
+    assert_eq!(show["location"], "src/parse.rs:4");
+    assert!(
+        show["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("helper(tokens)")
+    );
+    let callers = ok(&client, "callers", json!({"name": "lex"})).await;
+    assert_eq!(callers["children"][0]["location"], "src/parse.rs:4");
+    let callees = ok(&client, "callees", json!({"name": "run", "depth": 2})).await;
+    assert_eq!(callees["children"][0]["name"], "parse");
+    let trace = ok(
+        &client,
+        "trace",
+        json!({"name": "run", "edges": ["calls"], "depth": 3}),
+    )
+    .await;
+    assert!(
+        locations(&trace).contains(&"src/lex.rs:2".to_string()),
+        "{trace}"
+    );
+    let path = ok(&client, "path", json!({"from": "run", "to": "lex"})).await;
+    assert_eq!(path["steps"].as_array().map(Vec::len), Some(3), "{path}");
+    let cycles = ok(&client, "cycles", json!({})).await;
+    assert_eq!(cycles["cycles"][0][0]["location"], "src/parse.rs:9");
+    let deps = ok(&client, "deps", json!({"target": "src/parse.rs"})).await;
+    assert_eq!(deps["target"]["location"], "src/parse.rs:1");
+    let stats = ok(&client, "stats", json!({})).await;
+    assert_eq!(stats["blocks_by_kind"]["file"], 4);
+
+    // Paging: one result a page, every page carries the cursor of the next.
+    let mut cursor: Option<String> = None;
+    let mut seen = Vec::new();
+    loop {
+        let mut arguments = json!({"name": "helper", "page_size": 1});
+        if let Some(cursor) = &cursor {
+            arguments["cursor"] = cursor.clone().into();
+        }
+        let page = ok(&client, "find", arguments).await;
+        assert_eq!(page["total"], 2);
+        assert_eq!(page["results"].as_array().map(Vec::len), Some(1));
+        seen.push(
+            page["results"][0]["location"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["src/lex.rs:6", "src/parse.rs:9"]);
+
+    // Bad arguments are tool errors, not crashes.
+    let error = tool_error(&client, "callers", json!({"name": "nosuchthing"})).await;
+    assert!(error.contains("not_found"), "{error}");
+    let error = tool_error(&client, "trace", json!({"name": "run", "depth": 10000})).await;
+    assert!(error.contains("limit"), "{error}");
+    tool_error(&client, "trace", json!({"name": "run", "depth": "deep"})).await;
+    tool_error(&client, "find", json!({"nmae": "typo"})).await;
+    tool_error(&client, "find", json!({"name": "lex", "cursor": "bogus"})).await;
+    tool_error(&client, "find", json!({"name": "lex", "page_size": 100000})).await;
+    tool_error(&client, "show", json!({"name": "helper"})).await; // ambiguous
+
+    // Ingest picks up an edit; the server still answers after all of that.
+    write(repo.path(), "src/extra.rs", "pub fn from_mcp() {}\n");
+    let ingest = ok(&client, "ingest", json!({})).await;
+    assert_eq!(ingest["files_parsed"], 1, "{ingest}");
+    let found = ok(&client, "find", json!({"name": "from_mcp"})).await;
+    assert_eq!(found["results"][0]["location"], "src/extra.rs:1");
+
+    client.cancel().await.expect("close");
+}
