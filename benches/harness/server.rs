@@ -232,39 +232,27 @@ pub fn rows(quick: bool, work: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
         ops as f64 / seconds
     ));
     let mut rows = vec![
-        Row {
-            name: format!("server HTTP callers/trace, {CLIENTS} clients, {label} blocks, no ingest"),
-            ops: quiet.len(),
-            seconds: quiet_seconds,
-            p50_ns: quiet.value_at_quantile(0.5) as f64,
-            p99_ns: quiet.value_at_quantile(0.99) as f64,
-            p999_ns: quiet.value_at_quantile(0.999) as f64,
-            max_ns: quiet.max() as f64,
-            allocations_per_op: 0.0,
-            bytes_per_op: 0.0,
-            megabytes_per_second: None,
-            targets: Vec::new(),
-            note: format!(
-                "{quiet_errors} errors; the server's own cost (auth, limits, routing, query, JSON) with every client on a keep-alive loopback connection"
-            ),
-        }
+        Row::from_histogram(
+            &format!("server HTTP callers/trace, {CLIENTS} clients, {label} blocks, no ingest"),
+            quiet.len(),
+            quiet_seconds,
+            &quiet,
+            (0, 0),
+        )
+        .note(format!(
+            "{quiet_errors} errors; the server's own cost (auth, limits, routing, query, JSON) with every client on a keep-alive loopback connection"
+        ))
         .target(Target::P99AtMostNs(2_000_000.0)),
-        Row {
-            name: format!("server HTTP callers/trace, {CLIENTS} clients, {label} blocks, during re-ingests"),
+        Row::from_histogram(
+            &format!("server HTTP callers/trace, {CLIENTS} clients, {label} blocks, during re-ingests"),
             ops,
             seconds,
-            p50_ns: histogram.value_at_quantile(0.5) as f64,
-            p99_ns: histogram.value_at_quantile(0.99) as f64,
-            p999_ns: histogram.value_at_quantile(0.999) as f64,
-            max_ns: histogram.max() as f64,
-            allocations_per_op: 0.0,
-            bytes_per_op: 0.0,
-            megabytes_per_second: None,
-            targets: Vec::new(),
-            note: format!(
+            &histogram,
+            (0, 0),
+        )
+        .note(format!(
                 "{errors} errors; {ingests} re-ingests of {FILES_PER_EDIT} edited files (median {median_ingest_ms:.0} ms) overlapped the load; loopback keep-alive connections; queries answer from snapshots and never wait for an ingest"
-            ),
-        }
+        ))
         .target(Target::P99AtMostNs(2_000_000.0)),
     ];
     match mcp_row(quick, &root, &db, files) {
@@ -326,22 +314,16 @@ fn mcp_row(quick: bool, root: &Path, db: &Path, files: usize) -> Result<Row, Str
         let seconds = began.elapsed().as_secs_f64();
         let _ = client.cancel().await;
         let label = if quick { "10k" } else { "100k" };
-        Ok(Row {
-            name: format!("server MCP callers, 1 client over stdio, {label} blocks"),
-            ops: calls as u64,
+        Ok(Row::from_histogram(
+            &format!("server MCP callers, 1 client over stdio, {label} blocks"),
+            calls as u64,
             seconds,
-            p50_ns: histogram.value_at_quantile(0.5) as f64,
-            p99_ns: histogram.value_at_quantile(0.99) as f64,
-            p999_ns: histogram.value_at_quantile(0.999) as f64,
-            max_ns: histogram.max() as f64,
-            allocations_per_op: 0.0,
-            bytes_per_op: 0.0,
-            megabytes_per_second: None,
-            targets: Vec::new(),
-            note: format!(
-                "{errors} errors; rmcp client -> `kausal mcp` child process (release), JSON-RPC over pipes, structured result with locations"
-            ),
-        })
+            &histogram,
+            (0, 0),
+        )
+        .note(format!(
+            "{errors} errors; rmcp client -> `kausal mcp` child process (release), JSON-RPC over pipes, structured result with locations"
+        )))
     })
 }
 

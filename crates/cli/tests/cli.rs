@@ -8,35 +8,9 @@ use std::sync::Arc;
 
 use assert_cmd::Command;
 
-/// A fixture repository: Rust with a name defined twice (`helper`), a call
-/// chain, recursion, and a Python module.
-fn fixture() -> tempfile::TempDir {
-    let repo = tempfile::tempdir().expect("tempdir");
-    let files = [
-        (
-            "src/lib.rs",
-            "pub mod parse;\npub mod lex;\n\n/// Entry point.\npub fn run(text: &str) -> usize {\n    parse::parse(text)\n}\n",
-        ),
-        (
-            "src/parse.rs",
-            "use crate::lex::lex;\n\n/// Parses text.\npub fn parse(text: &str) -> usize {\n    let tokens = lex(text);\n    helper(tokens)\n}\n\nfn helper(n: usize) -> usize {\n    if n > 10 { helper(n - 1) } else { n }\n}\n",
-        ),
-        (
-            "src/lex.rs",
-            "/// Splits text.\npub fn lex(text: &str) -> usize {\n    helper(text)\n}\n\nfn helper(text: &str) -> usize {\n    text.len()\n}\n",
-        ),
-        (
-            "tools/report.py",
-            "def summarize(rows):\n    return len(rows)\n\n\ndef main():\n    return summarize([])\n",
-        ),
-    ];
-    for (path, text) in files {
-        let full = repo.path().join(path);
-        std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
-        std::fs::write(full, text).expect("write");
-    }
-    repo
-}
+mod support;
+
+use support::fixture;
 
 fn kausal(repo: &Path) -> Command {
     let mut command = Command::cargo_bin("kausal").expect("binary");
