@@ -20,7 +20,7 @@ use kausal_storage::{BlockId, Config, Database, EdgeType, Metrics, SyncMode, Wri
 use kausal_vfs::OsVfs;
 
 use crate::alloc;
-use crate::report::{Row, Target, latency_histogram, measure};
+use crate::report::{Row, Target, latency_histogram, measure, time_groups};
 use crate::workloads::{SUSTAINED_PUTS_PER_MIB, Scale};
 
 /// Queries per snapshot in the read rows (a server takes one per request
@@ -58,26 +58,6 @@ fn background_note(before: &Metrics, after: &Metrics) -> String {
         after.write_stalls - before.write_stalls,
         (after.write_stall_micros - before.write_stall_micros) as f64 / 1e3
     )
-}
-
-/// Times `ops` calls of `op` in groups of `group` into `histogram`.
-fn time_groups(
-    histogram: &mut Histogram<u64>,
-    ops: usize,
-    group: usize,
-    mut op: impl FnMut(usize),
-) {
-    let mut done = 0;
-    while done < ops {
-        let count = group.min(ops - done);
-        let started = Instant::now();
-        for i in done..done + count {
-            op(i);
-        }
-        let per_op = started.elapsed().as_nanos() as u64 / count as u64;
-        histogram.saturating_record(per_op.max(1));
-        done += count;
-    }
 }
 
 /// CPU time this process has used (user + system), from /proc; None where

@@ -108,25 +108,36 @@ impl Row {
     }
 }
 
+/// Times `ops` calls of `op` in groups of `group` into `histogram`, one
+/// record per group: its mean per op.
+pub fn time_groups(
+    histogram: &mut Histogram<u64>,
+    ops: usize,
+    group: usize,
+    mut op: impl FnMut(usize),
+) {
+    let group = group.max(1);
+    let mut done = 0;
+    while done < ops {
+        let count = group.min(ops - done);
+        let started = Instant::now();
+        for i in done..done + count {
+            op(i);
+        }
+        let per_op = started.elapsed().as_nanos() as u64 / count as u64;
+        histogram.saturating_record(per_op.max(1));
+        done += count;
+    }
+}
+
 /// Runs `op(i)` for `i in 0..ops`, timing groups of `group` operations
 /// (sub-microsecond operations are timed in groups so the clock's own cost,
 /// about 20 ns, does not dominate; each group records its mean per op).
 pub fn measure(name: &str, ops: usize, group: usize, mut op: impl FnMut(usize)) -> Row {
-    let group = group.max(1);
     let mut histogram = latency_histogram();
     let (allocations_before, bytes_before) = alloc::snapshot();
     let started = Instant::now();
-    let mut done = 0;
-    while done < ops {
-        let count = group.min(ops - done);
-        let group_started = Instant::now();
-        for i in done..done + count {
-            op(i);
-        }
-        let per_op = group_started.elapsed().as_nanos() as u64 / count as u64;
-        histogram.saturating_record(per_op.max(1));
-        done += count;
-    }
+    time_groups(&mut histogram, ops, group, &mut op);
     let seconds = started.elapsed().as_secs_f64();
     let (allocations_after, bytes_after) = alloc::snapshot();
     Row::from_histogram(
