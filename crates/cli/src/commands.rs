@@ -79,7 +79,7 @@ pub enum Query {
         /// Follow edges inward, outward or both ways (default outward).
         direction: TraceDirection,
         #[serde(default = "default_trace_depth")]
-        /// Most edges to follow from the start (at most 1,000).
+        /// Most edges to follow from the start (default 3, at most 1,000).
         depth: u32,
         #[serde(default)]
         /// Edge types to follow; all types when empty.
