@@ -40,14 +40,14 @@ pub enum Query {
     Find {
         /// The name, qualified-name suffix, path, id or prefix to look up.
         name: String,
-        #[serde(default)]
         /// Only blocks of this kind (`function`, `struct`, ...); any kind when absent.
-        kind: Option<String>,
         #[serde(default)]
+        kind: Option<String>,
         /// Only blocks whose file path contains this text; any file when absent.
+        #[serde(default)]
         path: Option<String>,
-        #[serde(default = "default_find_limit")]
         /// Most blocks to return (default 50, at most [`MAX_FIND_LIMIT`]).
+        #[serde(default = "default_find_limit")]
         limit: usize,
     },
     /// One block with its signature, doc, metadata and content (`show`).
@@ -59,33 +59,33 @@ pub enum Query {
     Callers {
         /// The block's name; it must resolve to exactly one block.
         name: String,
-        #[serde(default = "default_tree_depth")]
         /// Levels of callers to follow (1 to 32; default 1).
+        #[serde(default = "default_tree_depth")]
         depth: u32,
     },
     /// The tree of blocks a block calls (`callees`).
     Callees {
         /// The block's name; it must resolve to exactly one block.
         name: String,
-        #[serde(default = "default_tree_depth")]
         /// Levels of callees to follow (1 to 32; default 1).
+        #[serde(default = "default_tree_depth")]
         depth: u32,
     },
     /// Every block reachable from a block along chosen edges (`trace`).
     Trace {
         /// The starting block's name; it must resolve to exactly one block.
         name: String,
-        #[serde(default = "default_direction")]
         /// Follow edges inward, outward or both ways (default outward).
+        #[serde(default = "default_direction")]
         direction: TraceDirection,
-        #[serde(default = "default_trace_depth")]
         /// Most edges to follow from the start (default 3, at most 1,000).
+        #[serde(default = "default_trace_depth")]
         depth: u32,
-        #[serde(default)]
         /// Edge types to follow; all types when empty.
+        #[serde(default)]
         edges: Vec<String>,
-        #[serde(default = "default_trace_limit")]
         /// Most blocks to return (default 1,000, at most [`MAX_FIND_LIMIT`]).
+        #[serde(default = "default_trace_limit")]
         limit: usize,
     },
     /// A shortest path between two blocks (`path`).
@@ -94,14 +94,14 @@ pub enum Query {
         from: String,
         /// The block the path ends at.
         to: String,
-        #[serde(default)]
         /// Edge types the path may use; all types when empty.
+        #[serde(default)]
         edges: Vec<String>,
     },
     /// Cycles in the graph (`cycles`).
     Cycles {
-        #[serde(default)]
         /// Edge types to look for cycles along; all types when empty.
+        #[serde(default)]
         edges: Vec<String>,
     },
     /// What a file or module imports and what imports it (`deps`).
@@ -271,15 +271,15 @@ pub enum Report {
     Stopped(StoppedReport),
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// The report of a `serve` or `mcp` that shut down cleanly.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct StoppedReport {
     /// The database directory that was served.
     pub db: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// The report of an `ingest`: files read, blocks and edges written, files skipped.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct IngestSummary {
     /// The database directory written to.
     pub db: String,
@@ -315,13 +315,13 @@ pub struct IngestSummary {
     pub partial: Vec<Skipped>,
     /// Wall-clock time of the ingest, in seconds.
     pub seconds: f64,
-    #[serde(skip)]
     /// The human-readable report, as `ingest` prints it; not in the JSON.
+    #[serde(skip)]
     pub text: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// A file an ingest skipped or parsed only in part.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Skipped {
     /// The file's path, relative to the root.
     pub path: String,
@@ -329,8 +329,8 @@ pub struct Skipped {
     pub reason: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// The report of `find`.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FindReport {
     /// The name as the user typed it.
     pub query: String,
@@ -342,11 +342,11 @@ pub struct FindReport {
     pub truncated: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// One block in a `callers`/`callees` tree.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TreeNode {
-    #[serde(flatten)]
     /// The caller or callee.
+    #[serde(flatten)]
     pub block: BlockInfo,
     /// The edge type that leads here from the parent.
     pub edge: String,
@@ -358,8 +358,8 @@ pub struct TreeNode {
     pub children: Vec<TreeNode>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// The report of `callers` or `callees`.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TreeReport {
     /// The block whose callers or callees these are.
     pub root: BlockInfo,
@@ -371,11 +371,11 @@ pub struct TreeReport {
     pub truncated: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// One block reached by `trace` or on a `path`.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TraceStep {
-    #[serde(flatten)]
     /// The block reached.
+    #[serde(flatten)]
     pub block: BlockInfo,
     /// Edges from the start to this block (0 for the start itself).
     pub depth: u32,
@@ -385,8 +385,8 @@ pub struct TraceStep {
     pub from: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// The report of `trace`.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TraceReport {
     /// The block the trace started from.
     pub start: BlockInfo,
@@ -402,8 +402,8 @@ pub struct TraceReport {
     pub truncated: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// The report of `path`.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PathReport {
     /// The block the path starts at.
     pub from: BlockInfo,
@@ -413,8 +413,8 @@ pub struct PathReport {
     pub steps: Vec<TraceStep>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// The report of `cycles`.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CyclesReport {
     /// Edge types followed; empty when all were.
     pub edges: Vec<String>,
@@ -424,8 +424,8 @@ pub struct CyclesReport {
     pub truncated: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// The report of `deps`.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct DepsReport {
     /// The file or module asked about.
     pub target: BlockInfo,
@@ -435,8 +435,8 @@ pub struct DepsReport {
     pub imported_by: Vec<BlockInfo>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// The report of `stats`.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct StatsReport {
     /// The database directory.
     pub db: String,
@@ -463,8 +463,8 @@ pub struct StatsReport {
     pub memtable_edges: usize,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// A damaged or repaired spot that `verify` found.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Damage {
     /// The file, relative to the database; empty when the error named no file.
     pub file: String,
@@ -474,8 +474,8 @@ pub struct Damage {
     pub reason: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// The report of `verify`.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct VerifyReport {
     /// The database directory checked.
     pub db: String,
@@ -493,8 +493,8 @@ pub struct VerifyReport {
     pub damaged: Vec<Damage>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// The report of `backup`.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct BackupSummary {
     /// The database directory copied.
     pub db: String,
@@ -510,8 +510,8 @@ pub struct BackupSummary {
     pub retries: usize,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
 /// The report of `compact`.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CompactReport {
     /// The database directory compacted.
     pub db: String,

@@ -24,57 +24,57 @@ pub struct Candidate {
 /// A failed command.
 #[derive(Debug, Error)]
 pub enum CliError {
-    #[error("no kausal database found from {} upwards; run `kausal ingest` in your repository first, or pass --db DIR", from.display())]
     /// No database was found by `--db`, `$KAUSAL_DB` or searching upwards for `.kausal/` (code `no_database`, exit 2); also a directory that is not a kausal database.
+    #[error("no kausal database found from {} upwards; run `kausal ingest` in your repository first, or pass --db DIR", from.display())]
     NoDatabase {
         /// The directory the search started from.
         from: PathBuf,
     },
-    #[error("{name:?} matches no block{}", suggestion_text(suggestions))]
     /// A name matched no block (code `not_found`, exit 1).
+    #[error("{name:?} matches no block{}", suggestion_text(suggestions))]
     NotFound {
         /// The name as the user typed it.
         name: String,
         /// Close names that do match blocks (at most 5), to suggest instead.
         suggestions: Vec<String>,
     },
-    #[error("{name:?} is ambiguous: {} blocks match; name one by qualified name or id:\n{}", candidates.len(), candidate_lines(candidates))]
     /// A name matched several blocks where the command needs one (code `ambiguous`, exit 2).
+    #[error("{name:?} is ambiguous: {} blocks match; name one by qualified name or id:\n{}", candidates.len(), candidate_lines(candidates))]
     Ambiguous {
         /// The name as the user typed it.
         name: String,
         /// The blocks it could mean.
         candidates: Vec<Candidate>,
     },
-    #[error("{0}")]
     /// Bad arguments the parser could not catch, such as a depth over its cap or an ingest path that is not a directory (code `usage`, exit 2); the message says what was wrong.
+    #[error("{0}")]
     Usage(String),
     /// The query ran and found nothing (no callers, no path).
     #[error("{0}")]
     NoResults(String),
-    #[error("database {}: {source}", db.display())]
     /// The storage engine failed: locked by a writer, corrupt, of an unsupported format, or an I/O error (exit 2; the code names which).
+    #[error("database {}: {source}", db.display())]
     Storage {
         /// The database directory.
         db: PathBuf,
-        #[source]
         /// What the storage engine reported.
+        #[source]
         source: StorageError,
     },
-    #[error("database {}: {source}", db.display())]
     /// The query engine failed while answering (code `query`, exit 2).
+    #[error("database {}: {source}", db.display())]
     Query {
         /// The database directory.
         db: PathBuf,
-        #[source]
         /// What the query engine reported.
+        #[source]
         source: QueryError,
     },
-    #[error(transparent)]
     /// An ingest failed: the root could not be walked or a file could not be read (code `ingest`, exit 2).
-    Ingest(#[from] IngestError),
     #[error(transparent)]
+    Ingest(#[from] IngestError),
     /// `kausal serve` or `kausal mcp` could not start or stopped on an error (code `server`, exit 2).
+    #[error(transparent)]
     Server(Box<crate::server::http::ServeError>),
     /// A running server answered the query with an error.
     #[error("{message}")]
@@ -86,15 +86,15 @@ pub enum CliError {
         /// The server's `details` (suggestions, candidates), or null.
         details: serde_json::Value,
     },
-    #[error("{what} {}: {source}", path.display())]
     /// A file or directory outside the database could not be read or written, such as a backup target (code `io`, exit 2).
+    #[error("{what} {}: {source}", path.display())]
     Io {
         /// What was being done, such as `creating backup directory`.
         what: &'static str,
         /// The file or directory.
         path: PathBuf,
-        #[source]
         /// The operating system's error.
+        #[source]
         source: std::io::Error,
     },
 }

@@ -66,8 +66,8 @@ impl BlockInfo {
 /// Everything about one block, for `show`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BlockDetail {
-    #[serde(flatten)]
     /// The block's identity and place.
+    #[serde(flatten)]
     pub info: BlockInfo,
     /// The declaration line(s) without the body; empty when the language has none.
     pub signature: String,
