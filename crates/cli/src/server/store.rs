@@ -43,7 +43,8 @@ pub enum StoreError {
         #[source]
         source: Box<StorageError>,
     },
-    /// An ingest failed; the graph keeps answering as of the last successful one.
+    /// An ingest failed (HTTP 500 `ingest`; 507 when the disk is full); the graph keeps
+    /// answering as of the last successful one.
     #[error("ingest of {} into {}: {source}", root.display(), db.display())]
     Ingest {
         /// The repository root being ingested.
