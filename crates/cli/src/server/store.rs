@@ -5,7 +5,7 @@
 //!
 //! The store holds a `kausal_storage::Database` (a `Clone + Send + Sync`
 //! handle). A query clones the handle out under a brief read lock and
-//! answers from one [`Reader`] (a snapshot): it never waits for an ingest,
+//! answers from one [`Reader`](crate::reader::Reader) (a snapshot): it never waits for an ingest,
 //! and every answer is consistent with one state of the graph, however
 //! many files the ingest running meanwhile has written. Ingests run one at
 //! a time (the ingester mutex) and write through the same handle.
