@@ -354,7 +354,8 @@ pub struct TreeNode {
     pub cycle: bool,
     /// Shown earlier in the tree: not expanded again.
     pub repeated: bool,
-    /// Its own callers or callees, one level deeper; empty when `cycle`, `repeated` or at the depth limit.
+    /// Its own callers or callees, one level deeper; empty when `cycle`, `repeated` or at the depth
+    /// limit.
     pub children: Vec<TreeNode>,
 }
 
@@ -525,7 +526,8 @@ pub struct CompactReport {
 pub struct Context {
     /// The database directory given by `--db`; else `$KAUSAL_DB` or the nearest `.kausal/` is used.
     pub db: Option<PathBuf>,
-    /// The directory the command runs in; where the database search starts and `ingest`'s default root.
+    /// The directory the command runs in; where the database search starts and `ingest`'s default
+    /// root.
     pub cwd: PathBuf,
     /// Show ingest progress on stderr.
     pub progress: bool,

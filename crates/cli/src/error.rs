@@ -24,7 +24,8 @@ pub struct Candidate {
 /// A failed command.
 #[derive(Debug, Error)]
 pub enum CliError {
-    /// No database was found by `--db`, `$KAUSAL_DB` or searching upwards for `.kausal/` (code `no_database`, exit 2); also a directory that is not a kausal database.
+    /// No database was found by `--db`, `$KAUSAL_DB` or searching upwards for `.kausal/` (code
+    /// `no_database`, exit 2); also a directory that is not a kausal database.
     #[error("no kausal database found from {} upwards; run `kausal ingest` in your repository first, or pass --db DIR", from.display())]
     NoDatabase {
         /// The directory the search started from.
@@ -46,13 +47,15 @@ pub enum CliError {
         /// The blocks it could mean.
         candidates: Vec<Candidate>,
     },
-    /// Bad arguments the parser could not catch, such as a depth over its cap or an ingest path that is not a directory (code `usage`, exit 2); the message says what was wrong.
+    /// Bad arguments the parser could not catch, such as a depth over its cap or an ingest path
+    /// that is not a directory (code `usage`, exit 2); the message says what was wrong.
     #[error("{0}")]
     Usage(String),
     /// The query ran and found nothing (no callers, no path).
     #[error("{0}")]
     NoResults(String),
-    /// The storage engine failed: locked by a writer, corrupt, of an unsupported format, or an I/O error (exit 2; the code names which).
+    /// The storage engine failed: locked by a writer, corrupt, of an unsupported format, or an I/O
+    /// error (exit 2; the code names which).
     #[error("database {}: {source}", db.display())]
     Storage {
         /// The database directory.
@@ -70,23 +73,27 @@ pub enum CliError {
         #[source]
         source: QueryError,
     },
-    /// An ingest failed: the root could not be walked or a file could not be read (code `ingest`, exit 2).
+    /// An ingest failed: the root could not be walked or a file could not be read (code `ingest`,
+    /// exit 2).
     #[error(transparent)]
     Ingest(#[from] IngestError),
-    /// `kausal serve` or `kausal mcp` could not start or stopped on an error (code `server`, exit 2).
+    /// `kausal serve` or `kausal mcp` could not start or stopped on an error (code `server`, exit
+    /// 2).
     #[error(transparent)]
     Server(Box<crate::server::http::ServeError>),
     /// A running server answered the query with an error.
     #[error("{message}")]
     Remote {
-        /// The server's error code (`not_found`, `ambiguous`, `locked`, ...), passed through as this error's code.
+        /// The server's error code (`not_found`, `ambiguous`, `locked`, ...), passed through as
+        /// this error's code.
         code: &'static str,
         /// The server's message.
         message: String,
         /// The server's `details` (suggestions, candidates), or null.
         details: serde_json::Value,
     },
-    /// A file or directory outside the database could not be read or written, such as a backup target (code `io`, exit 2).
+    /// A file or directory outside the database could not be read or written, such as a backup
+    /// target (code `io`, exit 2).
     #[error("{what} {}: {source}", path.display())]
     Io {
         /// What was being done, such as `creating backup directory`.

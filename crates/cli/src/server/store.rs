@@ -34,7 +34,8 @@ pub type Graph = crate::reader::Reader;
 /// A store operation that failed.
 #[derive(Debug, Error)]
 pub enum StoreError {
-    /// The storage engine failed to open, read or close the database (HTTP 500 `storage`; 507 when the disk is full).
+    /// The storage engine failed to open, read or close the database (HTTP 500 `storage`; 507 when
+    /// the disk is full).
     #[error("database {}: {source}", db.display())]
     Storage {
         /// The database directory.
@@ -61,7 +62,8 @@ pub enum StoreError {
         /// The database directory.
         db: PathBuf,
     },
-    /// The database could only be opened read-only (for example after a full disk), so an ingest was refused (HTTP 503 `read_only`); queries still answer.
+    /// The database could only be opened read-only (for example after a full disk), so an ingest
+    /// was refused (HTTP 503 `read_only`); queries still answer.
     #[error("database {} is open read-only ({reason}); ingest is refused until it can be reopened for writing", db.display())]
     ReadOnly {
         /// The database directory.
@@ -69,7 +71,8 @@ pub enum StoreError {
         /// Why it is read-only: the error from opening it for writing.
         reason: String,
     },
-    /// A thread panicked while holding one of the store's locks; the store cannot be used safely (HTTP 500 `storage`).
+    /// A thread panicked while holding one of the store's locks; the store cannot be used safely
+    /// (HTTP 500 `storage`).
     #[error("database {}: a thread panicked while holding the {what} lock", db.display())]
     LockPoisoned {
         /// The database directory.
