@@ -43,7 +43,8 @@ pub enum Query {
         /// Only blocks of this kind (`function`, `struct`, ...); any kind when absent.
         #[serde(default)]
         kind: Option<String>,
-        /// Only blocks whose file path contains this text; any file when absent.
+        /// Only blocks whose path matches this glob (`*` within a segment, `**` across); any
+        /// file when absent.
         #[serde(default)]
         path: Option<String>,
         /// Most blocks to return (default 50, at most [`MAX_FIND_LIMIT`]).
@@ -309,9 +310,9 @@ pub struct IngestSummary {
     pub edges_written: u64,
     /// Edges deleted.
     pub edges_deleted: u64,
-    /// Files not parsed at all, with why (too large, not UTF-8, ...).
+    /// Files not parsed at all, with why (too large, a symbolic link, unreadable, ...).
     pub skipped: Vec<Skipped>,
-    /// Files parsed only in part, with why (syntax errors, ...).
+    /// Files parsed only in part, with why (syntax error nodes, truncated parses).
     pub partial: Vec<Skipped>,
     /// Wall-clock time of the ingest, in seconds.
     pub seconds: f64,
@@ -467,7 +468,7 @@ pub struct StatsReport {
 /// A damaged or repaired spot that `verify` found.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Damage {
-    /// The file, relative to the database; empty when the error named no file.
+    /// The damaged file; empty when the error named no file.
     pub file: String,
     /// Byte offset in the file, when known.
     pub offset: Option<u64>,
@@ -488,7 +489,8 @@ pub struct VerifyReport {
     pub wal_records: u64,
     /// Blocks read, each record's checksum checked.
     pub blocks_read: u64,
-    /// Damage recovery repaired (a torn WAL tail cut off); nothing acknowledged was lost.
+    /// WAL records with one flipped bit that opening repaired and replayed (file, offset,
+    /// which bit); nothing was lost.
     pub repaired: Vec<Damage>,
     /// Damage that remains; when not empty, `verify` exits 1.
     pub damaged: Vec<Damage>,

@@ -24,8 +24,8 @@ pub struct Candidate {
 /// A failed command.
 #[derive(Debug, Error)]
 pub enum CliError {
-    /// No database was found by `--db`, `$KAUSAL_DB` or searching upwards for `.kausal/` (code
-    /// `no_database`, exit 2); also a directory that is not a kausal database.
+    /// No database was found by `--db`, `$KAUSAL_DB` or searching upwards for `.kausal/`
+    /// (code `no_database`, exit 2).
     #[error("no kausal database found from {} upwards; run `kausal ingest` in your repository first, or pass --db DIR", from.display())]
     NoDatabase {
         /// The directory the search started from.
@@ -73,8 +73,8 @@ pub enum CliError {
         #[source]
         source: QueryError,
     },
-    /// An ingest failed: the root could not be walked or a file could not be read (code `ingest`,
-    /// exit 2).
+    /// An ingest failed: the root could not be walked, blocks could not be written, or the
+    /// stored graph could not be read (code `ingest`, exit 2).
     #[error(transparent)]
     Ingest(#[from] IngestError),
     /// `kausal serve` or `kausal mcp` could not start or stopped on an error (code `server`, exit

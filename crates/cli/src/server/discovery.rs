@@ -42,7 +42,8 @@ pub enum DiscoveryError {
     /// `server.json` could not be written, read or removed.
     #[error("cannot {what} {}: {source}", path.display())]
     Io {
-        /// What was being done (`write`, `read`, ...), as the message's verb.
+        /// What was being done (`create`, `write`, `rename into place`, ...), as the message's
+        /// verb.
         what: &'static str,
         /// The file.
         path: PathBuf,
