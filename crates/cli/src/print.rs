@@ -14,9 +14,9 @@ pub struct Style {
     pub dim: &'static str,
     /// Locations (`path:line`).
     pub cyan: &'static str,
-    /// Warnings, such as "(cycle)".
+    /// Warnings: "(cycle)" marks, repaired records in `verify`.
     pub yellow: &'static str,
-    /// Errors.
+    /// Errors: the `kausal:` prefix, damage found by `verify`.
     pub red: &'static str,
     /// Ends any of the above.
     pub reset: &'static str,
