@@ -19,6 +19,7 @@ pub struct Cli {
     /// When to colour human output.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -28,10 +29,13 @@ pub struct Cli {
 pub enum ColorChoice {
     /// On a terminal, unless NO_COLOR is set or TERM is dumb.
     Auto,
+    /// Even when not writing to a terminal.
     Always,
+    /// Plain text only.
     Never,
 }
 
+/// The commands `kausal` runs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Ingest (or re-ingest, incrementally) a source tree.
@@ -44,6 +48,7 @@ pub enum Command {
     },
     /// Find blocks by exact name, qualified-name suffix (`Reader::find`) or prefix.
     Find {
+        /// A name, qualified-name suffix, file path, name prefix, or 32-hex-digit block id.
         name: String,
         /// Only this kind (fn, method, struct, enum, trait, impl, module, file, ...).
         #[arg(long)]
@@ -59,6 +64,7 @@ pub enum Command {
     Show(Target),
     /// Who calls NAME, as a tree.
     Callers {
+        /// The block whose callers to show.
         #[command(flatten)]
         target: Target,
         /// Levels of callers to follow.
@@ -67,6 +73,7 @@ pub enum Command {
     },
     /// What NAME calls, as a tree.
     Callees {
+        /// The block whose callees to show.
         #[command(flatten)]
         target: Target,
         /// Levels of callees to follow.
@@ -75,11 +82,13 @@ pub enum Command {
     },
     /// Everything reachable from NAME over the chosen edges.
     Trace {
+        /// The block to start from.
         #[command(flatten)]
         target: Target,
         /// Follow edges out of, into, or both ways.
         #[arg(long, value_enum, default_value_t = TraceDirection::Out)]
         direction: TraceDirection,
+        /// Most edges to follow from NAME.
         #[arg(long, default_value_t = 3)]
         depth: u32,
         /// Edge types, comma separated (default: every type but `names`).
@@ -91,7 +100,9 @@ pub enum Command {
     },
     /// The shortest path from FROM to TO.
     Path {
+        /// Where the path starts: a name or block id.
         from: String,
+        /// Where the path ends: a name or block id.
         to: String,
         /// Edge types, comma separated (default: calls and calls_method).
         #[arg(long, value_delimiter = ',')]
@@ -113,7 +124,10 @@ pub enum Command {
     /// Re-read every table and WAL record and check every checksum.
     Verify,
     /// Copy the database to DIR, consistently, even while it is written.
-    Backup { dir: PathBuf },
+    Backup {
+        /// A new or empty directory to write the copy into.
+        dir: PathBuf,
+    },
     /// Merge all tables into one.
     Compact,
     /// Serve the graph over HTTP/JSON on 127.0.0.1 (address and bearer
@@ -154,8 +168,11 @@ pub struct Target {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TraceDirection {
+    /// Follow edges into NAME: what reaches it.
     In,
+    /// Follow edges out of NAME: what it reaches.
     Out,
+    /// Follow edges both ways.
     Both,
 }
 

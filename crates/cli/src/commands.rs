@@ -36,52 +36,81 @@ pub const DEFAULT_TRACE_LIMIT: usize = 1000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Query {
+    /// Blocks matching a name (`find`).
     Find {
+        /// The name, qualified-name suffix, path, id or prefix to look up.
         name: String,
+        /// Only blocks of this kind (`function`, `struct`, ...); any kind when absent.
         #[serde(default)]
         kind: Option<String>,
+        /// Only blocks whose path matches this glob (`*` within a segment, `**` across); any
+        /// file when absent.
         #[serde(default)]
         path: Option<String>,
+        /// Most blocks to return (default 50, at most [`MAX_FIND_LIMIT`]).
         #[serde(default = "default_find_limit")]
         limit: usize,
     },
+    /// One block with its signature, doc, metadata and content (`show`).
     Show {
+        /// The block's name; it must resolve to exactly one block.
         name: String,
     },
+    /// The tree of blocks that call a block (`callers`).
     Callers {
+        /// The block's name; it must resolve to exactly one block.
         name: String,
+        /// Levels of callers to follow (1 to 32; default 1).
         #[serde(default = "default_tree_depth")]
         depth: u32,
     },
+    /// The tree of blocks a block calls (`callees`).
     Callees {
+        /// The block's name; it must resolve to exactly one block.
         name: String,
+        /// Levels of callees to follow (1 to 32; default 1).
         #[serde(default = "default_tree_depth")]
         depth: u32,
     },
+    /// Every block reachable from a block along chosen edges (`trace`).
     Trace {
+        /// The starting block's name; it must resolve to exactly one block.
         name: String,
+        /// Follow edges inward, outward or both ways (default outward).
         #[serde(default = "default_direction")]
         direction: TraceDirection,
+        /// Most edges to follow from the start (default 3, at most 1,000).
         #[serde(default = "default_trace_depth")]
         depth: u32,
+        /// Edge types to follow; all types when empty.
         #[serde(default)]
         edges: Vec<String>,
+        /// Most blocks to return (default 1,000, at most [`MAX_FIND_LIMIT`]).
         #[serde(default = "default_trace_limit")]
         limit: usize,
     },
+    /// A shortest path between two blocks (`path`).
     Path {
+        /// The block the path starts at.
         from: String,
+        /// The block the path ends at.
         to: String,
+        /// Edge types the path may use; all types when empty.
         #[serde(default)]
         edges: Vec<String>,
     },
+    /// Cycles in the graph (`cycles`).
     Cycles {
+        /// Edge types to look for cycles along; all types when empty.
         #[serde(default)]
         edges: Vec<String>,
     },
+    /// What a file or module imports and what imports it (`deps`).
     Deps {
+        /// The file or module's name or path.
         target: String,
     },
+    /// Counts of blocks, edges, tables and bytes in the database (`stats`).
     Stats,
 }
 
@@ -213,68 +242,111 @@ pub fn answer(engine: &Reader, db: &Path, query: &Query) -> Result<Report, CliEr
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Report {
+    /// `ingest`: what was parsed, written and skipped.
     Ingest(IngestSummary),
+    /// `find`: the matching blocks.
     Find(FindReport),
+    /// `show`: one block in full.
     Show(BlockDetail),
+    /// `callers`: the tree of callers.
     Callers(TreeReport),
+    /// `callees`: the tree of callees.
     Callees(TreeReport),
+    /// `trace`: the blocks reached.
     Trace(TraceReport),
+    /// `path`: the steps of a shortest path.
     Path(PathReport),
+    /// `cycles`: the cycles found.
     Cycles(CyclesReport),
+    /// `deps`: imports in both directions.
     Deps(DepsReport),
+    /// `stats`: counts and sizes.
     Stats(StatsReport),
+    /// `verify`: what was checked, repaired and found damaged.
     Verify(VerifyReport),
+    /// `backup`: what was copied where.
     Backup(BackupSummary),
+    /// `compact`: table counts before and after.
     Compact(CompactReport),
     /// `serve` or `mcp` shut down cleanly.
     Stopped(StoppedReport),
 }
 
+/// The report of a `serve` or `mcp` that shut down cleanly.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StoppedReport {
+    /// The database directory that was served.
     pub db: String,
 }
 
+/// The report of an `ingest`: files read, blocks and edges written, files skipped.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct IngestSummary {
+    /// The database directory written to.
     pub db: String,
+    /// The repository directory that was read.
     pub root: String,
+    /// Files found under the root (ignored ones excluded).
     pub files_seen: u64,
+    /// Files parsed because they were new or changed.
     pub files_parsed: u64,
+    /// Files left alone because their content had not changed.
     pub files_unchanged: u64,
+    /// Files in the database no longer under the root; their blocks were deleted.
     pub files_removed: u64,
+    /// Lines in the parsed files.
     pub lines_parsed: u64,
+    /// Blocks parsed, by kind (`function`, `struct`, ...).
     pub blocks_by_kind: BTreeMap<String, u64>,
+    /// Edges parsed, by type (`calls`, `imports`, ...).
     pub edges_by_type: BTreeMap<String, u64>,
+    /// Call resolution counts: `total`, `resolved`, `ambiguous`, `external`, `unresolved`, ...
     pub calls: serde_json::Value,
+    /// Blocks written (new or changed).
     pub blocks_written: u64,
+    /// Blocks deleted (gone from their file or with their file).
     pub blocks_deleted: u64,
+    /// Edges written.
     pub edges_written: u64,
+    /// Edges deleted.
     pub edges_deleted: u64,
+    /// Files not parsed at all, with why (too large, a symbolic link, unreadable, ...).
     pub skipped: Vec<Skipped>,
+    /// Files parsed only in part, with why (syntax error nodes, truncated parses).
     pub partial: Vec<Skipped>,
+    /// Wall-clock time of the ingest, in seconds.
     pub seconds: f64,
+    /// The human-readable report, as `ingest` prints it; not in the JSON.
     #[serde(skip)]
     pub text: String,
 }
 
+/// A file an ingest skipped or parsed only in part.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Skipped {
+    /// The file's path, relative to the root.
     pub path: String,
+    /// Why it was skipped or parsed only in part.
     pub reason: String,
 }
 
+/// The report of `find`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct FindReport {
+    /// The name as the user typed it.
     pub query: String,
     /// `id`, `exact` (name, qualified-name suffix or path) or `prefix`.
     pub matched_by: String,
+    /// Matching blocks; at most the limit.
     pub results: Vec<BlockInfo>,
+    /// More blocks matched than the limit allowed.
     pub truncated: bool,
 }
 
+/// One block in a `callers`/`callees` tree.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct TreeNode {
+    /// The caller or callee.
     #[serde(flatten)]
     pub block: BlockInfo,
     /// The edge type that leads here from the parent.
@@ -283,113 +355,183 @@ pub struct TreeNode {
     pub cycle: bool,
     /// Shown earlier in the tree: not expanded again.
     pub repeated: bool,
+    /// Its own callers or callees, one level deeper; empty when `cycle`, `repeated` or at the depth
+    /// limit.
     pub children: Vec<TreeNode>,
 }
 
+/// The report of `callers` or `callees`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct TreeReport {
+    /// The block whose callers or callees these are.
     pub root: BlockInfo,
+    /// Levels followed.
     pub depth: u32,
+    /// Direct callers or callees, each with its own subtree.
     pub children: Vec<TreeNode>,
+    /// The tree was cut at [`MAX_TREE_NODES`] nodes.
     pub truncated: bool,
 }
 
+/// One block reached by `trace` or on a `path`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct TraceStep {
+    /// The block reached.
     #[serde(flatten)]
     pub block: BlockInfo,
+    /// Edges from the start to this block (0 for the start itself).
     pub depth: u32,
+    /// The edge type that reached it; `None` for the start.
     pub via: Option<String>,
+    /// Id of the block it was reached from; `None` for the start.
     pub from: Option<String>,
 }
 
+/// The report of `trace`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct TraceReport {
+    /// The block the trace started from.
     pub start: BlockInfo,
+    /// `in`, `out` or `both`.
     pub direction: String,
+    /// Edge types followed; empty when all were.
     pub edges: Vec<String>,
+    /// The depth limit asked for.
     pub depth: u32,
+    /// Blocks reached, nearest first; at most the limit.
     pub reached: Vec<TraceStep>,
+    /// More blocks were reachable than the limit allowed.
     pub truncated: bool,
 }
 
+/// The report of `path`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PathReport {
+    /// The block the path starts at.
     pub from: BlockInfo,
+    /// The block the path ends at.
     pub to: BlockInfo,
+    /// The path, `from` first and `to` last.
     pub steps: Vec<TraceStep>,
 }
 
+/// The report of `cycles`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CyclesReport {
+    /// Edge types followed; empty when all were.
     pub edges: Vec<String>,
+    /// Each cycle as the blocks on it, largest cycle first.
     pub cycles: Vec<Vec<BlockInfo>>,
+    /// More cycles existed than were listed.
     pub truncated: bool,
 }
 
+/// The report of `deps`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct DepsReport {
+    /// The file or module asked about.
     pub target: BlockInfo,
+    /// Blocks (files or modules) it imports.
     pub imports: Vec<BlockInfo>,
+    /// Blocks (files or modules) that import it.
     pub imported_by: Vec<BlockInfo>,
 }
 
+/// The report of `stats`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StatsReport {
+    /// The database directory.
     pub db: String,
+    /// Blocks stored.
     pub blocks: u64,
+    /// Blocks by kind (`function`, `struct`, ...).
     pub blocks_by_kind: BTreeMap<String, u64>,
+    /// Blocks by language (`rust`, `python`, ...).
     pub blocks_by_language: BTreeMap<String, u64>,
+    /// Edges by type (`calls`, `imports`, ...).
     pub edges_by_type: BTreeMap<String, u64>,
+    /// Sorted tables on disk.
     pub tables: usize,
+    /// Bytes of the sorted tables.
     pub table_bytes: u64,
     /// Bytes of the database's files (WAL segments count at their
     /// preallocated size).
     pub file_bytes: u64,
+    /// Bytes of writes held in memory, not yet in a table.
     pub memtable_bytes: usize,
+    /// Blocks held in memory, not yet in a table.
     pub memtable_blocks: usize,
+    /// Edges held in memory, not yet in a table.
     pub memtable_edges: usize,
 }
 
+/// A damaged or repaired spot that `verify` found.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Damage {
+    /// The damaged file; empty when the error named no file.
     pub file: String,
+    /// Byte offset in the file, when known.
     pub offset: Option<u64>,
+    /// What was wrong.
     pub reason: String,
 }
 
+/// The report of `verify`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct VerifyReport {
+    /// The database directory checked.
     pub db: String,
+    /// Sorted tables opened (their footer, index, edges and bloom filter checked).
     pub tables: usize,
+    /// WAL segments replayed.
     pub wal_segments: usize,
+    /// WAL records replayed.
     pub wal_records: u64,
+    /// Blocks read, each record's checksum checked.
     pub blocks_read: u64,
+    /// WAL records with one flipped bit that opening repaired and replayed (file, offset,
+    /// which bit); nothing was lost.
     pub repaired: Vec<Damage>,
+    /// Damage that remains; when not empty, `verify` exits 1.
     pub damaged: Vec<Damage>,
 }
 
+/// The report of `backup`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BackupSummary {
+    /// The database directory copied.
     pub db: String,
+    /// The directory the copy was written to.
     pub backup: String,
+    /// Files copied (manifest, tables, WAL segments).
     pub files: usize,
+    /// Bytes copied.
     pub bytes: u64,
+    /// Blocks read back from the copy to check it.
     pub blocks: u64,
+    /// Times the copy was taken again because a writer changed the database under it (at most 20).
     pub retries: usize,
 }
 
+/// The report of `compact`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CompactReport {
+    /// The database directory compacted.
     pub db: String,
+    /// Sorted tables before compaction.
     pub tables_before: usize,
+    /// Sorted tables after compaction.
     pub tables_after: usize,
 }
 
 /// Global settings a command needs.
 pub struct Context {
+    /// The database directory given by `--db`; else `$KAUSAL_DB` or the nearest `.kausal/` is used.
     pub db: Option<PathBuf>,
+    /// The directory the command runs in; where the database search starts and `ingest`'s default
+    /// root.
     pub cwd: PathBuf,
+    /// Show ingest progress on stderr.
     pub progress: bool,
 }
 

@@ -11,59 +11,96 @@ use thiserror::Error;
 /// A block that a name could mean.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Candidate {
+    /// Where the block is, as `path:line`.
     pub location: String,
+    /// The block's kind (`function`, `struct`, ...).
     pub kind: String,
+    /// The block's fully qualified name, to retype instead of the ambiguous one.
     pub qualified_name: String,
+    /// The block's id (32 hex digits), which always names it alone.
     pub id: String,
 }
 
 /// A failed command.
 #[derive(Debug, Error)]
 pub enum CliError {
+    /// No database was found by `--db`, `$KAUSAL_DB` or searching upwards for `.kausal/`
+    /// (code `no_database`, exit 2).
     #[error("no kausal database found from {} upwards; run `kausal ingest` in your repository first, or pass --db DIR", from.display())]
-    NoDatabase { from: PathBuf },
+    NoDatabase {
+        /// The directory the search started from.
+        from: PathBuf,
+    },
+    /// A name matched no block (code `not_found`, exit 1).
     #[error("{name:?} matches no block{}", suggestion_text(suggestions))]
     NotFound {
+        /// The name as the user typed it.
         name: String,
+        /// Close names that do match blocks (at most 5), to suggest instead.
         suggestions: Vec<String>,
     },
+    /// A name matched several blocks where the command needs one (code `ambiguous`, exit 2).
     #[error("{name:?} is ambiguous: {} blocks match; name one by qualified name or id:\n{}", candidates.len(), candidate_lines(candidates))]
     Ambiguous {
+        /// The name as the user typed it.
         name: String,
+        /// The blocks it could mean.
         candidates: Vec<Candidate>,
     },
+    /// Bad arguments the parser could not catch, such as a depth over its cap or an ingest path
+    /// that is not a directory (code `usage`, exit 2); the message says what was wrong.
     #[error("{0}")]
     Usage(String),
     /// The query ran and found nothing (no callers, no path).
     #[error("{0}")]
     NoResults(String),
+    /// The storage engine failed: locked by a writer, corrupt, of an unsupported format, or an I/O
+    /// error (exit 2; the code names which).
     #[error("database {}: {source}", db.display())]
     Storage {
+        /// The database directory.
         db: PathBuf,
+        /// What the storage engine reported.
         #[source]
         source: StorageError,
     },
+    /// The query engine failed while answering (code `query`, exit 2).
     #[error("database {}: {source}", db.display())]
     Query {
+        /// The database directory.
         db: PathBuf,
+        /// What the query engine reported.
         #[source]
         source: QueryError,
     },
+    /// An ingest failed: the root could not be walked, blocks could not be written, or the
+    /// stored graph could not be read (code `ingest`, exit 2).
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    /// `kausal serve` or `kausal mcp` could not start or stopped on an error (code `server`, exit
+    /// 2).
     #[error(transparent)]
     Server(Box<crate::server::http::ServeError>),
     /// A running server answered the query with an error.
     #[error("{message}")]
     Remote {
+        /// The server's error code (`not_found`, `ambiguous`, `locked`, ...), passed through as
+        /// this error's code.
         code: &'static str,
+        /// The server's message.
         message: String,
+        /// The server's `details` (suggestions, candidates), or null.
         details: serde_json::Value,
     },
+    /// A file or directory outside the database could not be read or written, such as a backup
+    /// target (code `io`, exit 2).
     #[error("{what} {}: {source}", path.display())]
     Io {
+        /// What was being done, such as `creating backup directory`.
         what: &'static str,
+        /// The file or directory.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },

@@ -4,6 +4,7 @@
 //! print (`print`).
 
 #![deny(clippy::unwrap_used)]
+#![warn(missing_docs)]
 
 pub mod cli;
 pub mod commands;

@@ -7,17 +7,26 @@ use serde::{Deserialize, Serialize};
 /// A block's identity and place, for lists and trees.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BlockInfo {
+    /// The block's id: 32 hex digits.
     pub id: String,
+    /// What the block is: `file`, `module`, `function`, `method`, `struct`, ...
     pub kind: String,
+    /// The block's own name (`parse`); empty for a block without one.
     pub name: String,
+    /// The name with its module path (`crate::parse::parse`).
     pub qualified_name: String,
+    /// The source language (`rust`, `python`, ...).
     pub language: String,
+    /// The file's path, relative to the repository root.
     pub path: String,
+    /// First line of the block in its file, 1-based.
     pub start_line: u64,
+    /// Last line of the block in its file, 1-based and inclusive.
     pub end_line: u64,
 }
 
 impl BlockInfo {
+    /// The block as the CLI shows it, read from a stored block's metadata.
     pub fn from_view(view: &BlockView<'_>) -> Self {
         let meta: serde_json::Value =
             serde_json::from_str(view.metadata_json).unwrap_or(serde_json::Value::Null);
@@ -57,15 +66,21 @@ impl BlockInfo {
 /// Everything about one block, for `show`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BlockDetail {
+    /// The block's identity and place.
     #[serde(flatten)]
     pub info: BlockInfo,
+    /// The declaration line(s) without the body; empty when the language has none.
     pub signature: String,
+    /// The block's doc comment, without comment markers; empty when it has none.
     pub doc: String,
+    /// All of the block's stored metadata, as kausal-ingest wrote it.
     pub metadata: serde_json::Value,
+    /// The block's source text.
     pub content: String,
 }
 
 impl BlockDetail {
+    /// Everything `show` prints about a stored block.
     pub fn from_view(view: &BlockView<'_>) -> Self {
         let metadata: serde_json::Value =
             serde_json::from_str(view.metadata_json).unwrap_or(serde_json::Value::Null);

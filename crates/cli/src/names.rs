@@ -21,14 +21,19 @@ pub const MAX_PREFIX_MATCHES: usize = 1000;
 /// How a query matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchKind {
+    /// The name was a block id.
     Id,
+    /// An exact name, qualified-name suffix or file path, found through the name index.
     Exact,
+    /// Nothing matched exactly; these blocks' names start with the query.
     Prefix,
 }
 
 /// Blocks matching `query`, and how they matched.
 pub struct Matches<'e> {
+    /// The blocks matched; at most [`MAX_PREFIX_MATCHES`] for a prefix match.
     pub blocks: Vec<BlockView<'e>>,
+    /// Whether they matched by id, exactly or by prefix.
     pub kind: MatchKind,
 }
 

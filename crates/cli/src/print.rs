@@ -8,15 +8,22 @@ use crate::model::BlockInfo;
 
 /// Colours for human output; all empty when colour is off.
 pub struct Style {
+    /// Titles (qualified names).
     pub bold: &'static str,
+    /// Secondary text: kinds, edge types, "(shown above)".
     pub dim: &'static str,
+    /// Locations (`path:line`).
     pub cyan: &'static str,
+    /// Warnings: "(cycle)" marks, repaired records in `verify`.
     pub yellow: &'static str,
+    /// Errors: the `kausal:` prefix, damage found by `verify`.
     pub red: &'static str,
+    /// Ends any of the above.
     pub reset: &'static str,
 }
 
 impl Style {
+    /// ANSI colours when `color` is true; empty strings otherwise.
     pub fn new(color: bool) -> Self {
         if color {
             Self {

@@ -28,21 +28,30 @@ pub struct ServerInfo {
     pub url: String,
     /// Send as `Authorization: Bearer TOKEN`.
     pub token: String,
+    /// Process id of the server; a file naming a dead process is ignored.
     pub pid: u32,
+    /// The database directory served.
     pub db: String,
+    /// The repository root that the server's ingests read.
     pub root: String,
 }
 
 /// Writing or reading `server.json` failed.
 #[derive(Debug, Error)]
 pub enum DiscoveryError {
+    /// `server.json` could not be written, read or removed.
     #[error("cannot {what} {}: {source}", path.display())]
     Io {
+        /// What was being done (`create`, `write`, `rename into place`, ...), as the message's
+        /// verb.
         what: &'static str,
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// The OS had no randomness for a bearer token; holds the OS's error text.
     #[error("no entropy for a token: {0}")]
     Entropy(String),
 }

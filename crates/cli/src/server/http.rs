@@ -49,36 +49,60 @@ use crate::commands::Query;
 /// Starting or running the server failed.
 #[derive(Debug, Error)]
 pub enum ServeError {
+    /// The store failed: the database could not be opened, or shutting it down failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `server.json` could not be written or removed, or no token could be made.
     #[error(transparent)]
     Discovery(#[from] DiscoveryError),
+    /// The listening socket could not be bound or its address read.
     #[error("cannot {what} {address}: {source}")]
     Net {
+        /// What was being done (`listen on`, `read the address of`), as the message's verb.
         what: &'static str,
+        /// The address, such as `127.0.0.1:0`.
         address: String,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// The tokio runtime could not be built; holds the OS's error.
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// `--watch` could not start watching the root for changes.
     #[error("cannot watch {}: {reason}", root.display())]
-    Watch { root: PathBuf, reason: String },
+    Watch {
+        /// The repository root to watch.
+        root: PathBuf,
+        /// Why the watcher could not start.
+        reason: String,
+    },
 }
 
 /// Request and connection counters, at `/v1/metrics`.
 #[derive(Debug, Default)]
 pub struct HttpMetrics {
+    /// Requests received, authorized or not.
     pub requests: AtomicU64,
+    /// Answers with a 2xx status.
     pub status_2xx: AtomicU64,
+    /// Answers with a 4xx status.
     pub status_4xx: AtomicU64,
+    /// Answers with a 5xx status.
     pub status_5xx: AtomicU64,
+    /// Requests refused with 401: the bearer token was missing or wrong.
     pub unauthorized: AtomicU64,
+    /// Requests refused with 429 `busy`: [`limits::MAX_IN_FLIGHT_REQUESTS`] were already in flight.
     pub refused_busy: AtomicU64,
+    /// Requests being answered now.
     pub in_flight: AtomicUsize,
+    /// Connections open now.
     pub connections_open: AtomicUsize,
+    /// Connections accepted since the server started.
     pub connections_total: AtomicU64,
+    /// Connections refused with 429 because [`limits::MAX_CONNECTIONS`] were open.
     pub connections_refused: AtomicU64,
+    /// Connections closed after [`limits::IDLE_TIMEOUT`] without a byte.
     pub connections_idle_closed: AtomicU64,
     /// Sum of request latencies, microseconds.
     pub latency_micros_total: AtomicU64,
@@ -87,13 +111,18 @@ pub struct HttpMetrics {
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
+    /// The database the requests query and ingest into.
     pub store: Arc<Store>,
+    /// The bearer token every request must send.
     pub token: Arc<str>,
+    /// Counters the guard layer updates and `/v1/metrics` reports.
     pub metrics: Arc<HttpMetrics>,
+    /// When the server started, for `uptime_seconds` in `/v1/health`.
     pub started: Instant,
 }
 
 impl AppState {
+    /// State for a server of `store` that accepts `token`, with zeroed counters.
     pub fn new(store: Arc<Store>, token: String) -> Self {
         Self {
             store,
@@ -547,10 +576,13 @@ pub async fn serve(
 /// What `kausal serve` was asked for.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
+    /// The database directory to serve.
     pub db: PathBuf,
+    /// The repository root that ingests read.
     pub root: PathBuf,
     /// 0: any free port.
     pub port: u16,
+    /// Re-ingest when files under the root change (`--watch`).
     pub watch: bool,
 }
 

@@ -88,6 +88,7 @@ pub struct Page {
     pub page_size: Option<usize>,
 }
 
+/// Arguments of the `find` tool.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct FindArgs {
     /// A name (`parse`), a qualified-name suffix (`TableReader::find`), a
@@ -99,10 +100,12 @@ pub struct FindArgs {
     /// Only paths matching this glob (`*` within a segment, `**` across).
     #[serde(default)]
     pub path: Option<String>,
+    /// Which page of the matches to return.
     #[serde(flatten)]
     pub page: Page,
 }
 
+/// Arguments of the `show` tool: the one block to show.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct NameArgs {
     /// A name, a qualified-name suffix, a file path, or a 32-hex-digit block
@@ -110,6 +113,7 @@ pub struct NameArgs {
     pub name: String,
 }
 
+/// Arguments of the `callers` and `callees` tools.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct TreeArgs {
     /// A name, a qualified-name suffix, a file path, or a block id.
@@ -117,10 +121,12 @@ pub struct TreeArgs {
     /// Levels to follow (default 1, at most 32).
     #[serde(default)]
     pub depth: Option<u32>,
+    /// Which page of the direct callers or callees to return.
     #[serde(flatten)]
     pub page: Page,
 }
 
+/// Which way `trace` follows edges.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
@@ -128,9 +134,11 @@ pub enum Direction {
     In,
     /// Follow edges out of the block (what it reaches).
     Out,
+    /// Follow edges both ways.
     Both,
 }
 
+/// Arguments of the `trace` tool.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct TraceArgs {
     /// A name, a qualified-name suffix, a file path, or a block id.
@@ -145,10 +153,12 @@ pub struct TraceArgs {
     /// defined_in, ...); default every type but `names`.
     #[serde(default)]
     pub edges: Vec<String>,
+    /// Which page of the blocks reached to return.
     #[serde(flatten)]
     pub page: Page,
 }
 
+/// Arguments of the `path` tool: the two ends of a shortest path.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PathArgs {
     /// Where the path starts (a name, suffix, file path or id).
@@ -160,22 +170,26 @@ pub struct PathArgs {
     pub edges: Vec<String>,
 }
 
+/// Arguments of the `cycles` tool.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CyclesArgs {
     /// Edge types (default calls and calls_method; `imports` finds import
     /// cycles).
     #[serde(default)]
     pub edges: Vec<String>,
+    /// Which page of the cycles to return.
     #[serde(flatten)]
     pub page: Page,
 }
 
+/// Arguments of the `deps` tool: the file or module whose imports to list.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DepsArgs {
     /// A file path (`src/lib.rs`) or a module name.
     pub target: String,
 }
 
+/// Arguments of a tool that takes none (`stats`, `ingest`); any field is an error.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoArgs {}
@@ -258,6 +272,7 @@ back as `cursor`. Call `ingest` after editing files if the server is not watchin
 
 #[tool_router]
 impl KausalMcp {
+    /// The MCP server over `store`, with every tool registered.
     pub fn new(store: Arc<Store>) -> Self {
         Self {
             store,

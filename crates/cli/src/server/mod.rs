@@ -31,12 +31,16 @@ pub struct ApiError {
     /// HTTP status (MCP reports it as a tool error either way).
     #[serde(skip)]
     pub status: u16,
+    /// Stable machine-readable code (`not_found`, `ambiguous`, `limit`, `busy`, ...).
     pub code: &'static str,
+    /// What failed and where, for people.
     pub message: String,
+    /// Extra fields: `suggestions` for `not_found`, `candidates` for `ambiguous`; null otherwise.
     pub details: serde_json::Value,
 }
 
 impl ApiError {
+    /// An error with this status, code and message, and no details.
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,

@@ -5,7 +5,7 @@
 //!
 //! The store holds a `kausal_storage::Database` (a `Clone + Send + Sync`
 //! handle). A query clones the handle out under a brief read lock and
-//! answers from one [`Reader`] (a snapshot): it never waits for an ingest,
+//! answers from one [`Reader`](crate::reader::Reader) (a snapshot): it never waits for an ingest,
 //! and every answer is consistent with one state of the graph, however
 //! many files the ingest running meanwhile has written. Ingests run one at
 //! a time (the ingester mutex) and write through the same handle.
@@ -34,25 +34,52 @@ pub type Graph = crate::reader::Reader;
 /// A store operation that failed.
 #[derive(Debug, Error)]
 pub enum StoreError {
+    /// The storage engine failed to open, read or close the database (HTTP 500 `storage`; 507 when
+    /// the disk is full).
     #[error("database {}: {source}", db.display())]
     Storage {
+        /// The database directory.
         db: PathBuf,
+        /// What the storage engine reported.
         #[source]
         source: Box<StorageError>,
     },
+    /// An ingest failed (HTTP 500 `ingest`; 507 when the disk is full); the graph keeps
+    /// answering as of the last successful one.
     #[error("ingest of {} into {}: {source}", root.display(), db.display())]
     Ingest {
+        /// The repository root being ingested.
         root: PathBuf,
+        /// The database directory written to.
         db: PathBuf,
+        /// What the ingester reported.
         #[source]
         source: Box<IngestError>,
     },
+    /// The store was shut down; reads and ingests after it fail (HTTP 503 `shutting_down`).
     #[error("database {} is closed (the server is shutting down)", db.display())]
-    Closed { db: PathBuf },
+    Closed {
+        /// The database directory.
+        db: PathBuf,
+    },
+    /// The database could only be opened read-only (for example after a full disk), so an ingest
+    /// was refused (HTTP 503 `read_only`); queries still answer.
     #[error("database {} is open read-only ({reason}); ingest is refused until it can be reopened for writing", db.display())]
-    ReadOnly { db: PathBuf, reason: String },
+    ReadOnly {
+        /// The database directory.
+        db: PathBuf,
+        /// Why it is read-only: the error from opening it for writing.
+        reason: String,
+    },
+    /// A thread panicked while holding one of the store's locks; the store cannot be used safely
+    /// (HTTP 500 `storage`).
     #[error("database {}: a thread panicked while holding the {what} lock", db.display())]
-    LockPoisoned { db: PathBuf, what: &'static str },
+    LockPoisoned {
+        /// The database directory.
+        db: PathBuf,
+        /// Which lock: `database` (the handle) or `ingest`.
+        what: &'static str,
+    },
 }
 
 impl StoreError {
@@ -73,21 +100,33 @@ impl StoreError {
 /// Figures the server reports at `/v1/metrics`.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoreMetrics {
+    /// The database directory.
     pub db: String,
+    /// The repository root that ingests read.
     pub root: String,
     /// An ingest is running now.
     pub ingesting: bool,
+    /// Ingests that succeeded since the server started.
     pub ingests_ok: u64,
+    /// Ingests that failed since the server started.
     pub ingests_failed: u64,
+    /// Wall-clock time of the last ingest, in seconds (0 before the first).
     pub last_ingest_seconds: f64,
+    /// The last ingest's error message; `None` when it succeeded or none ran.
     pub last_ingest_error: Option<String>,
     /// Why the database is open read-only, if it is.
     pub read_only: Option<String>,
+    /// Sorted tables on disk.
     pub tables: usize,
+    /// Bytes of the sorted tables.
     pub table_bytes: u64,
+    /// Bytes of writes held in memory, not yet in a table.
     pub memtable_bytes: usize,
+    /// Blocks held in memory, not yet in a table.
     pub memtable_blocks: usize,
+    /// Edges held in memory, not yet in a table.
     pub memtable_edges: usize,
+    /// Background flushes or compactions that failed without poisoning the database.
     pub background_errors: u64,
 }
 
