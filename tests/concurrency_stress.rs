@@ -553,7 +553,7 @@ fn snapshot_reads_after_compaction_removed_its_tables() {
     let before = table_files(&dir);
     assert_eq!(before.len(), 5);
     let snapshot = db.snapshot();
-    assert_eq!(snapshot.layer_counts().1, 5);
+    assert_eq!(snapshot.sizes().tables, 5);
     assert!(db.compact_all().expect("compact_all"));
     let after = table_files(&dir);
     assert_eq!(after.len(), 1);
@@ -575,7 +575,7 @@ fn snapshot_reads_after_compaction_removed_its_tables() {
     assert_eq!(scan(&snapshot).len(), expected.len());
     // A new snapshot reads the merged table (and the newer write).
     let fresh = db.snapshot();
-    assert_eq!(fresh.layer_counts().1, 1);
+    assert_eq!(fresh.sizes().tables, 1);
     let view = fresh
         .find_block(BlockId::from_u128(1))
         .expect("find")

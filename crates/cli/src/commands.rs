@@ -1230,12 +1230,12 @@ fn stats(engine: &Reader, db: &Path) -> Result<Report, CliError> {
                 .or_default() += 1;
         }
     }
-    let metrics = engine.metrics();
-    report.tables = metrics.sstable_count;
-    report.table_bytes = metrics.sstable_bytes;
-    report.memtable_bytes = metrics.memtable_bytes;
-    report.memtable_blocks = metrics.memtable_blocks;
-    report.memtable_edges = metrics.memtable_edges;
+    let sizes = engine.snapshot().sizes();
+    report.tables = sizes.tables;
+    report.table_bytes = sizes.table_bytes;
+    report.memtable_bytes = sizes.memtable_bytes;
+    report.memtable_blocks = sizes.memtable_blocks;
+    report.memtable_edges = sizes.memtable_edges;
     Ok(Report::Stats(report))
 }
 

@@ -1,19 +1,19 @@
-//! `Reader`: the one snapshot a command answers from, with the figures of
-//! the database taken at the same moment, so every part of an answer (name
-//! resolution, traversal, metrics) sees the same state. It holds no
-//! database handle: a server may reopen its database while answers built
-//! from earlier readers are still being written out.
+//! `Reader`: the one snapshot a command answers from, so every part of an
+//! answer (name resolution, traversal, sizes) sees the same state. It holds
+//! no database handle and takes no engine lock beyond the snapshot's
+//! pointer swap: a query never waits for a writer, and a server may reopen
+//! its database while answers built from earlier readers are still being
+//! written out.
 
 use std::path::{Path, PathBuf};
 
-use kausal_storage::{Database, Metrics, Snapshot};
+use kausal_storage::{Database, Snapshot};
 
-/// A snapshot of a database and its figures.
+/// A snapshot of a database and the directory it came from.
 #[derive(Debug, Clone)]
 pub struct Reader {
     snapshot: Snapshot,
     dir: PathBuf,
-    metrics: Metrics,
 }
 
 impl Reader {
@@ -22,7 +22,6 @@ impl Reader {
         Self {
             snapshot: database.snapshot(),
             dir: database.dir().to_path_buf(),
-            metrics: database.metrics(),
         }
     }
 
@@ -34,10 +33,5 @@ impl Reader {
     /// The database directory.
     pub fn dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// The database's counters and sizes when the snapshot was taken.
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
     }
 }

@@ -60,7 +60,7 @@ mod wal;
 pub mod backup;
 pub use batch::WriteBatch;
 pub use config::{Config, ConfigBuilder, SyncMode};
-pub use engine::{BlockIter, Database, LOCK_FILE, RecoveryReport, Snapshot};
+pub use engine::{BlockIter, Database, LOCK_FILE, RecoveryReport, Snapshot, SnapshotSizes};
 pub use error::{StorageError, StorageResult};
 pub use metrics::Metrics;
 pub use types::{BlockId, BlockView, ContextBlock, EdgeType, GraphEdge, validate_block_fields};

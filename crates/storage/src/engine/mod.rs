@@ -64,7 +64,7 @@ use crate::{BlockId, ContextBlock, GraphEdge, StorageError, StorageResult};
 
 pub use open::{LOCK_FILE, RecoveryReport};
 pub use scan::BlockIter;
-pub use snapshot::Snapshot;
+pub use snapshot::{Snapshot, SnapshotSizes};
 
 use self::shared::{
     BackgroundState, Health, MemState, Shared, SyncState, WorkSignal, Writer, lock,

@@ -92,9 +92,35 @@ impl Snapshot {
         Ok(BlockIter::new(self.version.layers()))
     }
 
-    /// Number of memtables and tables this snapshot reads (for metrics and
-    /// tests: a snapshot taken before a compaction keeps the old tables).
-    pub fn layer_counts(&self) -> (usize, usize) {
-        (self.version.memtables.len(), self.version.tables.len())
+    /// Sizes of what this snapshot reads (its memtables, frozen ones
+    /// included, and its tables), without taking any engine lock.
+    pub fn sizes(&self) -> SnapshotSizes {
+        let memtables = &self.version.memtables;
+        SnapshotSizes {
+            memtables: memtables.len(),
+            memtable_bytes: memtables.iter().map(|m| m.approximate_bytes()).sum(),
+            memtable_blocks: memtables.iter().map(|m| m.block_count()).sum(),
+            memtable_edges: memtables.iter().map(|m| m.edge_count()).sum(),
+            tables: self.version.tables.len(),
+            table_bytes: self.version.tables.iter().map(|t| t.meta().size).sum(),
+        }
     }
+}
+
+/// Sizes of what a snapshot reads; see [`Snapshot::sizes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct SnapshotSizes {
+    /// Memtables: the active one and any frozen ones awaiting flush.
+    pub memtables: usize,
+    /// Bytes those memtables account for.
+    pub memtable_bytes: usize,
+    /// Block entries in them (tombstones included).
+    pub memtable_blocks: usize,
+    /// Edge entries in them (tombstones included).
+    pub memtable_edges: usize,
+    /// Tables.
+    pub tables: usize,
+    /// Bytes of those tables.
+    pub table_bytes: u64,
 }
