@@ -603,9 +603,13 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// `kausal serve`: runs until SIGINT/SIGTERM, then shuts down gracefully
-/// (the store is flushed and its lock released, `server.json` removed).
-pub fn run(config: ServeConfig) -> Result<(), ServeError> {
+/// What `kausal serve` and `kausal mcp` both start with: a multi-threaded
+/// tokio runtime and the store of `db` (no progress output: the terminal
+/// belongs to the protocol or the log).
+pub(super) fn runtime_and_store(
+    db: &std::path::Path,
+    root: &std::path::Path,
+) -> Result<(tokio::runtime::Runtime, Arc<Store>), ServeError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -615,7 +619,14 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         progress: false,
         ..kausal_ingest::IngestOptions::default()
     };
-    let store = Arc::new(Store::open(vfs, &config.db, &config.root, options)?);
+    let store = Arc::new(Store::open(vfs, db, root, options)?);
+    Ok((runtime, store))
+}
+
+/// `kausal serve`: runs until SIGINT/SIGTERM, then shuts down gracefully
+/// (the store is flushed and its lock released, `server.json` removed).
+pub fn run(config: ServeConfig) -> Result<(), ServeError> {
+    let (runtime, store) = runtime_and_store(&config.db, &config.root)?;
     let result: Result<(), ServeError> = runtime.block_on(async {
         let address = SocketAddr::from(([127, 0, 0, 1], config.port));
         let listener = TcpListener::bind(address)

@@ -438,16 +438,7 @@ pub fn run(
     watch: bool,
 ) -> Result<(), super::http::ServeError> {
     use super::http::ServeError;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(ServeError::Runtime)?;
-    let vfs: Arc<dyn kausal_vfs::Vfs> = Arc::new(kausal_vfs::OsVfs::new());
-    let options = kausal_ingest::IngestOptions {
-        progress: false,
-        ..kausal_ingest::IngestOptions::default()
-    };
-    let store = Arc::new(Store::open(vfs, db, root, options)?);
+    let (runtime, store) = super::http::runtime_and_store(db, root)?;
     let watcher = if watch {
         Some(
             super::watch::Watcher::start(Arc::clone(&store)).map_err(|reason| {
