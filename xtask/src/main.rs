@@ -4,6 +4,7 @@
 //! exits non-zero when any step failed.
 
 mod checks;
+mod repeat;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -51,6 +52,26 @@ enum Task {
     },
     /// kausal-memory's tests under valgrind (all of the workspace's unsafe).
     ValgrindMemory,
+    /// Runs the chosen tests many times, optionally with busy threads
+    /// competing for the cores, and prints `N passed, M failed` with the
+    /// first failure's output: how a flaky test is found before CI finds it.
+    Repeat {
+        /// How many times to run the selection.
+        #[arg(long, default_value_t = 20)]
+        runs: u32,
+        /// Only this package's tests (repeatable; all packages without it).
+        #[arg(short = 'p', long = "package", value_name = "PKG")]
+        packages: Vec<String>,
+        /// Only this integration test target (repeatable).
+        #[arg(long = "test", value_name = "NAME")]
+        tests: Vec<String>,
+        /// Busy threads spinning beside the runs.
+        #[arg(long, default_value_t = 0)]
+        load: usize,
+        /// Passed to every test binary (a name filter, `--exact`, ...).
+        #[arg(last = true)]
+        test_args: Vec<String>,
+    },
     /// Deterministic simulation of the engine under faults (release build).
     Sim {
         /// Number of seeds to run.
@@ -327,6 +348,23 @@ fn main() -> ExitCode {
                 });
             }
             runner.finish("benchmark")
+        }
+        Task::Repeat {
+            runs,
+            packages,
+            tests,
+            load,
+            test_args,
+        } => {
+            let plan = repeat::RepeatPlan {
+                runs,
+                packages,
+                tests,
+                load,
+                test_args,
+            };
+            runner.check("repeat", || repeat::repeat(&plan));
+            runner.finish("repeat")
         }
         Task::ValgrindMemory => {
             valgrind_memory(&mut runner);

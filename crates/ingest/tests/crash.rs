@@ -5,12 +5,15 @@
 
 mod support;
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use kausal_ingest::Ingester;
 use kausal_sim::{FaultConfig, SimVfs};
 use kausal_storage::{Config, Database};
+use kausal_vfs::testing::{HookVfs, OpKind};
 use kausal_vfs::{OsVfs, Vfs};
 use support::*;
 
@@ -21,6 +24,10 @@ fn sim_config() -> Config {
         .memtable_budget_bytes(64 * 1024)
         .wal_segment_bytes(64 * 1024)
         .compaction_min_tables(2)
+        // No worker thread: flushes and compactions run as steps on the
+        // writing thread, so the Nth file operation is the same every run
+        // and a failing point replays.
+        .background_worker(false)
         .build()
 }
 
@@ -92,10 +99,15 @@ fn crash_at_every_write_of_a_reingest_then_reingest_gives_the_fresh_graph() {
             eprintln!("re-ingest crashed at each of its {crashes} mutating operations");
             break;
         }
+        // The scheduled crash already cut the power; this is a no-op then.
         sim.crash();
-        let engine = Database::open_with(vfs.clone(), dir, sim_config()).unwrap();
+        let sim = sim.restart();
+        let engine = Database::open_with(Arc::new(sim.clone()), dir, sim_config())
+            .unwrap_or_else(|error| panic!("crash at write {at}: reopen failed: {error}"));
         let mut restarted = Ingester::new(source_vfs(), root.path(), options()).unwrap();
-        restarted.ingest(&engine).unwrap();
+        restarted
+            .ingest(&engine)
+            .unwrap_or_else(|error| panic!("crash at write {at}: re-ingest failed: {error}"));
 
         let fresh_dir = fresh_db.path().join(format!("fresh-{at}"));
         let (fresh, _) = ingest_fresh(root.path(), &fresh_dir);
@@ -139,11 +151,13 @@ fn crash_during_the_first_ingest_then_reingest_gives_the_fresh_graph() {
         }
         crashed_points.push(format!("{at}: crashed"));
         sim.crash();
-        let engine = Database::open_with(vfs.clone(), dir, sim_config()).unwrap();
+        let sim = sim.restart();
+        let engine = Database::open_with(Arc::new(sim.clone()), dir, sim_config())
+            .unwrap_or_else(|error| panic!("crash at write {at}: reopen failed: {error}"));
         Ingester::new(source_vfs(), root.path(), options())
             .unwrap()
             .ingest(&engine)
-            .unwrap();
+            .unwrap_or_else(|error| panic!("crash at write {at}: re-ingest failed: {error}"));
         let (fresh, _) = ingest_fresh(root.path(), &fresh_db.path().join(format!("f{at}")));
         assert!(dump(&engine) == dump(&fresh), "crash at write {at}");
     }
@@ -157,30 +171,88 @@ fn crash_during_the_first_ingest_then_reingest_gives_the_fresh_graph() {
     );
 }
 
-/// Child side of `killed_process_then_reingest_gives_the_fresh_graph`:
-/// runs only when the parent sets `KAUSAL_INGEST_KILL_CHILD`.
+/// Child side of `killed_process_then_reingest_gives_the_fresh_graph`, not
+/// a test of its own (ignored; the parent runs it with `--ignored`). It
+/// ingests with a sync per write through a [`HookVfs`] that, before the
+/// Nth `sync_data` of the database, prints `paused` and blocks until the
+/// parent kills it: the kill lands at that exact point. With N = 0 it never
+/// pauses and prints `done SYNCS` at the end.
 #[test]
+#[ignore = "helper process of killed_process_then_reingest_gives_the_fresh_graph"]
 fn killed_process_child() {
-    let Ok(spec) = std::env::var("KAUSAL_INGEST_KILL_CHILD") else {
-        return;
-    };
-    let (root, db) = spec.split_once('|').unwrap();
+    let spec = std::env::var("KAUSAL_INGEST_KILL_CHILD").expect("run by the parent test");
+    let mut parts = spec.split('|');
+    let (root, db, pause_at) = (
+        parts.next().unwrap().to_string(),
+        parts.next().unwrap().to_string(),
+        parts.next().unwrap().parse::<u64>().unwrap(),
+    );
+    let syncs = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&syncs);
+    let vfs = HookVfs::new(source_vfs(), move |op| {
+        if op.kind == OpKind::SyncData && counted.fetch_add(1, Ordering::SeqCst) + 1 == pause_at {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "paused").unwrap();
+            out.flush().unwrap();
+            // Wait for the parent's SIGKILL; stdin closes only if it died.
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+            std::process::exit(3);
+        }
+        Ok(())
+    });
     let config = Config::builder()
         .sync_mode(kausal_storage::SyncMode::EveryWrite)
         .build();
-    let engine = Database::open_with(source_vfs(), db, config).unwrap();
+    let engine = Database::open_with(Arc::new(vfs), db, config).unwrap();
     let mut ingester = Ingester::new(source_vfs(), root, options()).unwrap();
     ingester.ingest(&engine).unwrap();
     engine.shutdown().unwrap();
+    println!("done {}", syncs.load(Ordering::SeqCst));
+}
+
+/// Runs the child ingest into `db`, paused before its `pause_at`-th sync
+/// (0: never); returns the child's first line of output (`paused` or
+/// `done SYNCS`) after killing it if it paused.
+fn run_child(root: &Path, db: &Path, pause_at: u64) -> String {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "killed_process_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+            "--quiet",
+        ])
+        .env(
+            "KAUSAL_INGEST_KILL_CHILD",
+            format!("{}|{}|{pause_at}", root.display(), db.display()),
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut said = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if line == "paused" || line.starts_with("done ") {
+            said = Some(line);
+            break;
+        }
+    }
+    // SIGKILL at the pause (the child is blocked there); a child that
+    // finished is already gone.
+    child.kill().ok();
+    child.wait().unwrap();
+    said.unwrap_or_else(|| panic!("child paused at {pause_at} said nothing"))
 }
 
 #[test]
 fn killed_process_then_reingest_gives_the_fresh_graph() {
-    if std::env::var("KAUSAL_INGEST_KILL_CHILD").is_ok() {
-        return;
-    }
     let root = tempfile::tempdir().unwrap();
-    // Enough files that an ingest syncing every batch takes a while.
+    // Enough files that an ingest syncs many times.
     for f in 0..150 {
         let body: String = (0..20)
             .map(|i| {
@@ -200,51 +272,39 @@ fn killed_process_then_reingest_gives_the_fresh_graph() {
     let want = dump(&fresh);
     drop(fresh);
 
+    // How many syncs a whole ingest does, then kills spread across them.
+    let counting = tempfile::tempdir().unwrap();
+    let done = run_child(root.path(), counting.path(), 0);
+    let syncs: u64 = done
+        .strip_prefix("done ")
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("child said {done:?}"));
+    assert!(syncs >= 8, "only {syncs} syncs in a whole ingest");
+    const KILLS: u64 = 8;
     let mut partial = Vec::new();
-    // Kill later and later (25 ms steps) until an ingest runs to its end,
-    // so the kills sweep the whole ingest.
-    for delay_ms in (1..100u64).map(|step| step * 25) {
+    for kill in 0..KILLS {
+        let pause_at = 1 + kill * (syncs - 1) / (KILLS - 1);
         let db = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "killed_process_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(
-                "KAUSAL_INGEST_KILL_CHILD",
-                format!("{}|{}", root.path().display(), db.path().display()),
-            )
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let completed = child
-            .try_wait()
-            .unwrap()
-            .is_some_and(|status| status.success());
-        child.kill().ok();
-        child.wait().unwrap();
+        let said = run_child(root.path(), db.path(), pause_at);
+        assert_eq!(said, "paused", "kill before sync {pause_at} of {syncs}");
         let engine = open_engine(db.path());
         // What the killed ingest left: some, none or all of its batches.
         let left = dump(&engine).blocks.len();
         if left > 0 && left < want.blocks.len() {
-            partial.push((delay_ms, left));
+            partial.push((pause_at, left));
         }
         Ingester::new(source_vfs(), root.path(), options())
             .unwrap()
             .ingest(&engine)
             .unwrap();
-        assert!(dump(&engine) == want, "killed after {delay_ms} ms");
-        if completed {
-            break;
-        }
+        assert!(
+            dump(&engine) == want,
+            "killed before sync {pause_at} of {syncs}: re-ingest differs from fresh"
+        );
     }
-    eprintln!("kills that left a partial graph (delay ms, blocks): {partial:?}");
+    eprintln!("kills that left a partial graph (before sync, blocks): {partial:?}");
     assert!(
         !partial.is_empty(),
-        "no kill landed in the middle of an ingest"
+        "no kill landed in the middle of an ingest ({syncs} syncs)"
     );
 }

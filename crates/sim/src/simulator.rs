@@ -1023,6 +1023,9 @@ impl Runner {
     /// happened when `crash`), reopens it, and checks the recovered state.
     fn reopen_after(&mut self, crash: bool) -> Result<(), Stop> {
         self.retire_engine();
+        // A new process: whatever the old one still holds (a clone of the
+        // engine, a handle, a lock) can no longer reach the disk.
+        self.vfs = self.vfs.restart();
         let read_only = if crash && self.op.is_multiple_of(READ_ONLY_CHECK_EVERY) {
             self.read_only_view()?
         } else {

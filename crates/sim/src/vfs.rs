@@ -22,7 +22,15 @@
 //!   bring them back (Linux marks the pages clean): the fsyncgate trap.
 //! * while the power is off, one bit may flip at rest in a table, the
 //!   manifest, or the synced part of a WAL segment.
-//! * file handles and locks from before a crash fail on every call.
+//! * a power loss ends the process: from the moment a crash fires
+//!   (scheduled by [`SimVfs::schedule_failure`] or called by the harness),
+//!   every operation of the old process fails, by handle or by path, reads
+//!   included, so none of its threads (a background worker, a WAL flusher,
+//!   a `Drop`) can reach the disk the next process sees. The harness starts
+//!   the next process with [`SimVfs::restart`], which hands out a new
+//!   `SimVfs`; every clone and handle of an earlier process stays dead.
+//!   `restart` without a crash is a killed process: the page cache (what
+//!   reads see) survives, the process's handles and locks do not.
 //!
 //! Faults are drawn from one seeded PRNG, so a seed replays bit for bit.
 
@@ -330,7 +338,11 @@ struct State {
     faults: FaultConfig,
     faults_enabled: bool,
     counts: FaultCounts,
-    generation: u64,
+    /// The process that may use the disk; `None` from a power loss until
+    /// the harness calls `restart`.
+    running: Option<u64>,
+    /// The last process id handed out (the first process is 1).
+    last_process: u64,
     next_inode: u64,
     inodes: BTreeMap<u64, Inode>,
     /// What lookups see.
@@ -406,10 +418,13 @@ impl State {
         self.dir_ops.push(op);
     }
 
-    /// Power loss; see [`SimVfs::crash`].
+    /// Power loss; see [`SimVfs::crash`]. A no-op while the power is
+    /// already off: nothing has been written since the last one.
     fn crash(&mut self) {
+        if self.running.take().is_none() {
+            return;
+        }
         self.counts.crashes += 1;
-        self.generation += 1;
         self.locks.clear();
         let mut report = CrashReport::default();
         self.crash_directories(&mut report);
@@ -708,16 +723,23 @@ impl State {
         }
     }
 
-    fn check_generation(&self, generation: u64, op: &'static str, path: &Path) -> VfsResult<()> {
-        if generation != self.generation {
-            return Err(error(
+    /// Fails every operation of a process that is no longer running.
+    fn check_process(&self, process: u64, op: &'static str, path: &Path) -> VfsResult<()> {
+        match self.running {
+            Some(running) if running == process => Ok(()),
+            Some(_) => Err(error(
                 op,
                 path,
                 io::ErrorKind::BrokenPipe,
-                "handle from before a crash",
-            ));
+                "process ended: the disk belongs to a newer process",
+            )),
+            None => Err(error(
+                op,
+                path,
+                io::ErrorKind::BrokenPipe,
+                "process ended by a simulated power loss",
+            )),
         }
-        Ok(())
     }
 }
 
@@ -729,10 +751,13 @@ fn injected(op: &'static str, path: &Path) -> VfsError {
     error(op, path, io::ErrorKind::Other, "injected I/O error")
 }
 
-/// The simulated file system; clones share one disk.
+/// The simulated file system as one process sees it; clones share one
+/// disk and one process. See the module docs for the process model.
 #[derive(Debug, Clone)]
 pub struct SimVfs {
     state: Arc<Mutex<State>>,
+    /// The process this handle belongs to.
+    process: u64,
 }
 
 impl SimVfs {
@@ -742,12 +767,23 @@ impl SimVfs {
             rng: Some(fastrand::Rng::with_seed(seed)),
             faults,
             faults_enabled: true,
+            running: Some(1),
+            last_process: 1,
             next_inode: 1,
             ..State::default()
         };
         Self {
             state: Arc::new(Mutex::new(state)),
+            process: 1,
         }
+    }
+
+    /// Locks the state for an operation of this handle's process: fails
+    /// when that process has ended (a power loss or a restart since).
+    fn lock_running(&self, op: &'static str, path: &Path) -> VfsResult<MutexGuard<'_, State>> {
+        let state = self.lock();
+        state.check_process(self.process, op, path)?;
+        Ok(state)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -800,10 +836,35 @@ impl SimVfs {
 
     /// Power loss: each file's unsynced pages reach the disk or not (see
     /// the module docs), each unsynced directory change is kept or rolled
-    /// back, open handles and locks die, and a bit may flip at rest in a
-    /// table, the manifest or the synced part of a WAL segment.
+    /// back, and a bit may flip at rest in a table, the manifest or the
+    /// synced part of a WAL segment. The running process ends: every
+    /// operation of it fails until [`SimVfs::restart`] starts the next one.
+    /// A no-op while the power is already off (a scheduled crash fired).
     pub fn crash(&self) {
         self.lock().crash();
+    }
+
+    /// Starts the next process and returns its view of the disk. Every
+    /// clone and file handle of earlier processes fails from now on, and
+    /// their locks are released. Without a crash before it, this is a
+    /// killed process: what reads saw stays (the page cache survives).
+    #[must_use = "the returned SimVfs is the new process's only way to the disk"]
+    pub fn restart(&self) -> SimVfs {
+        let mut state = self.lock();
+        state.last_process += 1;
+        let process = state.last_process;
+        state.running = Some(process);
+        state.locks.clear();
+        SimVfs {
+            state: Arc::clone(&self.state),
+            process,
+        }
+    }
+
+    /// True while this handle's process runs (no power loss or restart
+    /// since it started).
+    pub fn is_running(&self) -> bool {
+        self.lock().running == Some(self.process)
     }
 
     /// Makes the `at`-th mutating operation from now (create, write,
@@ -831,8 +892,8 @@ impl SimVfs {
     }
 
     fn open_handle(&self, path: &Path, create: bool) -> VfsResult<Box<dyn VfsFile>> {
-        let mut state = self.lock();
         let op = if create { "create" } else { "open" };
+        let mut state = self.lock_running(op, path)?;
         if !state.current.parent_exists(path) {
             return Err(error(
                 op,
@@ -876,7 +937,7 @@ impl SimVfs {
             state: Arc::clone(&self.state),
             path: path.to_path_buf(),
             inode,
-            generation: state.generation,
+            process: self.process,
         }))
     }
 }
@@ -886,7 +947,7 @@ struct SimFile {
     state: Arc<Mutex<State>>,
     path: PathBuf,
     inode: u64,
-    generation: u64,
+    process: u64,
 }
 
 impl SimFile {
@@ -904,7 +965,7 @@ impl VfsFile for SimFile {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> VfsResult<usize> {
         let mut state = self.lock();
-        state.check_generation(self.generation, "read_at", &self.path)?;
+        state.check_process(self.process, "read_at", &self.path)?;
         if state.roll(|faults| faults.read_error) {
             state.counts.read_errors += 1;
             return Err(injected("read_at", &self.path).at_offset(offset));
@@ -925,7 +986,7 @@ impl VfsFile for SimFile {
 
     fn write_at(&mut self, offset: u64, data: &[u8]) -> VfsResult<()> {
         let mut state = self.lock();
-        state.check_generation(self.generation, "write_at", &self.path)?;
+        state.check_process(self.process, "write_at", &self.path)?;
         state.tick("write_at", &self.path)?;
         if state.roll(|faults| faults.write_error) {
             state.counts.write_errors += 1;
@@ -974,7 +1035,7 @@ impl VfsFile for SimFile {
 
     fn set_len(&mut self, len: u64) -> VfsResult<()> {
         let mut state = self.lock();
-        state.check_generation(self.generation, "set_len", &self.path)?;
+        state.check_process(self.process, "set_len", &self.path)?;
         state.tick("set_len", &self.path)?;
         if state.roll(|faults| faults.write_error) {
             state.counts.write_errors += 1;
@@ -1006,7 +1067,7 @@ impl VfsFile for SimFile {
 
     fn sync_data(&mut self) -> VfsResult<()> {
         let mut state = self.lock();
-        state.check_generation(self.generation, "sync_data", &self.path)?;
+        state.check_process(self.process, "sync_data", &self.path)?;
         state.tick("sync_data", &self.path)?;
         let failed = state.roll(|faults| faults.sync_error);
         if failed {
@@ -1033,7 +1094,7 @@ impl VfsFile for SimFile {
 
     fn len(&self) -> VfsResult<u64> {
         let state = self.lock();
-        state.check_generation(self.generation, "len", &self.path)?;
+        state.check_process(self.process, "len", &self.path)?;
         Ok(state
             .inodes
             .get(&self.inode)
@@ -1044,7 +1105,7 @@ impl VfsFile for SimFile {
 struct SimLock {
     state: Arc<Mutex<State>>,
     path: PathBuf,
-    generation: u64,
+    process: u64,
 }
 
 impl Drop for SimLock {
@@ -1053,7 +1114,9 @@ impl Drop for SimLock {
             .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if state.generation == self.generation {
+        // A lock dies with its process; a stale guard must not release the
+        // next process's lock.
+        if state.running == Some(self.process) {
             state.locks.remove(&self.path);
         }
     }
@@ -1069,7 +1132,7 @@ impl Vfs for SimVfs {
     }
 
     fn remove_file(&self, path: &Path) -> VfsResult<()> {
-        let mut state = self.lock();
+        let mut state = self.lock_running("remove", path)?;
         state.tick("remove", path)?;
         if state.roll(|faults| faults.write_error) {
             state.counts.write_errors += 1;
@@ -1091,7 +1154,7 @@ impl Vfs for SimVfs {
     }
 
     fn rename(&self, from: &Path, to: &Path) -> VfsResult<()> {
-        let mut state = self.lock();
+        let mut state = self.lock_running("rename", from)?;
         if from.parent() != to.parent() {
             // Only renames inside one directory are modelled (one change,
             // made durable by one directory sync); the engine needs no other.
@@ -1123,7 +1186,7 @@ impl Vfs for SimVfs {
     }
 
     fn create_dir_all(&self, path: &Path) -> VfsResult<()> {
-        let mut state = self.lock();
+        let mut state = self.lock_running("create_dir_all", path)?;
         let mut missing: Vec<PathBuf> = path
             .ancestors()
             .filter(|ancestor| !state.current.has_dir(ancestor))
@@ -1149,7 +1212,7 @@ impl Vfs for SimVfs {
     }
 
     fn list_dir(&self, path: &Path) -> VfsResult<Vec<String>> {
-        let state = self.lock();
+        let state = self.lock_running("list_dir", path)?;
         if !state.current.has_dir(path) {
             return Err(error(
                 "list_dir",
@@ -1169,12 +1232,12 @@ impl Vfs for SimVfs {
     }
 
     fn exists(&self, path: &Path) -> VfsResult<bool> {
-        let state = self.lock();
+        let state = self.lock_running("exists", path)?;
         Ok(state.current.files.contains_key(path) || state.current.has_dir(path))
     }
 
     fn file_size(&self, path: &Path) -> VfsResult<u64> {
-        let state = self.lock();
+        let state = self.lock_running("metadata", path)?;
         let id = state
             .current
             .files
@@ -1187,7 +1250,7 @@ impl Vfs for SimVfs {
     }
 
     fn sync_dir(&self, path: &Path) -> VfsResult<()> {
-        let mut state = self.lock();
+        let mut state = self.lock_running("sync_dir", path)?;
         if !state.current.has_dir(path) {
             return Err(error(
                 "sync_dir",
@@ -1216,7 +1279,7 @@ impl Vfs for SimVfs {
     }
 
     fn map_readonly(&self, path: &Path) -> VfsResult<MappedFile> {
-        let mut state = self.lock();
+        let mut state = self.lock_running("mmap", path)?;
         if state.roll(|faults| faults.read_error) {
             state.counts.read_errors += 1;
             return Err(injected("mmap", path));
@@ -1235,7 +1298,7 @@ impl Vfs for SimVfs {
     }
 
     fn lock_file(&self, path: &Path) -> VfsResult<FileLock> {
-        let mut state = self.lock();
+        let mut state = self.lock_running("lock", path)?;
         if !state.current.parent_exists(path) {
             return Err(error(
                 "lock",
@@ -1264,7 +1327,7 @@ impl Vfs for SimVfs {
         Ok(FileLock::new(Box::new(SimLock {
             state: Arc::clone(&self.state),
             path: path.to_path_buf(),
-            generation: state.generation,
+            process: self.process,
         })))
     }
 }
@@ -1331,6 +1394,7 @@ mod tests {
         other.write_at(0, b"x").unwrap();
         other.sync_data().unwrap();
         vfs.crash();
+        let vfs = vfs.restart();
         assert_eq!(read_all(&vfs, synced), b"durable");
         assert!(
             !vfs.exists(unsynced_entry).unwrap(),
@@ -1356,6 +1420,7 @@ mod tests {
         vfs.rename(new, old).unwrap();
         assert_eq!(read_all(&vfs, old), b"v2");
         vfs.crash();
+        let vfs = vfs.restart();
         assert_eq!(read_all(&vfs, old), b"v1", "rename not yet durable");
         let mut temp = vfs.create_file(new).unwrap();
         temp.write_at(0, b"v2").unwrap();
@@ -1363,13 +1428,16 @@ mod tests {
         vfs.rename(new, old).unwrap();
         vfs.sync_dir(dir).unwrap();
         vfs.crash();
+        let vfs = vfs.restart();
         assert_eq!(read_all(&vfs, old), b"v2");
         vfs.remove_file(old).unwrap();
         vfs.crash();
+        let vfs = vfs.restart();
         assert!(vfs.exists(old).unwrap(), "removal not yet durable");
         vfs.remove_file(old).unwrap();
         vfs.sync_dir(dir).unwrap();
         vfs.crash();
+        let vfs = vfs.restart();
         assert!(!vfs.exists(old).unwrap());
     }
 
@@ -1400,6 +1468,7 @@ mod tests {
         assert_eq!(vfs.counts().sync_errors, 1);
         // ...yet after a crash only the write made after the failure survives.
         vfs.crash();
+        let vfs = vfs.restart();
         assert_eq!(read_all(&vfs, path), b"\0\0\0\0\0\0!");
     }
 
@@ -1419,6 +1488,7 @@ mod tests {
         file.write_at(0, &[1u8; 100]).unwrap();
         file.write_at(100, &[2u8; 100]).unwrap();
         vfs.crash();
+        let vfs = vfs.restart();
         let after = read_all(&vfs, path);
         let intended: Vec<u8> = [[1u8; 100], [2u8; 100]].concat();
         assert!(after.len() <= 200);
@@ -1454,6 +1524,7 @@ mod tests {
                     .unwrap();
             }
             vfs.crash();
+            let vfs = vfs.restart();
             let after = read_all(&vfs, path);
             assert_eq!(after.len(), PAGES * PAGE_BYTES, "seed {seed}");
             let written: Vec<bool> = after
@@ -1494,6 +1565,7 @@ mod tests {
             let mut file = synced_zero_file(&vfs, path, 1);
             file.write_at(0, &[0xAA; PAGE_BYTES]).unwrap();
             vfs.crash();
+            let vfs = vfs.restart();
             let after = read_all(&vfs, path);
             let new = after.iter().take_while(|byte| **byte == 0xAA).count();
             assert!(after[new..].iter().all(|byte| *byte == 0), "seed {seed}");
@@ -1523,6 +1595,7 @@ mod tests {
             file.write_at(0, &[1; 100]).unwrap();
             file.write_at(100, &[2; 100]).unwrap();
             vfs.crash();
+            let vfs = vfs.restart();
             let after = read_all(&vfs, path);
             assert!([0, 100, 200].contains(&after.len()), "seed {seed}");
             sizes.insert(after.len());
@@ -1535,7 +1608,8 @@ mod tests {
         let vfs = SimVfs::new(1, FaultConfig::default());
         let (outer, inner) = (Path::new("/a"), Path::new("/a/db"));
         let path = Path::new("/a/db/f");
-        let make = |sync_parents: &[&str]| {
+        // Each round ends in a power loss and returns the next process.
+        let make = |vfs: SimVfs, sync_parents: &[&str]| -> SimVfs {
             vfs.create_dir_all(inner).unwrap();
             let mut file = vfs.create_file(path).unwrap();
             file.write_at(0, b"data").unwrap();
@@ -1545,20 +1619,21 @@ mod tests {
                 vfs.sync_dir(Path::new(parent)).unwrap();
             }
             vfs.crash();
+            vfs.restart()
         };
-        make(&[]);
+        let vfs = make(vfs, &[]);
         assert!(!vfs.exists(inner).unwrap(), "mkdir needs its parent synced");
         assert!(
             !vfs.exists(path).unwrap(),
             "the file goes with its directory"
         );
-        make(&["/a"]);
+        let vfs = make(vfs, &["/a"]);
         assert!(
             !vfs.exists(outer).unwrap(),
             "/a itself was never synced in /"
         );
         assert!(!vfs.exists(path).unwrap());
-        make(&["/a", "/"]);
+        let vfs = make(vfs, &["/a", "/"]);
         assert_eq!(read_all(&vfs, path), b"data");
         assert!(
             vfs.sync_dir(Path::new("/missing"))
@@ -1587,6 +1662,7 @@ mod tests {
                 file.sync_data().unwrap();
             }
             vfs.crash();
+            let vfs = vfs.restart();
             let kept = vfs.list_dir(Path::new("/d")).unwrap().len();
             assert_eq!(vfs.counts().dir_entry_rollbacks, (FILES - kept) as u64);
             assert_eq!(vfs.last_crash().kept.len(), kept);
@@ -1618,6 +1694,7 @@ mod tests {
             file.sync_data().unwrap();
             vfs.rename(temp, manifest).unwrap();
             vfs.crash();
+            let vfs = vfs.restart();
             let content = read_all(&vfs, manifest);
             assert!(content == b"v1" || content == b"v2", "seed {seed}");
             outcomes.insert(content);
@@ -1642,6 +1719,7 @@ mod tests {
             file.sync_data().unwrap();
             file.write_at(100, &[7; 100]).unwrap();
             vfs.crash();
+            let vfs = vfs.restart();
             let after = read_all(&vfs, path);
             let differing: Vec<usize> = (0..after.len())
                 .filter(|&at| after[at] != synced.get(at).copied().unwrap_or(0))
@@ -1675,6 +1753,7 @@ mod tests {
             file.write_at(0, &synced).unwrap();
             file.sync_data().unwrap();
             vfs.crash();
+            let vfs = vfs.restart();
             let after = read_all(&vfs, path);
             let flipped: u32 = after
                 .iter()
@@ -1744,6 +1823,7 @@ mod tests {
             io::ErrorKind::WouldBlock
         );
         vfs.crash();
+        let vfs = vfs.restart();
         let second = vfs.lock_file(path).unwrap();
         drop(lock); // a stale guard must not release the new holder's lock
         assert!(vfs.lock_file(path).is_err());

@@ -63,6 +63,8 @@
 
 mod error;
 mod os;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::fmt::Debug;
 use std::ops::Deref;
