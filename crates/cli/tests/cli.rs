@@ -218,13 +218,26 @@ fn a_query_while_a_writer_holds_the_database_names_the_writer() {
         "{stderr}"
     );
     drop(writer);
-    // Readers share the database with each other.
-    let first = kausal_storage::Database::open_read_only_with(
-        Arc::new(kausal_vfs::OsVfs::new()),
-        &db,
-        kausal_storage::Config::default(),
-    )
-    .expect("reader");
+    // Readers share the database with each other. (A child process that
+    // another test thread started while the writer was open holds a copy
+    // of the lock's descriptor until it execs: wait for those copies to go;
+    // no new one can appear.)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let first = loop {
+        match kausal_storage::Database::open_read_only_with(
+            Arc::new(kausal_vfs::OsVfs::new()),
+            &db,
+            kausal_storage::Config::default(),
+        ) {
+            Ok(reader) => break reader,
+            Err(kausal_storage::StorageError::Locked { .. })
+                if std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(error) => panic!("reader: {error}"),
+        }
+    };
     kausal(repo.path())
         .args(["find", "parse"])
         .assert()

@@ -1,5 +1,6 @@
-//! server_faults: `kausal serve` under bad clients, overload, crashes and
-//! a full disk. Loopback only; every test is bounded in count and time.
+//! server_faults: `kausal serve` under bad clients, overload and crashes
+//! (a full disk is in `server_disk_full.rs`). Loopback only; every test is
+//! bounded in count and time.
 //!
 //! Malformed JSON and wrong types; oversized bodies; a slow client sending
 //! one byte a second (headers: cut off; body: 408); clients that disconnect mid-request and
@@ -7,7 +8,7 @@
 //! tokens; path traversal in every parameter that names a file; 10,000-deep
 //! traces; a query storm during ingests (every answer from one snapshot);
 //! SIGKILL during a watch-triggered ingest, then a restart whose graph
-//! equals a fresh ingest; the database's disk filling up during an ingest.
+//! equals a fresh ingest.
 
 mod support;
 
@@ -15,11 +16,14 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kausal_cli::server::limits;
-use support::{Server, connect, dump, encode, fixture, kausal, parse_response, request, write};
+use support::{
+    IngestPause, SAFETY, Server, connect, dump, encode, fixture, kausal, parse_response, request,
+    wait_until, write,
+};
 
 fn started() -> (tempfile::TempDir, Server) {
     let repo = fixture();
@@ -32,6 +36,22 @@ fn healthy(server: &Server) {
     let (status, body) = server.get("/v1/callers?name=lex");
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["children"][0]["location"], "src/parse.rs:4");
+}
+
+/// Reads until the server closes the connection (end of stream, or a reset
+/// when it closed with bytes of ours unread); panics if it stays open
+/// longer than the slowest server timeout plus [`SAFETY`].
+fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    stream
+        .set_read_timeout(Some(limits::IDLE_TIMEOUT + SAFETY))
+        .expect("timeout");
+    let mut bytes = Vec::new();
+    match stream.read_to_end(&mut bytes) {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(error) => panic!("the server did not close the connection: {error}"),
+    }
+    bytes
 }
 
 /// Sends raw bytes on a fresh connection and reads the response.
@@ -136,6 +156,8 @@ fn oversized_bodies_are_refused_without_reading_them() {
 #[test]
 fn a_slow_client_is_cut_off_while_others_are_served() {
     let (_repo, server) = started();
+    // Before the connection exists, so before the server's timer starts.
+    let opened = Instant::now();
     let mut slow = connect(&server.info.address);
     let mut reader = slow.try_clone().expect("clone");
     let stop = Arc::new(AtomicBool::new(false));
@@ -149,23 +171,18 @@ fn a_slow_client_is_cut_off_while_others_are_served() {
             std::thread::sleep(Duration::from_secs(1));
         }
     });
-    let opened = Instant::now();
     // Others are served normally meanwhile.
     for _ in 0..5 {
-        let asked = Instant::now();
         healthy(&server);
-        assert!(asked.elapsed() < Duration::from_secs(2));
-        std::thread::sleep(Duration::from_millis(300));
     }
-    // The slow connection is closed after the header read timeout.
-    let mut rest = Vec::new();
-    let _ = reader.read_to_end(&mut rest);
+    // The slow connection is closed by the server (it never sends the
+    // whole request), and not before the header read timeout.
+    let rest = read_until_closed(&mut reader);
     let closed_after = opened.elapsed();
     stop.store(true, Ordering::Relaxed);
     let _ = writer.join();
     assert!(
-        closed_after >= limits::HEADER_READ_TIMEOUT - Duration::from_millis(500)
-            && closed_after < limits::HEADER_READ_TIMEOUT + Duration::from_secs(3),
+        closed_after >= limits::HEADER_READ_TIMEOUT,
         "closed after {closed_after:?}"
     );
     let text = String::from_utf8_lossy(&rest);
@@ -176,6 +193,8 @@ fn a_slow_client_is_cut_off_while_others_are_served() {
 #[test]
 fn a_body_sent_one_byte_a_second_times_out_with_408() {
     let (_repo, server) = started();
+    // Before the request exists, so before the server's timer starts.
+    let sent = Instant::now();
     let mut slow = connect(&server.info.address);
     let mut reader = slow.try_clone().expect("clone");
     let head = format!(
@@ -193,16 +212,14 @@ fn a_body_sent_one_byte_a_second_times_out_with_408() {
             std::thread::sleep(Duration::from_secs(1));
         }
     });
-    let sent = Instant::now();
-    let mut response = Vec::new();
-    let _ = reader.read_to_end(&mut response);
+    let response = read_until_closed(&mut reader);
     let waited = sent.elapsed();
     stop.store(true, Ordering::Relaxed);
     let _ = writer.join();
     let (status, _) = parse_response(&response);
     assert_eq!(status, 408, "{}", String::from_utf8_lossy(&response));
     assert!(
-        waited < limits::REQUEST_TIMEOUT + Duration::from_secs(3),
+        waited >= limits::REQUEST_TIMEOUT,
         "answered after {waited:?}"
     );
     healthy(&server);
@@ -254,42 +271,45 @@ fn clients_that_disconnect_mid_request_and_mid_response() {
         find["results"].as_array().map(Vec::len),
         Some(kausal_cli::names::MAX_PREFIX_MATCHES)
     );
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let (_, metrics) = server.get("/v1/metrics");
-        // The metrics request itself is in flight.
-        if metrics["http"]["in_flight"] == 1 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{metrics}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // The metrics request itself is in flight.
+    wait_until("abandoned requests to end", || {
+        server.get("/v1/metrics").1["http"]["in_flight"] == 1
+    });
     healthy(&server);
 }
 
 #[test]
 fn more_connections_than_the_limit_are_refused_with_429() {
     let (_repo, server) = started();
-    let held: Vec<TcpStream> = (0..limits::MAX_CONNECTIONS)
-        .map(|_| connect(&server.info.address))
-        .collect();
-    // Let the server accept them all.
-    std::thread::sleep(Duration::from_millis(500));
-    let (status, answer) = request(
-        &server.info.address,
-        "GET",
-        "/v1/health",
-        Some(&server.info.token),
-        None,
-    );
-    assert_eq!(status, 429, "{answer}");
+    // The server accepts connections in the order they were made and
+    // counts each against the limit as it accepts it, so a request made
+    // after MAX_CONNECTIONS held ones finds them all counted. (A held
+    // connection that sends nothing is closed after HEADER_READ_TIMEOUT; on
+    // a machine so slow that this happened before the request, the whole
+    // set is made again.)
+    let deadline = Instant::now() + SAFETY;
+    let answer = loop {
+        let held: Vec<TcpStream> = (0..limits::MAX_CONNECTIONS)
+            .map(|_| connect(&server.info.address))
+            .collect();
+        let (status, answer) = request(
+            &server.info.address,
+            "GET",
+            "/v1/health",
+            Some(&server.info.token),
+            None,
+        );
+        drop(held);
+        if status == 429 {
+            break answer;
+        }
+        assert_eq!(status, 200, "{answer}");
+        assert!(Instant::now() < deadline, "never refused: {answer}");
+    };
     assert_eq!(answer["error"]["code"], "too_many_connections");
-    drop(held);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while server.get("/v1/health").0 != 200 {
-        assert!(Instant::now() < deadline, "never recovered");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("the server to recover", || {
+        server.get("/v1/health").0 == 200
+    });
     let (_, metrics) = server.get("/v1/metrics");
     assert!(metrics["http"]["connections_refused"].as_u64() >= Some(1));
     healthy(&server);
@@ -440,8 +460,8 @@ fn ten_thousand_deep_traces_are_refused_and_the_cap_is_served() {
         r#"{"command":"trace","name":"link_0","depth":10000}"#,
     );
     assert_eq!(status, 400, "{answer}");
-    // The deepest allowed trace is answered, and quickly.
-    let asked = Instant::now();
+    // The deepest allowed trace is answered (within the server's own
+    // REQUEST_TIMEOUT, else it would be a 408).
     let (status, answer) = server.get(&format!(
         "/v1/trace?name=link_0&depth={}&edges=calls&limit=2000",
         limits::MAX_TRACE_DEPTH
@@ -453,7 +473,6 @@ fn ten_thousand_deep_traces_are_refused_and_the_cap_is_served() {
         reached.last().expect("last")["depth"],
         limits::MAX_TRACE_DEPTH
     );
-    assert!(asked.elapsed() < limits::REQUEST_TIMEOUT);
     let (status, answer) = server.get("/v1/callers?name=link_1199&depth=32");
     assert_eq!(status, 200, "{answer}");
 }
@@ -467,69 +486,90 @@ fn generation(count: usize) -> String {
     text
 }
 
+/// The callers of `target` one answer counts: `/v1/callers` for even
+/// clients, `/v1/trace` (whose `reached` holds the start block too) for
+/// odd ones.
+fn count_callers(address: &str, token: &str, client: usize) -> usize {
+    let path = if client.is_multiple_of(2) {
+        "/v1/callers?name=target"
+    } else {
+        "/v1/trace?name=target&direction=in&edges=calls&depth=1"
+    };
+    let (status, answer) = request(address, "GET", path, Some(token), None);
+    assert_eq!(status, 200, "{answer}");
+    if client.is_multiple_of(2) {
+        answer["children"].as_array().map_or(0, Vec::len)
+    } else {
+        answer["reached"].as_array().map_or(0, Vec::len) - 1
+    }
+}
+
 #[test]
 fn a_query_storm_during_ingests_sees_one_snapshot_each() {
+    const CLIENTS: usize = 4;
     let repo = fixture();
     write(repo.path(), "src/gen.rs", &generation(50));
     kausal(repo.path(), &["ingest"]);
     let server = Server::start(repo.path(), &[]);
     let stop = Arc::new(AtomicBool::new(false));
-    let clients: Vec<_> = (0..4)
+    // What each client saw last, for the main thread to wait on.
+    let last: Arc<Vec<AtomicUsize>> = Arc::new((0..CLIENTS).map(|_| AtomicUsize::new(0)).collect());
+    let clients: Vec<_> = (0..CLIENTS)
         .map(|client: usize| {
-            let stop = Arc::clone(&stop);
+            let (stop, last) = (Arc::clone(&stop), Arc::clone(&last));
             let address = server.info.address.clone();
             let token = server.info.token.clone();
             std::thread::spawn(move || {
                 let mut seen = std::collections::BTreeMap::<usize, usize>::new();
-                let mut answers = 0;
                 while !stop.load(Ordering::Relaxed) {
-                    let path = if client.is_multiple_of(2) {
-                        "/v1/callers?name=target"
-                    } else {
-                        "/v1/trace?name=target&direction=in&edges=calls&depth=1"
-                    };
-                    let (status, answer) = request(&address, "GET", path, Some(&token), None);
-                    assert_eq!(status, 200, "{answer}");
-                    let count = if client.is_multiple_of(2) {
-                        answer["children"].as_array().map_or(0, Vec::len)
-                    } else {
-                        // The start block is in `reached` too.
-                        answer["reached"].as_array().map_or(0, Vec::len) - 1
-                    };
+                    let count = count_callers(&address, &token, client);
+                    // The invariant: every answer is one whole graph state.
                     assert!(
                         count == 50 || count == 100,
                         "{count} callers: not one snapshot"
                     );
                     *seen.entry(count).or_default() += 1;
-                    answers += 1;
+                    last[client].store(count, Ordering::Relaxed);
                 }
-                (answers, seen)
+                seen
             })
         })
         .collect();
+    // Ingests alternate the two states while the clients query. After
+    // each, a query sees exactly the new state (read after write), and the
+    // next ingest waits until every client has seen it too: whatever the
+    // timing, every client sees every state, with ingests in between.
     for round in 0usize..6 {
         let count = if round.is_multiple_of(2) { 100 } else { 50 };
         write(repo.path(), "src/gen.rs", &generation(count));
         let (status, answer) = server.post("/v1/ingest", "{}");
         assert_eq!(status, 200, "{answer}");
-        std::thread::sleep(Duration::from_millis(150));
-    }
-    stop.store(true, Ordering::Relaxed);
-    let mut total = 0;
-    let mut both = std::collections::BTreeMap::<usize, usize>::new();
-    for client in clients {
-        let (answers, seen) = client.join().expect("client");
-        total += answers;
-        for (count, times) in seen {
-            *both.entry(count).or_default() += times;
+        for client in 0..2 {
+            assert_eq!(
+                count_callers(&server.info.address, &server.info.token, client),
+                count,
+                "after ingest {round}"
+            );
+        }
+        wait_until(&format!("every client to see {count} callers"), || {
+            // A client that failed its assertion has stopped: report it.
+            clients.iter().any(std::thread::JoinHandle::is_finished)
+                || last
+                    .iter()
+                    .all(|seen| seen.load(Ordering::Relaxed) == count)
+        });
+        if clients.iter().any(std::thread::JoinHandle::is_finished) {
+            break;
         }
     }
-    assert!(total >= 20, "{total} answers");
-    assert_eq!(
-        both.len(),
-        2,
-        "saw only {both:?}: the storm did not span an ingest"
-    );
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        let seen = client.join().expect("client");
+        assert!(
+            seen.contains_key(&50) && seen.contains_key(&100),
+            "a client saw only {seen:?}"
+        );
+    }
 }
 
 /// Sources of a repository big enough that an ingest takes a while: `files`
@@ -551,45 +591,24 @@ fn big_repo(root: &Path, files: usize, tag: &str) {
 fn sigkill_during_a_watch_ingest_then_restart_equals_a_fresh_ingest() {
     let repo = tempfile::tempdir().expect("tempdir");
     big_repo(repo.path(), 150, "a");
-    let server = Server::start(repo.path(), &["--watch"]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while server.get("/v1/find?name=f_a_3").0 != 200 {
-        assert!(Instant::now() < deadline, "no initial ingest");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // Change every file; kill the server while the ingest that follows runs.
+    let pause = IngestPause::new();
+    let server = Server::start_paused(repo.path(), &["--watch"], &pause);
+    // The first ingest runs at start.
+    pause.wait_paused(1);
+    pause.resume(1);
+    server.wait_ingests_ok(1);
+    assert_eq!(server.get("/v1/find?name=f_a_3").0, 200);
+    // Change every file; kill the server while the watch ingest that
+    // follows runs (it is held where it begins, so the kill cannot miss).
     big_repo(repo.path(), 150, "b");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut caught = false;
-    loop {
-        let (_, metrics) = server.get("/v1/metrics");
-        if metrics["store"]["ingesting"] == true {
-            caught = true;
-            break;
-        }
-        if metrics["store"]["ingests_ok"].as_u64() >= Some(2) || Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let pid = server.child.id();
+    pause.wait_paused(2);
+    let store = server.store_metrics();
+    assert_eq!(store["ingesting"], true, "{store}");
+    assert_eq!(store["ingests_ok"], 1, "{store}");
     server.kill();
-    eprintln!("SIGKILL of {pid} during the ingest: {caught}");
-    assert!(
-        caught,
-        "the watch ingest finished before it could be killed"
-    );
     // Restarted, it catches up (the first watch ingest runs at start).
     let server = Server::start(repo.path(), &["--watch"]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, metrics) = server.get("/v1/metrics");
-        if metrics["store"]["ingests_ok"].as_u64() >= Some(1) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{metrics}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    server.wait_ingests_ok(1);
     assert_eq!(server.get("/v1/find?name=f_b_3").0, 200);
     assert_eq!(server.get("/v1/find?name=f_a_3").0, 404);
     let db = server.db.clone();
@@ -606,210 +625,4 @@ fn sigkill_during_a_watch_ingest_then_restart_equals_a_fresh_ingest() {
     assert!(blocks == fresh_blocks, "blocks differ from a fresh ingest");
     assert_eq!(edges.len(), fresh_edges.len());
     assert!(edges == fresh_edges, "edges differ from a fresh ingest");
-}
-
-mod disk_full {
-    //! An `OsVfs` whose writes under one directory fail with ENOSPC while
-    //! a switch is on: the database's disk is full, the sources' is not.
-
-    use std::path::{Path, PathBuf};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    use kausal_vfs::{FileLock, MappedFile, OsVfs, Vfs, VfsError, VfsFile, VfsResult};
-
-    #[derive(Debug)]
-    pub struct FullDisk {
-        inner: OsVfs,
-        dir: PathBuf,
-        pub full: Arc<AtomicBool>,
-    }
-
-    impl FullDisk {
-        pub fn new(dir: &Path) -> Self {
-            Self {
-                inner: OsVfs::new(),
-                dir: dir.to_path_buf(),
-                full: Arc::new(AtomicBool::new(false)),
-            }
-        }
-    }
-
-    fn check(full: &AtomicBool, dir: &Path, op: &'static str, path: &Path) -> VfsResult<()> {
-        if full.load(Ordering::Relaxed) && path.starts_with(dir) {
-            return Err(VfsError::new(
-                op,
-                path,
-                std::io::Error::from(std::io::ErrorKind::StorageFull),
-            ));
-        }
-        Ok(())
-    }
-
-    #[derive(Debug)]
-    struct File {
-        inner: Box<dyn VfsFile>,
-        dir: PathBuf,
-        full: Arc<AtomicBool>,
-    }
-
-    impl VfsFile for File {
-        fn path(&self) -> &Path {
-            self.inner.path()
-        }
-        fn read_at(&self, offset: u64, buf: &mut [u8]) -> VfsResult<usize> {
-            self.inner.read_at(offset, buf)
-        }
-        fn write_at(&mut self, offset: u64, data: &[u8]) -> VfsResult<()> {
-            check(&self.full, &self.dir, "write", self.inner.path())?;
-            self.inner.write_at(offset, data)
-        }
-        fn set_len(&mut self, len: u64) -> VfsResult<()> {
-            if len > self.inner.len()? {
-                check(&self.full, &self.dir, "set_len", self.inner.path())?;
-            }
-            self.inner.set_len(len)
-        }
-        fn sync_data(&mut self) -> VfsResult<()> {
-            self.inner.sync_data()
-        }
-        fn len(&self) -> VfsResult<u64> {
-            self.inner.len()
-        }
-    }
-
-    impl FullDisk {
-        fn wrap(&self, file: Box<dyn VfsFile>) -> Box<dyn VfsFile> {
-            Box::new(File {
-                inner: file,
-                dir: self.dir.clone(),
-                full: Arc::clone(&self.full),
-            })
-        }
-    }
-
-    impl Vfs for FullDisk {
-        fn create_file(&self, path: &Path) -> VfsResult<Box<dyn VfsFile>> {
-            check(&self.full, &self.dir, "create", path)?;
-            Ok(self.wrap(self.inner.create_file(path)?))
-        }
-        fn open_file(&self, path: &Path) -> VfsResult<Box<dyn VfsFile>> {
-            Ok(self.wrap(self.inner.open_file(path)?))
-        }
-        fn remove_file(&self, path: &Path) -> VfsResult<()> {
-            self.inner.remove_file(path)
-        }
-        fn rename(&self, from: &Path, to: &Path) -> VfsResult<()> {
-            self.inner.rename(from, to)
-        }
-        fn create_dir_all(&self, path: &Path) -> VfsResult<()> {
-            self.inner.create_dir_all(path)
-        }
-        fn list_dir(&self, path: &Path) -> VfsResult<Vec<String>> {
-            self.inner.list_dir(path)
-        }
-        fn exists(&self, path: &Path) -> VfsResult<bool> {
-            self.inner.exists(path)
-        }
-        fn file_size(&self, path: &Path) -> VfsResult<u64> {
-            self.inner.file_size(path)
-        }
-        fn sync_dir(&self, path: &Path) -> VfsResult<()> {
-            self.inner.sync_dir(path)
-        }
-        fn map_readonly(&self, path: &Path) -> VfsResult<MappedFile> {
-            self.inner.map_readonly(path)
-        }
-        fn read_file(&self, path: &Path, max_bytes: u64) -> VfsResult<Vec<u8>> {
-            self.inner.read_file(path, max_bytes)
-        }
-        fn lock_file(&self, path: &Path) -> VfsResult<FileLock> {
-            self.inner.lock_file(path)
-        }
-        fn lock_file_shared(&self, path: &Path) -> VfsResult<FileLock> {
-            self.inner.lock_file_shared(path)
-        }
-    }
-}
-
-#[test]
-fn a_full_disk_during_ingest_is_a_clear_error_and_queries_keep_working() {
-    use kausal_cli::server::http::{AppState, router, serve};
-    use kausal_cli::server::store::Store;
-
-    let repo = fixture();
-    let db = repo.path().join(".kausal");
-    let disk = Arc::new(disk_full::FullDisk::new(&db));
-    let full = Arc::clone(&disk.full);
-    let options = kausal_ingest::IngestOptions {
-        progress: false,
-        ..kausal_ingest::IngestOptions::default()
-    };
-    let store = Arc::new(Store::open(disk, &db, repo.path(), options).expect("open"));
-    store.ingest().expect("first ingest");
-
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let address = listener.local_addr().expect("address").to_string();
-    let token = "t".repeat(64);
-    let state = AppState::new(Arc::clone(&store), token.clone());
-    let metrics = Arc::clone(&state.metrics);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let served = runtime.spawn(serve(listener, router(state), metrics, async {
-        let _ = stop_rx.await;
-    }));
-    let get = |path: &str| request(&address, "GET", path, Some(&token), None);
-    let post = |path: &str| request(&address, "POST", path, Some(&token), Some("{}"));
-
-    let (status, before) = get("/v1/callers?name=lex");
-    assert_eq!(status, 200, "{before}");
-
-    full.store(true, Ordering::Relaxed);
-    write(repo.path(), "src/extra.rs", "pub fn after_full() {}\n");
-    write(
-        repo.path(),
-        "src/lex.rs",
-        "/// Splits text.\npub fn lex(text: &str) -> usize {\n    text.len()\n}\n",
-    );
-    let (status, answer) = post("/v1/ingest");
-    assert_eq!(status, 507, "{answer}");
-    assert_eq!(answer["error"]["code"], "disk_full", "{answer}");
-    let message = answer["error"]["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains(".kausal"),
-        "the error names where: {message}"
-    );
-    // Queries keep working, on what was acknowledged before.
-    let (status, during) = get("/v1/callers?name=lex");
-    assert_eq!(status, 200, "{during}");
-    assert_eq!(during, before);
-    assert_eq!(get("/v1/find?name=after_full").0, 404);
-    // Still full: still a clear error, still answering.
-    let (status, again) = post("/v1/ingest");
-    assert_eq!(status, 507, "{again}");
-    assert_eq!(get("/v1/callers?name=lex").0, 200);
-
-    // Space is freed: the next ingest succeeds and the graph is current.
-    full.store(false, Ordering::Relaxed);
-    let (status, answer) = post("/v1/ingest");
-    assert_eq!(status, 200, "{answer}");
-    assert_eq!(get("/v1/find?name=after_full").0, 200);
-    assert_eq!(get("/v1/callees?name=lex").0, 404); // helper() no longer called
-
-    let _ = stop_tx.send(());
-    runtime.block_on(served).expect("served");
-    store.shutdown().expect("shutdown");
-    drop(store);
-    let fresh = tempfile::tempdir().expect("tempdir");
-    let fresh_db = fresh.path().join("db");
-    kausal(
-        repo.path(),
-        &["--db", fresh_db.to_str().expect("utf-8"), "ingest", "."],
-    );
-    assert!(
-        dump(&db) == dump(&fresh_db),
-        "graph differs from a fresh ingest"
-    );
 }

@@ -6,9 +6,13 @@
 
 mod support;
 
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use support::{Server, encode, fixture, kausal, kausal_output, locations, request, write};
+use support::{
+    IngestPause, Server, encode, fixture, kausal, kausal_output, locations, request, wait_until,
+    write,
+};
 
 #[test]
 fn every_query_endpoint_answers_with_locations() {
@@ -157,18 +161,11 @@ fn ingest_and_sigterm_shut_down_cleanly() {
 }
 
 #[test]
-fn watch_reflects_an_edit_within_a_second() {
+fn watch_reflects_every_edit() {
     let repo = fixture();
     let server = Server::start(repo.path(), &["--watch"]);
     // The first ingest runs at start.
-    let started = Instant::now();
-    while server.get("/v1/find?name=lex").0 != 200 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no initial ingest"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    server.wait_ingests_ok(1);
     let mut worst = Duration::ZERO;
     for round in 0..3 {
         let name = format!("edited_{round}");
@@ -180,24 +177,17 @@ fn watch_reflects_an_edit_within_a_second() {
             ),
         );
         let written = Instant::now();
-        loop {
-            let (status, _) = server.get(&format!("/v1/find?name={name}"));
-            if status == 200 {
-                break;
-            }
-            assert!(
-                written.elapsed() < Duration::from_secs(10),
-                "edit {round} never showed"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_until(&format!("edit {round} to show"), || {
+            server.get(&format!("/v1/find?name={name}")).0 == 200
+        });
         worst = worst.max(written.elapsed());
     }
+    // How fast is the benchmark's business, not an assertion's.
     eprintln!("watch: an edit showed in at most {worst:?}");
-    // The target is 1 s; allow for a loaded machine.
-    assert!(worst < Duration::from_secs(2), "{worst:?}");
-    // The deleted name is gone.
+    // The ingest that showed the last name read the file without the
+    // earlier ones.
     assert_eq!(server.get("/v1/find?name=edited_0").0, 404);
+    assert_eq!(server.get("/v1/find?name=edited_1").0, 404);
 }
 
 #[test]
@@ -254,57 +244,36 @@ fn the_cli_uses_a_running_server_and_answers_the_same() {
 
 #[test]
 fn sigterm_lets_an_in_flight_ingest_finish_and_flushes_it() {
-    let repo = tempfile::tempdir().expect("tempdir");
-    let module = |file: usize, tag: &str| {
-        let mut text = String::new();
-        for index in 0..20 {
-            text.push_str(&format!(
-                "pub fn g_{tag}_{file}_{index}(x: usize) -> usize {{\n    if x > 1 {{ g_{tag}_{file}_{}(x - 1) }} else {{ x }}\n}}\n",
-                (index + 1) % 20
-            ));
-        }
-        text
-    };
-    for file in 0..150 {
-        write(
-            repo.path(),
-            &format!("src/m{file}.rs"),
-            &module(file, "old"),
-        );
-    }
+    let repo = fixture();
     kausal(repo.path(), &["ingest"]);
-    let server = Server::start(repo.path(), &[]);
-    for file in 0..150 {
-        write(
-            repo.path(),
-            &format!("src/m{file}.rs"),
-            &module(file, "new"),
-        );
-    }
+    let pause = IngestPause::new();
+    let server = Server::start_paused(repo.path(), &[], &pause);
+    write(
+        repo.path(),
+        "src/late.rs",
+        "pub fn written_late() -> usize {\n    crate::lex::lex(\"x\")\n}\n",
+    );
     let (address, token) = (server.info.address.clone(), server.info.token.clone());
     let ingest = std::thread::spawn(move || {
         request(&address, "POST", "/v1/ingest", Some(&token), Some("{}"))
     });
-    // SIGTERM while the ingest runs.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, metrics) = server.get("/v1/metrics");
-        if metrics["store"]["ingesting"] == true {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the ingest never started: {metrics}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    // SIGTERM while the ingest runs: it is held at its start until the
+    // server has stopped accepting connections.
+    pause.wait_paused(1);
+    assert_eq!(server.store_metrics()["ingesting"], true);
     support::signal(server.child.id(), "TERM");
+    let address = server.info.address.clone();
+    wait_until("the server to stop accepting", || {
+        TcpStream::connect(&address).is_err()
+    });
+    pause.resume(1);
     let (status, answer) = ingest.join().expect("ingest client");
     assert_eq!(status, 200, "the in-flight ingest was cut: {answer}");
-    assert_eq!(answer["files_parsed"], 150, "{answer}");
+    assert_eq!(answer["files_parsed"], 1, "{answer}");
     let db = server.db.clone();
     assert!(server.wait_exit().success());
     assert!(!db.join("server.json").exists());
-    let output = kausal(repo.path(), &["find", "g_new_7_3", "--json"]);
-    assert!(String::from_utf8_lossy(&output.stdout).contains("src/m7.rs"));
+    // Flushed, and the lock released: a read-only CLI query sees it.
+    let output = kausal(repo.path(), &["find", "written_late", "--json"]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("src/late.rs"));
 }

@@ -144,6 +144,52 @@ pub struct Store {
     last_ingest_micros: AtomicU64,
     last_error: Mutex<Option<String>>,
     read_only_reason: Mutex<Option<String>>,
+    /// The test hook [`INGEST_PAUSE_ENV`]; `None` unless the variable is set.
+    pause: Option<IngestPause>,
+}
+
+/// Test hook, not a user setting (docs/CLI.md does not list it): when this
+/// environment variable names a path `P`, ingest number `N` of the process
+/// (counted from 1) pauses once it has begun (it holds the ingest lock and
+/// `/v1/metrics` reports `ingesting`, before it has read or written
+/// anything): it creates the empty file `P.paused-N`, then waits until
+/// `P.resume-N` exists. The server tests use it to act while an ingest runs
+/// (SIGTERM, SIGKILL) without racing the clock. Unset, nothing is done.
+pub const INGEST_PAUSE_ENV: &str = "KAUSAL_TEST_INGEST_PAUSE";
+
+/// [`INGEST_PAUSE_ENV`], read once when the store opens.
+struct IngestPause {
+    path: PathBuf,
+    ingests: AtomicU64,
+}
+
+impl IngestPause {
+    fn from_env() -> Option<Self> {
+        let path = std::env::var_os(INGEST_PAUSE_ENV).filter(|path| !path.is_empty())?;
+        Some(Self {
+            path: PathBuf::from(path),
+            ingests: AtomicU64::new(0),
+        })
+    }
+
+    /// `P.<what>-N`.
+    fn marker(&self, what: &str, number: u64) -> PathBuf {
+        let mut name = self.path.clone().into_os_string();
+        name.push(format!(".{what}-{number}"));
+        PathBuf::from(name)
+    }
+
+    /// Announces this ingest and waits for the test to let it go on.
+    fn wait(&self) {
+        let number = self.ingests.fetch_add(1, Ordering::Relaxed) + 1;
+        if std::fs::write(self.marker("paused", number), b"").is_err() {
+            return;
+        }
+        let resume = self.marker("resume", number);
+        while !resume.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
 }
 
 impl Store {
@@ -179,6 +225,7 @@ impl Store {
             last_ingest_micros: AtomicU64::new(0),
             last_error: Mutex::new(None),
             read_only_reason: Mutex::new(None),
+            pause: IngestPause::from_env(),
         })
     }
 
@@ -218,8 +265,11 @@ impl Store {
             db: self.db.clone(),
             what: "ingest",
         })?;
-        let started = Instant::now();
         self.ingesting.store(true, Ordering::Relaxed);
+        if let Some(pause) = &self.pause {
+            pause.wait();
+        }
+        let started = Instant::now();
         let result = self.ingest_locked(&mut ingester);
         self.ingesting.store(false, Ordering::Relaxed);
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);

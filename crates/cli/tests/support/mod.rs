@@ -1,6 +1,11 @@
 //! Shared by the server tests: a fixture repository, a `kausal serve`
-//! child process found through its `server.json`, and a raw HTTP/1.1
-//! client over loopback (raw, so the fault tests can misbehave).
+//! child process found through its `server.json`, a raw HTTP/1.1 client
+//! over loopback (raw, so the fault tests can misbehave), and
+//! [`IngestPause`], which stops the server's ingests at a known point.
+//!
+//! No test asserts how long something took: tests wait for events (a file,
+//! an answer, a counter that only grows), and [`SAFETY`] only bounds how
+//! long a broken server can hang a test.
 
 #![allow(dead_code)]
 
@@ -9,6 +14,21 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// How long a test waits for something that must happen before it
+/// declares it never will: generous, so a loaded machine is never mistaken
+/// for a broken server.
+pub const SAFETY: Duration = Duration::from_secs(60);
+
+/// Polls `done` every few milliseconds until it holds; panics (with
+/// `what`) after [`SAFETY`]. For conditions that stay true once true.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + SAFETY;
+    while !done() {
+        assert!(Instant::now() < deadline, "waited {SAFETY:?} for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
 
 /// A small repository: a call chain, a name defined twice, recursion, an
 /// import, and a Python module.
@@ -94,12 +114,26 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `kausal serve ARGS` in `root` and waits (at most 20 s) until
-    /// it answers `/v1/health`.
+    /// Starts `kausal serve ARGS` in `root` and waits until it answers
+    /// `/v1/health`.
     pub fn start(root: &Path, args: &[&str]) -> Server {
+        Self::start_with(root, args, None)
+    }
+
+    /// As [`Server::start`], with its ingests paused by `pause`.
+    pub fn start_paused(root: &Path, args: &[&str], pause: &IngestPause) -> Server {
+        Self::start_with(root, args, Some(pause))
+    }
+
+    fn start_with(root: &Path, args: &[&str], pause: Option<&IngestPause>) -> Server {
         let db = root.join(".kausal");
         let _ = std::fs::remove_file(db.join("server.json"));
-        let mut child = Command::new(kausal_bin())
+        let mut command = Command::new(kausal_bin());
+        command.env_remove(INGEST_PAUSE_ENV);
+        if let Some(pause) = pause {
+            command.env(INGEST_PAUSE_ENV, &pause.path);
+        }
+        let mut child = command
             .current_dir(root)
             .env_remove("KAUSAL_DB")
             .arg("serve")
@@ -117,7 +151,7 @@ impl Server {
                 break info;
             }
             let exited = child.try_wait().ok().flatten();
-            if exited.is_some() || started.elapsed() > Duration::from_secs(20) {
+            if exited.is_some() || started.elapsed() > SAFETY {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!("kausal serve did not come up ({exited:?})");
@@ -131,10 +165,7 @@ impl Server {
             root: root.to_path_buf(),
         };
         while server.get("/v1/health").0 != 200 {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "kausal serve does not answer"
-            );
+            assert!(started.elapsed() < SAFETY, "kausal serve does not answer");
             std::thread::sleep(Duration::from_millis(20));
         }
         server
@@ -160,25 +191,34 @@ impl Server {
         )
     }
 
-    /// SIGTERM, then waits (at most 20 s) for the exit status.
+    /// SIGTERM, then waits for the exit status.
     pub fn terminate(self) -> std::process::ExitStatus {
         signal(self.child.id(), "TERM");
         self.wait_exit()
     }
 
-    /// Waits (at most 20 s) for the exit status.
+    /// Waits for the exit status.
     pub fn wait_exit(mut self) -> std::process::ExitStatus {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "no exit after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let mut status = None;
+        wait_until("the server to exit", || {
+            status = self.child.try_wait().expect("wait");
+            status.is_some()
+        });
+        status.expect("exited")
+    }
+
+    /// `/v1/metrics`' `store` figures.
+    pub fn store_metrics(&self) -> serde_json::Value {
+        let (status, metrics) = self.get("/v1/metrics");
+        assert_eq!(status, 200, "{metrics}");
+        metrics["store"].clone()
+    }
+
+    /// Waits until `n` ingests have succeeded since the server started.
+    pub fn wait_ingests_ok(&self, n: u64) {
+        wait_until(&format!("{n} successful ingests"), || {
+            self.store_metrics()["ingests_ok"].as_u64() >= Some(n)
+        });
     }
 
     pub fn kill(mut self) {
@@ -203,16 +243,56 @@ pub fn signal(pid: u32, name: &str) {
     assert!(status.success());
 }
 
-/// Connects with 10 s read and write timeouts.
+/// Connects with read and write timeouts of [`SAFETY`] (a safety net
+/// only: every answer comes long before).
 pub fn connect(address: &str) -> TcpStream {
     let stream = TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(SAFETY)).expect("timeout");
+    stream.set_write_timeout(Some(SAFETY)).expect("timeout");
     stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    stream
-        .set_write_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    stream
+}
+
+pub use kausal_cli::server::store::INGEST_PAUSE_ENV;
+
+/// The test side of the server's ingest pause hook
+/// ([`INGEST_PAUSE_ENV`]): ingest `n` of a server started with it stops
+/// once it has begun, creates `PATH.paused-n`, and goes on when
+/// `PATH.resume-n` exists. The files live in a directory of their own, so
+/// a watching server never sees them.
+pub struct IngestPause {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Default for IngestPause {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl IngestPause {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ingest");
+        Self { _dir: dir, path }
+    }
+
+    fn marker(&self, what: &str, n: u64) -> PathBuf {
+        let mut name = self.path.clone().into_os_string();
+        name.push(format!(".{what}-{n}"));
+        PathBuf::from(name)
+    }
+
+    /// Waits until ingest `n` (from 1) is paused.
+    pub fn wait_paused(&self, n: u64) {
+        let paused = self.marker("paused", n);
+        wait_until(&format!("ingest {n} to pause"), || paused.exists());
+    }
+
+    /// Lets ingest `n` go on.
+    pub fn resume(&self, n: u64) {
+        std::fs::write(self.marker("resume", n), b"").expect("resume file");
+    }
 }
 
 /// One request on a fresh connection; the status and the JSON body
