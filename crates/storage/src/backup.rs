@@ -42,18 +42,24 @@ pub struct BackupReport {
     pub blocks: u64,
 }
 
-/// Copies `from` to `to`, returning the bytes written. A WAL segment's
-/// preallocated zero tail is not copied (recovery reads a shorter segment
-/// the same way). `Ok(None)` when `from` vanished (a compaction removed it).
-fn copy_file(
-    vfs: &dyn Vfs,
-    from: &Path,
-    to: &Path,
-    trim_zeros: bool,
-) -> StorageResult<Option<u64>> {
+/// What [`copy_file`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Copied {
+    /// The whole file, this many bytes written.
+    Bytes(u64),
+    /// The source is gone (a compaction or a flush removed it).
+    Vanished,
+    /// The source shrank while it was read (a writer's clean close trims a
+    /// WAL segment's preallocated tail): the database moved under the copy.
+    Shrank,
+}
+
+/// Copies `from` to `to`. A WAL segment's preallocated zero tail is not
+/// copied (recovery reads a shorter segment the same way).
+fn copy_file(vfs: &dyn Vfs, from: &Path, to: &Path, trim_zeros: bool) -> StorageResult<Copied> {
     let source = match vfs.open_file(from) {
         Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Copied::Vanished),
         Err(error) => return Err(error.into()),
     };
     let len = source.len()?;
@@ -63,7 +69,13 @@ fn copy_file(
     let mut end = 0u64;
     while offset < len {
         let chunk = ((len - offset) as usize).min(COPY_CHUNK_BYTES);
-        source.read_exact_at(offset, &mut buffer[..chunk])?;
+        match source.read_exact_at(offset, &mut buffer[..chunk]) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Ok(Copied::Shrank);
+            }
+            Err(error) => return Err(error.into()),
+        }
         let data = &buffer[..chunk];
         if trim_zeros {
             if let Some(last) = data.iter().rposition(|byte| *byte != 0) {
@@ -78,7 +90,7 @@ fn copy_file(
     }
     target.set_len(end)?;
     target.sync_data()?;
-    Ok(Some(end))
+    Ok(Copied::Bytes(end))
 }
 
 fn read_manifest_bytes(vfs: &dyn Vfs, dir: &Path) -> StorageResult<Option<Vec<u8>>> {
@@ -114,8 +126,8 @@ fn attempt(vfs: &dyn Vfs, from: &Path, to: &Path) -> StorageResult<Option<Backup
         let source = table_path(from, meta.id);
         let target = table_path(to, meta.id);
         match copy_file(vfs, &source, &target, false)? {
-            Some(bytes) => report.bytes += bytes,
-            None => return Ok(None),
+            Copied::Bytes(bytes) => report.bytes += bytes,
+            Copied::Vanished | Copied::Shrank => return Ok(None),
         }
         report.files.push(target);
     }
@@ -129,9 +141,10 @@ fn attempt(vfs: &dyn Vfs, from: &Path, to: &Path) -> StorageResult<Option<Backup
         let source = crate::wal::segment_path(from, id);
         let target = crate::wal::segment_path(to, id);
         match copy_file(vfs, &source, &target, true)? {
-            Some(bytes) => report.bytes += bytes,
+            Copied::Bytes(bytes) => report.bytes += bytes,
             // Removed after a flush: the manifest check below retries.
-            None => continue,
+            Copied::Vanished => continue,
+            Copied::Shrank => return Ok(None),
         }
         report.files.push(target);
     }
@@ -200,4 +213,38 @@ pub fn backup(vfs: Arc<dyn Vfs>, from: &Path, to: &Path) -> StorageResult<Backup
             "the database changed under {MAX_BACKUP_ATTEMPTS} backup attempts in a row; try again when it is quieter"
         ),
     ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use kausal_vfs::OsVfs;
+    use kausal_vfs::testing::{HookVfs, OpKind};
+
+    /// A writer's clean close trims a WAL segment while the backup reads
+    /// it: that is the database moving under the copy (retry), not an
+    /// error (it failed "file ends after 24 of 1048576 bytes" before).
+    #[test]
+    fn a_source_that_shrinks_while_copied_is_a_retry_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("wal"), dir.path().join("copy"));
+        let os = OsVfs::new();
+        let mut file = os.create_file(&from).unwrap();
+        file.write_at(0, &vec![7u8; 3 * COPY_CHUNK_BYTES]).unwrap();
+        drop(file);
+        let shrink = from.clone();
+        let vfs = HookVfs::new(Arc::new(OsVfs::new()), move |op| {
+            if op.kind == OpKind::Read && op.path == shrink && op.offset == Some(0) {
+                OsVfs::new().open_file(&shrink)?.set_len(24)?;
+            }
+            Ok(())
+        });
+        assert_eq!(copy_file(&vfs, &from, &to, true).unwrap(), Copied::Shrank);
+        assert_eq!(
+            copy_file(&os, &dir.path().join("gone"), &to, true).unwrap(),
+            Copied::Vanished
+        );
+        assert_eq!(copy_file(&os, &from, &to, true).unwrap(), Copied::Bytes(24));
+    }
 }
