@@ -62,7 +62,12 @@ fn run_ingestion(seed: u64) -> (u64, u64) {
     let mut round = 0;
     while stored.len() < batches.len() {
         round += 1;
-        assert!(round < 50, "seed {seed}: ingestion does not converge");
+        assert!(
+            round < 50,
+            "seed {seed}: ingestion does not converge ({} of {} batches stored)",
+            stored.len(),
+            batches.len()
+        );
         for (index, batch) in batches.iter().enumerate() {
             if stored.contains(&index) {
                 continue;
@@ -72,7 +77,12 @@ fn run_ingestion(seed: u64) -> (u64, u64) {
                 Err(Stop::Failure { op, message }) => panic!("seed {seed} op {op}: {message}"),
                 Err(stop) => panic!("seed {seed}: {stop:?}"),
             }
-            if (index + round) % 9 == 4 {
+            // Disk pressure lasts DISK_PRESSURE_OPS (25) actions and is
+            // applied only in the first rounds: with few batches left a
+            // round is two actions, so pressure re-applied every 9 rounds
+            // would never lift and the last batch could never be stored
+            // (seed 11 hit that once the process model changed its faults).
+            if round <= 5 && (index + round) % 9 == 4 {
                 let _ = runner.step(Action::DiskPressure, &mut workload);
             }
             // A crash loses the unsynced tail; vary where it strikes so a
