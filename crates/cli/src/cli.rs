@@ -42,9 +42,9 @@ pub enum Command {
     Ingest {
         /// Repository root (default: the current directory).
         path: Option<PathBuf>,
-        /// Skip files larger than this many bytes.
-        #[arg(long, value_name = "BYTES")]
-        max_file_bytes: Option<u64>,
+        /// Which files the walk reads.
+        #[command(flatten)]
+        walk: WalkArgs,
     },
     /// Find blocks by exact name, qualified-name suffix (`Reader::find`) or prefix.
     Find {
@@ -144,6 +144,9 @@ pub enum Command {
         /// holds the database's `.kausal/`, else the current directory).
         #[arg(long, value_name = "DIR")]
         root: Option<PathBuf>,
+        /// Which files the server's ingests read.
+        #[command(flatten)]
+        walk: WalkArgs,
     },
     /// Serve the graph as Model Context Protocol tools on stdin/stdout,
     /// for LLM agents (register `kausal mcp` with your MCP client).
@@ -154,7 +157,48 @@ pub enum Command {
         /// Repository root that ingests read (default as for `serve`).
         #[arg(long, value_name = "DIR")]
         root: Option<PathBuf>,
+        /// Which files the server's ingests read.
+        #[command(flatten)]
+        walk: WalkArgs,
     },
+}
+
+/// Which files an ingest's walk reads (`ingest`, `serve`, `mcp`), named
+/// as in ripgrep.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct WalkArgs {
+    /// Read no ignore files (`.gitignore`, `.ignore`, `.kausalignore`):
+    /// ingest what they would exclude. Hidden files and `target/`,
+    /// `node_modules/`, `.git/` stay out.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Also exclude what this gitignore-syntax file lists (patterns
+    /// relative to the repository root); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Vec<PathBuf>,
+    /// Skip files larger than this: bytes, or with a K, M or G suffix
+    /// (default 1M, at most 8M). Skipped files are listed and make the exit
+    /// status 3.
+    #[arg(long, value_name = "NUM+SUFFIX?", value_parser = parse_size, alias = "max-file-bytes")]
+    pub max_filesize: Option<u64>,
+}
+
+/// `1048576`, `512K`, `1M`, `2G` (binary multiples, either case) as bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, multiple) = match text.char_indices().last() {
+        Some((at, 'k' | 'K')) => (&text[..at], 1u64 << 10),
+        Some((at, 'm' | 'M')) => (&text[..at], 1u64 << 20),
+        Some((at, 'g' | 'G')) => (&text[..at], 1u64 << 30),
+        _ => (text, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|count| count.checked_mul(multiple))
+        .ok_or_else(|| {
+            format!("{text:?} is not a size (a number of bytes, optionally with K, M or G)")
+        })
 }
 
 /// The block a command starts from.
@@ -183,5 +227,17 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_take_binary_suffixes_and_reject_the_rest() {
+        use super::parse_size;
+        assert_eq!(parse_size("1048576"), Ok(1_048_576));
+        assert_eq!(parse_size("512K"), Ok(512 * 1024));
+        assert_eq!(parse_size("1m"), Ok(1024 * 1024));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        for bad in ["", "M", "1.5M", "-1", "1T", "99999999999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad:?} parsed");
+        }
     }
 }

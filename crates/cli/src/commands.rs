@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kausal_ingest::{IngestOptions, Ingester};
+use kausal_ingest::{IgnoredFiles, IngestOptions, Ingester, SkippedFile, WalkRecord};
 use kausal_query::{Algorithm, Direction, EdgeTypeSet, QueryEngine, Traversal};
 use kausal_storage::{BlockId, BlockView, Config, Database, EdgeType, StorageError};
 
@@ -13,7 +13,7 @@ use crate::reader::Reader;
 use kausal_vfs::{OsVfs, Vfs};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{Command, TraceDirection};
+use crate::cli::{Command, TraceDirection, WalkArgs};
 use crate::error::CliError;
 use crate::location::{DB_DIR_NAME, find_db};
 use crate::model::{BlockDetail, BlockInfo};
@@ -310,24 +310,22 @@ pub struct IngestSummary {
     pub edges_written: u64,
     /// Edges deleted.
     pub edges_deleted: u64,
-    /// Files not parsed at all, with why (too large, a symbolic link, unreadable, ...).
-    pub skipped: Vec<Skipped>,
+    /// Files not parsed at all, with why (too large, a symbolic link, unreadable, ...)
+    /// and the cause's class (`too_large`, `over_limit`, `not_text`, ...).
+    pub skipped: Vec<SkippedFile>,
     /// Files parsed only in part, with why (syntax error nodes, truncated parses).
-    pub partial: Vec<Skipped>,
+    pub partial: Vec<SkippedFile>,
+    /// Source files the ignore rules excluded, and the rule file that
+    /// excluded the most.
+    pub ignored: IgnoredFiles,
+    /// False when a wanted file was left out (too large, over a storage
+    /// limit, unreadable, not text, failed to parse): `ingest` then exits 3.
+    pub complete: bool,
     /// Wall-clock time of the ingest, in seconds.
     pub seconds: f64,
     /// The human-readable report, as `ingest` prints it; not in the JSON.
     #[serde(skip)]
     pub text: String,
-}
-
-/// A file an ingest skipped or parsed only in part.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Skipped {
-    /// The file's path, relative to the root.
-    pub path: String,
-    /// Why it was skipped or parsed only in part.
-    pub reason: String,
 }
 
 /// The report of `find`.
@@ -463,6 +461,9 @@ pub struct StatsReport {
     pub memtable_blocks: usize,
     /// Edges held in memory, not yet in a table.
     pub memtable_edges: usize,
+    /// What the last ingest's walk left out (skipped files by cause, files
+    /// excluded by ignore rules); absent before the first ingest.
+    pub last_walk: Option<WalkRecord>,
 }
 
 /// A damaged or repaired spot that `verify` found.
@@ -602,10 +603,7 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
         return with_reader(context, |engine, db| answer(engine, db, &query));
     }
     match command {
-        Command::Ingest {
-            path,
-            max_file_bytes,
-        } => ingest(context, path, max_file_bytes),
+        Command::Ingest { path, walk } => ingest(context, path, &walk),
         Command::Verify => verify(&context.db_for_queries()?),
         Command::Backup { dir } => {
             let db = context.db_for_queries()?;
@@ -654,21 +652,27 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
         | Command::Stats => Err(CliError::Usage(
             "internal error: a query command reached the maintenance commands".into(),
         )),
-        Command::Serve { watch, port, root } => {
+        Command::Serve {
+            watch,
+            port,
+            root,
+            walk,
+        } => {
             let (db, root) = server_paths(context, root)?;
             crate::server::http::run(crate::server::http::ServeConfig {
                 db: db.clone(),
                 root,
                 port,
                 watch,
+                ingest: ingest_options(context, &walk, false),
             })?;
             Ok(Report::Stopped(StoppedReport {
                 db: db.display().to_string(),
             }))
         }
-        Command::Mcp { watch, root } => {
+        Command::Mcp { watch, root, walk } => {
             let (db, root) = server_paths(context, root)?;
-            crate::server::mcp::run(&db, &root, watch)?;
+            crate::server::mcp::run(&db, &root, watch, ingest_options(context, &walk, false))?;
             Ok(Report::Stopped(StoppedReport {
                 db: db.display().to_string(),
             }))
@@ -709,11 +713,24 @@ fn with_reader(
     query(&engine, &db)
 }
 
-fn ingest(
-    context: &Context,
-    path: Option<PathBuf>,
-    max_file_bytes: Option<u64>,
-) -> Result<Report, CliError> {
+/// The ingest options `walk` asks for; rule files relative to the current
+/// directory, as typed.
+fn ingest_options(context: &Context, walk: &WalkArgs, progress: bool) -> IngestOptions {
+    let defaults = IngestOptions::default();
+    IngestOptions {
+        progress,
+        no_ignore: walk.no_ignore,
+        ignore_files: walk
+            .ignore_file
+            .iter()
+            .map(|file| context.cwd.join(file))
+            .collect(),
+        max_file_bytes: walk.max_filesize.unwrap_or(defaults.max_file_bytes),
+        ..defaults
+    }
+}
+
+fn ingest(context: &Context, path: Option<PathBuf>, walk: &WalkArgs) -> Result<Report, CliError> {
     let root = path.unwrap_or_else(|| context.cwd.clone());
     if !root.is_dir() {
         return Err(CliError::Usage(format!(
@@ -722,17 +739,21 @@ fn ingest(
         )));
     }
     let db = find_db(context.db.as_deref(), &root).unwrap_or_else(|| root.join(DB_DIR_NAME));
-    if let Some(answered) = crate::server::client::ingest(&db, &root) {
+    if *walk != WalkArgs::default() {
+        // A running server ingests with the walk options it was started
+        // with; asking it would silently drop these.
+        if crate::server::client::server_for(&db).is_some() {
+            return Err(CliError::Usage(format!(
+                "a kausal server is serving {}; its ingests use the walk options it was started \
+                 with: stop it, or restart it with these options (`kausal serve --no-ignore ...`)",
+                db.display()
+            )));
+        }
+    } else if let Some(answered) = crate::server::client::ingest(&db, &root) {
         return answered;
     }
     let engine = open_writable(&db)?;
-    let mut options = IngestOptions {
-        progress: context.progress,
-        ..IngestOptions::default()
-    };
-    if let Some(bytes) = max_file_bytes {
-        options.max_file_bytes = bytes;
-    }
+    let options = ingest_options(context, walk, context.progress);
     let vfs = Arc::new(OsVfs::new());
     let mut ingester = Ingester::new(vfs, &root, options)?;
     let report = ingester.ingest(&engine)?;
@@ -746,14 +767,6 @@ pub fn ingest_summary(
     root: &Path,
     report: &kausal_ingest::IngestReport,
 ) -> IngestSummary {
-    let skipped = |list: &[kausal_ingest::SkippedFile]| {
-        list.iter()
-            .map(|file| Skipped {
-                path: file.path.clone(),
-                reason: file.reason.clone(),
-            })
-            .collect()
-    };
     IngestSummary {
         db: db.display().to_string(),
         root: root.display().to_string(),
@@ -769,8 +782,10 @@ pub fn ingest_summary(
         blocks_deleted: report.blocks_deleted,
         edges_written: report.edges_written,
         edges_deleted: report.edges_deleted,
-        skipped: skipped(&report.skipped),
-        partial: skipped(&report.partial),
+        skipped: report.skipped.clone(),
+        partial: report.partial.clone(),
+        ignored: report.ignored.clone(),
+        complete: report.is_complete(),
         seconds: report.elapsed.as_secs_f64(),
         text: report.to_string(),
     }
@@ -1196,6 +1211,7 @@ fn stats(engine: &Reader, db: &Path) -> Result<Report, CliError> {
         memtable_bytes: 0,
         memtable_blocks: 0,
         memtable_edges: 0,
+        last_walk: None,
     };
     let mut edges = Vec::new();
     for view in engine
@@ -1204,6 +1220,11 @@ fn stats(engine: &Reader, db: &Path) -> Result<Report, CliError> {
         .map_err(storage_error(db))?
     {
         let view = view.map_err(storage_error(db))?;
+        // The walk record is ingest's note about the tree, not a block of it.
+        if let Some(record) = WalkRecord::from_block(&view) {
+            report.last_walk = Some(record);
+            continue;
+        }
         let info = BlockInfo::from_view(&view);
         report.blocks += 1;
         *report.blocks_by_kind.entry(info.kind).or_default() += 1;

@@ -1,7 +1,8 @@
 //! `kausal`: the command line over kausal-ingest, kausal-query and
 //! kausal-storage. Parse (`cli`), run (`commands`, typed reports), print
 //! (`print`), exit: 0 when something was found, 1 when nothing was (or
-//! `verify` found damage), 2 on an error (ambiguous names included).
+//! `verify` found damage), 2 on an error (ambiguous names included), 3 when
+//! `ingest` finished but left wanted files out (listed as skipped).
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -12,6 +13,11 @@ use kausal_cli::cli::{Cli, ColorChoice};
 use kausal_cli::commands::{self, Context, Report};
 use kausal_cli::error::CliError;
 use kausal_cli::print;
+
+/// Exit status of an `ingest` that ingested everything else but left
+/// wanted files out (too large, over a storage limit, unreadable, not text,
+/// failed to parse): the graph is usable, and incomplete.
+const INCOMPLETE_INGEST: u8 = 3;
 
 fn color_enabled(choice: ColorChoice, json: bool, stream_is_terminal: bool) -> bool {
     if json {
@@ -108,6 +114,7 @@ fn main() -> ExitCode {
             }
             match &report {
                 Report::Verify(verify) if !verify.damaged.is_empty() => ExitCode::from(1),
+                Report::Ingest(ingest) if !ingest.complete => ExitCode::from(INCOMPLETE_INGEST),
                 _ => ExitCode::SUCCESS,
             }
         }

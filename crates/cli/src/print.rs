@@ -262,6 +262,9 @@ pub fn human(report: &Report, style: &Style) -> String {
                 stats.memtable_blocks,
                 stats.memtable_edges
             );
+            if let Some(walk) = &stats.last_walk {
+                last_walk(&mut out, walk);
+            }
         }
         Report::Verify(verify) => {
             let _ = writeln!(
@@ -321,4 +324,37 @@ pub fn human(report: &Report, style: &Style) -> String {
         Report::Stopped(_) => {}
     }
     out
+}
+
+/// `stats`' lines on what the last ingest's walk left out.
+fn last_walk(out: &mut String, walk: &kausal_ingest::WalkRecord) {
+    let skipped: u64 = walk.skipped_by_cause.values().sum();
+    let causes: Vec<String> = walk
+        .skipped_by_cause
+        .iter()
+        .map(|(cause, count)| format!("{cause} {count}"))
+        .collect();
+    let _ = write!(
+        out,
+        "last ingest: {} source files seen, {} skipped",
+        walk.files_seen, skipped
+    );
+    if !causes.is_empty() {
+        let _ = write!(out, " ({})", causes.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        ", {} partial, {} excluded by ignore rules",
+        walk.partial, walk.ignored.excluded
+    );
+    if let Some(warning) = walk.ignored.warning() {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    for file in &walk.skipped {
+        let _ = writeln!(out, "  skipped {}: {}", file.path, file.reason);
+    }
+    let listed = walk.skipped.len() as u64;
+    if skipped > listed {
+        let _ = writeln!(out, "  ... and {} more skipped", skipped - listed);
+    }
 }

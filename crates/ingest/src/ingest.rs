@@ -30,9 +30,10 @@ use crate::hash::hash_bytes;
 use crate::naming::{FileNames, name_file};
 use crate::read::read_source;
 use crate::record::{FileRecord, file_blocks, fingerprint, is_file_block, record_from_block};
-use crate::report::{IngestReport, SkippedFile};
+use crate::report::{IngestReport, SkipCause, SkippedFile};
 use crate::resolve::{CallSample, CallStats, FileView, ImportStats, resolve};
 use crate::walk::{WalkEntry, walk};
+use crate::walk_record::{WALK_RECORD_URI, WalkRecord, walk_record_id};
 
 /// How much older than the previous walk an mtime must be for size+mtime
 /// to prove a file unchanged (coarse file-system timestamp ticks).
@@ -91,7 +92,7 @@ pub struct Ingester {
 
 enum Parsed {
     Record(Box<FileRecord>),
-    Skipped(String),
+    Skipped(SkipCause, String),
 }
 
 impl Ingester {
@@ -145,7 +146,9 @@ impl Ingester {
         let mut report = IngestReport::default();
         let walk_started_ns = now_ns();
         let mut clock = Instant::now();
-        let (walked, mut skipped) = walk(&self.root, &self.options)?;
+        let outcome = walk(&self.root, &self.options)?;
+        let (walked, mut skipped) = (outcome.entries, outcome.skipped);
+        report.ignored = outcome.ignored;
         report.timings.walk = lap(&mut clock);
         report.files_seen = walked.len() as u64;
 
@@ -153,10 +156,14 @@ impl Ingester {
         let mut to_read: Vec<&WalkEntry> = Vec::new();
         for entry in &walked {
             if entry.size > self.options.max_file_bytes {
-                skipped.push(SkippedFile {
-                    path: entry.path.clone(),
-                    reason: format!("larger than {} bytes", self.options.max_file_bytes),
-                });
+                skipped.push(SkippedFile::new(
+                    entry.path.clone(),
+                    SkipCause::TooLarge,
+                    format!(
+                        "larger than {} bytes (--max-filesize)",
+                        self.options.max_file_bytes
+                    ),
+                ));
                 continue;
             }
             let same = state.files.get(&entry.path).is_some_and(|old| {
@@ -205,11 +212,8 @@ impl Ingester {
                         .files
                         .insert(entry.path.clone(), Entry { record, names });
                 }
-                Parsed::Skipped(reason) => {
-                    skipped.push(SkippedFile {
-                        path: entry.path.clone(),
-                        reason,
-                    });
+                Parsed::Skipped(cause, reason) => {
+                    skipped.push(SkippedFile::new(entry.path.clone(), cause, reason));
                     if state.files.remove(&entry.path).is_some() {
                         removed.push(entry.path.clone());
                     }
@@ -262,10 +266,11 @@ impl Ingester {
                 if !summary.truncated.is_empty() {
                     reason = format!("{reason}; {}", summary.truncated);
                 }
-                report.partial.push(SkippedFile {
-                    path: entry.record.path.clone(),
+                report.partial.push(SkippedFile::new(
+                    entry.record.path.clone(),
+                    SkipCause::Partial,
                     reason,
-                });
+                ));
             }
         }
         // Counted per type first: a String key per edge was a measurable
@@ -282,6 +287,7 @@ impl Ingester {
         report.calls = state.calls.clone();
         report.imports = state.imports.clone();
         report.call_samples = state.samples.clone();
+        write_walk_record(engine, state, &report)?;
         report.elapsed = started.elapsed();
         Ok(report)
     }
@@ -317,7 +323,10 @@ impl Ingester {
                     Ok(parsed) => parsed,
                     Err(_) => {
                         parser = tree_sitter::Parser::new();
-                        Parsed::Skipped("internal error while parsing (panic caught)".into())
+                        Parsed::Skipped(
+                            SkipCause::ParseFailed,
+                            "internal error while parsing (panic caught)".into(),
+                        )
                     }
                 };
                 progress.inc(1);
@@ -376,7 +385,7 @@ impl Ingester {
     ) -> Parsed {
         let text = match read_source(&*self.vfs, &entry.absolute, self.options.max_file_bytes) {
             Ok(text) => text,
-            Err(reason) => return Parsed::Skipped(reason),
+            Err((cause, reason)) => return Parsed::Skipped(cause, reason),
         };
         let content_hash = hash_bytes(text.as_bytes());
         let size = text.len() as u64;
@@ -390,8 +399,8 @@ impl Ingester {
             record.mtime_ns = entry.mtime_ns;
             return Parsed::Record(Box::new(record));
         }
-        match extract(entry.language, &text, parser) {
-            Ok(summary) => Parsed::Record(Box::new(FileRecord {
+        let record = match extract(entry.language, &text, parser) {
+            Ok(summary) => FileRecord {
                 path: entry.path.clone(),
                 language: entry.language,
                 size,
@@ -399,9 +408,19 @@ impl Ingester {
                 content_hash,
                 content: Arc::from(text),
                 summary,
-            })),
-            Err(reason) => Parsed::Skipped(format!("parse failed: {reason}")),
+            },
+            Err(reason) => {
+                return Parsed::Skipped(SkipCause::ParseFailed, format!("parse failed: {reason}"));
+            }
+        };
+        // A file whose blocks the storage engine would refuse (a generated
+        // header of tens of thousands of `#define`s makes a file block's
+        // metadata larger than a block may be) is left out here, on the
+        // parse thread, instead of failing the write of the whole ingest.
+        if let Err(reason) = storable(&record) {
+            return Parsed::Skipped(SkipCause::OverLimit, reason);
         }
+        Parsed::Record(Box::new(record))
     }
 
     /// Computes the target graph and writes what differs from `state`.
@@ -453,7 +472,7 @@ impl Ingester {
         }
         let mut deletes: BTreeMap<String, Vec<BlockId>> = BTreeMap::new();
         for (id, (_, path)) in &state.blocks {
-            if !target_blocks.contains_key(id) {
+            if !target_blocks.contains_key(id) && *id != walk_record_id() {
                 deletes.entry(path.to_string()).or_default().push(*id);
             }
         }
@@ -581,6 +600,10 @@ impl Ingester {
         })?;
         report.timings.sync = lap(&mut clock);
 
+        // The walk record is not a file's block; it is written by `run`.
+        if let Some(record) = state.blocks.get(&walk_record_id()) {
+            target_blocks.insert(walk_record_id(), record.clone());
+        }
         state.blocks = target_blocks;
         state.edges = target_edges;
         state.verified = true;
@@ -668,6 +691,56 @@ impl<'e> BatchWriter<'e> {
         self.batch.clear();
         Ok(())
     }
+}
+
+/// Stores what this walk left out (for `kausal stats`) when it differs from
+/// the stored record: one block in its own batch, then a sync.
+fn write_walk_record(
+    engine: &Database,
+    state: &mut State,
+    report: &IngestReport,
+) -> Result<(), IngestError> {
+    let error = |source| IngestError::Write {
+        path: WALK_RECORD_URI.into(),
+        source,
+    };
+    let block = WalkRecord::from_report(report)
+        .to_block()
+        .map_err(|reason| {
+            error(StorageError::InvalidMetadata {
+                id: walk_record_id(),
+                reason,
+            })
+        })?;
+    let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
+    if state.blocks.get(&block.id).map(|(old, _)| *old) == Some(fp) {
+        return Ok(());
+    }
+    let mut batch = WriteBatch::new();
+    batch.put_block(block.clone()).map_err(error)?;
+    engine.write_batch(&batch).map_err(error)?;
+    engine.sync().map_err(error)?;
+    state
+        .blocks
+        .insert(block.id, (fp, Arc::from(WALK_RECORD_URI)));
+    Ok(())
+}
+
+/// `Ok` when every block of `record` is within the storage engine's limits;
+/// else why not, naming the block.
+fn storable(record: &FileRecord) -> Result<(), String> {
+    let names = name_file(record.language, &record.path, &record.summary);
+    let blocks = file_blocks(record, &names)?;
+    for block in &blocks {
+        kausal_storage::validate_block_fields(
+            block.id,
+            &block.source_uri,
+            &block.metadata_json,
+            &block.content,
+        )
+        .map_err(|error| format!("cannot be stored: {error}"))?;
+    }
+    Ok(())
 }
 
 /// Rebuilds the ingester's picture from the stored graph: every block's

@@ -78,6 +78,7 @@
 mod error;
 mod extract;
 mod hash;
+mod ignored;
 mod imports;
 mod ingest;
 pub mod language;
@@ -91,6 +92,7 @@ mod resolve;
 pub mod summary;
 mod text;
 mod walk;
+pub mod walk_record;
 
 pub use error::IngestError;
 pub use extract::extract;
@@ -98,8 +100,9 @@ pub use hash::{StableHasher, hash_bytes};
 pub use ingest::Ingester;
 pub use language::Language;
 pub use record::INGEST_STATE_VERSION;
-pub use report::{IngestReport, SkippedFile, Timings};
+pub use report::{IgnoredFiles, IngestReport, RuleFileHit, SkipCause, SkippedFile, Timings};
 pub use walk::ALWAYS_SKIPPED_DIRS;
+pub use walk_record::WalkRecord;
 
 use limits::{DEFAULT_MAX_FILE_BYTES, MAX_FILE_BYTES_CEILING};
 
@@ -115,6 +118,13 @@ pub struct IngestOptions {
     pub progress: bool,
     /// Follow symbolic links (loops are detected and reported).
     pub follow_symlinks: bool,
+    /// Ignore no files by rule: `.gitignore`, `.ignore`, `.kausalignore`
+    /// and `ignore_files` are not read (hidden files and the always-skipped
+    /// directories stay out).
+    pub no_ignore: bool,
+    /// Extra rule files in gitignore syntax, relative to the root
+    /// (`--ignore-file`, as in ripgrep).
+    pub ignore_files: Vec<std::path::PathBuf>,
 }
 
 impl Default for IngestOptions {
@@ -124,6 +134,8 @@ impl Default for IngestOptions {
             threads: None,
             progress: true,
             follow_symlinks: false,
+            no_ignore: false,
+            ignore_files: Vec::new(),
         }
     }
 }

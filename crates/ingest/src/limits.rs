@@ -33,3 +33,10 @@ pub const MAX_ITEM_DEPTH: usize = 128;
 /// Longest method-call chain (`a.b().c().d()`) whose receiver types are
 /// followed through return types.
 pub const MAX_CALL_CHAIN: usize = 32;
+/// Excluded files examined when naming the ignore rule file that excluded
+/// the most (evenly spaced over all excluded files): bounds the cost of the
+/// explanation on a tree whose rules exclude everything.
+pub const MAX_IGNORE_ATTRIBUTION_SAMPLES: usize = 10_000;
+/// Skipped files listed by name in the stored record of the last walk
+/// (`kausal stats`); beyond it they are only counted by cause.
+pub const MAX_RECORDED_SKIPPED_FILES: usize = 100;

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::resolve::{CallSample, CallStats, ImportStats};
 
 /// A file left out (or only partly ingested), with the reason.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SkippedFile {
     /// Path relative to the ingested root, `/`-separated.
     pub path: String,
@@ -19,6 +19,117 @@ pub struct SkippedFile {
     /// (NUL byte in the first 8 KiB)`, `not UTF-8 (...)`; for a partial one
     /// its syntax error count and/or the entry cap it hit.
     pub reason: String,
+    /// The class of `reason`, for counting and for the exit status.
+    pub cause: SkipCause,
+}
+
+impl SkippedFile {
+    /// A file left out for `reason`.
+    pub fn new(path: impl Into<String>, cause: SkipCause, reason: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            reason: reason.into(),
+            cause,
+        }
+    }
+}
+
+/// Why a file was left out (or only partly ingested), as a class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipCause {
+    /// Larger than `IngestOptions::max_file_bytes` (`--max-filesize`).
+    TooLarge,
+    /// Its blocks would break a storage limit (a file block's metadata over
+    /// 1 MiB: tens of thousands of items in one generated file).
+    OverLimit,
+    /// Binary (a NUL byte) or not UTF-8.
+    NotText,
+    /// Vanished, unreadable, or the walk could not list it.
+    Unreadable,
+    /// The parser or extractor failed on it.
+    ParseFailed,
+    /// A symbolic link, not followed (by choice: `follow_symlinks`).
+    Symlink,
+    /// Parsed in part: tree-sitter error nodes or an entry cap (the `partial` list).
+    Partial,
+}
+
+impl SkipCause {
+    /// The name used in JSON and in `stats`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TooLarge => "too_large",
+            Self::OverLimit => "over_limit",
+            Self::NotText => "not_text",
+            Self::Unreadable => "unreadable",
+            Self::ParseFailed => "parse_failed",
+            Self::Symlink => "symlink",
+            Self::Partial => "partial",
+        }
+    }
+
+    /// True when the file was wanted but could not be ingested: an ingest
+    /// that skipped such a file is incomplete (`kausal ingest` exits 3).
+    /// Symbolic links are left out by choice, partial files are in the graph.
+    pub fn leaves_file_out(self) -> bool {
+        !matches!(self, Self::Symlink | Self::Partial)
+    }
+}
+
+/// Source files the walk left out because ignore rules (`.gitignore`,
+/// `.ignore`, `.kausalignore`, `--ignore-file`) matched them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IgnoredFiles {
+    /// Source files (by extension) that the ignore rules excluded; 0 with
+    /// `--no-ignore`.
+    pub excluded: u64,
+    /// Source files the walk would have found without ignore rules.
+    pub without_rules: u64,
+    /// The rule file whose rules match the most excluded files, when any.
+    pub top_rule_file: Option<RuleFileHit>,
+}
+
+/// One ignore file and what it excluded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleFileHit {
+    /// The rule file (relative to the root when inside it).
+    pub path: String,
+    /// Excluded source files its rules match (estimated from an evenly
+    /// spaced sample when more than `MAX_IGNORE_ATTRIBUTION_SAMPLES` were
+    /// excluded).
+    pub matched: u64,
+    /// One of its rules that matched, as written (`/*`, `*.h`, ...).
+    pub rule: String,
+    /// One excluded file it matched.
+    pub example: String,
+}
+
+impl IgnoredFiles {
+    /// True when the rules hid something a person should hear about: every
+    /// source file, or more than half of them.
+    pub fn is_suspicious(&self) -> bool {
+        self.excluded > 0 && self.excluded.saturating_mul(2) > self.without_rules
+    }
+
+    /// The warning `ingest` prints when the rules look suspicious.
+    pub fn warning(&self) -> Option<String> {
+        if !self.is_suspicious() {
+            return None;
+        }
+        let mut text = format!(
+            "ignore rules excluded {} of {} source files",
+            self.excluded, self.without_rules
+        );
+        if let Some(hit) = &self.top_rule_file {
+            text.push_str(&format!(
+                "; most by {} (rule `{}` matches {}, e.g. {})",
+                hit.path, hit.rule, hit.matched, hit.example
+            ));
+        }
+        text.push_str("; pass --no-ignore to ingest them, or --ignore-file FILE to add rules");
+        Some(text)
+    }
 }
 
 /// What one ingest did and what the graph holds afterwards.
@@ -34,6 +145,8 @@ pub struct IngestReport {
     pub files_removed: u64,
     /// Files not ingested, with reasons.
     pub skipped: Vec<SkippedFile>,
+    /// Source files the ignore rules excluded (not in `files_seen`).
+    pub ignored: IgnoredFiles,
     /// Files ingested with syntax errors or over an entry cap.
     pub partial: Vec<SkippedFile>,
     /// Lines of the files parsed this time.
@@ -112,6 +225,21 @@ impl fmt::Display for Timings {
 }
 
 impl IngestReport {
+    /// True when no wanted file was left out (see
+    /// [`SkipCause::leaves_file_out`]); false makes `kausal ingest` exit 3.
+    pub fn is_complete(&self) -> bool {
+        !self.skipped.iter().any(|file| file.cause.leaves_file_out())
+    }
+
+    /// Skipped files counted by cause name.
+    pub fn skipped_by_cause(&self) -> BTreeMap<&'static str, u64> {
+        let mut counts = BTreeMap::new();
+        for file in &self.skipped {
+            *counts.entry(file.cause.name()).or_default() += 1;
+        }
+        counts
+    }
+
     /// Source lines per second of this ingest (parsed lines over wall time).
     pub fn lines_per_second(&self) -> f64 {
         let seconds = self.elapsed.as_secs_f64();
@@ -181,6 +309,25 @@ impl fmt::Display for IngestReport {
         )?;
         for skipped in &self.skipped {
             write!(f, "\nskipped {}: {}", skipped.path, skipped.reason)?;
+        }
+        if let Some(warning) = self.ignored.warning() {
+            write!(f, "\nwarning: {warning}")?;
+        } else if self.ignored.excluded > 0 {
+            write!(
+                f,
+                "\nignored: {} source files excluded by ignore rules (--no-ignore to include them)",
+                self.ignored.excluded
+            )?;
+        }
+        if !self.is_complete() {
+            write!(
+                f,
+                "\nincomplete: {} files left out (listed above); the rest is ingested",
+                self.skipped
+                    .iter()
+                    .filter(|file| file.cause.leaves_file_out())
+                    .count()
+            )?;
         }
         Ok(())
     }

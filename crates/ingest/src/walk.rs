@@ -1,8 +1,11 @@
 //! The walk: which files of the tree are source files, with their size and
 //! modification time. Uses the `ignore` crate (`.gitignore`, `.ignore`,
 //! `.kausalignore`, hidden files; `require_git(false)` so the rules apply
-//! outside a git checkout) and always skips `target/`, `node_modules/` and
-//! `.git/`. Directory listing and metadata come from the real file system
+//! outside a git checkout; `--no-ignore` turns the rule files off and
+//! `--ignore-file` adds one) and always skips `target/`, `node_modules/` and
+//! `.git/`. What the rules excluded is counted by a second walk without
+//! them (names only, no metadata) and attributed to a rule file in
+//! `ignored.rs`, so a tree whose rules hide everything says so. Directory listing and metadata come from the real file system
 //! through `ignore` (the `Vfs` trait has no directory walk or mtime); file
 //! contents are read through `Vfs` in `read.rs`.
 
@@ -13,8 +16,9 @@ use ignore::WalkBuilder;
 
 use crate::IngestOptions;
 use crate::error::IngestError;
+use crate::ignored::attribute;
 use crate::language::Language;
-use crate::report::SkippedFile;
+use crate::report::{IgnoredFiles, SkipCause, SkippedFile};
 
 /// Directories never walked, whatever the ignore files say.
 pub const ALWAYS_SKIPPED_DIRS: &[&str] = &["target", "node_modules", ".git"];
@@ -30,22 +34,25 @@ pub struct WalkEntry {
     pub mtime_ns: u64,
 }
 
-/// Walks `root`; returns source files sorted by path, and what was skipped.
-pub fn walk(
-    root: &Path,
-    options: &IngestOptions,
-) -> Result<(Vec<WalkEntry>, Vec<SkippedFile>), IngestError> {
-    if !root.is_dir() {
-        return Err(IngestError::Walk {
-            root: root.to_path_buf(),
-            reason: "not a directory".into(),
-        });
-    }
+/// What one walk found.
+#[derive(Debug, Default)]
+pub struct WalkOutcome {
+    /// Source files, sorted by path.
+    pub entries: Vec<WalkEntry>,
+    /// Files left out by the walk, with reasons.
+    pub skipped: Vec<SkippedFile>,
+    /// What the ignore rules excluded.
+    pub ignored: IgnoredFiles,
+}
+
+/// A walker over `root`: with the ignore rules (and any extra rule files)
+/// when `rules`, without any when not. Hidden files and the always-skipped
+/// directories are left out either way.
+fn builder(root: &Path, options: &IngestOptions, rules: bool) -> Result<WalkBuilder, IngestError> {
     let mut builder = WalkBuilder::new(root);
     builder
         .require_git(false)
         .follow_links(options.follow_symlinks)
-        .add_custom_ignore_filename(".kausalignore")
         .filter_entry(|entry| {
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
             !(is_dir
@@ -54,19 +61,50 @@ pub fn walk(
                     .to_str()
                     .is_some_and(|name| ALWAYS_SKIPPED_DIRS.contains(&name)))
         });
+    if rules {
+        builder.add_custom_ignore_filename(".kausalignore");
+        for file in &options.ignore_files {
+            if let Some(error) = builder.add_ignore(file) {
+                return Err(IngestError::InvalidOptions {
+                    reason: format!("ignore file {}: {error}", file.display()),
+                });
+            }
+        }
+    } else {
+        builder
+            .ignore(false)
+            .git_ignore(false)
+            .git_global(false)
+            .git_exclude(false)
+            .parents(false);
+    }
+    Ok(builder)
+}
+
+/// Walks `root`; returns source files sorted by path, what was skipped and
+/// what the ignore rules excluded.
+pub fn walk(root: &Path, options: &IngestOptions) -> Result<WalkOutcome, IngestError> {
+    if !root.is_dir() {
+        return Err(IngestError::Walk {
+            root: root.to_path_buf(),
+            reason: "not a directory".into(),
+        });
+    }
+    let with_rules = !options.no_ignore;
     let mut entries = Vec::new();
     let mut skipped = Vec::new();
-    for result in builder.build() {
+    for result in builder(root, options, with_rules)?.build() {
         let entry = match result {
             Ok(entry) => entry,
             Err(error) => {
                 let path = error_path(&error)
                     .and_then(|p| relative(root, &p))
                     .unwrap_or_else(|| "(walk)".to_string());
-                skipped.push(SkippedFile {
+                skipped.push(SkippedFile::new(
                     path,
-                    reason: format!("walk error: {error}"),
-                });
+                    SkipCause::Unreadable,
+                    format!("walk error: {error}"),
+                ));
                 continue;
             }
         };
@@ -75,10 +113,11 @@ pub fn walk(
         };
         let Some(path) = relative(root, entry.path()) else {
             if Language::from_path(&entry.path().to_string_lossy()).is_some() {
-                skipped.push(SkippedFile {
-                    path: entry.path().to_string_lossy().into_owned(),
-                    reason: "path is not UTF-8".into(),
-                });
+                skipped.push(SkippedFile::new(
+                    entry.path().to_string_lossy(),
+                    SkipCause::Unreadable,
+                    "path is not UTF-8",
+                ));
             }
             continue;
         };
@@ -86,10 +125,11 @@ pub fn walk(
             continue;
         };
         if file_type.is_symlink() {
-            skipped.push(SkippedFile {
+            skipped.push(SkippedFile::new(
                 path,
-                reason: "symbolic link (not followed)".into(),
-            });
+                SkipCause::Symlink,
+                "symbolic link (not followed)",
+            ));
             continue;
         }
         if !file_type.is_file() {
@@ -98,10 +138,11 @@ pub fn walk(
         let metadata = match entry.metadata() {
             Ok(metadata) => metadata,
             Err(error) => {
-                skipped.push(SkippedFile {
+                skipped.push(SkippedFile::new(
                     path,
-                    reason: format!("vanished or unreadable: {error}"),
-                });
+                    SkipCause::Unreadable,
+                    format!("vanished or unreadable: {error}"),
+                ));
                 continue;
             }
         };
@@ -121,7 +162,55 @@ pub fn walk(
     }
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     entries.dedup_by(|a, b| a.path == b.path);
-    Ok((entries, skipped))
+    let ignored = if with_rules {
+        ignored_by_rules(root, options, &entries, &skipped)?
+    } else {
+        IgnoredFiles::default()
+    };
+    Ok(WalkOutcome {
+        entries,
+        skipped,
+        ignored,
+    })
+}
+
+/// Walks `root` again without ignore rules (names and file types only) and
+/// counts the source files the rules excluded, naming the rule file that
+/// matches most of them.
+fn ignored_by_rules(
+    root: &Path,
+    options: &IngestOptions,
+    found: &[WalkEntry],
+    skipped: &[SkippedFile],
+) -> Result<IgnoredFiles, IngestError> {
+    let seen: std::collections::HashSet<&str> = found
+        .iter()
+        .map(|entry| entry.path.as_str())
+        .chain(skipped.iter().map(|file| file.path.as_str()))
+        .collect();
+    let mut without_rules = 0u64;
+    let mut excluded = Vec::new();
+    for entry in builder(root, options, false)?.build().flatten() {
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Some(path) = relative(root, entry.path()) else {
+            continue;
+        };
+        if Language::from_path(&path).is_none() {
+            continue;
+        }
+        without_rules += 1;
+        if !seen.contains(path.as_str()) {
+            excluded.push(path);
+        }
+    }
+    let top_rule_file = attribute(root, &options.ignore_files, &excluded);
+    Ok(IgnoredFiles {
+        excluded: excluded.len() as u64,
+        without_rules: without_rules.max(found.len() as u64),
+        top_rule_file,
+    })
 }
 
 fn error_path(error: &ignore::Error) -> Option<PathBuf> {

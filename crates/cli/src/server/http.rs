@@ -584,6 +584,8 @@ pub struct ServeConfig {
     pub port: u16,
     /// Re-ingest when files under the root change (`--watch`).
     pub watch: bool,
+    /// How the server's ingests walk the root (`--no-ignore`, ...).
+    pub ingest: kausal_ingest::IngestOptions,
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -609,6 +611,7 @@ pub async fn shutdown_signal() {
 pub(super) fn runtime_and_store(
     db: &std::path::Path,
     root: &std::path::Path,
+    options: kausal_ingest::IngestOptions,
 ) -> Result<(tokio::runtime::Runtime, Arc<Store>), ServeError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -617,7 +620,7 @@ pub(super) fn runtime_and_store(
     let vfs: Arc<dyn kausal_vfs::Vfs> = Arc::new(kausal_vfs::OsVfs::new());
     let options = kausal_ingest::IngestOptions {
         progress: false,
-        ..kausal_ingest::IngestOptions::default()
+        ..options
     };
     let store = Arc::new(Store::open(vfs, db, root, options)?);
     Ok((runtime, store))
@@ -626,7 +629,7 @@ pub(super) fn runtime_and_store(
 /// `kausal serve`: runs until SIGINT/SIGTERM, then shuts down gracefully
 /// (the store is flushed and its lock released, `server.json` removed).
 pub fn run(config: ServeConfig) -> Result<(), ServeError> {
-    let (runtime, store) = runtime_and_store(&config.db, &config.root)?;
+    let (runtime, store) = runtime_and_store(&config.db, &config.root, config.ingest.clone())?;
     let result: Result<(), ServeError> = runtime.block_on(async {
         let address = SocketAddr::from(([127, 0, 0, 1], config.port));
         let listener = TcpListener::bind(address)

@@ -436,9 +436,10 @@ pub fn run(
     db: &std::path::Path,
     root: &std::path::Path,
     watch: bool,
+    options: kausal_ingest::IngestOptions,
 ) -> Result<(), super::http::ServeError> {
     use super::http::ServeError;
-    let (runtime, store) = super::http::runtime_and_store(db, root)?;
+    let (runtime, store) = super::http::runtime_and_store(db, root, options)?;
     let watcher = if watch {
         Some(
             super::watch::Watcher::start(Arc::clone(&store)).map_err(|reason| {

@@ -1,0 +1,126 @@
+//! The record of the last walk, stored as one block beside the graph so
+//! that `kausal stats` can say what the last ingest left out and why
+//! (files skipped by cause, files the ignore rules excluded and by which
+//! rule file). It holds only what the tree and the options decide (no
+//! times, no counts of what changed), so a fresh ingest and an incremental
+//! one of the same tree store the same record.
+
+use std::collections::BTreeMap;
+
+use kausal_storage::{BlockId, BlockView, ContextBlock};
+use serde::{Deserialize, Serialize};
+
+use crate::hash::StableHasher;
+use crate::limits::MAX_RECORDED_SKIPPED_FILES;
+use crate::report::{IgnoredFiles, IngestReport, SkippedFile};
+
+/// `source_uri` of the walk record block (not a path: no file has it).
+pub const WALK_RECORD_URI: &str = "kausal:last-walk";
+/// `kind` in the walk record's metadata.
+pub const WALK_RECORD_KIND: &str = "ingest_walk";
+
+/// What the last walk found and left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalkRecord {
+    /// Always [`WALK_RECORD_KIND`] (first, so the kind is visible unparsed).
+    pub kind: String,
+    /// Source files the walk found.
+    pub files_seen: u64,
+    /// Files left out, counted by cause name (`too_large`, `over_limit`, ...).
+    pub skipped_by_cause: BTreeMap<String, u64>,
+    /// The first skipped files, by path, with reasons (at most
+    /// `MAX_RECORDED_SKIPPED_FILES`).
+    pub skipped: Vec<SkippedFile>,
+    /// Files parsed only in part.
+    pub partial: u64,
+    /// What the ignore rules excluded.
+    pub ignored: IgnoredFiles,
+}
+
+impl WalkRecord {
+    /// The record of the walk `report` describes.
+    pub fn from_report(report: &IngestReport) -> Self {
+        Self {
+            kind: WALK_RECORD_KIND.to_string(),
+            files_seen: report.files_seen,
+            skipped_by_cause: report
+                .skipped_by_cause()
+                .into_iter()
+                .map(|(cause, count)| (cause.to_string(), count))
+                .collect(),
+            skipped: report
+                .skipped
+                .iter()
+                .take(MAX_RECORDED_SKIPPED_FILES)
+                .cloned()
+                .collect(),
+            partial: report.partial.len() as u64,
+            ignored: report.ignored.clone(),
+        }
+    }
+
+    /// The record stored in `view`, if `view` is the walk record block.
+    pub fn from_block(view: &BlockView) -> Option<Self> {
+        if view.id != walk_record_id() || view.source_uri != WALK_RECORD_URI {
+            return None;
+        }
+        serde_json::from_str(view.metadata_json)
+            .ok()
+            .filter(|record: &Self| record.kind == WALK_RECORD_KIND)
+    }
+
+    /// The block that stores this record.
+    pub fn to_block(&self) -> Result<ContextBlock, String> {
+        let json = serde_json::to_string(self).map_err(|error| error.to_string())?;
+        Ok(ContextBlock::new(
+            walk_record_id(),
+            WALK_RECORD_URI.to_string(),
+            json,
+            String::new(),
+        ))
+    }
+}
+
+/// Id of the walk record block (one per database).
+pub fn walk_record_id() -> BlockId {
+    let hash = StableHasher::new()
+        .field(b"kausal-ingest walk record v1")
+        .finish();
+    BlockId::from_u128(hash.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::SkipCause;
+
+    #[test]
+    fn a_record_round_trips_through_its_block_and_caps_the_list() {
+        let mut report = IngestReport {
+            files_seen: 3,
+            ..IngestReport::default()
+        };
+        for index in 0..MAX_RECORDED_SKIPPED_FILES + 5 {
+            report.skipped.push(SkippedFile::new(
+                format!("gen/{index}.h"),
+                SkipCause::TooLarge,
+                "larger than 1 bytes",
+            ));
+        }
+        let record = WalkRecord::from_report(&report);
+        assert_eq!(record.skipped.len(), MAX_RECORDED_SKIPPED_FILES);
+        assert_eq!(
+            record.skipped_by_cause.get("too_large"),
+            Some(&((MAX_RECORDED_SKIPPED_FILES + 5) as u64))
+        );
+        let block = record.to_block().expect("block");
+        let view = BlockView {
+            id: block.id,
+            sequence: 0,
+            source_uri: &block.source_uri,
+            metadata_json: &block.metadata_json,
+            content: &block.content,
+        };
+        assert_eq!(WalkRecord::from_block(&view), Some(record));
+    }
+}
