@@ -100,7 +100,7 @@ pub fn rows(quick: bool, work: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
     let mut rows = Vec::new();
     let engine = Database::open_read_only_with(Arc::new(OsVfs::new()), &dir, Config::default())
         .expect("open read-only");
-    let reader = kausal_cli::reader::Reader::new(&engine);
+    let reader = kausal_service::Reader::new(&engine);
     let mut rng = fastrand::Rng::with_seed(11);
     let queries: Vec<String> = (0..2000)
         .map(|_| format!("f{}", rng.u64(0..blocks)))
@@ -111,7 +111,7 @@ pub fn rows(quick: bool, work: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
             queries.len(),
             1,
             |i| {
-                let matches = kausal_cli::names::matches(&reader, &queries[i]).expect("find");
+                let matches = kausal_service::names::matches(&reader, &queries[i]).expect("find");
                 assert_eq!(matches.blocks.len(), 1);
             },
         )

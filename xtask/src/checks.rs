@@ -12,6 +12,7 @@ const LAYERS: &[&str] = &[
     "kausal-query",
     "kausal-sim",
     "kausal-ingest",
+    "kausal-service",
     "kausal-cli",
 ];
 

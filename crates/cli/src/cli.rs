@@ -208,17 +208,7 @@ pub struct Target {
     pub name: String,
 }
 
-/// Which way `trace` follows edges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TraceDirection {
-    /// Follow edges into NAME: what reaches it.
-    In,
-    /// Follow edges out of NAME: what it reaches.
-    Out,
-    /// Follow edges both ways.
-    Both,
-}
+pub use kausal_service::TraceDirection;
 
 #[cfg(test)]
 mod tests {

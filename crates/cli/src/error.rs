@@ -8,18 +8,8 @@ use kausal_query::QueryError;
 use kausal_storage::StorageError;
 use thiserror::Error;
 
-/// A block that a name could mean.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Candidate {
-    /// Where the block is, as `path:line`.
-    pub location: String,
-    /// The block's kind (`function`, `struct`, ...).
-    pub kind: String,
-    /// The block's fully qualified name, to retype instead of the ambiguous one.
-    pub qualified_name: String,
-    /// The block's id (32 hex digits), which always names it alone.
-    pub id: String,
-}
+pub use kausal_service::Candidate;
+use kausal_service::ServiceError;
 
 /// A failed command.
 #[derive(Debug, Error)]
@@ -104,6 +94,23 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<ServiceError> for CliError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::NotFound { name, suggestions } => {
+                CliError::NotFound { name, suggestions }
+            }
+            ServiceError::Ambiguous { name, candidates } => {
+                CliError::Ambiguous { name, candidates }
+            }
+            ServiceError::Usage(message) => CliError::Usage(message),
+            ServiceError::NoResults(message) => CliError::NoResults(message),
+            ServiceError::Storage { db, source } => CliError::Storage { db, source },
+            ServiceError::Query { db, source } => CliError::Query { db, source },
+        }
+    }
 }
 
 impl From<crate::server::http::ServeError> for CliError {

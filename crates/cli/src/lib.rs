@@ -1,7 +1,8 @@
 //! kausal-cli: the `kausal` command as a library (the binary in `main.rs`
-//! parses, runs and prints with it; the benchmark harness measures name
-//! resolution through it). Parse (`cli`), run (`commands`, typed reports),
-//! print (`print`).
+//! parses, runs and prints with it). Parse (`cli`), run (`commands`:
+//! dispatch, and the commands that write; queries are kausal-service's),
+//! print (`print`); `server/` holds the transports (HTTP, MCP, watch,
+//! discovery).
 
 #![deny(clippy::unwrap_used)]
 #![warn(missing_docs)]
@@ -10,8 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod location;
-pub mod model;
-pub mod names;
 pub mod print;
-pub mod reader;
+pub mod remote;
 pub mod server;
+pub mod summary;

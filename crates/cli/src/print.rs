@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::commands::{Report, TraceStep, TreeNode};
-use crate::model::BlockInfo;
+use kausal_service::BlockInfo;
 
 /// Colours for human output; all empty when colour is off.
 pub struct Style {

@@ -269,7 +269,7 @@ fn clients_that_disconnect_mid_request_and_mid_response() {
     // A prefix search stops at names::MAX_PREFIX_MATCHES.
     assert_eq!(
         find["results"].as_array().map(Vec::len),
-        Some(kausal_cli::names::MAX_PREFIX_MATCHES)
+        Some(kausal_service::names::MAX_PREFIX_MATCHES)
     );
     // The metrics request itself is in flight.
     wait_until("abandoned requests to end", || {

@@ -44,7 +44,7 @@ use super::discovery::{self, DiscoveryError, ServerInfo};
 use super::limits;
 use super::store::{Store, StoreError};
 use super::{ApiError, run_ingest, run_query};
-use crate::commands::Query;
+use kausal_service::Query;
 
 /// Starting or running the server failed.
 #[derive(Debug, Error)]

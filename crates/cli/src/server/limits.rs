@@ -22,11 +22,11 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long shutdown waits for in-flight requests before closing them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Deepest `callers`/`callees` tree (the CLI's limit).
-pub const MAX_TREE_DEPTH: u32 = crate::commands::MAX_TREE_DEPTH;
+pub const MAX_TREE_DEPTH: u32 = kausal_service::MAX_TREE_DEPTH;
 /// Deepest `trace` (the query engine's limit; deeper is a `400`).
 pub const MAX_TRACE_DEPTH: u32 = kausal_query::limits::MAX_DEPTH_CAP;
 /// Most blocks one `find` or `trace` may collect (the CLI's limits).
-pub const MAX_RESULTS: usize = crate::commands::MAX_FIND_LIMIT;
+pub const MAX_RESULTS: usize = kausal_service::MAX_FIND_LIMIT;
 /// Items on one page of an MCP answer (`page_size` caps at this).
 pub const MAX_PAGE_ITEMS: usize = 200;
 /// Items on one page of an MCP answer when `page_size` is not given.

@@ -21,8 +21,7 @@ use serde::de::DeserializeOwned;
 
 use super::store::Store;
 use super::{ApiError, limits, run_ingest, run_query};
-use crate::cli::TraceDirection;
-use crate::commands::Query;
+use kausal_service::{Query, TraceDirection};
 
 /// A tool's arguments, or why they did not parse. rmcp's own wrapper turns
 /// a wrong type into a JSON-RPC error; this one lets the tool answer with

@@ -4,10 +4,9 @@
 //! on one consistent view of the graph ([`store::Store`], the seam where
 //! the concurrent engine plugs in) and maps failures to [`ApiError`].
 //! Limits are in `limits`; `discovery` writes and finds `server.json`;
-//! `watch` re-ingests on file changes; `client` lets the CLI use a running
-//! server.
+//! `watch` re-ingests on file changes. (The CLI's side, asking a running
+//! server, is `crate::remote`.)
 
-pub mod client;
 pub mod discovery;
 pub mod http;
 pub mod limits;
@@ -19,9 +18,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::commands::{self, Query, Report};
-use crate::error::CliError;
+use kausal_service::{Query, ServiceError};
 use store::{Store, StoreError};
+
+use crate::summary::IngestAnswer;
 
 /// A failed request, as HTTP and MCP report it: a stable `code`, a
 /// message that says what and where, and extra `details` (suggestions,
@@ -56,35 +56,10 @@ impl ApiError {
     }
 }
 
-impl From<CliError> for ApiError {
-    fn from(error: CliError) -> Self {
-        use kausal_query::QueryError;
-        let status = match &error {
-            CliError::NotFound { .. } | CliError::NoResults(_) => 404,
-            CliError::Ambiguous { .. } => 409,
-            CliError::Usage(_) => 400,
-            CliError::Query { source, .. } => match source {
-                QueryError::InvalidQuery { .. } => 400,
-                QueryError::BlockNotFound { .. } => 404,
-                QueryError::SubgraphTooLarge { .. } => 422,
-                QueryError::Cycle { .. } => 422,
-                QueryError::Storage(_) => 500,
-                _ => 500,
-            },
-            CliError::NoDatabase { .. } => 404,
-            CliError::Remote { code, .. } => match *code {
-                "not_found" | "no_results" => 404,
-                "ambiguous" => 409,
-                "usage" => 400,
-                _ => 500,
-            },
-            CliError::Storage { .. }
-            | CliError::Ingest(_)
-            | CliError::Io { .. }
-            | CliError::Server(_) => 500,
-        };
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
         Self {
-            status,
+            status: error.http_status(),
             code: error.code(),
             message: error.to_string(),
             details: error.details(),
@@ -159,7 +134,7 @@ pub async fn run_query(store: &Arc<Store>, query: Query) -> Result<serde_json::V
     // released, so the store is held only for the query itself.
     let answered = tokio::task::spawn_blocking(move || {
         store
-            .read(|graph, db| commands::answer(graph, db, &query))
+            .read(|graph, db| kausal_service::answer(graph, db, &query))
             .map(|report| report.map(|report| to_json(&report)))
     })
     .await
@@ -175,12 +150,12 @@ pub async fn run_ingest(store: &Arc<Store>) -> Result<serde_json::Value, ApiErro
         .map_err(|error| {
             ApiError::new(500, "internal", format!("ingest task failed: {error}"))
         })??;
-    Ok(to_json(&Report::Ingest(summary)))
+    Ok(to_json(&IngestAnswer::Ingest(&summary)))
 }
 
 /// A report as JSON, with a `location` (`path:line`, what an editor or an
 /// agent opens) added to every block object.
-pub fn to_json(report: &Report) -> serde_json::Value {
+pub fn to_json(report: &impl Serialize) -> serde_json::Value {
     let mut value = serde_json::to_value(report).unwrap_or_default();
     add_locations(&mut value);
     value

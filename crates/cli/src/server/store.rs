@@ -5,7 +5,7 @@
 //!
 //! The store holds a `kausal_storage::Database` (a `Clone + Send + Sync`
 //! handle). A query clones the handle out under a brief read lock and
-//! answers from one [`Reader`](crate::reader::Reader) (a snapshot): it never waits for an ingest,
+//! answers from one [`Reader`](kausal_service::Reader) (a snapshot): it never waits for an ingest,
 //! and every answer is consistent with one state of the graph, however
 //! many files the ingest running meanwhile has written. Ingests run one at
 //! a time (the ingester mutex) and write through the same handle.
@@ -26,10 +26,10 @@ use kausal_vfs::Vfs;
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::commands::{IngestSummary, ingest_summary};
+use crate::summary::{IngestSummary, ingest_summary};
 
 /// What a query reads: one consistent view of the graph.
-pub type Graph = crate::reader::Reader;
+pub type Graph = kausal_service::Reader;
 
 /// A store operation that failed.
 #[derive(Debug, Error)]
@@ -255,7 +255,7 @@ impl Store {
     /// Runs `query` on one consistent view of the graph (a snapshot taken
     /// now); never waits for an ingest.
     pub fn read<R>(&self, query: impl FnOnce(&Graph, &Path) -> R) -> Result<R, StoreError> {
-        let reader = crate::reader::Reader::new(&self.engine()?);
+        let reader = kausal_service::Reader::new(&self.engine()?);
         Ok(query(&reader, &self.db))
     }
 

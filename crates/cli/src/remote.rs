@@ -11,10 +11,13 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
-use super::discovery::{self, ServerInfo};
-use super::limits;
-use crate::commands::{Query, Report};
+use kausal_service::{Answer, Query};
+use serde::de::DeserializeOwned;
+
 use crate::error::CliError;
+use crate::server::discovery::{self, ServerInfo};
+use crate::server::limits;
+use crate::summary::IngestSummary;
 
 /// How long the CLI waits to connect before opening the database itself.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -63,8 +66,12 @@ fn post(
     Some((status, value))
 }
 
-/// The server's answer as the CLI's report or error.
-fn to_report(info: &ServerInfo, status: u16, value: serde_json::Value) -> Result<Report, CliError> {
+/// The server's answer as the report it carries, or the error.
+fn to_report<T: DeserializeOwned>(
+    info: &ServerInfo,
+    status: u16,
+    value: serde_json::Value,
+) -> Result<T, CliError> {
     if status == 200 {
         return serde_json::from_value(value).map_err(|error| CliError::Remote {
             code: "server",
@@ -98,7 +105,7 @@ fn to_report(info: &ServerInfo, status: u16, value: serde_json::Value) -> Result
 }
 
 /// Answers `query` through the server for `db`, if one runs.
-pub fn query(db: &Path, query: &Query) -> Option<Result<Report, CliError>> {
+pub fn query(db: &Path, query: &Query) -> Option<Result<Answer, CliError>> {
     let info = server_for(db)?;
     let body = serde_json::to_string(query).ok()?;
     let (status, value) = post(&info, "/v1/query", &body, ANSWER_TIMEOUT)?;
@@ -106,7 +113,7 @@ pub fn query(db: &Path, query: &Query) -> Option<Result<Report, CliError>> {
 }
 
 /// Ingests through the server for `db`, if one runs and serves `root`.
-pub fn ingest(db: &Path, root: &Path) -> Option<Result<Report, CliError>> {
+pub fn ingest(db: &Path, root: &Path) -> Option<Result<IngestSummary, CliError>> {
     let info = server_for(db)?;
     let same_root = std::path::absolute(root)
         .ok()
@@ -116,8 +123,8 @@ pub fn ingest(db: &Path, root: &Path) -> Option<Result<Report, CliError>> {
         return None;
     }
     let (status, value) = post(&info, "/v1/ingest", "{}", INGEST_TIMEOUT)?;
-    Some(to_report(&info, status, value).map(|report| match report {
-        Report::Ingest(mut summary) => {
+    Some(
+        to_report::<IngestSummary>(&info, status, value).map(|mut summary| {
             summary.text = format!(
                 "ingested by the server at {}: {} files parsed, {} unchanged, {} removed in {:.3} s\n",
                 info.url,
@@ -126,8 +133,7 @@ pub fn ingest(db: &Path, root: &Path) -> Option<Result<Report, CliError>> {
                 summary.files_removed,
                 summary.seconds
             );
-            Report::Ingest(summary)
-        }
-        other => other,
-    }))
+            summary
+        }),
+    )
 }

@@ -1,0 +1,55 @@
+//! kausal-service: the product's query layer, one API under the `kausal`
+//! command line, the HTTP server and the MCP tools (in the place
+//! rust-analyzer gives its `ide` crate over `hir`).
+//!
+//! A [`Query`] is answered by [`answer`] on one [`Reader`] (one snapshot of
+//! the database), so every part of an answer sees the same state and never
+//! waits for a writer. Names resolve in `names` (through the name index
+//! kausal-ingest writes); blocks are described by `model`; each query has
+//! its own file (`find`, `tree` for callers and callees, `graph` for
+//! trace, path, cycles and deps, `stats`), built on kausal-query's
+//! traversals. Reports are plain serde types; [`Answer`] is their tagged
+//! union (`{"command": "find", ...}`), byte for byte what the CLI's
+//! `--json`, HTTP and MCP return.
+//!
+//! # Neighbours
+//!
+//! * kausal-storage: the snapshot every answer reads;
+//! * kausal-query: traversals (trace, path, cycles);
+//! * kausal-ingest: the name index keys and the walk record;
+//! * kausal-cli: parses arguments into a [`Query`], prints an [`Answer`],
+//!   and serves it over HTTP and MCP.
+
+#![warn(missing_docs)]
+#![deny(clippy::unwrap_used)]
+#![forbid(unsafe_code)]
+
+mod answer;
+pub mod error;
+mod find;
+mod graph;
+pub mod model;
+pub mod names;
+pub mod query;
+pub mod reader;
+pub mod report;
+mod stats;
+mod tree;
+
+pub use answer::{answer, check_name};
+pub use error::{Candidate, ServiceError};
+pub use model::{BlockDetail, BlockInfo};
+pub use query::{
+    DEFAULT_FIND_LIMIT, DEFAULT_TRACE_LIMIT, MAX_FIND_LIMIT, MAX_TREE_DEPTH, MAX_TREE_NODES, Query,
+    TraceDirection,
+};
+pub use reader::Reader;
+pub use report::{
+    Answer, CyclesReport, DepsReport, FindReport, PathReport, StatsReport, TraceReport, TraceStep,
+    TreeNode, TreeReport,
+};
+
+// The crate README's example compiles as a doc test, so it cannot drift.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

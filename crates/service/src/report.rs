@@ -1,0 +1,172 @@
+//! The answers: one report type per query, and [`Answer`], the tagged
+//! union the transports serialise (`{"command": "find", ...}`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{BlockDetail, BlockInfo};
+#[allow(unused_imports)] // for doc links
+use crate::query::MAX_TREE_NODES;
+
+/// What a query answered.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Answer {
+    /// `find`: the matching blocks.
+    Find(FindReport),
+    /// `show`: one block in full.
+    Show(BlockDetail),
+    /// `callers`: the tree of callers.
+    Callers(TreeReport),
+    /// `callees`: the tree of callees.
+    Callees(TreeReport),
+    /// `trace`: the blocks reached.
+    Trace(TraceReport),
+    /// `path`: the steps of a shortest path.
+    Path(PathReport),
+    /// `cycles`: the cycles found.
+    Cycles(CyclesReport),
+    /// `deps`: imports in both directions.
+    Deps(DepsReport),
+    /// `stats`: counts and sizes.
+    Stats(StatsReport),
+}
+
+/// The report of `find`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FindReport {
+    /// The name as the user typed it.
+    pub query: String,
+    /// `id`, `exact` (name, qualified-name suffix or path) or `prefix`.
+    pub matched_by: String,
+    /// Matching blocks; at most the limit.
+    pub results: Vec<BlockInfo>,
+    /// More blocks matched than the limit allowed.
+    pub truncated: bool,
+}
+
+/// One block in a `callers`/`callees` tree.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TreeNode {
+    /// The caller or callee.
+    #[serde(flatten)]
+    pub block: BlockInfo,
+    /// The edge type that leads here from the parent.
+    pub edge: String,
+    /// Already on the path from the root: a cycle, not expanded again.
+    pub cycle: bool,
+    /// Shown earlier in the tree: not expanded again.
+    pub repeated: bool,
+    /// Its own callers or callees, one level deeper; empty when `cycle`, `repeated` or at the depth
+    /// limit.
+    pub children: Vec<TreeNode>,
+}
+
+/// The report of `callers` or `callees`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TreeReport {
+    /// The block whose callers or callees these are.
+    pub root: BlockInfo,
+    /// Levels followed.
+    pub depth: u32,
+    /// Direct callers or callees, each with its own subtree.
+    pub children: Vec<TreeNode>,
+    /// The tree was cut at [`MAX_TREE_NODES`] nodes.
+    pub truncated: bool,
+}
+
+/// One block reached by `trace` or on a `path`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TraceStep {
+    /// The block reached.
+    #[serde(flatten)]
+    pub block: BlockInfo,
+    /// Edges from the start to this block (0 for the start itself).
+    pub depth: u32,
+    /// The edge type that reached it; `None` for the start.
+    pub via: Option<String>,
+    /// Id of the block it was reached from; `None` for the start.
+    pub from: Option<String>,
+}
+
+/// The report of `trace`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TraceReport {
+    /// The block the trace started from.
+    pub start: BlockInfo,
+    /// `in`, `out` or `both`.
+    pub direction: String,
+    /// Edge types followed; empty when all were.
+    pub edges: Vec<String>,
+    /// The depth limit asked for.
+    pub depth: u32,
+    /// Blocks reached, nearest first; at most the limit.
+    pub reached: Vec<TraceStep>,
+    /// More blocks were reachable than the limit allowed.
+    pub truncated: bool,
+}
+
+/// The report of `path`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PathReport {
+    /// The block the path starts at.
+    pub from: BlockInfo,
+    /// The block the path ends at.
+    pub to: BlockInfo,
+    /// The path, `from` first and `to` last.
+    pub steps: Vec<TraceStep>,
+}
+
+/// The report of `cycles`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CyclesReport {
+    /// Edge types followed; empty when all were.
+    pub edges: Vec<String>,
+    /// Each cycle as the blocks on it, largest cycle first.
+    pub cycles: Vec<Vec<BlockInfo>>,
+    /// More cycles existed than were listed.
+    pub truncated: bool,
+}
+
+/// The report of `deps`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DepsReport {
+    /// The file or module asked about.
+    pub target: BlockInfo,
+    /// Blocks (files or modules) it imports.
+    pub imports: Vec<BlockInfo>,
+    /// Blocks (files or modules) that import it.
+    pub imported_by: Vec<BlockInfo>,
+}
+
+/// The report of `stats`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StatsReport {
+    /// The database directory.
+    pub db: String,
+    /// Blocks stored.
+    pub blocks: u64,
+    /// Blocks by kind (`function`, `struct`, ...).
+    pub blocks_by_kind: BTreeMap<String, u64>,
+    /// Blocks by language (`rust`, `python`, ...).
+    pub blocks_by_language: BTreeMap<String, u64>,
+    /// Edges by type (`calls`, `imports`, ...).
+    pub edges_by_type: BTreeMap<String, u64>,
+    /// Sorted tables on disk.
+    pub tables: usize,
+    /// Bytes of the sorted tables.
+    pub table_bytes: u64,
+    /// Bytes of the database's files (WAL segments count at their
+    /// preallocated size).
+    pub file_bytes: u64,
+    /// Bytes of writes held in memory, not yet in a table.
+    pub memtable_bytes: usize,
+    /// Blocks held in memory, not yet in a table.
+    pub memtable_blocks: usize,
+    /// Edges held in memory, not yet in a table.
+    pub memtable_edges: usize,
+    /// What the last ingest's walk left out (skipped files by cause, files
+    /// excluded by ignore rules); absent before the first ingest.
+    pub last_walk: Option<kausal_ingest::WalkRecord>,
+}
