@@ -9,7 +9,8 @@ use kausal_storage::StorageError;
 use thiserror::Error;
 
 pub use kausal_service::Candidate;
-use kausal_service::ServiceError;
+use kausal_service::error::storage_code;
+use kausal_service::{ErrorCode, ServiceError};
 
 /// A failed command.
 #[derive(Debug, Error)]
@@ -76,7 +77,7 @@ pub enum CliError {
     Remote {
         /// The server's error code (`not_found`, `ambiguous`, `locked`, ...), passed through as
         /// this error's code.
-        code: &'static str,
+        code: ErrorCode,
         /// The server's message.
         message: String,
         /// The server's `details` (suggestions, candidates), or null.
@@ -136,35 +137,25 @@ fn candidate_lines(candidates: &[Candidate]) -> String {
 }
 
 impl CliError {
-    /// 1: nothing found; 2: an error.
+    /// 1: nothing found; 2: an error (the code's exit status).
     pub fn exit_code(&self) -> u8 {
-        match self {
-            CliError::NotFound { .. } | CliError::NoResults(_) => 1,
-            CliError::Remote { code, .. } if matches!(*code, "not_found" | "no_results") => 1,
-            _ => 2,
-        }
+        self.code().exit_code()
     }
 
     /// Stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            CliError::NoDatabase { .. } => "no_database",
-            CliError::NotFound { .. } => "not_found",
-            CliError::Ambiguous { .. } => "ambiguous",
-            CliError::Usage(_) => "usage",
-            CliError::NoResults(_) => "no_results",
-            CliError::Storage { source, .. } => match source {
-                StorageError::Locked { .. } => "locked",
-                StorageError::Corruption { .. } => "corruption",
-                StorageError::UnsupportedFormat { .. } => "unsupported_format",
-                StorageError::NotADatabase { .. } => "no_database",
-                _ => "storage",
-            },
-            CliError::Query { .. } => "query",
-            CliError::Ingest(_) => "ingest",
-            CliError::Server(_) => "server",
-            CliError::Remote { code, .. } => code,
-            CliError::Io { .. } => "io",
+            CliError::NoDatabase { .. } => ErrorCode::NoDatabase,
+            CliError::NotFound { .. } => ErrorCode::NotFound,
+            CliError::Ambiguous { .. } => ErrorCode::Ambiguous,
+            CliError::Usage(_) => ErrorCode::Usage,
+            CliError::NoResults(_) => ErrorCode::NoResults,
+            CliError::Storage { source, .. } => storage_code(source),
+            CliError::Query { .. } => ErrorCode::Query,
+            CliError::Ingest(_) => ErrorCode::Ingest,
+            CliError::Server(_) => ErrorCode::Server,
+            CliError::Remote { code, .. } => *code,
+            CliError::Io { .. } => ErrorCode::Io,
         }
     }
 

@@ -132,72 +132,9 @@ pub fn human(report: &Report, style: &Style) -> String {
                 out.push('\n');
             }
         }
-        Report::Find(find) => {
-            let width = location_width(find.results.iter());
-            for block in &find.results {
-                block_line(&mut out, style, block, width);
-            }
-            if find.truncated {
-                let _ = writeln!(
-                    out,
-                    "{}(more results: raise --limit){}",
-                    style.dim, style.reset
-                );
-            }
-        }
-        Report::Show(detail) => {
-            let info = &detail.info;
-            let _ = writeln!(
-                out,
-                "{}{}{}  {}",
-                style.bold,
-                info.title(),
-                style.reset,
-                info.kind
-            );
-            let _ = writeln!(
-                out,
-                "{}{}-{}{}",
-                style.cyan,
-                info.location(),
-                info.end_line,
-                style.reset
-            );
-            let _ = writeln!(out, "id {}", info.id);
-            if !detail.signature.is_empty() {
-                let _ = writeln!(out, "signature: {}", detail.signature);
-            }
-            if !detail.doc.is_empty() {
-                let _ = writeln!(out, "doc: {}", detail.doc);
-            }
-            out.push('\n');
-            out.push_str(&detail.content);
-            if !detail.content.ends_with('\n') {
-                out.push('\n');
-            }
-        }
-        Report::Callers(tree) | Report::Callees(tree) => {
-            let _ = writeln!(
-                out,
-                "{}{}{}  {}{}{}",
-                style.bold,
-                tree.root.title(),
-                style.reset,
-                style.cyan,
-                tree.root.location(),
-                style.reset
-            );
-            tree_lines(&mut out, style, &tree.children, "");
-            if tree.truncated {
-                let _ = writeln!(
-                    out,
-                    "{}(tree cut at {} nodes){}",
-                    style.dim,
-                    crate::commands::MAX_TREE_NODES,
-                    style.reset
-                );
-            }
-        }
+        Report::Find(find) => find_text(&mut out, style, find),
+        Report::Show(detail) => show_text(&mut out, style, detail),
+        Report::Callers(tree) | Report::Callees(tree) => tree_text(&mut out, style, tree),
         Report::Trace(trace) => {
             steps_lines(&mut out, style, &trace.reached);
             if trace.truncated {
@@ -205,113 +142,11 @@ pub fn human(report: &Report, style: &Style) -> String {
             }
         }
         Report::Path(path) => steps_lines(&mut out, style, &path.steps),
-        Report::Cycles(cycles) => {
-            if cycles.cycles.is_empty() {
-                let _ = writeln!(out, "no cycles over {}", cycles.edges.join(", "));
-            }
-            for (index, cycle) in cycles.cycles.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "{}cycle {} ({} block{}){}",
-                    style.bold,
-                    index + 1,
-                    cycle.len(),
-                    if cycle.len() == 1 { "" } else { "s" },
-                    style.reset
-                );
-                let width = location_width(cycle.iter());
-                for block in cycle {
-                    out.push_str("  ");
-                    block_line(&mut out, style, block, width);
-                }
-            }
-        }
-        Report::Deps(deps) => {
-            let _ = writeln!(out, "{}{}{}", style.bold, deps.target.title(), style.reset);
-            for (label, blocks) in [
-                ("imports", &deps.imports),
-                ("imported by", &deps.imported_by),
-            ] {
-                let _ = writeln!(out, "{label} ({}):", blocks.len());
-                let width = location_width(blocks.iter());
-                for block in blocks {
-                    out.push_str("  ");
-                    block_line(&mut out, style, block, width);
-                }
-            }
-        }
-        Report::Stats(stats) => {
-            let _ = writeln!(out, "{}database{} {}", style.bold, style.reset, stats.db);
-            let _ = writeln!(out, "blocks: {}", stats.blocks);
-            let list = |map: &std::collections::BTreeMap<String, u64>| {
-                map.iter()
-                    .map(|(key, count)| format!("{key} {count}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let _ = writeln!(out, "  by kind: {}", list(&stats.blocks_by_kind));
-            let _ = writeln!(out, "  by language: {}", list(&stats.blocks_by_language));
-            let _ = writeln!(out, "edges: {}", list(&stats.edges_by_type));
-            let _ = writeln!(
-                out,
-                "tables: {} ({} bytes); files: {} bytes (WAL preallocated); memtable: {} bytes, {} blocks, {} edges",
-                stats.tables,
-                stats.table_bytes,
-                stats.file_bytes,
-                stats.memtable_bytes,
-                stats.memtable_blocks,
-                stats.memtable_edges
-            );
-            if let Some(walk) = &stats.last_walk {
-                last_walk(&mut out, walk);
-            }
-        }
-        Report::Verify(verify) => {
-            let _ = writeln!(
-                out,
-                "checked {} tables, {} WAL records in {} segments, {} blocks",
-                verify.tables, verify.wal_records, verify.wal_segments, verify.blocks_read
-            );
-            for (label, color, places) in [
-                ("repaired", style.yellow, &verify.repaired),
-                ("damaged", style.red, &verify.damaged),
-            ] {
-                for place in places {
-                    let offset = place
-                        .offset
-                        .map_or_else(|| "?".to_string(), |offset| offset.to_string());
-                    let _ = writeln!(
-                        out,
-                        "{color}{label}{reset} {} at offset {offset}: {}",
-                        place.file,
-                        place.reason,
-                        reset = style.reset,
-                    );
-                }
-            }
-            if verify.damaged.is_empty() {
-                let _ = writeln!(out, "ok: every checksum matches");
-            }
-        }
-        Report::Backup(backup) => {
-            let _ = writeln!(
-                out,
-                "backed up {} to {}: {} files, {} bytes, {} blocks (verified){}",
-                backup.db,
-                backup.backup,
-                backup.files,
-                backup.bytes,
-                backup.blocks,
-                if backup.retries > 0 {
-                    format!(
-                        "; retried {} times while the database changed",
-                        backup.retries
-                    )
-                } else {
-                    String::new()
-                }
-            );
-        }
+        Report::Cycles(cycles) => cycles_text(&mut out, style, cycles),
+        Report::Deps(deps) => deps_text(&mut out, style, deps),
+        Report::Stats(stats) => stats_text(&mut out, style, stats),
+        Report::Verify(verify) => verify_text(&mut out, style, verify),
+        Report::Backup(backup) => backup_text(&mut out, backup),
         Report::Compact(compact) => {
             let _ = writeln!(
                 out,
@@ -324,6 +159,187 @@ pub fn human(report: &Report, style: &Style) -> String {
         Report::Stopped(_) => {}
     }
     out
+}
+
+fn find_text(out: &mut String, style: &Style, find: &kausal_service::FindReport) {
+    let width = location_width(find.results.iter());
+    for block in &find.results {
+        block_line(out, style, block, width);
+    }
+    if find.truncated {
+        let _ = writeln!(
+            out,
+            "{}(more results: raise --limit){}",
+            style.dim, style.reset
+        );
+    }
+}
+
+fn show_text(out: &mut String, style: &Style, detail: &kausal_service::BlockDetail) {
+    let info = &detail.info;
+    let _ = writeln!(
+        out,
+        "{}{}{}  {}",
+        style.bold,
+        info.title(),
+        style.reset,
+        info.kind
+    );
+    let _ = writeln!(
+        out,
+        "{}{}-{}{}",
+        style.cyan,
+        info.location(),
+        info.end_line,
+        style.reset
+    );
+    let _ = writeln!(out, "id {}", info.id);
+    if !detail.signature.is_empty() {
+        let _ = writeln!(out, "signature: {}", detail.signature);
+    }
+    if !detail.doc.is_empty() {
+        let _ = writeln!(out, "doc: {}", detail.doc);
+    }
+    out.push('\n');
+    out.push_str(&detail.content);
+    if !detail.content.ends_with('\n') {
+        out.push('\n');
+    }
+}
+
+fn tree_text(out: &mut String, style: &Style, tree: &kausal_service::TreeReport) {
+    let _ = writeln!(
+        out,
+        "{}{}{}  {}{}{}",
+        style.bold,
+        tree.root.title(),
+        style.reset,
+        style.cyan,
+        tree.root.location(),
+        style.reset
+    );
+    tree_lines(out, style, &tree.children, "");
+    if tree.truncated {
+        let _ = writeln!(
+            out,
+            "{}(tree cut at {} nodes){}",
+            style.dim,
+            crate::commands::MAX_TREE_NODES,
+            style.reset
+        );
+    }
+}
+
+fn cycles_text(out: &mut String, style: &Style, cycles: &kausal_service::CyclesReport) {
+    if cycles.cycles.is_empty() {
+        let _ = writeln!(out, "no cycles over {}", cycles.edges.join(", "));
+    }
+    for (index, cycle) in cycles.cycles.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{}cycle {} ({} block{}){}",
+            style.bold,
+            index + 1,
+            cycle.len(),
+            if cycle.len() == 1 { "" } else { "s" },
+            style.reset
+        );
+        let width = location_width(cycle.iter());
+        for block in cycle {
+            out.push_str("  ");
+            block_line(out, style, block, width);
+        }
+    }
+}
+
+fn deps_text(out: &mut String, style: &Style, deps: &kausal_service::DepsReport) {
+    let _ = writeln!(out, "{}{}{}", style.bold, deps.target.title(), style.reset);
+    for (label, blocks) in [
+        ("imports", &deps.imports),
+        ("imported by", &deps.imported_by),
+    ] {
+        let _ = writeln!(out, "{label} ({}):", blocks.len());
+        let width = location_width(blocks.iter());
+        for block in blocks {
+            out.push_str("  ");
+            block_line(out, style, block, width);
+        }
+    }
+}
+
+fn stats_text(out: &mut String, style: &Style, stats: &kausal_service::StatsReport) {
+    let _ = writeln!(out, "{}database{} {}", style.bold, style.reset, stats.db);
+    let _ = writeln!(out, "blocks: {}", stats.blocks);
+    let list = |map: &std::collections::BTreeMap<String, u64>| {
+        map.iter()
+            .map(|(key, count)| format!("{key} {count}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(out, "  by kind: {}", list(&stats.blocks_by_kind));
+    let _ = writeln!(out, "  by language: {}", list(&stats.blocks_by_language));
+    let _ = writeln!(out, "edges: {}", list(&stats.edges_by_type));
+    let _ = writeln!(
+        out,
+        "tables: {} ({} bytes); files: {} bytes (WAL preallocated); memtable: {} bytes, {} blocks, {} edges",
+        stats.tables,
+        stats.table_bytes,
+        stats.file_bytes,
+        stats.memtable_bytes,
+        stats.memtable_blocks,
+        stats.memtable_edges
+    );
+    if let Some(walk) = &stats.last_walk {
+        last_walk(out, walk);
+    }
+}
+
+fn verify_text(out: &mut String, style: &Style, verify: &crate::commands::VerifyReport) {
+    let _ = writeln!(
+        out,
+        "checked {} tables, {} WAL records in {} segments, {} blocks",
+        verify.tables, verify.wal_records, verify.wal_segments, verify.blocks_read
+    );
+    for (label, color, places) in [
+        ("repaired", style.yellow, &verify.repaired),
+        ("damaged", style.red, &verify.damaged),
+    ] {
+        for place in places {
+            let offset = place
+                .offset
+                .map_or_else(|| "?".to_string(), |offset| offset.to_string());
+            let _ = writeln!(
+                out,
+                "{color}{label}{reset} {} at offset {offset}: {}",
+                place.file,
+                place.reason,
+                reset = style.reset,
+            );
+        }
+    }
+    if verify.damaged.is_empty() {
+        let _ = writeln!(out, "ok: every checksum matches");
+    }
+}
+
+fn backup_text(out: &mut String, backup: &crate::commands::BackupSummary) {
+    let _ = writeln!(
+        out,
+        "backed up {} to {}: {} files, {} bytes, {} blocks (verified){}",
+        backup.db,
+        backup.backup,
+        backup.files,
+        backup.bytes,
+        backup.blocks,
+        if backup.retries > 0 {
+            format!(
+                "; retried {} times while the database changed",
+                backup.retries
+            )
+        } else {
+            String::new()
+        }
+    );
 }
 
 /// `stats`' lines on what the last ingest's walk left out.

@@ -11,7 +11,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
-use kausal_service::{Answer, Query};
+use kausal_service::{Answer, ErrorCode, Query};
 use serde::de::DeserializeOwned;
 
 use crate::error::CliError;
@@ -74,7 +74,7 @@ fn to_report<T: DeserializeOwned>(
 ) -> Result<T, CliError> {
     if status == 200 {
         return serde_json::from_value(value).map_err(|error| CliError::Remote {
-            code: "server",
+            code: ErrorCode::Server,
             message: format!(
                 "the server at {} gave an answer this kausal cannot read: {error}",
                 info.url
@@ -83,16 +83,22 @@ fn to_report<T: DeserializeOwned>(
         });
     }
     let error = &value["error"];
-    let code = match error["code"].as_str().unwrap_or_default() {
-        "not_found" => "not_found",
-        "no_results" => "no_results",
-        "ambiguous" => "ambiguous",
-        "usage" | "limit" | "bad_request" => "usage",
-        "query" => "query",
-        "disk_full" => "disk_full",
-        "busy" | "too_many_connections" => "busy",
-        "unauthorized" => "unauthorized",
-        _ => "server",
+    // The server's own request errors are, to the CLI's user, bad usage;
+    // a code this kausal does not know is the server's failure.
+    let code = match ErrorCode::from_name(error["code"].as_str().unwrap_or_default()) {
+        Some(ErrorCode::Limit | ErrorCode::BadRequest) => ErrorCode::Usage,
+        Some(ErrorCode::TooManyConnections) => ErrorCode::Busy,
+        Some(
+            code @ (ErrorCode::NotFound
+            | ErrorCode::NoResults
+            | ErrorCode::Ambiguous
+            | ErrorCode::Usage
+            | ErrorCode::Query
+            | ErrorCode::DiskFull
+            | ErrorCode::Busy
+            | ErrorCode::Unauthorized),
+        ) => code,
+        _ => ErrorCode::Server,
     };
     Err(CliError::Remote {
         code,

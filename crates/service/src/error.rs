@@ -8,6 +8,8 @@ use kausal_query::QueryError;
 use kausal_storage::StorageError;
 use thiserror::Error;
 
+use crate::code::ErrorCode;
+
 /// A block that a name could mean.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Candidate {
@@ -70,36 +72,28 @@ pub enum ServiceError {
 impl ServiceError {
     /// Stable machine-readable code, as the CLI's JSON errors, HTTP and
     /// MCP report it.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ServiceError::NotFound { .. } => "not_found",
-            ServiceError::Ambiguous { .. } => "ambiguous",
-            ServiceError::Usage(_) => "usage",
-            ServiceError::NoResults(_) => "no_results",
-            ServiceError::Storage { source, .. } => match source {
-                StorageError::Locked { .. } => "locked",
-                StorageError::Corruption { .. } => "corruption",
-                StorageError::UnsupportedFormat { .. } => "unsupported_format",
-                StorageError::NotADatabase { .. } => "no_database",
-                _ => "storage",
-            },
-            ServiceError::Query { .. } => "query",
+            ServiceError::NotFound { .. } => ErrorCode::NotFound,
+            ServiceError::Ambiguous { .. } => ErrorCode::Ambiguous,
+            ServiceError::Usage(_) => ErrorCode::Usage,
+            ServiceError::NoResults(_) => ErrorCode::NoResults,
+            ServiceError::Storage { source, .. } => storage_code(source),
+            ServiceError::Query { .. } => ErrorCode::Query,
         }
     }
 
-    /// The HTTP status a server answers with.
+    /// The HTTP status a server answers with: the code's, except for query
+    /// errors, whose kind decides (a bad query is the client's fault).
     pub fn http_status(&self) -> u16 {
         match self {
-            ServiceError::NotFound { .. } | ServiceError::NoResults(_) => 404,
-            ServiceError::Ambiguous { .. } => 409,
-            ServiceError::Usage(_) => 400,
             ServiceError::Query { source, .. } => match source {
                 QueryError::InvalidQuery { .. } => 400,
                 QueryError::BlockNotFound { .. } => 404,
                 QueryError::SubgraphTooLarge { .. } | QueryError::Cycle { .. } => 422,
                 _ => 500,
             },
-            ServiceError::Storage { .. } => 500,
+            other => other.code().http_status(),
         }
     }
 
@@ -115,6 +109,17 @@ impl ServiceError {
             }
             _ => serde_json::Value::Null,
         }
+    }
+}
+
+/// The code of a storage failure.
+pub fn storage_code(error: &StorageError) -> ErrorCode {
+    match error {
+        StorageError::Locked { .. } => ErrorCode::Locked,
+        StorageError::Corruption { .. } => ErrorCode::Corruption,
+        StorageError::UnsupportedFormat { .. } => ErrorCode::UnsupportedFormat,
+        StorageError::NotADatabase { .. } => ErrorCode::NoDatabase,
+        _ => ErrorCode::Storage,
     }
 }
 

@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 mod answer;
+pub mod code;
 pub mod error;
 mod find;
 mod graph;
@@ -37,6 +38,7 @@ mod stats;
 mod tree;
 
 pub use answer::{answer, check_name};
+pub use code::ErrorCode;
 pub use error::{Candidate, ServiceError};
 pub use model::{BlockDetail, BlockInfo};
 pub use query::{

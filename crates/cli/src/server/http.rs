@@ -44,7 +44,7 @@ use super::discovery::{self, DiscoveryError, ServerInfo};
 use super::limits;
 use super::store::{Store, StoreError};
 use super::{ApiError, run_ingest, run_query};
-use kausal_service::Query;
+use kausal_service::{ErrorCode, Query};
 
 /// Starting or running the server failed.
 #[derive(Debug, Error)]
@@ -193,16 +193,14 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     let response = if !authorized {
         metrics.unauthorized.fetch_add(1, Ordering::Relaxed);
         error_response(&ApiError::new(
-            401,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "missing or wrong bearer token; it is in server.json in the database directory",
         ))
     } else if metrics.in_flight.fetch_add(1, Ordering::Relaxed) >= limits::MAX_IN_FLIGHT_REQUESTS {
         metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
         metrics.refused_busy.fetch_add(1, Ordering::Relaxed);
         error_response(&ApiError::new(
-            429,
-            "busy",
+            ErrorCode::Busy,
             format!(
                 "more than {} requests in flight (limits::MAX_IN_FLIGHT_REQUESTS); retry",
                 limits::MAX_IN_FLIGHT_REQUESTS
@@ -245,8 +243,7 @@ pub fn router(state: AppState) -> Router {
 
 async fn not_found() -> Response {
     error_response(&ApiError::new(
-        404,
-        "no_route",
+        ErrorCode::NoRoute,
         "no such endpoint; see docs/CLI.md (kausal serve)",
     ))
 }
@@ -324,8 +321,7 @@ fn query_from_params(command: &str, params: Vec<(String, String)>) -> Result<Que
     for (key, value) in params {
         if key == "command" || object.contains_key(&key) {
             return Err(ApiError::new(
-                400,
-                "bad_request",
+                ErrorCode::BadRequest,
                 format!("parameter {key:?} is given twice"),
             ));
         }
@@ -347,8 +343,7 @@ fn query_from_params(command: &str, params: Vec<(String, String)>) -> Result<Que
     }
     serde_json::from_value(serde_json::Value::Object(object)).map_err(|error| {
         ApiError::new(
-            400,
-            "bad_request",
+            ErrorCode::BadRequest,
             format!("bad parameters for /v1/{command}: {error}"),
         )
     })
@@ -362,7 +357,7 @@ async fn query_get(
     let params = match params {
         Ok(UrlQuery(params)) => params,
         Err(rejection) => {
-            return error_response(&ApiError::new(400, "bad_request", rejection.body_text()));
+            return error_response(&ApiError::new(ErrorCode::BadRequest, rejection.body_text()));
         }
     };
     match query_from_params(&command, params) {
@@ -374,11 +369,11 @@ async fn query_get(
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
     let status = rejection.status().as_u16();
     let code = match status {
-        413 => "too_large",
-        415 => "unsupported_media_type",
-        _ => "bad_request",
+        413 => ErrorCode::TooLarge,
+        415 => ErrorCode::UnsupportedMediaType,
+        _ => ErrorCode::BadRequest,
     };
-    ApiError::new(status, code, rejection.body_text())
+    ApiError::with_status(status, code, rejection.body_text())
 }
 
 async fn query_post(
@@ -402,8 +397,7 @@ async fn ingest(State(state): State<AppState>, body: Bytes) -> Response {
         && let Err(error) = serde_json::from_slice::<IngestRequest>(&body)
     {
         return error_response(&ApiError::new(
-            400,
-            "bad_request",
+            ErrorCode::BadRequest,
             format!("POST /v1/ingest takes no parameters (`{{}}` or nothing): {error}"),
         ));
     }
@@ -467,8 +461,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for IdleStream<S> {
 /// The answer to a connection over `limits::MAX_CONNECTIONS`.
 fn busy_response() -> String {
     let body = ApiError::new(
-        429,
-        "too_many_connections",
+        ErrorCode::TooManyConnections,
         format!(
             "more than {} connections (limits::MAX_CONNECTIONS); retry",
             limits::MAX_CONNECTIONS

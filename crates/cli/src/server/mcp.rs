@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 
 use super::store::Store;
 use super::{ApiError, limits, run_ingest, run_query};
-use kausal_service::{Query, TraceDirection};
+use kausal_service::{ErrorCode, Query, TraceDirection};
 
 /// A tool's arguments, or why they did not parse. rmcp's own wrapper turns
 /// a wrong type into a JSON-RPC error; this one lets the tool answer with
@@ -52,8 +52,7 @@ impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Paramet
 /// The tool error for arguments that did not parse.
 fn bad_arguments(tool: &str, reason: &str) -> CallToolResult {
     tool_result(Err(ApiError::new(
-        400,
-        "bad_arguments",
+        ErrorCode::BadArguments,
         format!("bad arguments for {tool}: {reason}"),
     )))
 }
@@ -212,8 +211,7 @@ fn paginate(mut value: serde_json::Value, page: &Page) -> Result<serde_json::Val
     let size = page.page_size.unwrap_or(limits::DEFAULT_PAGE_ITEMS);
     if size == 0 || size > limits::MAX_PAGE_ITEMS {
         return Err(ApiError::new(
-            400,
-            "limit",
+            ErrorCode::Limit,
             format!(
                 "page_size must be between 1 and {} (limits::MAX_PAGE_ITEMS)",
                 limits::MAX_PAGE_ITEMS
@@ -224,8 +222,7 @@ fn paginate(mut value: serde_json::Value, page: &Page) -> Result<serde_json::Val
         None => 0,
         Some(cursor) => cursor.parse::<usize>().map_err(|_| {
             ApiError::new(
-                400,
-                "bad_cursor",
+                ErrorCode::BadCursor,
                 format!("cursor {cursor:?} is not one this server gave"),
             )
         })?,
@@ -236,8 +233,7 @@ fn paginate(mut value: serde_json::Value, page: &Page) -> Result<serde_json::Val
     let total = items.len();
     if start > total {
         return Err(ApiError::new(
-            400,
-            "bad_cursor",
+            ErrorCode::BadCursor,
             format!("cursor {start} is past the end ({total} items)"),
         ));
     }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use kausal_service::{Query, ServiceError};
+use kausal_service::{ErrorCode, Query, ServiceError};
 use store::{Store, StoreError};
 
 use crate::summary::IngestAnswer;
@@ -32,7 +32,7 @@ pub struct ApiError {
     #[serde(skip)]
     pub status: u16,
     /// Stable machine-readable code (`not_found`, `ambiguous`, `limit`, `busy`, ...).
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// What failed and where, for people.
     pub message: String,
     /// Extra fields: `suggestions` for `not_found`, `candidates` for `ambiguous`; null otherwise.
@@ -40,13 +40,24 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// An error with this status, code and message, and no details.
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with this code (and the code's HTTP status) and message,
+    /// and no details.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
+            status: code.http_status(),
             code,
             message: message.into(),
             details: serde_json::Value::Null,
+        }
+    }
+
+    /// An error with this code and message answered with `status` instead
+    /// of the code's own (axum's rejections know the precise status: 422
+    /// for a body of the wrong shape, 400 for one that is not JSON).
+    pub fn with_status(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            ..Self::new(code, message)
         }
     }
 
@@ -69,14 +80,14 @@ impl From<ServiceError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        let (status, code) = match &error {
-            _ if error.is_disk_full() => (507, "disk_full"),
-            StoreError::Closed { .. } => (503, "shutting_down"),
-            StoreError::ReadOnly { .. } => (503, "read_only"),
-            StoreError::Ingest { .. } => (500, "ingest"),
-            StoreError::Storage { .. } | StoreError::LockPoisoned { .. } => (500, "storage"),
+        let code = match &error {
+            _ if error.is_disk_full() => ErrorCode::DiskFull,
+            StoreError::Closed { .. } => ErrorCode::ShuttingDown,
+            StoreError::ReadOnly { .. } => ErrorCode::ReadOnly,
+            StoreError::Ingest { .. } => ErrorCode::Ingest,
+            StoreError::Storage { .. } | StoreError::LockPoisoned { .. } => ErrorCode::Storage,
         };
-        Self::new(status, code, error.to_string())
+        Self::new(code, error.to_string())
     }
 }
 
@@ -84,8 +95,7 @@ impl From<StoreError> for ApiError {
 fn check_limits(query: &Query) -> Result<(), ApiError> {
     let too_deep = |depth: u32, cap: u32| {
         ApiError::new(
-            400,
-            "limit",
+            ErrorCode::Limit,
             format!("depth {depth} is over the limit of {cap} (limits::MAX_*_DEPTH)"),
         )
     };
@@ -96,8 +106,7 @@ fn check_limits(query: &Query) -> Result<(), ApiError> {
             }
             if *limit > limits::MAX_RESULTS {
                 return Err(ApiError::new(
-                    400,
-                    "limit",
+                    ErrorCode::Limit,
                     format!(
                         "limit {limit} is over the limit of {} (limits::MAX_RESULTS)",
                         limits::MAX_RESULTS
@@ -112,8 +121,7 @@ fn check_limits(query: &Query) -> Result<(), ApiError> {
         }
         Query::Find { limit, .. } if *limit > limits::MAX_RESULTS => {
             return Err(ApiError::new(
-                400,
-                "limit",
+                ErrorCode::Limit,
                 format!(
                     "limit {limit} is over the limit of {} (limits::MAX_RESULTS)",
                     limits::MAX_RESULTS
@@ -138,7 +146,7 @@ pub async fn run_query(store: &Arc<Store>, query: Query) -> Result<serde_json::V
             .map(|report| report.map(|report| to_json(&report)))
     })
     .await
-    .map_err(|error| ApiError::new(500, "internal", format!("query task failed: {error}")))?;
+    .map_err(|error| ApiError::new(ErrorCode::Internal, format!("query task failed: {error}")))?;
     Ok(answered??)
 }
 
@@ -148,7 +156,7 @@ pub async fn run_ingest(store: &Arc<Store>) -> Result<serde_json::Value, ApiErro
     let summary = tokio::task::spawn_blocking(move || store.ingest())
         .await
         .map_err(|error| {
-            ApiError::new(500, "internal", format!("ingest task failed: {error}"))
+            ApiError::new(ErrorCode::Internal, format!("ingest task failed: {error}"))
         })??;
     Ok(to_json(&IngestAnswer::Ingest(&summary)))
 }
