@@ -82,10 +82,11 @@ fn register_header(count: usize) -> String {
 #[test]
 fn a_file_over_a_limit_is_skipped_listed_and_exits_3_while_the_rest_is_ingested() {
     let repo = tempfile::tempdir().expect("tempdir");
+    // 30,000 #defines: over the default 1M size limit.
     write(
         repo.path(),
         "asic_reg/bif_sh_mask.h",
-        &register_header(20_000),
+        &register_header(30_000),
     );
     write(
         repo.path(),
@@ -100,7 +101,7 @@ fn a_file_over_a_limit_is_skipped_listed_and_exits_3_while_the_rest_is_ingested(
         json["skipped"][0]["path"], "asic_reg/bif_sh_mask.h",
         "{json}"
     );
-    assert_eq!(json["skipped"][0]["cause"], "over_limit", "{json}");
+    assert_eq!(json["skipped"][0]["cause"], "too_large", "{json}");
     let (code, out, _) = run(repo.path(), &["callers", "helper"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("gpu_init"), "{out}");
@@ -108,15 +109,10 @@ fn a_file_over_a_limit_is_skipped_listed_and_exits_3_while_the_rest_is_ingested(
     let (code, out, _) = run(repo.path(), &["ingest"]);
     assert_eq!(code, Some(3), "{out}");
     assert!(
-        out.contains("skipped asic_reg/bif_sh_mask.h: cannot be stored")
+        out.contains("skipped asic_reg/bif_sh_mask.h: larger than 1048576 bytes (--max-filesize)")
             && out.contains("incomplete: 1 files left out"),
         "{out}"
     );
-    // Below the header's size, it is skipped for its size instead.
-    let (code, out, _) = run(repo.path(), &["--json", "ingest", "--max-filesize", "64K"]);
-    assert_eq!(code, Some(3), "{out}");
-    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(json["skipped"][0]["cause"], "too_large", "{json}");
     let (code, out, _) = run(repo.path(), &["--json", "stats"]);
     assert_eq!(code, Some(0), "{out}");
     let json: serde_json::Value = serde_json::from_str(&out).expect("json");
@@ -124,6 +120,20 @@ fn a_file_over_a_limit_is_skipped_listed_and_exits_3_while_the_rest_is_ingested(
         json["last_walk"]["skipped_by_cause"]["too_large"], 1,
         "{json}"
     );
+    // A larger limit ingests it: complete, exit 0, and stats says so.
+    let (code, out, _) = run(repo.path(), &["--json", "ingest", "--max-filesize", "2M"]);
+    assert_eq!(code, Some(0), "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(json["complete"], true, "{json}");
+    let (code, out, _) = run(repo.path(), &["--json", "stats"]);
+    assert_eq!(code, Some(0), "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        json["last_walk"]["skipped"],
+        serde_json::json!([]),
+        "{json}"
+    );
+    assert_eq!(json["blocks_by_kind"]["macro"], 30_000, "{json}");
     let (code, _, err) = run(repo.path(), &["ingest", "--max-filesize", "1.5M"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("not a size"), "{err}");

@@ -54,19 +54,6 @@ pub enum IngestError {
         #[source]
         source: StorageError,
     },
-    /// A stored file block carries ingest state this build cannot read
-    /// (written by another tool or damaged). A file block of another
-    /// [`INGEST_STATE_VERSION`](crate::INGEST_STATE_VERSION) is not an
-    /// error: that file is parsed again.
-    #[error("stored block {block} ({path}) has ingest metadata kausal cannot read: {reason}")]
-    StoredMetadata {
-        /// Id of the file block, in hex.
-        block: String,
-        /// Its source URI (the file's relative path).
-        path: String,
-        /// Why its metadata could not be read.
-        reason: String,
-    },
     /// A parse thread panicked or returned no result for a file: a bug in
     /// kausal or tree-sitter. Raised before this ingest writes anything.
     #[error("parse worker failed: {reason}")]

@@ -29,7 +29,9 @@ use crate::extract::extract;
 use crate::hash::hash_bytes;
 use crate::naming::{FileNames, name_file};
 use crate::read::read_source;
-use crate::record::{FileRecord, file_blocks, fingerprint, is_file_block, record_from_block};
+use crate::record::{
+    FileRecord, file_blocks, fingerprint, is_file_block, is_state_block, record_from_block,
+};
 use crate::report::{IngestReport, SkipCause, SkippedFile};
 use crate::resolve::{CallSample, CallStats, FileView, ImportStats, resolve};
 use crate::walk::{WalkEntry, walk};
@@ -751,6 +753,10 @@ fn load_state(engine: &Database) -> Result<State, IngestError> {
     let mut state = State::default();
     let mut ids = Vec::new();
     let mut paths: FxHashMap<String, Arc<str>> = FxHashMap::default();
+    // File block contents by id, and state blocks (id, uri, metadata,
+    // summary), joined after the scan.
+    let mut contents: FxHashMap<BlockId, Arc<str>> = FxHashMap::default();
+    let mut states: Vec<(BlockId, String, String, String)> = Vec::new();
     let views = snapshot
         .iterate_blocks()
         .map_err(|source| IngestError::ReadGraph {
@@ -770,23 +776,42 @@ fn load_state(engine: &Database) -> Result<State, IngestError> {
         state.blocks.insert(view.id, (fp, path));
         ids.push(view.id);
         if is_file_block(&view) {
-            let record =
-                record_from_block(&view).map_err(|reason| IngestError::StoredMetadata {
-                    block: view.id.to_string(),
-                    path: view.source_uri.to_string(),
-                    reason,
-                })?;
-            // A record whose id does not match its path/language is not
-            // trusted: the file is then re-parsed.
-            if let Some(record) = record
-                && crate::record::file_block_id(record.language, &record.path) == view.id
-            {
-                let names = name_file(record.language, &record.path, &record.summary);
-                state
-                    .files
-                    .insert(record.path.clone(), Entry { record, names });
-            }
+            contents.insert(view.id, Arc::from(view.content));
+        } else if is_state_block(&view) {
+            states.push((
+                view.id,
+                view.source_uri.to_string(),
+                view.metadata_json.to_string(),
+                view.content.to_string(),
+            ));
         }
+    }
+    // Each state block with its file block's content. A state that does
+    // not parse, or whose file block is missing, is not trusted: its file
+    // is re-parsed (and the stale blocks replaced), the ingest goes on.
+    for (id, uri, metadata_json, content) in &states {
+        let view = kausal_storage::BlockView {
+            id: *id,
+            sequence: 0,
+            source_uri: uri,
+            metadata_json,
+            content,
+        };
+        let Ok(Some(record)) = record_from_block(&view, Arc::from("")) else {
+            continue;
+        };
+        let file_id = crate::record::file_block_id(record.language, &record.path);
+        let Some(file_content) = contents.get(&file_id) else {
+            continue;
+        };
+        let record = FileRecord {
+            content: file_content.clone(),
+            ..record
+        };
+        let names = name_file(record.language, &record.path, &record.summary);
+        state
+            .files
+            .insert(record.path.clone(), Entry { record, names });
     }
     let mut scratch = Vec::new();
     let read_edges = |id: kausal_storage::BlockId| {
@@ -815,4 +840,49 @@ fn load_state(engine: &Database) -> Result<State, IngestError> {
         )
     });
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::language::Language;
+    use crate::limits::MAX_SIGNATURE_BYTES;
+
+    /// A record whose summary is `items` copies of one `#define`, each with
+    /// a signature of the longest kept length.
+    fn record_with_items(items: usize) -> FileRecord {
+        let text = "#define REG_0 0x0\n";
+        let mut parser = tree_sitter::Parser::new();
+        let mut summary = crate::extract(Language::C, text, &mut parser).expect("extract");
+        let template = summary.items[0].clone();
+        summary.items = (0..items)
+            .map(|index| {
+                let mut item = template.clone();
+                item.name = format!("REG_{index}");
+                item.signature = "s".repeat(MAX_SIGNATURE_BYTES);
+                item
+            })
+            .collect();
+        FileRecord {
+            path: "gen/regs.h".into(),
+            language: Language::C,
+            size: text.len() as u64,
+            mtime_ns: 0,
+            content_hash: crate::hash::hash_bytes(text.as_bytes()),
+            content: Arc::from(text),
+            summary,
+        }
+    }
+
+    #[test]
+    fn a_file_whose_state_would_break_a_storage_limit_is_not_storable() {
+        assert_eq!(storable(&record_with_items(10)), Ok(()));
+        // ~40,000 signatures of 512 bytes: a summary over the 16 MiB a
+        // block's content may hold.
+        let reason = storable(&record_with_items(40_000)).expect_err("over the limit");
+        assert!(
+            reason.starts_with("cannot be stored: ") && reason.contains("content is"),
+            "{reason}"
+        );
+    }
 }

@@ -1,7 +1,10 @@
 //! `FileRecord`: one ingested file (its identity on disk, content, hash
-//! and summary) and the blocks it becomes. The file block's metadata
-//! carries the record's `ingest` state, so the record can be rebuilt from
-//! the stored graph alone and is written in the same batch as its blocks.
+//! and summary) and the blocks it becomes: the file block, one block per
+//! item (display metadata: [`BlockMeta`]), and the file's *state block*,
+//! which carries what a re-ingest needs and a reader never shows (size,
+//! mtime, content hash in its metadata; the summary as JSON in its
+//! content). All are written in one batch, so the record can be rebuilt
+//! from the stored graph alone, and no name scan parses a summary.
 
 use std::sync::Arc;
 
@@ -10,12 +13,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::hash::StableHasher;
 use crate::language::Language;
+use crate::meta::{BlockMeta, FILE_KIND, STATE_KIND, has_kind};
 use crate::naming::FileNames;
 use crate::summary::{ItemKind, Summary};
 
-/// Version of the `ingest` object in file metadata; a different version
-/// makes the file re-parsed.
-pub const INGEST_STATE_VERSION: u32 = 4;
+/// Version of a file's state block; a different version makes the file
+/// re-parsed. 5: the state left the file block's metadata for its own block.
+pub const INGEST_STATE_VERSION: u32 = 5;
 
 /// One source file as ingested.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,49 +35,21 @@ pub struct FileRecord {
     pub summary: Summary,
 }
 
-/// The `ingest` object of a file block's metadata.
+/// The metadata of a file's state block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IngestState {
-    pub version: u32,
-    pub size: u64,
-    pub mtime_ns: u64,
-    /// 32 hex digits.
-    pub content_hash: String,
-    pub summary: Summary,
-}
-
-#[derive(Serialize)]
-struct Metadata<'a> {
-    kind: &'static str,
-    name: &'a str,
-    qualified_name: &'a str,
-    language: &'static str,
-    path: &'a str,
-    start_line: u32,
-    end_line: u32,
-    signature: &'a str,
-    doc: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    syntax_errors: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ingest: Option<IngestStateRef<'a>>,
-}
-
-#[derive(Serialize)]
-struct IngestStateRef<'a> {
+struct StateMeta<'a> {
+    /// Always [`STATE_KIND`] (first, so it is readable unparsed).
+    #[serde(borrow)]
+    kind: std::borrow::Cow<'a, str>,
     version: u32,
+    #[serde(borrow)]
+    path: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    language: std::borrow::Cow<'a, str>,
     size: u64,
     mtime_ns: u64,
+    /// 32 hex digits.
     content_hash: String,
-    summary: &'a Summary,
-}
-
-#[derive(Deserialize)]
-struct FileMetadata {
-    kind: String,
-    language: String,
-    path: String,
-    ingest: IngestState,
 }
 
 /// Fingerprint of a stored block, to skip rewriting identical blocks.
@@ -85,31 +61,25 @@ pub fn fingerprint(source_uri: &str, metadata_json: &str, content: &str) -> u128
         .finish()
 }
 
-/// The blocks of a file: the file block first, then its items in order.
+/// The blocks of a file: the file block first, then its items in order,
+/// then its state block.
 pub fn file_blocks(record: &FileRecord, names: &FileNames) -> Result<Vec<ContextBlock>, String> {
     let summary = &record.summary;
     let file_name = record.path.rsplit('/').next().unwrap_or(&record.path);
-    let file_meta = Metadata {
-        kind: ItemKind::File.name(),
-        name: file_name,
-        qualified_name: &names.module,
-        language: record.language.name(),
-        path: &record.path,
+    let json = |meta: &BlockMeta| meta.to_json().map_err(|e| e.to_string());
+    let file_meta = BlockMeta {
+        kind: FILE_KIND.into(),
+        name: file_name.into(),
+        qualified_name: names.module.as_str().into(),
+        language: record.language.name().into(),
+        path: record.path.as_str().into(),
         start_line: 1,
         end_line: summary.lines.max(1),
-        signature: "",
-        doc: &summary.doc,
+        signature: "".into(),
+        doc: summary.doc.as_str().into(),
         syntax_errors: Some(summary.syntax_errors),
-        ingest: Some(IngestStateRef {
-            version: INGEST_STATE_VERSION,
-            size: record.size,
-            mtime_ns: record.mtime_ns,
-            content_hash: format!("{:032x}", record.content_hash),
-            summary,
-        }),
     };
-    let json = |meta: &Metadata| serde_json::to_string(meta).map_err(|e| e.to_string());
-    let mut blocks = Vec::with_capacity(summary.items.len() + 1);
+    let mut blocks = Vec::with_capacity(summary.items.len() + 2);
     blocks.push(ContextBlock::new(
         names.file_id,
         record.path.clone(),
@@ -117,18 +87,17 @@ pub fn file_blocks(record: &FileRecord, names: &FileNames) -> Result<Vec<Context
         record.content.to_string(),
     ));
     for (index, item) in summary.items.iter().enumerate() {
-        let meta = Metadata {
-            kind: item.kind.name(),
-            name: &item.name,
-            qualified_name: &names.qualified[index],
-            language: record.language.name(),
-            path: &record.path,
+        let meta = BlockMeta {
+            kind: item.kind.name().into(),
+            name: item.name.as_str().into(),
+            qualified_name: names.qualified[index].as_str().into(),
+            language: record.language.name().into(),
+            path: record.path.as_str().into(),
             start_line: item.start_line,
             end_line: item.end_line,
-            signature: &item.signature,
-            doc: &item.doc,
+            signature: item.signature.as_str().into(),
+            doc: item.doc.as_str().into(),
             syntax_errors: None,
-            ingest: None,
         };
         let content = record
             .content
@@ -141,36 +110,74 @@ pub fn file_blocks(record: &FileRecord, names: &FileNames) -> Result<Vec<Context
             content,
         ));
     }
+    let state = StateMeta {
+        kind: STATE_KIND.into(),
+        version: INGEST_STATE_VERSION,
+        path: record.path.as_str().into(),
+        language: record.language.name().into(),
+        size: record.size,
+        mtime_ns: record.mtime_ns,
+        content_hash: format!("{:032x}", record.content_hash),
+    };
+    blocks.push(ContextBlock::new(
+        state_block_id(names.file_id),
+        record.path.clone(),
+        serde_json::to_string(&state).map_err(|e| e.to_string())?,
+        serde_json::to_string(summary).map_err(|e| e.to_string())?,
+    ));
     Ok(blocks)
 }
 
 /// True when a stored block is a file block written by ingest (metadata is
 /// serialised with `kind` first, so this needs no JSON parse).
 pub fn is_file_block(view: &BlockView) -> bool {
-    view.metadata_json.starts_with(r#"{"kind":"file""#)
+    has_kind(view.metadata_json, FILE_KIND)
 }
 
-/// Rebuilds a record from a stored file block. `Ok(None)` when the block's
-/// ingest state has another version (the file is then re-parsed).
-pub fn record_from_block(view: &BlockView) -> Result<Option<FileRecord>, String> {
-    let meta: FileMetadata =
+/// True when a stored block is a file's state block.
+pub fn is_state_block(view: &BlockView) -> bool {
+    has_kind(view.metadata_json, STATE_KIND)
+}
+
+/// Rebuilds a record from a stored state block and the content of its
+/// file block. `Ok(None)` when the state has another version or does not
+/// belong to the path and language it names (the file is then re-parsed).
+pub fn record_from_block(
+    view: &BlockView,
+    content: Arc<str>,
+) -> Result<Option<FileRecord>, String> {
+    let meta: StateMeta =
         serde_json::from_str(view.metadata_json).map_err(|error| error.to_string())?;
-    if meta.kind != "file" || meta.ingest.version != INGEST_STATE_VERSION {
+    if meta.kind != STATE_KIND || meta.version != INGEST_STATE_VERSION {
         return Ok(None);
     }
     let language = Language::from_name(&meta.language)
         .ok_or_else(|| format!("unknown language {:?}", meta.language))?;
-    let content_hash = u128::from_str_radix(&meta.ingest.content_hash, 16)
-        .map_err(|_| format!("bad content_hash {:?}", meta.ingest.content_hash))?;
+    if state_block_id(file_block_id(language, &meta.path)) != view.id {
+        return Ok(None);
+    }
+    let content_hash = u128::from_str_radix(&meta.content_hash, 16)
+        .map_err(|_| format!("bad content_hash {:?}", meta.content_hash))?;
+    let summary: Summary =
+        serde_json::from_str(view.content).map_err(|error| format!("summary: {error}"))?;
     Ok(Some(FileRecord {
-        path: meta.path,
+        path: meta.path.into_owned(),
         language,
-        size: meta.ingest.size,
-        mtime_ns: meta.ingest.mtime_ns,
+        size: meta.size,
+        mtime_ns: meta.mtime_ns,
         content_hash,
-        content: Arc::from(view.content),
-        summary: meta.ingest.summary,
+        content,
+        summary,
     }))
+}
+
+/// Id of the state block of the file whose block is `file_id`.
+pub fn state_block_id(file_id: BlockId) -> BlockId {
+    let hash = StableHasher::new()
+        .field(b"kausal-ingest file state v1")
+        .field(file_id.as_bytes())
+        .finish();
+    BlockId::from_u128(hash.max(1))
 }
 
 /// Id of the file block of `path` (to check a stored record's identity).

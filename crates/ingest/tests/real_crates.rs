@@ -85,12 +85,14 @@ fn check_crate(name: &str, version: &str, expected: &[&str]) {
     assert!(report.calls.resolved > 500, "{report}");
 
     let dump = dump(&engine);
-    // Every block but the walk record (ingest's note on the tree) is a
-    // file or an item of one.
+    // Every block but ingest's bookkeeping (the walk record, each file's
+    // state block) is a file or an item of one.
     let kinds: BTreeMap<_, String> = dump
         .blocks
         .iter()
-        .filter(|(_, (uri, _, _))| uri != kausal_ingest::walk_record::WALK_RECORD_URI)
+        .filter(|(_, (_, meta, _))| {
+            !kausal_ingest::BlockMeta::parse(meta).is_some_and(|meta| meta.is_internal())
+        })
         .map(|(id, (_, meta, _))| (*id, meta_field(meta, "kind")))
         .collect();
     let mut parents: BTreeMap<_, usize> = BTreeMap::new();

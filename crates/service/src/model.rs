@@ -1,6 +1,7 @@
-//! Blocks as the CLI shows them: the documented metadata fields of
-//! kausal-ingest (docs/INGEST.md), parsed once per shown block.
+//! Blocks as the CLI shows them: kausal-ingest's typed metadata
+//! ([`BlockMeta`], docs/INGEST.md), parsed once per shown block.
 
+use kausal_ingest::BlockMeta;
 use kausal_storage::BlockView;
 use serde::{Deserialize, Serialize};
 
@@ -28,23 +29,26 @@ pub struct BlockInfo {
 impl BlockInfo {
     /// The block as the CLI shows it, read from a stored block's metadata.
     pub fn from_view(view: &BlockView<'_>) -> Self {
-        let meta: serde_json::Value =
-            serde_json::from_str(view.metadata_json).unwrap_or(serde_json::Value::Null);
-        let text = |field: &str| meta[field].as_str().unwrap_or_default().to_string();
-        let line = |field: &str| meta[field].as_u64().unwrap_or(0);
-        let path = match text("path") {
-            path if path.is_empty() => view.source_uri.to_string(),
-            path => path,
+        let meta = BlockMeta::parse(view.metadata_json).unwrap_or_default();
+        Self::from_meta(view, &meta)
+    }
+
+    /// The block as the CLI shows it, from its already parsed metadata.
+    pub fn from_meta(view: &BlockView<'_>, meta: &BlockMeta<'_>) -> Self {
+        let path = if meta.path.is_empty() {
+            view.source_uri.to_string()
+        } else {
+            meta.path.to_string()
         };
         Self {
             id: view.id.to_string(),
-            kind: text("kind"),
-            name: text("name"),
-            qualified_name: text("qualified_name"),
-            language: text("language"),
+            kind: meta.kind.to_string(),
+            name: meta.name.to_string(),
+            qualified_name: meta.qualified_name.to_string(),
+            language: meta.language.to_string(),
             path,
-            start_line: line("start_line"),
-            end_line: line("end_line"),
+            start_line: u64::from(meta.start_line),
+            end_line: u64::from(meta.end_line),
         }
     }
 
@@ -82,16 +86,13 @@ pub struct BlockDetail {
 impl BlockDetail {
     /// Everything `show` prints about a stored block.
     pub fn from_view(view: &BlockView<'_>) -> Self {
-        let metadata: serde_json::Value =
-            serde_json::from_str(view.metadata_json).unwrap_or(serde_json::Value::Null);
+        let meta = BlockMeta::parse(view.metadata_json).unwrap_or_default();
         Self {
-            info: BlockInfo::from_view(view),
-            signature: metadata["signature"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            doc: metadata["doc"].as_str().unwrap_or_default().to_string(),
-            metadata,
+            info: BlockInfo::from_meta(view, &meta),
+            signature: meta.signature.to_string(),
+            doc: meta.doc.to_string(),
+            // Shown as stored, fields a newer ingest adds included.
+            metadata: serde_json::from_str(view.metadata_json).unwrap_or(serde_json::Value::Null),
             content: view.content.to_string(),
         }
     }

@@ -5,6 +5,7 @@
 //! "did you mean" suggestions scan the blocks, which only happens when the
 //! index found nothing.
 
+use kausal_ingest::BlockMeta;
 use kausal_ingest::name_index::{PATH_KEY_PREFIX, key_id, lookup_key, matches_suffix};
 use kausal_storage::{BlockId, BlockView, EdgeType, StorageError};
 
@@ -51,15 +52,8 @@ fn index_lookup<'e>(engine: &'e Reader, key: &str) -> Result<Vec<BlockView<'e>>,
 }
 
 fn meta_name(view: &BlockView<'_>) -> (String, String) {
-    let meta: serde_json::Value =
-        serde_json::from_str(view.metadata_json).unwrap_or(serde_json::Value::Null);
-    (
-        meta["name"].as_str().unwrap_or_default().to_string(),
-        meta["qualified_name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-    )
+    let meta = BlockMeta::parse(view.metadata_json).unwrap_or_default();
+    (meta.name.into_owned(), meta.qualified_name.into_owned())
 }
 
 /// Every block `query` names exactly (id, name, suffix or path); else the

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use kausal_ingest::WalkRecord;
+use kausal_ingest::meta::{STATE_KIND, has_kind};
 use kausal_storage::EdgeType;
 use kausal_vfs::{OsVfs, Vfs};
 
@@ -51,6 +52,10 @@ pub(crate) fn stats(engine: &Reader, db: &Path) -> Result<Answer, ServiceError> 
         // The walk record is ingest's note about the tree, not a block of it.
         if let Some(record) = WalkRecord::from_block(&view) {
             report.last_walk = Some(record);
+            continue;
+        }
+        // A file's ingest state is ingest's bookkeeping, not code.
+        if has_kind(view.metadata_json, STATE_KIND) {
             continue;
         }
         let info = BlockInfo::from_view(&view);
