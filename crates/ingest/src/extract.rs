@@ -8,7 +8,7 @@ use std::cmp::Reverse;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use streaming_iterator::StreamingIterator;
-use tree_sitter::{Node, Parser, QueryCursor};
+use tree_sitter::{Node, Parser, QueryCursor, QueryMatch};
 
 use crate::imports::parse_import;
 use crate::language::{Language, Role};
@@ -42,6 +42,120 @@ struct RawCall {
     receiver_range: Option<(usize, usize)>,
 }
 
+/// An import statement as matched; parsed into paths after nesting.
+struct RawImport {
+    position: usize,
+    row: usize,
+    text: String,
+}
+
+/// A local binding (a `let`, a parameter): a call of its name calls the
+/// binding, not an item.
+struct RawLocal {
+    position: usize,
+    name: String,
+}
+
+/// A `mod name;` declaration. Ordered by position, then name.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct RawModuleDecl {
+    position: usize,
+    name: String,
+}
+
+/// A name with a declared type: a typed local (`let x: T`, a parameter)
+/// or a struct field.
+struct RawTyped {
+    position: usize,
+    row: usize,
+    name: String,
+    type_text: String,
+    is_field: bool,
+}
+
+/// Everything the query matched in one file, in match order, before
+/// items are nested and scopes assigned.
+#[derive(Default)]
+struct Matched {
+    defs: Vec<RawDef>,
+    calls: Vec<RawCall>,
+    imports: Vec<RawImport>,
+    locals: Vec<RawLocal>,
+    module_decls: Vec<RawModuleDecl>,
+    typed: Vec<RawTyped>,
+    /// Index of the def already taken for a node; a second pattern
+    /// matching the same node only adds what the first lacked (a class's
+    /// bases).
+    seen_defs: FxHashMap<(usize, usize), usize>,
+    /// Keyed by the call node's range: `a.b().c()` and `a.b()` start at
+    /// the same byte and are two calls.
+    seen_calls: FxHashMap<(usize, usize), usize>,
+    /// Comment ranges; a capture, because walking to siblings in
+    /// tree-sitter goes through `parent()`, which is O(depth).
+    comments: Vec<(usize, usize)>,
+}
+
+/// The captures of one query match, by role.
+#[derive(Default)]
+struct MatchCaptures<'tree> {
+    /// The node the match is about and what it is (a definition, a call,
+    /// an import, ...); `None` for a match of comments only.
+    main: Option<(Role, Node<'tree>)>,
+    name: Option<Node<'tree>>,
+    body: Option<Node<'tree>>,
+    impl_type: Option<Node<'tree>>,
+    impl_traits: Vec<Node<'tree>>,
+    receiver: Option<Node<'tree>>,
+    qualifier: Option<Node<'tree>>,
+    /// The match is inside a macro's token tree.
+    in_macro: bool,
+    local_type: Option<Node<'tree>>,
+    field_type: Option<Node<'tree>>,
+    import: Option<Node<'tree>>,
+    doc: Option<Node<'tree>>,
+}
+
+impl<'tree> MatchCaptures<'tree> {
+    /// Sorts the captures of `found` by role; comment captures go straight
+    /// to `comments`.
+    fn of(
+        found: &QueryMatch<'_, 'tree>,
+        roles: &[Role],
+        comments: &mut Vec<(usize, usize)>,
+    ) -> Self {
+        let mut captures = MatchCaptures::default();
+        for capture in found.captures() {
+            let Some(role) = roles.get(capture.index as usize) else {
+                continue;
+            };
+            let node = capture.node;
+            match role {
+                Role::Definition(_)
+                | Role::Call
+                | Role::MethodCall
+                | Role::ImportStatement
+                | Role::LocalDefinition
+                | Role::ModuleDecl
+                | Role::FieldName => captures.main = Some((*role, node)),
+                Role::Name => captures.name = Some(node),
+                Role::Body => captures.body = Some(node),
+                Role::ImplType => captures.impl_type = Some(node),
+                Role::ImplTrait => captures.impl_traits.push(node),
+                Role::Receiver => captures.receiver = Some(node),
+                Role::Qualifier => captures.qualifier = Some(node),
+                Role::MacroTokens => captures.in_macro = true,
+                Role::LocalType => captures.local_type = Some(node),
+                Role::FieldType => captures.field_type = Some(node),
+                Role::Import => captures.import = Some(node),
+                Role::Doc => captures.doc = Some(node),
+                Role::Ignored => {}
+                Role::Comment => comments.push((node.start_byte(), node.end_byte())),
+            }
+        }
+        captures
+    }
+}
+
 /// Parses `source` and extracts its summary. `Err` only when the parser
 /// produced no tree at all (it recovers from syntax errors by itself).
 pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<Summary, String> {
@@ -53,7 +167,6 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
         .parse(source, None)
         .ok_or_else(|| "tree-sitter returned no tree".to_string())?;
     let root = tree.root_node();
-    let bytes = source.as_bytes();
     let mut summary = Summary {
         syntax_errors: if root.has_error() {
             count_errors(root)
@@ -65,242 +178,249 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
         ..Summary::default()
     };
 
-    let mut defs: Vec<RawDef> = Vec::new();
-    let mut calls: Vec<RawCall> = Vec::new();
-    let mut imports: Vec<(usize, usize, String)> = Vec::new();
-    let mut locals: Vec<(usize, String)> = Vec::new();
-    let mut module_decls: Vec<(usize, String)> = Vec::new();
-    // (position, row, name, type, is_field)
-    let mut typed: Vec<(usize, usize, String, String, bool)> = Vec::new();
-    // Index of the def already taken for a node; a second pattern matching
-    // the same node only adds what the first lacked (a class's bases).
-    let mut seen_defs: FxHashMap<(usize, usize), usize> = FxHashMap::default();
-    // Keyed by the call node's range: `a.b().c()` and `a.b()` start at the
-    // same byte and are two calls.
-    let mut seen_calls: FxHashMap<(usize, usize), usize> = FxHashMap::default();
-    // Comment ranges; a capture, because walking to siblings in
-    // tree-sitter goes through `parent()`, which is O(depth).
-    let mut comments: Vec<(usize, usize)> = Vec::new();
-
+    let mut matched = Matched::default();
     let mut cursor = QueryCursor::new();
-    let mut matches = cursor.matches(&compiled.query, root, bytes);
+    let mut matches = cursor.matches(&compiled.query, root, source.as_bytes());
     while let Some(found) = matches.next() {
-        let mut main: Option<(Role, Node)> = None;
-        let mut name: Option<Node> = None;
-        let mut body: Option<Node> = None;
-        let mut impl_type: Option<Node> = None;
-        let mut impl_traits: Vec<Node> = Vec::new();
-        let mut receiver: Option<Node> = None;
-        let mut qualifier: Option<Node> = None;
-        let mut in_macro = false;
-        let mut local_type: Option<Node> = None;
-        let mut field_type: Option<Node> = None;
-        let mut import: Option<Node> = None;
-        let mut doc: Option<Node> = None;
-        for capture in found.captures() {
-            let Some(role) = compiled.roles.get(capture.index as usize) else {
-                continue;
-            };
-            let node = capture.node;
-            match role {
-                Role::Definition(_)
-                | Role::Call
-                | Role::MethodCall
-                | Role::ImportStatement
-                | Role::LocalDefinition
-                | Role::ModuleDecl
-                | Role::FieldName => main = Some((*role, node)),
-                Role::Name => name = Some(node),
-                Role::Body => body = Some(node),
-                Role::ImplType => impl_type = Some(node),
-                Role::ImplTrait => impl_traits.push(node),
-                Role::Receiver => receiver = Some(node),
-                Role::Qualifier => qualifier = Some(node),
-                Role::MacroTokens => in_macro = true,
-                Role::LocalType => local_type = Some(node),
-                Role::FieldType => field_type = Some(node),
-                Role::Import => import = Some(node),
-                Role::Doc => doc = Some(node),
-                Role::Ignored => {}
-                Role::Comment => comments.push((node.start_byte(), node.end_byte())),
+        let captures = MatchCaptures::of(found, &compiled.roles, &mut matched.comments);
+        matched.add(&captures, source);
+    }
+
+    matched.attach_preceding_docs(language, source);
+    matched.cap_entries(&mut summary);
+    let Matched {
+        defs,
+        calls,
+        imports,
+        locals,
+        module_decls,
+        typed,
+        ..
+    } = matched;
+    let ranges = add_items(language, defs, &mut summary);
+    let local_names = local_names(locals, &ranges, &summary.items);
+    add_typed_names(typed, &ranges, &mut summary);
+    add_calls(calls, &ranges, &local_names, &mut summary);
+    add_module_decls(module_decls, &ranges, &mut summary);
+    add_imports(language, imports, &ranges, &mut summary);
+    Ok(summary)
+}
+
+impl Matched {
+    /// Adds what one match found.
+    fn add(&mut self, captures: &MatchCaptures, source: &str) {
+        let Some((role, node)) = captures.main else {
+            if let Some(doc) = captures.doc {
+                self.comments.push((doc.start_byte(), doc.end_byte()));
             }
-        }
-        let Some((role, node)) = main else {
-            if let Some(doc) = doc {
-                comments.push((doc.start_byte(), doc.end_byte()));
-            }
-            continue;
+            return;
         };
         match role {
-            Role::Definition(kind) => {
-                let impl_type_text = impl_type
-                    .map(|n| normalize_type_text(text_of(n, source)))
-                    .unwrap_or_default();
-                let impl_trait_text = impl_traits
-                    .iter()
-                    .map(|n| normalize_type_text(text_of(*n, source)))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                let item_name = match (kind, name) {
-                    (_, Some(name)) => cut(text_of(name, source), MAX_NAME_BYTES).to_string(),
-                    (ItemKind::Impl, None) if impl_trait_text.is_empty() => {
-                        format!("impl {impl_type_text}")
-                    }
-                    (ItemKind::Impl, None) => {
-                        format!("impl {impl_trait_text} for {impl_type_text}")
-                    }
-                    (_, None) => continue,
-                };
-                if let Some(existing) = seen_defs.get(&(node.start_byte(), node.end_byte())) {
-                    if let Some(def) = defs.get_mut(*existing) {
-                        if def.impl_trait.is_empty() {
-                            def.impl_trait = impl_trait_text;
-                        }
-                        if def.impl_type.is_empty()
-                            && matches!(def.kind, ItemKind::Impl | ItemKind::Method)
-                        {
-                            def.impl_type = impl_type_text;
-                        }
-                    }
-                    continue;
-                }
-                seen_defs.insert((node.start_byte(), node.end_byte()), defs.len());
-                let doc_text = match doc {
-                    Some(doc) => first_doc_line(text_of(doc, source)),
-                    None => String::new(),
-                };
-                defs.push(RawDef {
-                    kind,
-                    start: node.start_byte(),
-                    end: node.end_byte(),
-                    start_row: node.start_position().row,
-                    end_row: node.end_position().row,
-                    name: item_name,
-                    signature: signature(node, body, source),
-                    doc: cut(&doc_text, MAX_DOC_BYTES).to_string(),
-                    impl_type: if kind == ItemKind::Impl || kind == ItemKind::Method {
-                        impl_type_text
-                    } else {
-                        String::new()
-                    },
-                    impl_trait: impl_trait_text,
+            Role::Definition(kind) => self.add_def(kind, node, captures, source),
+            Role::Call | Role::MethodCall => self.add_call(role, node, captures, source),
+            Role::ImportStatement => {
+                let text = text_of(captures.import.unwrap_or(node), source);
+                self.imports.push(RawImport {
+                    position: node.start_byte(),
+                    row: node.start_position().row,
+                    text: text.to_string(),
                 });
             }
-            Role::Call | Role::MethodCall => {
-                let Some(name) = name else { continue };
-                let (mut kind, text) = if role == Role::Call {
-                    let path = match qualifier {
-                        Some(q) => format!("{}::{}", text_of(q, source), text_of(name, source)),
-                        None => text_of(name, source).to_string(),
-                    };
-                    (CallKind::Path, normalize_path_text(&path))
-                } else {
-                    (CallKind::Method, text_of(name, source).to_string())
-                };
-                let mut receiver_text = receiver
-                    .map(|n| cut(text_of(n, source), 64).to_string())
-                    .unwrap_or_default();
-                // Token-tree patterns see `x.f(..)` / `a::b::f(..)` through
-                // their last tokens: look at the text before the match.
-                if in_macro {
-                    let first = qualifier.unwrap_or(name);
-                    let before = source.get(..first.start_byte()).unwrap_or("").trim_end();
-                    if before.ends_with("::") {
-                        continue; // a longer path: not resolved inside macros
-                    }
-                    if before.ends_with('.') && kind == CallKind::Path && qualifier.is_none() {
-                        kind = CallKind::Method;
-                        receiver_text = String::from("?");
-                    }
-                }
-                let call = RawCall {
-                    position: node.start_byte(),
-                    end: node.end_byte(),
-                    receiver_range: receiver.map(|r| (r.start_byte(), r.end_byte())),
-                    row: node.start_position().row,
-                    kind,
-                    text: cut(&text, MAX_NAME_BYTES).to_string(),
-                    receiver: receiver_text,
-                };
-                // In macro token trees `a::f(..)` and `x.f(..)` also match
-                // the bare `f(..)` pattern: the longer form wins.
-                let detail =
-                    |c: &RawCall| usize::from(c.kind == CallKind::Method || c.text.contains("::"));
-                match seen_calls.get(&(call.position, node.end_byte())) {
-                    Some(existing) => {
-                        if detail(&call) > detail(&calls[*existing]) {
-                            calls[*existing] = call;
-                        }
-                    }
-                    None => {
-                        seen_calls.insert((call.position, node.end_byte()), calls.len());
-                        calls.push(call);
-                    }
-                }
-            }
-            Role::ImportStatement => {
-                let text = text_of(import.unwrap_or(node), source);
-                imports.push((
-                    node.start_byte(),
-                    node.start_position().row,
-                    text.to_string(),
-                ));
-            }
             Role::LocalDefinition => {
-                locals.push((node.start_byte(), text_of(node, source).to_string()));
-                if let Some(ty) = local_type {
-                    typed.push((
-                        node.start_byte(),
-                        node.start_position().row,
-                        text_of(node, source).to_string(),
-                        cut(text_of(ty, source), 128).to_string(),
-                        false,
-                    ));
+                self.locals.push(RawLocal {
+                    position: node.start_byte(),
+                    name: text_of(node, source).to_string(),
+                });
+                if let Some(ty) = captures.local_type {
+                    self.typed.push(RawTyped::of(node, ty, source, false));
                 }
             }
             Role::ModuleDecl => {
-                if let Some(name) = name {
-                    module_decls.push((node.start_byte(), text_of(name, source).to_string()));
+                if let Some(name) = captures.name {
+                    self.module_decls.push(RawModuleDecl {
+                        position: node.start_byte(),
+                        name: text_of(name, source).to_string(),
+                    });
                 }
             }
             Role::FieldName => {
-                if let Some(ty) = field_type {
-                    typed.push((
-                        node.start_byte(),
-                        node.start_position().row,
-                        text_of(node, source).to_string(),
-                        cut(text_of(ty, source), 128).to_string(),
-                        true,
-                    ));
+                if let Some(ty) = captures.field_type {
+                    self.typed.push(RawTyped::of(node, ty, source, true));
                 }
             }
             _ => {}
         }
     }
 
-    comments.sort_unstable();
-    comments.dedup();
-    for def in &mut defs {
-        if def.doc.is_empty() {
-            def.doc = cut(
-                &preceding_doc(language, def.start, &comments, source),
-                MAX_DOC_BYTES,
-            )
-            .to_string();
+    /// A definition: a new item, or the impl trait / type a second pattern
+    /// on the same node found.
+    fn add_def(&mut self, kind: ItemKind, node: Node, captures: &MatchCaptures, source: &str) {
+        let impl_type_text = captures
+            .impl_type
+            .map(|n| normalize_type_text(text_of(n, source)))
+            .unwrap_or_default();
+        let impl_trait_text = captures
+            .impl_traits
+            .iter()
+            .map(|n| normalize_type_text(text_of(*n, source)))
+            .collect::<Vec<_>>()
+            .join(",");
+        let item_name = match (kind, captures.name) {
+            (_, Some(name)) => cut(text_of(name, source), MAX_NAME_BYTES).to_string(),
+            (ItemKind::Impl, None) if impl_trait_text.is_empty() => {
+                format!("impl {impl_type_text}")
+            }
+            (ItemKind::Impl, None) => {
+                format!("impl {impl_trait_text} for {impl_type_text}")
+            }
+            (_, None) => return,
+        };
+        if let Some(existing) = self.seen_defs.get(&(node.start_byte(), node.end_byte())) {
+            if let Some(def) = self.defs.get_mut(*existing) {
+                if def.impl_trait.is_empty() {
+                    def.impl_trait = impl_trait_text;
+                }
+                if def.impl_type.is_empty() && matches!(def.kind, ItemKind::Impl | ItemKind::Method)
+                {
+                    def.impl_type = impl_type_text;
+                }
+            }
+            return;
+        }
+        self.seen_defs
+            .insert((node.start_byte(), node.end_byte()), self.defs.len());
+        let doc_text = match captures.doc {
+            Some(doc) => first_doc_line(text_of(doc, source)),
+            None => String::new(),
+        };
+        self.defs.push(RawDef {
+            kind,
+            start: node.start_byte(),
+            end: node.end_byte(),
+            start_row: node.start_position().row,
+            end_row: node.end_position().row,
+            name: item_name,
+            signature: signature(node, captures.body, source),
+            doc: cut(&doc_text, MAX_DOC_BYTES).to_string(),
+            impl_type: if kind == ItemKind::Impl || kind == ItemKind::Method {
+                impl_type_text
+            } else {
+                String::new()
+            },
+            impl_trait: impl_trait_text,
+        });
+    }
+
+    /// A call: a path call (`a::b::f(..)`) or a method call (`x.f(..)`);
+    /// of two matches of one call node the more detailed form is kept.
+    fn add_call(&mut self, role: Role, node: Node, captures: &MatchCaptures, source: &str) {
+        let Some(name) = captures.name else { return };
+        let qualifier = captures.qualifier;
+        let receiver = captures.receiver;
+        let (mut kind, text) = if role == Role::Call {
+            let path = match qualifier {
+                Some(q) => format!("{}::{}", text_of(q, source), text_of(name, source)),
+                None => text_of(name, source).to_string(),
+            };
+            (CallKind::Path, normalize_path_text(&path))
+        } else {
+            (CallKind::Method, text_of(name, source).to_string())
+        };
+        let mut receiver_text = receiver
+            .map(|n| cut(text_of(n, source), 64).to_string())
+            .unwrap_or_default();
+        // Token-tree patterns see `x.f(..)` / `a::b::f(..)` through
+        // their last tokens: look at the text before the match.
+        if captures.in_macro {
+            let first = qualifier.unwrap_or(name);
+            let before = source.get(..first.start_byte()).unwrap_or("").trim_end();
+            if before.ends_with("::") {
+                return; // a longer path: not resolved inside macros
+            }
+            if before.ends_with('.') && kind == CallKind::Path && qualifier.is_none() {
+                kind = CallKind::Method;
+                receiver_text = String::from("?");
+            }
+        }
+        let call = RawCall {
+            position: node.start_byte(),
+            end: node.end_byte(),
+            receiver_range: receiver.map(|r| (r.start_byte(), r.end_byte())),
+            row: node.start_position().row,
+            kind,
+            text: cut(&text, MAX_NAME_BYTES).to_string(),
+            receiver: receiver_text,
+        };
+        // In macro token trees `a::f(..)` and `x.f(..)` also match
+        // the bare `f(..)` pattern: the longer form wins.
+        let detail = |c: &RawCall| usize::from(c.kind == CallKind::Method || c.text.contains("::"));
+        match self.seen_calls.get(&(call.position, node.end_byte())) {
+            Some(existing) => {
+                if detail(&call) > detail(&self.calls[*existing]) {
+                    self.calls[*existing] = call;
+                }
+            }
+            None => {
+                self.seen_calls
+                    .insert((call.position, node.end_byte()), self.calls.len());
+                self.calls.push(call);
+            }
         }
     }
 
-    if defs.len() > MAX_ENTRIES_PER_FILE
-        || calls.len() > MAX_ENTRIES_PER_FILE
-        || imports.len() > MAX_ENTRIES_PER_FILE
-    {
-        summary.truncated = format!("more than {MAX_ENTRIES_PER_FILE} items, calls or imports");
-        defs.truncate(MAX_ENTRIES_PER_FILE);
-        calls.truncate(MAX_ENTRIES_PER_FILE);
-        imports.truncate(MAX_ENTRIES_PER_FILE);
+    /// Gives each definition without a doc capture the doc comment right
+    /// before it.
+    fn attach_preceding_docs(&mut self, language: Language, source: &str) {
+        self.comments.sort_unstable();
+        self.comments.dedup();
+        for def in &mut self.defs {
+            if def.doc.is_empty() {
+                def.doc = cut(
+                    &preceding_doc(language, def.start, &self.comments, source),
+                    MAX_DOC_BYTES,
+                )
+                .to_string();
+            }
+        }
     }
 
-    // Items nested by byte range (outer first at equal starts).
+    /// Keeps at most `MAX_ENTRIES_PER_FILE` definitions, calls and imports,
+    /// saying so in `summary.truncated`.
+    fn cap_entries(&mut self, summary: &mut Summary) {
+        if self.defs.len() > MAX_ENTRIES_PER_FILE
+            || self.calls.len() > MAX_ENTRIES_PER_FILE
+            || self.imports.len() > MAX_ENTRIES_PER_FILE
+        {
+            summary.truncated = format!("more than {MAX_ENTRIES_PER_FILE} items, calls or imports");
+            self.defs.truncate(MAX_ENTRIES_PER_FILE);
+            self.calls.truncate(MAX_ENTRIES_PER_FILE);
+            self.imports.truncate(MAX_ENTRIES_PER_FILE);
+        }
+    }
+}
+
+impl RawTyped {
+    /// The binding or field `node` declared with type `ty`.
+    fn of(node: Node, ty: Node, source: &str, is_field: bool) -> Self {
+        RawTyped {
+            position: node.start_byte(),
+            row: node.start_position().row,
+            name: text_of(node, source).to_string(),
+            type_text: cut(text_of(ty, source), 128).to_string(),
+            is_field,
+        }
+    }
+}
+
+/// Items nested by byte range (outer first at equal starts), those nested
+/// deeper than `MAX_ITEM_DEPTH` dropped; a function directly in an impl,
+/// trait or class (or a container, where the language says so) becomes a
+/// method. Returns the byte ranges of the items, in item order.
+fn add_items(
+    language: Language,
+    mut defs: Vec<RawDef>,
+    summary: &mut Summary,
+) -> Vec<(usize, usize)> {
     defs.sort_by_key(|def| (def.start, Reverse(def.end)));
     let ranges: Vec<(usize, usize)> = defs.iter().map(|def| (def.start, def.end)).collect();
     let parents = enclosing_of_ranges(&ranges);
@@ -345,43 +465,65 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
             impl_trait: def.impl_trait,
         });
     }
+    ranges
+}
 
-    // Local bindings, keyed by their enclosing callable.
-    let mut local_names: FxHashSet<(u32, String)> = FxHashSet::default();
-    let local_positions: Vec<usize> = locals.iter().map(|(p, _)| *p).collect();
-    let local_scopes = enclosing_of_positions(&ranges, &local_positions);
-    for ((_, name), scope) in locals.into_iter().zip(local_scopes) {
-        if let Some(function) = callable_ancestor(&summary.items, scope) {
-            local_names.insert((function, name));
+/// Local bindings as (enclosing callable, name).
+fn local_names(
+    locals: Vec<RawLocal>,
+    ranges: &[(usize, usize)],
+    items: &[Item],
+) -> FxHashSet<(u32, String)> {
+    let mut names: FxHashSet<(u32, String)> = FxHashSet::default();
+    let local_positions: Vec<usize> = locals.iter().map(|local| local.position).collect();
+    let local_scopes = enclosing_of_positions(ranges, &local_positions);
+    for (local, scope) in locals.into_iter().zip(local_scopes) {
+        if let Some(function) = callable_ancestor(items, scope) {
+            names.insert((function, local.name));
         }
     }
+    names
+}
 
-    typed.sort_by_key(|t| t.0);
-    typed.dedup_by_key(|t| t.0);
+/// Typed locals (scoped to their callable) and fields (scoped to their
+/// item), one per position.
+fn add_typed_names(mut typed: Vec<RawTyped>, ranges: &[(usize, usize)], summary: &mut Summary) {
+    typed.sort_by_key(|t| t.position);
+    typed.dedup_by_key(|t| t.position);
     typed.truncate(MAX_ENTRIES_PER_FILE);
-    let typed_positions: Vec<usize> = typed.iter().map(|t| t.0).collect();
-    let typed_scopes = enclosing_of_positions(&ranges, &typed_positions);
-    for ((_, row, name, type_text, is_field), scope) in typed.into_iter().zip(typed_scopes) {
+    let typed_positions: Vec<usize> = typed.iter().map(|t| t.position).collect();
+    let typed_scopes = enclosing_of_positions(ranges, &typed_positions);
+    for (t, scope) in typed.into_iter().zip(typed_scopes) {
         let entry = TypedName {
-            scope: if is_field {
+            scope: if t.is_field {
                 scope
             } else {
                 callable_ancestor(&summary.items, scope)
             },
-            name,
-            type_text,
-            line: row as u32 + 1,
+            name: t.name,
+            type_text: t.type_text,
+            line: t.row as u32 + 1,
         };
-        if is_field {
+        if t.is_field {
             summary.fields.push(entry);
         } else {
             summary.typed_locals.push(entry);
         }
     }
+}
 
+/// Calls attached to their innermost callable (or item); a path call of a
+/// local binding is only counted. A method call is linked to the call that
+/// produces its receiver (`a.b().c()`).
+fn add_calls(
+    mut calls: Vec<RawCall>,
+    ranges: &[(usize, usize)],
+    local_names: &FxHashSet<(u32, String)>,
+    summary: &mut Summary,
+) {
     calls.sort_by_key(|call| (call.position, Reverse(call.end)));
     let call_positions: Vec<usize> = calls.iter().map(|c| c.position).collect();
-    let call_scopes = enclosing_of_positions(&ranges, &call_positions);
+    let call_scopes = enclosing_of_positions(ranges, &call_positions);
     // Index of each kept call by its node range, to link a method call to
     // the call that produces its receiver (`a.b().c()`).
     let mut by_range: FxHashMap<(usize, usize), u32> = FxHashMap::default();
@@ -409,31 +551,45 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
     for (call, range) in summary.calls.iter_mut().zip(receiver_ranges) {
         call.receiver_call = range.and_then(|r| by_range.get(&r).copied());
     }
+}
 
+/// `mod name;` declarations at the top level of the file.
+fn add_module_decls(
+    mut module_decls: Vec<RawModuleDecl>,
+    ranges: &[(usize, usize)],
+    summary: &mut Summary,
+) {
     module_decls.sort();
-    let decl_positions: Vec<usize> = module_decls.iter().map(|(p, _)| *p).collect();
-    let decl_scopes = enclosing_of_positions(&ranges, &decl_positions);
-    for ((_, name), scope) in module_decls.into_iter().zip(decl_scopes) {
+    let decl_positions: Vec<usize> = module_decls.iter().map(|decl| decl.position).collect();
+    let decl_scopes = enclosing_of_positions(ranges, &decl_positions);
+    for (decl, scope) in module_decls.into_iter().zip(decl_scopes) {
         if scope.is_none() && summary.module_decls.len() < MAX_ENTRIES_PER_FILE {
-            summary.module_decls.push(name);
+            summary.module_decls.push(decl.name);
         }
     }
+}
 
-    imports.sort_by_key(|(position, _, _)| *position);
-    let import_positions: Vec<usize> = imports.iter().map(|(p, _, _)| *p).collect();
-    let import_scopes = enclosing_of_positions(&ranges, &import_positions);
-    for ((_, row, text), scope) in imports.into_iter().zip(import_scopes) {
-        for (path, alias, glob) in parse_import(language, &text) {
+/// Imports parsed into paths, each scoped to its innermost item.
+fn add_imports(
+    language: Language,
+    mut imports: Vec<RawImport>,
+    ranges: &[(usize, usize)],
+    summary: &mut Summary,
+) {
+    imports.sort_by_key(|import| import.position);
+    let import_positions: Vec<usize> = imports.iter().map(|import| import.position).collect();
+    let import_scopes = enclosing_of_positions(ranges, &import_positions);
+    for (import, scope) in imports.into_iter().zip(import_scopes) {
+        for (path, alias, glob) in parse_import(language, &import.text) {
             summary.imports.push(Import {
                 scope,
                 path,
                 alias,
                 glob,
-                line: row as u32 + 1,
+                line: import.row as u32 + 1,
             });
         }
     }
-    Ok(summary)
 }
 
 fn text_of<'s>(node: Node, source: &'s str) -> &'s str {

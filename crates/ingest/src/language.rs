@@ -12,7 +12,7 @@ use crate::error::IngestError;
 /// A supported source language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Language {
-    /// Rust (`.rs`): crates, modules and `use` resolved (`resolve/rust.rs`).
+    /// Rust (`.rs`): crates, modules and `use` resolved (`resolve/rust/`).
     Rust,
     /// Python (`.py`, `.pyi`).
     Python,

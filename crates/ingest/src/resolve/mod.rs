@@ -5,7 +5,7 @@
 //! tens of thousands of lines), which is what re-resolves calls elsewhere
 //! whose target set changed.
 //!
-//! * `rust.rs`: module tree, `use` fixpoint, scope-aware call resolution.
+//! * `rust/`: module tree, `use` fixpoint, scope-aware call resolution.
 //! * `generic.rs`: file/directory scopes for the other languages.
 //! * structural edges (`contains`/`defined_in`) are made here.
 

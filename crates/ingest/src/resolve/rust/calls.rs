@@ -1,0 +1,223 @@
+//! Call resolution: a path call through the caller's scopes (nested
+//! items, function-local `use`, module, other crates, a name unique in the
+//! crate), a method call through `self`, a typed receiver, a call chain or
+//! a method name unique in the crate; memoised per call.
+
+use super::receivers::receiver_type_path;
+use super::{Found, Index, Target, items_of};
+use crate::limits::{MAX_CALL_CHAIN, MAX_PATH_SEGMENTS};
+use crate::resolve::{
+    CallKind, ItemRef, Outcome, children_named, kind_of, nested_callable, owner_ancestor, settle,
+};
+use crate::summary::{CallRef, ItemKind};
+
+impl<'a> Index<'a> {
+    /// Targets of the first segment of a call path, through the caller's
+    /// scopes: function-local `use`, then the module.
+    pub(super) fn scope_lookup(&self, file: u32, caller: Option<u32>, name: &str) -> Vec<Target> {
+        let summary = self.files[file as usize].summary;
+        let m = self.module_of(file, caller);
+        let mut current = caller;
+        while let Some(index) = current {
+            let Some(item) = summary.items.get(index as usize) else {
+                break;
+            };
+            if item.kind == ItemKind::Module {
+                break;
+            }
+            if let Some(imports) = self.fn_imports.get(&ItemRef { file, item: index }) {
+                let mut out = Vec::new();
+                for i in imports {
+                    let import = &summary.imports[*i as usize];
+                    if import.local_name() == Some(name)
+                        && let Found::Targets(targets) = self.resolve_use(m, &import.path, 0)
+                    {
+                        out.extend(targets);
+                    }
+                }
+                if !out.is_empty() {
+                    return out;
+                }
+            }
+            current = item.parent;
+        }
+        self.lookup(m, name, 0)
+    }
+
+    /// The type (or trait) `Self` and `self` mean at the caller.
+    pub(super) fn self_type(&self, file: u32, caller: Option<u32>) -> Option<ItemRef> {
+        let summary = self.files[file as usize].summary;
+        let owner = owner_ancestor(summary, caller)?;
+        let owner_ref = ItemRef { file, item: owner };
+        match summary.items[owner as usize].kind {
+            ItemKind::Impl => self.impl_type.get(&owner_ref).copied(),
+            ItemKind::Trait => Some(owner_ref),
+            _ => None,
+        }
+    }
+
+    /// The outcome of call `index` of `file`, memoised; `depth` bounds the
+    /// chain of receivers followed (`a.b().c().d()`).
+    pub(super) fn resolve_call_memo(&self, file: u32, index: u32, depth: usize) -> Outcome {
+        if let Some(outcome) = self.call_memo.borrow().get(&(file, index)) {
+            return outcome.clone();
+        }
+        let Some(call) = self.files[file as usize].summary.calls.get(index as usize) else {
+            return Outcome::Unresolved("no such call");
+        };
+        let outcome = match call.kind {
+            CallKind::Path => self.resolve_path_call(file, call),
+            CallKind::Method => self.resolve_method_call(file, call, depth),
+        };
+        self.call_memo
+            .borrow_mut()
+            .insert((file, index), outcome.clone());
+        outcome
+    }
+
+    /// The type a function returns, resolved where it is declared.
+    pub(super) fn return_type(&self, function: ItemRef) -> Option<ItemRef> {
+        let item = &self.files[function.file as usize].summary.items[function.item as usize];
+        let (_, returned) = item.signature.rsplit_once("->")?;
+        let returned = returned.split(" where ").next().unwrap_or("").trim();
+        let path = receiver_type_path(returned);
+        if path == "Self" {
+            return self.self_type(function.file, Some(function.item));
+        }
+        let module = self.module_of(function.file, Some(function.item));
+        self.resolve_type(module, &path)
+    }
+
+    pub(super) fn resolve_path_call(&self, file: u32, call: &CallRef) -> Outcome {
+        let files = self.files;
+        let summary = files[file as usize].summary;
+        if call.text.starts_with('<') {
+            return Outcome::Unresolved("qualified path <T as Trait>::f");
+        }
+        let segments: Vec<String> = call.text.split("::").map(str::to_string).collect();
+        if segments.len() > MAX_PATH_SEGMENTS || segments.iter().any(String::is_empty) {
+            return Outcome::Unresolved("malformed path");
+        }
+        let krate = self.file_crate.get(&file).copied().unwrap_or(0);
+        let m = self.module_of(file, call.caller);
+        if segments.len() == 1 {
+            let name = segments[0].as_str();
+            if let Some(found) = nested_callable(&files[file as usize], call.caller, name) {
+                return Outcome::Resolved(ItemRef { file, item: found }, "nested");
+            }
+            let items = items_of(&self.scope_lookup(file, call.caller, name));
+            if let Some(outcome) = settle(files, &items, "scope") {
+                return outcome;
+            }
+            let candidates = self.free_fns[krate as usize]
+                .get(name)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            return match candidates.len() {
+                0 => Outcome::External,
+                1 => Outcome::Resolved(candidates[0], "crate_unique"),
+                n => Outcome::Ambiguous(n),
+            };
+        }
+        let first = segments[0].as_str();
+        let (start, used) = match first {
+            "Self" => match self.self_type(file, call.caller) {
+                Some(t) => (vec![Target::Item(t)], 1),
+                None => {
+                    // `Self::f` in an impl of a type from another crate:
+                    // the impl's own methods.
+                    let owner = owner_ancestor(summary, call.caller);
+                    let name = segments.get(1).map(String::as_str).unwrap_or("");
+                    let own: Vec<ItemRef> = owner
+                        .into_iter()
+                        .flat_map(|o| children_named(&files[file as usize], Some(o), name))
+                        .map(|item| ItemRef { file, item })
+                        .collect();
+                    if segments.len() == 2
+                        && let Some(outcome) = settle(files, &own, "self_path")
+                    {
+                        return outcome;
+                    }
+                    return Outcome::External;
+                }
+            },
+            "crate" | "self" | "super" => self.path_start(m, &segments, 0),
+            _ => (self.scope_lookup(file, call.caller, first), 1),
+        };
+        if start.is_empty() {
+            if matches!(first, "crate" | "self" | "super") {
+                return Outcome::Unresolved("module path not found");
+            }
+            return match self.through_other_crate(m, &segments, 0) {
+                Found::Targets(targets) => settle(files, &items_of(&targets), "other_crate")
+                    .unwrap_or(Outcome::Unresolved("path names a module")),
+                Found::Constructor => Outcome::Constructor,
+                _ => Outcome::External,
+            };
+        }
+        match self.walk(start, &segments[used..], 0) {
+            Found::Targets(targets) => settle(files, &items_of(&targets), "path")
+                .unwrap_or(Outcome::Unresolved("path names a module")),
+            Found::Constructor => Outcome::Constructor,
+            Found::External => Outcome::External,
+            Found::Nothing => {
+                // A path through a type with no such method in the crate:
+                // a trait method from elsewhere or a derive.
+                Outcome::Unresolved("no such item on the path")
+            }
+        }
+    }
+
+    pub(super) fn resolve_method_call(&self, file: u32, call: &CallRef, depth: usize) -> Outcome {
+        let files = self.files;
+        let summary = files[file as usize].summary;
+        let krate = self.file_crate.get(&file).copied().unwrap_or(0);
+        if call.receiver == "self" {
+            if let Some(owner) = self.self_type(file, call.caller) {
+                let found = self.methods_of(owner, &call.text);
+                return settle(files, &found, "self_method").unwrap_or(Outcome::External);
+            }
+            if let Some(owner) = owner_ancestor(summary, call.caller) {
+                let own: Vec<ItemRef> =
+                    children_named(&files[file as usize], Some(owner), &call.text)
+                        .map(|item| ItemRef { file, item })
+                        .collect();
+                if let Some(outcome) = settle(files, &own, "self_method") {
+                    return outcome;
+                }
+            }
+        }
+        if let Some(outcome) = self.typed_receiver(file, call) {
+            return outcome;
+        }
+        // `a.b().c()`: the type `b` returns.
+        if let Some(receiver_call) = call.receiver_call
+            && depth < MAX_CALL_CHAIN
+            && let Outcome::Resolved(function, _) =
+                self.resolve_call_memo(file, receiver_call, depth + 1)
+            && let Some(returned) = self.return_type(function)
+            && kind_of(files, returned) != ItemKind::TypeAlias
+        {
+            let found = self.methods_of(returned, &call.text);
+            return settle(files, &found, "typed_receiver").unwrap_or(Outcome::External);
+        }
+        let candidates = self.unique_candidates[krate as usize]
+            .get(call.text.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        match candidates.len() {
+            0 => Outcome::External,
+            // `other.cmp(..)` inside `cmp` delegates to another type's
+            // method far more often than it recurses.
+            1 if Some(candidates[0]) == call.caller.map(|item| ItemRef { file, item }) => {
+                Outcome::External
+            }
+            1 => Outcome::Resolved(candidates[0], "unique_method"),
+            n => match self.common_trait_method(candidates, &call.text) {
+                // A trait's method and its impls: a call through the trait.
+                Some(declared) => Outcome::Resolved(declared, "trait_method"),
+                None => Outcome::Ambiguous(n),
+            },
+        }
+    }
+}

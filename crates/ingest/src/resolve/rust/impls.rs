@@ -1,0 +1,248 @@
+//! Impl blocks: each settled to its self type and trait, the methods of
+//! every type and trait by name (`method_of` / `implements` edges), and
+//! the trait a method belongs to.
+
+use kausal_storage::EdgeType;
+use rustc_hash::FxHashMap;
+
+use super::Index;
+use crate::resolve::{ItemRef, Resolution, id_of, item_of, kind_of};
+use crate::summary::ItemKind;
+
+impl<'a> Index<'a> {
+    /// Methods named `name` of a type (its impls in the crate) or trait;
+    /// failing those, the methods of traits the type implements.
+    pub(super) fn methods_of(&self, owner: ItemRef, name: &str) -> Vec<ItemRef> {
+        if let Some(found) = self.assoc.get(&owner).and_then(|m| m.get(name))
+            && !found.is_empty()
+        {
+            return found.clone();
+        }
+        let mut out = Vec::new();
+        for trait_ref in self.type_traits.get(&owner).into_iter().flatten() {
+            if let Some(found) = self.assoc.get(trait_ref).and_then(|m| m.get(name)) {
+                out.extend(found.iter().copied());
+            }
+        }
+        out
+    }
+
+    /// Settles impl blocks: their self type and trait, the methods of each
+    /// type and trait, and the method_of / implements edges.
+    pub(super) fn resolve_impls(&mut self, out: &mut Resolution) {
+        let files = self.files;
+        let mut assoc: FxHashMap<ItemRef, FxHashMap<String, Vec<ItemRef>>> = FxHashMap::default();
+        let files_in_order: Vec<u32> = self.file_module.keys().copied().collect::<Vec<_>>();
+        let mut ordered = files_in_order;
+        ordered.sort();
+        for file in ordered {
+            let summary = files[file as usize].summary;
+            for (i, item) in summary.items.iter().enumerate() {
+                let item_ref = ItemRef {
+                    file,
+                    item: i as u32,
+                };
+                let owner = match item.kind {
+                    ItemKind::Trait => Some(item_ref),
+                    ItemKind::Impl => {
+                        let m = self.module_of(file, Some(i as u32));
+                        let self_type = self.resolve_type(m, &item.impl_type);
+                        let trait_ref = self.resolve_type(m, &item.impl_trait);
+                        if let Some(t) = self_type {
+                            self.impl_type.insert(item_ref, t);
+                        }
+                        if let Some(tr) = trait_ref {
+                            self.impl_trait.insert(item_ref, tr);
+                        }
+                        if let (Some(t), Some(tr)) = (self_type, trait_ref) {
+                            self.type_traits.entry(t).or_default().push(tr);
+                            out.edge(id_of(files, t), id_of(files, tr), EdgeType::Implements);
+                        }
+                        self_type
+                    }
+                    _ => None,
+                };
+                let Some(owner) = owner else { continue };
+                // Methods of impls of traits from other crates (`fmt`,
+                // `drop`, `as_ref`, `cmp`) exist on countless std types: an
+                // unknown receiver must not resolve to them by name.
+                let external_trait_impl = item.kind == ItemKind::Impl
+                    && !item.impl_trait.is_empty()
+                    && !self.impl_trait.contains_key(&item_ref);
+                let krate = self.file_crate.get(&file).copied().unwrap_or(0) as usize;
+                for c in files[file as usize].children_of(Some(i as u32)) {
+                    let child = &summary.items[*c as usize];
+                    if child.kind != ItemKind::Method {
+                        continue;
+                    }
+                    let child_ref = ItemRef { file, item: *c };
+                    if !external_trait_impl
+                        && !COMMON_STD_METHODS.contains(&child.name.as_str())
+                        && let Some(candidates) = self.unique_candidates.get_mut(krate)
+                    {
+                        candidates
+                            .entry(child.name.clone())
+                            .or_default()
+                            .push(child_ref);
+                    }
+                    assoc
+                        .entry(owner)
+                        .or_default()
+                        .entry(child.name.clone())
+                        .or_default()
+                        .push(child_ref);
+                    out.edge(
+                        id_of(files, child_ref),
+                        id_of(files, owner),
+                        EdgeType::MethodOf,
+                    );
+                }
+            }
+        }
+        for traits in self.type_traits.values_mut() {
+            traits.sort();
+            traits.dedup();
+        }
+        self.assoc = assoc;
+        // Impl resolution looked names up before `assoc` existed; paths
+        // through types must not reuse those results.
+        self.memo.borrow_mut().clear();
+        self.type_memo.borrow_mut().clear();
+    }
+
+    /// The trait a method belongs to: its own trait, or the in-crate trait
+    /// its impl implements.
+    pub(super) fn trait_of_method(&self, method: ItemRef) -> Option<ItemRef> {
+        let parent = item_of(self.files, method).parent?;
+        let parent_ref = ItemRef {
+            file: method.file,
+            item: parent,
+        };
+        match kind_of(self.files, parent_ref) {
+            ItemKind::Trait => Some(parent_ref),
+            ItemKind::Impl => self.impl_trait.get(&parent_ref).copied(),
+            _ => None,
+        }
+    }
+
+    /// When every candidate is the declaration of one trait's method or an
+    /// implementation of it, that declaration.
+    pub(super) fn common_trait_method(
+        &self,
+        candidates: &[ItemRef],
+        name: &str,
+    ) -> Option<ItemRef> {
+        let first = self.trait_of_method(*candidates.first()?)?;
+        if candidates
+            .iter()
+            .any(|c| self.trait_of_method(*c) != Some(first))
+        {
+            return None;
+        }
+        let declared = self.assoc.get(&first)?.get(name)?;
+        (declared.len() == 1).then(|| declared[0])
+    }
+}
+
+/// Method names of std types (collections, iterators, strings, options,
+/// smart pointers): a call of one of these on a receiver of unknown type is
+/// far more likely the std method than a same-named method of the crate,
+/// so the unique-name rule does not apply to them.
+const COMMON_STD_METHODS: &[&str] = &[
+    "len",
+    "is_empty",
+    "push",
+    "pop",
+    "get",
+    "get_mut",
+    "insert",
+    "remove",
+    "contains",
+    "contains_key",
+    "extend",
+    "iter",
+    "iter_mut",
+    "into_iter",
+    "clear",
+    "sort",
+    "sort_by",
+    "sort_unstable",
+    "dedup",
+    "retain",
+    "truncate",
+    "reserve",
+    "capacity",
+    "first",
+    "last",
+    "split",
+    "join",
+    "map",
+    "and_then",
+    "unwrap",
+    "expect",
+    "ok",
+    "err",
+    "clone",
+    "to_string",
+    "to_owned",
+    "as_ref",
+    "as_mut",
+    "as_str",
+    "as_bytes",
+    "borrow",
+    "borrow_mut",
+    "next",
+    "peek",
+    "collect",
+    "count",
+    "take",
+    "skip",
+    "filter",
+    "fold",
+    "min",
+    "max",
+    "cmp",
+    "partial_cmp",
+    "eq",
+    "hash",
+    "fmt",
+    "write",
+    "read",
+    "flush",
+    "lock",
+    "send",
+    "recv",
+    "entry",
+    "keys",
+    "values",
+    "union",
+    "intersection",
+    "difference",
+    "append",
+    "drain",
+    "swap",
+    "replace",
+    "push_str",
+    "starts_with",
+    "ends_with",
+    "find",
+    "trim",
+    "chars",
+    "bytes",
+    "lines",
+    "parse",
+    "from",
+    "into",
+    "default",
+    "new",
+    "with_capacity",
+    "start",
+    "end",
+    "set",
+    "is_some",
+    "is_none",
+    "unwrap_or",
+    "unwrap_or_default",
+    "is_ok",
+    "is_err",
+];

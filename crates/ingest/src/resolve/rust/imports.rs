@@ -1,0 +1,297 @@
+//! Name lookup and `use` resolution: what a name means in a module
+//! (declared items, imports, globs, memoised and capped at
+//! `MAX_IMPORT_HOPS`), where a path leads (`crate::`, `self::`, `super::`,
+//! other crates of the tree), and the `imports` edges.
+
+use kausal_storage::EdgeType;
+
+use super::{Found, Index, ModId, Target};
+use crate::limits::MAX_IMPORT_HOPS;
+use crate::resolve::{ItemRef, Resolution, id_of, kind_of};
+use crate::summary::ItemKind;
+
+impl<'a> Index<'a> {
+    /// Names visible in module `m`: declared items and child modules first,
+    /// then named imports, then glob imports. Memoised; cycles and chains
+    /// longer than `MAX_IMPORT_HOPS` end the search.
+    pub(super) fn lookup(&self, m: ModId, name: &str, depth: usize) -> Vec<Target> {
+        if depth > MAX_IMPORT_HOPS {
+            return Vec::new();
+        }
+        if let Some(found) = self.memo.borrow().get(&m).and_then(|names| names.get(name)) {
+            return found.clone();
+        }
+        let key = (m, name.to_string());
+        if !self.in_progress.borrow_mut().insert(key.clone()) {
+            return Vec::new();
+        }
+        let module = &self.modules[m as usize];
+        let mut out = Vec::new();
+        if let Some(child) = module.children.get(name) {
+            out.push(Target::Module(*child));
+        }
+        if let Some(items) = module.items.get(name) {
+            out.extend(items.iter().map(|i| Target::Item(*i)));
+        }
+        if out.is_empty() {
+            for (file, import) in &module.imports {
+                let import = self.import(*file, *import);
+                if import.local_name() == Some(name)
+                    && let Found::Targets(targets) = self.resolve_use(m, &import.path, depth + 1)
+                {
+                    out.extend(targets);
+                }
+            }
+        }
+        if out.is_empty() {
+            for (file, import) in &module.imports {
+                let import = self.import(*file, *import);
+                if !import.glob {
+                    continue;
+                }
+                if let Found::Targets(bases) = self.resolve_use(m, &import.path, depth + 1) {
+                    for base in bases {
+                        if let Target::Module(g) = base
+                            && g != m
+                        {
+                            out.extend(self.lookup(g, name, depth + 1));
+                        }
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        self.in_progress.borrow_mut().remove(&key);
+        self.memo
+            .borrow_mut()
+            .entry(m)
+            .or_default()
+            .insert(key.1, out.clone());
+        out
+    }
+
+    pub(super) fn crate_root(&self, m: ModId) -> Option<ModId> {
+        let krate = self.modules.get(m as usize)?.krate;
+        self.crate_roots.get(krate as usize).copied().flatten()
+    }
+
+    /// The start of a path: `crate`, `self`, `super` (repeated) or a name
+    /// looked up in `m`; returns the targets and the segments consumed.
+    pub(super) fn path_start(
+        &self,
+        m: ModId,
+        path: &[String],
+        depth: usize,
+    ) -> (Vec<Target>, usize) {
+        match path.first().map(String::as_str) {
+            Some("crate") => (
+                self.crate_root(m).map(Target::Module).into_iter().collect(),
+                1,
+            ),
+            Some("self") => (vec![Target::Module(m)], 1),
+            Some("super") => {
+                let mut current = Some(m);
+                let mut used = 0;
+                while path.get(used).map(String::as_str) == Some("super") {
+                    current = current.and_then(|c| self.modules[c as usize].parent);
+                    used += 1;
+                }
+                (current.map(Target::Module).into_iter().collect(), used)
+            }
+            Some(first) => (self.lookup(m, first, depth), 1),
+            None => (Vec::new(), 0),
+        }
+    }
+
+    /// The root of another crate of the tree that module `m` may name as
+    /// `name`: the library of its own package (tests, benches, examples and
+    /// binaries use it by the package name), or a library whose package
+    /// directory is `name` or its last `_` part (`kausal_storage` ->
+    /// `crates/storage`).
+    pub(super) fn extern_crate_roots(&self, m: ModId, name: &str) -> Vec<ModId> {
+        let own = self.modules.get(m as usize).map(|module| module.krate);
+        let key = (own.unwrap_or(u32::MAX), name.to_string());
+        if let Some(found) = self.extern_memo.borrow().get(&key) {
+            return found.clone();
+        }
+        let found = self.extern_crate_roots_uncached(own, name);
+        self.extern_memo.borrow_mut().insert(key, found.clone());
+        found
+    }
+
+    pub(super) fn extern_crate_roots_uncached(&self, own: Option<u32>, name: &str) -> Vec<ModId> {
+        let own_key = own
+            .and_then(|k| self.crate_keys.get(k as usize))
+            .map(String::as_str)
+            .unwrap_or("");
+        // The package directory of a crate key ("" for the root package);
+        // `None` for a stray file that belongs to no package.
+        let package_of = |key: &str| -> Option<String> {
+            if key == "src" {
+                return Some(String::new());
+            }
+            if let Some(dir) = key.strip_suffix("/src") {
+                return Some(dir.to_string());
+            }
+            for marker in ["tests/", "benches/", "examples/", "src/bin/"] {
+                if key.starts_with(marker) {
+                    return Some(String::new());
+                }
+                if let Some(at) = key.find(&format!("/{marker}")) {
+                    return Some(key[..at].to_string());
+                }
+            }
+            None
+        };
+        let own_package = package_of(own_key);
+        let mut out = Vec::new();
+        for (krate, key) in self.crate_keys.iter().enumerate() {
+            if Some(krate as u32) == own || !(key == "src" || key.ends_with("/src")) {
+                continue;
+            }
+            let Some(root) = self.crate_roots.get(krate).copied().flatten() else {
+                continue;
+            };
+            let package = package_of(key).unwrap_or_default();
+            let dir_name = package.rsplit('/').next().unwrap_or("").replace('-', "_");
+            let named = !dir_name.is_empty()
+                && (name == dir_name || name.ends_with(&format!("_{dir_name}")));
+            if own_package.as_deref() == Some(package.as_str()) || named {
+                out.push(root);
+            }
+        }
+        out
+    }
+
+    /// A path whose first segment names no item of the crate: through
+    /// another crate of the tree if one has the rest of the path, else
+    /// external.
+    pub(super) fn through_other_crate(&self, m: ModId, path: &[String], depth: usize) -> Found {
+        let Some(first) = path.first() else {
+            return Found::External;
+        };
+        for root in self.extern_crate_roots(m, first) {
+            if let Found::Targets(targets) =
+                self.walk(vec![Target::Module(root)], &path[1..], depth)
+            {
+                return Found::Targets(targets);
+            }
+        }
+        Found::External
+    }
+
+    /// Resolves a `use` path as seen from module `m`.
+    pub(super) fn resolve_use(&self, m: ModId, path: &[String], depth: usize) -> Found {
+        let (start, used) = self.path_start(m, path, depth);
+        if start.is_empty() {
+            // `crate::`, `self::`, `super::` leading nowhere are unresolved;
+            // any other first segment names another crate.
+            if matches!(
+                path.first().map(String::as_str),
+                Some("crate" | "self" | "super")
+            ) {
+                return Found::Nothing;
+            }
+            return self.through_other_crate(m, path, depth);
+        }
+        self.walk(start, &path[used..], depth)
+    }
+
+    /// Follows the remaining segments of a path through modules and types.
+    pub(super) fn walk(&self, mut current: Vec<Target>, rest: &[String], depth: usize) -> Found {
+        for segment in rest {
+            let mut next = Vec::new();
+            let mut constructor = false;
+            for target in &current {
+                match target {
+                    Target::Module(g) => next.extend(self.lookup(*g, segment, depth)),
+                    Target::Item(item) => {
+                        let kind = kind_of(self.files, *item);
+                        if !kind.is_type() {
+                            continue;
+                        }
+                        let found = self.methods_of(*item, segment);
+                        if found.is_empty() && kind == ItemKind::Enum {
+                            constructor |= segment.starts_with(|c: char| c.is_uppercase());
+                        }
+                        next.extend(found.into_iter().map(Target::Item));
+                    }
+                }
+            }
+            if next.is_empty() {
+                return if constructor {
+                    Found::Constructor
+                } else {
+                    Found::Nothing
+                };
+            }
+            next.sort();
+            next.dedup();
+            current = next;
+        }
+        Found::Targets(current)
+    }
+
+    /// Resolves a type path written in `m` to exactly one type item.
+    pub(super) fn resolve_type(&self, m: ModId, text: &str) -> Option<ItemRef> {
+        if text.is_empty() || text.contains(['(', '[']) {
+            return None;
+        }
+        if let Some(found) = self.type_memo.borrow().get(&m).and_then(|t| t.get(text)) {
+            return *found;
+        }
+        let found = self.resolve_type_uncached(m, text);
+        self.type_memo
+            .borrow_mut()
+            .entry(m)
+            .or_default()
+            .insert(text.to_string(), found);
+        found
+    }
+
+    pub(super) fn resolve_type_uncached(&self, m: ModId, text: &str) -> Option<ItemRef> {
+        let path: Vec<String> = text.split("::").map(str::to_string).collect();
+        let Found::Targets(targets) = self.resolve_use(m, &path, 0) else {
+            return None;
+        };
+        let types: Vec<ItemRef> = targets
+            .into_iter()
+            .filter_map(|t| match t {
+                Target::Item(item) if kind_of(self.files, item).is_type() => Some(item),
+                _ => None,
+            })
+            .collect();
+        (types.len() == 1).then(|| types[0])
+    }
+
+    pub(super) fn resolve_imports(&self, file: u32, out: &mut Resolution) {
+        let view = &self.files[file as usize];
+        for import in &view.summary.imports {
+            out.imports.total += 1;
+            let m = self.module_of(file, import.scope);
+            match self.resolve_use(m, &import.path, 0) {
+                Found::Targets(targets) => {
+                    let mut any = false;
+                    for target in targets {
+                        let block = match target {
+                            Target::Module(g) => self.modules[g as usize].block,
+                            Target::Item(item) => id_of(self.files, item),
+                        };
+                        if block != view.names.file_id {
+                            out.edge(view.names.file_id, block, EdgeType::Imports);
+                            any = true;
+                        }
+                    }
+                    if any {
+                        out.imports.resolved += 1;
+                    } else {
+                        out.imports.unresolved += 1;
+                    }
+                }
+                Found::External => out.imports.external += 1,
+                Found::Constructor | Found::Nothing => out.imports.unresolved += 1,
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Rust name resolution, the four layers of rust-analyzer kept small:
+//! per-file item summaries (input), per-module scopes that keep declared
+//! items apart from imports, a memoised import lookup capped at
+//! `MAX_IMPORT_HOPS` (re-exports, aliases, globs, `crate::`/`super::`/
+//! `self::`), and a resolver that walks the caller's scopes: nested items
+//! -> function-local `use` -> module -> imports -> globs -> a name unique
+//! in the crate. Macros, `cfg` and trait resolution on types are left out;
+//! what cannot be settled is counted, never guessed.
+//!
+//! One file per layer, as rust-analyzer layers it:
+//! * `index.rs`: the module tree, declared items and where each import is
+//!   scoped (built once from the summaries).
+//! * `imports.rs`: name lookup in a module and `use` path resolution.
+//! * `impls.rs`: impl blocks settled to their type and trait, methods by
+//!   owner.
+//! * `calls.rs`: path calls and method calls through the caller's scopes.
+//! * `receivers.rs`: the type of a method call's receiver (typed locals,
+//!   fields, generic bounds) and the text rules that read type names.
+
+mod calls;
+mod impls;
+mod imports;
+mod index;
+mod receivers;
+
+use std::cell::RefCell;
+
+use kausal_storage::BlockId;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::{FileView, ItemRef, Outcome, Resolution};
+
+type ModId = u32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Target {
+    Module(ModId),
+    Item(ItemRef),
+}
+
+enum Found {
+    Targets(Vec<Target>),
+    External,
+    Constructor,
+    Nothing,
+}
+
+struct Module {
+    krate: u32,
+    parent: Option<ModId>,
+    block: BlockId,
+    children: FxHashMap<String, ModId>,
+    /// Items declared directly in the module (not impls, not modules).
+    items: FxHashMap<String, Vec<ItemRef>>,
+    /// Imports scoped to the module: (file, import index).
+    imports: Vec<(u32, u32)>,
+}
+
+struct Index<'a> {
+    files: &'a [FileView<'a>],
+    modules: Vec<Module>,
+    crate_roots: Vec<Option<ModId>>,
+    /// Crate keys (`crates/storage/src`, `tests/x.rs`) by crate number.
+    crate_keys: Vec<String>,
+    /// Per file, per item: the module the item is declared in.
+    item_module: FxHashMap<u32, Vec<ModId>>,
+    file_module: FxHashMap<u32, ModId>,
+    file_crate: FxHashMap<u32, u32>,
+    /// Imports scoped to a function body, by that function.
+    fn_imports: FxHashMap<ItemRef, Vec<u32>>,
+    /// Methods by name of each type or trait.
+    assoc: FxHashMap<ItemRef, FxHashMap<String, Vec<ItemRef>>>,
+    impl_type: FxHashMap<ItemRef, ItemRef>,
+    impl_trait: FxHashMap<ItemRef, ItemRef>,
+    type_traits: FxHashMap<ItemRef, Vec<ItemRef>>,
+    /// Per crate: free functions and methods by name.
+    free_fns: Vec<FxHashMap<String, Vec<ItemRef>>>,
+    methods: Vec<FxHashMap<String, Vec<ItemRef>>>,
+    /// Per crate: the methods an unknown receiver may resolve to by a
+    /// unique name (see `COMMON_STD_METHODS` and `resolve_impls`).
+    unique_candidates: Vec<FxHashMap<String, Vec<ItemRef>>>,
+    /// Lookup results per module and name (nested so a lookup by `&str`
+    /// allocates nothing).
+    memo: RefCell<FxHashMap<ModId, FxHashMap<String, Vec<Target>>>>,
+    /// Outcome of each call (file, index), so a chain `a.b().c()` resolves
+    /// `a.b()` once.
+    call_memo: RefCell<FxHashMap<(u32, u32), Outcome>>,
+    /// `resolve_type` per module and type text (cleared with `memo`).
+    type_memo: RefCell<FxHashMap<ModId, FxHashMap<String, Option<ItemRef>>>>,
+    /// `extern_crate_roots` per (crate, name).
+    extern_memo: RefCell<FxHashMap<(u32, String), Vec<ModId>>>,
+    in_progress: RefCell<FxHashSet<(ModId, String)>>,
+}
+
+pub(super) fn resolve_rust(files: &[FileView], members: &[u32], out: &mut Resolution) {
+    if members.is_empty() {
+        return;
+    }
+    let mut index = Index::build(files, members, out);
+    index.resolve_impls(out);
+    for file in members {
+        index.resolve_imports(*file, out);
+        let summary = files[*file as usize].summary;
+        for (i, call) in summary.calls.iter().enumerate() {
+            let outcome = index.resolve_call_memo(*file, i as u32, 0);
+            let source = super::caller_id(files, *file, call);
+            out.record_call(files, *file, call, &outcome, source);
+        }
+    }
+}
+
+fn items_of(targets: &[Target]) -> Vec<ItemRef> {
+    targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::Item(item) => Some(*item),
+            Target::Module(_) => None,
+        })
+        .collect()
+}

@@ -1,0 +1,259 @@
+//! Receivers: the type a method call's receiver has (a typed local or
+//! parameter, a field of `self`, a generic parameter's trait bounds), and
+//! the text rules that read a type name out of a declaration.
+
+use super::Index;
+use crate::resolve::{Outcome, kind_of, settle};
+use crate::summary::{CallRef, ItemKind};
+
+impl Index<'_> {
+    /// `x.m()` where `x: G` and `G` is a generic parameter of the caller
+    /// or its impl: the method of a bound trait (`G: IntoNeighbors`), or
+    /// external when no bound of the crate declares it.
+    pub(super) fn generic_receiver(
+        &self,
+        file: u32,
+        call: &CallRef,
+        param: &str,
+    ) -> Option<Outcome> {
+        let summary = self.files[file as usize].summary;
+        let mut headers = Vec::new();
+        let mut current = call.caller;
+        while let Some(index) = current {
+            let item = summary.items.get(index as usize)?;
+            if item.kind.is_callable()
+                || item.kind == ItemKind::Impl
+                || item.kind == ItemKind::Trait
+            {
+                headers.push((index, item.signature.as_str()));
+            }
+            current = item.parent;
+        }
+        let declares = |header: &str| {
+            header.match_indices(param).any(|(at, _)| {
+                let before = header[..at].trim_end().chars().last();
+                let after = header[at + param.len()..].trim_start().chars().next();
+                matches!(before, Some('<' | ',')) && matches!(after, Some(':' | ',' | '>'))
+            })
+        };
+        if !headers.iter().any(|(_, header)| declares(header)) {
+            return None;
+        }
+        let mut found = Vec::new();
+        for (index, header) in &headers {
+            let module = self.module_of(file, Some(*index));
+            for bound in bounds_of(header, param) {
+                if let Some(trait_ref) = self.resolve_type(module, &bound)
+                    && kind_of(self.files, trait_ref) == ItemKind::Trait
+                {
+                    found.extend(self.methods_of(trait_ref, &call.text));
+                }
+            }
+        }
+        Some(settle(self.files, &found, "trait_bound").unwrap_or(Outcome::External))
+    }
+
+    /// `x.m()` where `x` is a parameter or local with a declared or evident
+    /// type, or `self.f.m()` where `f` is a field of the impl's type: the
+    /// methods of that type. `None` when the receiver's type is unknown.
+    pub(super) fn typed_receiver(&self, file: u32, call: &CallRef) -> Option<Outcome> {
+        let summary = self.files[file as usize].summary;
+        let receiver = call.receiver.as_str();
+        let (type_text, module) = if let Some(field) = receiver.strip_prefix("self.") {
+            if !is_identifier(field) {
+                return None;
+            }
+            let owner = self.self_type(file, call.caller)?;
+            let declared = self.files[owner.file as usize].field(owner.item, field)?;
+            (
+                declared.type_text.as_str(),
+                self.module_of(owner.file, Some(owner.item)),
+            )
+        } else if is_identifier(receiver) {
+            let mut current = call.caller;
+            let mut found = None;
+            while let Some(index) = current {
+                let item = summary.items.get(index as usize)?;
+                if item.kind.is_callable() {
+                    found = self.files[file as usize].typed_local(index, receiver, call.line);
+                    if found.is_some() {
+                        break;
+                    }
+                }
+                current = item.parent;
+            }
+            (found?.type_text.as_str(), self.module_of(file, call.caller))
+        } else {
+            return None;
+        };
+        let path = receiver_type_path(type_text);
+        let target = if path == "Self" {
+            self.self_type(file, call.caller)
+        } else {
+            self.resolve_type(module, &path)
+        };
+        match target {
+            // An alias hides the type: fall back to the name rules.
+            Some(t) if kind_of(self.files, t) == ItemKind::TypeAlias => None,
+            Some(t) => {
+                let found = self.methods_of(t, &call.text);
+                // A crate type without such a method: a method of a trait
+                // from elsewhere (Iterator, Display) or of a deref target.
+                Some(settle(self.files, &found, "typed_receiver").unwrap_or(Outcome::External))
+            }
+            None => {
+                let last = path.rsplit("::").next().unwrap_or("");
+                if STD_TYPES.contains(&last) {
+                    return Some(Outcome::External);
+                }
+                if is_identifier(&path) {
+                    return self.generic_receiver(file, call, &path);
+                }
+                None
+            }
+        }
+    }
+}
+
+/// The trait bounds of generic parameter `param` written in a header
+/// (`<G: A + B<X>>`, `where G: C`), as paths without generic arguments.
+fn bounds_of(header: &str, param: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (at, _) in header.match_indices(param) {
+        let before = header[..at].chars().last();
+        if !before.is_some_and(|c| c == '<' || c == ',' || c.is_whitespace()) {
+            continue;
+        }
+        let rest = header[at + param.len()..].trim_start();
+        let Some(rest) = rest.strip_prefix(':').filter(|r| !r.starts_with(':')) else {
+            continue;
+        };
+        // Up to the next ',' / '>' / '{' at generic depth 0.
+        let mut depth = 0usize;
+        let mut end = rest.len();
+        for (i, c) in rest.char_indices() {
+            match c {
+                '<' | '(' => depth += 1,
+                '>' | ')' if depth == 0 => {
+                    end = i;
+                    break;
+                }
+                '>' | ')' => depth -= 1,
+                ',' | '{' if depth == 0 => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        for bound in rest[..end].split('+') {
+            let bound = crate::text::normalize_type_text(bound.trim().trim_start_matches('?'));
+            if !bound.is_empty() && !bound.starts_with('\'') {
+                out.push(bound);
+            }
+        }
+    }
+    out
+}
+
+fn is_identifier(text: &str) -> bool {
+    !text.is_empty()
+        && text.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && !text.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// The type a method call on a value of this declared type dispatches on:
+/// references, `mut`, `dyn`, `impl`, lifetimes and smart pointers
+/// (`Box`, `Rc`, `Arc`) removed, then generic arguments.
+pub(super) fn receiver_type_path(text: &str) -> String {
+    let mut t = text.trim();
+    loop {
+        let before = t;
+        t = t.trim_start_matches('&').trim_start();
+        for prefix in ["mut ", "dyn ", "impl "] {
+            t = t.strip_prefix(prefix).unwrap_or(t).trim_start();
+        }
+        if t.starts_with('\'') {
+            t = t.split_once(' ').map_or("", |(_, rest)| rest).trim_start();
+        }
+        for wrapper in ["Box<", "Rc<", "Arc<", "std::rc::Rc<", "std::sync::Arc<"] {
+            if let Some(inner) = t.strip_prefix(wrapper).and_then(|r| r.strip_suffix('>')) {
+                t = inner.trim();
+            }
+        }
+        if t == before {
+            break;
+        }
+    }
+    crate::text::normalize_type_text(t)
+}
+
+/// Std types: a receiver of one of them never dispatches into the crate.
+const STD_TYPES: &[&str] = &[
+    "Vec",
+    "String",
+    "str",
+    "Option",
+    "Result",
+    "HashMap",
+    "HashSet",
+    "BTreeMap",
+    "BTreeSet",
+    "VecDeque",
+    "BinaryHeap",
+    "Cow",
+    "Path",
+    "PathBuf",
+    "OsStr",
+    "OsString",
+    "Duration",
+    "Instant",
+    "SystemTime",
+    "Mutex",
+    "RwLock",
+    "Cell",
+    "RefCell",
+    "File",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
+    "bool",
+    "char",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receiver_types_see_through_references_and_smart_pointers() {
+        assert_eq!(receiver_type_path("&'a mut Table<K>"), "Table");
+        assert_eq!(receiver_type_path("Box<dyn Shape>"), "Shape");
+        assert_eq!(receiver_type_path("&Arc<crate::a::Node>"), "crate::a::Node");
+        assert_eq!(receiver_type_path("impl Visitor"), "Visitor");
+        assert_eq!(receiver_type_path("Vec<u8>"), "Vec");
+        assert!(is_identifier("table_2") && !is_identifier("a.b") && !is_identifier("2x"));
+        assert_eq!(
+            bounds_of(
+                "pub fn toposort<G>(g: G) -> X where G: IntoNeighbors + Visitable<Map = M>",
+                "G"
+            ),
+            vec!["IntoNeighbors".to_string(), "Visitable".to_string()]
+        );
+        assert_eq!(
+            bounds_of("fn f<G: a::Walk + 'static, H>(g: G)", "G"),
+            vec!["a::Walk".to_string()]
+        );
+    }
+}
