@@ -110,7 +110,8 @@ fn quote_end(chars: &[char], i: usize) -> Option<(Token, usize)> {
         _ => return None,
     };
     if chars.get(quote + 1) == Some(&'\\') {
-        let mut j = quote + 2;
+        // Past the backslash and the character it escapes.
+        let mut j = quote + 3;
         while j < chars.len() && chars[j] != '\'' {
             j += 1;
         }

@@ -97,19 +97,19 @@ pub const ALLOWED_LONG_FILES: &[AllowedSize] = &[
     AllowedSize {
         path: "crates/ingest/src/resolve/rust.rs",
         function: "",
-        lines: 1277,
+        lines: 1276,
         reason: "index, imports, impls, calls and receivers in one file: to be removed by issue 24",
     },
     AllowedSize {
         path: "crates/sim/src/simulator.rs",
         function: "",
-        lines: 1320,
+        lines: 1318,
         reason: "operations, crash/restart and checks in one file: to be removed by issue 24",
     },
     AllowedSize {
         path: "crates/sim/src/vfs.rs",
         function: "",
-        lines: 1336,
+        lines: 1334,
         reason: "files, directories, power loss and fault injection in one file: to be removed by issue 24",
     },
 ];

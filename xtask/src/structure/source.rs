@@ -150,7 +150,8 @@ pub(super) fn scan(tokens: &[Lexeme]) -> FileFacts {
     let mut facts = FileFacts::default();
     // Inline modules open around the cursor: (name, index of their `}`).
     let mut inline: Vec<(String, usize)> = Vec::new();
-    let mut test_item = false;
+    // The line of the `#[cfg(test)]` of the item being read, if any.
+    let mut test_item: Option<usize> = None;
     let mut i = 0;
     while i < tokens.len() {
         while inline.last().is_some_and(|(_, close)| *close < i) {
@@ -167,18 +168,17 @@ pub(super) fn scan(tokens: &[Lexeme]) -> FileFacts {
                     if inner {
                         facts.test_file = true;
                     } else {
-                        test_item = true;
+                        test_item = test_item.or(Some(line));
                     }
                 }
                 i = close + 1;
                 continue;
             }
         }
-        if test_item {
+        if let Some(first_line) = test_item.take() {
             // Further attributes of the same item are read above.
             let end = item_end(tokens, i);
-            facts.test_lines += tokens[end].line + 1 - line;
-            test_item = false;
+            facts.test_lines += tokens[end].line + 1 - first_line;
             i = end + 1;
             continue;
         }
