@@ -79,7 +79,7 @@ struct BenchmarkOptions {
     baseline: Option<String>,
     /// Run only these groups (comma-separated, passed to the harness:
     /// writes, lookups, edges, traversals, bulk, concurrent, ingest,
-    /// cli, kausaldb, peers).
+    /// cli, server, kausaldb, peers).
     #[arg(long, value_name = "GROUPS")]
     only: Option<String>,
 }
