@@ -218,11 +218,14 @@ pub fn no_import_loops() -> Result<String, String> {
     let modules: usize = crates.iter().map(|tree| tree.files.len()).sum();
     let (errors, notices) = judge_loops(&found, ALLOWED_LOOPS);
     if !errors.is_empty() {
-        return Err(format!(
-            "{} new import loop(s) (a module must not import a sibling that imports it back; \
-             move what both need below them):\n      {}",
-            errors.len(),
-            errors.join("\n      ")
+        return Err(with_notices(
+            format!(
+                "{} new import loop(s) (a module must not import a sibling that imports it \
+                 back; move what both need below them):\n      {}",
+                errors.len(),
+                errors.join("\n      ")
+            ),
+            &notices,
         ));
     }
     let allowed: Vec<String> = ALLOWED_LOOPS
@@ -272,10 +275,13 @@ pub fn size_limits() -> Result<String, String> {
         .collect();
     let (errors, notices) = judge_sizes(&found, &allowed);
     if !errors.is_empty() {
-        return Err(format!(
-            "{} item(s) over the size limits (split along the seams they have):\n      {}",
-            errors.len(),
-            errors.join("\n      ")
+        return Err(with_notices(
+            format!(
+                "{} item(s) over the size limits (split along the seams they have):\n      {}",
+                errors.len(),
+                errors.join("\n      ")
+            ),
+            &notices,
         ));
     }
     Ok(with_notices(
