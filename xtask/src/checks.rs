@@ -29,7 +29,7 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-fn cargo_metadata() -> Result<serde_json::Value, String> {
+pub fn cargo_metadata() -> Result<serde_json::Value, String> {
     let output = Command::new("cargo")
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(workspace_root())

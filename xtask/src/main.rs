@@ -5,11 +5,12 @@
 
 mod checks;
 mod repeat;
+mod structure;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "xtask", about = "kausal project automation")]
@@ -24,6 +25,9 @@ enum Task {
     /// cargo package of every library crate, valgrind over kausal-memory,
     /// every test, example and doc test.
     TestAll,
+    /// The quick in-process checks of test-all alone (seconds): dependency
+    /// direction, std::fs, import loops, file and function sizes.
+    Checks,
     /// The storage crate's tests and the storage scenario tests.
     TestStorage,
     /// `cargo package` of every publishable crate (the test-all step).
@@ -31,25 +35,7 @@ enum Task {
     /// The main job: the benchmark harness (release build), with the fjall
     /// and redb peers unless --no-peer; writes target/benchmark/latest.json
     /// and report.html (charts, checked by parsing them back).
-    Benchmark {
-        /// Smaller data sets, under 10 seconds.
-        #[arg(long)]
-        quick: bool,
-        /// Skip building and running the fjall and redb peers.
-        #[arg(long)]
-        no_peer: bool,
-        /// Save this run as baseline NAME.
-        #[arg(long, value_name = "NAME")]
-        save_baseline: Option<String>,
-        /// Compare with baseline NAME.
-        #[arg(long, value_name = "NAME")]
-        baseline: Option<String>,
-        /// Run only these groups (comma-separated, passed to the harness:
-        /// writes, lookups, edges, traversals, bulk, concurrent, ingest,
-        /// cli, kausaldb, peers).
-        #[arg(long, value_name = "GROUPS")]
-        only: Option<String>,
-    },
+    Benchmark(BenchmarkOptions),
     /// kausal-memory's tests under valgrind (all of the workspace's unsafe).
     ValgrindMemory,
     /// Runs the chosen tests many times, optionally with busy threads
@@ -73,29 +59,55 @@ enum Task {
         test_args: Vec<String>,
     },
     /// Deterministic simulation of the engine under faults (release build).
-    Sim {
-        /// Number of seeds to run.
-        #[arg(long, default_value_t = 1000)]
-        seeds: u64,
-        /// Operations per seed.
-        #[arg(long, default_value_t = 2000)]
-        ops: usize,
-        /// Replay exactly this seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// First seed of the range.
-        #[arg(long, default_value_t = 0)]
-        first_seed: u64,
-        /// Turn a fault kind off (repeatable; `kausal-sim --help` lists them).
-        #[arg(long, value_name = "KIND")]
-        without: Vec<String>,
-        /// Start with the data directory already durable.
-        #[arg(long)]
-        premade_data_dir: bool,
-        /// Bits each WAL bit flip flips, within one sector.
-        #[arg(long, default_value_t = 1)]
-        wal_flip_bits: u32,
-    },
+    Sim(SimOptions),
+}
+
+/// Options of `cargo xtask benchmark`.
+#[derive(Args)]
+struct BenchmarkOptions {
+    /// Smaller data sets, under 10 seconds.
+    #[arg(long)]
+    quick: bool,
+    /// Skip building and running the fjall and redb peers.
+    #[arg(long)]
+    no_peer: bool,
+    /// Save this run as baseline NAME.
+    #[arg(long, value_name = "NAME")]
+    save_baseline: Option<String>,
+    /// Compare with baseline NAME.
+    #[arg(long, value_name = "NAME")]
+    baseline: Option<String>,
+    /// Run only these groups (comma-separated, passed to the harness:
+    /// writes, lookups, edges, traversals, bulk, concurrent, ingest,
+    /// cli, server, kausaldb, peers).
+    #[arg(long, value_name = "GROUPS")]
+    only: Option<String>,
+}
+
+/// Options of `cargo xtask sim`.
+#[derive(Args)]
+struct SimOptions {
+    /// Number of seeds to run.
+    #[arg(long, default_value_t = 1000)]
+    seeds: u64,
+    /// Operations per seed.
+    #[arg(long, default_value_t = 2000)]
+    ops: usize,
+    /// Replay exactly this seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// First seed of the range.
+    #[arg(long, default_value_t = 0)]
+    first_seed: u64,
+    /// Turn a fault kind off (repeatable; `kausal-sim --help` lists them).
+    #[arg(long, value_name = "KIND")]
+    without: Vec<String>,
+    /// Start with the data directory already durable.
+    #[arg(long)]
+    premade_data_dir: bool,
+    /// Bits each WAL bit flip flips, within one sector.
+    #[arg(long, default_value_t = 1)]
+    wal_flip_bits: u32,
 }
 
 /// One step of a task: a name and its outcome.
@@ -241,6 +253,129 @@ fn valgrind_memory(runner: &mut Runner) {
     );
 }
 
+/// The benchmark task: the release `kausal` binary, then the harness, then
+/// a look at the report it wrote.
+fn benchmark(runner: &mut Runner, options: &BenchmarkOptions) {
+    let BenchmarkOptions {
+        quick,
+        no_peer,
+        save_baseline,
+        baseline,
+        only,
+    } = options;
+    let mut args = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "kausal-benches",
+        "--bin",
+        "kausal-bench",
+    ];
+    if !*no_peer {
+        args.extend(["--features", "fjall,redb"]);
+    }
+    args.push("--");
+    if *quick {
+        args.push("--quick");
+    }
+    if let Some(name) = &save_baseline {
+        args.extend(["--save-baseline", name]);
+    }
+    if let Some(name) = &baseline {
+        args.extend(["--baseline", name]);
+    }
+    if let Some(groups) = &only {
+        args.extend(["--only", groups]);
+    }
+    // The `kausal callers` row runs the release binary as a whole
+    // process; the harness finds it beside itself.
+    let binary_built = runner.command(
+        "kausal binary (release)",
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--quiet",
+            "--package",
+            "kausal-cli",
+            "--bin",
+            "kausal",
+        ],
+    );
+    if binary_built && runner.command("benchmark harness", "cargo", &args) {
+        runner.check("report.html written", || {
+            let report = checks::workspace_root()
+                .join("target")
+                .join("benchmark")
+                .join("report.html");
+            let text = std::fs::read_to_string(&report)
+                .map_err(|error| format!("{}: {error}", report.display()))?;
+            // The harness parsed every chart back before writing;
+            // here: the file is this run's and holds charts.
+            let charts = text.matches("<svg").count();
+            if charts == 0 {
+                return Err(format!("{} holds no chart", report.display()));
+            }
+            Ok(format!("{} ({charts} charts)", report.display()))
+        });
+    }
+}
+
+/// The simulation task: `kausal-sim` in release mode with these options.
+fn sim(runner: &mut Runner, options: &SimOptions) {
+    let SimOptions {
+        seeds,
+        ops,
+        seed,
+        first_seed,
+        without,
+        premade_data_dir,
+        wal_flip_bits,
+    } = options;
+    let seeds = seeds.to_string();
+    let ops = ops.to_string();
+    let first_seed = first_seed.to_string();
+    let wal_flip_bits = wal_flip_bits.to_string();
+    let mut args = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "kausal-sim",
+        "--bin",
+        "kausal-sim",
+        "--",
+        "--seeds",
+        &seeds,
+        "--ops",
+        &ops,
+        "--first-seed",
+        &first_seed,
+    ];
+    let seed_text = seed.map(|seed| seed.to_string());
+    if let Some(seed_text) = &seed_text {
+        args.extend(["--seed", seed_text]);
+    }
+    for kind in without {
+        args.extend(["--without", kind]);
+    }
+    if *premade_data_dir {
+        args.push("--premade-data-dir");
+    }
+    args.extend(["--wal-flip-bits", &wal_flip_bits]);
+    runner.command("simulation", "cargo", &args);
+}
+
+/// The in-process checks over the sources and manifests (test-all's and
+/// `cargo xtask checks`).
+fn source_checks(runner: &mut Runner) {
+    runner.check("dependency direction", checks::dependency_direction);
+    runner.check("no std::fs outside OsVfs", checks::no_std_fs);
+    runner.check("no import loop inside a crate", structure::no_import_loops);
+    runner.check("file and function size limits", structure::size_limits);
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut runner = Runner::new();
@@ -259,8 +394,7 @@ fn main() -> ExitCode {
                     "warnings",
                 ],
             );
-            runner.check("dependency direction", checks::dependency_direction);
-            runner.check("no std::fs outside OsVfs", checks::no_std_fs);
+            source_checks(&mut runner);
             // After clippy, whose build filled the registry index cache that
             // offline packaging resolves third-party dependencies from.
             runner.check("cargo package (library crates)", checks::package_crates);
@@ -275,6 +409,10 @@ fn main() -> ExitCode {
             );
             runner.finish("test-all")
         }
+        Task::Checks => {
+            source_checks(&mut runner);
+            runner.finish("checks")
+        }
         Task::Package => {
             runner.check("cargo package (library crates)", checks::package_crates);
             runner.finish("package")
@@ -283,70 +421,8 @@ fn main() -> ExitCode {
             test_storage(&mut runner);
             runner.finish("test-storage")
         }
-        Task::Benchmark {
-            quick,
-            no_peer,
-            save_baseline,
-            baseline,
-            only,
-        } => {
-            let mut args = vec![
-                "run",
-                "--release",
-                "--quiet",
-                "--package",
-                "kausal-benches",
-                "--bin",
-                "kausal-bench",
-            ];
-            if !no_peer {
-                args.extend(["--features", "fjall,redb"]);
-            }
-            args.push("--");
-            if quick {
-                args.push("--quick");
-            }
-            if let Some(name) = &save_baseline {
-                args.extend(["--save-baseline", name]);
-            }
-            if let Some(name) = &baseline {
-                args.extend(["--baseline", name]);
-            }
-            if let Some(groups) = &only {
-                args.extend(["--only", groups]);
-            }
-            // The `kausal callers` row runs the release binary as a whole
-            // process; the harness finds it beside itself.
-            let binary_built = runner.command(
-                "kausal binary (release)",
-                "cargo",
-                &[
-                    "build",
-                    "--release",
-                    "--quiet",
-                    "--package",
-                    "kausal-cli",
-                    "--bin",
-                    "kausal",
-                ],
-            );
-            if binary_built && runner.command("benchmark harness", "cargo", &args) {
-                runner.check("report.html written", || {
-                    let report = checks::workspace_root()
-                        .join("target")
-                        .join("benchmark")
-                        .join("report.html");
-                    let text = std::fs::read_to_string(&report)
-                        .map_err(|error| format!("{}: {error}", report.display()))?;
-                    // The harness parsed every chart back before writing;
-                    // here: the file is this run's and holds charts.
-                    let charts = text.matches("<svg").count();
-                    if charts == 0 {
-                        return Err(format!("{} holds no chart", report.display()));
-                    }
-                    Ok(format!("{} ({charts} charts)", report.display()))
-                });
-            }
+        Task::Benchmark(options) => {
+            benchmark(&mut runner, &options);
             runner.finish("benchmark")
         }
         Task::Repeat {
@@ -370,47 +446,8 @@ fn main() -> ExitCode {
             valgrind_memory(&mut runner);
             runner.finish("valgrind-memory")
         }
-        Task::Sim {
-            seeds,
-            ops,
-            seed,
-            first_seed,
-            without,
-            premade_data_dir,
-            wal_flip_bits,
-        } => {
-            let seeds = seeds.to_string();
-            let ops = ops.to_string();
-            let first_seed = first_seed.to_string();
-            let wal_flip_bits = wal_flip_bits.to_string();
-            let mut args = vec![
-                "run",
-                "--release",
-                "--quiet",
-                "--package",
-                "kausal-sim",
-                "--bin",
-                "kausal-sim",
-                "--",
-                "--seeds",
-                &seeds,
-                "--ops",
-                &ops,
-                "--first-seed",
-                &first_seed,
-            ];
-            let seed_text = seed.map(|seed| seed.to_string());
-            if let Some(seed_text) = &seed_text {
-                args.extend(["--seed", seed_text]);
-            }
-            for kind in &without {
-                args.extend(["--without", kind]);
-            }
-            if premade_data_dir {
-                args.push("--premade-data-dir");
-            }
-            args.extend(["--wal-flip-bits", &wal_flip_bits]);
-            runner.command("simulation", "cargo", &args);
+        Task::Sim(options) => {
+            sim(&mut runner, &options);
             runner.finish("sim")
         }
     }
