@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::hash::StableHasher;
 use crate::language::Language;
 use crate::meta::{BlockMeta, FILE_KIND, STATE_KIND, has_kind};
-use crate::naming::FileNames;
+use crate::naming::{FileNames, name_file};
 use crate::summary::{ItemKind, Summary};
 
 /// Version of a file's state block; a different version makes the file
@@ -183,4 +183,65 @@ pub fn state_block_id(file_id: BlockId) -> BlockId {
 /// Id of the file block of `path` (to check a stored record's identity).
 pub fn file_block_id(language: Language, path: &str) -> BlockId {
     crate::naming::block_id(language, path, "", ItemKind::File, 0)
+}
+
+/// `Ok` when every block of `record` is within the storage engine's limits;
+/// else why not, naming the block.
+pub fn storable(record: &FileRecord) -> Result<(), String> {
+    let names = name_file(record.language, &record.path, &record.summary);
+    let blocks = file_blocks(record, &names)?;
+    for block in &blocks {
+        kausal_storage::validate_block_fields(
+            block.id,
+            &block.source_uri,
+            &block.metadata_json,
+            &block.content,
+        )
+        .map_err(|error| format!("cannot be stored: {error}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::MAX_SIGNATURE_BYTES;
+
+    /// A record whose summary is `items` copies of one `#define`, each with
+    /// a signature of the longest kept length.
+    fn record_with_items(items: usize) -> FileRecord {
+        let text = "#define REG_0 0x0\n";
+        let mut parser = tree_sitter::Parser::new();
+        let mut summary = crate::extract(Language::C, text, &mut parser).expect("extract");
+        let template = summary.items[0].clone();
+        summary.items = (0..items)
+            .map(|index| {
+                let mut item = template.clone();
+                item.name = format!("REG_{index}");
+                item.signature = "s".repeat(MAX_SIGNATURE_BYTES);
+                item
+            })
+            .collect();
+        FileRecord {
+            path: "gen/regs.h".into(),
+            language: Language::C,
+            size: text.len() as u64,
+            mtime_ns: 0,
+            content_hash: crate::hash::hash_bytes(text.as_bytes()),
+            content: Arc::from(text),
+            summary,
+        }
+    }
+
+    #[test]
+    fn a_file_whose_state_would_break_a_storage_limit_is_not_storable() {
+        assert_eq!(storable(&record_with_items(10)), Ok(()));
+        // ~40,000 signatures of 512 bytes: a summary over the 16 MiB a
+        // block's content may hold.
+        let reason = storable(&record_with_items(40_000)).expect_err("over the limit");
+        assert!(
+            reason.starts_with("cannot be stored: ") && reason.contains("content is"),
+            "{reason}"
+        );
+    }
 }

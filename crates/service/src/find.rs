@@ -1,12 +1,12 @@
 //! `find`: blocks matching a name, filtered by kind and path glob.
 
-use crate::answer::storage_error;
 use crate::error::ServiceError;
 use crate::model::BlockInfo;
 use crate::names::{self, MatchKind};
 use crate::query::MAX_FIND_LIMIT;
 use crate::reader::Reader;
 use crate::report::{Answer, FindReport};
+use crate::resolve::storage_error;
 
 /// Kind names users type, mapped to the stored kind.
 fn normalize_kind(kind: &str) -> &str {

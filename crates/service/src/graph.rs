@@ -6,12 +6,12 @@ use std::path::Path;
 use kausal_query::{Algorithm, Direction, EdgeTypeSet, QueryEngine, Traversal};
 use kausal_storage::EdgeType;
 
-use crate::answer::{query_error, resolve_one, storage_error};
 use crate::error::ServiceError;
 use crate::model::BlockInfo;
 use crate::query::TraceDirection;
 use crate::reader::Reader;
 use crate::report::{Answer, CyclesReport, DepsReport, PathReport, TraceReport, TraceStep};
+use crate::resolve::{query_error, resolve_one, storage_error};
 
 /// Edge types from `--edges`, else `default`.
 fn edge_set(

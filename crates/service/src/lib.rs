@@ -34,10 +34,11 @@ pub mod names;
 pub mod query;
 pub mod reader;
 pub mod report;
+mod resolve;
 mod stats;
 mod tree;
 
-pub use answer::{answer, check_name};
+pub use answer::answer;
 pub use code::ErrorCode;
 pub use error::{Candidate, ServiceError};
 pub use model::{BlockDetail, BlockInfo};
@@ -50,6 +51,7 @@ pub use report::{
     Answer, CyclesReport, DepsReport, FindReport, PathReport, StatsReport, TraceReport, TraceStep,
     TreeNode, TreeReport,
 };
+pub use resolve::check_name;
 
 // The crate README's example compiles as a doc test, so it cannot drift.
 #[doc = include_str!("../README.md")]

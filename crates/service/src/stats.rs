@@ -9,11 +9,11 @@ use kausal_ingest::meta::{STATE_KIND, has_kind};
 use kausal_storage::EdgeType;
 use kausal_vfs::{OsVfs, Vfs};
 
-use crate::answer::storage_error;
 use crate::error::ServiceError;
 use crate::model::BlockInfo;
 use crate::reader::Reader;
 use crate::report::{Answer, StatsReport};
+use crate::resolve::storage_error;
 
 fn dir_bytes(dir: &Path) -> u64 {
     let vfs = OsVfs::new();

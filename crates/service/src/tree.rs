@@ -3,12 +3,12 @@
 
 use kausal_storage::{BlockId, EdgeType, StorageError};
 
-use crate::answer::{resolve_one, storage_error};
 use crate::error::ServiceError;
 use crate::model::BlockInfo;
 use crate::query::{MAX_TREE_DEPTH, MAX_TREE_NODES};
 use crate::reader::Reader;
 use crate::report::{TreeNode, TreeReport};
+use crate::resolve::{resolve_one, storage_error};
 
 fn call_edge(edge_type: EdgeType) -> bool {
     matches!(

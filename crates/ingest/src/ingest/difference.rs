@@ -1,0 +1,348 @@
+//! The write half of an ingest: from the ingester's picture (`State`) and
+//! the files that changed to the target graph, planned in two steps (blocks,
+//! then edges by resolving every file) and applied as one batch per file;
+//! and the walk record. Planning never writes; applying never decides.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use kausal_storage::{
+    BlockId, ContextBlock, Database, EdgeType, GraphEdge, StorageError, WriteBatch,
+};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::{State, lap};
+use crate::error::IngestError;
+use crate::record::{file_blocks, fingerprint};
+use crate::report::IngestReport;
+use crate::resolve::{FileView, Resolution, resolve};
+use crate::walk_record::{WALK_RECORD_URI, WalkRecord, walk_record_id};
+
+/// Fingerprint and path of a stored block, by id.
+type BlockIndex = FxHashMap<BlockId, (u128, Arc<str>)>;
+
+/// What the blocks of the graph should be, and the writes that get there.
+struct BlockPlan {
+    /// Every block of the target graph.
+    target: BlockIndex,
+    /// New or changed blocks, by file.
+    puts: BTreeMap<String, Vec<ContextBlock>>,
+    /// Blocks to delete, by file, sorted.
+    deletes: BTreeMap<String, Vec<BlockId>>,
+}
+
+/// What the edges of the graph should be, and the writes that get there.
+struct EdgePlan {
+    /// Every edge of the target graph.
+    target: FxHashSet<GraphEdge>,
+    /// A new resolution, when one ran.
+    resolution: Option<Resolution>,
+    /// New edges, by the file whose batch writes them, sorted.
+    puts: BTreeMap<String, Vec<GraphEdge>>,
+    /// Stale edges not deleted with a block, by file, sorted.
+    deletes: BTreeMap<String, Vec<GraphEdge>>,
+}
+
+/// Computes the target graph and writes what differs from `state`.
+pub(super) fn write_difference(
+    engine: &Database,
+    state: &mut State,
+    changed: &[String],
+    resolve_again: bool,
+    report: &mut IngestReport,
+) -> Result<(), IngestError> {
+    let mut clock = Instant::now();
+    let mut blocks = plan_blocks(state, changed)?;
+    report.timings.blocks = lap(&mut clock);
+    let edges = plan_edges(state, &blocks, resolve_again);
+    report.resolved = edges.resolution.is_some();
+    report.timings.resolve = lap(&mut clock);
+    apply(engine, &blocks, &edges, report)?;
+    report.timings.write = lap(&mut clock);
+    engine.sync().map_err(|source| IngestError::Write {
+        path: "(sync)".into(),
+        source,
+    })?;
+    report.timings.sync = lap(&mut clock);
+
+    // The walk record is not a file's block; it is written by `run`.
+    if let Some(record) = state.blocks.get(&walk_record_id()) {
+        blocks.target.insert(walk_record_id(), record.clone());
+    }
+    state.blocks = blocks.target;
+    state.edges = edges.target;
+    state.verified = true;
+    if let Some(resolution) = edges.resolution {
+        state.calls = resolution.calls;
+        state.imports = resolution.imports;
+        state.samples = resolution.samples;
+    }
+    Ok(())
+}
+
+/// Target blocks of the files that changed (all files when the stored
+/// graph is not verified); blocks of unchanged files stay as they are.
+fn plan_blocks(state: &State, changed: &[String]) -> Result<BlockPlan, IngestError> {
+    let rebuild: Vec<&str> = if state.verified {
+        changed.iter().map(String::as_str).collect()
+    } else {
+        state.files.keys().map(String::as_str).collect()
+    };
+    let rebuild_set: FxHashSet<&str> = rebuild.iter().copied().collect();
+    let mut puts: BTreeMap<String, Vec<ContextBlock>> = BTreeMap::new();
+    let mut target: BlockIndex = FxHashMap::default();
+    for path in &rebuild {
+        let Some(entry) = state.files.get(*path) else {
+            continue;
+        };
+        let blocks =
+            file_blocks(&entry.record, &entry.names).map_err(|reason| IngestError::Write {
+                path: (*path).to_string(),
+                source: StorageError::InvalidMetadata {
+                    id: entry.names.file_id,
+                    reason,
+                },
+            })?;
+        let path_arc: Arc<str> = Arc::from(*path);
+        for block in blocks {
+            let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
+            target.insert(block.id, (fp, path_arc.clone()));
+            if state.blocks.get(&block.id).map(|(old, _)| *old) != Some(fp) {
+                puts.entry((*path).to_string()).or_default().push(block);
+            }
+        }
+    }
+    for (id, (fp, path)) in &state.blocks {
+        if !rebuild_set.contains(&**path) && state.files.contains_key(&**path) {
+            target.insert(*id, (*fp, path.clone()));
+        }
+    }
+    let mut deletes: BTreeMap<String, Vec<BlockId>> = BTreeMap::new();
+    for (id, (_, path)) in &state.blocks {
+        if !target.contains_key(id) && *id != walk_record_id() {
+            deletes.entry(path.to_string()).or_default().push(*id);
+        }
+    }
+    for ids in deletes.values_mut() {
+        ids.sort();
+    }
+    Ok(BlockPlan {
+        target,
+        puts,
+        deletes,
+    })
+}
+
+/// Target edges (every file resolved again, or the stored ones when no
+/// file's resolution input changed) and the edge writes, each assigned to
+/// the batch of the file its owner lives in.
+fn plan_edges(state: &State, blocks: &BlockPlan, resolve_again: bool) -> EdgePlan {
+    let resolution = resolve_again.then(|| {
+        let views: Vec<FileView> = state
+            .files
+            .values()
+            .map(|entry| {
+                FileView::new(
+                    &entry.record.path,
+                    entry.record.language,
+                    &entry.record.summary,
+                    &entry.names,
+                )
+            })
+            .collect();
+        let mut resolution = resolve(&views);
+        // The name index (see `name_index`): derived like every other
+        // edge, so it is written, diffed and deleted with the blocks it
+        // names.
+        for (path, entry) in &state.files {
+            crate::name_index::file_edges(path, &entry.names, &mut resolution.edges);
+        }
+        resolution
+    });
+    // Without a resolution every changed file kept its items, calls and
+    // imports: the same edges, name index included.
+    let target: FxHashSet<GraphEdge> = match &resolution {
+        Some(resolution) => resolution.edges.iter().copied().collect(),
+        None => state.edges.clone(),
+    };
+    let deleted_blocks: FxHashSet<BlockId> = blocks.deletes.values().flatten().copied().collect();
+    // An edge is written in the batch of the file its source lives in;
+    // a name-index edge's source is a key, not a block: use the target.
+    let owner = |edge: &GraphEdge| {
+        if edge.edge_type == EdgeType::Names {
+            edge.target
+        } else {
+            edge.source
+        }
+    };
+    let path_of = |edge: &GraphEdge| -> String {
+        let id = owner(edge);
+        blocks
+            .target
+            .get(&id)
+            .or_else(|| state.blocks.get(&id))
+            .map(|(_, p)| p.to_string())
+            .unwrap_or_default()
+    };
+    // Only the new and stale edges are sorted (a deterministic write order).
+    let mut new_edges: Vec<&GraphEdge> = target
+        .iter()
+        .filter(|edge| !state.edges.contains(edge))
+        .collect();
+    new_edges.sort();
+    let mut puts: BTreeMap<String, Vec<GraphEdge>> = BTreeMap::new();
+    for edge in new_edges {
+        puts.entry(path_of(edge)).or_default().push(*edge);
+    }
+    let mut stale: Vec<&GraphEdge> = state
+        .edges
+        .iter()
+        .filter(|edge| !target.contains(edge))
+        .collect();
+    stale.sort();
+    let mut deletes: BTreeMap<String, Vec<GraphEdge>> = BTreeMap::new();
+    for edge in stale {
+        // Deleting a block deletes its edges.
+        if deleted_blocks.contains(&edge.source) || deleted_blocks.contains(&edge.target) {
+            continue;
+        }
+        deletes.entry(path_of(edge)).or_default().push(*edge);
+    }
+    EdgePlan {
+        target,
+        resolution,
+        puts,
+        deletes,
+    }
+}
+
+/// Writes the plans: one batch per file (split only past the batch limits).
+fn apply(
+    engine: &Database,
+    blocks: &BlockPlan,
+    edges: &EdgePlan,
+    report: &mut IngestReport,
+) -> Result<(), IngestError> {
+    let mut paths: Vec<&String> = blocks
+        .puts
+        .keys()
+        .chain(blocks.deletes.keys())
+        .chain(edges.puts.keys())
+        .chain(edges.deletes.keys())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let mut writer = BatchWriter::new(engine);
+    for path in paths {
+        writer.path = path.clone();
+        for block in blocks.puts.get(path).into_iter().flatten() {
+            writer.push(|b| b.put_block(block.clone()))?;
+            report.blocks_written += 1;
+        }
+        for id in blocks.deletes.get(path).into_iter().flatten() {
+            writer.push(|b| b.delete_block(*id))?;
+            report.blocks_deleted += 1;
+        }
+        for edge in edges.deletes.get(path).into_iter().flatten() {
+            writer.push(|b| b.delete_edge(*edge))?;
+            report.edges_deleted += 1;
+        }
+        for edge in edges.puts.get(path).into_iter().flatten() {
+            writer.push(|b| b.put_edge(*edge))?;
+            report.edges_written += 1;
+        }
+        writer.commit()?;
+    }
+    report.batches = writer.batches;
+    Ok(())
+}
+
+/// Accumulates ops into a batch, committing when it would exceed the
+/// storage limits and at the end of each file.
+struct BatchWriter<'e> {
+    engine: &'e Database,
+    batch: WriteBatch,
+    path: String,
+    batches: u64,
+}
+
+impl<'e> BatchWriter<'e> {
+    fn new(engine: &'e Database) -> Self {
+        Self {
+            engine,
+            batch: WriteBatch::new(),
+            path: String::new(),
+            batches: 0,
+        }
+    }
+
+    fn push(
+        &mut self,
+        op: impl Fn(&mut WriteBatch) -> Result<(), StorageError>,
+    ) -> Result<(), IngestError> {
+        match op(&mut self.batch) {
+            Ok(()) => Ok(()),
+            Err(StorageError::BatchTooLarge { .. }) if !self.batch.is_empty() => {
+                self.commit()?;
+                op(&mut self.batch).map_err(|source| self.error(source))
+            }
+            Err(source) => Err(self.error(source)),
+        }
+    }
+
+    fn error(&self, source: StorageError) -> IngestError {
+        IngestError::Write {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn commit(&mut self) -> Result<(), IngestError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.engine
+            .write_batch(&self.batch)
+            .map_err(|source| IngestError::Write {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.batches += 1;
+        self.batch.clear();
+        Ok(())
+    }
+}
+
+/// Stores what this walk left out (for `kausal stats`) when it differs from
+/// the stored record: one block in its own batch, then a sync.
+pub(super) fn write_walk_record(
+    engine: &Database,
+    state: &mut State,
+    report: &IngestReport,
+) -> Result<(), IngestError> {
+    let error = |source| IngestError::Write {
+        path: WALK_RECORD_URI.into(),
+        source,
+    };
+    let block = WalkRecord::from_report(report)
+        .to_block()
+        .map_err(|reason| {
+            error(StorageError::InvalidMetadata {
+                id: walk_record_id(),
+                reason,
+            })
+        })?;
+    let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
+    if state.blocks.get(&block.id).map(|(old, _)| *old) == Some(fp) {
+        return Ok(());
+    }
+    let mut batch = WriteBatch::new();
+    batch.put_block(block.clone()).map_err(error)?;
+    engine.write_batch(&batch).map_err(error)?;
+    engine.sync().map_err(error)?;
+    state
+        .blocks
+        .insert(block.id, (fp, Arc::from(WALK_RECORD_URI)));
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! The read half of an ingest's memory: the ingester's picture of the
+//! stored graph, rebuilt from the graph itself after a restart.
+
+use std::sync::Arc;
+
+use kausal_storage::{BlockId, Database, EdgeType};
+use rustc_hash::FxHashMap;
+
+use super::{Entry, State};
+use crate::error::IngestError;
+use crate::naming::name_file;
+use crate::record::{FileRecord, fingerprint, is_file_block, is_state_block, record_from_block};
+
+/// Rebuilds the ingester's picture from the stored graph: every block's
+/// fingerprint and path, every edge, and the file records carried by file
+/// blocks. Marked unverified: a crash may have left it half-written.
+pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
+    let snapshot = engine.snapshot();
+    let mut state = State::default();
+    let mut ids = Vec::new();
+    let mut paths: FxHashMap<String, Arc<str>> = FxHashMap::default();
+    // File block contents by id, and state blocks (id, uri, metadata,
+    // summary), joined after the scan.
+    let mut contents: FxHashMap<BlockId, Arc<str>> = FxHashMap::default();
+    let mut states: Vec<(BlockId, String, String, String)> = Vec::new();
+    let views = snapshot
+        .iterate_blocks()
+        .map_err(|source| IngestError::ReadGraph {
+            block: "(scan)".into(),
+            source,
+        })?;
+    for view in views {
+        let view = view.map_err(|source| IngestError::ReadGraph {
+            block: "(scan)".into(),
+            source,
+        })?;
+        let path = paths
+            .entry(view.source_uri.to_string())
+            .or_insert_with(|| Arc::from(view.source_uri))
+            .clone();
+        let fp = fingerprint(view.source_uri, view.metadata_json, view.content);
+        state.blocks.insert(view.id, (fp, path));
+        ids.push(view.id);
+        if is_file_block(&view) {
+            contents.insert(view.id, Arc::from(view.content));
+        } else if is_state_block(&view) {
+            states.push((
+                view.id,
+                view.source_uri.to_string(),
+                view.metadata_json.to_string(),
+                view.content.to_string(),
+            ));
+        }
+    }
+    // Each state block with its file block's content. A state that does
+    // not parse, or whose file block is missing, is not trusted: its file
+    // is re-parsed (and the stale blocks replaced), the ingest goes on.
+    for (id, uri, metadata_json, content) in &states {
+        let view = kausal_storage::BlockView {
+            id: *id,
+            sequence: 0,
+            source_uri: uri,
+            metadata_json,
+            content,
+        };
+        let Ok(Some(record)) = record_from_block(&view, Arc::from("")) else {
+            continue;
+        };
+        let file_id = crate::record::file_block_id(record.language, &record.path);
+        let Some(file_content) = contents.get(&file_id) else {
+            continue;
+        };
+        let record = FileRecord {
+            content: file_content.clone(),
+            ..record
+        };
+        let names = name_file(record.language, &record.path, &record.summary);
+        state
+            .files
+            .insert(record.path.clone(), Entry { record, names });
+    }
+    let mut scratch = Vec::new();
+    let read_edges = |id: kausal_storage::BlockId| {
+        move |source| IngestError::ReadGraph {
+            block: id.to_string(),
+            source,
+        }
+    };
+    for id in ids {
+        scratch.clear();
+        snapshot
+            .find_outgoing_edges_into(id, &mut scratch)
+            .map_err(read_edges(id))?;
+        state.edges.extend(scratch.iter().copied());
+        scratch.clear();
+        snapshot
+            .find_incoming_edges_into(id, &mut scratch)
+            .map_err(read_edges(id))?;
+        state.edges.extend(scratch.iter().copied());
+    }
+    // Edge types ingest never writes are not its to delete.
+    state.edges.retain(|edge| {
+        !matches!(
+            edge.edge_type,
+            EdgeType::References | EdgeType::DependsOn | EdgeType::CallsFunction
+        )
+    });
+    Ok(state)
+}

@@ -1,0 +1,471 @@
+//! The `Ingester`: walk, read and parse in parallel, resolve, and write the
+//! difference between the stored graph and the graph the tree should give.
+//!
+//! Correctness rule: the graph written is a pure function of the current
+//! tree (block contents and metadata from each file's summary, edges from
+//! resolving all summaries), and an ingest writes exactly the difference
+//! between it and what is stored. The ingester's picture of what is stored
+//! comes from the graph itself (each file's state block carries its size,
+//! mtime, content hash and summary), so after a crash at any point a re-ingest
+//! reloads that picture, recomputes the target graph, and converges to the
+//! from-scratch result. Between successful ingests the picture is kept in
+//! memory, so a no-change re-ingest is a walk and a stat per file.
+//!
+//! This file runs an ingest (walk, parse threads, the target set of files);
+//! `difference` plans and writes the graph's difference, `load` rebuilds
+//! the picture from a stored graph.
+
+mod difference;
+mod load;
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use kausal_storage::{BlockId, Database, EdgeType, GraphEdge};
+use kausal_vfs::Vfs;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::IngestOptions;
+use crate::error::IngestError;
+use crate::extract::extract;
+use crate::hash::hash_bytes;
+use crate::naming::{FileNames, name_file};
+use crate::read::read_source;
+use crate::record::{FileRecord, storable};
+use crate::report::{IngestReport, SkipCause, SkippedFile};
+use crate::resolve::{CallSample, CallStats, ImportStats};
+use crate::walk::{WalkEntry, walk};
+
+/// How much older than the previous walk an mtime must be for size+mtime
+/// to prove a file unchanged (coarse file-system timestamp ticks).
+const RACY_MARGIN_NS: u64 = 2_000_000_000;
+
+/// Time since `clock`, restarting it.
+fn lap(clock: &mut Instant) -> std::time::Duration {
+    let elapsed = clock.elapsed();
+    *clock = Instant::now();
+    elapsed
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// One file as the ingester holds it.
+#[derive(Debug, Clone)]
+struct Entry {
+    record: FileRecord,
+    names: FileNames,
+}
+
+/// The ingester's picture of the stored graph.
+#[derive(Debug, Default)]
+struct State {
+    files: BTreeMap<String, Entry>,
+    /// Fingerprint and path of every stored block.
+    blocks: FxHashMap<BlockId, (u128, Arc<str>)>,
+    edges: FxHashSet<GraphEdge>,
+    /// True once the stored graph is known to equal the target graph of
+    /// `files` (after a successful ingest); false after loading from a
+    /// graph a crash may have left half-written.
+    verified: bool,
+    calls: CallStats,
+    imports: ImportStats,
+    samples: Vec<CallSample>,
+    /// Wall clock (ns since the epoch) when the last successful walk began.
+    /// A file whose mtime is not clearly older than that may have been
+    /// rewritten within one timestamp tick without changing size or mtime
+    /// ("racily clean", as git calls it), so it is re-read and hashed.
+    last_walk_ns: u64,
+}
+
+/// Ingests one directory tree into engines, keeping what it learned
+/// between calls so re-ingests touch only what changed.
+pub struct Ingester {
+    root: PathBuf,
+    vfs: Arc<dyn Vfs>,
+    options: IngestOptions,
+    state: Option<State>,
+}
+
+enum Parsed {
+    Record(Box<FileRecord>),
+    Skipped(SkipCause, String),
+}
+
+impl Ingester {
+    /// An ingester of `root`, reading file contents through `vfs`.
+    pub fn new(
+        vfs: Arc<dyn Vfs>,
+        root: impl AsRef<Path>,
+        options: IngestOptions,
+    ) -> Result<Self, IngestError> {
+        options.validate()?;
+        Ok(Self {
+            root: root.as_ref().to_path_buf(),
+            vfs,
+            options,
+            state: None,
+        })
+    }
+
+    /// Forgets the in-memory picture; the next ingest reloads it from the
+    /// graph (what happens after a restart).
+    pub fn forget(&mut self) {
+        self.state = None;
+    }
+
+    /// Brings `engine` in line with the tree. The engine must hold nothing
+    /// but what ingests of this root wrote.
+    pub fn ingest(&mut self, engine: &Database) -> Result<IngestReport, IngestError> {
+        let started = Instant::now();
+        let mut state = match self.state.take() {
+            Some(state) => state,
+            None => load::load_state(engine)?,
+        };
+        let load = started.elapsed();
+        let result = self.run(engine, &mut state, started).map(|mut report| {
+            report.timings.load = load;
+            report
+        });
+        // Keep the picture only if it matches what is stored.
+        if result.is_ok() {
+            self.state = Some(state);
+        }
+        result
+    }
+
+    fn run(
+        &self,
+        engine: &Database,
+        state: &mut State,
+        started: Instant,
+    ) -> Result<IngestReport, IngestError> {
+        let mut report = IngestReport::default();
+        let walk_started_ns = now_ns();
+        let mut clock = Instant::now();
+        let outcome = walk(&self.root, &self.options)?;
+        let (walked, mut skipped) = (outcome.entries, outcome.skipped);
+        report.ignored = outcome.ignored;
+        report.timings.walk = lap(&mut clock);
+        report.files_seen = walked.len() as u64;
+
+        let to_read = self.to_read(&walked, state, &mut skipped, &mut report);
+        let parsed = self.read_and_parse(&to_read, state)?;
+        report.timings.parse = lap(&mut clock);
+
+        // The target set of files.
+        let walked_paths: FxHashSet<&str> = walked.iter().map(|e| e.path.as_str()).collect();
+        let mut changed: Vec<String> = Vec::new();
+        let mut removed: Vec<String> = Vec::new();
+        // False while every changed file kept its resolution input (a body
+        // edit that left items, calls, imports and types alone): the edges
+        // are then unchanged and resolution is skipped.
+        let mut structure_changed = false;
+        for (entry, result) in to_read.iter().zip(parsed) {
+            match result {
+                Parsed::Record(record) => {
+                    let record = *record;
+                    structure_changed |= state.files.get(&entry.path).is_none_or(|old| {
+                        !same_resolution_input(&old.record.summary, &record.summary)
+                    });
+                    if state.files.get(&entry.path).map(|e| &e.record.content_hash)
+                        == Some(&record.content_hash)
+                    {
+                        report.files_unchanged += 1;
+                    } else {
+                        report.files_parsed += 1;
+                        report.lines_parsed += u64::from(record.summary.lines);
+                        report.bytes_parsed += record.size;
+                    }
+                    let names = name_file(record.language, &record.path, &record.summary);
+                    changed.push(entry.path.clone());
+                    state
+                        .files
+                        .insert(entry.path.clone(), Entry { record, names });
+                }
+                Parsed::Skipped(cause, reason) => {
+                    skipped.push(SkippedFile::new(entry.path.clone(), cause, reason));
+                    if state.files.remove(&entry.path).is_some() {
+                        removed.push(entry.path.clone());
+                    }
+                }
+            }
+        }
+        let gone: Vec<String> = state
+            .files
+            .keys()
+            .filter(|path| !walked_paths.contains(path.as_str()))
+            .cloned()
+            .collect();
+        for path in gone {
+            state.files.remove(&path);
+            removed.push(path);
+        }
+        // Files that were over the size limit are skipped above without
+        // being read; they leave the graph too.
+        let oversized: Vec<String> = skipped
+            .iter()
+            .filter(|s| state.files.contains_key(&s.path))
+            .map(|s| s.path.clone())
+            .collect();
+        for path in oversized {
+            state.files.remove(&path);
+            removed.push(path);
+        }
+        report.files_removed = removed.len() as u64;
+
+        if !changed.is_empty() || !removed.is_empty() || !state.verified {
+            let resolve_again = structure_changed || !removed.is_empty() || !state.verified;
+            difference::write_difference(engine, state, &changed, resolve_again, &mut report)?;
+        }
+
+        state.last_walk_ns = walk_started_ns;
+        skipped.sort();
+        report.skipped = skipped;
+        describe_graph(state, &mut report);
+        report.calls = state.calls.clone();
+        report.imports = state.imports.clone();
+        report.call_samples = state.samples.clone();
+        difference::write_walk_record(engine, state, &report)?;
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    /// The walked files to read: not over the size limit (those join
+    /// `skipped`) and not proven unchanged by size and mtime (those count
+    /// as unchanged).
+    fn to_read<'w>(
+        &self,
+        walked: &'w [WalkEntry],
+        state: &State,
+        skipped: &mut Vec<SkippedFile>,
+        report: &mut IngestReport,
+    ) -> Vec<&'w WalkEntry> {
+        let mut to_read = Vec::new();
+        for entry in walked {
+            if entry.size > self.options.max_file_bytes {
+                skipped.push(SkippedFile::new(
+                    entry.path.clone(),
+                    SkipCause::TooLarge,
+                    format!(
+                        "larger than {} bytes (--max-filesize)",
+                        self.options.max_file_bytes
+                    ),
+                ));
+                continue;
+            }
+            let same = state.files.get(&entry.path).is_some_and(|old| {
+                old.record.language == entry.language
+                    && old.record.size == entry.size
+                    && old.record.mtime_ns == entry.mtime_ns
+                    && entry.mtime_ns != 0
+                    && entry.mtime_ns.saturating_add(RACY_MARGIN_NS) < state.last_walk_ns
+            });
+            if same {
+                report.files_unchanged += 1;
+            } else {
+                to_read.push(entry);
+            }
+        }
+        to_read
+    }
+
+    /// Reads and parses files on all cores; results in input order.
+    fn read_and_parse(
+        &self,
+        entries: &[&WalkEntry],
+        state: &State,
+    ) -> Result<Vec<Parsed>, IngestError> {
+        let threads = self
+            .options
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .clamp(1, entries.len().max(1));
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<Parsed>>> =
+            Mutex::new((0..entries.len()).map(|_| None).collect());
+        let progress = self.progress_bar(entries);
+        let worker = || {
+            let mut parser = tree_sitter::Parser::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(entry) = entries.get(index) else {
+                    break;
+                };
+                // A panic inside the parser or extractor (a bug, or a grammar
+                // crash on hostile input) skips the file instead of ending
+                // the ingest; the parser is replaced since its state is unknown.
+                let parsed = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.parse_one(entry, state, &mut parser)
+                })) {
+                    Ok(parsed) => parsed,
+                    Err(_) => {
+                        parser = tree_sitter::Parser::new();
+                        Parsed::Skipped(
+                            SkipCause::ParseFailed,
+                            "internal error while parsing (panic caught)".into(),
+                        )
+                    }
+                };
+                progress.inc(1);
+                if let Ok(mut results) = results.lock()
+                    && let Some(slot) = results.get_mut(index)
+                {
+                    *slot = Some(parsed);
+                }
+            }
+        };
+        if threads == 1 {
+            worker();
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 0..threads {
+                    scope.spawn(worker);
+                }
+            });
+        }
+        progress.finish_and_clear();
+        let results = results.into_inner().map_err(|_| IngestError::Worker {
+            reason: "a parse worker panicked".into(),
+        })?;
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(index, parsed)| {
+                parsed.ok_or_else(|| IngestError::Worker {
+                    reason: format!(
+                        "no result for {}",
+                        entries.get(index).map_or("?", |e| e.path.as_str())
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    fn progress_bar(&self, entries: &[&WalkEntry]) -> ProgressBar {
+        if !self.options.progress || !std::io::stderr().is_terminal() || entries.len() < 200 {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(entries.len() as u64);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} ingest {pos}/{len} files {per_sec} eta {eta} {wide_bar}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    }
+
+    fn parse_one(
+        &self,
+        entry: &WalkEntry,
+        state: &State,
+        parser: &mut tree_sitter::Parser,
+    ) -> Parsed {
+        let text = match read_source(&*self.vfs, &entry.absolute, self.options.max_file_bytes) {
+            Ok(text) => text,
+            Err((cause, reason)) => return Parsed::Skipped(cause, reason),
+        };
+        let content_hash = hash_bytes(text.as_bytes());
+        let size = text.len() as u64;
+        // Same bytes as stored: keep the summary, only size/mtime change.
+        if let Some(old) = state.files.get(&entry.path)
+            && old.record.content_hash == content_hash
+            && old.record.language == entry.language
+        {
+            let mut record = old.record.clone();
+            record.size = size;
+            record.mtime_ns = entry.mtime_ns;
+            return Parsed::Record(Box::new(record));
+        }
+        let record = match extract(entry.language, &text, parser) {
+            Ok(summary) => FileRecord {
+                path: entry.path.clone(),
+                language: entry.language,
+                size,
+                mtime_ns: entry.mtime_ns,
+                content_hash,
+                content: Arc::from(text),
+                summary,
+            },
+            Err(reason) => {
+                return Parsed::Skipped(SkipCause::ParseFailed, format!("parse failed: {reason}"));
+            }
+        };
+        // A file whose blocks the storage engine would refuse (a generated
+        // header of tens of thousands of `#define`s makes a file block's
+        // metadata larger than a block may be) is left out here, on the
+        // parse thread, instead of failing the write of the whole ingest.
+        if let Err(reason) = storable(&record) {
+            return Parsed::Skipped(SkipCause::OverLimit, reason);
+        }
+        Parsed::Record(Box::new(record))
+    }
+}
+
+/// What the graph holds after an ingest, into `report`: lines, blocks by
+/// kind, partially parsed files, edges by type.
+fn describe_graph(state: &State, report: &mut IngestReport) {
+    for entry in state.files.values() {
+        let summary = &entry.record.summary;
+        report.total_lines += u64::from(summary.lines);
+        *report.blocks_by_kind.entry("file".into()).or_default() += 1;
+        for item in &summary.items {
+            *report
+                .blocks_by_kind
+                .entry(item.kind.name().into())
+                .or_default() += 1;
+        }
+        if summary.syntax_errors > 0 || !summary.truncated.is_empty() {
+            let mut reason = format!("{} syntax error nodes", summary.syntax_errors);
+            if !summary.truncated.is_empty() {
+                reason = format!("{reason}; {}", summary.truncated);
+            }
+            report.partial.push(SkippedFile::new(
+                entry.record.path.clone(),
+                SkipCause::Partial,
+                reason,
+            ));
+        }
+    }
+    // Counted per type first: a String key per edge was a measurable
+    // share of a one-file re-ingest.
+    let mut by_type: FxHashMap<EdgeType, u64> = FxHashMap::default();
+    for edge in &state.edges {
+        *by_type.entry(edge.edge_type).or_default() += 1;
+    }
+    for (edge_type, count) in by_type {
+        report
+            .edges_by_type
+            .insert(edge_type.name().to_string(), count);
+    }
+}
+
+/// True when two summaries of one file resolve to the same edges: the same
+/// items (kinds, names, nesting, impl types, signatures), calls, imports,
+/// typed locals and fields. Positions and docs may differ.
+fn same_resolution_input(a: &crate::summary::Summary, b: &crate::summary::Summary) -> bool {
+    a.calls == b.calls
+        && a.imports == b.imports
+        && a.typed_locals == b.typed_locals
+        && a.fields == b.fields
+        && a.local_calls == b.local_calls
+        && a.module_decls == b.module_decls
+        && a.items.len() == b.items.len()
+        && a.items.iter().zip(&b.items).all(|(x, y)| {
+            x.kind == y.kind
+                && x.name == y.name
+                && x.parent == y.parent
+                && x.impl_type == y.impl_type
+                && x.impl_trait == y.impl_trait
+                && x.signature == y.signature
+        })
+}
