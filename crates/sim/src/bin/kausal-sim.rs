@@ -56,6 +56,59 @@ fn options(args: &Args, seed: u64) -> Result<SimOptions, String> {
     Ok(options)
 }
 
+/// Totals over every seed run.
+#[derive(Default)]
+struct Totals {
+    faults: FaultCounts,
+    stats: SimStats,
+    operations: u64,
+    recoveries: u64,
+    read_only_opens: u64,
+    /// Runs that ended with a bit flip detected and reported.
+    detected: u64,
+    /// Seeds that failed.
+    failures: Vec<u64>,
+}
+
+/// The command that replays a failed seed up to the failing op.
+fn replay_command(args: &Args, seed: u64, op: usize) -> String {
+    let mut without: String = args
+        .without
+        .iter()
+        .map(|kind| format!(" --without {kind}"))
+        .collect();
+    if args.premade_data_dir {
+        without.push_str(" --premade-data-dir");
+    }
+    if args.wal_flip_bits != 1 {
+        without.push_str(&format!(" --wal-flip-bits {}", args.wal_flip_bits));
+    }
+    format!("cargo xtask sim --seed {seed} --ops {op}{without}")
+}
+
+/// Adds one seed's report to the totals, printing a failure's replay.
+fn record(args: &Args, seed: u64, report: &kausal_sim::RunReport, totals: &mut Totals) {
+    totals.faults.add(&report.faults);
+    totals.stats.add(&report.stats);
+    totals.operations += report.ops_run as u64;
+    totals.recoveries += report.recoveries;
+    totals.read_only_opens += report.read_only_opens;
+    match &report.stop {
+        Some(Stop::Failure { op, message }) => {
+            println!("FAIL seed {seed} at op {op}: {message}");
+            println!("  replay: {}", replay_command(args, seed, *op));
+            totals.failures.push(seed);
+        }
+        Some(Stop::CorruptionDetected { op, message }) => {
+            totals.detected += 1;
+            if args.list_detected {
+                println!("detected seed {seed} at op {op}: {message}");
+            }
+        }
+        None => {}
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     if let Err(message) = options(&args, 0) {
@@ -69,79 +122,63 @@ fn main() -> ExitCode {
     // Panics are caught and reported per seed; keep their backtraces quiet.
     std::panic::set_hook(Box::new(|info| eprintln!("panic: {info}")));
     let started = Instant::now();
-    let mut totals = FaultCounts::default();
-    let mut stats = SimStats::default();
-    let mut operations = 0u64;
-    let mut recoveries = 0u64;
-    let mut read_only_opens = 0u64;
-    let mut detected = 0u64;
-    let mut failures = Vec::new();
+    let mut totals = Totals::default();
     for (index, seed) in seeds.iter().copied().enumerate() {
         let Ok(options) = options(&args, seed) else {
             return ExitCode::FAILURE;
         };
-        let report = run_seed(&options);
-        totals.add(&report.faults);
-        stats.add(&report.stats);
-        operations += report.ops_run as u64;
-        recoveries += report.recoveries;
-        read_only_opens += report.read_only_opens;
-        match &report.stop {
-            Some(Stop::Failure { op, message }) => {
-                println!("FAIL seed {seed} at op {op}: {message}");
-                let mut without: String = args
-                    .without
-                    .iter()
-                    .map(|kind| format!(" --without {kind}"))
-                    .collect();
-                if args.premade_data_dir {
-                    without.push_str(" --premade-data-dir");
-                }
-                if args.wal_flip_bits != 1 {
-                    without.push_str(&format!(" --wal-flip-bits {}", args.wal_flip_bits));
-                }
-                println!("  replay: cargo xtask sim --seed {seed} --ops {op}{without}");
-                failures.push(seed);
-            }
-            Some(Stop::CorruptionDetected { op, message }) => {
-                detected += 1;
-                if args.list_detected {
-                    println!("detected seed {seed} at op {op}: {message}");
-                }
-            }
-            None => {}
-        }
+        record(&args, seed, &run_seed(&options), &mut totals);
         if (index + 1) % 500 == 0 {
             eprintln!(
                 "  {} of {} seeds, {} failures, {:.0}s",
                 index + 1,
                 seeds.len(),
-                failures.len(),
+                totals.failures.len(),
                 started.elapsed().as_secs_f64()
             );
         }
     }
+    print_summary(&args, seeds.len(), &totals);
     println!(
-        "seeds run: {}  operations: {operations}  crashes: {}  recoveries: {recoveries}  \
-         read-only opens checked: {read_only_opens}",
-        seeds.len(),
-        totals.crashes
+        "failures: {}{}  ({:.1}s)",
+        totals.failures.len(),
+        if totals.failures.is_empty() {
+            String::new()
+        } else {
+            format!(" (seeds {:?})", totals.failures)
+        },
+        started.elapsed().as_secs_f64()
+    );
+    if totals.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The soak's counts: operations, faults, background steps, snapshots.
+fn print_summary(args: &Args, seeds: usize, totals: &Totals) {
+    let (faults, stats) = (&totals.faults, &totals.stats);
+    println!(
+        "seeds run: {seeds}  operations: {}  crashes: {}  recoveries: {}  \
+         read-only opens checked: {}",
+        totals.operations, faults.crashes, totals.recoveries, totals.read_only_opens
     );
     println!(
         "faults injected: {} (read {}, write {}, short write {}, sync {}, reordered writeback {}, \
          torn page {}, torn write {}, dir entry rollback {}, bit flip {}, wal bit flip {}, disk full {})",
-        totals.total(),
-        totals.read_errors,
-        totals.write_errors,
-        totals.short_writes,
-        totals.sync_errors,
-        totals.reordered_writebacks,
-        totals.torn_pages,
-        totals.torn_writes,
-        totals.dir_entry_rollbacks,
-        totals.bit_flips,
-        totals.wal_bit_flips,
-        totals.disk_full
+        faults.total(),
+        faults.read_errors,
+        faults.write_errors,
+        faults.short_writes,
+        faults.sync_errors,
+        faults.reordered_writebacks,
+        faults.torn_pages,
+        faults.torn_writes,
+        faults.dir_entry_rollbacks,
+        faults.bit_flips,
+        faults.wal_bit_flips,
+        faults.disk_full
     );
     println!(
         "background steps: {} flushes, {} merges, {} idle, {} failed; failures scheduled inside \
@@ -171,20 +208,8 @@ fn main() -> ExitCode {
             FAULT_KINDS.join(", ")
         );
     }
-    println!("bit flips detected and reported (run ended, as designed): {detected}");
     println!(
-        "failures: {}{}  ({:.1}s)",
-        failures.len(),
-        if failures.is_empty() {
-            String::new()
-        } else {
-            format!(" (seeds {failures:?})")
-        },
-        started.elapsed().as_secs_f64()
+        "bit flips detected and reported (run ended, as designed): {}",
+        totals.detected
     );
-    if failures.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
 }
