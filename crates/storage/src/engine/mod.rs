@@ -385,7 +385,10 @@ impl Database {
     /// The last flush or compaction error that writes survived (see the
     /// module documentation), if any.
     pub fn last_background_error(&self) -> Option<String> {
-        self.shared().health.last_background_error()
+        self.shared()
+            .health
+            .last_background_error()
+            .map(|failure| failure.reason)
     }
 
     /// Current counters and sizes.
