@@ -62,7 +62,7 @@ use crate::op::Op;
 use crate::wal::writer::WalWriter;
 use crate::{BlockId, ContextBlock, GraphEdge, StorageError, StorageResult};
 
-pub use open::{LOCK_FILE, RecoveryReport};
+pub use open::RecoveryReport;
 pub use scan::BlockIter;
 pub use snapshot::{Snapshot, SnapshotSizes};
 
