@@ -39,6 +39,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use kausal_storage::files::{FileKind, classify_path};
 use kausal_vfs::{FileLock, MappedFile, Vfs, VfsError, VfsFile, VfsResult};
 
 /// Granularity at which the page cache writes dirty data back.
@@ -374,10 +375,9 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// True for a WAL segment's name (`wal-*.log`).
+/// True for a WAL segment's name, as storage names them.
 pub(crate) fn is_wal_segment(path: &Path) -> bool {
-    let name = file_name(path);
-    name.starts_with("wal-") && name.ends_with(".log")
+    classify_path(path).is_some_and(FileKind::is_wal_segment)
 }
 
 impl State {
@@ -653,8 +653,8 @@ impl State {
             .files
             .iter()
             .filter(|(path, _)| {
-                let name = file_name(path);
-                name.ends_with(".sst") || name == "MANIFEST"
+                classify_path(path)
+                    .is_some_and(|kind| kind.is_table() || kind == FileKind::Manifest)
             })
             .filter_map(|(path, id)| {
                 let len = self.inodes.get(id)?.current.len();

@@ -18,9 +18,10 @@ use std::sync::Arc;
 use kausal_vfs::Vfs;
 
 use crate::config::Config;
-use crate::manifest::{MANIFEST_FILE, Manifest};
+use crate::files::MANIFEST_FILE;
+use crate::files::{FileKind, classify};
+use crate::manifest::Manifest;
 use crate::sstable::table_path;
-use crate::wal::parse_segment_file_name;
 use crate::{Database, StorageError, StorageResult};
 
 /// Copies taken before giving up on a database that keeps changing.
@@ -134,7 +135,10 @@ fn attempt(vfs: &dyn Vfs, from: &Path, to: &Path) -> StorageResult<Option<Backup
     let mut segments: Vec<u64> = vfs
         .list_dir(from)?
         .iter()
-        .filter_map(|name| parse_segment_file_name(name))
+        .filter_map(|name| match classify(name) {
+            Some(FileKind::WalSegment { id }) => Some(id),
+            _ => None,
+        })
         .collect();
     segments.sort_unstable();
     for id in segments {

@@ -1,5 +1,6 @@
 //! `StorageError`: every way a storage call fails, each naming what and where.
 
+use std::io;
 use std::path::PathBuf;
 
 use kausal_memory::MemoryError;
@@ -133,6 +134,10 @@ pub enum StorageError {
     Poisoned {
         /// The first failure that poisoned the engine.
         reason: String,
+        /// The I/O error kind of that failure, when it was an I/O error
+        /// (kept so callers can tell a full disk from a broken one without
+        /// reading `reason`).
+        kind: Option<io::ErrorKind>,
     },
     /// `shutdown` was called on this database (through any handle).
     #[error("database {} is shut down", dir.display())]
@@ -152,6 +157,8 @@ pub enum StorageError {
         memtable_bytes: usize,
         /// The background failure.
         reason: String,
+        /// The I/O error kind of that failure, when it was an I/O error.
+        kind: Option<io::ErrorKind>,
     },
     /// Too many live SSTables; `compact` must run first.
     #[error("{count} live SSTables reached the limit of {max}; run compact()")]
@@ -170,6 +177,26 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// The kind of the I/O error behind this error: the error itself for
+    /// [`StorageError::Io`], the failure that caused it for
+    /// [`StorageError::Poisoned`] and [`StorageError::WriteStalled`];
+    /// `None` for errors that are not I/O failures.
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        match self {
+            Self::Io(error) => Some(error.kind()),
+            Self::Poisoned { kind, .. } | Self::WriteStalled { kind, .. } => *kind,
+            _ => None,
+        }
+    }
+
+    /// True when the error comes from a full disk
+    /// ([`io::ErrorKind::StorageFull`]), directly or as the cause of a
+    /// poisoned engine or a stalled write: freeing space and retrying (or
+    /// reopening) can succeed, and nothing acknowledged was lost.
+    pub fn is_storage_full(&self) -> bool {
+        self.io_kind() == Some(io::ErrorKind::StorageFull)
+    }
+
     /// A corruption error at `file`/`offset`.
     pub fn corruption(file: impl Into<PathBuf>, offset: u64, reason: impl Into<String>) -> Self {
         Self::Corruption {
@@ -177,5 +204,45 @@ impl StorageError {
             offset,
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn io(kind: io::ErrorKind) -> StorageError {
+        StorageError::Io(VfsError::new(
+            "write_at",
+            Path::new("wal-1.log"),
+            io::Error::from(kind),
+        ))
+    }
+
+    #[test]
+    fn a_full_disk_is_recognised_through_every_wrapper() {
+        let full = Some(io::ErrorKind::StorageFull);
+        assert!(io(io::ErrorKind::StorageFull).is_storage_full());
+        assert!(!io(io::ErrorKind::Other).is_storage_full());
+        let poisoned = StorageError::Poisoned {
+            reason: "write_at failed".into(),
+            kind: full,
+        };
+        assert!(poisoned.is_storage_full());
+        let stalled = StorageError::WriteStalled {
+            memtable_bytes: 1,
+            reason: "flush failed".into(),
+            kind: full,
+        };
+        assert!(stalled.is_storage_full());
+        let unknown = StorageError::Poisoned {
+            reason: "No space left on device".into(),
+            kind: None,
+        };
+        assert!(!unknown.is_storage_full(), "the text is not consulted");
+        assert!(!StorageError::ZeroBlockId.is_storage_full());
+        assert_eq!(StorageError::ZeroBlockId.io_kind(), None);
     }
 }

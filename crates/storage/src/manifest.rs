@@ -13,13 +13,10 @@ use std::path::{Path, PathBuf};
 use kausal_vfs::Vfs;
 
 use crate::codec::{PutBytes, Reader, u32_at};
+use crate::files::{MANIFEST_FILE, MANIFEST_TEMP_FILE};
 use crate::sstable::TableMeta;
 use crate::{StorageError, StorageResult};
 
-/// File name of the manifest.
-pub const MANIFEST_FILE: &str = "MANIFEST";
-/// File name of a manifest being written.
-pub const MANIFEST_TEMP_FILE: &str = "MANIFEST.tmp";
 const MAGIC: &[u8; 8] = b"KAUSMAN1";
 /// Manifest format version this build reads and writes. Every version keeps
 /// the header layout above, so the version can be trusted once the checksum

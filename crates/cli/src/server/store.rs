@@ -70,6 +70,8 @@ pub enum StoreError {
         db: PathBuf,
         /// Why it is read-only: the error from opening it for writing.
         reason: String,
+        /// That error was a full disk (HTTP 507 `disk_full`).
+        disk_full: bool,
     },
     /// A thread panicked while holding one of the store's locks; the store cannot be used safely
     /// (HTTP 500 `storage`).
@@ -86,15 +88,27 @@ impl StoreError {
     /// True when the error is a full disk (the ingest can be retried once
     /// space is freed; nothing acknowledged was lost).
     pub fn is_disk_full(&self) -> bool {
-        let text = match self {
-            StoreError::Storage { source, .. } => source.to_string(),
-            StoreError::Ingest { source, .. } => source.to_string(),
-            StoreError::ReadOnly { reason, .. } => reason.clone(),
-            _ => return false,
-        };
-        let full = std::io::Error::from(std::io::ErrorKind::StorageFull).to_string();
-        text.contains(&full) || text.contains("No space left")
+        match self {
+            StoreError::Storage { source, .. } => source.is_storage_full(),
+            StoreError::Ingest { source, .. } => caused_by_full_disk(source.as_ref()),
+            StoreError::ReadOnly { disk_full, .. } => *disk_full,
+            _ => false,
+        }
     }
+}
+
+/// True when a storage error in `error`'s source chain is a full disk. The
+/// chain is walked (rather than `IngestError`'s variants matched) so that
+/// any ingest error wrapping a storage error counts.
+fn caused_by_full_disk(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(storage) = error.downcast_ref::<StorageError>() {
+            return storage.is_storage_full();
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// Figures the server reports at `/v1/metrics`.
@@ -143,7 +157,8 @@ pub struct Store {
     ingests_failed: AtomicU64,
     last_ingest_micros: AtomicU64,
     last_error: Mutex<Option<String>>,
-    read_only_reason: Mutex<Option<String>>,
+    /// Why the last reopen was read-only, and whether that was a full disk.
+    read_only_reason: Mutex<Option<(String, bool)>>,
     /// The test hook [`INGEST_PAUSE_ENV`]; `None` unless the variable is set.
     pause: Option<IngestPause>,
 }
@@ -294,15 +309,16 @@ impl Store {
         }
         let engine = self.engine()?;
         if engine.is_read_only() {
-            let reason = self
+            let (reason, disk_full) = self
                 .read_only_reason
                 .lock()
                 .ok()
                 .and_then(|reason| reason.clone())
-                .unwrap_or_else(|| "opened read-only".into());
+                .unwrap_or_else(|| ("opened read-only".into(), false));
             return Err(StoreError::ReadOnly {
                 db: self.db.clone(),
                 reason,
+                disk_full,
             });
         }
         match ingester.ingest(&engine) {
@@ -348,7 +364,7 @@ impl Store {
                         }
                     }
                 }
-                Some(error.to_string())
+                Some((error.to_string(), error.is_storage_full()))
             }
         };
         if let Ok(mut read_only) = self.read_only_reason.lock() {
@@ -371,7 +387,7 @@ impl Store {
                 .read_only_reason
                 .lock()
                 .ok()
-                .and_then(|reason| reason.clone()),
+                .and_then(|reason| reason.clone().map(|(reason, _)| reason)),
             tables: 0,
             table_bytes: 0,
             memtable_bytes: 0,

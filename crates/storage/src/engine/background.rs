@@ -14,9 +14,9 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use crate::files::{FileKind, classify};
 use crate::metrics::Counters;
 use crate::sstable::reader::Table;
-use crate::wal::parse_segment_file_name;
 use crate::{StorageError, StorageResult};
 
 use super::Database;
@@ -202,7 +202,7 @@ impl Shared {
         };
         let mut removed = false;
         for name in names {
-            if parse_segment_file_name(&name).is_some_and(|id| id < first_kept) {
+            if matches!(classify(&name), Some(FileKind::WalSegment { id }) if id < first_kept) {
                 // A segment left behind is harmless: replay skips records
                 // the tables already hold, and the next flush retries.
                 self.table_dir().remove_quietly(&self.dir.join(name));

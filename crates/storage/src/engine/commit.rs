@@ -114,8 +114,11 @@ impl Shared {
             self.health.check_writable()?;
             if Counters::get(&self.counters.background_errors) > errors_before {
                 finish_stall(stall_started);
-                let reason = self.health.last_background_error().unwrap_or_default();
-                return Err(self.stall_error(reason));
+                let failure = self.health.last_background_error();
+                let reason = failure.as_ref().map(|f| f.reason.clone());
+                return Err(
+                    self.stall_error(reason.unwrap_or_default(), failure.and_then(|f| f.kind))
+                );
             }
         }
     }
@@ -125,14 +128,15 @@ impl Shared {
             return error;
         }
         self.note_background_error(&error);
-        self.stall_error(error.to_string())
+        self.stall_error(error.to_string(), error.io_kind())
     }
 
-    fn stall_error(&self, reason: String) -> StorageError {
+    fn stall_error(&self, reason: String, kind: Option<std::io::ErrorKind>) -> StorageError {
         let mem = self.lock_mem();
         StorageError::WriteStalled {
             memtable_bytes: mem.memtables.iter().map(Memtable::approximate_bytes).sum(),
             reason,
+            kind,
         }
     }
 

@@ -82,6 +82,10 @@ fn a_failed_flush_inside_a_write_does_not_fail_the_write() {
         matches!(stalled, StorageError::WriteStalled { .. }),
         "{stalled}"
     );
+    assert!(
+        stalled.is_storage_full(),
+        "the stall keeps its cause: {stalled:?}"
+    );
     assert!(written > 64, "only {written} writes before the stall");
     assert!(!engine.is_poisoned());
     assert!(engine.metrics().background_errors > 0);
@@ -126,4 +130,25 @@ fn a_full_disk_while_writing_the_manifest_temp_file_does_not_poison() {
     drop(engine);
     let engine = Database::open_with(vfs, dir.path(), config()).unwrap();
     assert!((1..=11).all(|n| present(&engine, n)));
+}
+
+#[test]
+fn a_full_disk_under_the_wal_poisons_with_its_kind_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let vfs = Arc::new(FaultyOsVfs::default());
+    let engine = Database::open_with(vfs.clone(), dir.path(), config()).unwrap();
+    engine.put_block(&block(1)).unwrap();
+    vfs.faults.set_disk_full_for(Some("wal-"));
+    // With `SyncMode::Manual` the WAL buffers the write; `sync` writes it.
+    engine.put_block(&block(2)).unwrap();
+    let error = engine.sync().unwrap_err();
+    assert!(error.is_storage_full(), "{error:?}");
+    assert!(engine.is_poisoned());
+    // Later calls get `Poisoned`, which still says why: a full disk.
+    let poisoned = engine.put_block(&block(3)).unwrap_err();
+    assert!(
+        matches!(poisoned, StorageError::Poisoned { .. }),
+        "{poisoned}"
+    );
+    assert!(poisoned.is_storage_full(), "{poisoned:?}");
 }

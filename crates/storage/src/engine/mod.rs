@@ -62,7 +62,7 @@ use crate::op::Op;
 use crate::wal::writer::WalWriter;
 use crate::{BlockId, ContextBlock, GraphEdge, StorageError, StorageResult};
 
-pub use open::{LOCK_FILE, RecoveryReport};
+pub use open::RecoveryReport;
 pub use scan::BlockIter;
 pub use snapshot::{Snapshot, SnapshotSizes};
 
@@ -385,7 +385,10 @@ impl Database {
     /// The last flush or compaction error that writes survived (see the
     /// module documentation), if any.
     pub fn last_background_error(&self) -> Option<String> {
-        self.shared().health.last_background_error()
+        self.shared()
+            .health
+            .last_background_error()
+            .map(|failure| failure.reason)
     }
 
     /// Current counters and sizes.

@@ -10,13 +10,12 @@ use std::sync::Arc;
 use kausal_vfs::{FileLock, Vfs};
 
 use crate::config::Config;
-use crate::manifest::{MANIFEST_FILE, MANIFEST_TEMP_FILE, Manifest};
+use crate::files::{FileKind, LOCK_FILE, classify};
+use crate::manifest::Manifest;
 use crate::memtable::Memtable;
 use crate::metrics::Counters;
 use crate::op::{PayloadError, PayloadOps};
-use crate::sstable::parse_table_file_name;
 use crate::sstable::reader::Table;
-use crate::wal::parse_segment_file_name;
 use crate::wal::reader::{WalReplayReport, replay_segments};
 use crate::wal::writer::WalWriter;
 use crate::{StorageError, StorageResult};
@@ -76,9 +75,6 @@ pub(super) struct Recovered {
     pub lock: FileLock,
 }
 
-/// Name of the lock file that keeps a second engine out.
-pub const LOCK_FILE: &str = "LOCK";
-
 /// What `open` found and repaired.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -107,19 +103,21 @@ fn take_inventory(vfs: &dyn Vfs, dir: &Path, read_only: bool) -> StorageResult<I
         has_tables: false,
     };
     for name in vfs.list_dir(dir)? {
-        if let Some(id) = parse_segment_file_name(&name) {
-            inventory.segments.push(id);
-        } else if parse_table_file_name(&name).is_some() {
-            inventory.has_tables = true;
-        } else if name == MANIFEST_TEMP_FILE {
-            // A manifest write that never reached its rename.
-            if !read_only {
-                vfs.remove_file(&dir.join(&name))?;
+        match classify(&name) {
+            Some(FileKind::WalSegment { id }) => inventory.segments.push(id),
+            Some(FileKind::Table { .. }) => inventory.has_tables = true,
+            Some(FileKind::ManifestTemp) => {
+                // A manifest write that never reached its rename.
+                if !read_only {
+                    vfs.remove_file(&dir.join(&name))?;
+                }
             }
-        } else if name != MANIFEST_FILE && name != LOCK_FILE {
-            return Err(StorageError::UnexpectedFile {
-                path: dir.join(name),
-            });
+            Some(FileKind::Manifest | FileKind::Lock) => {}
+            None => {
+                return Err(StorageError::UnexpectedFile {
+                    path: dir.join(name),
+                });
+            }
         }
     }
     inventory.segments.sort_unstable();
@@ -302,7 +300,8 @@ impl Database {
             let names = vfs.list_dir(&dir)?;
             if !names
                 .iter()
-                .any(|name| name == MANIFEST_FILE || parse_segment_file_name(name).is_some())
+                .filter_map(|name| classify(name))
+                .any(|kind| kind == FileKind::Manifest || kind.is_wal_segment())
             {
                 return Err(not_a_database("it has no MANIFEST and no WAL"));
             }

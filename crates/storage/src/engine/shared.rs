@@ -45,8 +45,25 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct Health {
     poisoned: AtomicBool,
     reads_refused: AtomicBool,
-    reason: Mutex<Option<String>>,
-    last_background_error: Mutex<Option<String>>,
+    reason: Mutex<Option<Failure>>,
+    last_background_error: Mutex<Option<Failure>>,
+}
+
+/// A recorded failure: its message and, for an I/O failure, its kind
+/// (so the errors built from it later still say "disk full").
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub reason: String,
+    pub kind: Option<std::io::ErrorKind>,
+}
+
+impl Failure {
+    fn of(error: &StorageError) -> Self {
+        Self {
+            reason: error.to_string(),
+            kind: error.io_kind(),
+        }
+    }
 }
 
 impl Health {
@@ -55,7 +72,7 @@ impl Health {
         {
             let mut reason = lock(&self.reason);
             if reason.is_none() {
-                *reason = Some(error.to_string());
+                *reason = Some(Failure::of(error));
             }
         }
         self.poisoned.store(true, Ordering::Release);
@@ -69,8 +86,13 @@ impl Health {
     }
 
     fn poisoned_error(&self) -> StorageError {
+        let failure = lock(&self.reason).clone();
         StorageError::Poisoned {
-            reason: lock(&self.reason).clone().unwrap_or_default(),
+            reason: failure
+                .as_ref()
+                .map(|f| f.reason.clone())
+                .unwrap_or_default(),
+            kind: failure.and_then(|f| f.kind),
         }
     }
 
@@ -90,10 +112,10 @@ impl Health {
     }
 
     pub fn set_background_error(&self, error: &StorageError) {
-        *lock(&self.last_background_error) = Some(error.to_string());
+        *lock(&self.last_background_error) = Some(Failure::of(error));
     }
 
-    pub fn last_background_error(&self) -> Option<String> {
+    pub fn last_background_error(&self) -> Option<Failure> {
         lock(&self.last_background_error).clone()
     }
 }

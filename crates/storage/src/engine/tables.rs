@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use kausal_vfs::Vfs;
 
+use crate::files::{FileKind, classify};
 use crate::limits::MAX_LIVE_TABLES;
 use crate::manifest::Manifest;
 use crate::memtable::Memtable;
 use crate::sstable::reader::Table;
 use crate::sstable::writer::TableWriter;
-use crate::sstable::{EdgeEntry, TableMeta, parse_table_file_name, table_path};
+use crate::sstable::{EdgeEntry, TableMeta, table_path};
 use crate::{StorageError, StorageResult};
 
 /// A failure and whether the manifest's durable state is unknown.
@@ -130,7 +131,7 @@ impl TableDir<'_> {
             return removed;
         };
         for name in names {
-            let Some(id) = parse_table_file_name(&name) else {
+            let Some(FileKind::Table { id }) = classify(&name) else {
                 continue;
             };
             if manifest.tables.iter().any(|table| table.id == id) {

@@ -417,6 +417,7 @@ fn failed_fsync_poisons_until_reopen() {
     engine.put_block(&block(2, "maybe")).unwrap();
     let error = engine.sync().unwrap_err();
     assert!(error.to_string().contains("injected EIO"), "{error}");
+    assert!(!error.is_storage_full(), "EIO is not a full disk");
     assert!(engine.is_poisoned());
     // Even with the disk healthy again, the engine refuses writes.
     fail_sync.store(false, Ordering::SeqCst);

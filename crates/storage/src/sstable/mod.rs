@@ -1,7 +1,7 @@
 //! SSTables: immutable sorted files of blocks and edges, read through a
 //! read-only map.
 //!
-//! File `t-<id:020>.sst`:
+//! File `t-<id:020>.sst` (see [`crate::files`]):
 //!
 //! ```text
 //! data      live block records, in id order:
@@ -30,6 +30,7 @@ pub mod writer;
 use std::path::{Path, PathBuf};
 
 use crate::codec::{PutBytes, u32_at, u64_at};
+use crate::files::table_file_name;
 use crate::{BlockId, EdgeType, GraphEdge, StorageResult};
 
 /// Magic at the start of the footer.
@@ -49,20 +50,6 @@ pub const EDGE_ENTRY_BYTES: usize = 48;
 pub const FOOTER_BYTES: usize = 160;
 /// Bytes of a data record before its strings.
 pub const RECORD_FIXED_BYTES: usize = 4 + 4 + 8 + 16 + 12;
-
-/// File name of table `id`.
-pub fn table_file_name(id: u64) -> String {
-    format!("t-{id:020}.sst")
-}
-
-/// The table id of a table file name, if it is one.
-pub fn parse_table_file_name(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix("t-")?.strip_suffix(".sst")?;
-    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
 
 /// Path of table `id` in `dir`.
 pub fn table_path(dir: &Path, id: u64) -> PathBuf {
@@ -170,16 +157,4 @@ pub struct TableMeta {
     pub edge_count: u64,
     pub min_sequence: u64,
     pub max_sequence: u64,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names() {
-        assert_eq!(table_file_name(3), "t-00000000000000000003.sst");
-        assert_eq!(parse_table_file_name(&table_file_name(3)), Some(3));
-        assert_eq!(parse_table_file_name("t-3.sst"), None);
-    }
 }

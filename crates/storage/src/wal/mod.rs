@@ -1,6 +1,6 @@
 //! Write-ahead log: segmented, preallocated files of checksummed records.
 //!
-//! Segment file `wal-<id:020>.log`:
+//! Segment file `wal-<id:020>.log` (see [`crate::files`]):
 //!
 //! ```text
 //! header (24 bytes): magic "KAUSWAL1" | version u32 | segment id u64 | crc32 of the previous 20 bytes u32
@@ -30,6 +30,8 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 
+use crate::files::segment_file_name;
+
 /// Bytes of a segment header.
 pub const SEGMENT_HEADER_BYTES: usize = 24;
 /// Bytes of a record header.
@@ -42,20 +44,6 @@ pub const WAL_BUFFER_BYTES: usize = 1024 * 1024;
 const SEGMENT_MAGIC: &[u8; 8] = b"KAUSWAL1";
 /// WAL format version this build reads and writes.
 pub const SEGMENT_VERSION: u32 = 2;
-
-/// File name of segment `id`.
-pub fn segment_file_name(id: u64) -> String {
-    format!("wal-{id:020}.log")
-}
-
-/// The segment id of a WAL file name, if it is one.
-pub fn parse_segment_file_name(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix("wal-")?.strip_suffix(".log")?;
-    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
 
 /// Path of segment `id` in `dir`.
 pub fn segment_path(dir: &Path, id: u64) -> PathBuf {
@@ -165,10 +153,6 @@ mod tests {
 
     #[test]
     fn names_and_headers() {
-        assert_eq!(segment_file_name(7), "wal-00000000000000000007.log");
-        assert_eq!(parse_segment_file_name(&segment_file_name(7)), Some(7));
-        assert_eq!(parse_segment_file_name("wal-7.log"), None);
-        assert_eq!(parse_segment_file_name("MANIFEST"), None);
         let header = encode_segment_header(9);
         assert!(check_segment_header(&header, 9).is_ok());
         assert!(check_segment_header(&header, 8).is_err());
