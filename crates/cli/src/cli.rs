@@ -47,78 +47,21 @@ pub enum Command {
         walk: WalkArgs,
     },
     /// Find blocks by exact name, qualified-name suffix (`Reader::find`) or prefix.
-    Find {
-        /// A name, qualified-name suffix, file path, name prefix, or 32-hex-digit block id.
-        name: String,
-        /// Only this kind (fn, method, struct, enum, trait, impl, module, file, ...).
-        #[arg(long)]
-        kind: Option<String>,
-        /// Only paths matching this glob (`*` within a segment, `**` across).
-        #[arg(long, value_name = "GLOB")]
-        path: Option<String>,
-        /// At most this many results.
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
-    },
+    Find(FindArgs),
     /// Show one block: its metadata and source.
-    Show(Target),
+    Show(ShowArgs),
     /// Who calls NAME, as a tree.
-    Callers {
-        /// The block whose callers to show.
-        #[command(flatten)]
-        target: Target,
-        /// Levels of callers to follow.
-        #[arg(long, default_value_t = 1)]
-        depth: u32,
-    },
+    Callers(TreeArgs),
     /// What NAME calls, as a tree.
-    Callees {
-        /// The block whose callees to show.
-        #[command(flatten)]
-        target: Target,
-        /// Levels of callees to follow.
-        #[arg(long, default_value_t = 1)]
-        depth: u32,
-    },
+    Callees(TreeArgs),
     /// Everything reachable from NAME over the chosen edges.
-    Trace {
-        /// The block to start from.
-        #[command(flatten)]
-        target: Target,
-        /// Follow edges out of, into, or both ways.
-        #[arg(long, value_enum, default_value_t = TraceDirection::Out)]
-        direction: TraceDirection,
-        /// Most edges to follow from NAME.
-        #[arg(long, default_value_t = 3)]
-        depth: u32,
-        /// Edge types, comma separated (default: every type but `names`).
-        #[arg(long, value_delimiter = ',')]
-        edges: Vec<String>,
-        /// At most this many blocks.
-        #[arg(long, default_value_t = 1000)]
-        limit: usize,
-    },
+    Trace(TraceArgs),
     /// The shortest path from FROM to TO.
-    Path {
-        /// Where the path starts: a name or block id.
-        from: String,
-        /// Where the path ends: a name or block id.
-        to: String,
-        /// Edge types, comma separated (default: calls and calls_method).
-        #[arg(long, value_delimiter = ',')]
-        edges: Vec<String>,
-    },
+    Path(PathArgs),
     /// Groups of blocks that reach each other (recursion, import cycles).
-    Cycles {
-        /// Edge types, comma separated (default: calls and calls_method).
-        #[arg(long, value_delimiter = ',')]
-        edges: Vec<String>,
-    },
+    Cycles(CyclesArgs),
     /// What a file or module imports, and what imports it.
-    Deps {
-        /// A file path (`src/lib.rs`) or a module name.
-        target: String,
-    },
+    Deps(DepsArgs),
     /// Blocks by kind and language, edges by type, tables, bytes on disk.
     Stats,
     /// Re-read every table and WAL record and check every checksum.
@@ -201,14 +144,9 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         })
 }
 
-/// The block a command starts from.
-#[derive(Debug, Args)]
-pub struct Target {
-    /// A name, a qualified-name suffix, or a 32-hex-digit block id.
-    pub name: String,
-}
-
-pub use kausal_service::TraceDirection;
+pub use kausal_service::{
+    CyclesArgs, DepsArgs, FindArgs, PathArgs, ShowArgs, TraceArgs, TraceDirection, TreeArgs,
+};
 
 #[cfg(test)]
 mod tests {

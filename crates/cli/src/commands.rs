@@ -31,52 +31,14 @@ pub fn answer(engine: &Reader, db: &Path, query: &Query) -> Result<Report, CliEr
 /// or check the files themselves (ingest, verify, backup, compact).
 pub fn query_of(command: &Command) -> Option<Query> {
     Some(match command {
-        Command::Find {
-            name,
-            kind,
-            path,
-            limit,
-        } => Query::Find {
-            name: name.clone(),
-            kind: kind.clone(),
-            path: path.clone(),
-            limit: *limit,
-        },
-        Command::Show(target) => Query::Show {
-            name: target.name.clone(),
-        },
-        Command::Callers { target, depth } => Query::Callers {
-            name: target.name.clone(),
-            depth: *depth,
-        },
-        Command::Callees { target, depth } => Query::Callees {
-            name: target.name.clone(),
-            depth: *depth,
-        },
-        Command::Trace {
-            target,
-            direction,
-            depth,
-            edges,
-            limit,
-        } => Query::Trace {
-            name: target.name.clone(),
-            direction: *direction,
-            depth: *depth,
-            edges: edges.clone(),
-            limit: *limit,
-        },
-        Command::Path { from, to, edges } => Query::Path {
-            from: from.clone(),
-            to: to.clone(),
-            edges: edges.clone(),
-        },
-        Command::Cycles { edges } => Query::Cycles {
-            edges: edges.clone(),
-        },
-        Command::Deps { target } => Query::Deps {
-            target: target.clone(),
-        },
+        Command::Find(args) => Query::Find(args.clone()),
+        Command::Show(args) => Query::Show(args.clone()),
+        Command::Callers(args) => Query::Callers(args.clone()),
+        Command::Callees(args) => Query::Callees(args.clone()),
+        Command::Trace(args) => Query::Trace(args.clone()),
+        Command::Path(args) => Query::Path(args.clone()),
+        Command::Cycles(args) => Query::Cycles(args.clone()),
+        Command::Deps(args) => Query::Deps(args.clone()),
         Command::Stats => Query::Stats,
         Command::Ingest { .. }
         | Command::Verify
@@ -238,26 +200,12 @@ fn open_writable(db: &Path) -> Result<Database, CliError> {
     Database::open_with(Arc::new(OsVfs::new()), db, Config::default()).map_err(storage_error(db))
 }
 
-/// The names a command resolves.
-fn names_of(command: &Command) -> Vec<&str> {
-    match command {
-        Command::Find { name, .. } => vec![name],
-        Command::Show(target)
-        | Command::Callers { target, .. }
-        | Command::Callees { target, .. }
-        | Command::Trace { target, .. } => vec![&target.name],
-        Command::Path { from, to, .. } => vec![from, to],
-        Command::Deps { target } => vec![target],
-        _ => Vec::new(),
-    }
-}
-
 /// Runs `command`.
 pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
-    for name in names_of(&command) {
-        check_name(name)?;
-    }
     if let Some(query) = query_of(&command) {
+        for name in query.names() {
+            check_name(name)?;
+        }
         // A running `kausal serve` holds the database: ask it.
         let db = context.db_for_queries()?;
         if let Some(answered) = crate::remote::query(&db, &query) {
@@ -304,14 +252,14 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
                 tables_after,
             }))
         }
-        Command::Find { .. }
+        Command::Find(_)
         | Command::Show(_)
-        | Command::Callers { .. }
-        | Command::Callees { .. }
-        | Command::Trace { .. }
-        | Command::Path { .. }
-        | Command::Cycles { .. }
-        | Command::Deps { .. }
+        | Command::Callers(_)
+        | Command::Callees(_)
+        | Command::Trace(_)
+        | Command::Path(_)
+        | Command::Cycles(_)
+        | Command::Deps(_)
         | Command::Stats => Err(CliError::Usage(
             "internal error: a query command reached the maintenance commands".into(),
         )),

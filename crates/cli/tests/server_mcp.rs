@@ -99,12 +99,23 @@ async fn every_tool_answers_over_stdio() {
         .find(|tool| tool.name == "trace")
         .expect("trace");
     let properties = &trace_tool.input_schema["properties"];
-    for field in ["name", "direction", "depth", "edges", "cursor", "page_size"] {
+    for field in [
+        "name",
+        "direction",
+        "depth",
+        "edges",
+        "limit",
+        "cursor",
+        "page_size",
+    ] {
         assert!(
             properties.get(field).is_some(),
             "trace lacks {field}: {properties:?}"
         );
     }
+    // Defaults come from kausal-service's argument structs, as on the CLI.
+    assert_eq!(properties["depth"]["default"], 3, "{properties:?}");
+    assert_eq!(properties["limit"]["default"], 1000, "{properties:?}");
 
     let find = ok(&client, "find", json!({"name": "lex"})).await;
     assert!(
@@ -165,6 +176,10 @@ async fn every_tool_answers_over_stdio() {
         }
     }
     assert_eq!(seen, ["src/lex.rs:6", "src/parse.rs:9"]);
+    // `limit` is the command line's: it caps the matches, pages cut them.
+    let limited = ok(&client, "find", json!({"name": "helper", "limit": 1})).await;
+    assert_eq!(limited["total"], 1, "{limited}");
+    assert_eq!(limited["truncated"], true, "{limited}");
 
     // Bad arguments are tool errors, not crashes.
     let error = tool_error(&client, "callers", json!({"name": "nosuchthing"})).await;
@@ -172,7 +187,8 @@ async fn every_tool_answers_over_stdio() {
     let error = tool_error(&client, "trace", json!({"name": "run", "depth": 10000})).await;
     assert!(error.contains("limit"), "{error}");
     tool_error(&client, "trace", json!({"name": "run", "depth": "deep"})).await;
-    tool_error(&client, "find", json!({"nmae": "typo"})).await;
+    let error = tool_error(&client, "find", json!({"name": "lex", "nmae": "typo"})).await;
+    assert!(error.contains("unknown field `nmae`"), "{error}");
     tool_error(&client, "find", json!({"name": "lex", "cursor": "bogus"})).await;
     tool_error(&client, "find", json!({"name": "lex", "page_size": 100000})).await;
     tool_error(&client, "show", json!({"name": "helper"})).await; // ambiguous

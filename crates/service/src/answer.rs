@@ -20,28 +20,31 @@ pub fn answer(engine: &Reader, db: &Path, query: &Query) -> Result<Answer, Servi
         check_name(name)?;
     }
     match query {
-        Query::Find {
-            name,
-            kind,
-            path,
-            limit,
-        } => find(engine, name, kind.as_deref(), path.as_deref(), *limit),
-        Query::Show { name } => {
-            let view = resolve_one(engine, name)?;
+        Query::Find(args) => find(
+            engine,
+            &args.name,
+            args.kind.as_deref(),
+            args.path.as_deref(),
+            args.limit,
+        ),
+        Query::Show(args) => {
+            let view = resolve_one(engine, &args.name)?;
             Ok(Answer::Show(BlockDetail::from_view(&view)))
         }
-        Query::Callers { name, depth } => tree(engine, name, *depth, true).map(Answer::Callers),
-        Query::Callees { name, depth } => tree(engine, name, *depth, false).map(Answer::Callees),
-        Query::Trace {
-            name,
-            direction,
-            depth,
-            edges,
-            limit,
-        } => trace(engine, db, name, *direction, *depth, edges, *limit),
-        Query::Path { from, to, edges } => path(engine, db, from, to, edges),
-        Query::Cycles { edges } => cycles(engine, db, edges),
-        Query::Deps { target } => deps(engine, target),
+        Query::Callers(args) => tree(engine, &args.name, args.depth, true).map(Answer::Callers),
+        Query::Callees(args) => tree(engine, &args.name, args.depth, false).map(Answer::Callees),
+        Query::Trace(args) => trace(
+            engine,
+            db,
+            &args.name,
+            args.direction,
+            args.depth,
+            &args.edges,
+            args.limit,
+        ),
+        Query::Path(args) => path(engine, db, &args.from, &args.to, &args.edges),
+        Query::Cycles(args) => cycles(engine, db, &args.edges),
+        Query::Deps(args) => deps(engine, &args.target),
         Query::Stats => stats(engine, db),
     }
 }

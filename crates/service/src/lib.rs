@@ -43,8 +43,9 @@ pub use code::ErrorCode;
 pub use error::{Candidate, ServiceError};
 pub use model::{BlockDetail, BlockInfo};
 pub use query::{
-    DEFAULT_FIND_LIMIT, DEFAULT_TRACE_LIMIT, MAX_FIND_LIMIT, MAX_TREE_DEPTH, MAX_TREE_NODES, Query,
-    TraceDirection,
+    CyclesArgs, DEFAULT_FIND_LIMIT, DEFAULT_TRACE_DEPTH, DEFAULT_TRACE_LIMIT, DEFAULT_TREE_DEPTH,
+    DepsArgs, FindArgs, MAX_FIND_LIMIT, MAX_TREE_DEPTH, MAX_TREE_NODES, PathArgs, Query, ShowArgs,
+    TraceArgs, TraceDirection, TreeArgs,
 };
 pub use reader::Reader;
 pub use report::{

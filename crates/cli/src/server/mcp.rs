@@ -1,8 +1,9 @@
 //! `kausal mcp`: the graph as Model Context Protocol tools over stdio
 //! (`rmcp`). One read-only tool per read command (`find`, `show`,
 //! `callers`, `callees`, `trace`, `path`, `cycles`, `deps`, `stats`) and
-//! `ingest`. Inputs are JSON-schema'd (field docs state defaults and caps);
-//! answers are structured JSON in which every block carries `location`
+//! `ingest`. A tool's input is kausal-service's argument struct for the
+//! command (the CLI's and HTTP's, with its schema, defaults and caps), plus
+//! page fields for long lists; answers are structured JSON in which every block carries `location`
 //! (`path:line`). Long lists come a page at a time with `next_cursor`.
 //! A failing query ("no block named X", a depth over the cap) is a tool
 //! result with `is_error`, never a protocol fault; nothing but the protocol
@@ -21,7 +22,9 @@ use serde::de::DeserializeOwned;
 
 use super::store::Store;
 use super::{ApiError, limits, run_ingest, run_query};
-use kausal_service::{ErrorCode, Query, TraceDirection};
+use kausal_service::{
+    CyclesArgs, DepsArgs, ErrorCode, FindArgs, PathArgs, Query, ShowArgs, TraceArgs, TreeArgs,
+};
 
 /// A tool's arguments, or why they did not parse. rmcp's own wrapper turns
 /// a wrong type into a JSON-RPC error; this one lets the tool answer with
@@ -42,10 +45,66 @@ impl<T: JsonSchema> JsonSchema for Parameters<T> {
 impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Parameters<T> {
     fn from_context_part(context: &mut ToolCallContext<'_, S>) -> Result<Self, ErrorData> {
         let arguments = context.arguments.take().unwrap_or_default();
-        Ok(Parameters(
-            serde_json::from_value(serde_json::Value::Object(arguments))
-                .map_err(|error| error.to_string()),
-        ))
+        Ok(Parameters(parse_arguments(arguments)))
+    }
+}
+
+fn parse_arguments<T: DeserializeOwned>(
+    arguments: serde_json::Map<String, serde_json::Value>,
+) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::Object(arguments)).map_err(|error| error.to_string())
+}
+
+/// A paged tool's arguments: the query's own (kausal-service's argument
+/// struct, which refuses unknown fields) and the [`Page`] fields beside
+/// them. The schema is `T`'s with `cursor` and `page_size` added. (Tools
+/// take it as `Parameters<Paged<T>>`: rmcp finds a tool's input schema by
+/// the `Parameters` name.)
+pub struct Paged<T> {
+    /// The query's arguments.
+    pub query: T,
+    /// Which page of the answer to return.
+    pub page: Page,
+}
+
+/// The argument names [`Page`] owns.
+const PAGE_FIELDS: [&str; 2] = ["cursor", "page_size"];
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Paged<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut arguments =
+            serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+        let mut page = serde_json::Map::new();
+        for field in PAGE_FIELDS {
+            if let Some(value) = arguments.remove(field) {
+                page.insert(field.to_string(), value);
+            }
+        }
+        Ok(Paged {
+            query: parse_arguments(arguments).map_err(D::Error::custom)?,
+            page: parse_arguments(page).map_err(D::Error::custom)?,
+        })
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Paged<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Paged{}", T::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut schema = T::json_schema(generator);
+        let page = Page::json_schema(generator);
+        if let (Some(properties), Some(page_properties)) = (
+            schema.get_mut("properties").and_then(|p| p.as_object_mut()),
+            page.get("properties").and_then(|p| p.as_object()),
+        ) {
+            for (name, property) in page_properties {
+                properties.insert(name.clone(), property.clone());
+            }
+        }
+        schema
     }
 }
 
@@ -76,6 +135,7 @@ pub struct KausalMcp {
 
 /// Which page of a long answer to return.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Page {
     /// Opaque cursor from a previous answer's `next_cursor`; omit for the
     /// first page.
@@ -84,107 +144,6 @@ pub struct Page {
     /// Items per page (default 50, at most 200).
     #[serde(default)]
     pub page_size: Option<usize>,
-}
-
-/// Arguments of the `find` tool.
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct FindArgs {
-    /// A name (`parse`), a qualified-name suffix (`TableReader::find`), a
-    /// repo-relative file path, or a name prefix.
-    pub name: String,
-    /// Only this kind: fn, method, struct, enum, trait, impl, module, file, ...
-    #[serde(default)]
-    pub kind: Option<String>,
-    /// Only paths matching this glob (`*` within a segment, `**` across).
-    #[serde(default)]
-    pub path: Option<String>,
-    /// Which page of the matches to return.
-    #[serde(flatten)]
-    pub page: Page,
-}
-
-/// Arguments of the `show` tool: the one block to show.
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct NameArgs {
-    /// A name, a qualified-name suffix, a file path, or a 32-hex-digit block
-    /// id. An ambiguous name is an error listing the candidates.
-    pub name: String,
-}
-
-/// Arguments of the `callers` and `callees` tools.
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct TreeArgs {
-    /// A name, a qualified-name suffix, a file path, or a block id.
-    pub name: String,
-    /// Levels to follow (default 1, at most 32).
-    #[serde(default)]
-    pub depth: Option<u32>,
-    /// Which page of the direct callers or callees to return.
-    #[serde(flatten)]
-    pub page: Page,
-}
-
-/// Which way `trace` follows edges.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// Follow edges into the block (who reaches it).
-    In,
-    /// Follow edges out of the block (what it reaches).
-    Out,
-    /// Follow edges both ways.
-    Both,
-}
-
-/// Arguments of the `trace` tool.
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct TraceArgs {
-    /// A name, a qualified-name suffix, a file path, or a block id.
-    pub name: String,
-    /// `out` (default), `in` or `both`.
-    #[serde(default)]
-    pub direction: Option<Direction>,
-    /// Hops to follow (default 3, at most 1000).
-    #[serde(default)]
-    pub depth: Option<u32>,
-    /// Edge types (calls, calls_method, calls_function, imports,
-    /// defined_in, ...); default every type but `names`.
-    #[serde(default)]
-    pub edges: Vec<String>,
-    /// Which page of the blocks reached to return.
-    #[serde(flatten)]
-    pub page: Page,
-}
-
-/// Arguments of the `path` tool: the two ends of a shortest path.
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct PathArgs {
-    /// Where the path starts (a name, suffix, file path or id).
-    pub from: String,
-    /// Where it ends.
-    pub to: String,
-    /// Edge types to walk (default calls and calls_method).
-    #[serde(default)]
-    pub edges: Vec<String>,
-}
-
-/// Arguments of the `cycles` tool.
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct CyclesArgs {
-    /// Edge types (default calls and calls_method; `imports` finds import
-    /// cycles).
-    #[serde(default)]
-    pub edges: Vec<String>,
-    /// Which page of the cycles to return.
-    #[serde(flatten)]
-    pub page: Page,
-}
-
-/// Arguments of the `deps` tool: the file or module whose imports to list.
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct DepsArgs {
-    /// A file path (`src/lib.rs`) or a module name.
-    pub target: String,
 }
 
 /// Arguments of a tool that takes none (`stats`, `ingest`); any field is an error.
@@ -287,70 +246,57 @@ impl KausalMcp {
         description = "Find symbols (functions, methods, types, modules, files) by name, qualified-name suffix like `Reader::find`, file path, or name prefix. Returns each match with kind, qualified name and location (path:line). Use first to see what a name refers to.",
         annotations(read_only_hint = true)
     )]
-    async fn find(&self, parameters: Parameters<FindArgs>) -> Result<CallToolResult, ErrorData> {
-        let args = arguments!("find", parameters);
-        let query = Query::Find {
-            name: args.name,
-            kind: args.kind,
-            path: args.path,
-            limit: limits::MAX_RESULTS,
-        };
-        Ok(self.query(query, Some(&args.page)).await)
+    async fn find(
+        &self,
+        parameters: Parameters<Paged<FindArgs>>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let Paged { query: args, page } = arguments!("find", parameters);
+        Ok(self.query(Query::Find(args), Some(&page)).await)
     }
 
     #[tool(
         description = "Show one symbol: its location, signature, doc comment, metadata and full source text. Use after `find` to read the code.",
         annotations(read_only_hint = true)
     )]
-    async fn show(&self, parameters: Parameters<NameArgs>) -> Result<CallToolResult, ErrorData> {
+    async fn show(&self, parameters: Parameters<ShowArgs>) -> Result<CallToolResult, ErrorData> {
         let args = arguments!("show", parameters);
-        Ok(self.query(Query::Show { name: args.name }, None).await)
+        Ok(self.query(Query::Show(args), None).await)
     }
 
     #[tool(
         description = "Who calls this function or method: a tree of callers (depth levels up), each with location. Answers 'what breaks if I change this?'.",
         annotations(read_only_hint = true)
     )]
-    async fn callers(&self, parameters: Parameters<TreeArgs>) -> Result<CallToolResult, ErrorData> {
-        let args = arguments!("callers", parameters);
-        let query = Query::Callers {
-            name: args.name,
-            depth: args.depth.unwrap_or(1),
-        };
-        Ok(self.query(query, Some(&args.page)).await)
+    async fn callers(
+        &self,
+        parameters: Parameters<Paged<TreeArgs>>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let Paged { query: args, page } = arguments!("callers", parameters);
+        Ok(self.query(Query::Callers(args), Some(&page)).await)
     }
 
     #[tool(
         description = "What this function or method calls: a tree of callees (depth levels down), each with location. Answers 'what does this depend on?'.",
         annotations(read_only_hint = true)
     )]
-    async fn callees(&self, parameters: Parameters<TreeArgs>) -> Result<CallToolResult, ErrorData> {
-        let args = arguments!("callees", parameters);
-        let query = Query::Callees {
-            name: args.name,
-            depth: args.depth.unwrap_or(1),
-        };
-        Ok(self.query(query, Some(&args.page)).await)
+    async fn callees(
+        &self,
+        parameters: Parameters<Paged<TreeArgs>>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let Paged { query: args, page } = arguments!("callees", parameters);
+        Ok(self.query(Query::Callees(args), Some(&page)).await)
     }
 
     #[tool(
         description = "Everything reachable from a symbol over chosen edge types (calls, imports, defined_in, ...), in or out, up to a depth: a breadth-first list with each block's depth and the block it was reached from. Use for impact analysis beyond direct callers.",
         annotations(read_only_hint = true)
     )]
-    async fn trace(&self, parameters: Parameters<TraceArgs>) -> Result<CallToolResult, ErrorData> {
-        let args = arguments!("trace", parameters);
-        let query = Query::Trace {
-            name: args.name,
-            direction: match args.direction {
-                Some(Direction::In) => TraceDirection::In,
-                Some(Direction::Both) => TraceDirection::Both,
-                Some(Direction::Out) | None => TraceDirection::Out,
-            },
-            depth: args.depth.unwrap_or(3),
-            edges: args.edges,
-            limit: limits::MAX_RESULTS,
-        };
-        Ok(self.query(query, Some(&args.page)).await)
+    async fn trace(
+        &self,
+        parameters: Parameters<Paged<TraceArgs>>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let Paged { query: args, page } = arguments!("trace", parameters);
+        Ok(self.query(Query::Trace(args), Some(&page)).await)
     }
 
     #[tool(
@@ -359,12 +305,7 @@ impl KausalMcp {
     )]
     async fn path(&self, parameters: Parameters<PathArgs>) -> Result<CallToolResult, ErrorData> {
         let args = arguments!("path", parameters);
-        let query = Query::Path {
-            from: args.from,
-            to: args.to,
-            edges: args.edges,
-        };
-        Ok(self.query(query, None).await)
+        Ok(self.query(Query::Path(args), None).await)
     }
 
     #[tool(
@@ -373,12 +314,10 @@ impl KausalMcp {
     )]
     async fn cycles(
         &self,
-        parameters: Parameters<CyclesArgs>,
+        parameters: Parameters<Paged<CyclesArgs>>,
     ) -> Result<CallToolResult, ErrorData> {
-        let args = arguments!("cycles", parameters);
-        Ok(self
-            .query(Query::Cycles { edges: args.edges }, Some(&args.page))
-            .await)
+        let Paged { query: args, page } = arguments!("cycles", parameters);
+        Ok(self.query(Query::Cycles(args), Some(&page)).await)
     }
 
     #[tool(
@@ -387,14 +326,7 @@ impl KausalMcp {
     )]
     async fn deps(&self, parameters: Parameters<DepsArgs>) -> Result<CallToolResult, ErrorData> {
         let args = arguments!("deps", parameters);
-        Ok(self
-            .query(
-                Query::Deps {
-                    target: args.target,
-                },
-                None,
-            )
-            .await)
+        Ok(self.query(Query::Deps(args), None).await)
     }
 
     #[tool(

@@ -100,7 +100,7 @@ fn check_limits(query: &Query) -> Result<(), ApiError> {
         )
     };
     match query {
-        Query::Trace { depth, limit, .. } => {
+        Query::Trace(kausal_service::TraceArgs { depth, limit, .. }) => {
             if *depth > limits::MAX_TRACE_DEPTH {
                 return Err(too_deep(*depth, limits::MAX_TRACE_DEPTH));
             }
@@ -114,12 +114,13 @@ fn check_limits(query: &Query) -> Result<(), ApiError> {
                 ));
             }
         }
-        Query::Callers { depth, .. } | Query::Callees { depth, .. }
+        Query::Callers(kausal_service::TreeArgs { depth, .. })
+        | Query::Callees(kausal_service::TreeArgs { depth, .. })
             if *depth > limits::MAX_TREE_DEPTH =>
         {
             return Err(too_deep(*depth, limits::MAX_TREE_DEPTH));
         }
-        Query::Find { limit, .. } if *limit > limits::MAX_RESULTS => {
+        Query::Find(kausal_service::FindArgs { limit, .. }) if *limit > limits::MAX_RESULTS => {
             return Err(ApiError::new(
                 ErrorCode::Limit,
                 format!(
