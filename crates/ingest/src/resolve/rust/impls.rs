@@ -16,6 +16,14 @@ impl<'a> Index<'a> {
         if let Some(found) = self.assoc.get(&owner).and_then(|m| m.get(name))
             && !found.is_empty()
         {
+            // Rust looks up inherent methods before trait methods: one
+            // inherent method of that name is the one a call reaches.
+            if found.len() > 1 {
+                let mut inherent = found.iter().filter(|method| self.is_inherent(**method));
+                if let (Some(only), None) = (inherent.next(), inherent.next()) {
+                    return vec![*only];
+                }
+            }
             return found.clone();
         }
         let mut out = Vec::new();
@@ -25,6 +33,15 @@ impl<'a> Index<'a> {
             }
         }
         out
+    }
+
+    /// Whether a method is declared in an impl with no trait (`impl T {}`).
+    fn is_inherent(&self, method: ItemRef) -> bool {
+        let summary = self.files[method.file as usize].summary;
+        let parent = summary.items[method.item as usize].parent;
+        parent
+            .and_then(|p| summary.items.get(p as usize))
+            .is_some_and(|p| p.kind == ItemKind::Impl && p.impl_trait.is_empty())
     }
 
     /// Settles impl blocks: their self type and trait, the methods of each

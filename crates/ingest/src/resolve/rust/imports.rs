@@ -207,6 +207,14 @@ impl<'a> Index<'a> {
                 match target {
                     Target::Module(g) => next.extend(self.lookup(*g, segment, depth)),
                     Target::Item(item) => {
+                        let mut item = *item;
+                        if kind_of(self.files, item) == ItemKind::TypeAlias {
+                            match self.alias_target(item) {
+                                Some(target) => item = target,
+                                None => continue,
+                            }
+                        }
+                        let item = &item;
                         let kind = kind_of(self.files, *item);
                         if !kind.is_type() {
                             continue;
@@ -262,7 +270,39 @@ impl<'a> Index<'a> {
                 _ => None,
             })
             .collect();
-        (types.len() == 1).then(|| types[0])
+        let found = (types.len() == 1).then(|| types[0])?;
+        if kind_of(self.files, found) == ItemKind::TypeAlias {
+            return self.alias_target(found);
+        }
+        Some(found)
+    }
+
+    /// The type an alias names (`type DiGraph<N, E> = Graph<N, E,
+    /// Directed>` -> `Graph`), through chains of aliases up to
+    /// `MAX_ALIAS_HOPS`; `None` when it names a type outside the crate.
+    pub(super) fn alias_target(&self, mut alias: ItemRef) -> Option<ItemRef> {
+        for _ in 0..MAX_ALIAS_HOPS {
+            let item = &self.files[alias.file as usize].summary.items[alias.item as usize];
+            let target_text = alias_right_side(&item.signature)?;
+            let path = super::receivers::receiver_type_path(target_text);
+            let module = self.module_of(alias.file, item.parent);
+            let path: Vec<String> = path.split("::").map(str::to_string).collect();
+            let Found::Targets(targets) = self.resolve_use(module, &path, 0) else {
+                return None;
+            };
+            let mut types = targets.into_iter().filter_map(|t| match t {
+                Target::Item(item) if kind_of(self.files, item).is_type() => Some(item),
+                _ => None,
+            });
+            let (Some(found), None) = (types.next(), types.next()) else {
+                return None;
+            };
+            if kind_of(self.files, found) != ItemKind::TypeAlias {
+                return Some(found);
+            }
+            alias = found;
+        }
+        None
     }
 
     pub(super) fn resolve_imports(&self, file: u32, out: &mut Resolution) {
@@ -293,5 +333,41 @@ impl<'a> Index<'a> {
                 Found::Constructor | Found::Nothing => out.imports.unresolved += 1,
             }
         }
+    }
+}
+
+/// Most aliases followed from one type name (`type A = B; type B = C;`).
+const MAX_ALIAS_HOPS: usize = 4;
+
+/// The right side of a type alias's signature: `pub type A<T = u32> =
+/// B<T>;` -> `B<T>` (an `=` inside the generic parameters is a default).
+fn alias_right_side(signature: &str) -> Option<&str> {
+    let mut depth = 0usize;
+    for (at, c) in signature.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            '=' if depth == 0 => {
+                let rest = signature[at + 1..].trim().trim_end_matches(';').trim();
+                return (!rest.is_empty()).then_some(rest);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod alias_tests {
+    use super::alias_right_side;
+
+    #[test]
+    fn an_alias_right_side_skips_generic_defaults() {
+        assert_eq!(
+            alias_right_side("pub type DiGraph<N, E, Ix = DefaultIx> = Graph<N, E, Directed, Ix>;"),
+            Some("Graph<N, E, Directed, Ix>")
+        );
+        assert_eq!(alias_right_side("type A = crate::b::B;"), Some("crate::b::B"));
+        assert_eq!(alias_right_side("pub type DiMatrix<"), None);
     }
 }
