@@ -82,7 +82,11 @@ pub fn normalize_type_text(text: &str) -> String {
         }
         words.push(word);
     }
-    words.join("").trim_start_matches("::").to_string()
+    words
+        .join("")
+        .trim_start_matches("::")
+        .trim_end_matches("::")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -95,6 +99,7 @@ mod tests {
         assert_eq!(normalize_path_text("crate :: a::b"), "crate::a::b");
         assert_eq!(normalize_type_text("&'a mut a::Foo<T, U>"), "a::Foo");
         assert_eq!(normalize_type_text("Box<dyn Fn()>"), "Box");
+        assert_eq!(normalize_type_text("UnGraph::<&str, ()>"), "UnGraph");
         assert_eq!(
             first_doc_line("/// Reads a table.\n/// more"),
             "Reads a table."

@@ -1,22 +1,24 @@
 //! scip-eval: precision and recall of kausal-ingest's Rust call edges
 //! (`calls` + `calls_method`, caller function -> callee function defined in
-//! the same crate) against `rust-analyzer scip`.
+//! the same tree) against a SCIP index (`rust-analyzer scip`). Run by
+//! `cargo xtask eval-calls`, which fetches the pinned corpus and makes the
+//! indexes; this tool scores one project.
 //!
-//! Usage: scip-eval <crate dir> <index.scip>
-//! (make the index with `rust-analyzer scip <crate dir>`).
+//! Usage: scip-eval <project dir> <index.scip> [--json FILE] [--show N]
 //!
 //! Reference edges: every non-definition occurrence of a function or
 //! method symbol defined in the index, followed in the source by `(` or a
 //! turbofish (a call, not a mention), attributed to the innermost function
 //! or method around it; both ends are mapped to kausal blocks by file and
-//! line (the callee by name and definition line).
+//! line (the callee by name and definition line). Each missed edge is
+//! printed with one call site, so a miss can be read at its source.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use kausal_ingest::{IngestOptions, Ingester};
-use kausal_storage::{BlockId, EdgeType, StorageEngine};
+use kausal_ingest::{BlockMeta, IngestOptions, Ingester};
+use kausal_storage::{BlockId, Config, Database, EdgeType};
 use kausal_vfs::OsVfs;
 use protobuf::Message;
 use scip::types::{Index, symbol_information::Kind};
@@ -46,49 +48,80 @@ fn simple_name(symbol: &str) -> Option<&str> {
     Some(last.trim_matches('`'))
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() != 3 {
-        eprintln!("usage: scip-eval <crate dir> <index.scip>");
+struct Args {
+    root: String,
+    index: String,
+    json: Option<String>,
+    show: usize,
+}
+
+fn parse_args() -> Args {
+    let mut positional = Vec::new();
+    let mut json = None;
+    let mut show = 4000;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--json" => json = args.next(),
+            "--show" => show = args.next().and_then(|n| n.parse().ok()).unwrap_or(show),
+            _ => positional.push(arg),
+        }
+    }
+    if positional.len() != 2 {
+        eprintln!("usage: scip-eval <project dir> <index.scip> [--json FILE] [--show N]");
         std::process::exit(2);
     }
-    let root = Path::new(&args[1]);
-    let bytes = std::fs::read(&args[2]).expect("read index");
+    Args {
+        index: positional.pop().unwrap_or_default(),
+        root: positional.pop().unwrap_or_default(),
+        json,
+        show,
+    }
+}
+
+fn main() {
+    let args = parse_args();
+    let root = Path::new(&args.root);
+    let bytes = std::fs::read(&args.index).expect("read index");
     let index = Index::parse_from_bytes(&bytes).expect("parse index");
 
     let db = tempfile::tempdir().expect("tempdir");
     let vfs = Arc::new(OsVfs::new());
-    let mut engine = StorageEngine::open_default(vfs.clone(), db.path()).expect("open");
+    let engine = Database::open_with(vfs.clone(), db.path(), Config::default()).expect("open");
     let options = IngestOptions {
         progress: false,
         ..IngestOptions::default()
     };
+    let started = std::time::Instant::now();
     let report = Ingester::new(vfs, root, options)
         .expect("ingester")
-        .ingest(&mut engine)
+        .ingest(&engine)
         .expect("ingest");
+    let ingest_seconds = started.elapsed().as_secs_f64();
     eprintln!("{report}");
 
+    let snapshot = engine.snapshot();
     let mut funcs = Vec::new();
-    for view in engine.iterate_blocks().expect("scan") {
+    for view in snapshot.iterate_blocks().expect("scan") {
         let view = view.expect("block");
-        let meta: serde_json::Value = serde_json::from_str(view.metadata_json).expect("json");
-        let kind = meta["kind"].as_str().unwrap_or("");
-        if kind == "function" || kind == "method" {
+        let Ok(meta) = serde_json::from_str::<BlockMeta>(view.metadata_json) else {
+            continue;
+        };
+        if meta.kind == "function" || meta.kind == "method" {
             funcs.push(Func {
                 id: view.id,
-                path: meta["path"].as_str().unwrap_or("").to_string(),
-                name: meta["name"].as_str().unwrap_or("").to_string(),
-                qualified: meta["qualified_name"].as_str().unwrap_or("").to_string(),
-                start: meta["start_line"].as_u64().unwrap_or(0) as u32,
-                end: meta["end_line"].as_u64().unwrap_or(0) as u32,
+                path: meta.path.to_string(),
+                name: meta.name.to_string(),
+                qualified: meta.qualified_name.to_string(),
+                start: meta.start_line,
+                end: meta.end_line,
             });
         }
     }
     let by_id: HashMap<BlockId, &Func> = funcs.iter().map(|f| (f.id, f)).collect();
     let mut ours: BTreeSet<(BlockId, BlockId)> = BTreeSet::new();
     for f in &funcs {
-        for edge in engine.find_outgoing_edges(f.id).expect("edges") {
+        for edge in snapshot.find_outgoing_edges(f.id).expect("edges") {
             if matches!(edge.edge_type, EdgeType::Calls | EdgeType::CallsMethod)
                 && by_id.contains_key(&edge.target)
             {
@@ -128,7 +161,8 @@ fn main() {
         }
     }
 
-    let mut reference: BTreeSet<(BlockId, BlockId)> = BTreeSet::new();
+    // Reference edge -> one call site (path:line and the line's text).
+    let mut reference: BTreeMap<(BlockId, BlockId), String> = BTreeMap::new();
     let mut unmapped = 0u64;
     let mut not_calls = 0u64;
     for document in &index.documents {
@@ -141,7 +175,7 @@ fn main() {
                 continue;
             }
             let Some((def_path, def_line)) = definitions.get(&occurrence.symbol) else {
-                continue; // defined outside the crate
+                continue; // defined outside the tree
             };
             let range = &occurrence.range;
             let line = range[0] as usize;
@@ -167,27 +201,21 @@ fn main() {
             let callee = innermost(&funcs, def_path, *def_line, Some(name));
             match (caller, callee) {
                 (Some(caller), Some(callee)) => {
-                    reference.insert((caller.id, callee.id));
-                }
-                _ => {
-                    if unmapped < 8 {
-                        eprintln!(
-                            "unmapped: {} at {}:{} (caller found: {}, callee def {}:{})",
-                            occurrence.symbol,
+                    reference.entry((caller.id, callee.id)).or_insert_with(|| {
+                        format!(
+                            "{}:{}: {}",
                             document.relative_path,
                             line + 1,
-                            caller.is_some(),
-                            def_path,
-                            def_line
-                        );
-                    }
-                    unmapped += 1
+                            lines.get(line).map(|l| l.trim()).unwrap_or("")
+                        )
+                    });
                 }
+                _ => unmapped += 1,
             }
         }
     }
 
-    let hit = ours.intersection(&reference).count();
+    let hit = ours.iter().filter(|edge| reference.contains_key(edge)).count();
     let precision = hit as f64 / ours.len().max(1) as f64;
     let recall = hit as f64 / reference.len().max(1) as f64;
     println!(
@@ -195,22 +223,44 @@ fn main() {
         ours.len(),
         reference.len()
     );
-    let show = |pairs: Vec<&(BlockId, BlockId)>, label: &str| {
-        let mut lines: BTreeMap<String, ()> = BTreeMap::new();
-        for (a, b) in pairs {
-            lines.insert(
-                format!(
-                    "{} ({}:{}) -> {} ({}:{})",
-                    by_id[a].qualified, by_id[a].path, by_id[a].start, by_id[b].qualified, by_id[b].path, by_id[b].start
-                ),
-                (),
-            );
-        }
-        println!("{label}: {}", lines.len());
-        for line in lines.keys().take(4000) {
-            println!("  {line}");
-        }
+    let describe = |edge: &(BlockId, BlockId)| {
+        let (a, b) = (by_id[&edge.0], by_id[&edge.1]);
+        format!(
+            "{} ({}:{}) -> {} ({}:{})",
+            a.qualified, a.path, a.start, b.qualified, b.path, b.start
+        )
     };
-    show(ours.difference(&reference).collect(), "only ours (false positives?)");
-    show(reference.difference(&ours).collect(), "only reference (missed)");
+    let false_positives: Vec<String> = ours
+        .iter()
+        .filter(|edge| !reference.contains_key(edge))
+        .map(describe)
+        .collect();
+    let missed: Vec<String> = reference
+        .iter()
+        .filter(|(edge, _)| !ours.contains(edge))
+        .map(|(edge, site)| format!("{}\n      at {site}", describe(edge)))
+        .collect();
+    println!("only ours (false positives?): {}", false_positives.len());
+    for line in false_positives.iter().take(args.show) {
+        println!("  {line}");
+    }
+    println!("only reference (missed): {}", missed.len());
+    for line in missed.iter().take(args.show) {
+        println!("  {line}");
+    }
+    if let Some(path) = args.json {
+        let summary = serde_json::json!({
+            "ours": ours.len(),
+            "reference": reference.len(),
+            "both": hit,
+            "precision": precision,
+            "recall": recall,
+            "unmapped": unmapped,
+            "files": report.files_seen,
+            "ingest_seconds": ingest_seconds,
+        });
+        std::fs::write(&path, summary.to_string()).expect("write json");
+    }
+    drop(snapshot);
+    engine.shutdown().expect("shutdown");
 }
