@@ -13,133 +13,41 @@
 
 mod support;
 
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use kausal_vfs::testing::{HookVfs, OpKind};
+use kausal_vfs::{OsVfs, VfsError};
 use support::{dump, fixture, kausal, request, write};
 
-mod disk_full {
-    //! An `OsVfs` whose writes under one directory fail with ENOSPC while
-    //! a switch is on: the database's disk is full, the sources' is not.
-
-    use std::path::{Path, PathBuf};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    use kausal_vfs::{FileLock, MappedFile, OsVfs, Vfs, VfsError, VfsFile, VfsResult};
-
-    #[derive(Debug)]
-    pub struct FullDisk {
-        inner: OsVfs,
-        dir: PathBuf,
-        pub full: Arc<AtomicBool>,
-    }
-
-    impl FullDisk {
-        pub fn new(dir: &Path) -> Self {
-            Self {
-                inner: OsVfs::new(),
-                dir: dir.to_path_buf(),
-                full: Arc::new(AtomicBool::new(false)),
-            }
-        }
-    }
-
-    fn check(full: &AtomicBool, dir: &Path, op: &'static str, path: &Path) -> VfsResult<()> {
-        if full.load(Ordering::Relaxed) && path.starts_with(dir) {
+/// An `OsVfs` whose writes under `dir` fail with ENOSPC while the returned
+/// switch is on: the database's disk is full, the sources' is not. Creating
+/// a file, writing and growing one fail; reading, syncing, renaming,
+/// removing and shrinking (which frees space) do not.
+fn full_disk(dir: &Path) -> (Arc<HookVfs>, Arc<AtomicBool>) {
+    let full = Arc::new(AtomicBool::new(false));
+    let switch = Arc::clone(&full);
+    let dir = dir.to_path_buf();
+    let vfs = HookVfs::new(Arc::new(OsVfs::new()), move |op| {
+        let needs_space = match op.kind {
+            OpKind::Create | OpKind::Write => true,
+            OpKind::SetLen => match (op.len, op.file_len) {
+                (Some(len), Some(before)) => len > before,
+                _ => true,
+            },
+            _ => false,
+        };
+        if needs_space && full.load(Ordering::Relaxed) && op.path.starts_with(&dir) {
             return Err(VfsError::new(
-                op,
-                path,
+                op.kind.name(),
+                op.path,
                 std::io::Error::from(std::io::ErrorKind::StorageFull),
             ));
         }
         Ok(())
-    }
-
-    #[derive(Debug)]
-    struct File {
-        inner: Box<dyn VfsFile>,
-        dir: PathBuf,
-        full: Arc<AtomicBool>,
-    }
-
-    impl VfsFile for File {
-        fn path(&self) -> &Path {
-            self.inner.path()
-        }
-        fn read_at(&self, offset: u64, buf: &mut [u8]) -> VfsResult<usize> {
-            self.inner.read_at(offset, buf)
-        }
-        fn write_at(&mut self, offset: u64, data: &[u8]) -> VfsResult<()> {
-            check(&self.full, &self.dir, "write", self.inner.path())?;
-            self.inner.write_at(offset, data)
-        }
-        fn set_len(&mut self, len: u64) -> VfsResult<()> {
-            if len > self.inner.len()? {
-                check(&self.full, &self.dir, "set_len", self.inner.path())?;
-            }
-            self.inner.set_len(len)
-        }
-        fn sync_data(&mut self) -> VfsResult<()> {
-            self.inner.sync_data()
-        }
-        fn len(&self) -> VfsResult<u64> {
-            self.inner.len()
-        }
-    }
-
-    impl FullDisk {
-        fn wrap(&self, file: Box<dyn VfsFile>) -> Box<dyn VfsFile> {
-            Box::new(File {
-                inner: file,
-                dir: self.dir.clone(),
-                full: Arc::clone(&self.full),
-            })
-        }
-    }
-
-    impl Vfs for FullDisk {
-        fn create_file(&self, path: &Path) -> VfsResult<Box<dyn VfsFile>> {
-            check(&self.full, &self.dir, "create", path)?;
-            Ok(self.wrap(self.inner.create_file(path)?))
-        }
-        fn open_file(&self, path: &Path) -> VfsResult<Box<dyn VfsFile>> {
-            Ok(self.wrap(self.inner.open_file(path)?))
-        }
-        fn remove_file(&self, path: &Path) -> VfsResult<()> {
-            self.inner.remove_file(path)
-        }
-        fn rename(&self, from: &Path, to: &Path) -> VfsResult<()> {
-            self.inner.rename(from, to)
-        }
-        fn create_dir_all(&self, path: &Path) -> VfsResult<()> {
-            self.inner.create_dir_all(path)
-        }
-        fn list_dir(&self, path: &Path) -> VfsResult<Vec<String>> {
-            self.inner.list_dir(path)
-        }
-        fn exists(&self, path: &Path) -> VfsResult<bool> {
-            self.inner.exists(path)
-        }
-        fn file_size(&self, path: &Path) -> VfsResult<u64> {
-            self.inner.file_size(path)
-        }
-        fn sync_dir(&self, path: &Path) -> VfsResult<()> {
-            self.inner.sync_dir(path)
-        }
-        fn map_readonly(&self, path: &Path) -> VfsResult<MappedFile> {
-            self.inner.map_readonly(path)
-        }
-        fn read_file(&self, path: &Path, max_bytes: u64) -> VfsResult<Vec<u8>> {
-            self.inner.read_file(path, max_bytes)
-        }
-        fn lock_file(&self, path: &Path) -> VfsResult<FileLock> {
-            self.inner.lock_file(path)
-        }
-        fn lock_file_shared(&self, path: &Path) -> VfsResult<FileLock> {
-            self.inner.lock_file_shared(path)
-        }
-    }
+    });
+    (Arc::new(vfs), switch)
 }
 
 #[test]
@@ -149,8 +57,7 @@ fn a_full_disk_during_ingest_is_a_clear_error_and_queries_keep_working() {
 
     let repo = fixture();
     let db = repo.path().join(".kausal");
-    let disk = Arc::new(disk_full::FullDisk::new(&db));
-    let full = Arc::clone(&disk.full);
+    let (disk, full) = full_disk(&db);
     let options = kausal_ingest::IngestOptions {
         progress: false,
         ..kausal_ingest::IngestOptions::default()

@@ -3,67 +3,34 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use kausal_ingest::{IngestOptions, Ingester};
-use kausal_vfs::{FileLock, MappedFile, OsVfs, Vfs, VfsError, VfsFile, VfsResult};
+use kausal_vfs::testing::{HookVfs, OpKind};
+use kausal_vfs::{OsVfs, Vfs, VfsError};
 use support::*;
 
-/// OsVfs, except that reading the named files fails with a given error
-/// kind (a file that vanishes or turns unreadable after the walk).
-#[derive(Debug)]
-struct FailingReads {
-    inner: OsVfs,
-    failures: Vec<(String, std::io::ErrorKind)>,
-}
-
-impl Vfs for FailingReads {
-    fn create_file(&self, path: &Path) -> VfsResult<Box<dyn VfsFile>> {
-        self.inner.create_file(path)
-    }
-    fn open_file(&self, path: &Path) -> VfsResult<Box<dyn VfsFile>> {
-        self.inner.open_file(path)
-    }
-    fn remove_file(&self, path: &Path) -> VfsResult<()> {
-        self.inner.remove_file(path)
-    }
-    fn rename(&self, from: &Path, to: &Path) -> VfsResult<()> {
-        self.inner.rename(from, to)
-    }
-    fn create_dir_all(&self, path: &Path) -> VfsResult<()> {
-        self.inner.create_dir_all(path)
-    }
-    fn list_dir(&self, path: &Path) -> VfsResult<Vec<String>> {
-        self.inner.list_dir(path)
-    }
-    fn exists(&self, path: &Path) -> VfsResult<bool> {
-        self.inner.exists(path)
-    }
-    fn file_size(&self, path: &Path) -> VfsResult<u64> {
-        self.inner.file_size(path)
-    }
-    fn sync_dir(&self, path: &Path) -> VfsResult<()> {
-        self.inner.sync_dir(path)
-    }
-    fn map_readonly(&self, path: &Path) -> VfsResult<MappedFile> {
-        self.inner.map_readonly(path)
-    }
-    fn lock_file(&self, path: &Path) -> VfsResult<FileLock> {
-        self.inner.lock_file(path)
-    }
-    fn read_file(&self, path: &Path, max_bytes: u64) -> VfsResult<Vec<u8>> {
-        for (suffix, kind) in &self.failures {
-            if path.to_string_lossy().ends_with(suffix.as_str()) {
-                return Err(VfsError::new(
-                    "read",
-                    path,
-                    std::io::Error::new(*kind, "injected"),
-                ));
-            }
+/// OsVfs, except that reading the files whose paths end with a given
+/// suffix fails with a given error kind (a file that vanishes or turns
+/// unreadable after the walk).
+fn failing_reads(failures: Vec<(&'static str, std::io::ErrorKind)>) -> Arc<dyn Vfs> {
+    Arc::new(HookVfs::new(Arc::new(OsVfs::new()), move |op| {
+        if op.kind != OpKind::ReadFile {
+            return Ok(());
         }
-        self.inner.read_file(path, max_bytes)
-    }
+        match failures
+            .iter()
+            .find(|(suffix, _)| op.path.to_string_lossy().ends_with(suffix))
+        {
+            Some((_, kind)) => Err(VfsError::new(
+                op.kind.name(),
+                op.path,
+                std::io::Error::new(*kind, "injected"),
+            )),
+            None => Ok(()),
+        }
+    }))
 }
 
 fn reason_of(report: &kausal_ingest::IngestReport, path: &str) -> String {
@@ -121,13 +88,10 @@ fn bad_files_are_skipped_or_partial_with_reasons() {
     // A directory symlink loop (followed links detect it).
     std::os::unix::fs::symlink(root.path().join("src"), root.path().join("src/loop")).unwrap();
 
-    let vfs: Arc<dyn Vfs> = Arc::new(FailingReads {
-        inner: OsVfs::new(),
-        failures: vec![
-            ("src/gone.rs".into(), std::io::ErrorKind::NotFound),
-            ("src/locked.rs".into(), std::io::ErrorKind::PermissionDenied),
-        ],
-    });
+    let vfs = failing_reads(vec![
+        ("src/gone.rs", std::io::ErrorKind::NotFound),
+        ("src/locked.rs", std::io::ErrorKind::PermissionDenied),
+    ]);
     let engine = open_engine(db.path());
     let options = IngestOptions {
         follow_symlinks: true,

@@ -63,6 +63,9 @@ pub enum OpKind {
     SyncDir,
     /// [`Vfs::map_readonly`].
     Map,
+    /// [`Vfs::read_file`] (passed to the wrapped Vfs whole, so its own
+    /// read-only path runs: no `Open`, `Len` or `Read` of its own).
+    ReadFile,
     /// [`Vfs::lock_file`].
     Lock,
     /// [`Vfs::lock_file_shared`].
@@ -93,6 +96,7 @@ impl OpKind {
             OpKind::FileSize => "metadata",
             OpKind::SyncDir => "sync_dir",
             OpKind::Map => "mmap",
+            OpKind::ReadFile => "read",
             OpKind::Lock => "lock",
             OpKind::LockShared => "lock_shared",
             OpKind::Read => "read_at",
@@ -131,6 +135,10 @@ pub struct VfsOp<'a> {
     pub offset: Option<u64>,
     /// Bytes a read or write covers, or a `set_len`'s new length.
     pub len: Option<u64>,
+    /// The file's length before a `set_len` (so a hook can tell growing
+    /// from shrinking); `None` for other operations, or when the wrapped
+    /// file could not tell.
+    pub file_len: Option<u64>,
 }
 
 impl<'a> VfsOp<'a> {
@@ -140,6 +148,7 @@ impl<'a> VfsOp<'a> {
             path,
             offset: None,
             len: None,
+            file_len: None,
         }
     }
 }
@@ -240,6 +249,11 @@ impl Vfs for HookVfs {
         self.inner.map_readonly(path)
     }
 
+    fn read_file(&self, path: &Path, max_bytes: u64) -> VfsResult<Vec<u8>> {
+        self.before(OpKind::ReadFile, path)?;
+        self.inner.read_file(path, max_bytes)
+    }
+
     fn lock_file(&self, path: &Path) -> VfsResult<FileLock> {
         self.before(OpKind::Lock, path)?;
         self.inner.lock_file(path)
@@ -264,6 +278,7 @@ impl HookFile {
             path: self.inner.path(),
             offset,
             len,
+            file_len: None,
         })
     }
 }
@@ -292,7 +307,13 @@ impl VfsFile for HookFile {
     }
 
     fn set_len(&mut self, len: u64) -> VfsResult<()> {
-        self.before(OpKind::SetLen, None, Some(len))?;
+        (self.hook)(&VfsOp {
+            kind: OpKind::SetLen,
+            path: self.inner.path(),
+            offset: None,
+            len: Some(len),
+            file_len: self.inner.len().ok(),
+        })?;
         self.inner.set_len(len)
     }
 
@@ -304,5 +325,90 @@ impl VfsFile for HookFile {
     fn len(&self) -> VfsResult<u64> {
         self.before(OpKind::Len, None, None)?;
         self.inner.len()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::{OsVfs, VfsError};
+
+    /// What the hook saw: each operation's kind, path, `len` and `file_len`.
+    type Seen = Arc<Mutex<Vec<(OpKind, PathBuf, Option<u64>, Option<u64>)>>>;
+
+    /// A HookVfs over OsVfs that records every operation's kind, path and
+    /// lengths, and fails a `read_file` of `refused`.
+    fn recording(refused: PathBuf) -> (HookVfs, Seen) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let vfs = HookVfs::new(Arc::new(OsVfs::new()), move |op| {
+            log.lock()
+                .unwrap()
+                .push((op.kind, op.path.to_path_buf(), op.len, op.file_len));
+            if op.kind == OpKind::ReadFile && op.path == refused {
+                return Err(VfsError::new(
+                    op.kind.name(),
+                    op.path,
+                    std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+                ));
+            }
+            Ok(())
+        });
+        (vfs, seen)
+    }
+
+    #[test]
+    fn read_file_is_one_operation_the_hook_can_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let (readable, refused) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&readable, b"bytes").unwrap();
+        std::fs::write(&refused, b"secret").unwrap();
+        let (vfs, seen) = recording(refused.clone());
+        assert_eq!(vfs.read_file(&readable, 1024).unwrap(), b"bytes");
+        let error = vfs.read_file(&refused, 1024).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(error.to_string().contains("read"), "{error}");
+        // The wrapped Vfs's own `read_file` ran: no open, len or read_at.
+        let kinds: Vec<_> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(kind, path, ..)| (*kind, path.clone()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [(OpKind::ReadFile, readable), (OpKind::ReadFile, refused)]
+        );
+    }
+
+    #[test]
+    fn set_len_shows_the_length_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let (vfs, seen) = recording(PathBuf::new());
+        let mut file = vfs.create_file(&path).unwrap();
+        file.write_at(0, &[1; 10]).unwrap();
+        file.set_len(100).unwrap();
+        file.set_len(4).unwrap();
+        assert_eq!(file.len().unwrap(), 4);
+        let set_lens: Vec<_> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(kind, ..)| *kind == OpKind::SetLen)
+            .map(|(_, _, len, before)| (*len, *before))
+            .collect();
+        assert_eq!(set_lens, [(Some(100), Some(10)), (Some(4), Some(100))]);
+        // Other operations carry no `file_len`.
+        assert!(
+            seen.lock()
+                .unwrap()
+                .iter()
+                .all(|(kind, _, _, before)| *kind == OpKind::SetLen || before.is_none())
+        );
     }
 }

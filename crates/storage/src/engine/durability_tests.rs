@@ -1,13 +1,39 @@
 //! Engine tests of the durability rules that need injected faults, on real
-//! files: directory creation, write-triggered flushes that fail, and a full
-//! disk while writing `MANIFEST.tmp`.
+//! files (`OsVfs` behind a `HookVfs`): directory creation, write-triggered
+//! flushes that fail, and a full disk while writing `MANIFEST.tmp` or the
+//! WAL.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use kausal_vfs::Vfs;
+use kausal_vfs::testing::{HookVfs, OpKind};
+use kausal_vfs::{OsVfs, Vfs, VfsError};
 
-use super::faulty_vfs::FaultyOsVfs;
 use crate::{BlockId, Config, ContextBlock, Database, StorageError, SyncMode};
+
+/// Which file names a full disk refuses: the fragment set in it, or none.
+type FullFor = Arc<Mutex<Option<&'static str>>>;
+
+/// The real file system, where creating or writing a file whose name
+/// contains the fragment set in the returned switch fails with ENOSPC.
+fn disk_full_for() -> (Arc<HookVfs>, FullFor) {
+    let full_for: FullFor = Arc::new(Mutex::new(None));
+    let switch = Arc::clone(&full_for);
+    let vfs = HookVfs::new(Arc::new(OsVfs::new()), move |op| {
+        if !matches!(op.kind, OpKind::Create | OpKind::Write) {
+            return Ok(());
+        }
+        let name = op.path.file_name().unwrap().to_string_lossy();
+        match *full_for.lock().unwrap() {
+            Some(fragment) if name.contains(fragment) => Err(VfsError::new(
+                op.kind.name(),
+                op.path,
+                std::io::Error::from(std::io::ErrorKind::StorageFull),
+            )),
+            _ => Ok(()),
+        }
+    });
+    (Arc::new(vfs), switch)
+}
 
 fn block(n: u128) -> ContextBlock {
     ContextBlock::new(
@@ -42,10 +68,21 @@ fn present(engine: &Database, n: u128) -> bool {
 fn creating_a_database_directory_syncs_each_created_entry_into_its_parent() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("a").join("b").join("db");
-    let vfs = Arc::new(FaultyOsVfs::default());
-    let engine = Database::open_with(vfs.clone(), &dir, config()).unwrap();
+    // `create_dir_all` and `sync_dir` calls, in order.
+    let dir_log = Arc::new(Mutex::new(Vec::new()));
+    let logged = Arc::clone(&dir_log);
+    let vfs = HookVfs::new(Arc::new(OsVfs::new()), move |op| {
+        if matches!(op.kind, OpKind::CreateDirAll | OpKind::SyncDir) {
+            logged
+                .lock()
+                .unwrap()
+                .push(format!("{} {}", op.kind.name(), op.path.display()));
+        }
+        Ok(())
+    });
+    let engine = Database::open_with(Arc::new(vfs), &dir, config()).unwrap();
     drop(engine);
-    let log = vfs.faults.dir_log.lock().unwrap().clone();
+    let log = dir_log.lock().unwrap().clone();
     let position = |entry: String| {
         log.iter()
             .position(|logged| *logged == entry)
@@ -64,9 +101,9 @@ fn creating_a_database_directory_syncs_each_created_entry_into_its_parent() {
 #[test]
 fn a_failed_flush_inside_a_write_does_not_fail_the_write() {
     let dir = tempfile::tempdir().unwrap();
-    let vfs = Arc::new(FaultyOsVfs::default());
+    let (vfs, full_for) = disk_full_for();
     let engine = Database::open_with(vfs.clone(), dir.path(), config()).unwrap();
-    vfs.faults.set_disk_full_for(Some(".sst"));
+    *full_for.lock().unwrap() = Some(".sst");
     // Full memtables are frozen; once MAX_FROZEN_MEMTABLES wait, a write
     // runs the flush itself, which fails: the write stalls with a clear
     // error instead of waiting, and nothing is poisoned.
@@ -92,7 +129,7 @@ fn a_failed_flush_inside_a_write_does_not_fail_the_write() {
     assert!(engine.last_background_error().unwrap().contains(".sst"));
     assert!((1..=written).all(|n| present(&engine, n)));
     // The disk has room again: the next write flushes and succeeds.
-    vfs.faults.set_disk_full_for(None);
+    *full_for.lock().unwrap() = None;
     engine.put_block(&block(written + 1)).unwrap();
     assert_eq!(engine.metrics().sstable_count, 1);
     engine.sync().unwrap();
@@ -104,12 +141,12 @@ fn a_failed_flush_inside_a_write_does_not_fail_the_write() {
 #[test]
 fn a_full_disk_while_writing_the_manifest_temp_file_does_not_poison() {
     let dir = tempfile::tempdir().unwrap();
-    let vfs = Arc::new(FaultyOsVfs::default());
+    let (vfs, full_for) = disk_full_for();
     let engine = Database::open_with(vfs.clone(), dir.path(), config()).unwrap();
     for n in 1..=10 {
         engine.put_block(&block(n)).unwrap();
     }
-    vfs.faults.set_disk_full_for(Some("MANIFEST.tmp"));
+    *full_for.lock().unwrap() = Some("MANIFEST.tmp");
     let error = engine.flush().unwrap_err();
     assert!(error.to_string().contains("MANIFEST.tmp"), "{error}");
     assert!(
@@ -125,7 +162,7 @@ fn a_full_disk_while_writing_the_manifest_temp_file_does_not_poison() {
         "the table the failed flush wrote is removed"
     );
     engine.put_block(&block(11)).unwrap();
-    vfs.faults.set_disk_full_for(None);
+    *full_for.lock().unwrap() = None;
     engine.flush().unwrap();
     drop(engine);
     let engine = Database::open_with(vfs, dir.path(), config()).unwrap();
@@ -135,10 +172,10 @@ fn a_full_disk_while_writing_the_manifest_temp_file_does_not_poison() {
 #[test]
 fn a_full_disk_under_the_wal_poisons_with_its_kind_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let vfs = Arc::new(FaultyOsVfs::default());
+    let (vfs, full_for) = disk_full_for();
     let engine = Database::open_with(vfs.clone(), dir.path(), config()).unwrap();
     engine.put_block(&block(1)).unwrap();
-    vfs.faults.set_disk_full_for(Some("wal-"));
+    *full_for.lock().unwrap() = Some("wal-");
     // With `SyncMode::Manual` the WAL buffers the write; `sync` writes it.
     engine.put_block(&block(2)).unwrap();
     let error = engine.sync().unwrap_err();

@@ -445,7 +445,4 @@ impl Database {
 mod durability_tests;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod faulty_vfs;
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests;

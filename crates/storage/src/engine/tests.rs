@@ -1,11 +1,10 @@
 //! Unit tests of the engine on the real file system (OsVfs + tempfile).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use kausal_vfs::OsVfs;
-
-use super::faulty_vfs::FaultyOsVfs;
+use kausal_vfs::testing::{HookVfs, OpKind};
+use kausal_vfs::{OsVfs, VfsError};
 
 use crate::{
     BlockId, Config, ContextBlock, Database, EdgeType, GraphEdge, StorageError, SyncMode,
@@ -408,8 +407,19 @@ fn engine_moved_into_box_and_vec_keeps_working() {
 #[test]
 fn failed_fsync_poisons_until_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let vfs = Arc::new(FaultyOsVfs::default());
-    let fail_sync = Arc::clone(&vfs.faults.fail_sync);
+    // Every file sync fails with EIO while `fail_sync` is set.
+    let fail_sync = Arc::new(AtomicBool::new(false));
+    let failing = Arc::clone(&fail_sync);
+    let vfs = Arc::new(HookVfs::new(Arc::new(OsVfs::new()), move |op| {
+        if op.kind == OpKind::SyncData && failing.load(Ordering::SeqCst) {
+            return Err(VfsError::new(
+                op.kind.name(),
+                op.path,
+                std::io::Error::other("injected EIO"),
+            ));
+        }
+        Ok(())
+    }));
     let engine = Database::open_with(vfs.clone(), dir.path(), small_config()).unwrap();
     engine.put_block(&block(1, "durable")).unwrap();
     engine.sync().unwrap();
