@@ -71,6 +71,9 @@ struct RawTyped {
     name: String,
     type_text: String,
     is_field: bool,
+    /// `let x = <call>`: the call's byte range and how many `Result` /
+    /// `Option` layers `?`, `.unwrap()` or `.expect(..)` peel off it.
+    value: Option<(usize, usize, u8)>,
 }
 
 /// Everything the query matched in one file, in match order, before
@@ -110,6 +113,7 @@ struct MatchCaptures<'tree> {
     /// The match is inside a macro's token tree.
     in_macro: bool,
     local_type: Option<Node<'tree>>,
+    local_value: Option<Node<'tree>>,
     field_type: Option<Node<'tree>>,
     import: Option<Node<'tree>>,
     doc: Option<Node<'tree>>,
@@ -145,6 +149,7 @@ impl<'tree> MatchCaptures<'tree> {
                 Role::Qualifier => captures.qualifier = Some(node),
                 Role::MacroTokens => captures.in_macro = true,
                 Role::LocalType => captures.local_type = Some(node),
+                Role::LocalValue => captures.local_value = Some(node),
                 Role::FieldType => captures.field_type = Some(node),
                 Role::Import => captures.import = Some(node),
                 Role::Doc => captures.doc = Some(node),
@@ -199,8 +204,8 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
     } = matched;
     let ranges = add_items(language, defs, &mut summary);
     let local_names = local_names(locals, &ranges, &summary.items);
-    add_typed_names(typed, &ranges, &mut summary);
-    add_calls(calls, &ranges, &local_names, &mut summary);
+    let call_by_range = add_calls(calls, &ranges, &local_names, &mut summary);
+    add_typed_names(typed, &ranges, &call_by_range, &mut summary);
     add_module_decls(module_decls, &ranges, &mut summary);
     add_imports(language, imports, &ranges, &mut summary);
     Ok(summary)
@@ -233,6 +238,19 @@ impl Matched {
                 });
                 if let Some(ty) = captures.local_type {
                     self.typed.push(RawTyped::of(node, ty, source, false));
+                }
+                if let Some((call, peel)) = captures
+                    .local_value
+                    .and_then(|value| local_value_call(value, source))
+                {
+                    self.typed.push(RawTyped {
+                        position: node.start_byte(),
+                        row: node.start_position().row,
+                        name: text_of(node, source).to_string(),
+                        type_text: String::new(),
+                        is_field: false,
+                        value: Some((call.start_byte(), call.end_byte(), peel)),
+                    });
                 }
             }
             Role::ModuleDecl => {
@@ -408,6 +426,7 @@ impl RawTyped {
             name: text_of(node, source).to_string(),
             type_text: cut(text_of(ty, source), 128).to_string(),
             is_field,
+            value: None,
         }
     }
 }
@@ -487,14 +506,41 @@ fn local_names(
 
 /// Typed locals (scoped to their callable) and fields (scoped to their
 /// item), one per position.
-fn add_typed_names(mut typed: Vec<RawTyped>, ranges: &[(usize, usize)], summary: &mut Summary) {
+fn add_typed_names(
+    mut typed: Vec<RawTyped>,
+    ranges: &[(usize, usize)],
+    call_by_range: &FxHashMap<(usize, usize), u32>,
+    summary: &mut Summary,
+) {
     typed.sort_by_key(|t| t.position);
-    typed.dedup_by_key(|t| t.position);
+    // Two patterns may type one binding: a written type and a value.
+    typed.dedup_by(|later, earlier| {
+        if later.position != earlier.position {
+            return false;
+        }
+        if earlier.type_text.is_empty() {
+            earlier.type_text = std::mem::take(&mut later.type_text);
+        }
+        earlier.value = earlier.value.or(later.value);
+        true
+    });
     typed.truncate(MAX_ENTRIES_PER_FILE);
     let typed_positions: Vec<usize> = typed.iter().map(|t| t.position).collect();
     let typed_scopes = enclosing_of_positions(ranges, &typed_positions);
     for (t, scope) in typed.into_iter().zip(typed_scopes) {
+        let (value_call, peel) = match t.value {
+            Some((start, end, peel)) => match call_by_range.get(&(start, end)) {
+                Some(index) => (Some(*index), peel),
+                None => (None, 0),
+            },
+            None => (None, 0),
+        };
+        if t.type_text.is_empty() && value_call.is_none() {
+            continue;
+        }
         let entry = TypedName {
+            value_call,
+            peel,
             scope: if t.is_field {
                 scope
             } else {
@@ -520,7 +566,7 @@ fn add_calls(
     ranges: &[(usize, usize)],
     local_names: &FxHashSet<(u32, String)>,
     summary: &mut Summary,
-) {
+) -> FxHashMap<(usize, usize), u32> {
     calls.sort_by_key(|call| (call.position, Reverse(call.end)));
     let call_positions: Vec<usize> = calls.iter().map(|c| c.position).collect();
     let call_scopes = enclosing_of_positions(ranges, &call_positions);
@@ -550,6 +596,45 @@ fn add_calls(
     }
     for (call, range) in summary.calls.iter_mut().zip(receiver_ranges) {
         call.receiver_call = range.and_then(|r| by_range.get(&r).copied());
+    }
+    by_range
+}
+
+/// Most `?` / `.unwrap()` layers read off one `let` value.
+const MAX_PEEL: u8 = 4;
+
+/// The call a `let` value's type comes from, and how many `Result` /
+/// `Option` layers are peeled off its return type: `f(..)?` (1),
+/// `a.b().unwrap()` (1), `&T::new()` (0), `(g().await?)` (1). `None` when
+/// the value is not a call (a literal, a field, a closure, ...).
+fn local_value_call<'tree>(value: Node<'tree>, source: &str) -> Option<(Node<'tree>, u8)> {
+    let mut node = value;
+    let mut peel = 0u8;
+    loop {
+        match node.kind() {
+            "try_expression" => {
+                peel = peel.checked_add(1).filter(|p| *p <= MAX_PEEL)?;
+                node = node.named_child(0)?;
+            }
+            "await_expression" | "parenthesized_expression" => node = node.named_child(0)?,
+            "reference_expression" => node = node.child_by_field_name("value")?,
+            "call_expression" => {
+                let function = node.child_by_field_name("function")?;
+                let peels = function.kind() == "field_expression"
+                    && function.child_by_field_name("field").is_some_and(|field| {
+                        matches!(
+                            text_of(field, source),
+                            "unwrap" | "expect" | "unwrap_or_default"
+                        )
+                    });
+                if !peels {
+                    return Some((node, peel));
+                }
+                peel = peel.checked_add(1).filter(|p| *p <= MAX_PEEL)?;
+                node = function.child_by_field_name("value")?;
+            }
+            _ => return None,
+        }
     }
 }
 

@@ -234,6 +234,9 @@ pub enum Role {
     LocalDefinition,
     /// `@local.type`: the declared or evident type of that name.
     LocalType,
+    /// `@local.value`: the value a `let` binds (its type is what the call
+    /// in it returns).
+    LocalValue,
     /// `@field.name`: a struct field's name.
     FieldName,
     /// `@field.type`: that field's type as written.
@@ -267,6 +270,7 @@ impl Role {
             "import" => Role::Import,
             "local.definition" => Role::LocalDefinition,
             "local.type" => Role::LocalType,
+            "local.value" => Role::LocalValue,
             "field.name" => Role::FieldName,
             "field.type" => Role::FieldType,
             "doc" => Role::Doc,

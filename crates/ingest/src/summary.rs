@@ -225,6 +225,18 @@ pub struct TypedName {
     pub type_text: String,
     /// 1-based line of the declaration.
     pub line: u32,
+    /// `let x = <call>` with no written type: the index of that call in
+    /// the file's list; x has the type it returns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_call: Option<u32>,
+    /// `Result` / `Option` layers `?`, `.unwrap()` or `.expect(..)` peel
+    /// off that call's return type.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub peel: u8,
+}
+
+fn is_zero(value: &u8) -> bool {
+    *value == 0
 }
 
 /// Everything extraction learned about one file.

@@ -13,4 +13,7 @@
   value: (call_expression function: (scoped_identifier path: (_) @local.type)))
 (let_declaration pattern: (identifier) @local.definition
   value: (struct_expression name: (_) @local.type))
+; `let x = f(..)?`, `let x = a.b().unwrap()`: x has the type the call
+; returns (see `local_value_call` in extract.rs).
+(let_declaration pattern: (identifier) @local.definition value: (_) @local.value)
 (field_declaration name: (field_identifier) @field.name type: (_) @field.type)

@@ -3,7 +3,7 @@
 //! crate), a method call through `self`, a typed receiver, a call chain or
 //! a method name unique in the crate; memoised per call.
 
-use super::receivers::receiver_type_path;
+use super::receivers::{peel_wrapper, receiver_type_path};
 use super::{Found, Index, Target, items_of};
 use crate::limits::{MAX_CALL_CHAIN, MAX_PATH_SEGMENTS};
 use crate::resolve::{
@@ -75,11 +75,15 @@ impl<'a> Index<'a> {
         outcome
     }
 
-    /// The type a function returns, resolved where it is declared.
-    pub(super) fn return_type(&self, function: ItemRef) -> Option<ItemRef> {
+    /// The type a function returns, resolved where it is declared, with
+    /// `peel` layers of `Result` / `Option` taken off (`f()?`).
+    pub(super) fn return_type(&self, function: ItemRef, peel: u8) -> Option<ItemRef> {
         let item = &self.files[function.file as usize].summary.items[function.item as usize];
         let (_, returned) = item.signature.rsplit_once("->")?;
-        let returned = returned.split(" where ").next().unwrap_or("").trim();
+        let mut returned = returned.split(" where ").next().unwrap_or("").trim();
+        for _ in 0..peel {
+            returned = peel_wrapper(returned)?;
+        }
         let path = receiver_type_path(returned);
         if path == "Self" {
             return self.self_type(function.file, Some(function.item));
@@ -187,7 +191,7 @@ impl<'a> Index<'a> {
                 }
             }
         }
-        if let Some(outcome) = self.typed_receiver(file, call) {
+        if let Some(outcome) = self.typed_receiver(file, call, depth) {
             return outcome;
         }
         // `a.b().c()`: the type `b` returns.
@@ -195,7 +199,7 @@ impl<'a> Index<'a> {
             && depth < MAX_CALL_CHAIN
             && let Outcome::Resolved(function, _) =
                 self.resolve_call_memo(file, receiver_call, depth + 1)
-            && let Some(returned) = self.return_type(function)
+            && let Some(returned) = self.return_type(function, 0)
             && kind_of(files, returned) != ItemKind::TypeAlias
         {
             let found = self.methods_of(returned, &call.text);

@@ -3,6 +3,7 @@
 //! the text rules that read a type name out of a declaration.
 
 use super::Index;
+use crate::limits::MAX_CALL_CHAIN;
 use crate::resolve::{Outcome, kind_of, settle};
 use crate::summary::{CallRef, ItemKind};
 
@@ -56,7 +57,12 @@ impl Index<'_> {
     /// `x.m()` where `x` is a parameter or local with a declared or evident
     /// type, or `self.f.m()` where `f` is a field of the impl's type: the
     /// methods of that type. `None` when the receiver's type is unknown.
-    pub(super) fn typed_receiver(&self, file: u32, call: &CallRef) -> Option<Outcome> {
+    pub(super) fn typed_receiver(
+        &self,
+        file: u32,
+        call: &CallRef,
+        depth: usize,
+    ) -> Option<Outcome> {
         let summary = self.files[file as usize].summary;
         let receiver = call.receiver.as_str();
         let (type_text, module) = if let Some(field) = receiver.strip_prefix("self.") {
@@ -82,7 +88,25 @@ impl Index<'_> {
                 }
                 current = item.parent;
             }
-            (found?.type_text.as_str(), self.module_of(file, call.caller))
+            let found = found?;
+            // `let x = f(..)?`: the type f returns, peeled. A binding on the
+            // call's own line may be the call's result (`let x = x.f()`).
+            if let Some(value_call) = found.value_call
+                && found.line < call.line
+                && depth < MAX_CALL_CHAIN
+                && let Outcome::Resolved(function, _) =
+                    self.resolve_call_memo(file, value_call, depth + 1)
+                && let Some(returned) = self.return_type(function, found.peel)
+            {
+                let methods = self.methods_of(returned, &call.text);
+                return Some(
+                    settle(self.files, &methods, "typed_receiver").unwrap_or(Outcome::External),
+                );
+            }
+            if found.type_text.is_empty() {
+                return None;
+            }
+            (found.type_text.as_str(), self.module_of(file, call.caller))
         } else {
             return None;
         };
@@ -188,6 +212,29 @@ pub(super) fn receiver_type_path(text: &str) -> String {
     crate::text::normalize_type_text(t)
 }
 
+/// `Result<T, E>`, `io::Result<T>`, `Option<T>` -> `T`: what `?`,
+/// `.unwrap()` or `.expect(..)` leaves of a returned type. `None` for any
+/// other type.
+pub(super) fn peel_wrapper(text: &str) -> Option<&str> {
+    let text = text.trim();
+    let open = text.find('<')?;
+    let name = text[..open].trim().rsplit("::").next().unwrap_or("");
+    if !matches!(name, "Result" | "Option") {
+        return None;
+    }
+    let inner = text[open + 1..].strip_suffix('>')?;
+    let mut depth = 0usize;
+    for (at, c) in inner.char_indices() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => return Some(inner[..at].trim()),
+            _ => {}
+        }
+    }
+    Some(inner.trim())
+}
+
 /// Std types: a receiver of one of them never dispatches into the crate.
 const STD_TYPES: &[&str] = &[
     "Vec",
@@ -243,6 +290,13 @@ mod tests {
         assert_eq!(receiver_type_path("&Arc<crate::a::Node>"), "crate::a::Node");
         assert_eq!(receiver_type_path("impl Visitor"), "Visitor");
         assert_eq!(receiver_type_path("Vec<u8>"), "Vec");
+        assert_eq!(peel_wrapper("Result<Table<K>, Error>"), Some("Table<K>"));
+        assert_eq!(peel_wrapper("io::Result<Self>"), Some("Self"));
+        assert_eq!(
+            peel_wrapper("Option<&'a Node<(u8, u16)>>"),
+            Some("&'a Node<(u8, u16)>")
+        );
+        assert_eq!(peel_wrapper("Vec<Table>"), None);
         assert!(is_identifier("table_2") && !is_identifier("a.b") && !is_identifier("2x"));
         assert_eq!(
             bounds_of(
