@@ -78,12 +78,6 @@ pub const ALLOWED_LONG_FILES: &[AllowedSize] = &[
         lines: 1318,
         reason: "operations, crash/restart and checks in one file: to be removed by issue 24",
     },
-    AllowedSize {
-        path: "crates/sim/src/vfs.rs",
-        function: "",
-        lines: 1334,
-        reason: "files, directories, power loss and fault injection in one file: to be removed by issue 24",
-    },
 ];
 
 /// Functions over [`MAX_FUNCTION_LINES`] lines on `main` when the check was
