@@ -16,11 +16,12 @@ use crate::memtable::Memtable;
 use crate::metrics::Counters;
 use crate::op::{PayloadError, PayloadOps};
 use crate::sstable::reader::Table;
-use crate::wal::reader::{WalReplayReport, replay_segments};
+use crate::wal::reader::replay_segments;
 use crate::wal::writer::WalWriter;
 use crate::{StorageError, StorageResult};
 
 use super::Database;
+use super::recovery_report::RecoveryReport;
 use super::shared::apply_op;
 use super::tables::TableDir;
 
@@ -73,23 +74,6 @@ pub(super) struct Recovered {
     pub wal: Option<WalWriter>,
     pub report: RecoveryReport,
     pub lock: FileLock,
-}
-
-/// What `open` found and repaired.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RecoveryReport {
-    /// What WAL replay found: segments, records, torn tail, salvaged ranges.
-    pub wal: WalReplayReport,
-    /// Records applied to the memtable.
-    pub records_applied: u64,
-    /// Records skipped because the tables already held them.
-    pub records_skipped: u64,
-    /// Memtable flushes during replay, including the final one that makes
-    /// everything replayed durable in a fresh table.
-    pub flushes_during_replay: u64,
-    /// Table files no manifest named, removed.
-    pub orphan_tables_removed: Vec<PathBuf>,
 }
 
 struct Inventory {
