@@ -48,12 +48,7 @@ pub struct AllowedLoop {
 
 /// Import loops on `main` when the check was written. Shrink it: a fixed
 /// loop's entry goes (the check says so), a new loop is never added here.
-pub const ALLOWED_LOOPS: &[AllowedLoop] = &[AllowedLoop {
-    root: "crates/storage/src/lib.rs",
-    modules: &["engine::open", "engine::shared"],
-    reason: "open.rs uses shared::apply_op while shared.rs names open::RecoveryReport: \
-                 to be removed by issue 24 (the report type moves below both)",
-}];
+pub const ALLOWED_LOOPS: &[AllowedLoop] = &[];
 
 /// A file over [`MAX_FILE_LINES`] (or, with `function`, a function over
 /// [`MAX_FUNCTION_LINES`]) with its size when it was allowlisted: it fails
@@ -71,43 +66,11 @@ pub struct AllowedSize {
 
 /// Source files over [`MAX_FILE_LINES`] lines on `main` when the check was
 /// written, with their lines then. Shrink it; never add to it.
-pub const ALLOWED_LONG_FILES: &[AllowedSize] = &[
-    AllowedSize {
-        path: "crates/sim/src/simulator.rs",
-        function: "",
-        lines: 1318,
-        reason: "operations, crash/restart and checks in one file: to be removed by issue 24",
-    },
-    AllowedSize {
-        path: "crates/sim/src/vfs.rs",
-        function: "",
-        lines: 1334,
-        reason: "files, directories, power loss and fault injection in one file: to be removed by issue 24",
-    },
-];
+pub const ALLOWED_LONG_FILES: &[AllowedSize] = &[];
 
 /// Functions over [`MAX_FUNCTION_LINES`] lines on `main` when the check was
 /// written, with their lines then. Shrink it; never add to it.
-pub const ALLOWED_LONG_FUNCTIONS: &[AllowedSize] = &[
-    AllowedSize {
-        path: "crates/storage/src/engine/open.rs",
-        function: "recover",
-        lines: 131,
-        reason: "manifest, tables and WAL replay inline: to be removed by issue 24",
-    },
-    AllowedSize {
-        path: "crates/storage/src/sstable/reader.rs",
-        function: "open",
-        lines: 163,
-        reason: "Table::open: every section verified inline: to be removed by issue 24",
-    },
-    AllowedSize {
-        path: "crates/storage/src/wal/reader.rs",
-        function: "replay_segments",
-        lines: 167,
-        reason: "segment loop, record decoding and torn-tail rules inline: to be removed by issue 24",
-    },
-];
+pub const ALLOWED_LONG_FUNCTIONS: &[AllowedSize] = &[];
 
 /// Whether a crate root belongs to test or benchmark code (not size-checked).
 fn is_test_crate(root: &Path) -> bool {

@@ -43,6 +43,7 @@ mod commit;
 mod compaction;
 mod layers;
 mod open;
+mod recovery_report;
 mod scan;
 mod shared;
 mod snapshot;
@@ -62,7 +63,7 @@ use crate::op::Op;
 use crate::wal::writer::WalWriter;
 use crate::{BlockId, ContextBlock, GraphEdge, StorageError, StorageResult};
 
-pub use open::RecoveryReport;
+pub use recovery_report::RecoveryReport;
 pub use scan::BlockIter;
 pub use snapshot::{Snapshot, SnapshotSizes};
 

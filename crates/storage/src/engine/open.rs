@@ -16,11 +16,12 @@ use crate::memtable::Memtable;
 use crate::metrics::Counters;
 use crate::op::{PayloadError, PayloadOps};
 use crate::sstable::reader::Table;
-use crate::wal::reader::{WalReplayReport, replay_segments};
+use crate::wal::reader::replay_segments;
 use crate::wal::writer::WalWriter;
 use crate::{StorageError, StorageResult};
 
 use super::Database;
+use super::recovery_report::RecoveryReport;
 use super::shared::apply_op;
 use super::tables::TableDir;
 
@@ -73,23 +74,6 @@ pub(super) struct Recovered {
     pub wal: Option<WalWriter>,
     pub report: RecoveryReport,
     pub lock: FileLock,
-}
-
-/// What `open` found and repaired.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RecoveryReport {
-    /// What WAL replay found: segments, records, torn tail, salvaged ranges.
-    pub wal: WalReplayReport,
-    /// Records applied to the memtable.
-    pub records_applied: u64,
-    /// Records skipped because the tables already held them.
-    pub records_skipped: u64,
-    /// Memtable flushes during replay, including the final one that makes
-    /// everything replayed durable in a fresh table.
-    pub flushes_during_replay: u64,
-    /// Table files no manifest named, removed.
-    pub orphan_tables_removed: Vec<PathBuf>,
 }
 
 struct Inventory {
@@ -277,6 +261,115 @@ fn take_lock(vfs: &dyn Vfs, dir: &Path, read_only: bool) -> StorageResult<FileLo
     })
 }
 
+fn not_a_database(dir: &Path, reason: &str) -> StorageError {
+    StorageError::NotADatabase {
+        dir: dir.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Readies `dir` for its lock: a read-only open finds a database there, a
+/// writable one creates it durably.
+fn prepare_dir(vfs: &dyn Vfs, dir: &Path, read_only: bool) -> StorageResult<()> {
+    if read_only {
+        if !vfs.exists(dir)? {
+            return Err(not_a_database(dir, "the directory does not exist"));
+        }
+        // Checked before locking, which would create `LOCK`.
+        let names = vfs.list_dir(dir)?;
+        if !names
+            .iter()
+            .filter_map(|name| classify(name))
+            .any(|kind| kind == FileKind::Manifest || kind.is_wal_segment())
+        {
+            return Err(not_a_database(dir, "it has no MANIFEST and no WAL"));
+        }
+    } else {
+        create_dir_durably(vfs, dir)?;
+    }
+    Ok(())
+}
+
+/// The manifest, or for a new database a fresh one (stored by a writable
+/// open). A missing manifest beside table files is corruption.
+fn load_manifest(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    inventory: &Inventory,
+    read_only: bool,
+) -> StorageResult<Manifest> {
+    let manifest = match Manifest::load(vfs, dir)? {
+        Some(manifest) => manifest,
+        None if inventory.has_tables => {
+            return Err(StorageError::corruption(
+                Manifest::path(dir),
+                0,
+                "MANIFEST is missing but table files exist",
+            ));
+        }
+        None if read_only && inventory.segments.is_empty() => {
+            return Err(not_a_database(dir, "it has no MANIFEST and no WAL"));
+        }
+        None => {
+            let fresh = Manifest {
+                next_table_id: 1,
+                flushed_sequence: 0,
+                tables: Vec::new(),
+            };
+            if !read_only {
+                fresh.store(vfs, dir)?;
+            }
+            fresh
+        }
+    };
+    Ok(manifest)
+}
+
+/// The end of a writable open: makes everything replayed durable in fresh
+/// files, removes the replayed `segments`, and starts the next segment.
+fn make_durable(
+    core: &mut Recovering,
+    report: &mut RecoveryReport,
+    vfs: &Arc<dyn Vfs>,
+    dir: &Path,
+    segments: &[u64],
+) -> StorageResult<WalWriter> {
+    // What replay read may exist only in the page cache: after a failed
+    // fsync the kernel can drop the dirty pages and report later syncs
+    // as clean (fsyncgate), so re-syncing the old files proves nothing.
+    // Writing the recovered state into fresh files makes it durable:
+    // flush the memtable to a new table, and store the manifest anew.
+    if core.memtable[0].is_empty() {
+        core.manifest.store(vfs.as_ref(), dir)?;
+    } else {
+        core.flush()?;
+        report.flushes_during_replay += 1;
+    }
+    // Every replayed write is now in a table: the old segments can go.
+    for id in segments {
+        let path = crate::wal::segment_path(dir, *id);
+        if vfs.exists(&path)? {
+            vfs.remove_file(&path)?;
+        }
+    }
+    vfs.sync_dir(dir)?;
+    let next_segment = segments.last().map_or(1, |last| last + 1);
+    let wal = WalWriter::create(
+        Arc::clone(vfs),
+        dir,
+        next_segment,
+        core.config.wal_segment_bytes,
+        core.config.wal_buffer_bytes,
+        core.config.background_worker,
+    )?;
+    write_lock_holder(
+        vfs.as_ref(),
+        dir,
+        Some(&format!("writer pid {}", std::process::id())),
+    );
+    Ok(wal)
+}
+
 impl Database {
     /// Opens `dir` (creating it if needed) and recovers: the body of every
     /// writable or read-only open.
@@ -288,52 +381,10 @@ impl Database {
     ) -> StorageResult<Recovered> {
         config.validate()?;
         let dir = dir.to_path_buf();
-        let not_a_database = |reason: &str| StorageError::NotADatabase {
-            dir: dir.clone(),
-            reason: reason.to_string(),
-        };
-        if read_only {
-            if !vfs.exists(&dir)? {
-                return Err(not_a_database("the directory does not exist"));
-            }
-            // Checked before locking, which would create `LOCK`.
-            let names = vfs.list_dir(&dir)?;
-            if !names
-                .iter()
-                .filter_map(|name| classify(name))
-                .any(|kind| kind == FileKind::Manifest || kind.is_wal_segment())
-            {
-                return Err(not_a_database("it has no MANIFEST and no WAL"));
-            }
-        } else {
-            create_dir_durably(vfs.as_ref(), &dir)?;
-        }
+        prepare_dir(vfs.as_ref(), &dir, read_only)?;
         let lock = take_lock(vfs.as_ref(), &dir, read_only)?;
         let inventory = take_inventory(vfs.as_ref(), &dir, read_only)?;
-        let manifest = match Manifest::load(vfs.as_ref(), &dir)? {
-            Some(manifest) => manifest,
-            None if inventory.has_tables => {
-                return Err(StorageError::corruption(
-                    Manifest::path(&dir),
-                    0,
-                    "MANIFEST is missing but table files exist",
-                ));
-            }
-            None if read_only && inventory.segments.is_empty() => {
-                return Err(not_a_database("it has no MANIFEST and no WAL"));
-            }
-            None => {
-                let fresh = Manifest {
-                    next_table_id: 1,
-                    flushed_sequence: 0,
-                    tables: Vec::new(),
-                };
-                if !read_only {
-                    fresh.store(vfs.as_ref(), &dir)?;
-                }
-                fresh
-            }
-        };
+        let manifest = load_manifest(vfs.as_ref(), &dir, &inventory, read_only)?;
         let tables = load_tables(vfs.as_ref(), &dir, &manifest)?;
         let next_sequence = tables
             .iter()
@@ -376,39 +427,7 @@ impl Database {
         if read_only {
             return Ok(core.finish(None, report, lock));
         }
-        // What replay read may exist only in the page cache: after a failed
-        // fsync the kernel can drop the dirty pages and report later syncs
-        // as clean (fsyncgate), so re-syncing the old files proves nothing.
-        // Writing the recovered state into fresh files makes it durable:
-        // flush the memtable to a new table, and store the manifest anew.
-        if core.memtable[0].is_empty() {
-            core.manifest.store(vfs.as_ref(), &dir)?;
-        } else {
-            core.flush()?;
-            report.flushes_during_replay += 1;
-        }
-        // Every replayed write is now in a table: the old segments can go.
-        for id in &inventory.segments {
-            let path = crate::wal::segment_path(&dir, *id);
-            if vfs.exists(&path)? {
-                vfs.remove_file(&path)?;
-            }
-        }
-        vfs.sync_dir(&dir)?;
-        let next_segment = inventory.segments.last().map_or(1, |last| last + 1);
-        let wal = WalWriter::create(
-            Arc::clone(&vfs),
-            &dir,
-            next_segment,
-            core.config.wal_segment_bytes,
-            core.config.wal_buffer_bytes,
-            core.config.background_worker,
-        )?;
-        write_lock_holder(
-            vfs.as_ref(),
-            &dir,
-            Some(&format!("writer pid {}", std::process::id())),
-        );
+        let wal = make_durable(&mut core, &mut report, &vfs, &dir, &inventory.segments)?;
         Ok(core.finish(Some(wal), report, lock))
     }
 }

@@ -31,7 +31,7 @@ use crate::wal::writer::WalWriter;
 use crate::{StorageError, StorageResult};
 
 use super::layers::{Layers, Version};
-use super::open::RecoveryReport;
+use super::recovery_report::RecoveryReport;
 
 /// Locks `mutex`, ignoring poisoning: every critical section here either
 /// completes its change or leaves the state as it was (a panic inside one

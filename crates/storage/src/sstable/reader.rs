@@ -93,6 +93,212 @@ fn check_edge_section(bytes: &[u8], expected_crc: u32) -> Result<Vec<BlockId>, E
     }
 }
 
+/// A table's footer, read and checked: its facts and section bounds.
+struct Footer<'a> {
+    /// The footer's bytes; the section checksums are read from them.
+    bytes: &'a [u8],
+    version: u32,
+    block_count: u64,
+    edge_count: u64,
+    min_sequence: u64,
+    max_sequence: u64,
+    index: Section,
+    out_edges: Section,
+    in_edges: Section,
+    bloom: Section,
+}
+
+impl Footer<'_> {
+    /// The stored checksum of section `number`: 0 the index, 1 the
+    /// out-edges, 2 the in-edges, 3 the bloom filter.
+    fn expected_crc(&self, number: usize) -> u32 {
+        let crcs_at = 16 + 5 * 8 + 10 * 8;
+        u32_at(self.bytes, crcs_at + number * 4)
+    }
+}
+
+/// Reads and checks the footer of table `id` in `map`: its magic, checksum
+/// and version, sections that end before it, the id it names, and section
+/// lengths that agree with its counts.
+fn read_footer<'a>(map: &'a [u8], path: &Path, id: u64) -> StorageResult<Footer<'a>> {
+    let corrupt =
+        |offset: usize, reason: String| StorageError::corruption(path, offset as u64, reason);
+    let file_len = map.len();
+    if file_len < FOOTER_BYTES {
+        return Err(corrupt(
+            0,
+            format!("{file_len} bytes is too short for a table footer"),
+        ));
+    }
+    let footer_offset = file_len - FOOTER_BYTES;
+    let footer = &map[footer_offset..];
+    if &footer[..8] != TABLE_MAGIC {
+        return Err(corrupt(
+            footer_offset,
+            "not a kausal table (bad footer magic)".into(),
+        ));
+    }
+    let footer_crc = u32_at(footer, FOOTER_BYTES - 8);
+    if crc32fast::hash(&footer[..FOOTER_BYTES - 8]) != footer_crc {
+        return Err(corrupt(footer_offset, "footer checksum mismatch".into()));
+    }
+    let version = u32_at(footer, 8);
+    if !TABLE_VERSIONS_READ.contains(&version) {
+        // The footer checksum (verified above) covers the version.
+        return Err(StorageError::UnsupportedFormat {
+            file: path.to_path_buf(),
+            what: "table",
+            found: version,
+            supported: TABLE_VERSIONS_READ,
+        });
+    }
+    let mut reader = Reader::new(&footer[16..]);
+    let mut next = || reader.u64("footer field").unwrap_or(u64::MAX);
+    let footer_id = next();
+    let block_count = next();
+    let edge_count = next();
+    let min_sequence = next();
+    let max_sequence = next();
+    let mut sections = [Section { offset: 0, len: 0 }; 5];
+    for section in sections.iter_mut() {
+        let offset = next();
+        let len = next();
+        let end = offset.saturating_add(len);
+        if end > footer_offset as u64 {
+            return Err(corrupt(
+                footer_offset,
+                format!("section {offset}+{len} extends past the footer"),
+            ));
+        }
+        *section = Section {
+            offset: offset as usize,
+            len: len as usize,
+        };
+    }
+    if footer_id != id {
+        return Err(corrupt(
+            footer_offset,
+            format!("footer names table {footer_id}, expected {id}"),
+        ));
+    }
+    let [_data, index, out_edges, in_edges, bloom] = sections;
+    if index.len as u64 != block_count * INDEX_ENTRY_BYTES as u64
+        || out_edges.len as u64 != edge_count * EDGE_ENTRY_BYTES as u64
+        || in_edges.len != out_edges.len
+    {
+        return Err(corrupt(
+            footer_offset,
+            "section lengths disagree with the counts".into(),
+        ));
+    }
+    Ok(Footer {
+        bytes: footer,
+        version,
+        block_count,
+        edge_count,
+        min_sequence,
+        max_sequence,
+        index,
+        out_edges,
+        in_edges,
+        bloom,
+    })
+}
+
+/// Verifies the index and both edge sections against the footer's
+/// checksums (and every edge type) and returns the out-edge and in-edge
+/// fences. The index is reported first, then the out-edges.
+fn verify_sections(
+    map: &[u8],
+    path: &Path,
+    footer: &Footer<'_>,
+) -> StorageResult<[Vec<BlockId>; 2]> {
+    let corrupt =
+        |offset: usize, reason: String| StorageError::corruption(path, offset as u64, reason);
+    let (index, out_edges, in_edges) = (footer.index, footer.out_edges, footer.in_edges);
+    let expected = |number: usize| footer.expected_crc(number);
+    let section_bytes = |section: Section| &map[section.range()];
+    // The two edge sections dominate the bytes an open verifies; on a
+    // large table they are checked on two threads (a pure function of
+    // the bytes: results and error order do not depend on timing).
+    let check_out = || check_edge_section(section_bytes(out_edges), expected(1));
+    let check_in = || check_edge_section(section_bytes(in_edges), expected(2));
+    let check_index = || crc32fast::hash(section_bytes(index)) == expected(0);
+    let (out_checked, in_checked, index_ok) =
+        if out_edges.len + in_edges.len >= PARALLEL_CHECK_MIN_BYTES {
+            std::thread::scope(|scope| {
+                let incoming = scope.spawn(check_in);
+                let outgoing = check_out();
+                let index_ok = check_index();
+                let incoming = incoming.join().unwrap_or(Err(EdgeSectionError::Checksum));
+                (outgoing, incoming, index_ok)
+            })
+        } else {
+            (check_out(), check_in(), check_index())
+        };
+    if !index_ok {
+        return Err(corrupt(index.offset, "index checksum mismatch".into()));
+    }
+    let mut fences = [Vec::new(), Vec::new()];
+    for (fence, (name, section, checked)) in fences.iter_mut().zip([
+        ("out-edge section", out_edges, out_checked),
+        ("in-edge section", in_edges, in_checked),
+    ]) {
+        *fence = checked.map_err(|error| match error {
+            EdgeSectionError::Checksum => {
+                corrupt(section.offset, format!("{name} checksum mismatch"))
+            }
+            EdgeSectionError::UnknownEdgeType { at, value } => corrupt(
+                section.offset + at,
+                format!("unknown edge type {value} in a checksummed section"),
+            ),
+        })?;
+    }
+    Ok(fences)
+}
+
+/// Verifies the bloom section against the footer's checksum and splits it
+/// into the block filter and (version 3 on) the edge filter after it, each
+/// checked.
+fn read_filters(
+    map: &[u8],
+    path: &Path,
+    footer: &Footer<'_>,
+) -> StorageResult<(Section, Option<Section>)> {
+    let corrupt =
+        |offset: usize, reason: String| StorageError::corruption(path, offset as u64, reason);
+    let bloom = footer.bloom;
+    if crc32fast::hash(&map[bloom.range()]) != footer.expected_crc(3) {
+        return Err(corrupt(
+            bloom.offset,
+            "bloom filter checksum mismatch".into(),
+        ));
+    }
+    let bloom_bytes = &map[bloom.range()];
+    let block_filter_len = bloom_len(bloom_bytes)
+        .filter(|len| *len <= bloom.len)
+        .ok_or_else(|| corrupt(bloom.offset, "bloom filter shorter than its header".into()))?;
+    let (block_filter, edge_filter) = if footer.version >= 3 {
+        let edge_filter = Section {
+            offset: bloom.offset + block_filter_len,
+            len: bloom.len - block_filter_len,
+        };
+        check_bloom(&map[edge_filter.range()])
+            .map_err(|reason| corrupt(edge_filter.offset, format!("edge filter: {reason}")))?;
+        (
+            Section {
+                offset: bloom.offset,
+                len: block_filter_len,
+            },
+            Some(edge_filter),
+        )
+    } else {
+        (bloom, None)
+    };
+    check_bloom(&map[block_filter.range()]).map_err(|reason| corrupt(bloom.offset, reason))?;
+    Ok((block_filter, edge_filter))
+}
+
 /// An open SSTable.
 #[derive(Debug)]
 pub struct Table {
@@ -115,152 +321,20 @@ impl Table {
     /// the checksums of index, edges and bloom filter.
     pub fn open(vfs: &dyn Vfs, path: &Path, id: u64) -> StorageResult<Self> {
         let map = vfs.map_readonly(path)?;
-        let corrupt =
-            |offset: usize, reason: String| StorageError::corruption(path, offset as u64, reason);
-        let file_len = map.len();
-        if file_len < FOOTER_BYTES {
-            return Err(corrupt(
-                0,
-                format!("{file_len} bytes is too short for a table footer"),
-            ));
-        }
-        let footer_offset = file_len - FOOTER_BYTES;
-        let footer = &map[footer_offset..];
-        if &footer[..8] != TABLE_MAGIC {
-            return Err(corrupt(
-                footer_offset,
-                "not a kausal table (bad footer magic)".into(),
-            ));
-        }
-        let footer_crc = u32_at(footer, FOOTER_BYTES - 8);
-        if crc32fast::hash(&footer[..FOOTER_BYTES - 8]) != footer_crc {
-            return Err(corrupt(footer_offset, "footer checksum mismatch".into()));
-        }
-        let version = u32_at(footer, 8);
-        if !TABLE_VERSIONS_READ.contains(&version) {
-            // The footer checksum (verified above) covers the version.
-            return Err(StorageError::UnsupportedFormat {
-                file: path.to_path_buf(),
-                what: "table",
-                found: version,
-                supported: TABLE_VERSIONS_READ,
-            });
-        }
-        let mut reader = Reader::new(&footer[16..]);
-        let mut next = || reader.u64("footer field").unwrap_or(u64::MAX);
-        let footer_id = next();
-        let block_count = next();
-        let edge_count = next();
-        let min_sequence = next();
-        let max_sequence = next();
-        let mut sections = [Section { offset: 0, len: 0 }; 5];
-        for section in sections.iter_mut() {
-            let offset = next();
-            let len = next();
-            let end = offset.saturating_add(len);
-            if end > footer_offset as u64 {
-                return Err(corrupt(
-                    footer_offset,
-                    format!("section {offset}+{len} extends past the footer"),
-                ));
-            }
-            *section = Section {
-                offset: offset as usize,
-                len: len as usize,
-            };
-        }
-        if footer_id != id {
-            return Err(corrupt(
-                footer_offset,
-                format!("footer names table {footer_id}, expected {id}"),
-            ));
-        }
-        let [_data, index, out_edges, in_edges, bloom] = sections;
-        if index.len as u64 != block_count * INDEX_ENTRY_BYTES as u64
-            || out_edges.len as u64 != edge_count * EDGE_ENTRY_BYTES as u64
-            || in_edges.len != out_edges.len
-        {
-            return Err(corrupt(
-                footer_offset,
-                "section lengths disagree with the counts".into(),
-            ));
-        }
-        let crcs_at = 16 + 5 * 8 + 10 * 8;
-        let expected = |number: usize| u32_at(footer, crcs_at + number * 4);
-        let section_bytes = |section: Section| &map[section.range()];
-        // The two edge sections dominate the bytes an open verifies; on a
-        // large table they are checked on two threads (a pure function of
-        // the bytes: results and error order do not depend on timing).
-        let check_out = || check_edge_section(section_bytes(out_edges), expected(1));
-        let check_in = || check_edge_section(section_bytes(in_edges), expected(2));
-        let check_index = || crc32fast::hash(section_bytes(index)) == expected(0);
-        let (out_checked, in_checked, index_ok) =
-            if out_edges.len + in_edges.len >= PARALLEL_CHECK_MIN_BYTES {
-                std::thread::scope(|scope| {
-                    let incoming = scope.spawn(check_in);
-                    let outgoing = check_out();
-                    let index_ok = check_index();
-                    let incoming = incoming.join().unwrap_or(Err(EdgeSectionError::Checksum));
-                    (outgoing, incoming, index_ok)
-                })
-            } else {
-                (check_out(), check_in(), check_index())
-            };
-        if !index_ok {
-            return Err(corrupt(index.offset, "index checksum mismatch".into()));
-        }
-        let mut fences = [Vec::new(), Vec::new()];
-        for (fence, (name, section, checked)) in fences.iter_mut().zip([
-            ("out-edge section", out_edges, out_checked),
-            ("in-edge section", in_edges, in_checked),
-        ]) {
-            *fence = checked.map_err(|error| match error {
-                EdgeSectionError::Checksum => {
-                    corrupt(section.offset, format!("{name} checksum mismatch"))
-                }
-                EdgeSectionError::UnknownEdgeType { at, value } => corrupt(
-                    section.offset + at,
-                    format!("unknown edge type {value} in a checksummed section"),
-                ),
-            })?;
-        }
-        if crc32fast::hash(section_bytes(bloom)) != expected(3) {
-            return Err(corrupt(
-                bloom.offset,
-                "bloom filter checksum mismatch".into(),
-            ));
-        }
-        let bloom_bytes = &map[bloom.range()];
-        let block_filter_len = bloom_len(bloom_bytes)
-            .filter(|len| *len <= bloom.len)
-            .ok_or_else(|| corrupt(bloom.offset, "bloom filter shorter than its header".into()))?;
-        let (block_filter, edge_filter) = if version >= 3 {
-            let edge_filter = Section {
-                offset: bloom.offset + block_filter_len,
-                len: bloom.len - block_filter_len,
-            };
-            check_bloom(&map[edge_filter.range()])
-                .map_err(|reason| corrupt(edge_filter.offset, format!("edge filter: {reason}")))?;
-            (
-                Section {
-                    offset: bloom.offset,
-                    len: block_filter_len,
-                },
-                Some(edge_filter),
-            )
-        } else {
-            (bloom, None)
+        let footer = read_footer(&map, path, id)?;
+        let [out_fence, in_fence] = verify_sections(&map, path, &footer)?;
+        let (block_filter, edge_filter) = read_filters(&map, path, &footer)?;
+        let meta = TableMeta {
+            id,
+            size: map.len() as u64,
+            block_count: footer.block_count,
+            edge_count: footer.edge_count,
+            min_sequence: footer.min_sequence,
+            max_sequence: footer.max_sequence,
         };
-        check_bloom(&map[block_filter.range()]).map_err(|reason| corrupt(bloom.offset, reason))?;
-        let mut table = Self {
-            meta: TableMeta {
-                id,
-                size: file_len as u64,
-                block_count,
-                edge_count,
-                min_sequence,
-                max_sequence,
-            },
+        let (index, out_edges, in_edges) = (footer.index, footer.out_edges, footer.in_edges);
+        Ok(Self {
+            meta,
             path: path.to_path_buf(),
             map,
             index,
@@ -268,13 +342,9 @@ impl Table {
             in_edges,
             bloom: block_filter,
             edge_filter,
-            out_fence: Vec::new(),
-            in_fence: Vec::new(),
-        };
-        let [out_fence, in_fence] = fences;
-        table.out_fence = out_fence;
-        table.in_fence = in_fence;
-        Ok(table)
+            out_fence,
+            in_fence,
+        })
     }
 
     /// The table's facts.

@@ -310,13 +310,106 @@ pub fn replay_segments(
     salvage: bool,
     mutate: bool,
     check: PayloadCheck<'_>,
-    mut apply: impl FnMut(&Path, u64, &[u8]) -> StorageResult<()>,
+    apply: impl FnMut(&Path, u64, &[u8]) -> StorageResult<()>,
 ) -> StorageResult<WalReplayReport> {
-    let mut report = WalReplayReport::default();
+    let mut replay = Replay {
+        vfs,
+        dir,
+        salvage,
+        mutate,
+        check,
+        apply,
+        report: WalReplayReport::default(),
+    };
     for (index, id) in ids.iter().copied().enumerate() {
-        let is_last = index + 1 == ids.len();
-        let path = segment_path(dir, id);
-        let file = vfs.open_file(&path)?;
+        replay.segment(id, index + 1 == ids.len())?;
+    }
+    Ok(replay.report)
+}
+
+/// Where the log ends inside the last segment read: what follows is
+/// truncated away (or, read-only, only reported).
+struct Tail {
+    /// Where the log ends.
+    at: u64,
+    /// Why, for the report.
+    why: String,
+}
+
+/// One replay of segments (see [`replay_segments`]) and what it found.
+struct Replay<'a, F> {
+    vfs: &'a dyn Vfs,
+    dir: &'a Path,
+    salvage: bool,
+    mutate: bool,
+    check: PayloadCheck<'a>,
+    apply: F,
+    report: WalReplayReport,
+}
+
+/// Why segment `id`'s header is unusable (`None` when it is sound). A
+/// segment of a format this build does not read is an error.
+fn header_problem(
+    reader: &mut SegmentReader,
+    path: &Path,
+    id: u64,
+) -> StorageResult<Option<String>> {
+    let file_len = reader.file_len;
+    let problem = match reader.fetch(0, SEGMENT_HEADER_BYTES)? {
+        Some(header) => {
+            if let Some(found) = segment_header_version(header)
+                && found != SEGMENT_VERSION
+            {
+                return Err(StorageError::UnsupportedFormat {
+                    file: path.to_path_buf(),
+                    what: "WAL segment",
+                    found,
+                    supported: &[SEGMENT_VERSION],
+                });
+            }
+            check_segment_header(header, id).err()
+        }
+        None => Some(format!(
+            "segment is {file_len} bytes, shorter than its header"
+        )),
+    };
+    Ok(problem)
+}
+
+/// Whether the records stopping at `at` (`reason` when a record there is
+/// damaged, `None` at an all-zero header) are corruption, given what
+/// `forward` found after it: why, or `None` for the end of the log.
+fn stop_is_corruption(
+    is_last: bool,
+    at: u64,
+    reason: Option<&str>,
+    forward: &Forward,
+) -> Option<String> {
+    if !is_last {
+        match reason {
+            None if !forward.data_after => None,
+            None => Some("data after the end-of-log marker in a sealed segment".to_string()),
+            Some(reason) => Some(format!(
+                "{reason} in a sealed segment (later segments exist)"
+            )),
+        }
+    } else if forward.max_synced_through > at {
+        let what = reason.unwrap_or("zeros where records were");
+        Some(format!(
+            "{what}; a later intact record at offset {} shows the log was synced through offset {}",
+            forward.first_valid.unwrap_or(at),
+            forward.max_synced_through
+        ))
+    } else {
+        None
+    }
+}
+
+impl<F: FnMut(&Path, u64, &[u8]) -> StorageResult<()>> Replay<'_, F> {
+    /// Replays segment `id`, the log's last when `is_last`.
+    fn segment(&mut self, id: u64, is_last: bool) -> StorageResult<()> {
+        let path = segment_path(self.dir, id);
+        let file = self.vfs.open_file(&path)?;
         let file_len = file.len()?;
         let mut reader = SegmentReader {
             file,
@@ -324,113 +417,98 @@ pub fn replay_segments(
             window: Vec::new(),
             window_start: 0,
         };
-        report.segments.push(id);
-        let header_problem = match reader.fetch(0, SEGMENT_HEADER_BYTES)? {
-            Some(header) => {
-                if let Some(found) = segment_header_version(header)
-                    && found != SEGMENT_VERSION
-                {
-                    return Err(StorageError::UnsupportedFormat {
-                        file: path,
-                        what: "WAL segment",
-                        found,
-                        supported: &[SEGMENT_VERSION],
-                    });
-                }
-                check_segment_header(header, id).err()
-            }
-            None => Some(format!(
-                "segment is {file_len} bytes, shorter than its header"
-            )),
-        };
-        if let Some(problem) = header_problem {
-            // A segment is only written to after its creation was synced,
-            // so one whose header never became durable never held records,
-            // wherever it sits in the log.
-            if reader.is_torn_creation(id)? {
-                // A crash or failed write interrupted the creation of this
-                // segment before any record could be written to it.
-                drop(reader);
-                if mutate {
-                    vfs.remove_file(&path)?;
-                    vfs.sync_dir(dir)?;
-                }
-                report.removed_partial_segments.push(path);
-                continue;
-            }
-            if salvage {
-                report.salvaged.push(DroppedWalRange {
-                    file: path,
-                    offset: 0,
-                    bytes: file_len,
-                    reason: problem,
-                });
-                continue;
-            }
-            return Err(StorageError::corruption(path, 0, problem));
+        self.report.segments.push(id);
+        if let Some(problem) = header_problem(&mut reader, &path, id)? {
+            return self.bad_header(reader, path, id, problem);
         }
+        let Some(tail) = self.records(&mut reader, &path, is_last)? else {
+            return Ok(());
+        };
+        drop(reader);
+        if self.mutate {
+            let mut file = self.vfs.open_file(&path)?;
+            file.set_len(tail.at)?;
+            file.sync_data()?;
+        }
+        self.report.torn_tail = Some(DroppedWalRange {
+            file: path.clone(),
+            offset: tail.at,
+            bytes: file_len - tail.at,
+            reason: tail.why,
+        });
+        Ok(())
+    }
+
+    /// A segment whose header is unusable: a creation a crash interrupted
+    /// is removed (or, read-only, skipped), anything else is corruption
+    /// (salvaged whole with `salvage`).
+    fn bad_header(
+        &mut self,
+        mut reader: SegmentReader,
+        path: PathBuf,
+        id: u64,
+        problem: String,
+    ) -> StorageResult<()> {
+        let file_len = reader.file_len;
+        // A segment is only written to after its creation was synced,
+        // so one whose header never became durable never held records,
+        // wherever it sits in the log.
+        if reader.is_torn_creation(id)? {
+            // A crash or failed write interrupted the creation of this
+            // segment before any record could be written to it.
+            drop(reader);
+            if self.mutate {
+                self.vfs.remove_file(&path)?;
+                self.vfs.sync_dir(self.dir)?;
+            }
+            self.report.removed_partial_segments.push(path);
+            return Ok(());
+        }
+        if self.salvage {
+            self.report.salvaged.push(DroppedWalRange {
+                file: path,
+                offset: 0,
+                bytes: file_len,
+                reason: problem,
+            });
+            return Ok(());
+        }
+        Err(StorageError::corruption(path, 0, problem))
+    }
+
+    /// Replays the records of a segment whose header is sound, up to where
+    /// they stop; returns the tail to truncate, if there is one.
+    fn records(
+        &mut self,
+        reader: &mut SegmentReader,
+        path: &Path,
+        is_last: bool,
+    ) -> StorageResult<Option<Tail>> {
         let mut offset = SEGMENT_HEADER_BYTES as u64;
         loop {
-            let (at, reason) = match reader.step(offset, check)? {
+            let (at, reason) = match reader.step(offset, self.check)? {
                 Step::Record {
                     offset: at,
                     header,
                     repaired,
                 } => {
-                    let len = header.payload_len as usize;
-                    match repaired {
-                        Some((Some(payload), note)) => {
-                            apply(&path, at, &payload)?;
-                            report.repaired.push((path.clone(), at, note));
-                        }
-                        repaired => {
-                            let payload_start = at + RECORD_HEADER_BYTES as u64;
-                            let Some(payload) = reader.fetch(payload_start, len)? else {
-                                unreachable!("record was just read");
-                            };
-                            apply(&path, at, payload)?;
-                            if let Some((_, note)) = repaired {
-                                report.repaired.push((path.clone(), at, note));
-                            }
-                        }
-                    }
-                    report.records += 1;
+                    self.record(reader, path, at, header, repaired)?;
                     offset = at + header.record_span();
                     continue;
                 }
                 Step::End { offset: at } => (at, None),
                 Step::Damaged { offset: at, reason } => (at, Some(reason)),
             };
-            let forward = reader.scan_forward(at, check)?;
-            let corruption = if !is_last {
-                match &reason {
-                    None if !forward.data_after => None,
-                    None => {
-                        Some("data after the end-of-log marker in a sealed segment".to_string())
-                    }
-                    Some(reason) => Some(format!(
-                        "{reason} in a sealed segment (later segments exist)"
-                    )),
-                }
-            } else if forward.max_synced_through > at {
-                let what = reason.as_deref().unwrap_or("zeros where records were");
-                Some(format!(
-                    "{what}; a later intact record at offset {} shows the log was synced through offset {}",
-                    forward.first_valid.unwrap_or(at),
-                    forward.max_synced_through
-                ))
-            } else {
-                None
-            };
-            if let Some(reason) = corruption {
-                if !salvage {
+            let forward = reader.scan_forward(at, self.check)?;
+            if let Some(reason) = stop_is_corruption(is_last, at, reason.as_deref(), &forward) {
+                if !self.salvage {
                     return Err(StorageError::corruption(path, at, reason));
                 }
                 let resume = forward.first_valid;
-                report.salvaged.push(DroppedWalRange {
-                    file: path.clone(),
+                self.report.salvaged.push(DroppedWalRange {
+                    file: path.to_path_buf(),
                     offset: at,
-                    bytes: resume.unwrap_or(file_len) - at,
+                    bytes: resume.unwrap_or(reader.file_len) - at,
                     reason,
                 });
                 match resume {
@@ -438,7 +516,7 @@ pub fn replay_segments(
                         offset = next;
                         continue;
                     }
-                    None => break,
+                    None => return Ok(None),
                 }
             }
             if reason.is_some() || forward.data_after {
@@ -452,21 +530,39 @@ pub fn replay_segments(
                         forward.records
                     ));
                 }
-                drop(reader);
-                if mutate {
-                    let mut file = vfs.open_file(&path)?;
-                    file.set_len(at)?;
-                    file.sync_data()?;
-                }
-                report.torn_tail = Some(DroppedWalRange {
-                    file: path.clone(),
-                    offset: at,
-                    bytes: file_len - at,
-                    reason: why,
-                });
+                return Ok(Some(Tail { at, why }));
             }
-            break;
+            return Ok(None);
         }
     }
-    Ok(report)
+
+    /// Hands the intact (or repaired) record at `at` to `apply`.
+    fn record(
+        &mut self,
+        reader: &mut SegmentReader,
+        path: &Path,
+        at: u64,
+        header: RecordHeader,
+        repaired: Option<(Option<Vec<u8>>, String)>,
+    ) -> StorageResult<()> {
+        let len = header.payload_len as usize;
+        match repaired {
+            Some((Some(payload), note)) => {
+                (self.apply)(path, at, &payload)?;
+                self.report.repaired.push((path.to_path_buf(), at, note));
+            }
+            repaired => {
+                let payload_start = at + RECORD_HEADER_BYTES as u64;
+                let Some(payload) = reader.fetch(payload_start, len)? else {
+                    unreachable!("record was just read");
+                };
+                (self.apply)(path, at, payload)?;
+                if let Some((_, note)) = repaired {
+                    self.report.repaired.push((path.to_path_buf(), at, note));
+                }
+            }
+        }
+        self.report.records += 1;
+        Ok(())
+    }
 }

@@ -367,7 +367,10 @@ mod alias_tests {
             alias_right_side("pub type DiGraph<N, E, Ix = DefaultIx> = Graph<N, E, Directed, Ix>;"),
             Some("Graph<N, E, Directed, Ix>")
         );
-        assert_eq!(alias_right_side("type A = crate::b::B;"), Some("crate::b::B"));
+        assert_eq!(
+            alias_right_side("type A = crate::b::B;"),
+            Some("crate::b::B")
+        );
         assert_eq!(alias_right_side("pub type DiMatrix<"), None);
     }
 }
