@@ -203,7 +203,12 @@ impl<'a> Index<'a> {
             && kind_of(files, returned) != ItemKind::TypeAlias
         {
             let found = self.methods_of(returned, &call.text);
-            return settle(files, &found, "typed_receiver").unwrap_or(Outcome::External);
+            return settle(files, &found, "typed_receiver")
+                .or_else(|| self.blanket_method(file, call))
+                .unwrap_or(Outcome::External);
+        }
+        if let Some(outcome) = self.blanket_method(file, call) {
+            return outcome;
         }
         let candidates = self.unique_candidates[krate as usize]
             .get(call.text.as_str())

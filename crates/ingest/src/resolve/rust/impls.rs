@@ -5,9 +5,9 @@
 use kausal_storage::EdgeType;
 use rustc_hash::FxHashMap;
 
-use super::Index;
-use crate::resolve::{ItemRef, Resolution, id_of, item_of, kind_of};
-use crate::summary::ItemKind;
+use super::{Index, Target};
+use crate::resolve::{ItemRef, Outcome, Resolution, id_of, item_of, kind_of, settle};
+use crate::summary::{CallRef, ItemKind};
 
 impl<'a> Index<'a> {
     /// Methods named `name` of a type (its impls in the crate) or trait;
@@ -33,6 +33,31 @@ impl<'a> Index<'a> {
             }
         }
         out
+    }
+
+    /// `x.m()` on a receiver of a type from elsewhere (or unknown): the
+    /// method `m` of a blanket-implemented trait in scope at the call
+    /// (`use itertools::Itertools;` then `v.iter().chunk_by(..)`); `None`
+    /// when no such trait declares `m`, ambiguous when several do.
+    pub(super) fn blanket_method(&self, file: u32, call: &CallRef) -> Option<Outcome> {
+        // `iter`, `len`, `map`: on a receiver of unknown type, std's.
+        if COMMON_STD_METHODS.contains(&call.text.as_str()) {
+            return None;
+        }
+        let mut found = Vec::new();
+        for trait_ref in &self.blanket_traits {
+            let Some(methods) = self.assoc.get(trait_ref).and_then(|m| m.get(&call.text)) else {
+                continue;
+            };
+            let name = &item_of(self.files, *trait_ref).name;
+            let in_scope = self
+                .scope_lookup(file, call.caller, name)
+                .contains(&Target::Item(*trait_ref));
+            if in_scope {
+                found.extend(methods.iter().copied());
+            }
+        }
+        settle(self.files, &found, "blanket_trait")
     }
 
     /// Whether a method is declared in an impl with no trait (`impl T {}`).
@@ -70,6 +95,11 @@ impl<'a> Index<'a> {
                         }
                         if let Some(tr) = trait_ref {
                             self.impl_trait.insert(item_ref, tr);
+                        }
+                        if let (None, Some(tr)) = (self_type, trait_ref)
+                            && is_generic_parameter(&item.signature, &item.impl_type)
+                        {
+                            self.blanket_traits.push(tr);
                         }
                         if let (Some(t), Some(tr)) = (self_type, trait_ref) {
                             self.type_traits.entry(t).or_default().push(tr);
@@ -159,6 +189,40 @@ impl<'a> Index<'a> {
         let declared = self.assoc.get(&first)?.get(name)?;
         (declared.len() == 1).then(|| declared[0])
     }
+}
+
+/// Whether `name` is a generic parameter the impl header declares
+/// (`impl<T: Iterator> Ext for T`), which makes the impl a blanket one.
+fn is_generic_parameter(header: &str, name: &str) -> bool {
+    let Some(params) = header
+        .strip_prefix("impl<")
+        .or_else(|| header.strip_prefix("unsafe impl<"))
+    else {
+        return false;
+    };
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (at, c) in params.char_indices() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' if depth == 0 => return declares(&params[start..at], name),
+            '>' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                if declares(&params[start..at], name) {
+                    return true;
+                }
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `T`, `T: Bound`, `T: ?Sized` declare `T`; `'a` and `const N` do not.
+fn declares(param: &str, name: &str) -> bool {
+    let declared = param.split(':').next().unwrap_or("").trim();
+    !declared.is_empty() && declared == name
 }
 
 /// Method names of std types (collections, iterators, strings, options,
@@ -263,3 +327,22 @@ const COMMON_STD_METHODS: &[&str] = &[
     "is_ok",
     "is_err",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::is_generic_parameter;
+
+    #[test]
+    fn a_blanket_impl_is_one_over_its_own_parameter() {
+        assert!(is_generic_parameter(
+            "impl<T> Itertools for T where T: Iterator + ?Sized",
+            "T"
+        ));
+        assert!(is_generic_parameter(
+            "impl<'a, I: Iterator<Item = u8>, F> Ext for I",
+            "I"
+        ));
+        assert!(!is_generic_parameter("impl<T> Ext for Vec<T>", "Vec"));
+        assert!(!is_generic_parameter("impl Ext for Thing", "Thing"));
+    }
+}

@@ -73,6 +73,9 @@ struct Index<'a> {
     impl_type: FxHashMap<ItemRef, ItemRef>,
     impl_trait: FxHashMap<ItemRef, ItemRef>,
     type_traits: FxHashMap<ItemRef, Vec<ItemRef>>,
+    /// Traits with a blanket impl (`impl<T: Iterator> Ext for T`): their
+    /// methods extend types of other crates wherever the trait is in scope.
+    blanket_traits: Vec<ItemRef>,
     /// Per crate: free functions and methods by name.
     free_fns: Vec<FxHashMap<String, Vec<ItemRef>>>,
     methods: Vec<FxHashMap<String, Vec<ItemRef>>>,

@@ -100,7 +100,9 @@ impl Index<'_> {
             {
                 let methods = self.methods_of(returned, &call.text);
                 return Some(
-                    settle(self.files, &methods, "typed_receiver").unwrap_or(Outcome::External),
+                    settle(self.files, &methods, "typed_receiver")
+                        .or_else(|| self.blanket_method(file, call))
+                        .unwrap_or(Outcome::External),
                 );
             }
             if found.type_text.is_empty() {
@@ -121,9 +123,14 @@ impl Index<'_> {
             Some(t) if kind_of(self.files, t) == ItemKind::TypeAlias => None,
             Some(t) => {
                 let found = self.methods_of(t, &call.text);
-                // A crate type without such a method: a method of a trait
-                // from elsewhere (Iterator, Display) or of a deref target.
-                Some(settle(self.files, &found, "typed_receiver").unwrap_or(Outcome::External))
+                // A crate type without such a method: a blanket trait's
+                // method, or one of a trait from elsewhere (Iterator,
+                // Display) or of a deref target.
+                Some(
+                    settle(self.files, &found, "typed_receiver")
+                        .or_else(|| self.blanket_method(file, call))
+                        .unwrap_or(Outcome::External),
+                )
             }
             None => {
                 let last = path.rsplit("::").next().unwrap_or("");

@@ -10,12 +10,16 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Parser, QueryCursor, QueryMatch};
 
+mod typed;
+
+use typed::{RawTyped, add_typed_names, local_value_call};
+
 use crate::imports::parse_import;
 use crate::language::{Language, Role};
 use crate::limits::{
     MAX_DOC_BYTES, MAX_ENTRIES_PER_FILE, MAX_ITEM_DEPTH, MAX_NAME_BYTES, MAX_SIGNATURE_BYTES,
 };
-use crate::summary::{CallKind, CallRef, Import, Item, ItemKind, Summary, TypedName};
+use crate::summary::{CallKind, CallRef, Import, Item, ItemKind, Summary};
 use crate::text::{cut, first_doc_line, normalize_path_text, normalize_type_text};
 
 struct RawDef {
@@ -61,19 +65,6 @@ struct RawLocal {
 struct RawModuleDecl {
     position: usize,
     name: String,
-}
-
-/// A name with a declared type: a typed local (`let x: T`, a parameter)
-/// or a struct field.
-struct RawTyped {
-    position: usize,
-    row: usize,
-    name: String,
-    type_text: String,
-    is_field: bool,
-    /// `let x = <call>`: the call's byte range and how many `Result` /
-    /// `Option` layers `?`, `.unwrap()` or `.expect(..)` peel off it.
-    value: Option<(usize, usize, u8)>,
 }
 
 /// Everything the query matched in one file, in match order, before
@@ -417,20 +408,6 @@ impl Matched {
     }
 }
 
-impl RawTyped {
-    /// The binding or field `node` declared with type `ty`.
-    fn of(node: Node, ty: Node, source: &str, is_field: bool) -> Self {
-        RawTyped {
-            position: node.start_byte(),
-            row: node.start_position().row,
-            name: text_of(node, source).to_string(),
-            type_text: cut(text_of(ty, source), 128).to_string(),
-            is_field,
-            value: None,
-        }
-    }
-}
-
 /// Items nested by byte range (outer first at equal starts), those nested
 /// deeper than `MAX_ITEM_DEPTH` dropped; a function directly in an impl,
 /// trait or class (or a container, where the language says so) becomes a
@@ -504,60 +481,6 @@ fn local_names(
     names
 }
 
-/// Typed locals (scoped to their callable) and fields (scoped to their
-/// item), one per position.
-fn add_typed_names(
-    mut typed: Vec<RawTyped>,
-    ranges: &[(usize, usize)],
-    call_by_range: &FxHashMap<(usize, usize), u32>,
-    summary: &mut Summary,
-) {
-    typed.sort_by_key(|t| t.position);
-    // Two patterns may type one binding: a written type and a value.
-    typed.dedup_by(|later, earlier| {
-        if later.position != earlier.position {
-            return false;
-        }
-        if earlier.type_text.is_empty() {
-            earlier.type_text = std::mem::take(&mut later.type_text);
-        }
-        earlier.value = earlier.value.or(later.value);
-        true
-    });
-    typed.truncate(MAX_ENTRIES_PER_FILE);
-    let typed_positions: Vec<usize> = typed.iter().map(|t| t.position).collect();
-    let typed_scopes = enclosing_of_positions(ranges, &typed_positions);
-    for (t, scope) in typed.into_iter().zip(typed_scopes) {
-        let (value_call, peel) = match t.value {
-            Some((start, end, peel)) => match call_by_range.get(&(start, end)) {
-                Some(index) => (Some(*index), peel),
-                None => (None, 0),
-            },
-            None => (None, 0),
-        };
-        if t.type_text.is_empty() && value_call.is_none() {
-            continue;
-        }
-        let entry = TypedName {
-            value_call,
-            peel,
-            scope: if t.is_field {
-                scope
-            } else {
-                callable_ancestor(&summary.items, scope)
-            },
-            name: t.name,
-            type_text: t.type_text,
-            line: t.row as u32 + 1,
-        };
-        if t.is_field {
-            summary.fields.push(entry);
-        } else {
-            summary.typed_locals.push(entry);
-        }
-    }
-}
-
 /// Calls attached to their innermost callable (or item); a path call of a
 /// local binding is only counted. A method call is linked to the call that
 /// produces its receiver (`a.b().c()`).
@@ -598,44 +521,6 @@ fn add_calls(
         call.receiver_call = range.and_then(|r| by_range.get(&r).copied());
     }
     by_range
-}
-
-/// Most `?` / `.unwrap()` layers read off one `let` value.
-const MAX_PEEL: u8 = 4;
-
-/// The call a `let` value's type comes from, and how many `Result` /
-/// `Option` layers are peeled off its return type: `f(..)?` (1),
-/// `a.b().unwrap()` (1), `&T::new()` (0), `(g().await?)` (1). `None` when
-/// the value is not a call (a literal, a field, a closure, ...).
-fn local_value_call<'tree>(value: Node<'tree>, source: &str) -> Option<(Node<'tree>, u8)> {
-    let mut node = value;
-    let mut peel = 0u8;
-    loop {
-        match node.kind() {
-            "try_expression" => {
-                peel = peel.checked_add(1).filter(|p| *p <= MAX_PEEL)?;
-                node = node.named_child(0)?;
-            }
-            "await_expression" | "parenthesized_expression" => node = node.named_child(0)?,
-            "reference_expression" => node = node.child_by_field_name("value")?,
-            "call_expression" => {
-                let function = node.child_by_field_name("function")?;
-                let peels = function.kind() == "field_expression"
-                    && function.child_by_field_name("field").is_some_and(|field| {
-                        matches!(
-                            text_of(field, source),
-                            "unwrap" | "expect" | "unwrap_or_default"
-                        )
-                    });
-                if !peels {
-                    return Some((node, peel));
-                }
-                peel = peel.checked_add(1).filter(|p| *p <= MAX_PEEL)?;
-                node = function.child_by_field_name("value")?;
-            }
-            _ => return None,
-        }
-    }
 }
 
 /// `mod name;` declarations at the top level of the file.

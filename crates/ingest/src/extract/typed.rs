@@ -1,0 +1,134 @@
+//! Declared and evident types of locals, parameters and fields: the
+//! bindings a pattern typed (`x: &Table`, `let x = Table { .. }`), and a
+//! `let` whose value is a call (`let x = f(..)?`), whose type is what
+//! that call returns with `Result` / `Option` layers peeled.
+
+use rustc_hash::FxHashMap;
+use tree_sitter::Node;
+
+use super::{callable_ancestor, enclosing_of_positions, text_of};
+use crate::limits::MAX_ENTRIES_PER_FILE;
+use crate::summary::{Summary, TypedName};
+use crate::text::cut;
+
+/// A name with a declared type: a typed local (`let x: T`, a parameter)
+/// or a struct field.
+pub(super) struct RawTyped {
+    pub(super) position: usize,
+    pub(super) row: usize,
+    pub(super) name: String,
+    pub(super) type_text: String,
+    pub(super) is_field: bool,
+    /// `let x = <call>`: the call's byte range and how many `Result` /
+    /// `Option` layers `?`, `.unwrap()` or `.expect(..)` peel off it.
+    pub(super) value: Option<(usize, usize, u8)>,
+}
+
+impl RawTyped {
+    /// The binding or field `node` declared with type `ty`.
+    pub(super) fn of(node: Node, ty: Node, source: &str, is_field: bool) -> Self {
+        RawTyped {
+            position: node.start_byte(),
+            row: node.start_position().row,
+            name: text_of(node, source).to_string(),
+            type_text: cut(text_of(ty, source), 128).to_string(),
+            is_field,
+            value: None,
+        }
+    }
+}
+
+/// Typed locals (scoped to their callable) and fields (scoped to their
+/// item), one per position.
+pub(super) fn add_typed_names(
+    mut typed: Vec<RawTyped>,
+    ranges: &[(usize, usize)],
+    call_by_range: &FxHashMap<(usize, usize), u32>,
+    summary: &mut Summary,
+) {
+    typed.sort_by_key(|t| t.position);
+    // Two patterns may type one binding: a written type and a value.
+    typed.dedup_by(|later, earlier| {
+        if later.position != earlier.position {
+            return false;
+        }
+        if earlier.type_text.is_empty() {
+            earlier.type_text = std::mem::take(&mut later.type_text);
+        }
+        earlier.value = earlier.value.or(later.value);
+        true
+    });
+    typed.truncate(MAX_ENTRIES_PER_FILE);
+    let typed_positions: Vec<usize> = typed.iter().map(|t| t.position).collect();
+    let typed_scopes = enclosing_of_positions(ranges, &typed_positions);
+    for (t, scope) in typed.into_iter().zip(typed_scopes) {
+        let (value_call, peel) = match t.value {
+            Some((start, end, peel)) => match call_by_range.get(&(start, end)) {
+                Some(index) => (Some(*index), peel),
+                None => (None, 0),
+            },
+            None => (None, 0),
+        };
+        if t.type_text.is_empty() && value_call.is_none() {
+            continue;
+        }
+        let entry = TypedName {
+            value_call,
+            peel,
+            scope: if t.is_field {
+                scope
+            } else {
+                callable_ancestor(&summary.items, scope)
+            },
+            name: t.name,
+            type_text: t.type_text,
+            line: t.row as u32 + 1,
+        };
+        if t.is_field {
+            summary.fields.push(entry);
+        } else {
+            summary.typed_locals.push(entry);
+        }
+    }
+}
+
+/// Most `?` / `.unwrap()` layers read off one `let` value.
+const MAX_PEEL: u8 = 4;
+
+/// The call a `let` value's type comes from, and how many `Result` /
+/// `Option` layers are peeled off its return type: `f(..)?` (1),
+/// `a.b().unwrap()` (1), `&T::new()` (0), `(g().await?)` (1). `None` when
+/// the value is not a call (a literal, a field, a closure, ...).
+pub(super) fn local_value_call<'tree>(
+    value: Node<'tree>,
+    source: &str,
+) -> Option<(Node<'tree>, u8)> {
+    let mut node = value;
+    let mut peel = 0u8;
+    loop {
+        match node.kind() {
+            "try_expression" => {
+                peel = peel.checked_add(1).filter(|p| *p <= MAX_PEEL)?;
+                node = node.named_child(0)?;
+            }
+            "await_expression" | "parenthesized_expression" => node = node.named_child(0)?,
+            "reference_expression" => node = node.child_by_field_name("value")?,
+            "call_expression" => {
+                let function = node.child_by_field_name("function")?;
+                let peels = function.kind() == "field_expression"
+                    && function.child_by_field_name("field").is_some_and(|field| {
+                        matches!(
+                            text_of(field, source),
+                            "unwrap" | "expect" | "unwrap_or_default"
+                        )
+                    });
+                if !peels {
+                    return Some((node, peel));
+                }
+                peel = peel.checked_add(1).filter(|p| *p <= MAX_PEEL)?;
+                node = function.child_by_field_name("value")?;
+            }
+            _ => return None,
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Rust receiver types the resolver infers (issue 21), each with the edge
+//! it must make and, where a guess would be wrong, the edge it must not:
+//! type aliases, inherent methods before trait methods, locals typed by
+//! the call they are bound to (`?`, `.unwrap()`, `&`), turbofish types,
+//! and methods of blanket-implemented traits in scope.
+
+mod support;
+
+use support::*;
+
+const LIB: &str = r#"
+pub struct Graph { n: u32 }
+pub type DiGraph = Graph;
+pub type Alias2<T = u8> = DiGraph;
+
+pub struct Error;
+pub struct Table;
+pub struct Builder;
+
+pub trait Count {
+    fn node_count(&self) -> u32;
+}
+
+impl Graph {
+    pub fn new() -> Self { Graph { n: 0 } }
+    pub fn with<T>(n: u32) -> Self { Graph { n } }
+    pub fn node_count(&self) -> u32 { self.n }
+    pub fn add_node(&mut self) -> u32 { self.n }
+}
+
+impl Count for Graph {
+    fn node_count(&self) -> u32 { self.node_count() }
+}
+
+impl Table {
+    pub fn open() -> Result<Table, Error> { Ok(Table) }
+    pub fn find(&self) -> Option<&Table> { Some(self) }
+    pub fn get(&self) -> u32 { 1 }
+}
+
+impl Builder {
+    pub fn build(&self) -> Table { Table }
+    pub fn get(&self) -> u32 { 2 }
+}
+
+pub fn make() -> Builder { Builder }
+
+pub fn aliases() -> u32 {
+    let mut g = DiGraph::new();
+    g.add_node();
+    let h = Alias2::<u16>::with::<u8>(3);
+    h.node_count()
+}
+
+pub fn values() -> Result<u32, Error> {
+    let t = Table::open()?;
+    let found = t.find().unwrap();
+    let b = &make();
+    let built = b.build();
+    Ok(t.get() + found.get() + built.get())
+}
+
+pub mod ext {
+    pub trait IterExt: Iterator {
+        fn pairs_xyz(self) -> u32 where Self: Sized { 0 }
+    }
+    impl<I: Iterator> IterExt for I {}
+}
+
+pub mod uses_ext {
+    use crate::ext::IterExt;
+    pub fn blanket(v: Vec<u8>) -> u32 {
+        v.iter().pairs_xyz()
+    }
+}
+
+pub fn turbofish() -> u32 {
+    let g = Graph::with::<u8>(1);
+    g.add_node()
+}
+"#;
+
+#[test]
+fn receivers_are_typed_by_aliases_values_and_inherent_methods() {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    write_tree(root.path(), &[("src/lib.rs", LIB)]);
+    let (engine, report) = ingest_fresh(root.path(), db.path());
+    let calls = call_lines(&engine);
+    for edge in [
+        // `DiGraph::new()` through the alias; `g` typed by it.
+        "crate::aliases -calls-> crate::Graph::new",
+        "crate::aliases -calls_method-> crate::Graph::add_node",
+        // Two aliases deep, with a turbofish on each segment.
+        "crate::aliases -calls-> crate::Graph::with",
+        // Inherent `node_count` wins over `Count::node_count`.
+        "crate::aliases -calls_method-> crate::Graph::node_count",
+        "crate::<Graph as Count>::node_count -calls_method-> crate::Graph::node_count",
+        // `Table::open()?` peels the Result; `.unwrap()` the Option.
+        "crate::values -calls_method-> crate::Table::find",
+        "crate::values -calls_method-> crate::Table::get",
+        // `&make()`: a reference to what `make` returns.
+        "crate::values -calls_method-> crate::Builder::build",
+        "crate::turbofish -calls_method-> crate::Graph::add_node",
+        // A blanket-implemented trait in scope extends std's iterators.
+        "crate::uses_ext::blanket -calls_method-> crate::ext::IterExt::pairs_xyz",
+    ] {
+        assert!(
+            calls.contains(edge),
+            "missing {edge:?}\nin {calls:#?}\n{report}"
+        );
+    }
+    // `built.get()` is Table's (what `build` returns), not Builder's; an
+    // inherent call is never linked to the trait's method.
+    for wrong in [
+        "crate::values -calls_method-> crate::Builder::get",
+        "crate::aliases -calls_method-> crate::Count::node_count",
+    ] {
+        assert!(!calls.contains(wrong), "{wrong:?} in {calls:#?}");
+    }
+    assert_eq!(report.calls.ambiguous, 0, "{report}");
+}
