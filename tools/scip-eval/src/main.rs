@@ -5,6 +5,7 @@
 //! indexes; this tool scores one project.
 //!
 //! Usage: scip-eval <project dir> <index.scip> [--json FILE] [--show N]
+//! (`SCIP_EVAL_DUMP=path/in/index.rs` prints that document's occurrences.)
 //!
 //! Reference edges: every non-definition occurrence of a function or
 //! method symbol defined in the index, followed in the source by `(` or a
@@ -84,6 +85,17 @@ fn main() {
     let root = Path::new(&args.root);
     let bytes = std::fs::read(&args.index).expect("read index");
     let index = Index::parse_from_bytes(&bytes).expect("parse index");
+    if let Ok(dump) = std::env::var("SCIP_EVAL_DUMP") {
+        for document in index.documents.iter().filter(|d| d.relative_path == dump) {
+            for occurrence in &document.occurrences {
+                println!(
+                    "{:?} {} {}",
+                    occurrence.range, occurrence.symbol_roles, occurrence.symbol
+                );
+            }
+        }
+        return;
+    }
 
     let db = tempfile::tempdir().expect("tempdir");
     let vfs = Arc::new(OsVfs::new());
@@ -180,7 +192,11 @@ fn main() {
             let range = &occurrence.range;
             let line = range[0] as usize;
             let end_char = if range.len() == 3 { range[2] } else { range[3] } as usize;
-            let end_line = if range.len() == 3 { line } else { range[2] as usize };
+            let end_line = if range.len() == 3 {
+                line
+            } else {
+                range[2] as usize
+            };
             let after: String = lines
                 .get(end_line)
                 .map(|l| l.get(end_char..).unwrap_or(""))
@@ -215,13 +231,36 @@ fn main() {
         }
     }
 
-    let hit = ours.iter().filter(|edge| reference.contains_key(edge)).count();
+    // Blocks the indexer analysed: a function whose definition the index
+    // holds, or one with reference edges. Code it left out (a `cfg` that
+    // is off, a feature not enabled: it still emits some names there, but
+    // no definitions) has no reference edges, so kausal's edges from or to
+    // it are not scored either: both sides are compared on the same code.
+    let mut indexed: BTreeSet<BlockId> = BTreeSet::new();
+    for (symbol, (path, line)) in &definitions {
+        if let Some(func) =
+            simple_name(symbol).and_then(|name| innermost(&funcs, path, *line, Some(name)))
+        {
+            indexed.insert(func.id);
+        }
+    }
+    for (caller, callee) in reference.keys() {
+        indexed.insert(*caller);
+        indexed.insert(*callee);
+    }
+    let all_ours = ours.len();
+    ours.retain(|(caller, callee)| indexed.contains(caller) && indexed.contains(callee));
+    let hit = ours
+        .iter()
+        .filter(|edge| reference.contains_key(edge))
+        .count();
     let precision = hit as f64 / ours.len().max(1) as f64;
     let recall = hit as f64 / reference.len().max(1) as f64;
     println!(
-        "ours {} edges, reference {} edges, both {hit}: precision {precision:.3}, recall {recall:.3} ({unmapped} reference calls unmapped, {not_calls} mentions not followed by a call)",
+        "ours {} edges, reference {} edges, both {hit}: precision {precision:.3}, recall {recall:.3} ({unmapped} reference calls unmapped, {not_calls} mentions not followed by a call; {} of our edges touch code the indexer left out)",
         ours.len(),
-        reference.len()
+        reference.len(),
+        all_ours - ours.len()
     );
     let describe = |edge: &(BlockId, BlockId)| {
         let (a, b) = (by_id[&edge.0], by_id[&edge.1]);
@@ -256,6 +295,7 @@ fn main() {
             "precision": precision,
             "recall": recall,
             "unmapped": unmapped,
+            "ours_outside_index": all_ours - ours.len(),
             "files": report.files_seen,
             "ingest_seconds": ingest_seconds,
         });
