@@ -74,6 +74,11 @@ pub mod uses_ext {
     }
 }
 
+pub fn in_macro() {
+    let b = make();
+    assert_eq!(b.get(), 2);
+}
+
 pub fn turbofish() -> u32 {
     let g = Graph::with::<u8>(1);
     g.add_node()
@@ -102,6 +107,8 @@ fn receivers_are_typed_by_aliases_values_and_inherent_methods() {
         // `&make()`: a reference to what `make` returns.
         "crate::values -calls_method-> crate::Builder::build",
         "crate::turbofish -calls_method-> crate::Graph::add_node",
+        // Inside a macro's tokens, the receiver is still `b`.
+        "crate::in_macro -calls_method-> crate::Builder::get",
         // A blanket-implemented trait in scope extends std's iterators.
         "crate::uses_ext::blanket -calls_method-> crate::ext::IterExt::pairs_xyz",
     ] {

@@ -361,8 +361,12 @@ impl Matched {
             receiver: receiver_text,
         };
         // In macro token trees `a::f(..)` and `x.f(..)` also match
-        // the bare `f(..)` pattern: the longer form wins.
-        let detail = |c: &RawCall| usize::from(c.kind == CallKind::Method || c.text.contains("::"));
+        // the bare `f(..)` pattern: the longer form wins, and a method
+        // call whose receiver was matched beats one seen only by its `.`.
+        let detail = |c: &RawCall| {
+            usize::from(c.kind == CallKind::Method || c.text.contains("::"))
+                + usize::from(c.kind == CallKind::Method && c.receiver != "?")
+        };
         match self.seen_calls.get(&(call.position, node.end_byte())) {
             Some(existing) => {
                 if detail(&call) > detail(&self.calls[*existing]) {
