@@ -74,6 +74,17 @@ pub mod uses_ext {
     }
 }
 
+pub mod flow {
+    mod dinics_xyz {
+        pub fn dinics_xyz() {}
+    }
+    pub use dinics_xyz::dinics_xyz;
+}
+
+pub fn uses_flow() {
+    flow::dinics_xyz();
+}
+
 pub fn in_macro() {
     let b = make();
     assert_eq!(b.get(), 2);
@@ -107,6 +118,8 @@ fn receivers_are_typed_by_aliases_values_and_inherent_methods() {
         // `&make()`: a reference to what `make` returns.
         "crate::values -calls_method-> crate::Builder::build",
         "crate::turbofish -calls_method-> crate::Graph::add_node",
+        // A module and the function it re-exports share a name.
+        "crate::uses_flow -calls-> crate::flow::dinics_xyz::dinics_xyz",
         // Inside a macro's tokens, the receiver is still `b`.
         "crate::in_macro -calls_method-> crate::Builder::get",
         // A blanket-implemented trait in scope extends std's iterators.

@@ -33,12 +33,25 @@ impl<'a> Index<'a> {
         if let Some(items) = module.items.get(name) {
             out.extend(items.iter().map(|i| Target::Item(*i)));
         }
-        if out.is_empty() {
+        // A child module does not hide an imported function of the same
+        // name (`mod dinics; pub use dinics::dinics;`): modules and
+        // functions live in different namespaces.
+        let child = module.children.get(name).copied();
+        if out.iter().all(|t| matches!(t, Target::Module(_))) {
             for (file, import) in &module.imports {
                 let import = self.import(*file, *import);
-                if import.local_name() == Some(name)
-                    && let Found::Targets(targets) = self.resolve_use(m, &import.path, depth + 1)
-                {
+                if import.local_name() != Some(name) {
+                    continue;
+                }
+                // `use dinics::dinics` starts at the child module (looking
+                // `dinics` up here again would be this very lookup).
+                let found = match child {
+                    Some(child) if import.path.len() > 1 && import.path[0] == name => {
+                        self.walk(vec![Target::Module(child)], &import.path[1..], depth + 1)
+                    }
+                    _ => self.resolve_use(m, &import.path, depth + 1),
+                };
+                if let Found::Targets(targets) = found {
                     out.extend(targets);
                 }
             }
