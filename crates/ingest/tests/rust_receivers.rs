@@ -85,6 +85,14 @@ pub fn uses_flow() {
     flow::dinics_xyz();
 }
 
+pub trait Kind {
+    fn is_directed() -> bool;
+}
+
+pub fn generic_path<Ty: Kind>() -> bool {
+    Ty::is_directed()
+}
+
 pub fn in_macro() {
     let b = make();
     assert_eq!(b.get(), 2);
@@ -120,6 +128,8 @@ fn receivers_are_typed_by_aliases_values_and_inherent_methods() {
         "crate::turbofish -calls_method-> crate::Graph::add_node",
         // A module and the function it re-exports share a name.
         "crate::uses_flow -calls-> crate::flow::dinics_xyz::dinics_xyz",
+        // `Ty::f()` through the bound of generic parameter Ty.
+        "crate::generic_path -calls-> crate::Kind::is_directed",
         // Inside a macro's tokens, the receiver is still `b`.
         "crate::in_macro -calls_method-> crate::Builder::get",
         // A blanket-implemented trait in scope extends std's iterators.

@@ -152,6 +152,12 @@ impl<'a> Index<'a> {
             if matches!(first, "crate" | "self" | "super") {
                 return Outcome::Unresolved("module path not found");
             }
+            // `G::m()` where `G: Trait` is a generic parameter in scope.
+            if segments.len() == 2
+                && let Some(outcome) = self.generic_receiver(file, call, first, &segments[1])
+            {
+                return outcome;
+            }
             return match self.through_other_crate(m, &segments, 0) {
                 Found::Targets(targets) => settle(files, &items_of(&targets), "other_crate")
                     .unwrap_or(Outcome::Unresolved("path names a module")),

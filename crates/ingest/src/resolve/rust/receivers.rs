@@ -8,14 +8,16 @@ use crate::resolve::{Outcome, kind_of, settle};
 use crate::summary::{CallRef, ItemKind};
 
 impl Index<'_> {
-    /// `x.m()` where `x: G` and `G` is a generic parameter of the caller
-    /// or its impl: the method of a bound trait (`G: IntoNeighbors`), or
-    /// external when no bound of the crate declares it.
+    /// `x.m()` where `x: G`, or `G::m()`, and `G` is a generic parameter
+    /// of the caller or its impl: the method `m` of a bound trait
+    /// (`G: IntoNeighbors`), or external when no bound of the crate
+    /// declares it. `None` when `G` is not a generic parameter there.
     pub(super) fn generic_receiver(
         &self,
         file: u32,
         call: &CallRef,
         param: &str,
+        method: &str,
     ) -> Option<Outcome> {
         let summary = self.files[file as usize].summary;
         let mut headers = Vec::new();
@@ -47,7 +49,7 @@ impl Index<'_> {
                 if let Some(trait_ref) = self.resolve_type(module, &bound)
                     && kind_of(self.files, trait_ref) == ItemKind::Trait
                 {
-                    found.extend(self.methods_of(trait_ref, &call.text));
+                    found.extend(self.methods_of(trait_ref, method));
                 }
             }
         }
@@ -138,7 +140,7 @@ impl Index<'_> {
                     return Some(Outcome::External);
                 }
                 if is_identifier(&path) {
-                    return self.generic_receiver(file, call, &path);
+                    return self.generic_receiver(file, call, &path, &call.text);
                 }
                 None
             }
