@@ -13,6 +13,13 @@ pub struct Graph { n: u32 }
 pub type DiGraph = Graph;
 pub type Alias2<T = u8> = DiGraph;
 
+#[cfg(feature = "std")]
+pub type Multi<
+    N,
+> = Graph;
+#[cfg(not(feature = "std"))]
+pub type Multi<N> = crate::Graph;
+
 pub struct Error;
 pub struct Table;
 pub struct Builder;
@@ -98,6 +105,11 @@ pub fn in_macro() {
     assert_eq!(b.get(), 2);
 }
 
+pub fn multi_line_alias() -> u32 {
+    let mut m = Multi::<u8>::new();
+    m.add_node()
+}
+
 pub fn turbofish() -> u32 {
     let g = Graph::with::<u8>(1);
     g.add_node()
@@ -128,6 +140,9 @@ fn receivers_are_typed_by_aliases_values_and_inherent_methods() {
         "crate::turbofish -calls_method-> crate::Graph::add_node",
         // A module and the function it re-exports share a name.
         "crate::uses_flow -calls-> crate::flow::dinics_xyz::dinics_xyz",
+        // An alias over several lines, declared once per cfg.
+        "crate::multi_line_alias -calls-> crate::Graph::new",
+        "crate::multi_line_alias -calls_method-> crate::Graph::add_node",
         // `Ty::f()` through the bound of generic parameter Ty.
         "crate::generic_path -calls-> crate::Kind::is_directed",
         // Inside a macro's tokens, the receiver is still `b`.

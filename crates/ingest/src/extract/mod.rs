@@ -665,6 +665,9 @@ fn signature(node: Node, body: Option<Node>, source: &str) -> String {
     let start = node.start_byte();
     let end = match body {
         Some(body) if body.start_byte() >= start => body.start_byte(),
+        // A Rust type alias is all signature, however many lines it takes
+        // (`pub type DiMatrix<\n N, ...> = MatrixGraph<..>;`).
+        _ if node.kind() == "type_item" => node.end_byte(),
         _ => {
             let rest = source.get(start..node.end_byte()).unwrap_or("");
             start + rest.find('\n').unwrap_or(rest.len())

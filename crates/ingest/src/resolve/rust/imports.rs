@@ -283,7 +283,18 @@ impl<'a> Index<'a> {
                 _ => None,
             })
             .collect();
-        let found = (types.len() == 1).then(|| types[0])?;
+        if types.len() > 1 {
+            // Aliases declared once per `cfg` (std / no_std) that all name
+            // the same type are that type.
+            let mut targets = types.iter().map(|t| {
+                (kind_of(self.files, *t) == ItemKind::TypeAlias)
+                    .then(|| self.alias_target(*t))
+                    .flatten()
+            });
+            let first = targets.next().flatten()?;
+            return targets.all(|t| t == Some(first)).then_some(first);
+        }
+        let found = *types.first()?;
         if kind_of(self.files, found) == ItemKind::TypeAlias {
             return self.alias_target(found);
         }
