@@ -3,7 +3,7 @@
 //! crate), a method call through `self`, a typed receiver, a call chain or
 //! a method name unique in the crate; memoised per call.
 
-use super::receivers::{peel_wrapper, receiver_type_path};
+use super::receivers::{peel_wrapper, receiver_type_path, return_type_text};
 use super::{Found, Index, Target, items_of};
 use crate::limits::{MAX_CALL_CHAIN, MAX_PATH_SEGMENTS};
 use crate::resolve::{
@@ -79,8 +79,7 @@ impl<'a> Index<'a> {
     /// `peel` layers of `Result` / `Option` taken off (`f()?`).
     pub(super) fn return_type(&self, function: ItemRef, peel: u8) -> Option<ItemRef> {
         let item = &self.files[function.file as usize].summary.items[function.item as usize];
-        let (_, returned) = item.signature.rsplit_once("->")?;
-        let mut returned = returned.split(" where ").next().unwrap_or("").trim();
+        let mut returned = return_type_text(&item.signature)?;
         for _ in 0..peel {
             returned = peel_wrapper(returned)?;
         }

@@ -221,6 +221,41 @@ pub(super) fn receiver_type_path(text: &str) -> String {
     crate::text::normalize_type_text(t)
 }
 
+/// The return type written in a function signature: what follows `->`
+/// after the parameter list, up to a `where` clause. Arrows inside the
+/// generics or parameters (`F: Fn(u8) -> u8`) and in the where clause are
+/// not it.
+pub(super) fn return_type_text(signature: &str) -> Option<&str> {
+    let mut angle = 0usize;
+    let mut paren = 0usize;
+    let mut params_end = None;
+    let bytes = signature.as_bytes();
+    for (at, c) in signature.char_indices() {
+        match c {
+            // `->` is not a closing angle bracket.
+            '>' if at > 0 && bytes[at - 1] == b'-' => {}
+            '<' => angle += 1,
+            '>' => angle = angle.saturating_sub(1),
+            '(' => paren += 1,
+            ')' => {
+                paren = paren.saturating_sub(1);
+                if paren == 0 && angle == 0 {
+                    params_end = Some(at + 1);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let rest = signature[params_end?..].trim_start().strip_prefix("->")?;
+    let returned = match rest.find(" where ") {
+        Some(at) => &rest[..at],
+        None => rest,
+    };
+    let returned = returned.trim().trim_end_matches(['{', ';']).trim();
+    (!returned.is_empty()).then_some(returned)
+}
+
 /// `Result<T, E>`, `io::Result<T>`, `Option<T>` -> `T`: what `?`,
 /// `.unwrap()` or `.expect(..)` leaves of a returned type. `None` for any
 /// other type.
@@ -306,6 +341,17 @@ mod tests {
             Some("&'a Node<(u8, u16)>")
         );
         assert_eq!(peel_wrapper("Vec<Table>"), None);
+        assert_eq!(
+            return_type_text(
+                "pub fn filter_map_owned<'a, F, G>( self, f: F, ) -> Graph<N2, E2> where F: FnMut(N) -> Option<N2>"
+            ),
+            Some("Graph<N2, E2>")
+        );
+        assert_eq!(
+            return_type_text("fn apply<F: Fn(u8) -> u8>(f: F) -> Result<Table, E>"),
+            Some("Result<Table, E>")
+        );
+        assert_eq!(return_type_text("fn run(&self)"), None);
         assert!(is_identifier("table_2") && !is_identifier("a.b") && !is_identifier("2x"));
         assert_eq!(
             bounds_of(
