@@ -237,6 +237,9 @@ pub enum Role {
     /// `@local.value`: the value a `let` binds (its type is what the call
     /// in it returns).
     LocalValue,
+    /// `@local.iterable`: what a `for` loop iterates (its binding is an
+    /// element of it).
+    LocalIterable,
     /// `@field.name`: a struct field's name.
     FieldName,
     /// `@field.type`: that field's type as written.
@@ -271,6 +274,7 @@ impl Role {
             "local.definition" => Role::LocalDefinition,
             "local.type" => Role::LocalType,
             "local.value" => Role::LocalValue,
+            "local.iterable" => Role::LocalIterable,
             "field.name" => Role::FieldName,
             "field.type" => Role::FieldType,
             "doc" => Role::Doc,

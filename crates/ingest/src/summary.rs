@@ -233,6 +233,18 @@ pub struct TypedName {
     /// off that call's return type.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub peel: u8,
+    /// A `for` binding: it is an element of what `value_call` returns or
+    /// of `iterable`'s type.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub element: bool,
+    /// `for x in v` / `for x in &self.items`: the local or `self` field
+    /// iterated.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub iterable: String,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 fn is_zero(value: &u8) -> bool {

@@ -110,6 +110,33 @@ pub fn multi_line_alias() -> u32 {
     m.add_node()
 }
 
+pub struct Edge;
+impl Edge {
+    pub fn weight_xyz(&self) -> u32 { 1 }
+}
+pub struct Edges;
+impl Iterator for Edges {
+    type Item = Edge;
+    fn next(&mut self) -> Option<Edge> { None }
+}
+pub struct Net { edges: Vec<Edge> }
+impl Net {
+    pub fn edges(&self) -> Edges { Edges }
+    pub fn total(&self, slice: &[Edge]) -> u32 {
+        let mut sum = 0;
+        for e in self.edges() {
+            sum += e.weight_xyz();
+        }
+        for f in &self.edges {
+            sum += f.weight_xyz();
+        }
+        for g in slice.iter() {
+            sum += g.weight_xyz();
+        }
+        sum
+    }
+}
+
 pub fn turbofish() -> u32 {
     let g = Graph::with::<u8>(1);
     g.add_node()
@@ -143,6 +170,9 @@ fn receivers_are_typed_by_aliases_values_and_inherent_methods() {
         // An alias over several lines, declared once per cfg.
         "crate::multi_line_alias -calls-> crate::Graph::new",
         "crate::multi_line_alias -calls_method-> crate::Graph::add_node",
+        // `for` bindings: the Item of a crate iterator, the element of a
+        // Vec field and of a slice parameter (three calls, one edge).
+        "crate::Net::total -calls_method-> crate::Edge::weight_xyz",
         // `Ty::f()` through the bound of generic parameter Ty.
         "crate::generic_path -calls-> crate::Kind::is_directed",
         // Inside a macro's tokens, the receiver is still `b`.
@@ -164,4 +194,11 @@ fn receivers_are_typed_by_aliases_values_and_inherent_methods() {
         assert!(!calls.contains(wrong), "{wrong:?} in {calls:#?}");
     }
     assert_eq!(report.calls.ambiguous, 0, "{report}");
+    let by_element = report
+        .calls
+        .by_rule
+        .get("element_type")
+        .copied()
+        .unwrap_or(0);
+    assert_eq!(by_element, 3, "{report}");
 }

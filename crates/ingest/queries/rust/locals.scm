@@ -16,4 +16,6 @@
 ; `let x = f(..)?`, `let x = a.b().unwrap()`: x has the type the call
 ; returns (see `local_value_call` in extract.rs).
 (let_declaration pattern: (identifier) @local.definition value: (_) @local.value)
+; `for x in g.edges(a)`, `for x in &self.items`: x is an element of it.
+(for_expression pattern: (identifier) @local.definition value: (_) @local.iterable)
 (field_declaration name: (field_identifier) @field.name type: (_) @field.type)

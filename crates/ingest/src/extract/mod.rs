@@ -105,6 +105,7 @@ struct MatchCaptures<'tree> {
     in_macro: bool,
     local_type: Option<Node<'tree>>,
     local_value: Option<Node<'tree>>,
+    local_iterable: Option<Node<'tree>>,
     field_type: Option<Node<'tree>>,
     import: Option<Node<'tree>>,
     doc: Option<Node<'tree>>,
@@ -141,6 +142,7 @@ impl<'tree> MatchCaptures<'tree> {
                 Role::MacroTokens => captures.in_macro = true,
                 Role::LocalType => captures.local_type = Some(node),
                 Role::LocalValue => captures.local_value = Some(node),
+                Role::LocalIterable => captures.local_iterable = Some(node),
                 Role::FieldType => captures.field_type = Some(node),
                 Role::Import => captures.import = Some(node),
                 Role::Doc => captures.doc = Some(node),
@@ -234,14 +236,15 @@ impl Matched {
                     .local_value
                     .and_then(|value| local_value_call(value, source))
                 {
-                    self.typed.push(RawTyped {
-                        position: node.start_byte(),
-                        row: node.start_position().row,
-                        name: text_of(node, source).to_string(),
-                        type_text: String::new(),
-                        is_field: false,
-                        value: Some((call.start_byte(), call.end_byte(), peel)),
-                    });
+                    let mut typed = RawTyped::of(node, node, source, false);
+                    typed.type_text = String::new();
+                    typed.value = Some((call.start_byte(), call.end_byte(), peel));
+                    self.typed.push(typed);
+                }
+                if let Some(iterable) = captures.local_iterable
+                    && let Some(typed) = RawTyped::element_of(node, iterable, source)
+                {
+                    self.typed.push(typed);
                 }
             }
             Role::ModuleDecl => {

@@ -22,6 +22,10 @@ pub(super) struct RawTyped {
     /// `let x = <call>`: the call's byte range and how many `Result` /
     /// `Option` layers `?`, `.unwrap()` or `.expect(..)` peel off it.
     pub(super) value: Option<(usize, usize, u8)>,
+    /// A `for` binding: an element of `value` or of `iterable`.
+    pub(super) element: bool,
+    /// `for x in v` / `for x in &self.items`: the iterated local or field.
+    pub(super) iterable: String,
 }
 
 impl RawTyped {
@@ -34,7 +38,34 @@ impl RawTyped {
             type_text: cut(text_of(ty, source), 128).to_string(),
             is_field,
             value: None,
+            element: false,
+            iterable: String::new(),
         }
+    }
+
+    /// `for node in iterable`: a call (`g.edges(a)`, `v.iter()`, `f()?`)
+    /// or a local or `self` field, behind any `&` / `&mut`. `None` for
+    /// anything else (a range, a literal, a macro).
+    pub(super) fn element_of(node: Node, iterable: Node, source: &str) -> Option<Self> {
+        let mut iterable = iterable;
+        while iterable.kind() == "reference_expression" {
+            iterable = iterable.child_by_field_name("value")?;
+        }
+        let mut typed = RawTyped::of(node, node, source, false);
+        typed.type_text = String::new();
+        typed.element = true;
+        let text = text_of(iterable, source);
+        let is_field_of_self = iterable.kind() == "field_expression"
+            && iterable
+                .child_by_field_name("value")
+                .is_some_and(|value| value.kind() == "self");
+        if iterable.kind() == "identifier" || is_field_of_self {
+            typed.iterable = cut(text, 64).to_string();
+            return Some(typed);
+        }
+        let (call, peel) = local_value_call(iterable, source)?;
+        typed.value = Some((call.start_byte(), call.end_byte(), peel));
+        Some(typed)
     }
 }
 
@@ -56,6 +87,10 @@ pub(super) fn add_typed_names(
             earlier.type_text = std::mem::take(&mut later.type_text);
         }
         earlier.value = earlier.value.or(later.value);
+        earlier.element |= later.element;
+        if earlier.iterable.is_empty() {
+            earlier.iterable = std::mem::take(&mut later.iterable);
+        }
         true
     });
     typed.truncate(MAX_ENTRIES_PER_FILE);
@@ -69,12 +104,14 @@ pub(super) fn add_typed_names(
             },
             None => (None, 0),
         };
-        if t.type_text.is_empty() && value_call.is_none() {
+        if t.type_text.is_empty() && value_call.is_none() && t.iterable.is_empty() {
             continue;
         }
         let entry = TypedName {
             value_call,
             peel,
+            element: t.element,
+            iterable: t.iterable,
             scope: if t.is_field {
                 scope
             } else {

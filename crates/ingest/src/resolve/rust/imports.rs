@@ -365,7 +365,7 @@ const MAX_ALIAS_HOPS: usize = 4;
 
 /// The right side of a type alias's signature: `pub type A<T = u32> =
 /// B<T>;` -> `B<T>` (an `=` inside the generic parameters is a default).
-fn alias_right_side(signature: &str) -> Option<&str> {
+pub(super) fn alias_right_side(signature: &str) -> Option<&str> {
     let mut depth = 0usize;
     for (at, c) in signature.char_indices() {
         match c {

@@ -18,6 +18,7 @@
 //!   fields, generic bounds) and the text rules that read type names.
 
 mod calls;
+mod elements;
 mod impls;
 mod imports;
 mod index;

@@ -5,9 +5,9 @@
 use super::Index;
 use crate::limits::MAX_CALL_CHAIN;
 use crate::resolve::{Outcome, kind_of, settle};
-use crate::summary::{CallRef, ItemKind};
+use crate::summary::{CallRef, ItemKind, TypedName};
 
-impl Index<'_> {
+impl<'a> Index<'a> {
     /// `x.m()` where `x: G`, or `G::m()`, and `G` is a generic parameter
     /// of the caller or its impl: the method `m` of a bound trait
     /// (`G: IntoNeighbors`), or external when no bound of the crate
@@ -56,6 +56,29 @@ impl Index<'_> {
         Some(settle(self.files, &found, "trait_bound").unwrap_or(Outcome::External))
     }
 
+    /// The typed local or parameter `name` in scope at `line` of the
+    /// caller (or a callable around it).
+    pub(super) fn find_local(
+        &self,
+        file: u32,
+        caller: Option<u32>,
+        name: &str,
+        line: u32,
+    ) -> Option<&'a TypedName> {
+        let view = &self.files[file as usize];
+        let mut current = caller;
+        while let Some(index) = current {
+            let item = view.summary.items.get(index as usize)?;
+            if item.kind.is_callable()
+                && let Some(found) = view.typed_local(index, name, line)
+            {
+                return Some(found);
+            }
+            current = item.parent;
+        }
+        None
+    }
+
     /// `x.m()` where `x` is a parameter or local with a declared or evident
     /// type, or `self.f.m()` where `f` is a field of the impl's type: the
     /// methods of that type. `None` when the receiver's type is unknown.
@@ -65,7 +88,6 @@ impl Index<'_> {
         call: &CallRef,
         depth: usize,
     ) -> Option<Outcome> {
-        let summary = self.files[file as usize].summary;
         let receiver = call.receiver.as_str();
         let (type_text, module) = if let Some(field) = receiver.strip_prefix("self.") {
             if !is_identifier(field) {
@@ -78,19 +100,17 @@ impl Index<'_> {
                 self.module_of(owner.file, Some(owner.item)),
             )
         } else if is_identifier(receiver) {
-            let mut current = call.caller;
-            let mut found = None;
-            while let Some(index) = current {
-                let item = summary.items.get(index as usize)?;
-                if item.kind.is_callable() {
-                    found = self.files[file as usize].typed_local(index, receiver, call.line);
-                    if found.is_some() {
-                        break;
-                    }
-                }
-                current = item.parent;
+            let found = self.find_local(file, call.caller, receiver, call.line)?;
+            // `for x in g.edges(a)`: an element of what is iterated.
+            if found.element {
+                let element = self.element_type(file, call.caller, found, depth)?;
+                let methods = self.methods_of(element, &call.text);
+                return Some(
+                    settle(self.files, &methods, "element_type")
+                        .or_else(|| self.blanket_method(file, call))
+                        .unwrap_or(Outcome::External),
+                );
             }
-            let found = found?;
             // `let x = f(..)?`: the type f returns, peeled. A binding on the
             // call's own line may be the call's result (`let x = x.f()`).
             if let Some(value_call) = found.value_call
@@ -266,6 +286,14 @@ pub(super) fn peel_wrapper(text: &str) -> Option<&str> {
     if !matches!(name, "Result" | "Option") {
         return None;
     }
+    first_generic_arg(text)
+}
+
+/// `Vec<Table<K>>` -> `Table<K>`, `HashMap<K, V>` -> `K`: the first
+/// generic argument of a type, `None` when it has none.
+pub(super) fn first_generic_arg(text: &str) -> Option<&str> {
+    let text = text.trim();
+    let open = text.find('<')?;
     let inner = text[open + 1..].strip_suffix('>')?;
     let mut depth = 0usize;
     for (at, c) in inner.char_indices() {
