@@ -316,3 +316,39 @@ fn an_empty_name_and_a_backup_inside_the_database_are_usage_errors() {
     assert!(!repo.path().join(".kausal/copy").exists());
     kausal(repo.path()).arg("verify").assert().success();
 }
+
+#[test]
+fn a_trait_impl_method_is_found_by_the_type_or_the_trait_name() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    support::write(repo.path(), "src/lib.rs", "pub mod tree;\n");
+    support::write(
+        repo.path(),
+        "src/tree.rs",
+        "pub trait AbstractTree {\n    fn get(&self) -> u32;\n}\n\npub struct Tree;\n\nimpl AbstractTree for Tree {\n    fn get(&self) -> u32 {\n        1\n    }\n}\n",
+    );
+    kausal(repo.path()).arg("ingest").assert().success();
+    let found = json(kausal(repo.path()).args(["find", "Tree::get"]));
+    let names: Vec<&str> = found["results"]
+        .as_array()
+        .map(|results| {
+            results
+                .iter()
+                .filter_map(|r| r["qualified_name"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        names,
+        ["crate::tree::<Tree as AbstractTree>::get"],
+        "{found}"
+    );
+    let by_trait = json(kausal(repo.path()).args(["find", "AbstractTree::get"]));
+    assert_eq!(
+        by_trait["results"].as_array().map(Vec::len),
+        Some(2),
+        "the declaration and the impl: {by_trait}"
+    );
+    // A near miss of a qualified name suggests the qualified names.
+    let stderr = failing(kausal(repo.path()).args(["show", "Tre::get"]), 1);
+    assert!(stderr.contains("<Tree as AbstractTree>::get"), "{stderr}");
+}

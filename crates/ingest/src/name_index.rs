@@ -46,7 +46,7 @@ pub fn separator(qualified_name: &str) -> &'static str {
 /// most two segments, else its last two.
 pub fn lookup_key(query: &str) -> String {
     let sep = separator(query);
-    let segments: Vec<&str> = query.split(sep).collect();
+    let segments = split_segments(query, sep);
     if segments.len() <= 2 {
         query.to_string()
     } else {
@@ -54,23 +54,91 @@ pub fn lookup_key(query: &str) -> String {
     }
 }
 
-/// True when `qualified_name` is `query` or ends with `<sep>query`.
+/// True when `qualified_name` is `query` or ends with `<sep>query`, also
+/// with a trait impl's segment `<Tree as AbstractTree>` read as the type
+/// (`Tree::get`) or as the trait (`AbstractTree::get`), as people type it.
 pub fn matches_suffix(qualified_name: &str, query: &str) -> bool {
-    qualified_name == query
-        || qualified_name
-            .strip_suffix(query)
-            .is_some_and(|head| head.ends_with("::") || head.ends_with('.'))
+    let plain = |qualified: &str| {
+        qualified == query
+            || qualified
+                .strip_suffix(query)
+                .is_some_and(|head| head.ends_with("::") || head.ends_with('.'))
+    };
+    if plain(qualified_name) {
+        return true;
+    }
+    if !qualified_name.contains(" as ") {
+        return false;
+    }
+    let sep = separator(qualified_name);
+    let segments = split_segments(qualified_name, sep);
+    segments.iter().enumerate().any(|(at, segment)| {
+        impl_segment_names(segment).is_some_and(|(type_name, trait_name)| {
+            [type_name, trait_name].iter().any(|name| {
+                let mut variant: Vec<&str> = segments.clone();
+                variant[at] = name;
+                plain(&variant.join(sep))
+            })
+        })
+    })
 }
 
-/// Keys of an item with this qualified name.
+/// The segments of a qualified name split at `sep` outside angle brackets
+/// (`crate::<Tree as tree::AbstractTree>::get` has three).
+fn split_segments<'q>(qualified_name: &'q str, sep: &str) -> Vec<&'q str> {
+    let mut segments = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    let mut at = 0;
+    let bytes = qualified_name.as_bytes();
+    while at < bytes.len() {
+        match bytes[at] {
+            b'<' => depth += 1,
+            b'>' => depth = depth.saturating_sub(1),
+            _ if depth == 0 && qualified_name[at..].starts_with(sep) => {
+                segments.push(&qualified_name[start..at]);
+                at += sep.len();
+                start = at;
+                continue;
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    segments.push(&qualified_name[start..]);
+    segments
+}
+
+/// `<Tree<K> as tree::AbstractTree>` -> (`Tree`, `AbstractTree`): the
+/// names a trait impl's segment goes by. `None` for any other segment.
+fn impl_segment_names(segment: &str) -> Option<(&str, &str)> {
+    let inner = segment.strip_prefix('<')?.strip_suffix('>')?;
+    let (type_text, trait_text) = inner.split_once(" as ")?;
+    let type_end = type_text.find('<').unwrap_or(type_text.len());
+    let type_name = type_text[..type_end].rsplit("::").next()?.trim();
+    let trait_end = trait_text.find('<').unwrap_or(trait_text.len());
+    let trait_name = trait_text[..trait_end].rsplit("::").next()?.trim();
+    (!type_name.is_empty() && !trait_name.is_empty()).then_some((type_name, trait_name))
+}
+
+/// Keys of an item with this qualified name; a method of a trait impl
+/// (`<Tree as AbstractTree>::get`) also gets `Tree::get` and
+/// `AbstractTree::get`.
 fn item_keys(qualified_name: &str, keys: &mut Vec<String>) {
     let sep = separator(qualified_name);
-    let segments: Vec<&str> = qualified_name.split(sep).collect();
+    let segments = split_segments(qualified_name, sep);
     if let Some(last) = segments.last() {
         keys.push((*last).to_string());
     }
     if segments.len() >= 2 {
         keys.push(segments[segments.len() - 2..].join(sep));
+        if let (Some(last), Some((type_name, trait_name))) = (
+            segments.last(),
+            impl_segment_names(segments[segments.len() - 2]),
+        ) {
+            keys.push(format!("{type_name}{sep}{last}"));
+            keys.push(format!("{trait_name}{sep}{last}"));
+        }
     }
     keys.push(qualified_name.to_string());
 }
@@ -123,6 +191,17 @@ mod tests {
             "TableReader::find"
         ));
         assert!(matches_suffix("pkg.util.Parser.parse", "util.Parser.parse"));
+        // A trait impl's method goes by its type's and its trait's name.
+        let get = "crate::tree::<Tree<K> as tree::AbstractTree>::get";
+        assert!(matches_suffix(get, "Tree::get"));
+        assert!(matches_suffix(get, "AbstractTree::get"));
+        assert!(matches_suffix(get, "tree::Tree::get"));
+        assert!(!matches_suffix(get, "Tre::get"));
+        assert_eq!(lookup_key(get), "<Tree<K> as tree::AbstractTree>::get");
+        let mut keys = Vec::new();
+        item_keys(get, &mut keys);
+        assert!(keys.contains(&"Tree::get".to_string()), "{keys:?}");
+        assert!(keys.contains(&"AbstractTree::get".to_string()), "{keys:?}");
         assert_ne!(key_id("find"), key_id("Find"));
     }
 

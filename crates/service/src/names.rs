@@ -105,6 +105,31 @@ pub fn matches<'e>(engine: &'e Reader, query: &str) -> Result<Matches<'e>, Stora
 
 /// Names close to `query` (edit distance), for "did you mean".
 pub fn suggestions(engine: &Reader, query: &str) -> Result<Vec<String>, StorageError> {
+    // `Tree::gett` or `Tre::get`: the blocks named like its last segment,
+    // by qualified name, closest first (one index lookup, no scan).
+    let sep = kausal_ingest::name_index::separator(query);
+    if let Some((_, last)) = query.rsplit_once(sep)
+        && !last.is_empty()
+    {
+        let mut scored: Vec<(usize, String)> = Vec::new();
+        for view in index_lookup(engine, last)? {
+            let (_, qualified) = meta_name(&view);
+            let tail_start = qualified.len().saturating_sub(query.len() + 16);
+            let tail = qualified.get(tail_start..).unwrap_or(&qualified);
+            let distance = edit_distance(query, tail, usize::MAX).unwrap_or(usize::MAX);
+            if !scored.iter().any(|(_, known)| *known == qualified) {
+                scored.push((distance, qualified.to_string()));
+            }
+        }
+        if !scored.is_empty() {
+            scored.sort();
+            return Ok(scored
+                .into_iter()
+                .take(MAX_SUGGESTIONS)
+                .map(|(_, name)| name)
+                .collect());
+        }
+    }
     let limit = (query.chars().count() / 3).max(2);
     let mut scored: Vec<(usize, String)> = Vec::new();
     for view in engine.snapshot().iterate_blocks()? {
