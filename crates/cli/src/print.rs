@@ -81,6 +81,10 @@ fn tree_lines(out: &mut String, style: &Style, nodes: &[TreeNode], prefix: &str)
     for (index, node) in nodes.iter().enumerate() {
         let last = index + 1 == nodes.len();
         let branch = if last { "└── " } else { "├── " };
+        let via = match &node.via_trait {
+            Some(declared) => format!(" {}(via trait {declared}){}", style.dim, style.reset),
+            None => String::new(),
+        };
         let mark = if node.cycle {
             format!(" {}(cycle){}", style.yellow, style.reset)
         } else if node.repeated {
@@ -90,7 +94,7 @@ fn tree_lines(out: &mut String, style: &Style, nodes: &[TreeNode], prefix: &str)
         };
         let _ = writeln!(
             out,
-            "{prefix}{branch}{bold}{title}{reset}  {cyan}{location}{reset}{dim}{edge}{reset}{mark}",
+            "{prefix}{branch}{bold}{title}{reset}  {cyan}{location}{reset}{dim}{edge}{reset}{via}{mark}",
             bold = style.bold,
             title = node.block.title(),
             reset = style.reset,

@@ -324,7 +324,7 @@ fn a_trait_impl_method_is_found_by_the_type_or_the_trait_name() {
     support::write(
         repo.path(),
         "src/tree.rs",
-        "pub trait AbstractTree {\n    fn get(&self) -> u32;\n}\n\npub struct Tree;\n\nimpl AbstractTree for Tree {\n    fn get(&self) -> u32 {\n        1\n    }\n}\n",
+        "pub trait AbstractTree {\n    fn get(&self) -> u32;\n}\n\npub struct Tree;\n\nimpl AbstractTree for Tree {\n    fn get(&self) -> u32 {\n        1\n    }\n}\n\npub fn through_trait<T: AbstractTree>(t: &T) -> u32 {\n    t.get()\n}\n\npub fn direct(t: &Tree) -> u32 {\n    t.get()\n}\n",
     );
     kausal(repo.path()).arg("ingest").assert().success();
     let found = json(kausal(repo.path()).args(["find", "Tree::get"]));
@@ -347,6 +347,34 @@ fn a_trait_impl_method_is_found_by_the_type_or_the_trait_name() {
         by_trait["results"].as_array().map(Vec::len),
         Some(2),
         "the declaration and the impl: {by_trait}"
+    );
+    // Callers of the impl's method include those through the trait, marked.
+    let callers = json(kausal(repo.path()).args(["callers", "Tree::get"]));
+    let children = callers["children"].as_array().cloned().unwrap_or_default();
+    let marks: Vec<(String, Option<String>)> = children
+        .iter()
+        .map(|child| {
+            (
+                child["name"].as_str().unwrap_or_default().to_string(),
+                child["via_trait"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            (
+                "through_trait".to_string(),
+                Some("crate::tree::AbstractTree::get".to_string())
+            ),
+            ("direct".to_string(), None),
+        ],
+        "{callers}"
+    );
+    let human = stdout(kausal(repo.path()).args(["callers", "Tree::get"]));
+    assert!(
+        human.contains("(via trait crate::tree::AbstractTree::get)"),
+        "{human}"
     );
     // A near miss of a qualified name suggests the qualified names.
     let stderr = failing(kausal(repo.path()).args(["show", "Tre::get"]), 1);

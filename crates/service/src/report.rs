@@ -58,6 +58,11 @@ pub struct TreeNode {
     pub cycle: bool,
     /// Shown earlier in the tree: not expanded again.
     pub repeated: bool,
+    /// `callers` of a trait impl's method: this block calls the trait's
+    /// method (named here), which dispatches to the impl (Rust's dynamic
+    /// and generic calls); absent for a direct call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via_trait: Option<String>,
     /// Its own callers or callees, one level deeper; empty when `cycle`, `repeated` or at the depth
     /// limit.
     pub children: Vec<TreeNode>,

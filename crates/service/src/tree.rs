@@ -1,7 +1,9 @@
 //! `callers` and `callees`: the call tree around one block, cut at a
 //! depth and a node count, cycles and repeats marked instead of expanded.
 
-use kausal_storage::{BlockId, EdgeType, StorageError};
+use std::collections::HashSet;
+
+use kausal_storage::{BlockId, EdgeType, GraphEdge, StorageError};
 
 use crate::error::ServiceError;
 use crate::model::BlockInfo;
@@ -22,10 +24,54 @@ struct TreeBuilder<'e> {
     incoming: bool,
     nodes: usize,
     truncated: bool,
-    seen: std::collections::HashSet<BlockId>,
+    seen: HashSet<BlockId>,
 }
 
 impl TreeBuilder<'_> {
+    /// The trait method a trait impl's method implements: the impl
+    /// method's type (`method_of`), the traits it `implements` named as in
+    /// the method's qualified name (`<Tree as AbstractTree>::get`), and the
+    /// one method of that name declared there. `None` for any other block.
+    fn trait_method(&self, id: BlockId) -> Result<Option<(BlockId, String)>, StorageError> {
+        let snapshot = self.engine.snapshot();
+        let Some(view) = snapshot.find_block(id)? else {
+            return Ok(None);
+        };
+        let method = BlockInfo::from_view(&view);
+        let Some(trait_name) = impl_trait_name(&method.qualified_name) else {
+            return Ok(None);
+        };
+        let mut found = Vec::new();
+        for owner in snapshot.find_outgoing_edges(id)? {
+            if owner.edge_type != EdgeType::MethodOf {
+                continue;
+            }
+            for implemented in snapshot.find_outgoing_edges(owner.target)? {
+                if implemented.edge_type != EdgeType::Implements {
+                    continue;
+                }
+                let Some(trait_view) = snapshot.find_block(implemented.target)? else {
+                    continue;
+                };
+                if BlockInfo::from_view(&trait_view).name != trait_name {
+                    continue;
+                }
+                for declared in snapshot.find_incoming_edges(implemented.target)? {
+                    if declared.edge_type != EdgeType::MethodOf || declared.source == id {
+                        continue;
+                    }
+                    if let Some(declared_view) = snapshot.find_block(declared.source)? {
+                        let info = BlockInfo::from_view(&declared_view);
+                        if info.name == method.name && !info.qualified_name.contains(" as ") {
+                            found.push((declared.source, info.qualified_name));
+                        }
+                    }
+                }
+            }
+        }
+        Ok((found.len() == 1).then(|| found.remove(0)))
+    }
+
     fn children(
         &mut self,
         id: BlockId,
@@ -37,8 +83,25 @@ impl TreeBuilder<'_> {
         } else {
             self.engine.snapshot().find_outgoing_edges(id)?
         };
+        let mut edges: Vec<(GraphEdge, Option<String>)> = edges
+            .into_iter()
+            .filter(|edge| call_edge(edge.edge_type))
+            .map(|edge| (edge, None))
+            .collect();
+        if self.incoming {
+            // Callers of the trait method this impl method implements
+            // reach it too (`Tree::get` <- callers of `AbstractTree::get`).
+            if let Some((declared, declared_name)) = self.trait_method(id)? {
+                let direct: HashSet<BlockId> = edges.iter().map(|(edge, _)| edge.source).collect();
+                for edge in self.engine.snapshot().find_incoming_edges(declared)? {
+                    if call_edge(edge.edge_type) && !direct.contains(&edge.source) {
+                        edges.push((edge, Some(declared_name.clone())));
+                    }
+                }
+            }
+        }
         let mut children = Vec::new();
-        for edge in edges.into_iter().filter(|edge| call_edge(edge.edge_type)) {
+        for (edge, via_trait) in edges {
             let other = if self.incoming {
                 edge.source
             } else {
@@ -59,6 +122,7 @@ impl TreeBuilder<'_> {
                 edge: edge.edge_type.name().to_string(),
                 cycle,
                 repeated,
+                via_trait,
                 children: Vec::new(),
             };
             if !cycle && !repeated && depth_left > 1 {
@@ -92,7 +156,7 @@ pub(crate) fn tree(
         incoming,
         nodes: 0,
         truncated: false,
-        seen: std::collections::HashSet::from([root.id]),
+        seen: HashSet::from([root.id]),
     };
     let children = builder
         .children(root.id, depth, &mut vec![root.id])
@@ -110,4 +174,33 @@ pub(crate) fn tree(
         children,
         truncated: builder.truncated,
     })
+}
+
+/// `crate::tree::<Tree<K> as tree::AbstractTree>::get` -> `AbstractTree`.
+fn impl_trait_name(qualified_name: &str) -> Option<&str> {
+    let (_, after) = qualified_name.rsplit_once(" as ")?;
+    let trait_path = after.split('>').next()?;
+    let trait_path = trait_path.split('<').next()?;
+    trait_path
+        .rsplit("::")
+        .next()
+        .filter(|name| !name.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::impl_trait_name;
+
+    #[test]
+    fn the_trait_of_an_impl_method_is_read_from_its_qualified_name() {
+        assert_eq!(
+            impl_trait_name("crate::tree::<Tree<K> as tree::AbstractTree>::get"),
+            Some("AbstractTree")
+        );
+        assert_eq!(
+            impl_trait_name("crate::<Thing as Shape<u8>>::area"),
+            Some("Shape")
+        );
+        assert_eq!(impl_trait_name("crate::Thing::area"), None);
+    }
 }
