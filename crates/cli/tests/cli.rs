@@ -380,3 +380,30 @@ fn a_trait_impl_method_is_found_by_the_type_or_the_trait_name() {
     let stderr = failing(kausal(repo.path()).args(["show", "Tre::get"]), 1);
     assert!(stderr.contains("<Tree as AbstractTree>::get"), "{stderr}");
 }
+
+#[test]
+fn candidate_callers_are_left_out_unless_asked_for_and_then_marked() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    support::write(
+        repo.path(),
+        "src/lib.rs",
+        "pub struct A;\nimpl A {\n    pub fn frob_xyz(&self) {}\n}\npub struct B;\nimpl B {\n    pub fn frob_xyz(&self) {}\n}\npub fn unknown(v: Vec<A>) {\n    v.first().map(|a| a.frob_xyz());\n}\n",
+    );
+    kausal(repo.path()).arg("ingest").assert().success();
+    failing(kausal(repo.path()).args(["callers", "A::frob_xyz"]), 1);
+    let with = json(kausal(repo.path()).args(["callers", "A::frob_xyz", "--candidates"]));
+    assert_eq!(with["children"][0]["name"], "unknown", "{with}");
+    assert_eq!(with["children"][0]["candidate"], true, "{with}");
+    assert_eq!(with["children"][0]["edge"], "calls_candidate", "{with}");
+    let calls = ["trace", "unknown", "--edges", "calls,calls_method"];
+    let trace = json(kausal(repo.path()).args(calls));
+    assert!(
+        !trace.to_string().contains("frob_xyz"),
+        "trace leaves candidates out unless asked: {trace}"
+    );
+    let trace = json(kausal(repo.path()).args(calls).arg("--candidates"));
+    assert!(
+        trace.to_string().contains("\"via\":\"calls_candidate\""),
+        "{trace}"
+    );
+}

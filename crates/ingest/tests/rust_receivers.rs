@@ -202,3 +202,26 @@ fn receivers_are_typed_by_aliases_values_and_inherent_methods() {
         .unwrap_or(0);
     assert_eq!(by_element, 3, "{report}");
 }
+
+#[test]
+fn an_ambiguous_call_keeps_its_few_candidates_apart() {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let lib = "pub struct A;\nimpl A { pub fn frob_xyz(&self) {} }\npub struct B;\nimpl B { pub fn frob_xyz(&self) {} }\npub fn unknown(x: &dyn Fn() -> u8, v: Vec<A>) {\n    v.first().map(|a| a.frob_xyz());\n}\n";
+    write_tree(root.path(), &[("src/lib.rs", lib)]);
+    let (engine, report) = ingest_fresh(root.path(), db.path());
+    let all = edge_lines(&engine);
+    for edge in [
+        "crate::unknown -calls_candidate-> crate::A::frob_xyz",
+        "crate::unknown -calls_candidate-> crate::B::frob_xyz",
+    ] {
+        assert!(all.contains(edge), "missing {edge:?} in {all:#?}\n{report}");
+    }
+    assert!(
+        !call_lines(&engine)
+            .iter()
+            .any(|line| line.contains("frob_xyz")),
+        "an ambiguous call is no call edge"
+    );
+    assert_eq!(report.calls.ambiguous, 1, "{report}");
+}

@@ -31,17 +31,13 @@ pub fn answer(engine: &Reader, db: &Path, query: &Query) -> Result<Answer, Servi
             let view = resolve_one(engine, &args.name)?;
             Ok(Answer::Show(BlockDetail::from_view(&view)))
         }
-        Query::Callers(args) => tree(engine, &args.name, args.depth, true).map(Answer::Callers),
-        Query::Callees(args) => tree(engine, &args.name, args.depth, false).map(Answer::Callees),
-        Query::Trace(args) => trace(
-            engine,
-            db,
-            &args.name,
-            args.direction,
-            args.depth,
-            &args.edges,
-            args.limit,
-        ),
+        Query::Callers(args) => {
+            tree(engine, &args.name, args.depth, true, args.candidates).map(Answer::Callers)
+        }
+        Query::Callees(args) => {
+            tree(engine, &args.name, args.depth, false, args.candidates).map(Answer::Callees)
+        }
+        Query::Trace(args) => trace(engine, db, args),
         Query::Path(args) => path(engine, db, &args.from, &args.to, &args.edges),
         Query::Cycles(args) => cycles(engine, db, &args.edges),
         Query::Deps(args) => deps(engine, &args.target),

@@ -8,7 +8,7 @@ use kausal_storage::EdgeType;
 
 use crate::error::ServiceError;
 use crate::model::BlockInfo;
-use crate::query::TraceDirection;
+use crate::query::{TraceArgs, TraceDirection};
 use crate::reader::Reader;
 use crate::report::{Answer, CyclesReport, DepsReport, PathReport, TraceReport, TraceStep};
 use crate::resolve::{query_error, resolve_one, storage_error};
@@ -41,11 +41,13 @@ fn edge_set(
     Ok((EdgeTypeSet::of(&types), labels))
 }
 
-fn all_but_names() -> Vec<EdgeType> {
+/// What `trace` follows by default: every edge type but the name index's
+/// and `calls_candidate` (guesses, followed with `--candidates`).
+fn default_trace_types() -> Vec<EdgeType> {
     EdgeType::ALL
         .iter()
         .copied()
-        .filter(|t| *t != EdgeType::Names)
+        .filter(|t| !matches!(t, EdgeType::Names | EdgeType::CallsCandidate))
         .collect()
 }
 
@@ -71,17 +73,26 @@ fn steps(result: &kausal_query::TraversalResult<'_>) -> Vec<TraceStep> {
         .collect()
 }
 
-pub(crate) fn trace(
-    engine: &Reader,
-    db: &Path,
-    name: &str,
-    direction: TraceDirection,
-    depth: u32,
-    edges: &[String],
-    limit: usize,
-) -> Result<Answer, ServiceError> {
+pub(crate) fn trace(engine: &Reader, db: &Path, args: &TraceArgs) -> Result<Answer, ServiceError> {
+    let TraceArgs {
+        name,
+        direction,
+        depth,
+        edges,
+        limit,
+        candidates,
+    } = args;
+    let (direction, depth, limit) = (*direction, *depth, *limit);
     let start = resolve_one(engine, name)?;
-    let (types, labels) = edge_set(edges, &all_but_names())?;
+    let mut wanted = edges.clone();
+    if *candidates && !wanted.is_empty() {
+        wanted.push(EdgeType::CallsCandidate.name().to_string());
+    }
+    let mut default = default_trace_types();
+    if *candidates {
+        default.push(EdgeType::CallsCandidate);
+    }
+    let (types, labels) = edge_set(&wanted, &default)?;
     let (direction, label) = match direction {
         TraceDirection::In => (Direction::Incoming, "in"),
         TraceDirection::Out => (Direction::Outgoing, "out"),

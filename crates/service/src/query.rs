@@ -90,6 +90,11 @@ pub struct TreeArgs {
     #[arg(long, default_value_t = DEFAULT_TREE_DEPTH)]
     #[serde(default = "default_tree_depth")]
     pub depth: u32,
+    /// Also follow calls the ingester could not settle between a few
+    /// candidates (`calls_candidate` edges), marked as such.
+    #[arg(long)]
+    #[serde(default)]
+    pub candidates: bool,
 }
 
 /// Arguments of `trace`.
@@ -109,7 +114,7 @@ pub struct TraceArgs {
     pub depth: u32,
     /// Edge types (calls, calls_method, calls_function, imports,
     /// defined_in, ...), comma separated on the command line; every type
-    /// but `names` when empty.
+    /// but `names` and `calls_candidate` when empty.
     #[arg(long, value_delimiter = ',')]
     #[serde(default)]
     pub edges: Vec<String>,
@@ -117,6 +122,11 @@ pub struct TraceArgs {
     #[arg(long, default_value_t = DEFAULT_TRACE_LIMIT)]
     #[serde(default = "default_trace_limit")]
     pub limit: usize,
+    /// Also follow `calls_candidate` edges (calls with a few possible
+    /// targets).
+    #[arg(long)]
+    #[serde(default)]
+    pub candidates: bool,
 }
 
 /// Arguments of `path`: the two ends of a shortest path.
@@ -260,6 +270,7 @@ mod tests {
             depth: 2,
             edges: vec!["calls".into()],
             limit: 7,
+            candidates: true,
         });
         let wire = serde_json::to_string(&query)?;
         assert_eq!(parse(&wire)?, query);

@@ -63,6 +63,10 @@ pub struct TreeNode {
     /// and generic calls); absent for a direct call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via_trait: Option<String>,
+    /// Reached by a `calls_candidate` edge (`--candidates`): one of a few
+    /// possible targets of a call the ingester could not settle.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub candidate: bool,
     /// Its own callers or callees, one level deeper; empty when `cycle`, `repeated` or at the depth
     /// limit.
     pub children: Vec<TreeNode>,

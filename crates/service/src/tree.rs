@@ -22,6 +22,8 @@ fn call_edge(edge_type: EdgeType) -> bool {
 struct TreeBuilder<'e> {
     engine: &'e Reader,
     incoming: bool,
+    /// Follow `calls_candidate` edges too.
+    candidates: bool,
     nodes: usize,
     truncated: bool,
     seen: HashSet<BlockId>,
@@ -85,7 +87,10 @@ impl TreeBuilder<'_> {
         };
         let mut edges: Vec<(GraphEdge, Option<String>)> = edges
             .into_iter()
-            .filter(|edge| call_edge(edge.edge_type))
+            .filter(|edge| {
+                call_edge(edge.edge_type)
+                    || (self.candidates && edge.edge_type == EdgeType::CallsCandidate)
+            })
             .map(|edge| (edge, None))
             .collect();
         if self.incoming {
@@ -123,6 +128,7 @@ impl TreeBuilder<'_> {
                 cycle,
                 repeated,
                 via_trait,
+                candidate: edge.edge_type == EdgeType::CallsCandidate,
                 children: Vec::new(),
             };
             if !cycle && !repeated && depth_left > 1 {
@@ -144,6 +150,7 @@ pub(crate) fn tree(
     name: &str,
     depth: u32,
     incoming: bool,
+    candidates: bool,
 ) -> Result<TreeReport, ServiceError> {
     if depth == 0 || depth > MAX_TREE_DEPTH {
         return Err(ServiceError::Usage(format!(
@@ -154,6 +161,7 @@ pub(crate) fn tree(
     let mut builder = TreeBuilder {
         engine,
         incoming,
+        candidates,
         nodes: 0,
         truncated: false,
         seen: HashSet::from([root.id]),

@@ -287,6 +287,10 @@ edge_types! {
     /// A name-index node (not a block) to a block with that name; written
     /// by kausal-ingest so names resolve without scanning (DESIGN.md).
     Names = 12 => "names",
+    /// A call the ingester could not settle between a few candidates: one
+    /// edge to each (kausal-ingest's `MAX_CALL_CANDIDATES`), left out of
+    /// call trees unless asked for.
+    CallsCandidate = 13 => "calls_candidate",
 }
 
 impl EdgeType {
@@ -369,7 +373,7 @@ mod tests {
 
     #[test]
     fn edge_types_round_trip_and_reject_unknown() {
-        assert_eq!(EdgeType::ALL.len(), 12);
+        assert_eq!(EdgeType::ALL.len(), 13);
         for edge_type in EdgeType::ALL {
             assert_eq!(EdgeType::from_u16(edge_type.as_u16()).unwrap(), *edge_type);
             assert_eq!(EdgeType::from_name(edge_type.name()).unwrap(), *edge_type);
@@ -379,8 +383,8 @@ mod tests {
             Err(StorageError::UnknownEdgeType { value: 0 })
         ));
         assert!(matches!(
-            EdgeType::from_u16(13),
-            Err(StorageError::UnknownEdgeType { value: 13 })
+            EdgeType::from_u16(14),
+            Err(StorageError::UnknownEdgeType { value: 14 })
         ));
         assert!(EdgeType::from_name("likes").is_err());
     }

@@ -313,6 +313,8 @@ pub fn limits_json() -> serde_json::Value {
 
 /// Parameters whose values are numbers.
 const NUMERIC_PARAMS: &[&str] = &["depth", "limit"];
+/// Parameters whose values are `true` / `false`.
+const BOOLEAN_PARAMS: &[&str] = &["candidates"];
 
 /// `GET /v1/trace?name=x&depth=3&edges=calls,imports` as a `Query`.
 fn query_from_params(command: &str, params: Vec<(String, String)>) -> Result<Query, ApiError> {
@@ -329,6 +331,12 @@ fn query_from_params(command: &str, params: Vec<(String, String)>) -> Result<Que
             match value.parse::<u64>() {
                 Ok(number) => number.into(),
                 Err(_) => value.into(),
+            }
+        } else if BOOLEAN_PARAMS.contains(&key.as_str()) {
+            match value.as_str() {
+                "true" | "1" => true.into(),
+                "false" | "0" => false.into(),
+                _ => value.into(),
             }
         } else if key == "edges" {
             value

@@ -383,7 +383,7 @@ impl<'a> Index<'a> {
                 match candidates.len() {
                     0 => Outcome::External,
                     1 => Outcome::Resolved(candidates[0], "unique_function"),
-                    n => Outcome::Ambiguous(n),
+                    _ => Outcome::Ambiguous(candidates),
                 }
             }
             CallKind::Method => {
@@ -417,7 +417,7 @@ impl<'a> Index<'a> {
                 match candidates.len() {
                     0 => Outcome::External,
                     1 => Outcome::Resolved(candidates[0], "unique_method"),
-                    n => Outcome::Ambiguous(n),
+                    _ => Outcome::Ambiguous(candidates),
                 }
             }
         }

@@ -132,7 +132,7 @@ pub enum Outcome {
     /// One target; `rule` names the resolution step that found it.
     Resolved(ItemRef, &'static str),
     /// Several candidates and no rule to choose: no edge.
-    Ambiguous(usize),
+    Ambiguous(Vec<ItemRef>),
     /// A name from outside the ingested tree (std, another crate, libc).
     External,
     /// A tuple-struct or enum-variant constructor: not a function.
@@ -245,8 +245,17 @@ impl Resolution {
             Outcome::Ambiguous(candidates) => {
                 self.calls.ambiguous += 1;
                 if self.samples.len() < MAX_REPORTED_CALLS {
-                    self.samples
-                        .push(sample(format!("ambiguous: {candidates} candidates")));
+                    self.samples.push(sample(format!(
+                        "ambiguous: {} candidates",
+                        candidates.len()
+                    )));
+                }
+                // A few candidates are worth showing on request; many are
+                // a name, not a lead.
+                if candidates.len() <= MAX_CALL_CANDIDATES {
+                    for candidate in candidates {
+                        self.edge(source, id_of(files, *candidate), EdgeType::CallsCandidate);
+                    }
                 }
             }
             Outcome::External => self.calls.external += 1,
@@ -260,6 +269,10 @@ impl Resolution {
         }
     }
 }
+
+/// Most candidates of an ambiguous call stored as `calls_candidate`
+/// edges; a call with more is only counted.
+pub const MAX_CALL_CANDIDATES: usize = 8;
 
 /// The block id of an item.
 pub fn id_of(files: &[FileView], item: ItemRef) -> BlockId {
@@ -367,7 +380,7 @@ fn settle(files: &[FileView], candidates: &[ItemRef], rule: &'static str) -> Opt
         0 if candidates.is_empty() => None,
         0 if candidates.iter().any(|c| kind_of(files, *c).is_type()) => Some(Outcome::Constructor),
         0 => Some(Outcome::Unresolved("names a non-function item")),
-        n => Some(Outcome::Ambiguous(n)),
+        _ => Some(Outcome::Ambiguous(callables)),
     }
 }
 

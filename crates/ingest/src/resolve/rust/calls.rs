@@ -119,7 +119,7 @@ impl<'a> Index<'a> {
             return match candidates.len() {
                 0 => Outcome::External,
                 1 => Outcome::Resolved(candidates[0], "crate_unique"),
-                n => Outcome::Ambiguous(n),
+                _ => Outcome::Ambiguous(candidates.to_vec()),
             };
         }
         let first = segments[0].as_str();
@@ -227,10 +227,10 @@ impl<'a> Index<'a> {
                 Outcome::External
             }
             1 => Outcome::Resolved(candidates[0], "unique_method"),
-            n => match self.common_trait_method(candidates, &call.text) {
+            _ => match self.common_trait_method(candidates, &call.text) {
                 // A trait's method and its impls: a call through the trait.
                 Some(declared) => Outcome::Resolved(declared, "trait_method"),
-                None => Outcome::Ambiguous(n),
+                None => Outcome::Ambiguous(candidates.to_vec()),
             },
         }
     }
