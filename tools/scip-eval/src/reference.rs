@@ -33,6 +33,11 @@ pub struct Reference {
     pub unmapped: u64,
     /// Symbols counted as functions by their definition site alone.
     pub by_definition: usize,
+    /// The blocks the indexer analysed: functions whose definition the
+    /// index holds, and the ends of reference edges. Code it left out (a
+    /// `cfg` that is off, a feature not enabled, a branch pyright finds
+    /// unreachable on this platform) has none.
+    pub indexed: BTreeSet<BlockId>,
 }
 
 /// How a document's columns count.
@@ -261,6 +266,19 @@ fn callees(index: &Index, sources: &[Source], funcs: &[Func]) -> (HashMap<String
     (callees, by_definition)
 }
 
+/// The block a function symbol of the tree is, if any.
+fn block_of(callee: &Callee, symbol: &str, funcs: &[Func]) -> Option<BlockId> {
+    match callee {
+        Callee::Block(id) => Some(*id),
+        Callee::Named { path, lines } => simple_name(symbol).and_then(|name| {
+            let mut blocks = lines
+                .iter()
+                .filter_map(|&line| innermost(funcs, path, line, Some(name)));
+            blocks.next().map(|f| f.id)
+        }),
+    }
+}
+
 /// The reference edges of `index` over the tree at `root`.
 pub fn reference_edges(index: &Index, root: &Path, funcs: &[Func]) -> Reference {
     let sources: Vec<Source> = index
@@ -278,6 +296,10 @@ pub fn reference_edges(index: &Index, root: &Path, funcs: &[Func]) -> Reference 
     let (callees, by_definition) = callees(index, &sources, funcs);
     let mut reference = Reference {
         by_definition,
+        indexed: callees
+            .iter()
+            .filter_map(|(symbol, callee)| block_of(callee, symbol, funcs))
+            .collect(),
         ..Reference::default()
     };
     for source in &sources {
@@ -300,15 +322,7 @@ pub fn reference_edges(index: &Index, root: &Path, funcs: &[Func]) -> Reference 
                 reference.top_level += 1;
                 continue;
             };
-            let callee = match callee {
-                Callee::Block(id) => Some(*id),
-                Callee::Named { path, lines } => simple_name(&occurrence.symbol).and_then(|name| {
-                    let mut blocks = lines
-                        .iter()
-                        .filter_map(|&line| innermost(funcs, path, line, Some(name)));
-                    blocks.next().map(|f| f.id)
-                }),
-            };
+            let callee = block_of(callee, &occurrence.symbol, funcs);
             let Some(callee) = callee else {
                 reference.unmapped += 1;
                 continue;
@@ -322,6 +336,8 @@ pub fn reference_edges(index: &Index, root: &Path, funcs: &[Func]) -> Reference 
                 });
         }
     }
+    let ends: Vec<BlockId> = reference.edges.keys().flat_map(|&(a, b)| [a, b]).collect();
+    reference.indexed.extend(ends);
     reference
 }
 
