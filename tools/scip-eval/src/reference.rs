@@ -210,14 +210,26 @@ fn first_definitions(document: &Document) -> HashMap<usize, usize> {
     first
 }
 
-/// The function symbols defined in the tree, and how many of them are
+/// A symbol as a key over the whole index: a local symbol (`local 12`)
+/// names one thing in its own document only, so its document is part of
+/// its key.
+fn symbol_key(path: &str, symbol: &str) -> String {
+    if symbol.starts_with("local ") {
+        format!("{symbol} in {path}")
+    } else {
+        symbol.to_string()
+    }
+}
+
+/// The function symbols defined in the tree (keyed by [`symbol_key`]),
+/// and how many of them are
 /// functions by their definition site alone.
 fn callees(index: &Index, sources: &[Source], funcs: &[Func]) -> (HashMap<String, Callee>, usize) {
-    let mut declared: BTreeSet<&str> = BTreeSet::new();
+    let mut declared: BTreeSet<String> = BTreeSet::new();
     for document in &index.documents {
         for info in &document.symbols {
             if is_function_symbol(&info.symbol, info.kind.enum_value_or_default()) {
-                declared.insert(&info.symbol);
+                declared.insert(symbol_key(&document.relative_path, &info.symbol));
             }
         }
     }
@@ -233,7 +245,8 @@ fn callees(index: &Index, sources: &[Source], funcs: &[Func]) -> (HashMap<String
             if occurrence.symbol_roles & 1 != 1 {
                 continue;
             }
-            match callees.get_mut(&occurrence.symbol) {
+            let symbol = symbol_key(path, &occurrence.symbol);
+            match callees.get_mut(&symbol) {
                 Some(Callee::Named { path: file, lines }) if file == path => {
                     lines.push(line as u32 + 1);
                     continue;
@@ -241,13 +254,12 @@ fn callees(index: &Index, sources: &[Source], funcs: &[Func]) -> (HashMap<String
                 Some(_) => continue,
                 None => {}
             }
-            let symbol = &occurrence.symbol;
-            if declared.contains(symbol.as_str()) || symbol.ends_with("().") {
+            if declared.contains(&symbol) || symbol.ends_with("().") {
                 let callee = Callee::Named {
                     path: path.clone(),
                     lines: vec![line as u32 + 1],
                 };
-                callees.insert(symbol.clone(), callee);
+                callees.insert(symbol, callee);
                 continue;
             }
             if first.get(&line) != Some(&start) {
@@ -259,7 +271,7 @@ fn callees(index: &Index, sources: &[Source], funcs: &[Func]) -> (HashMap<String
                 .find(|f| &f.path == path && f.start == line as u32 + 1 && f.name == name);
             if let Some(block) = block {
                 by_definition += 1;
-                callees.insert(symbol.clone(), Callee::Block(block.id));
+                callees.insert(symbol, Callee::Block(block.id));
             }
         }
     }
@@ -308,7 +320,7 @@ pub fn reference_edges(index: &Index, root: &Path, funcs: &[Func]) -> Reference 
             if occurrence.symbol_roles & 1 == 1 {
                 continue;
             }
-            let Some(callee) = callees.get(&occurrence.symbol) else {
+            let Some(callee) = callees.get(&symbol_key(path, &occurrence.symbol)) else {
                 continue; // no function, or defined outside the tree
             };
             let Some((line, _, end_line, end_column)) = range(&occurrence.range) else {
@@ -366,6 +378,11 @@ mod tests {
             Some("constructor")
         );
         assert_eq!(simple_name("local 3"), None);
+        assert_eq!(symbol_key("a.ts", "local 3"), "local 3 in a.ts");
+        assert_eq!(
+            symbol_key("a.ts", "npm m 1 `a.ts`/f()."),
+            "npm m 1 `a.ts`/f()."
+        );
         let line = "é = f(x)";
         assert_eq!(byte_offset(line, 5, Columns::Utf16), Some(6));
         assert_eq!(byte_offset(line, 6, Columns::Bytes), Some(6));
