@@ -4,6 +4,7 @@
 //! exits non-zero when any step failed.
 
 mod checks;
+mod eval_calls;
 mod repeat;
 mod structure;
 
@@ -11,6 +12,8 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
+
+use eval_calls::Language;
 
 #[derive(Parser)]
 #[command(name = "xtask", about = "kausal project automation")]
@@ -60,6 +63,30 @@ enum Task {
     },
     /// Deterministic simulation of the engine under faults (release build).
     Sim(SimOptions),
+    /// Precision and recall of kausal's call edges against reference
+    /// indexers (rust-analyzer scip, scip-python, scip-typescript) on a
+    /// pinned corpus fetched from crates.io, PyPI and npm (needs the
+    /// network; not part of test-all).
+    EvalCalls(EvalCallsOptions),
+}
+
+/// Options of `cargo xtask eval-calls`.
+#[derive(Args)]
+struct EvalCallsOptions {
+    /// Only the projects of this language.
+    #[arg(long, value_enum)]
+    lang: Option<Language>,
+    /// Only this project of the corpus (its registry name).
+    #[arg(long, value_name = "NAME")]
+    project: Option<String>,
+    /// Where the corpus, the indexes and the results go (relative to the
+    /// workspace root).
+    #[arg(long, value_name = "DIR", default_value = "target/eval")]
+    dir: std::path::PathBuf,
+    /// Print the first N false positives and misses of each project (all
+    /// of them are in its edges.txt).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    show: usize,
 }
 
 /// Options of `cargo xtask benchmark`.
@@ -450,5 +477,11 @@ fn main() -> ExitCode {
             sim(&mut runner, &options);
             runner.finish("sim")
         }
+        Task::EvalCalls(options) => eval_calls::eval_calls(&eval_calls::Plan {
+            language: options.lang,
+            project: options.project,
+            dir: options.dir,
+            show: options.show,
+        }),
     }
 }

@@ -1,0 +1,208 @@
+//! `cargo xtask eval-calls`: scores kausal's call edges against reference
+//! indexers on a pinned corpus of real projects (issue 21).
+//!
+//! This module owns the whole measurement run: the corpus table and its
+//! fetching ([`corpus`]: by name and version from crates.io, PyPI and npm),
+//! the indexers (`rust-analyzer scip`, and `@sourcegraph/scip-python` and
+//! `@sourcegraph/scip-typescript` installed from npm into the eval
+//! directory), the scorer (`tools/scip-eval`, built in release), and the
+//! results table ([`table`]). The scoring itself, which edge counts as a
+//! reference call, lives in `tools/scip-eval`.
+//!
+//! Everything goes under the eval directory (default `target/eval`):
+//! `tools/` (npm prefix), `cargo-target/` (the crates' build scripts and
+//! proc macros, built by rust-analyzer), and per project
+//! `LANGUAGE/NAME-VERSION/` with `project/` (the unpacked source),
+//! `index.scip`, `index.seconds`, `index.log`, `score.json`, `score.log`
+//! and `edges.txt` (every false positive and every miss). Each step is
+//! skipped when its result is there; scoring runs again when the scorer
+//! was rebuilt since. A project whose step fails keeps its row with the
+//! reason, and the run goes on; the table is printed and written to
+//! `results.md` and `results.json` in the eval directory. Not part of
+//! `test-all`: it needs the network.
+
+mod corpus;
+mod steps;
+mod table;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+pub use corpus::Language;
+use corpus::Project;
+use table::Row;
+
+use crate::checks::workspace_root;
+
+/// What to evaluate (the options of `cargo xtask eval-calls`).
+pub struct Plan {
+    pub language: Option<Language>,
+    pub project: Option<String>,
+    /// The eval directory; relative to the workspace root.
+    pub dir: PathBuf,
+    /// False positives and misses printed per project.
+    pub show: usize,
+}
+
+/// Runs a command to the end and returns its stdout; `Err` with the last
+/// line of its stderr when it fails.
+fn run(command: &mut Command, what: &str) -> Result<Vec<u8>, String> {
+    let output = command
+        .output()
+        .map_err(|error| format!("{what}: cannot start: {error}"))?;
+    if output.status.success() {
+        return Ok(output.stdout);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+    Err(format!(
+        "{what}: {} ({})",
+        last.unwrap_or("no message").trim(),
+        output.status
+    ))
+}
+
+/// Runs one step, printing its name and outcome; the step returns its
+/// value and whether it did the work now (`false`: its result was there).
+fn step<T>(name: &str, work: impl FnOnce() -> Result<(T, bool), String>) -> Result<T, String> {
+    println!("==> {name}");
+    let started = Instant::now();
+    match work() {
+        Ok((value, true)) => {
+            println!("    ok ({:.1}s)", started.elapsed().as_secs_f64());
+            Ok(value)
+        }
+        Ok((value, false)) => {
+            println!("    cached");
+            Ok(value)
+        }
+        Err(message) => {
+            eprintln!("    FAILED: {message}");
+            Err(message)
+        }
+    }
+}
+
+/// The tools shared by the projects: made once, when first needed.
+struct Tools {
+    dir: PathBuf,
+    npm_bin: Option<Result<PathBuf, String>>,
+    scorer: Option<Result<PathBuf, String>>,
+}
+
+impl Tools {
+    fn npm_bin(&mut self) -> &Result<PathBuf, String> {
+        let dir = &self.dir;
+        self.npm_bin
+            .get_or_insert_with(|| step("npm indexers", || steps::install_indexers(dir)))
+    }
+
+    fn scorer(&mut self) -> Result<PathBuf, String> {
+        self.scorer
+            .get_or_insert_with(|| {
+                step("build tools/scip-eval (release)", || {
+                    steps::build_scorer().map(|path| (path, true))
+                })
+            })
+            .clone()
+    }
+}
+
+/// Fetches, indexes and scores one project.
+fn evaluate(project: &Project, tools: &mut Tools, show: usize) -> Row {
+    let mut row = Row::new(project);
+    let label = format!(
+        "{} {} ({})",
+        project.name,
+        project.version,
+        project.registry.name()
+    );
+    let pdir = tools.dir.join(project.language.name()).join(project.key());
+    let fetched = step(&format!("fetch {label}"), || {
+        corpus::fetch(project, &pdir).map(|fetched| ((), fetched))
+    });
+    if let Err(reason) = fetched {
+        row.score = Err(format!("fetch: {reason}"));
+        return row;
+    }
+    let npm_bin = match project.language {
+        Language::Rust => Err("not needed".to_string()),
+        _ => tools.npm_bin().clone(),
+    };
+    let dir = tools.dir.clone();
+    let indexed = step(&format!("index {label}"), || {
+        steps::index(project, &pdir, &dir, &npm_bin)
+    });
+    match indexed {
+        Ok(seconds) => row.index_seconds = seconds,
+        Err(reason) => {
+            row.score = Err(format!("index: {reason}"));
+            return row;
+        }
+    }
+    row.score = tools
+        .scorer()
+        .map_err(|reason| format!("scorer: {reason}"))
+        .and_then(|scorer| {
+            step(&format!("score {label}"), || {
+                steps::score(&pdir, &scorer, show)
+            })
+            .map_err(|reason| format!("score: {reason}"))
+        });
+    row
+}
+
+/// Writes the results files into the eval directory.
+fn write_results(dir: &Path, rows: &[Row]) -> Result<(), String> {
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|error| format!("write {}: {error}", path.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|error| format!("create {}: {error}", dir.display()))?;
+    write("results.md", table::markdown(rows))?;
+    let json = serde_json::to_string_pretty(&table::json(rows))
+        .map_err(|error| format!("results as JSON: {error}"))?;
+    write("results.json", json + "\n")
+}
+
+/// The task: every selected project in turn, then the table. Fails only
+/// when no project could be scored.
+pub fn eval_calls(plan: &Plan) -> ExitCode {
+    let started = Instant::now();
+    let projects = match corpus::select(plan.language, plan.project.as_deref()) {
+        Ok(projects) => projects,
+        Err(message) => {
+            eprintln!("xtask eval-calls: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut tools = Tools {
+        dir: workspace_root().join(&plan.dir),
+        npm_bin: None,
+        scorer: None,
+    };
+    let rows: Vec<Row> = projects
+        .iter()
+        .map(|project| evaluate(project, &mut tools, plan.show))
+        .collect();
+    println!();
+    print!("{}", table::text(&rows));
+    if let Err(message) = write_results(&tools.dir, &rows) {
+        eprintln!("    {message}");
+    }
+    let scored = rows.iter().filter(|row| row.score.is_ok()).count();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "xtask eval-calls: {scored} of {} projects scored in {seconds:.0}s (results.md and results.json in {})",
+        rows.len(),
+        tools.dir.display()
+    );
+    if scored == 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

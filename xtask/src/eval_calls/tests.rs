@@ -1,0 +1,120 @@
+use std::collections::BTreeSet;
+
+use super::corpus::{CORPUS, Language, Registry, archive_url, sdist_url, select};
+use super::table::{HEADER, Row, Score, json, markdown, text};
+
+#[test]
+fn corpus_has_three_distinct_projects_per_language() {
+    for language in [Language::Rust, Language::Python, Language::Typescript] {
+        let projects = select(Some(language), None).unwrap();
+        assert_eq!(projects.len(), 3, "{language:?}");
+        let registry = match language {
+            Language::Rust => Registry::CratesIo,
+            Language::Python => Registry::PyPi,
+            Language::Typescript => Registry::Npm,
+        };
+        assert!(projects.iter().all(|p| p.registry == registry));
+    }
+    let keys: BTreeSet<String> = CORPUS.iter().map(|p| p.key()).collect();
+    assert_eq!(keys.len(), CORPUS.len());
+    assert!(CORPUS.iter().all(|p| p.version.split('.').count() == 3));
+}
+
+#[test]
+fn selection_by_name_and_language() {
+    let chosen = select(None, Some("petgraph")).unwrap();
+    assert_eq!(chosen.len(), 1);
+    assert_eq!(chosen[0].version, "0.8.3");
+    assert!(select(Some(Language::Python), Some("petgraph")).is_err());
+    let error = select(None, Some("nope")).unwrap_err();
+    assert!(error.contains("regex-syntax"), "{error}");
+}
+
+#[test]
+fn archive_urls() {
+    let url = |name: &str| archive_url(select(None, Some(name)).unwrap()[0]);
+    assert_eq!(
+        url("itertools").unwrap(),
+        "https://static.crates.io/crates/itertools/itertools-0.14.0.crate"
+    );
+    assert_eq!(
+        url("@tanstack/query-core").unwrap(),
+        "https://registry.npmjs.org/@tanstack/query-core/-/query-core-5.59.0.tgz"
+    );
+    assert_eq!(url("requests"), None);
+    let key = select(None, Some("@tanstack/query-core")).unwrap()[0].key();
+    assert_eq!(key, "tanstack-query-core-5.59.0");
+}
+
+#[test]
+fn sdist_is_picked_from_the_simple_index() {
+    let page = r#"{"files": [
+        {"filename": "click-8.1.7-py3-none-any.whl", "url": "https://x/click-8.1.7-py3-none-any.whl"},
+        {"filename": "click-8.1.6.tar.gz", "url": "https://x/click-8.1.6.tar.gz"},
+        {"filename": "click-8.1.7.tar.gz", "url": "https://x/old.tar.gz", "yanked": true},
+        {"filename": "click-8.1.7.tar.gz", "url": "https://x/click-8.1.7.tar.gz", "yanked": false}
+    ]}"#;
+    assert_eq!(
+        sdist_url(page, "8.1.7").unwrap(),
+        "https://x/click-8.1.7.tar.gz"
+    );
+    assert!(sdist_url(page, "9.0.0").is_err());
+    assert!(sdist_url("<html>", "8.1.7").is_err());
+}
+
+fn rows() -> Vec<Row> {
+    let project = |name: &str| select(None, Some(name)).unwrap()[0];
+    let mut scored = Row::new(project("regex-syntax"));
+    scored.index_seconds = Some(12.34);
+    scored.score = Score::from_json(
+        r#"{"ours": 900, "reference": 1000, "both": 880, "precision": 0.97777,
+            "recall": 0.88, "files": 55, "ingest_seconds": 0.41, "unmapped": 3}"#,
+    );
+    let mut failed = Row::new(project("mobx"));
+    failed.score = Err("index: no indexer: npm install failed | offline".into());
+    vec![scored, failed]
+}
+
+#[test]
+fn score_json_needs_every_field() {
+    let score = rows()[0].score.clone().unwrap();
+    assert_eq!((score.files, score.reference, score.ours), (55, 1000, 900));
+    assert!(Score::from_json(r#"{"ours": 1}"#).is_err());
+    assert!(Score::from_json("nope").is_err());
+}
+
+#[test]
+fn text_table_is_aligned() {
+    let out = text(&rows());
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines[0].starts_with("language    project       version"),
+        "{out}"
+    );
+    assert!(lines[1].contains("0.978"), "{out}");
+    assert!(lines[1].contains("12.3"), "{out}");
+    assert!(lines[2].ends_with("index: no indexer: npm install failed | offline"));
+    // Numbers end in the same column as their header.
+    let end = lines[0].find("precision").unwrap() + "precision".len();
+    assert_eq!(&lines[1][end - 5..end], "0.978");
+}
+
+#[test]
+fn markdown_and_json_tables() {
+    let out = markdown(&rows());
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0].matches(" | ").count(), HEADER.len() - 1);
+    assert!(lines[1].starts_with("|---|---|---|---:|"));
+    assert!(lines[2].starts_with(
+        "| rust | regex-syntax | 0.8.12 | 55 | 1000 | 900 | 0.978 | 0.880 | 12.3 | 0.4 |"
+    ));
+    assert!(lines[3].contains("failed \\| offline"));
+    let value = json(&rows());
+    assert_eq!(value[0]["recall"], 0.88);
+    assert_eq!(value[0]["kausal_edges"], 900);
+    assert_eq!(value[1]["project"], "mobx");
+    assert!(value[1]["error"].as_str().unwrap().contains("offline"));
+    assert!(value[1]["index_seconds"].is_null());
+}
