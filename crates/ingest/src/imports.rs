@@ -191,7 +191,21 @@ fn parse_ecma(text: &str) -> Vec<Imported> {
     let Some(spec) = quoted(spec_part) else {
         return out;
     };
-    let clause = clause.trim().trim_start_matches("import").trim();
+    // `export * from './x'` re-exports everything; `export * as ns from`
+    // binds a namespace; `export { a, b as c } from` names, as an import.
+    let clause = clause.trim();
+    if let Some(exported) = clause.strip_prefix("export") {
+        let exported = exported.trim();
+        let exported = exported.strip_prefix("type ").unwrap_or(exported).trim();
+        if exported == "*" {
+            out.push((vec![spec.to_string()], None, true));
+            return out;
+        }
+    }
+    let clause = clause
+        .trim_start_matches("import")
+        .trim_start_matches("export")
+        .trim();
     let clause = clause.strip_prefix("type ").unwrap_or(clause);
     let (head, braced) = match clause.split_once('{') {
         Some((head, rest)) => (head, rest.split('}').next().unwrap_or("")),
@@ -281,6 +295,28 @@ mod tests {
             .into_iter()
             .map(|(p, a, g)| (p.join("::"), a, g))
             .collect()
+    }
+
+    #[test]
+    fn ecma_re_exports_are_imports() {
+        let parsed = |text: &str| {
+            parse_ecma(text)
+                .into_iter()
+                .map(|(p, a, g)| (p.join(" "), a, g))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(parsed("export * from './a';"), [("./a".into(), None, true)]);
+        assert_eq!(
+            parsed("export { b as c, d } from \"./b\""),
+            [
+                ("./b b".into(), Some("c".into()), false),
+                ("./b d".into(), None, false)
+            ]
+        );
+        assert_eq!(
+            parsed("export * as ns from './n'"),
+            [("./n".into(), Some("ns".into()), false)]
+        );
     }
 
     #[test]

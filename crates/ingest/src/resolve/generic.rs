@@ -6,8 +6,10 @@
 //! an import bound to `alias`; other method calls resolve only when the
 //! method name is unique.
 
+use std::cell::RefCell;
+
 use kausal_storage::EdgeType;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{
     FileView, ItemRef, Outcome, Resolution, children_named, id_of, kind_of, nested_callable,
@@ -26,7 +28,12 @@ struct Index<'a> {
     top_level: FxHashMap<(String, String), Vec<ItemRef>>,
     functions: FxHashMap<String, Vec<ItemRef>>,
     methods: FxHashMap<String, Vec<ItemRef>>,
+    /// `exported_in` per (module file, name).
+    exported_memo: RefCell<FxHashMap<(u32, String), Vec<ItemRef>>>,
 }
+
+/// Most re-exports followed from one module (`export *` of `export *` ...).
+const MAX_REEXPORT_HOPS: usize = 8;
 
 fn dir_of(path: &str) -> &str {
     path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
@@ -61,6 +68,7 @@ pub(super) fn resolve_generic(
         top_level: FxHashMap::default(),
         functions: FxHashMap::default(),
         methods: FxHashMap::default(),
+        exported_memo: RefCell::new(FxHashMap::default()),
     };
     for file in members {
         let view = &files[*file as usize];
@@ -285,6 +293,68 @@ impl<'a> Index<'a> {
     }
 
     /// A name at module level: declared, else imported by name.
+    /// Items named `name` that module files `files` define or re-export:
+    /// a package's `__init__.py` importing it (`from .utils import echo`),
+    /// a barrel module's `export { x } from './x'` or `export * from
+    /// './x'`, followed up to `MAX_REEXPORT_HOPS`, each file once.
+    fn exported_in(&self, files: &[u32], name: &str) -> Vec<ItemRef> {
+        let mut out = Vec::new();
+        for file in files {
+            let key = (*file, name.to_string());
+            if let Some(found) = self.exported_memo.borrow().get(&key) {
+                out.extend(found.iter().copied());
+                continue;
+            }
+            let mut visited = FxHashSet::default();
+            let found = self.exported_from(*file, name, 0, &mut visited);
+            out.extend(found.iter().copied());
+            self.exported_memo.borrow_mut().insert(key, found);
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn exported_from(
+        &self,
+        file: u32,
+        name: &str,
+        depth: usize,
+        visited: &mut FxHashSet<u32>,
+    ) -> Vec<ItemRef> {
+        if !visited.insert(file) {
+            return Vec::new();
+        }
+        let declared = self.top_level_in(&[file], name);
+        if !declared.is_empty() || depth >= MAX_REEXPORT_HOPS {
+            return declared;
+        }
+        let view = &self.files[file as usize];
+        let mut out = Vec::new();
+        for import in &view.summary.imports {
+            let Some(spec) = import.path.first() else {
+                continue;
+            };
+            let (source_name, matches) = if import.glob {
+                (name, import.path.len() == 1)
+            } else {
+                match import.path.get(1) {
+                    Some(original) if import.path.len() == 2 => {
+                        (original.as_str(), import.local_name() == Some(name))
+                    }
+                    _ => (name, false),
+                }
+            };
+            if !matches || import.scope.is_some() {
+                continue;
+            }
+            for target in self.module_files_of(view.path, spec) {
+                out.extend(self.exported_from(target, source_name, depth + 1, visited));
+            }
+        }
+        out
+    }
+
     fn name_in_module(&self, file: u32, name: &str) -> Vec<ItemRef> {
         let view = &self.files[file as usize];
         let declared = self.top_level_in(&[file], name);
@@ -297,7 +367,7 @@ impl<'a> Index<'a> {
                 continue;
             }
             let files = self.module_files_of(view.path, &import.path[0]);
-            out.extend(self.top_level_in(&files, &import.path[1]));
+            out.extend(self.exported_in(&files, &import.path[1]));
         }
         out
     }
@@ -375,7 +445,7 @@ impl<'a> Index<'a> {
                     if targets.is_empty() {
                         return Outcome::External;
                     }
-                    let found = self.top_level_in(&targets, &import.path[1]);
+                    let found = self.exported_in(&targets, &import.path[1]);
                     return settle(files, &found, "import")
                         .unwrap_or(Outcome::Unresolved("imported name not in module"));
                 }
@@ -405,7 +475,7 @@ impl<'a> Index<'a> {
                     if targets.is_empty() {
                         return Outcome::External;
                     }
-                    let found = self.top_level_in(&targets, &call.text);
+                    let found = self.exported_in(&targets, &call.text);
                     return settle(files, &found, "module_member")
                         .unwrap_or(Outcome::Unresolved("name not in imported module"));
                 }
