@@ -122,10 +122,27 @@ impl Language {
         }
         match self {
             Language::Rust => q!("rust/tags.scm", "rust/locals.scm", "rust/imports.scm"),
-            Language::Python => q!("python/tags.scm", "python/imports.scm"),
-            Language::JavaScript => q!("ecma/tags.scm", "ecma/imports.scm"),
-            Language::TypeScript => q!("ecma/tags.scm", "ecma/imports.scm", "typescript/tags.scm"),
-            Language::Tsx => q!("ecma/tags.scm", "ecma/imports.scm", "typescript/tags.scm"),
+            Language::Python => q!("python/tags.scm", "python/locals.scm", "python/imports.scm"),
+            Language::JavaScript => q!(
+                "ecma/tags.scm",
+                "ecma/locals.scm",
+                "javascript/locals.scm",
+                "ecma/imports.scm"
+            ),
+            Language::TypeScript => q!(
+                "ecma/tags.scm",
+                "ecma/locals.scm",
+                "ecma/imports.scm",
+                "typescript/tags.scm",
+                "typescript/locals.scm"
+            ),
+            Language::Tsx => q!(
+                "ecma/tags.scm",
+                "ecma/locals.scm",
+                "ecma/imports.scm",
+                "typescript/tags.scm",
+                "typescript/locals.scm"
+            ),
             Language::Go => q!("go/tags.scm", "go/imports.scm"),
             Language::C => q!("c/tags.scm", "c/imports.scm"),
             Language::Zig => q!("zig/tags.scm", "zig/imports.scm"),

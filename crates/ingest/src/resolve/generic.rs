@@ -32,6 +32,158 @@ struct Index<'a> {
     exported_memo: RefCell<FxHashMap<(u32, String), Vec<ItemRef>>>,
 }
 
+/// Whether `name` is a method of a built-in type of `language` (Python's
+/// dict, list, str, set, file; JavaScript's Array, Map, Set, String,
+/// Promise, Object): the unique-name rule does not apply to it.
+fn builtin_method(language: Language, name: &str) -> bool {
+    match language {
+        Language::Python => PYTHON_BUILTIN_METHODS.contains(&name),
+        Language::JavaScript | Language::TypeScript | Language::Tsx => {
+            ECMA_BUILTIN_METHODS.contains(&name)
+        }
+        _ => false,
+    }
+}
+
+const PYTHON_BUILTIN_METHODS: &[&str] = &[
+    "append",
+    "extend",
+    "insert",
+    "remove",
+    "pop",
+    "clear",
+    "copy",
+    "count",
+    "index",
+    "reverse",
+    "sort",
+    "items",
+    "keys",
+    "values",
+    "get",
+    "setdefault",
+    "update",
+    "popitem",
+    "add",
+    "discard",
+    "union",
+    "intersection",
+    "difference",
+    "issubset",
+    "issuperset",
+    "split",
+    "rsplit",
+    "splitlines",
+    "join",
+    "strip",
+    "lstrip",
+    "rstrip",
+    "lower",
+    "upper",
+    "startswith",
+    "endswith",
+    "replace",
+    "find",
+    "rfind",
+    "format",
+    "encode",
+    "decode",
+    "read",
+    "readline",
+    "readlines",
+    "write",
+    "writelines",
+    "close",
+    "flush",
+    "seek",
+    "tell",
+    "isdigit",
+    "isalpha",
+    "isspace",
+    "title",
+    "capitalize",
+    "partition",
+    "rpartition",
+    "__enter__",
+    "__exit__",
+    "__init__",
+    "__call__",
+    "__iter__",
+    "__next__",
+    "__len__",
+    "__getitem__",
+    "__setitem__",
+    "__contains__",
+    "__eq__",
+    "__hash__",
+    "__repr__",
+    "__str__",
+];
+
+const ECMA_BUILTIN_METHODS: &[&str] = &[
+    "push",
+    "pop",
+    "shift",
+    "unshift",
+    "slice",
+    "splice",
+    "concat",
+    "indexOf",
+    "lastIndexOf",
+    "includes",
+    "find",
+    "findIndex",
+    "filter",
+    "map",
+    "forEach",
+    "reduce",
+    "reduceRight",
+    "some",
+    "every",
+    "sort",
+    "reverse",
+    "join",
+    "flat",
+    "flatMap",
+    "fill",
+    "at",
+    "keys",
+    "values",
+    "entries",
+    "get",
+    "set",
+    "has",
+    "add",
+    "delete",
+    "clear",
+    "then",
+    "catch",
+    "finally",
+    "toString",
+    "valueOf",
+    "call",
+    "apply",
+    "bind",
+    "split",
+    "trim",
+    "replace",
+    "startsWith",
+    "endsWith",
+    "toLowerCase",
+    "toUpperCase",
+    "substring",
+    "charAt",
+    "match",
+    "test",
+    "exec",
+    "next",
+    "return",
+    "throw",
+    "hasOwnProperty",
+    "assign",
+    "freeze",
+];
+
 /// Most re-exports followed from one module (`export *` of `export *` ...).
 const MAX_REEXPORT_HOPS: usize = 8;
 
@@ -479,6 +631,11 @@ impl<'a> Index<'a> {
                     return settle(files, &found, "module_member")
                         .unwrap_or(Outcome::Unresolved("name not in imported module"));
                 }
+                // `d.items()`, `arr.push(x)`: a built-in type's method
+                // far more often than the project's one of that name.
+                if builtin_method(self.language, &call.text) {
+                    return Outcome::External;
+                }
                 let candidates = self
                     .methods
                     .get(call.text.as_str())
@@ -486,6 +643,11 @@ impl<'a> Index<'a> {
                     .unwrap_or_default();
                 match candidates.len() {
                     0 => Outcome::External,
+                    // `other.m()` inside `m` delegates to another object's
+                    // method far more often than it recurses.
+                    1 if Some(candidates[0]) == call.caller.map(|item| ItemRef { file, item }) => {
+                        Outcome::External
+                    }
                     1 => Outcome::Resolved(candidates[0], "unique_method"),
                     _ => Outcome::Ambiguous(candidates),
                 }
