@@ -147,10 +147,7 @@ impl Index<'_> {
     /// whose item type resolves in the crate.
     fn iterator_item(&self, owner: ItemRef) -> Option<ItemRef> {
         let mut found: Vec<ItemRef> = Vec::new();
-        for (impl_ref, self_type) in &self.impl_type {
-            if *self_type != owner {
-                continue;
-            }
+        for impl_ref in self.type_impls.get(&owner).into_iter().flatten() {
             let imp = item_of(self.files, *impl_ref);
             let trait_name = imp.impl_trait.rsplit("::").next().unwrap_or("");
             if !matches!(trait_name, "Iterator" | "IntoIterator") {

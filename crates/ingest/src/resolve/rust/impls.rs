@@ -99,6 +99,7 @@ impl<'a> Index<'a> {
                         let trait_ref = self.resolve_type(m, &item.impl_trait);
                         if let Some(t) = self_type {
                             self.impl_type.insert(item_ref, t);
+                            self.type_impls.entry(t).or_default().push(item_ref);
                         }
                         if let Some(tr) = trait_ref {
                             self.impl_trait.insert(item_ref, tr);

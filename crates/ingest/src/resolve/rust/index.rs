@@ -55,6 +55,7 @@ impl<'a> Index<'a> {
             impl_type: FxHashMap::default(),
             impl_trait: FxHashMap::default(),
             type_traits: FxHashMap::default(),
+            type_impls: FxHashMap::default(),
             blanket_traits: Vec::new(),
             free_fns: Vec::new(),
             methods: Vec::new(),

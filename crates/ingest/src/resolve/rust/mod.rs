@@ -72,6 +72,8 @@ struct Index<'a> {
     /// Methods by name of each type or trait.
     assoc: FxHashMap<ItemRef, FxHashMap<String, Vec<ItemRef>>>,
     impl_type: FxHashMap<ItemRef, ItemRef>,
+    /// The impls of each type (the inverse of `impl_type`), in file order.
+    type_impls: FxHashMap<ItemRef, Vec<ItemRef>>,
     impl_trait: FxHashMap<ItemRef, ItemRef>,
     type_traits: FxHashMap<ItemRef, Vec<ItemRef>>,
     /// Traits with a blanket impl (`impl<T: Iterator> Ext for T`): their
