@@ -3,7 +3,9 @@
 //! the trait a method belongs to.
 
 use kausal_storage::EdgeType;
-use rustc_hash::FxHashMap;
+use std::sync::OnceLock;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{Index, Target};
 use crate::resolve::{ItemRef, Outcome, Resolution, id_of, item_of, kind_of, settle};
@@ -43,7 +45,7 @@ impl<'a> Index<'a> {
         // `Iterator::map`, `sum`, `intersperse`: a blanket trait over
         // iterators cannot take a name `Iterator` itself has; `iter`,
         // `len`, `get` on a receiver of unknown type are std's.
-        if STD_ITERATOR_METHODS.contains(&call.text.as_str())
+        if name_set(&STD_ITERATOR_SET, STD_ITERATOR_METHODS).contains(call.text.as_str())
             || matches!(
                 call.text.as_str(),
                 "iter" | "iter_mut" | "into_iter" | "len" | "get"
@@ -132,7 +134,8 @@ impl<'a> Index<'a> {
                     }
                     let child_ref = ItemRef { file, item: *c };
                     if !external_trait_impl
-                        && !COMMON_STD_METHODS.contains(&child.name.as_str())
+                        && !name_set(&COMMON_STD_SET, COMMON_STD_METHODS)
+                            .contains(child.name.as_str())
                         && let Some(candidates) = self.unique_candidates.get_mut(krate)
                     {
                         candidates
@@ -232,6 +235,18 @@ fn declares(param: &str, name: &str) -> bool {
     let declared = param.split(':').next().unwrap_or("").trim();
     !declared.is_empty() && declared == name
 }
+
+/// A name list as a set, built once: the lists are long and looked up per
+/// method and per call.
+fn name_set(
+    cell: &'static OnceLock<FxHashSet<&'static str>>,
+    names: &'static [&'static str],
+) -> &'static FxHashSet<&'static str> {
+    cell.get_or_init(|| names.iter().copied().collect())
+}
+
+static STD_ITERATOR_SET: OnceLock<FxHashSet<&'static str>> = OnceLock::new();
+static COMMON_STD_SET: OnceLock<FxHashSet<&'static str>> = OnceLock::new();
 
 /// `Iterator`'s methods (stable and unstable): what an iterator receiver
 /// reaches before any extension trait's method of the same name.
