@@ -1,6 +1,7 @@
 //! Re-exports followed to the definition (issue 21): a TypeScript barrel
 //! module (`export * from`, `export { x } from`) and a Python package's
-//! `__init__.py` (`from .utils import echo`, reached as `pkg.echo()`).
+//! `__init__.py` (`from .utils import echo`, reached as `pkg.echo()`), and
+//! `new X()` reaching X's `constructor`.
 
 mod support;
 
@@ -23,11 +24,11 @@ fn calls_through_barrels_and_package_inits_reach_the_definition() {
             ),
             (
                 "web/src/index.ts",
-                "export * from './a';\nexport { otherXyz as renamedXyz } from './b';\n",
+                "export * from './a';\nexport { otherXyz as renamedXyz, ParserXyz } from './b';\n",
             ),
             (
                 "web/src/run.ts",
-                "import { helperXyz, renamedXyz } from './index';\nexport function run(): number {\n  return helperXyz() + renamedXyz();\n}\n",
+                "import { helperXyz, renamedXyz, ParserXyz } from './index';\nexport function run(): number {\n  new ParserXyz();\n  return helperXyz() + renamedXyz();\n}\n",
             ),
             ("pkg/utils.py", "def echo_xyz():\n    return 1\n"),
             ("pkg/__init__.py", "from .utils import echo_xyz\n"),

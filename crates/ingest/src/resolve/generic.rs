@@ -507,6 +507,38 @@ impl<'a> Index<'a> {
         out
     }
 
+    /// `settle`, and for JavaScript/TypeScript a call of one class
+    /// (`new Parser(..)`) is a call of its `constructor` when it declares
+    /// one (a class without one has no block to call: a constructor).
+    fn settle_call(&self, found: &[ItemRef], rule: &'static str) -> Option<Outcome> {
+        let outcome = settle(self.files, found, rule)?;
+        let ecma = matches!(
+            self.language,
+            Language::JavaScript | Language::TypeScript | Language::Tsx
+        );
+        if !ecma || outcome != Outcome::Constructor {
+            return Some(outcome);
+        }
+        let mut classes = found
+            .iter()
+            .filter(|item| kind_of(self.files, **item) == ItemKind::Class);
+        let (Some(class), None) = (classes.next(), classes.next()) else {
+            return Some(outcome);
+        };
+        let view = &self.files[class.file as usize];
+        let mut constructors = children_named(view, Some(class.item), "constructor");
+        match (constructors.next(), constructors.next()) {
+            (Some(item), None) => Some(Outcome::Resolved(
+                ItemRef {
+                    file: class.file,
+                    item,
+                },
+                "constructor",
+            )),
+            _ => Some(outcome),
+        }
+    }
+
     fn name_in_module(&self, file: u32, name: &str) -> Vec<ItemRef> {
         let view = &self.files[file as usize];
         let declared = self.top_level_in(&[file], name);
@@ -586,7 +618,7 @@ impl<'a> Index<'a> {
                         .cloned()
                         .unwrap_or_default();
                 }
-                if let Some(outcome) = settle(files, &same_module, "module") {
+                if let Some(outcome) = self.settle_call(&same_module, "module") {
                     return outcome;
                 }
                 if let Some(import) = self.import_binding(file, name) {
@@ -598,7 +630,8 @@ impl<'a> Index<'a> {
                         return Outcome::External;
                     }
                     let found = self.exported_in(&targets, &import.path[1]);
-                    return settle(files, &found, "import")
+                    return self
+                        .settle_call(&found, "import")
                         .unwrap_or(Outcome::Unresolved("imported name not in module"));
                 }
                 let candidates = self.functions.get(name).cloned().unwrap_or_default();
@@ -628,7 +661,8 @@ impl<'a> Index<'a> {
                         return Outcome::External;
                     }
                     let found = self.exported_in(&targets, &call.text);
-                    return settle(files, &found, "module_member")
+                    return self
+                        .settle_call(&found, "module_member")
                         .unwrap_or(Outcome::Unresolved("name not in imported module"));
                 }
                 // `d.items()`, `arr.push(x)`: a built-in type's method
