@@ -54,3 +54,30 @@ fn calls_through_barrels_and_package_inits_reach_the_definition() {
         "__init__.py: {all:#?}\n{report}"
     );
 }
+
+#[test]
+fn a_typescript_receiver_with_a_written_type_reaches_its_class_method() {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    write_tree(
+        root.path(),
+        &[
+            (
+                "src/shapes.ts",
+                "export class Circle {\n  drawXyz(): void {}\n}\nexport class Square {\n  drawXyz(): void {}\n}\n",
+            ),
+            (
+                "src/use.ts",
+                "import { Circle, Square } from './shapes';\nexport function paint(c: Circle): void {\n  c.drawXyz();\n  const s = new Square();\n  s.drawXyz();\n}\n",
+            ),
+        ],
+    );
+    let (engine, report) = ingest_fresh(root.path(), db.path());
+    let calls: Vec<String> = edge_lines(&engine)
+        .into_iter()
+        .filter(|line| line.contains("-calls") && line.contains("drawXyz"))
+        .collect();
+    assert_eq!(calls.len(), 2, "{calls:#?}\n{report}");
+    assert!(calls.iter().any(|l| l.contains("Circle")), "{calls:#?}");
+    assert!(calls.iter().any(|l| l.contains("Square")), "{calls:#?}");
+}

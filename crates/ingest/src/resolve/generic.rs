@@ -539,6 +539,48 @@ impl<'a> Index<'a> {
         }
     }
 
+    /// `x.m()` where `x` has a written type naming one class of the tree
+    /// (`subscriber: Subscriber<T>`, `const s = new Subject()`): that
+    /// class's method `m`. `None` (other rules decide) when the type is
+    /// unknown or the class has no such method of its own.
+    fn typed_receiver(&self, file: u32, call: &CallRef) -> Option<Outcome> {
+        let view = &self.files[file as usize];
+        let receiver = call.receiver.as_str();
+        if receiver.is_empty() || !receiver.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return None;
+        }
+        let mut scope = call.caller;
+        let typed = loop {
+            let index = scope?;
+            let item = view.summary.items.get(index as usize)?;
+            if item.kind.is_callable()
+                && let Some(typed) = view.typed_local(index, receiver, call.line)
+            {
+                break typed;
+            }
+            scope = item.parent;
+        };
+        let type_name = crate::text::normalize_type_text(&typed.type_text);
+        if type_name.is_empty() || !type_name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return None;
+        }
+        let mut classes = self
+            .name_in_module(file, &type_name)
+            .into_iter()
+            .filter(|item| kind_of(self.files, *item) == ItemKind::Class);
+        let (Some(class), None) = (classes.next(), classes.next()) else {
+            return None;
+        };
+        let owner = &self.files[class.file as usize];
+        let methods: Vec<ItemRef> = children_named(owner, Some(class.item), &call.text)
+            .map(|item| ItemRef {
+                file: class.file,
+                item,
+            })
+            .collect();
+        settle(self.files, &methods, "typed_receiver")
+    }
+
     fn name_in_module(&self, file: u32, name: &str) -> Vec<ItemRef> {
         let view = &self.files[file as usize];
         let declared = self.top_level_in(&[file], name);
@@ -664,6 +706,9 @@ impl<'a> Index<'a> {
                     return self
                         .settle_call(&found, "module_member")
                         .unwrap_or(Outcome::Unresolved("name not in imported module"));
+                }
+                if let Some(outcome) = self.typed_receiver(file, call) {
+                    return outcome;
                 }
                 // `d.items()`, `arr.push(x)`: a built-in type's method
                 // far more often than the project's one of that name.
