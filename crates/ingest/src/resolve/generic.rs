@@ -549,17 +549,7 @@ impl<'a> Index<'a> {
         if receiver.is_empty() || !receiver.chars().all(|c| c.is_alphanumeric() || c == '_') {
             return None;
         }
-        let mut scope = call.caller;
-        let typed = loop {
-            let index = scope?;
-            let item = view.summary.items.get(index as usize)?;
-            if item.kind.is_callable()
-                && let Some(typed) = view.typed_local(index, receiver, call.line)
-            {
-                break typed;
-            }
-            scope = item.parent;
-        };
+        let typed = view.typed_local_around(call.caller, receiver, call.line)?;
         let type_name = crate::text::normalize_type_text(&typed.type_text);
         if type_name.is_empty() || !type_name.chars().all(|c| c.is_alphanumeric() || c == '_') {
             return None;

@@ -95,6 +95,28 @@ impl<'a> FileView<'a> {
             .rfind(|t| t.line <= line)
     }
 
+    /// The typed local `name` in scope at `line` of `caller`: its own or
+    /// that of a callable around it (a closure's or nested function's
+    /// enclosing function).
+    pub fn typed_local_around(
+        &self,
+        caller: Option<u32>,
+        name: &str,
+        line: u32,
+    ) -> Option<&'a TypedName> {
+        let mut current = caller;
+        while let Some(index) = current {
+            let item = self.summary.items.get(index as usize)?;
+            if item.kind.is_callable()
+                && let Some(found) = self.typed_local(index, name, line)
+            {
+                return Some(found);
+            }
+            current = item.parent;
+        }
+        None
+    }
+
     /// Field `name` of struct item `owner`.
     pub fn field(&self, owner: u32, name: &str) -> Option<&'a TypedName> {
         let summary: &'a Summary = self.summary;

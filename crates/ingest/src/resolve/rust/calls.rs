@@ -7,7 +7,7 @@ use super::receivers::{peel_wrapper, receiver_type_path, return_type_text};
 use super::{Found, Index, Target, items_of};
 use crate::limits::{MAX_CALL_CHAIN, MAX_PATH_SEGMENTS};
 use crate::resolve::{
-    CallKind, ItemRef, Outcome, children_named, kind_of, nested_callable, owner_ancestor, settle,
+    CallKind, ItemRef, Outcome, children_named, nested_callable, owner_ancestor, settle,
 };
 use crate::summary::{CallRef, ItemKind};
 
@@ -205,12 +205,8 @@ impl<'a> Index<'a> {
             && let Outcome::Resolved(function, _) =
                 self.resolve_call_memo(file, receiver_call, depth + 1)
             && let Some(returned) = self.return_type(function, 0)
-            && kind_of(files, returned) != ItemKind::TypeAlias
         {
-            let found = self.methods_of(returned, &call.text);
-            return settle(files, &found, "typed_receiver")
-                .or_else(|| self.blanket_method(file, call))
-                .unwrap_or(Outcome::External);
+            return self.method_of_type(returned, file, call, "typed_receiver");
         }
         if let Some(outcome) = self.blanket_method(file, call) {
             return outcome;

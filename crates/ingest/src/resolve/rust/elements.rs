@@ -27,9 +27,9 @@ const ITERATING_METHODS: &[&str] = &["iter", "iter_mut", "into_iter", "drain"];
 
 /// Where a type text was written: its module, and the item whose `Self` it
 /// may name.
-struct Written<'t> {
-    text: &'t str,
-    module: ModId,
+pub(super) struct Written<'t> {
+    pub(super) text: &'t str,
+    pub(super) module: ModId,
     file: u32,
     item: Option<u32>,
 }
@@ -91,7 +91,7 @@ impl Index<'_> {
 
     /// The written type of a local or parameter (`v: &[Edge]`) or of a
     /// field of `self` (`self.items`).
-    fn declared_type(
+    pub(super) fn declared_type(
         &self,
         file: u32,
         caller: Option<u32>,
@@ -108,7 +108,7 @@ impl Index<'_> {
                 item: Some(owner.item),
             });
         }
-        let local = self.find_local(file, caller, expression, line)?;
+        let local = self.files[file as usize].typed_local_around(caller, expression, line)?;
         (!local.type_text.is_empty()).then(|| Written {
             text: local.type_text.as_str(),
             module: self.module_of(file, caller),

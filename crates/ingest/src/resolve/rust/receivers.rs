@@ -4,10 +4,10 @@
 
 use super::Index;
 use crate::limits::MAX_CALL_CHAIN;
-use crate::resolve::{Outcome, kind_of, settle};
-use crate::summary::{CallRef, ItemKind, TypedName};
+use crate::resolve::{ItemRef, Outcome, kind_of, settle};
+use crate::summary::{CallRef, ItemKind};
 
-impl<'a> Index<'a> {
+impl Index<'_> {
     /// `x.m()` where `x: G`, or `G::m()`, and `G` is a generic parameter
     /// of the caller or its impl: the method `m` of a bound trait
     /// (`G: IntoNeighbors`), or external when no bound of the crate
@@ -56,27 +56,21 @@ impl<'a> Index<'a> {
         Some(settle(self.files, &found, "trait_bound").unwrap_or(Outcome::External))
     }
 
-    /// The typed local or parameter `name` in scope at `line` of the
-    /// caller (or a callable around it).
-    pub(super) fn find_local(
+    /// `x.m()` on a receiver of crate type `owner`: its method `m`; a crate
+    /// type without one reaches a blanket trait's method, or one of a
+    /// trait from elsewhere (Iterator, Display) or of a deref target
+    /// (external).
+    pub(super) fn method_of_type(
         &self,
+        owner: ItemRef,
         file: u32,
-        caller: Option<u32>,
-        name: &str,
-        line: u32,
-    ) -> Option<&'a TypedName> {
-        let view = &self.files[file as usize];
-        let mut current = caller;
-        while let Some(index) = current {
-            let item = view.summary.items.get(index as usize)?;
-            if item.kind.is_callable()
-                && let Some(found) = view.typed_local(index, name, line)
-            {
-                return Some(found);
-            }
-            current = item.parent;
-        }
-        None
+        call: &CallRef,
+        rule: &'static str,
+    ) -> Outcome {
+        let found = self.methods_of(owner, &call.text);
+        settle(self.files, &found, rule)
+            .or_else(|| self.blanket_method(file, call))
+            .unwrap_or(Outcome::External)
     }
 
     /// `x.m()` where `x` is a parameter or local with a declared or evident
@@ -93,23 +87,15 @@ impl<'a> Index<'a> {
             if !is_identifier(field) {
                 return None;
             }
-            let owner = self.self_type(file, call.caller)?;
-            let declared = self.files[owner.file as usize].field(owner.item, field)?;
-            (
-                declared.type_text.as_str(),
-                self.module_of(owner.file, Some(owner.item)),
-            )
+            let declared = self.declared_type(file, call.caller, receiver, call.line)?;
+            (declared.text, declared.module)
         } else if is_identifier(receiver) {
-            let found = self.find_local(file, call.caller, receiver, call.line)?;
+            let found =
+                self.files[file as usize].typed_local_around(call.caller, receiver, call.line)?;
             // `for x in g.edges(a)`: an element of what is iterated.
             if found.element {
                 let element = self.element_type(file, call.caller, found, depth)?;
-                let methods = self.methods_of(element, &call.text);
-                return Some(
-                    settle(self.files, &methods, "element_type")
-                        .or_else(|| self.blanket_method(file, call))
-                        .unwrap_or(Outcome::External),
-                );
+                return Some(self.method_of_type(element, file, call, "element_type"));
             }
             // `let x = f(..)?`: the type f returns, peeled. A binding on the
             // call's own line may be the call's result (`let x = x.f()`).
@@ -120,12 +106,7 @@ impl<'a> Index<'a> {
                     self.resolve_call_memo(file, value_call, depth + 1)
                 && let Some(returned) = self.return_type(function, found.peel)
             {
-                let methods = self.methods_of(returned, &call.text);
-                return Some(
-                    settle(self.files, &methods, "typed_receiver")
-                        .or_else(|| self.blanket_method(file, call))
-                        .unwrap_or(Outcome::External),
-                );
+                return Some(self.method_of_type(returned, file, call, "typed_receiver"));
             }
             if found.type_text.is_empty() {
                 return None;
@@ -141,19 +122,7 @@ impl<'a> Index<'a> {
             self.resolve_type(module, &path)
         };
         match target {
-            // An alias hides the type: fall back to the name rules.
-            Some(t) if kind_of(self.files, t) == ItemKind::TypeAlias => None,
-            Some(t) => {
-                let found = self.methods_of(t, &call.text);
-                // A crate type without such a method: a blanket trait's
-                // method, or one of a trait from elsewhere (Iterator,
-                // Display) or of a deref target.
-                Some(
-                    settle(self.files, &found, "typed_receiver")
-                        .or_else(|| self.blanket_method(file, call))
-                        .unwrap_or(Outcome::External),
-                )
-            }
+            Some(t) => Some(self.method_of_type(t, file, call, "typed_receiver")),
             None => {
                 let last = path.rsplit("::").next().unwrap_or("");
                 if STD_TYPES.contains(&last) {
