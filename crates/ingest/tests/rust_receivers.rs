@@ -225,3 +225,80 @@ fn an_ambiguous_call_keeps_its_few_candidates_apart() {
     );
     assert_eq!(report.calls.ambiguous, 1, "{report}");
 }
+
+/// Generic code: a value bound to what a trait method returns dispatches
+/// through the trait (an associated type), not to a concrete type's
+/// inherent method of the same name; `for (i, x) in v.iter().enumerate()`
+/// types `x`; a full path inside a macro's arguments is read back.
+const GENERIC: &str = r#"
+pub trait EdgeRefXyz {
+    fn target_xyz(&self) -> u32;
+}
+pub trait IntoEdgesXyz {
+    type Edge: EdgeRefXyz;
+    fn edges_xyz(&self) -> Vec<Self::Edge>;
+}
+pub struct Plain;
+impl Plain {
+    pub fn target_xyz(&self) -> u32 { 0 }
+}
+pub struct Ref;
+impl EdgeRefXyz for Ref {
+    fn target_xyz(&self) -> u32 { 1 }
+}
+pub fn walk<G: IntoEdgesXyz>(g: G) -> u32 {
+    let mut sum = 0;
+    for e in g.edges_xyz() {
+        sum += e.target_xyz();
+    }
+    sum
+}
+pub fn unknown<G: IntoEdgesXyz>(v: Vec<u8>, w: Wrap) -> u32 {
+    w.inner.target_xyz()
+}
+pub struct Wrap { inner: Other }
+pub struct Other;
+pub struct Net { plain: Vec<Plain> }
+impl Net {
+    pub fn sum(&self) -> u32 {
+        let mut s = 0;
+        for (i, p) in self.plain.iter().enumerate() {
+            s += p.target_xyz() + i as u32;
+        }
+        s
+    }
+}
+pub mod algo {
+    pub fn deep_xyz() -> bool { true }
+}
+pub fn checks() {
+    assert!(crate::algo::deep_xyz());
+}
+"#;
+
+#[test]
+fn generic_values_enumerate_and_macro_paths() {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    write_tree(root.path(), &[("src/lib.rs", GENERIC)]);
+    let (engine, report) = ingest_fresh(root.path(), db.path());
+    let calls = call_lines(&engine);
+    for edge in [
+        "crate::walk -calls_method-> crate::EdgeRefXyz::target_xyz",
+        "crate::Net::sum -calls_method-> crate::Plain::target_xyz",
+        "crate::checks -calls-> crate::algo::deep_xyz",
+    ] {
+        assert!(
+            calls.contains(edge),
+            "missing {edge:?}\nin {calls:#?}\n{report}"
+        );
+    }
+    // `w.inner` has a concrete (if method-less) type: no trait guess, and
+    // generic code alone does not make a receiver generic.
+    for wrong in [
+        "crate::walk -calls_method-> crate::Plain::target_xyz",
+        "crate::unknown -calls_method-> crate::EdgeRefXyz::target_xyz",
+    ] {
+        assert!(!calls.contains(wrong), "{wrong:?} in {calls:#?}");
+    }
+}

@@ -19,3 +19,9 @@
 ; `for x in g.edges(a)`, `for x in &self.items`: x is an element of it.
 (for_expression pattern: (identifier) @local.definition value: (_) @local.iterable)
 (field_declaration name: (field_identifier) @field.name type: (_) @field.type)
+; `for (i, x) in v.iter().enumerate()`: x is an element of `v.iter()`.
+(for_expression
+  pattern: (tuple_pattern . (_) . (identifier) @local.definition .)
+  value: (call_expression
+    function: (field_expression value: (_) @local.iterable field: (field_identifier) @_adaptor)
+    (#eq? @_adaptor "enumerate")))

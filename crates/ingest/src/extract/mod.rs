@@ -10,8 +10,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Parser, QueryCursor, QueryMatch};
 
+mod macro_path;
 mod typed;
 
+use macro_path::macro_path_prefix;
 use typed::{RawTyped, add_typed_names, local_value_call};
 
 use crate::imports::parse_import;
@@ -329,7 +331,7 @@ impl Matched {
         let Some(name) = captures.name else { return };
         let qualifier = captures.qualifier;
         let receiver = captures.receiver;
-        let (mut kind, text) = if role == Role::Call {
+        let (mut kind, mut text) = if role == Role::Call {
             let path = match qualifier {
                 Some(q) => format!("{}::{}", text_of(q, source), text_of(name, source)),
                 None => text_of(name, source).to_string(),
@@ -347,7 +349,12 @@ impl Matched {
             let first = qualifier.unwrap_or(name);
             let before = source.get(..first.start_byte()).unwrap_or("").trim_end();
             if before.ends_with("::") {
-                return; // a longer path: not resolved inside macros
+                // `a::b::f(..)`: the pattern matched `b::f`; read the rest
+                // of the path back from the tokens before it.
+                match macro_path_prefix(before) {
+                    Some(prefix) => text = format!("{prefix}::{text}"),
+                    None => return, // `<T as U>::f`, `::a::f`: not resolved here
+                }
             }
             if before.ends_with('.') && kind == CallKind::Path && qualifier.is_none() {
                 kind = CallKind::Method;

@@ -226,7 +226,9 @@ impl<'a> Index<'a> {
             _ => match self.common_trait_method(candidates, &call.text) {
                 // A trait's method and its impls: a call through the trait.
                 Some(declared) => Outcome::Resolved(declared, "trait_method"),
-                None => Outcome::Ambiguous(candidates.to_vec()),
+                None => self
+                    .generic_trait_method(file, call, candidates, depth)
+                    .unwrap_or_else(|| Outcome::Ambiguous(candidates.to_vec())),
             },
         }
     }

@@ -19,27 +19,11 @@ impl Index<'_> {
         param: &str,
         method: &str,
     ) -> Option<Outcome> {
-        let summary = self.files[file as usize].summary;
-        let mut headers = Vec::new();
-        let mut current = call.caller;
-        while let Some(index) = current {
-            let item = summary.items.get(index as usize)?;
-            if item.kind.is_callable()
-                || item.kind == ItemKind::Impl
-                || item.kind == ItemKind::Trait
-            {
-                headers.push((index, item.signature.as_str()));
-            }
-            current = item.parent;
-        }
-        let declares = |header: &str| {
-            header.match_indices(param).any(|(at, _)| {
-                let before = header[..at].trim_end().chars().last();
-                let after = header[at + param.len()..].trim_start().chars().next();
-                matches!(before, Some('<' | ',')) && matches!(after, Some(':' | ',' | '>'))
-            })
-        };
-        if !headers.iter().any(|(_, header)| declares(header)) {
+        let headers = self.generic_headers(file, call);
+        if !headers
+            .iter()
+            .any(|(_, header)| declares_parameter(header, param))
+        {
             return None;
         }
         let mut found = Vec::new();
@@ -54,6 +38,110 @@ impl Index<'_> {
             }
         }
         Some(settle(self.files, &found, "trait_bound").unwrap_or(Outcome::External))
+    }
+
+    /// The signatures around the caller that may declare generic
+    /// parameters: the caller, its enclosing functions, impl or trait.
+    fn generic_headers<'s>(&'s self, file: u32, call: &CallRef) -> Vec<(u32, &'s str)> {
+        let summary = self.files[file as usize].summary;
+        let mut headers = Vec::new();
+        let mut current = call.caller;
+        while let Some(index) = current {
+            let Some(item) = summary.items.get(index as usize) else {
+                break;
+            };
+            if item.kind.is_callable()
+                || item.kind == ItemKind::Impl
+                || item.kind == ItemKind::Trait
+            {
+                headers.push((index, item.signature.as_str()));
+            }
+            current = item.parent;
+        }
+        headers
+    }
+
+    /// Whether `param` is a generic parameter declared around the caller.
+    fn declares_generic(&self, file: u32, call: &CallRef, param: &str) -> bool {
+        self.generic_headers(file, call)
+            .iter()
+            .any(|(_, header)| declares_parameter(header, param))
+    }
+
+    /// The item enclosing `item` (itself at file level).
+    fn parent_of(&self, item: ItemRef) -> ItemRef {
+        match self.files[item.file as usize].summary.items[item.item as usize].parent {
+            Some(parent) => ItemRef {
+                file: item.file,
+                item: parent,
+            },
+            None => item,
+        }
+    }
+
+    /// `x.m()` where `x`'s type is unknown but comes from generic code: `x`
+    /// is bound to what a trait method returns (`for e in g.edges(a)` with
+    /// `G: IntoEdges`, `let n = g.to_index(..)`), or has a type written
+    /// through a generic parameter (`a: G::NodeId`), or the receiver is
+    /// such a call itself (`e.source().index()`). When the trait methods
+    /// among the candidates are one trait's declaration and its impls, that
+    /// declaration: a value typed by an associated type dispatches through
+    /// its trait. An inherent method of the same name stays a candidate
+    /// elsewhere (`calls_candidate`).
+    pub(super) fn generic_trait_method(
+        &self,
+        file: u32,
+        call: &CallRef,
+        candidates: &[ItemRef],
+        depth: usize,
+    ) -> Option<Outcome> {
+        if !self.generic_origin(file, call, depth) {
+            return None;
+        }
+        let through_traits: Vec<ItemRef> = candidates
+            .iter()
+            .copied()
+            .filter(|c| self.trait_of_method(*c).is_some())
+            .collect();
+        if through_traits.len() == candidates.len() {
+            return None; // `common_trait_method` already said no
+        }
+        let declared = self.common_trait_method(&through_traits, &call.text)?;
+        Some(Outcome::Resolved(declared, "generic_trait_method"))
+    }
+
+    /// Whether `call`'s receiver is a value produced in generic code (see
+    /// [`Self::generic_trait_method`]).
+    fn generic_origin(&self, file: u32, call: &CallRef, depth: usize) -> bool {
+        let from_trait_method = |index: u32| {
+            depth < MAX_CALL_CHAIN
+                && matches!(
+                    self.resolve_call_memo(file, index, depth + 1),
+                    Outcome::Resolved(target, _)
+                        if kind_of(self.files, self.parent_of(target)) == ItemKind::Trait
+                )
+        };
+        if let Some(receiver_call) = call.receiver_call {
+            return from_trait_method(receiver_call);
+        }
+        if !is_identifier(&call.receiver) {
+            return false;
+        }
+        let Some(found) =
+            self.files[file as usize].typed_local_around(call.caller, &call.receiver, call.line)
+        else {
+            return false;
+        };
+        if let Some(value_call) = found.value_call
+            && found.line <= call.line
+        {
+            return from_trait_method(value_call);
+        }
+        let path = receiver_type_path(&found.type_text);
+        match path.split_once("::") {
+            Some((first, _)) => self.declares_generic(file, call, first),
+            None => false,
+        }
     }
 
     /// `x.m()` on a receiver of crate type `owner`: its method `m`; a crate
@@ -135,6 +223,15 @@ impl Index<'_> {
             }
         }
     }
+}
+
+/// Whether a header declares generic parameter `param` (`<G: Walk, H>`).
+fn declares_parameter(header: &str, param: &str) -> bool {
+    header.match_indices(param).any(|(at, _)| {
+        let before = header[..at].trim_end().chars().last();
+        let after = header[at + param.len()..].trim_start().chars().next();
+        matches!(before, Some('<' | ',')) && matches!(after, Some(':' | ',' | '>'))
+    })
 }
 
 /// The trait bounds of generic parameter `param` written in a header
