@@ -19,6 +19,7 @@
 //! function the index holds no definition or reference edge for (code the
 //! indexer left out: a `cfg` that is off) are counted apart.
 
+mod labels;
 mod reference;
 
 use std::collections::{BTreeSet, HashMap};
@@ -59,7 +60,10 @@ pub fn innermost<'a>(
 
 struct Args {
     root: String,
+    /// The SCIP index, or with `labels` none.
     index: String,
+    /// Hand-labelled call sites to score against instead of an index.
+    labels: Option<String>,
     json: Option<String>,
     edges: Option<String>,
     show: usize,
@@ -67,26 +71,31 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut positional = Vec::new();
-    let (mut json, mut edges, mut show) = (None, None, 4000);
+    let (mut json, mut edges, mut show, mut labels) = (None, None, 4000, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--json" => json = args.next(),
             "--edges" => edges = args.next(),
+            "--labels" => labels = args.next(),
             "--show" => show = args.next().and_then(|n| n.parse().ok()).unwrap_or(show),
             _ => positional.push(arg),
         }
+    }
+    if labels.is_some() && positional.len() == 1 {
+        positional.push(String::new());
     }
     match <[String; 2]>::try_from(positional) {
         Ok([root, index]) => Ok(Args {
             root,
             index,
+            labels,
             json,
             edges,
             show,
         }),
         Err(_) => Err(
-            "usage: scip-eval <project dir> <index.scip> [--json FILE] [--edges FILE] [--show N]"
+            "usage: scip-eval <project dir> (<index.scip> | --labels FILE.tsv) [--json FILE] [--edges FILE] [--show N]"
                 .into(),
         ),
     }
@@ -162,7 +171,46 @@ fn ingest(root: &Path) -> Result<Graph, String> {
     })
 }
 
+/// `--labels`: scores against hand-labelled call sites.
+fn run_labels(args: &Args, file: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("read {file}: {e}"))?;
+    let graph = ingest(Path::new(&args.root))?;
+    let score = labels::score(&graph, &text, file)?;
+    println!(
+        "labels {} sites ({} in the project, {} left out): correct {}, wrong {}: precision {:.3}, recall {:.3}",
+        score.sites,
+        score.in_project,
+        score.excluded,
+        score.correct,
+        score.wrong,
+        score.precision,
+        score.recall,
+    );
+    print!("{}", score.listing);
+    if let Some(path) = &args.edges {
+        std::fs::write(path, &score.listing).map_err(|e| format!("write {path}: {e}"))?;
+    }
+    if let Some(path) = &args.json {
+        let summary = serde_json::json!({
+            "sites": score.sites,
+            "in_project": score.in_project,
+            "excluded": score.excluded,
+            "correct": score.correct,
+            "wrong": score.wrong,
+            "precision": score.precision,
+            "recall": score.recall,
+            "files": graph.files,
+            "ingest_seconds": graph.ingest_seconds,
+        });
+        std::fs::write(path, summary.to_string()).map_err(|e| format!("write {path}: {e}"))?;
+    }
+    Ok(())
+}
+
 fn run(args: &Args) -> Result<(), String> {
+    if let Some(file) = &args.labels {
+        return run_labels(args, file);
+    }
     let root = Path::new(&args.root);
     let bytes = std::fs::read(&args.index).map_err(|e| format!("read {}: {e}", args.index))?;
     let index =

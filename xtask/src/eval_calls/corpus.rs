@@ -13,14 +13,26 @@ pub enum Language {
     Rust,
     Python,
     Typescript,
+    /// Hand-labelled samples (no reference indexer here).
+    Go,
+    C,
+    Zig,
 }
 
 impl Language {
+    /// Whether its projects are scored against hand labels ([`super::hand`]).
+    pub fn hand_labelled(self) -> bool {
+        matches!(self, Language::Go | Language::C | Language::Zig)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Language::Rust => "rust",
             Language::Python => "python",
             Language::Typescript => "typescript",
+            Language::Go => "go",
+            Language::C => "c",
+            Language::Zig => "zig",
         }
     }
 }

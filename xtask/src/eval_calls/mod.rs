@@ -22,6 +22,7 @@
 //! `test-all`: it needs the network.
 
 mod corpus;
+mod hand;
 mod steps;
 mod table;
 #[cfg(test)]
@@ -156,27 +157,47 @@ fn evaluate(project: &Project, tools: &mut Tools, show: usize) -> Row {
 }
 
 /// Writes the results files into the eval directory.
-fn write_results(dir: &Path, rows: &[Row]) -> Result<(), String> {
+fn write_results(dir: &Path, rows: &[Row], hand_rows: &[hand::LabelRow]) -> Result<(), String> {
     let write = |name: &str, text: String| {
         let path = dir.join(name);
         std::fs::write(&path, text).map_err(|error| format!("write {}: {error}", path.display()))
     };
     std::fs::create_dir_all(dir).map_err(|error| format!("create {}: {error}", dir.display()))?;
-    write("results.md", table::markdown(rows))?;
+    let mut markdown = table::markdown(rows);
+    if !hand_rows.is_empty() {
+        markdown.push_str("\nHand-labelled call sites (xtask/labels/):\n\n");
+        markdown.push_str(&hand::markdown(hand_rows));
+    }
+    write("results.md", markdown)?;
     let json = serde_json::to_string_pretty(&table::json(rows))
         .map_err(|error| format!("results as JSON: {error}"))?;
-    write("results.json", json + "\n")
+    write("results.json", json + "\n")?;
+    if hand_rows.is_empty() {
+        return Ok(());
+    }
+    let json = serde_json::to_string_pretty(&hand::json(hand_rows))
+        .map_err(|error| format!("results as JSON: {error}"))?;
+    write("results-hand.json", json + "\n")
 }
 
 /// The task: every selected project in turn, then the table. Fails only
 /// when no project could be scored.
 pub fn eval_calls(plan: &Plan) -> ExitCode {
     let started = Instant::now();
-    let projects = match corpus::select(plan.language, plan.project.as_deref()) {
-        Ok(projects) => projects,
-        Err(message) => {
-            eprintln!("xtask eval-calls: {message}");
-            return ExitCode::FAILURE;
+    let hand_only = plan.language.is_some_and(Language::hand_labelled)
+        || plan
+            .project
+            .as_deref()
+            .is_some_and(|name| hand::LABELLED.iter().any(|p| p.name == name));
+    let projects = if hand_only {
+        Vec::new()
+    } else {
+        match corpus::select(plan.language, plan.project.as_deref()) {
+            Ok(projects) => projects,
+            Err(message) => {
+                eprintln!("xtask eval-calls: {message}");
+                return ExitCode::FAILURE;
+            }
         }
     };
     let mut tools = Tools {
@@ -188,16 +209,32 @@ pub fn eval_calls(plan: &Plan) -> ExitCode {
         .iter()
         .map(|project| evaluate(project, &mut tools, plan.show))
         .collect();
+    let hand_rows = if plan.project.is_some() && !hand_only {
+        Vec::new()
+    } else {
+        let language = plan.language.map(Language::name);
+        let dir = tools.dir.clone();
+        hand::evaluate(language, plan.project.as_deref(), &dir, &mut || {
+            tools.scorer()
+        })
+    };
     println!();
-    print!("{}", table::text(&rows));
-    if let Err(message) = write_results(&tools.dir, &rows) {
+    if !rows.is_empty() {
+        print!("{}", table::text(&rows));
+    }
+    if !hand_rows.is_empty() {
+        println!("\nHand-labelled call sites (xtask/labels/):");
+        print!("{}", hand::markdown(&hand_rows));
+    }
+    if let Err(message) = write_results(&tools.dir, &rows, &hand_rows) {
         eprintln!("    {message}");
     }
-    let scored = rows.iter().filter(|row| row.score.is_ok()).count();
+    let scored = rows.iter().filter(|row| row.score.is_ok()).count()
+        + hand_rows.iter().filter(|row| row.result.is_ok()).count();
+    let rows_len = rows.len() + hand_rows.len();
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "xtask eval-calls: {scored} of {} projects scored in {seconds:.0}s (results.md and results.json in {})",
-        rows.len(),
+        "xtask eval-calls: {scored} of {rows_len} projects scored in {seconds:.0}s (results.md and results.json in {})",
         tools.dir.display()
     );
     if scored == 0 {

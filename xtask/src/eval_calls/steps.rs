@@ -127,6 +127,12 @@ fn indexer(
             command = Command::new(npm_bin()?.join("scip-typescript"));
             command.args(["index", "--no-progress-bar"]);
         }
+        Language::Go | Language::C | Language::Zig => {
+            return Err(format!(
+                "{} has no reference indexer here (hand-labelled)",
+                project.language.name()
+            ));
+        }
     }
     if project.language != Language::Rust {
         command.arg("--cwd").arg(tree).arg("--output").arg(output);

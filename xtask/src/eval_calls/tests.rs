@@ -12,12 +12,21 @@ fn corpus_has_three_distinct_projects_per_language() {
             Language::Rust => Registry::CratesIo,
             Language::Python => Registry::PyPi,
             Language::Typescript => Registry::Npm,
+            Language::Go | Language::C | Language::Zig => unreachable!("hand-labelled"),
         };
         assert!(projects.iter().all(|p| p.registry == registry));
     }
     let keys: BTreeSet<String> = CORPUS.iter().map(|p| p.key()).collect();
     assert_eq!(keys.len(), CORPUS.len());
     assert!(CORPUS.iter().all(|p| p.version.split('.').count() == 3));
+    for language in [Language::Go, Language::C, Language::Zig] {
+        assert!(language.hand_labelled());
+        let labelled = super::hand::LABELLED
+            .iter()
+            .filter(|p| p.language == language.name())
+            .count();
+        assert_eq!(labelled, 2, "{language:?}");
+    }
 }
 
 #[test]
@@ -117,4 +126,35 @@ fn markdown_and_json_tables() {
     assert_eq!(value[1]["project"], "mobx");
     assert!(value[1]["error"].as_str().unwrap().contains("offline"));
     assert!(value[1]["index_seconds"].is_null());
+}
+
+#[test]
+fn hand_labels_name_their_archive_and_wheels_are_found() {
+    use super::hand::{LABELLED, pinned_sha256, wheel_url};
+    let labels = "# project: x 1 (crates.io x 1, sha256 fee3f59f4321dab0c78d828942e7aa09d0bd8ad6e78a501977e6bf3d02938045)\npath\tline\n";
+    assert_eq!(
+        pinned_sha256(labels).as_deref(),
+        Some("fee3f59f4321dab0c78d828942e7aa09d0bd8ad6e78a501977e6bf3d02938045")
+    );
+    assert_eq!(pinned_sha256("# project: x\npath\n"), None);
+    let page = r#"{"files": [
+        {"filename": "ziglang-0.13.0-py3-none-macosx_12_0_arm64.whl", "url": "https://a/mac"},
+        {"filename": "ziglang-0.13.0-py3-none-manylinux_2_12_x86_64.manylinux2010_x86_64.whl", "url": "https://a/linux"},
+        {"filename": "ziglang-0.12.0-py3-none-manylinux_2_12_x86_64.whl", "url": "https://a/old"}
+    ]}"#;
+    assert_eq!(
+        wheel_url(page, "ziglang", "0.13.0", "manylinux_2_12_x86_64").unwrap(),
+        "https://a/linux"
+    );
+    assert!(wheel_url(page, "ziglang", "0.14.0", "manylinux_2_12_x86_64").is_err());
+    // Every labels file of the corpus is in the repository and pins its archive.
+    let dir = crate::checks::workspace_root().join("xtask/labels");
+    for project in LABELLED {
+        let text = std::fs::read_to_string(dir.join(project.labels)).unwrap();
+        assert!(
+            pinned_sha256(&text).is_some(),
+            "{} pins no sha256",
+            project.labels
+        );
+    }
 }
