@@ -166,6 +166,27 @@ fn c() {
     assert_eq!(doc("src::util::add"), "Adds.");
 }
 
+/// A function split by `#if` branches, and headers with declaration
+/// macros (`int ZEXPORT f(..)`, `local void g(..)`), are still functions:
+/// the file is parsed in one configuration when that has fewer errors.
+#[test]
+fn c_conditional_branches_and_declaration_macros() {
+    let (edges, report) = graph(&[(
+        "src/z.c",
+        "#define local static\n#define ZEXPORT\nlocal void fill_xyz(int s) { (void)s; }\nint ZEXPORT deflate_xyz(int s)\n#ifdef WIN\n{ fill_xyz(s); return 1;\n#else\n{ fill_xyz(s); return 2;\n#endif\n}\nint ZEXPORT reset_xyz(int s) {\n    return deflate_xyz(s);\n}\n",
+    )]);
+    let got = without_structure(&edges);
+    for want in [
+        "src::z::deflate_xyz -calls-> src::z::fill_xyz",
+        "src::z::reset_xyz -calls-> src::z::deflate_xyz",
+    ] {
+        assert!(
+            got.iter().any(|l| l == want),
+            "missing {want:?} in {got:#?}\n{report}"
+        );
+    }
+}
+
 #[test]
 fn zig() {
     let (edges, report) = graph(&[

@@ -11,6 +11,7 @@ use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Parser, QueryCursor, QueryMatch};
 
 mod macro_path;
+mod preproc;
 mod typed;
 
 use macro_path::macro_path_prefix;
@@ -163,9 +164,23 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
     parser
         .set_language(&compiled.grammar)
         .map_err(|error| format!("grammar rejected: {error}"))?;
-    let tree = parser
+    let mut tree = parser
         .parse(source, None)
         .ok_or_else(|| "tree-sitter returned no tree".to_string())?;
+    // C: a function split by `#if` branches is a syntax error; parse one
+    // configuration instead when that has fewer errors (same offsets).
+    let one_configuration: String;
+    let mut source = source;
+    if language == Language::C
+        && tree.root_node().has_error()
+        && let Some(text) = preproc::one_configuration(source)
+        && let Some(other) = parser.parse(&text, None)
+        && count_errors(other.root_node()) < count_errors(tree.root_node())
+    {
+        tree = other;
+        one_configuration = text;
+        source = &one_configuration;
+    }
     let root = tree.root_node();
     let mut summary = Summary {
         syntax_errors: if root.has_error() {

@@ -1,0 +1,288 @@
+//! One configuration of a C file's conditional compilation: tree-sitter
+//! parses C without a preprocessor, so a function whose header or braces
+//! differ between `#if` branches (`#ifdef X { .. #else { .. #endif`) is a
+//! syntax error, and the whole function is lost. [`first_branches`] keeps
+//! the first branch of every `#if` chain (the `#else` of an `#if 0`), and
+//! blanks the other branches and the conditional directives themselves, so
+//! the parser sees straight-line code. Every byte keeps its offset (blanked
+//! text becomes spaces, newlines stay), so positions, lines and ranges are
+//! those of the real file.
+//!
+//! [`one_configuration`] also blanks declaration macros in function
+//! headers (`int ZEXPORT deflate(..)`, `local void fill(..)`, `static int
+//! __init setup(..)`): a word that cannot be the type, since the header
+//! has its type already, expands to an attribute or a storage class, and
+//! the parser would read it as a second type or the function's name.
+
+/// A conditional chain being read: whether its current branch is kept,
+/// and whether one of its branches was kept already.
+struct Frame {
+    parent_kept: bool,
+    kept: bool,
+    taken: bool,
+}
+
+/// The directive a line starts (`if`, `ifdef`, `else`, ...), or `None`.
+fn directive(line: &str) -> Option<(&str, &str)> {
+    let rest = line.trim_start().strip_prefix('#')?.trim_start();
+    let end = rest
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    Some((&rest[..end], rest[end..].trim()))
+}
+
+/// `#if 0` (or `#if (0)`): a branch that is never compiled.
+fn is_false(condition: &str) -> bool {
+    let condition = condition.split("//").next().unwrap_or("");
+    let condition = condition.split("/*").next().unwrap_or("").trim();
+    matches!(condition, "0" | "(0)")
+}
+
+/// The text tree-sitter parses for a C file with syntax errors: the first
+/// branch of each conditional chain, declaration macros blanked; `None`
+/// when that changes nothing.
+pub(super) fn one_configuration(source: &str) -> Option<String> {
+    let branches = first_branches(source);
+    let text = branches.as_deref().unwrap_or(source);
+    let mut out = String::with_capacity(text.len());
+    let mut changed = branches.is_some();
+    for line in text.split_inclusive('\n') {
+        match blank_declaration_macros(line) {
+            Some(blanked) => {
+                out.push_str(&blanked);
+                changed = true;
+            }
+            None => out.push_str(line),
+        }
+    }
+    changed.then_some(out)
+}
+
+/// C keywords that may stand in a function header before its name.
+const SPECIFIER_KEYWORDS: &[&str] = &[
+    "static",
+    "extern",
+    "inline",
+    "__inline",
+    "__inline__",
+    "register",
+    "auto",
+    "const",
+    "volatile",
+    "restrict",
+    "_Noreturn",
+    "noreturn",
+    "typedef",
+    "struct",
+    "union",
+    "enum",
+];
+/// C's base type keywords: a header with one has its type.
+const BASE_TYPES: &[&str] = &[
+    "void", "char", "short", "int", "long", "float", "double", "signed", "unsigned", "_Bool",
+    "bool",
+];
+
+/// A function header at the start of a line (`int ZEXPORT f(`) with its
+/// declaration macros blanked, or `None` when it has none.
+fn blank_declaration_macros(line: &str) -> Option<String> {
+    if !line.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        return None;
+    }
+    let head = &line[..line.find('(')?];
+    if head.contains(['=', ';', '{', '}', '#', '"', '\'', ',', '[', ':']) {
+        return None;
+    }
+    let words: Vec<(usize, &str)> = head
+        .split(|c: char| c.is_whitespace() || c == '*')
+        .filter(|w| !w.is_empty())
+        .map(|w| (w.as_ptr() as usize - head.as_ptr() as usize, w))
+        .collect();
+    if words.len() < 3
+        || !words
+            .iter()
+            .all(|(_, w)| w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        return None;
+    }
+    let specifiers = &words[..words.len() - 1];
+    let mut candidates = Vec::new();
+    let mut has_type = false;
+    let mut after_tag_keyword = false;
+    for (at, word) in specifiers {
+        if after_tag_keyword {
+            after_tag_keyword = false;
+            has_type = true;
+        } else if BASE_TYPES.contains(word) {
+            has_type = true;
+        } else if SPECIFIER_KEYWORDS.contains(word) {
+            after_tag_keyword = matches!(*word, "struct" | "union" | "enum");
+        } else {
+            candidates.push((*at, *word));
+        }
+    }
+    if !has_type && !candidates.is_empty() {
+        // One of the words is the type: the last that is not ALL-CAPS, or
+        // the last.
+        let is_caps = |w: &str| w.chars().all(|c| !c.is_ascii_lowercase());
+        let keep = candidates
+            .iter()
+            .rposition(|(_, w)| !is_caps(w))
+            .unwrap_or(candidates.len() - 1);
+        candidates.remove(keep);
+    }
+    if candidates.is_empty() {
+        return None;
+    }
+    let mut out = line.to_string();
+    for (at, word) in candidates {
+        out.replace_range(at..at + word.len(), &" ".repeat(word.len()));
+    }
+    Some(out)
+}
+
+/// `source` with only the first branch of each conditional chain, or
+/// `None` when it has no `#else` / `#elif` (nothing to choose).
+fn first_branches(source: &str) -> Option<String> {
+    if !source.contains("#else") && !source.contains("#elif") && !source.contains("#if 0") {
+        return None;
+    }
+    let mut out = String::with_capacity(source.len());
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut continued = false; // the previous line was a directive ending in `\`
+    for line in source.split_inclusive('\n') {
+        let kept_here = stack.last().is_none_or(|f| f.kept);
+        let mut blank = !kept_here;
+        if continued {
+            continued = line.trim_end().ends_with('\\');
+            blank_line(&mut out, line);
+            continue;
+        }
+        if let Some((name, condition)) = directive(line) {
+            let conditional = true;
+            match name {
+                "if" | "ifdef" | "ifndef" => {
+                    let never = name == "if" && is_false(condition);
+                    stack.push(Frame {
+                        parent_kept: kept_here,
+                        kept: kept_here && !never,
+                        taken: !never,
+                    });
+                }
+                "elif" => {
+                    if let Some(frame) = stack.last_mut() {
+                        let take = !frame.taken && !is_false(condition);
+                        frame.kept = frame.parent_kept && take;
+                        frame.taken |= take;
+                    }
+                }
+                "else" => {
+                    if let Some(frame) = stack.last_mut() {
+                        frame.kept = frame.parent_kept && !frame.taken;
+                        frame.taken = true;
+                    }
+                }
+                "endif" => {
+                    stack.pop();
+                }
+                _ => {
+                    if !blank {
+                        out.push_str(line);
+                    } else {
+                        blank_line(&mut out, line);
+                    }
+                    continue;
+                }
+            }
+            blank = conditional;
+            continued = line.trim_end().ends_with('\\');
+        }
+        if blank {
+            blank_line(&mut out, line);
+        } else {
+            out.push_str(line);
+        }
+    }
+    Some(out)
+}
+
+/// Appends `line` with every character but the line end made a space (one
+/// space per byte, so offsets stay).
+fn blank_line(out: &mut String, line: &str) {
+    for byte in line.bytes() {
+        out.push(if byte == b'\n' || byte == b'\r' {
+            byte as char
+        } else {
+            ' '
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{blank_declaration_macros, first_branches, one_configuration};
+
+    #[test]
+    fn declaration_macros_in_headers_are_blanked() {
+        let blank = |line: &str| blank_declaration_macros(line);
+        assert_eq!(
+            blank("int ZEXPORT deflate(z_streamp s) {\n").as_deref(),
+            Some("int         deflate(z_streamp s) {\n")
+        );
+        assert_eq!(
+            blank("local void fill_window(deflate_state *s) {\n").as_deref(),
+            Some("      void fill_window(deflate_state *s) {\n")
+        );
+        assert_eq!(
+            blank("ZEXTERN uLong ZEXPORT crc32(uLong crc);\n").as_deref(),
+            Some("        uLong         crc32(uLong crc);\n")
+        );
+        assert_eq!(
+            blank("static int __init setup(void)\n").as_deref(),
+            Some("static int        setup(void)\n")
+        );
+        for untouched in [
+            "static struct node *make(int x)\n",
+            "uLong crc32(uLong crc)\n",
+            "static FILE *open_it(const char *p)\n",
+            "    int local_in_body(x);\n",
+            "x = f(a, b);\n",
+        ] {
+            assert_eq!(blank(untouched), None, "{untouched:?}");
+        }
+        assert_eq!(one_configuration("int f(void) { return 0; }\n"), None);
+    }
+
+    #[test]
+    fn keeps_the_first_branch_and_every_offset() {
+        let source = "int f(int x)\n#ifdef WIN\n{ return 1;\n#else\n{ return 2;\n#endif\n}\n";
+        let one = first_branches(source).expect("has #else");
+        assert_eq!(one.len(), source.len());
+        assert_eq!(one.lines().count(), source.lines().count());
+        assert!(one.contains("{ return 1;"));
+        assert!(!one.contains("return 2"));
+        assert!(!one.contains('#'));
+    }
+
+    #[test]
+    fn if_zero_keeps_its_else_and_nesting_follows_the_parent() {
+        let source = "#if 0\nold();\n#else\nnew();\n#endif\n#ifdef A\n#if B\nab();\n#elif C\nac();\n#endif\n#else\nna();\n#endif\n#define X 1\n";
+        let one = first_branches(source).expect("has #else");
+        assert!(one.contains("new();") && !one.contains("old();"));
+        assert!(one.contains("ab();") && !one.contains("ac();") && !one.contains("na();"));
+        assert!(one.contains("#define X 1"), "other directives stay");
+        assert_eq!(one.len(), source.len());
+    }
+
+    #[test]
+    fn continued_directives_and_multibyte_text_keep_offsets() {
+        let source =
+            "#if defined(A) && \\\n    defined(B)\nint a; // é\n#else\nint b; // ü\n#endif\n";
+        let one = first_branches(source).expect("has #else");
+        assert_eq!(one.len(), source.len());
+        assert!(one.contains("int a; // é"));
+        assert!(!one.contains("defined(B)"));
+        assert!(!one.contains("int b"));
+        assert_eq!(first_branches("int main() { return 0; }\n"), None);
+    }
+}
