@@ -6,7 +6,7 @@
 //! whose target set changed.
 //!
 //! * `rust/`: module tree, `use` fixpoint, scope-aware call resolution.
-//! * `generic.rs`: file/directory scopes for the other languages.
+//! * `generic/`: file/directory scopes for the other languages.
 //! * structural edges (`contains`/`defined_in`) are made here.
 
 mod generic;

@@ -5,18 +5,26 @@
 //! `this.m()` look in the enclosing class; `alias.f()` looks in the module
 //! an import bound to `alias`; other method calls resolve only when the
 //! method name is unique.
+//!
+//! * `modules.rs`: import specifiers to files, exports and re-exports.
+//! * `builtins.rs`: built-in types' method names the unique-name rule skips.
+
+mod builtins;
+mod modules;
 
 use std::cell::RefCell;
 
 use kausal_storage::EdgeType;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use super::{
     FileView, ItemRef, Outcome, Resolution, children_named, id_of, kind_of, nested_callable,
     owner_ancestor, settle,
 };
 use crate::language::Language;
-use crate::summary::{CallKind, CallRef, Import, ItemKind};
+use crate::summary::{CallKind, CallRef, ItemKind};
+use builtins::builtin_method;
+use modules::dir_of;
 
 struct Index<'a> {
     files: &'a [FileView<'a>],
@@ -30,180 +38,6 @@ struct Index<'a> {
     methods: FxHashMap<String, Vec<ItemRef>>,
     /// `exported_in` per (module file, name).
     exported_memo: RefCell<FxHashMap<(u32, String), Vec<ItemRef>>>,
-}
-
-/// Whether `name` is a method of a built-in type of `language` (Python's
-/// dict, list, str, set, file; JavaScript's Array, Map, Set, String,
-/// Promise, Object): the unique-name rule does not apply to it.
-fn builtin_method(language: Language, name: &str) -> bool {
-    match language {
-        Language::Python => PYTHON_BUILTIN_METHODS.contains(&name),
-        Language::JavaScript | Language::TypeScript | Language::Tsx => {
-            ECMA_BUILTIN_METHODS.contains(&name)
-        }
-        _ => false,
-    }
-}
-
-const PYTHON_BUILTIN_METHODS: &[&str] = &[
-    "append",
-    "extend",
-    "insert",
-    "remove",
-    "pop",
-    "clear",
-    "copy",
-    "count",
-    "index",
-    "reverse",
-    "sort",
-    "items",
-    "keys",
-    "values",
-    "get",
-    "setdefault",
-    "update",
-    "popitem",
-    "add",
-    "discard",
-    "union",
-    "intersection",
-    "difference",
-    "issubset",
-    "issuperset",
-    "split",
-    "rsplit",
-    "splitlines",
-    "join",
-    "strip",
-    "lstrip",
-    "rstrip",
-    "lower",
-    "upper",
-    "startswith",
-    "endswith",
-    "replace",
-    "find",
-    "rfind",
-    "format",
-    "encode",
-    "decode",
-    "read",
-    "readline",
-    "readlines",
-    "write",
-    "writelines",
-    "close",
-    "flush",
-    "seek",
-    "tell",
-    "isdigit",
-    "isalpha",
-    "isspace",
-    "title",
-    "capitalize",
-    "partition",
-    "rpartition",
-    "__enter__",
-    "__exit__",
-    "__init__",
-    "__call__",
-    "__iter__",
-    "__next__",
-    "__len__",
-    "__getitem__",
-    "__setitem__",
-    "__contains__",
-    "__eq__",
-    "__hash__",
-    "__repr__",
-    "__str__",
-];
-
-const ECMA_BUILTIN_METHODS: &[&str] = &[
-    "push",
-    "pop",
-    "shift",
-    "unshift",
-    "slice",
-    "splice",
-    "concat",
-    "indexOf",
-    "lastIndexOf",
-    "includes",
-    "find",
-    "findIndex",
-    "filter",
-    "map",
-    "forEach",
-    "reduce",
-    "reduceRight",
-    "some",
-    "every",
-    "sort",
-    "reverse",
-    "join",
-    "flat",
-    "flatMap",
-    "fill",
-    "at",
-    "keys",
-    "values",
-    "entries",
-    "get",
-    "set",
-    "has",
-    "add",
-    "delete",
-    "clear",
-    "then",
-    "catch",
-    "finally",
-    "toString",
-    "valueOf",
-    "call",
-    "apply",
-    "bind",
-    "split",
-    "trim",
-    "replace",
-    "startsWith",
-    "endsWith",
-    "toLowerCase",
-    "toUpperCase",
-    "substring",
-    "charAt",
-    "match",
-    "test",
-    "exec",
-    "next",
-    "return",
-    "throw",
-    "hasOwnProperty",
-    "assign",
-    "freeze",
-];
-
-/// Most re-exports followed from one module (`export *` of `export *` ...).
-const MAX_REEXPORT_HOPS: usize = 8;
-
-fn dir_of(path: &str) -> &str {
-    path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
-}
-
-/// Joins a relative specifier onto a directory, folding `.` and `..`.
-fn join_relative(dir: &str, spec: &str) -> String {
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
-    for part in spec.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    parts.join("/")
 }
 
 pub(super) fn resolve_generic(
@@ -279,115 +113,6 @@ impl<'a> Index<'a> {
         }
     }
 
-    /// The files an import specifier names, if they are in the tree.
-    fn module_files_of(&self, from: &str, spec: &str) -> Vec<u32> {
-        let dir = dir_of(from);
-        let candidates: Vec<String> = match self.language {
-            Language::Python => {
-                let dots = spec.chars().take_while(|c| *c == '.').count();
-                let rest = spec[dots..].replace('.', "/");
-                let base = if dots > 0 {
-                    let mut base = dir.to_string();
-                    for _ in 1..dots {
-                        base = dir_of(&base).to_string();
-                    }
-                    join_relative(&base, &rest)
-                } else {
-                    rest
-                };
-                vec![format!("{base}.py"), format!("{base}/__init__.py")]
-            }
-            Language::JavaScript | Language::TypeScript | Language::Tsx => {
-                if !spec.starts_with('.') {
-                    return Vec::new();
-                }
-                let base = join_relative(dir, spec);
-                [
-                    "",
-                    ".ts",
-                    ".tsx",
-                    ".js",
-                    ".jsx",
-                    ".mjs",
-                    "/index.ts",
-                    "/index.js",
-                ]
-                .iter()
-                .map(|ext| format!("{base}{ext}"))
-                .collect()
-            }
-            Language::C => {
-                if spec.starts_with('<') {
-                    return Vec::new();
-                }
-                vec![join_relative(dir, spec), spec.to_string()]
-            }
-            Language::Zig => {
-                if !spec.ends_with(".zig") {
-                    return Vec::new();
-                }
-                vec![join_relative(dir, spec)]
-            }
-            Language::Go => {
-                // A Go import path ends with the package directory.
-                let mut found: Vec<(usize, &String)> = self
-                    .module_files
-                    .keys()
-                    .filter(|d| {
-                        !d.is_empty() && (spec == d.as_str() || spec.ends_with(&format!("/{d}")))
-                    })
-                    .map(|d| (d.len(), d))
-                    .collect();
-                found.sort();
-                return found
-                    .last()
-                    .and_then(|(_, d)| self.module_files.get(*d))
-                    .cloned()
-                    .unwrap_or_default();
-            }
-            Language::Rust => Vec::new(),
-        };
-        for candidate in &candidates {
-            if let Some(file) = self.by_path.get(candidate.as_str()) {
-                return vec![*file];
-            }
-        }
-        // Python packages under a source root (`src/pkg/mod.py`): a unique
-        // path suffix match.
-        if self.language == Language::Python && !spec.starts_with('.') {
-            for candidate in &candidates {
-                let suffix = format!("/{candidate}");
-                let matches: Vec<u32> = self
-                    .by_path
-                    .iter()
-                    .filter(|(path, _)| path.ends_with(&suffix))
-                    .map(|(_, file)| *file)
-                    .collect();
-                if matches.len() == 1 {
-                    return matches;
-                }
-            }
-        }
-        Vec::new()
-    }
-
-    fn top_level_in(&self, files: &[u32], name: &str) -> Vec<ItemRef> {
-        let mut keys: Vec<String> = files
-            .iter()
-            .map(|f| self.module_key(self.files[*f as usize].path))
-            .collect();
-        keys.sort();
-        keys.dedup();
-        keys.into_iter()
-            .flat_map(|key| {
-                self.top_level
-                    .get(&(key, name.to_string()))
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .collect()
-    }
-
     fn structure(&self, file: u32, out: &mut Resolution) {
         let view = &self.files[file as usize];
         let key = self.module_key(view.path);
@@ -442,69 +167,6 @@ impl<'a> Index<'a> {
                 );
             }
         }
-    }
-
-    /// A name at module level: declared, else imported by name.
-    /// Items named `name` that module files `files` define or re-export:
-    /// a package's `__init__.py` importing it (`from .utils import echo`),
-    /// a barrel module's `export { x } from './x'` or `export * from
-    /// './x'`, followed up to `MAX_REEXPORT_HOPS`, each file once.
-    fn exported_in(&self, files: &[u32], name: &str) -> Vec<ItemRef> {
-        let mut out = Vec::new();
-        for file in files {
-            let key = (*file, name.to_string());
-            if let Some(found) = self.exported_memo.borrow().get(&key) {
-                out.extend(found.iter().copied());
-                continue;
-            }
-            let mut visited = FxHashSet::default();
-            let found = self.exported_from(*file, name, 0, &mut visited);
-            out.extend(found.iter().copied());
-            self.exported_memo.borrow_mut().insert(key, found);
-        }
-        out.sort();
-        out.dedup();
-        out
-    }
-
-    fn exported_from(
-        &self,
-        file: u32,
-        name: &str,
-        depth: usize,
-        visited: &mut FxHashSet<u32>,
-    ) -> Vec<ItemRef> {
-        if !visited.insert(file) {
-            return Vec::new();
-        }
-        let declared = self.top_level_in(&[file], name);
-        if !declared.is_empty() || depth >= MAX_REEXPORT_HOPS {
-            return declared;
-        }
-        let view = &self.files[file as usize];
-        let mut out = Vec::new();
-        for import in &view.summary.imports {
-            let Some(spec) = import.path.first() else {
-                continue;
-            };
-            let (source_name, matches) = if import.glob {
-                (name, import.path.len() == 1)
-            } else {
-                match import.path.get(1) {
-                    Some(original) if import.path.len() == 2 => {
-                        (original.as_str(), import.local_name() == Some(name))
-                    }
-                    _ => (name, false),
-                }
-            };
-            if !matches || import.scope.is_some() {
-                continue;
-            }
-            for target in self.module_files_of(view.path, spec) {
-                out.extend(self.exported_from(target, source_name, depth + 1, visited));
-            }
-        }
-        out
     }
 
     /// `settle`, and for JavaScript/TypeScript a call of one class
@@ -569,66 +231,6 @@ impl<'a> Index<'a> {
             })
             .collect();
         settle(self.files, &methods, "typed_receiver")
-    }
-
-    fn name_in_module(&self, file: u32, name: &str) -> Vec<ItemRef> {
-        let view = &self.files[file as usize];
-        let declared = self.top_level_in(&[file], name);
-        if !declared.is_empty() {
-            return declared;
-        }
-        let mut out = Vec::new();
-        for import in &view.summary.imports {
-            if import.local_name() != Some(name) || import.path.len() < 2 {
-                continue;
-            }
-            let files = self.module_files_of(view.path, &import.path[0]);
-            out.extend(self.exported_in(&files, &import.path[1]));
-        }
-        out
-    }
-
-    fn imports(&self, file: u32, out: &mut Resolution) {
-        let view = &self.files[file as usize];
-        for import in &view.summary.imports {
-            out.imports.total += 1;
-            let Some(spec) = import.path.first() else {
-                out.imports.unresolved += 1;
-                continue;
-            };
-            let files = self.module_files_of(view.path, spec);
-            if files.is_empty() {
-                out.imports.external += 1;
-                continue;
-            }
-            out.imports.resolved += 1;
-            let items = match import.path.get(1) {
-                Some(name) => self.top_level_in(&files, name),
-                None => Vec::new(),
-            };
-            if items.len() == 1 {
-                out.edge(
-                    view.names.file_id,
-                    id_of(self.files, items[0]),
-                    EdgeType::Imports,
-                );
-            } else {
-                for target in files {
-                    let target_id = self.files[target as usize].names.file_id;
-                    if target_id != view.names.file_id {
-                        out.edge(view.names.file_id, target_id, EdgeType::Imports);
-                    }
-                }
-            }
-        }
-    }
-
-    fn import_binding(&self, file: u32, name: &str) -> Option<&'a Import> {
-        let view = &self.files[file as usize];
-        view.summary
-            .imports
-            .iter()
-            .find(|import| import.local_name() == Some(name))
     }
 
     fn resolve_call(&self, file: u32, call: &CallRef) -> Outcome {
