@@ -271,7 +271,9 @@ fn parse_c(text: &str) -> Vec<Imported> {
 
 /// `const name = @import("spec");` (the query captures the declaration).
 fn parse_zig(text: &str) -> Vec<Imported> {
-    let Some(spec) = quoted(text) else {
+    // `const Self = @This();`: the file itself, bound to a name.
+    let this = text.contains("@This()").then_some("@This");
+    let Some(spec) = this.or_else(|| quoted(text)) else {
         return Vec::new();
     };
     let name = text
@@ -394,6 +396,10 @@ mod tests {
         assert_eq!(
             parse_zig("const std = @import(\"std\");"),
             vec![(vec!["std".into()], Some("std".into()), false)]
+        );
+        assert_eq!(
+            parse_zig("const Parse = @This();"),
+            vec![(vec!["@This".into()], Some("Parse".into()), false)]
         );
     }
 }

@@ -145,7 +145,7 @@ impl Language {
             ),
             Language::Go => q!("go/tags.scm", "go/imports.scm"),
             Language::C => q!("c/tags.scm", "c/imports.scm"),
-            Language::Zig => q!("zig/tags.scm", "zig/imports.scm"),
+            Language::Zig => q!("zig/tags.scm", "zig/imports.scm", "zig/locals.scm"),
         }
     }
 

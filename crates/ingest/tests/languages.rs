@@ -212,3 +212,44 @@ fn zig() {
     assert_eq!(got, want, "{report}");
     assert_eq!(doc("src.list.List"), "A list.");
 }
+
+/// Zig receivers typed through a file struct (`p: *Parse` with `const
+/// Parse = @This()`, `tree: Ast` with `const Ast = @import("Ast.zig")`),
+/// a field's written type (`p.syms.pop()`), a local bound to a field
+/// (`const syms = p.syms;`), and `try Ast.parse(..)`; a namespace imported
+/// from outside the tree (`std.mem.eql`) and std's container methods on
+/// an unknown receiver make no edge.
+#[test]
+fn zig_typed_receivers() {
+    let (edges, report) = graph(&[
+        (
+            "src/Ast.zig",
+            "const Ast = @This();\nsource: []const u8,\npub fn tokenSlice_xyz(tree: Ast) void { _ = tree; }\npub fn parse(s: []const u8) !Ast { return .{ .source = s }; }\npub fn append(tree: *Ast) void { _ = tree; }\n",
+        ),
+        (
+            "src/Stack.zig",
+            "const Stack = @This();\ndepth: u32,\npub fn pop_xyz(s: *Stack) void { s.depth -= 1; }\n",
+        ),
+        (
+            "src/Parse.zig",
+            "const std = @import(\"std\");\nconst Ast = @import(\"Ast.zig\");\nconst Stack = @import(\"Stack.zig\");\nconst Parse = @This();\nsyms: Stack,\ntree: Ast,\nfn run(p: *Parse, list: anytype) !void {\n    p.tree.tokenSlice_xyz();\n    p.syms.pop_xyz();\n    const syms = p.syms;\n    syms.pop_xyz();\n    const t = try Ast.parse(\"x\");\n    t.tokenSlice_xyz();\n    _ = std.mem.eql(u8, \"a\", \"b\");\n    list.append(1);\n}\n",
+        ),
+    ]);
+    let calls: Vec<&String> = edges.iter().filter(|l| l.contains(" -calls")).collect();
+    for want in [
+        "src.Parse.run -calls_method-> src.Ast.tokenSlice_xyz",
+        "src.Parse.run -calls_method-> src.Stack.pop_xyz",
+        "src.Parse.run -calls_method-> src.Ast.parse",
+    ] {
+        assert!(
+            calls.iter().any(|l| *l == want),
+            "missing {want:?} in {calls:#?}\n{report}"
+        );
+    }
+    assert!(
+        !calls
+            .iter()
+            .any(|l| l.contains("append") || l.contains("eql")),
+        "std calls linked: {calls:#?}"
+    );
+}

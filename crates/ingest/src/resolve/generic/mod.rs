@@ -11,6 +11,7 @@
 
 mod builtins;
 mod modules;
+mod zig;
 
 use std::cell::RefCell;
 
@@ -38,6 +39,8 @@ struct Index<'a> {
     methods: FxHashMap<String, Vec<ItemRef>>,
     /// `exported_in` per (module file, name).
     exported_memo: RefCell<FxHashMap<(u32, String), Vec<ItemRef>>>,
+    /// Zig: files by stem (`Ast` -> `lib/std/zig/Ast.zig`), see `zig.rs`.
+    zig_stems: FxHashMap<String, Vec<u32>>,
 }
 
 pub(super) fn resolve_generic(
@@ -55,6 +58,7 @@ pub(super) fn resolve_generic(
         functions: FxHashMap::default(),
         methods: FxHashMap::default(),
         exported_memo: RefCell::new(FxHashMap::default()),
+        zig_stems: FxHashMap::default(),
     };
     for file in members {
         let view = &files[*file as usize];
@@ -65,6 +69,13 @@ pub(super) fn resolve_generic(
             .or_default()
             .push(*file);
         index.by_path.insert(view.path, *file);
+        if language == Language::Zig {
+            index
+                .zig_stems
+                .entry(zig::file_stem(view.path).to_string())
+                .or_default()
+                .push(*file);
+        }
         for (i, item) in view.summary.items.iter().enumerate() {
             let item_ref = ItemRef {
                 file: *file,
@@ -300,6 +311,11 @@ impl<'a> Index<'a> {
                         .unwrap_or(Outcome::Unresolved("name not in imported module"));
                 }
                 if let Some(outcome) = self.typed_receiver(file, call) {
+                    return outcome;
+                }
+                if self.language == Language::Zig
+                    && let Some(outcome) = self.zig_method(file, call)
+                {
                     return outcome;
                 }
                 // `d.items()`, `arr.push(x)`: a built-in type's method

@@ -4,6 +4,7 @@
 use rustc_hash::FxHashSet;
 
 use super::Index;
+use super::zig;
 use crate::language::Language;
 use crate::resolve::{ItemRef, Resolution, id_of};
 use crate::summary::Import;
@@ -237,6 +238,9 @@ impl<'a> Index<'a> {
                 out.imports.unresolved += 1;
                 continue;
             };
+            if spec == zig::THIS_FILE {
+                continue; // `const Self = @This();` names the file itself
+            }
             let files = self.module_files_of(view.path, spec);
             if files.is_empty() {
                 out.imports.external += 1;
