@@ -143,7 +143,7 @@ impl Language {
                 "typescript/tags.scm",
                 "typescript/locals.scm"
             ),
-            Language::Go => q!("go/tags.scm", "go/imports.scm"),
+            Language::Go => q!("go/tags.scm", "go/imports.scm", "go/locals.scm"),
             Language::C => q!("c/tags.scm", "c/imports.scm"),
             Language::Zig => q!("zig/tags.scm", "zig/imports.scm", "zig/locals.scm"),
         }

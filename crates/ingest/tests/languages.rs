@@ -253,3 +253,35 @@ fn zig_typed_receivers() {
         "std calls linked: {calls:#?}"
     );
 }
+
+/// Go receivers typed by a method receiver, a parameter, `var x T`, a
+/// composite literal, `new(T)` and what a function of the tree returns;
+/// `pkg.F()` reaches the package's function, never a method named F.
+#[test]
+fn go_typed_receivers() {
+    let (edges, report) = graph(&[
+        (
+            "store/store.go",
+            "package store\n\ntype Table struct{}\n\nfunc (t *Table) Get_xyz() int { return 1 }\n\ntype Other struct{}\n\nfunc (o Other) Get_xyz() int { return 2 }\n\nfunc Open_xyz() (*Table, error) { return &Table{}, nil }\n\nfunc (t *Table) Open_xyz() {}\n",
+        ),
+        (
+            "main.go",
+            "package main\n\nimport \"example.com/m/store\"\n\nfunc use(t *store.Table, o store.Other) int {\n\tvar v store.Other\n\tx := &store.Table{}\n\ty := new(store.Table)\n\tz, _ := store.Open_xyz()\n\treturn t.Get_xyz() + o.Get_xyz() + v.Get_xyz() + x.Get_xyz() + y.Get_xyz() + z.Get_xyz()\n}\n",
+        ),
+    ]);
+    let calls: Vec<&String> = edges.iter().filter(|l| l.contains(" -calls")).collect();
+    for want in [
+        "main.use -calls_method-> store.store.Table.Get_xyz",
+        "main.use -calls_method-> store.store.Other.Get_xyz",
+        "main.use -calls_method-> store.store.Open_xyz",
+    ] {
+        assert!(
+            calls.iter().any(|l| *l == want),
+            "missing {want:?} in {calls:#?}\n{report}"
+        );
+    }
+    assert!(
+        !calls.iter().any(|l| l.contains("Table.Open_xyz")),
+        "pkg.F linked to a method: {calls:#?}"
+    );
+}

@@ -10,6 +10,7 @@
 //! * `builtins.rs`: built-in types' method names the unique-name rule skips.
 
 mod builtins;
+mod go;
 mod modules;
 mod zig;
 
@@ -305,12 +306,22 @@ impl<'a> Index<'a> {
                     if targets.is_empty() {
                         return Outcome::External;
                     }
-                    let found = self.exported_in(&targets, &call.text);
+                    let mut found = self.exported_in(&targets, &call.text);
+                    // Go: `pkg.Name` is never a method (methods are
+                    // top-level items there, bound to a receiver type).
+                    if self.language == Language::Go {
+                        found.retain(|item| kind_of(files, *item) != ItemKind::Method);
+                    }
                     return self
                         .settle_call(&found, "module_member")
                         .unwrap_or(Outcome::Unresolved("name not in imported module"));
                 }
                 if let Some(outcome) = self.typed_receiver(file, call) {
+                    return outcome;
+                }
+                if self.language == Language::Go
+                    && let Some(outcome) = self.go_method(file, call)
+                {
                     return outcome;
                 }
                 if self.language == Language::Zig
