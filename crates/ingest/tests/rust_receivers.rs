@@ -271,6 +271,18 @@ impl Net {
 pub mod algo {
     pub fn deep_xyz() -> bool { true }
 }
+pub trait IndexTypeXyz {
+    fn index_xyz(&self) -> usize;
+}
+pub type NodeIx<Ix = u32> = Ix;
+pub fn alias_param<Ix: IndexTypeXyz>(a: NodeIx<Ix>) -> usize {
+    a.index_xyz()
+}
+pub struct Slots { next: [Plain; 2] }
+impl Slots {
+    pub fn first(&self) -> u32 { self.next[0].target_xyz() }
+    pub fn frob_unique_xyz(&self) {}
+}
 pub fn checks() {
     assert!(crate::algo::deep_xyz());
 }
@@ -280,10 +292,20 @@ pub fn checks() {
 fn generic_values_enumerate_and_macro_paths() {
     let root = tempfile::tempdir().unwrap();
     let db = tempfile::tempdir().unwrap();
-    write_tree(root.path(), &[("src/lib.rs", GENERIC)]);
+    let test = "fn helper_xyz() -> u8 { 0 }\n#[test]\nfn it_works() {\n    helper_xyz().frob_unique_xyz();\n}\n";
+    write_tree(
+        root.path(),
+        &[("src/lib.rs", GENERIC), ("tests/it.rs", test)],
+    );
     let (engine, report) = ingest_fresh(root.path(), db.path());
     let calls = call_lines(&engine);
     for edge in [
+        // `type NodeIx<Ix> = Ix`: `a` is an `Ix`, bound by IndexTypeXyz.
+        "crate::alias_param -calls_method-> crate::IndexTypeXyz::index_xyz",
+        // `self.next[0]`: an element of the array field.
+        "crate::Slots::first -calls_method-> crate::Plain::target_xyz",
+        // A test crate's unknown receiver: the library's unique method.
+        "crate::it_works -calls_method-> crate::Slots::frob_unique_xyz",
         "crate::walk -calls_method-> crate::EdgeRefXyz::target_xyz",
         "crate::Net::sum -calls_method-> crate::Plain::target_xyz",
         "crate::checks -calls-> crate::algo::deep_xyz",

@@ -211,10 +211,23 @@ impl<'a> Index<'a> {
         if let Some(outcome) = self.blanket_method(file, call) {
             return outcome;
         }
-        let candidates = self.unique_candidates[krate as usize]
+        let own = self.unique_candidates[krate as usize]
             .get(call.text.as_str())
             .map(Vec::as_slice)
             .unwrap_or(&[]);
+        // A test, bench, example or binary crate calls into its package's
+        // library too: its methods are candidates as well.
+        let with_library: Vec<ItemRef>;
+        let candidates = match self
+            .library_of(krate)
+            .and_then(|lib| self.unique_candidates[lib as usize].get(call.text.as_str()))
+        {
+            Some(library) => {
+                with_library = own.iter().chain(library).copied().collect();
+                with_library.as_slice()
+            }
+            None => own,
+        };
         match candidates.len() {
             0 => Outcome::External,
             // `other.cmp(..)` inside `cmp` delegates to another type's

@@ -120,7 +120,7 @@ impl Index<'_> {
     /// The element type of an iterable type: a std collection's first
     /// generic argument, a slice's or array's element, or the `Item` of a
     /// crate type's iterator impl.
-    fn element_of(&self, iterable: &Written) -> Option<ItemRef> {
+    pub(super) fn element_of(&self, iterable: &Written) -> Option<ItemRef> {
         let text = strip_references(iterable.text);
         if let Some(inner) = text.strip_prefix('[') {
             let element = inner.split([';', ']']).next()?;

@@ -133,6 +133,30 @@ impl<'a> Index<'a> {
         found
     }
 
+    /// The library crate of the package `krate` belongs to, when `krate`
+    /// is one of its test, bench, example or binary crates (`tests/a.rs`
+    /// -> `src`, `x/benches/b.rs` -> `x/src`).
+    pub(super) fn library_of(&self, krate: u32) -> Option<u32> {
+        let key = self.crate_keys.get(krate as usize)?;
+        let package = ["tests/", "benches/", "examples/", "src/bin/"]
+            .iter()
+            .find_map(|marker| {
+                if key.starts_with(marker) {
+                    return Some("");
+                }
+                key.find(&format!("/{marker}")).map(|at| &key[..at])
+            })?;
+        let library = if package.is_empty() {
+            "src".to_string()
+        } else {
+            format!("{package}/src")
+        };
+        self.crate_keys
+            .iter()
+            .position(|k| *k == library)
+            .map(|at| at as u32)
+    }
+
     pub(super) fn extern_crate_roots_uncached(&self, own: Option<u32>, name: &str) -> Vec<ModId> {
         let own_key = own
             .and_then(|k| self.crate_keys.get(k as usize))

@@ -17,6 +17,7 @@
 //! * `receivers.rs`: the type of a method call's receiver (typed locals,
 //!   fields, generic bounds) and the text rules that read type names.
 
+mod alias_params;
 mod calls;
 mod elements;
 mod impls;

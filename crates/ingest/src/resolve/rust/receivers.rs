@@ -171,6 +171,12 @@ impl Index<'_> {
         depth: usize,
     ) -> Option<Outcome> {
         let receiver = call.receiver.as_str();
+        // `self.next[0].m()`, `v[i].m()`: an element of what is indexed.
+        if let Some(base) = indexed_base(receiver) {
+            let written = self.declared_type(file, call.caller, base, call.line)?;
+            let element = self.element_of(&written)?;
+            return Some(self.method_of_type(element, file, call, "element_type"));
+        }
         let (type_text, module) = if let Some(field) = receiver.strip_prefix("self.") {
             if !is_identifier(field) {
                 return None;
@@ -215,6 +221,17 @@ impl Index<'_> {
                 let last = path.rsplit("::").next().unwrap_or("");
                 if STD_TYPES.contains(&last) {
                     return Some(Outcome::External);
+                }
+                // `a: NodeIndex<Ix>` with `type NodeIndex<Ix> = Ix;`.
+                if let Some(argument) = self.alias_parameter(module, type_text) {
+                    let argument = receiver_type_path(&argument);
+                    return match self.resolve_type(module, &argument) {
+                        Some(t) => Some(self.method_of_type(t, file, call, "typed_receiver")),
+                        None if is_identifier(&argument) => {
+                            self.generic_receiver(file, call, &argument, &call.text)
+                        }
+                        None => None,
+                    };
                 }
                 if is_identifier(&path) {
                     return self.generic_receiver(file, call, &path, &call.text);
@@ -273,6 +290,16 @@ fn bounds_of(header: &str, param: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// `self.next[0]` -> `self.next`, `v[i + 1]` -> `v`: the local or `self`
+/// field an indexing receiver indexes; `None` for anything else.
+fn indexed_base(receiver: &str) -> Option<&str> {
+    let inner = receiver.strip_suffix(']')?;
+    let open = inner.rfind('[')?;
+    let base = &inner[..open];
+    let field = base.strip_prefix("self.").unwrap_or(base);
+    is_identifier(field).then_some(base)
 }
 
 fn is_identifier(text: &str) -> bool {
@@ -420,6 +447,14 @@ const STD_TYPES: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn indexing_receivers_name_what_they_index() {
+        assert_eq!(indexed_base("self.next[0]"), Some("self.next"));
+        assert_eq!(indexed_base("v[i + 1]"), Some("v"));
+        assert_eq!(indexed_base("a.b[0]"), None);
+        assert_eq!(indexed_base("v"), None);
+    }
 
     #[test]
     fn receiver_types_see_through_references_and_smart_pointers() {
