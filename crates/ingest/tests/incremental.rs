@@ -382,3 +382,53 @@ fn no_change_reingest_writes_nothing_and_ids_survive_edits_elsewhere() {
     }
     assert_eq!(after.blocks.len(), before.blocks.len() + 1);
 }
+
+/// `calls_candidate` edges follow edits made elsewhere, as `calls` edges
+/// do: a bare call with two same-named functions in the crate is a
+/// candidate edge to each; removing one makes it a call edge; adding it
+/// back makes candidates again, each step equal to a fresh ingest.
+#[test]
+fn candidate_edges_follow_edits_elsewhere() {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let both = [
+        ("src/lib.rs", "pub mod a;\npub mod b;\npub mod c;\n"),
+        ("src/a.rs", "pub fn caller() {\n    parse_xyz();\n}\n"),
+        ("src/b.rs", "pub fn parse_xyz() {}\n"),
+        ("src/c.rs", "pub fn parse_xyz() {}\n"),
+    ];
+    write_tree(root.path(), &both);
+    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+    let engine = open_engine(db.path());
+    let mut ingester = Ingester::new(vfs, root.path(), options()).unwrap();
+    let same_as_fresh = |engine: &kausal_storage::Database| {
+        let fresh_db = tempfile::tempdir().unwrap();
+        let (fresh, _) = ingest_fresh(root.path(), fresh_db.path());
+        assert_eq!(edge_lines(engine), edge_lines(&fresh));
+        assert!(
+            dump(engine) == dump(&fresh),
+            "blocks differ from a fresh ingest"
+        );
+    };
+    let candidates = |engine: &kausal_storage::Database| -> Vec<String> {
+        edge_lines(engine)
+            .into_iter()
+            .filter(|l| l.contains("-calls_candidate->"))
+            .collect()
+    };
+    ingester.ingest(&engine).unwrap();
+    assert_eq!(candidates(&engine).len(), 2, "{:#?}", edge_lines(&engine));
+    same_as_fresh(&engine);
+    write_tree(root.path(), &[("src/c.rs", "pub fn other() {}\n")]);
+    ingester.ingest(&engine).unwrap();
+    assert!(candidates(&engine).is_empty());
+    assert_eq!(
+        call_lines(&engine),
+        lines(&["crate::a::caller -calls-> crate::b::parse_xyz"])
+    );
+    same_as_fresh(&engine);
+    write_tree(root.path(), &[both[3]]);
+    ingester.ingest(&engine).unwrap();
+    assert_eq!(candidates(&engine).len(), 2);
+    same_as_fresh(&engine);
+}
