@@ -61,7 +61,10 @@ fn parse(text: &str, file: &str) -> Result<Vec<Site>, String> {
         let columns: Vec<&str> = line.split('\t').collect();
         if !header_seen {
             if columns.first() != Some(&"path") {
-                return Err(format!("{}: expected the header line 'path\tline\t...'", at()));
+                return Err(format!(
+                    "{}: expected the header line 'path\tline\t...'",
+                    at()
+                ));
             }
             header_seen = true;
             continue;
@@ -143,7 +146,10 @@ pub fn score(graph: &Graph, text: &str, file: &str) -> Result<LabelScore, String
             .map(|caller| {
                 graph
                     .edges
-                    .range((caller.id, BlockId::from_u128(0))..=(caller.id, BlockId::from_u128(u128::MAX)))
+                    .range(
+                        (caller.id, BlockId::from_u128(0))
+                            ..=(caller.id, BlockId::from_u128(u128::MAX)),
+                    )
                     .map(|(_, target)| *target)
                     .filter(|target| {
                         Some(*target) == expected_func.map(|f| f.id)

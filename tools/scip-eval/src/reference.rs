@@ -190,7 +190,11 @@ enum Callee {
     /// Named function: found at call time by name, definition file and
     /// line (the first of its definitions in that file that is a block: a
     /// TypeScript overload's signatures come before its implementation).
-    Named { path: String, lines: Vec<u32> },
+    /// One symbol may be defined in several files: rust-analyzer gives a
+    /// package's integration tests (each its own crate) one namespace, so
+    /// `make_graph` of `tests/a.rs` and of `tests/b.rs` share a symbol; a
+    /// call takes the definition in its own file when there is one.
+    Named { sites: Vec<(String, Vec<u32>)> },
     /// Function by its definition site: the block is known.
     Block(BlockId),
 }
@@ -247,8 +251,11 @@ fn callees(index: &Index, sources: &[Source], funcs: &[Func]) -> (HashMap<String
             }
             let symbol = symbol_key(path, &occurrence.symbol);
             match callees.get_mut(&symbol) {
-                Some(Callee::Named { path: file, lines }) if file == path => {
-                    lines.push(line as u32 + 1);
+                Some(Callee::Named { sites }) => {
+                    match sites.iter_mut().find(|(file, _)| file == path) {
+                        Some((_, lines)) => lines.push(line as u32 + 1),
+                        None => sites.push((path.clone(), vec![line as u32 + 1])),
+                    }
                     continue;
                 }
                 Some(_) => continue,
@@ -256,8 +263,7 @@ fn callees(index: &Index, sources: &[Source], funcs: &[Func]) -> (HashMap<String
             }
             if declared.contains(&symbol) || symbol.ends_with("().") {
                 let callee = Callee::Named {
-                    path: path.clone(),
-                    lines: vec![line as u32 + 1],
+                    sites: vec![(path.clone(), vec![line as u32 + 1])],
                 };
                 callees.insert(symbol, callee);
                 continue;
@@ -278,17 +284,38 @@ fn callees(index: &Index, sources: &[Source], funcs: &[Func]) -> (HashMap<String
     (callees, by_definition)
 }
 
-/// The block a function symbol of the tree is, if any.
-fn block_of(callee: &Callee, symbol: &str, funcs: &[Func]) -> Option<BlockId> {
+/// The block a function symbol of the tree is, if any, as called from
+/// `from` (a file): its definition there, else its first.
+fn block_of(callee: &Callee, symbol: &str, funcs: &[Func], from: &str) -> Option<BlockId> {
     match callee {
         Callee::Block(id) => Some(*id),
-        Callee::Named { path, lines } => simple_name(symbol).and_then(|name| {
-            let mut blocks = lines
+        Callee::Named { sites } => {
+            let (path, lines) = sites
                 .iter()
-                .filter_map(|&line| innermost(funcs, path, line, Some(name)));
-            blocks.next().map(|f| f.id)
-        }),
+                .find(|(path, _)| path == from)
+                .or_else(|| sites.first())?;
+            site_block(path, lines, symbol, funcs)
+        }
     }
+}
+
+/// Every block a function symbol of the tree is (one per defining file).
+fn blocks_of(callee: &Callee, symbol: &str, funcs: &[Func]) -> Vec<BlockId> {
+    match callee {
+        Callee::Block(id) => vec![*id],
+        Callee::Named { sites } => sites
+            .iter()
+            .filter_map(|(path, lines)| site_block(path, lines, symbol, funcs))
+            .collect(),
+    }
+}
+
+fn site_block(path: &str, lines: &[u32], symbol: &str, funcs: &[Func]) -> Option<BlockId> {
+    let name = simple_name(symbol)?;
+    let mut blocks = lines
+        .iter()
+        .filter_map(|&line| innermost(funcs, path, line, Some(name)));
+    blocks.next().map(|f| f.id)
 }
 
 /// The reference edges of `index` over the tree at `root`.
@@ -310,7 +337,7 @@ pub fn reference_edges(index: &Index, root: &Path, funcs: &[Func]) -> Reference 
         by_definition,
         indexed: callees
             .iter()
-            .filter_map(|(symbol, callee)| block_of(callee, symbol, funcs))
+            .flat_map(|(symbol, callee)| blocks_of(callee, symbol, funcs))
             .collect(),
         ..Reference::default()
     };
@@ -334,7 +361,7 @@ pub fn reference_edges(index: &Index, root: &Path, funcs: &[Func]) -> Reference 
                 reference.top_level += 1;
                 continue;
             };
-            let callee = block_of(callee, &occurrence.symbol, funcs);
+            let callee = block_of(callee, &occurrence.symbol, funcs, path);
             let Some(callee) = callee else {
                 reference.unmapped += 1;
                 continue;
@@ -356,6 +383,35 @@ pub fn reference_edges(index: &Index, root: &Path, funcs: &[Func]) -> Reference 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_symbol_defined_in_several_files_is_the_callers_own() {
+        let func = |id: u128, path: &str, start: u32| Func {
+            id: BlockId::from_u128(id),
+            path: path.into(),
+            name: "make_graph".into(),
+            qualified: "crate::make_graph".into(),
+            start,
+            end: start + 2,
+        };
+        let funcs = [func(1, "tests/a.rs", 10), func(2, "tests/b.rs", 5)];
+        let callee = Callee::Named {
+            sites: vec![
+                ("tests/a.rs".into(), vec![10]),
+                ("tests/b.rs".into(), vec![5]),
+            ],
+        };
+        let symbol = "rust-analyzer cargo p 1 make_graph().";
+        assert_eq!(
+            block_of(&callee, symbol, &funcs, "tests/b.rs"),
+            Some(BlockId::from_u128(2))
+        );
+        assert_eq!(
+            block_of(&callee, symbol, &funcs, "src/lib.rs"),
+            Some(BlockId::from_u128(1))
+        );
+        assert_eq!(blocks_of(&callee, symbol, &funcs).len(), 2);
+    }
 
     #[test]
     fn calls_are_told_from_mentions() {
