@@ -278,6 +278,16 @@ pub type NodeIx<Ix = u32> = Ix;
 pub fn alias_param<Ix: IndexTypeXyz>(a: NodeIx<Ix>) -> usize {
     a.index_xyz()
 }
+pub fn adaptor<G: IntoEdgesXyz>(g: G) -> Vec<u32> {
+    g.edges_xyz().map(|e| e.target_xyz()).collect()
+}
+pub fn macro_trait<G: external::Walker>(g: G) -> u32 {
+    let mut sum = 0;
+    for e in g.walk_xyz() {
+        sum += e.target_xyz();
+    }
+    sum
+}
 pub struct Slots { next: [Plain; 2] }
 impl Slots {
     pub fn first(&self) -> u32 { self.next[0].target_xyz() }
@@ -304,6 +314,11 @@ fn generic_values_enumerate_and_macro_paths() {
         "crate::alias_param -calls_method-> crate::IndexTypeXyz::index_xyz",
         // `self.next[0]`: an element of the array field.
         "crate::Slots::first -calls_method-> crate::Plain::target_xyz",
+        // A closure given to an iterator adaptor binds an element.
+        "crate::adaptor -calls_method-> crate::EdgeRefXyz::target_xyz",
+        // Iterating what a generic value's method returns, whatever its
+        // bound (here a trait from elsewhere).
+        "crate::macro_trait -calls_method-> crate::EdgeRefXyz::target_xyz",
         // A test crate's unknown receiver: the library's unique method.
         "crate::it_works -calls_method-> crate::Slots::frob_unique_xyz",
         "crate::walk -calls_method-> crate::EdgeRefXyz::target_xyz",

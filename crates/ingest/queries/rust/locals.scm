@@ -25,3 +25,10 @@
   value: (call_expression
     function: (field_expression value: (_) @local.iterable field: (field_identifier) @_adaptor)
     (#eq? @_adaptor "enumerate")))
+; `it.map(|e| e.weight())`: a one-parameter closure given to an iterator
+; adaptor binds an element of the receiver (as a `for` loop would).
+(call_expression
+  function: (field_expression value: (_) @local.iterable field: (field_identifier) @_adaptor)
+  arguments: (arguments . (closure_expression
+    parameters: (closure_parameters . (identifier) @local.definition .)))
+  (#match? @_adaptor "^(map|filter|for_each|any|all|find|filter_map|flat_map|take_while|skip_while|position|inspect|map_while|max_by_key|min_by_key)$"))

@@ -11,17 +11,17 @@ use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Parser, QueryCursor, QueryMatch};
 
 mod macro_path;
+mod nodes;
 mod preproc;
 mod typed;
 
 use macro_path::macro_path_prefix;
+use nodes::{count_errors, signature};
 use typed::{RawTyped, add_typed_names, local_value_call};
 
 use crate::imports::parse_import;
 use crate::language::{Language, Role};
-use crate::limits::{
-    MAX_DOC_BYTES, MAX_ENTRIES_PER_FILE, MAX_ITEM_DEPTH, MAX_NAME_BYTES, MAX_SIGNATURE_BYTES,
-};
+use crate::limits::{MAX_DOC_BYTES, MAX_ENTRIES_PER_FILE, MAX_ITEM_DEPTH, MAX_NAME_BYTES};
 use crate::summary::{CallKind, CallRef, Import, Item, ItemKind, Summary};
 use crate::text::{cut, first_doc_line, normalize_path_text, normalize_type_text};
 
@@ -659,57 +659,6 @@ fn enclosing_of_positions(ranges: &[(usize, usize)], positions: &[usize]) -> Vec
         result.push(stack.last().map(|p| *p as u32));
     }
     result
-}
-
-/// ERROR and MISSING nodes, counted with a cursor (no recursion), only
-/// descending into subtrees that contain an error.
-fn count_errors(root: Node) -> u32 {
-    let mut cursor = root.walk();
-    let mut count = 0u32;
-    loop {
-        let node = cursor.node();
-        if node.is_error() || node.is_missing() {
-            count = count.saturating_add(1);
-        }
-        if node.has_error() && !node.is_error() && cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                return count;
-            }
-        }
-    }
-}
-
-/// The item's header: its text up to the body, whitespace collapsed.
-fn signature(node: Node, body: Option<Node>, source: &str) -> String {
-    let start = node.start_byte();
-    let end = match body {
-        Some(body) if body.start_byte() >= start => body.start_byte(),
-        // A Rust type alias is all signature, however many lines it takes
-        // (`pub type DiMatrix<\n N, ...> = MatrixGraph<..>;`).
-        _ if node.kind() == "type_item" => node.end_byte(),
-        _ => {
-            let rest = source.get(start..node.end_byte()).unwrap_or("");
-            start + rest.find('\n').unwrap_or(rest.len())
-        }
-    };
-    let raw = source.get(start..end).unwrap_or("");
-    let mut out = String::with_capacity(raw.len().min(MAX_SIGNATURE_BYTES));
-    for word in raw.split_whitespace() {
-        if out.len() + word.len() + 1 > MAX_SIGNATURE_BYTES {
-            break;
-        }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out.trim_end_matches(['{', ':', ' ']).to_string()
 }
 
 /// First line of the doc comment right before an item starting at

@@ -113,13 +113,31 @@ impl Index<'_> {
     /// Whether `call`'s receiver is a value produced in generic code (see
     /// [`Self::generic_trait_method`]).
     fn generic_origin(&self, file: u32, call: &CallRef, depth: usize) -> bool {
+        // A call that resolves to a trait's method, or whose receiver is a
+        // value of a generic parameter's type (`g.edges(a)` with `g: G`,
+        // whatever G's bounds resolve to).
         let from_trait_method = |index: u32| {
-            depth < MAX_CALL_CHAIN
-                && matches!(
-                    self.resolve_call_memo(file, index, depth + 1),
-                    Outcome::Resolved(target, _)
-                        if kind_of(self.files, self.parent_of(target)) == ItemKind::Trait
-                )
+            if depth >= MAX_CALL_CHAIN {
+                return false;
+            }
+            if matches!(
+                self.resolve_call_memo(file, index, depth + 1),
+                Outcome::Resolved(target, _)
+                    if kind_of(self.files, self.parent_of(target)) == ItemKind::Trait
+            ) {
+                return true;
+            }
+            let view = &self.files[file as usize];
+            view.summary.calls.get(index as usize).is_some_and(|value| {
+                is_identifier(&value.receiver)
+                    && view
+                        .typed_local_around(value.caller, &value.receiver, value.line)
+                        .is_some_and(|t| {
+                            let path = receiver_type_path(&t.type_text);
+                            let first = path.split("::").next().unwrap_or("");
+                            is_identifier(first) && self.declares_generic(file, value, first)
+                        })
+            })
         };
         if let Some(receiver_call) = call.receiver_call {
             return from_trait_method(receiver_call);

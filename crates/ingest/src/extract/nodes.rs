@@ -1,0 +1,57 @@
+//! What a syntax node says beyond its captures: how many errors a tree
+//! holds, and an item's header (its signature) up to its body.
+
+use tree_sitter::Node;
+
+use crate::limits::MAX_SIGNATURE_BYTES;
+
+/// ERROR and MISSING nodes, counted with a cursor (no recursion), only
+/// descending into subtrees that contain an error.
+pub(super) fn count_errors(root: Node) -> u32 {
+    let mut cursor = root.walk();
+    let mut count = 0u32;
+    loop {
+        let node = cursor.node();
+        if node.is_error() || node.is_missing() {
+            count = count.saturating_add(1);
+        }
+        if node.has_error() && !node.is_error() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return count;
+            }
+        }
+    }
+}
+
+/// The item's header: its text up to the body, whitespace collapsed.
+pub(super) fn signature(node: Node, body: Option<Node>, source: &str) -> String {
+    let start = node.start_byte();
+    let end = match body {
+        Some(body) if body.start_byte() >= start => body.start_byte(),
+        // A Rust type alias is all signature, however many lines it takes
+        // (`pub type DiMatrix<\n N, ...> = MatrixGraph<..>;`).
+        _ if node.kind() == "type_item" => node.end_byte(),
+        _ => {
+            let rest = source.get(start..node.end_byte()).unwrap_or("");
+            start + rest.find('\n').unwrap_or(rest.len())
+        }
+    };
+    let raw = source.get(start..end).unwrap_or("");
+    let mut out = String::with_capacity(raw.len().min(MAX_SIGNATURE_BYTES));
+    for word in raw.split_whitespace() {
+        if out.len() + word.len() + 1 > MAX_SIGNATURE_BYTES {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out.trim_end_matches(['{', ':', ' ']).to_string()
+}
