@@ -110,28 +110,6 @@ pub(super) fn resolve_rust(files: &[FileView], members: &[u32], out: &mut Resolu
         let summary = files[*file as usize].summary;
         for (i, call) in summary.calls.iter().enumerate() {
             let outcome = index.resolve_call_memo(*file, i as u32, 0);
-            if std::env::var_os("KAUSAL_DEBUG_CALLS").is_some() {
-                eprintln!(
-                    "CALL {}:{} {:?} {} recv={:?} -> {:?}",
-                    files[*file as usize].path,
-                    call.line,
-                    call.kind,
-                    call.text,
-                    call.receiver,
-                    outcome
-                );
-            }
-            if std::env::var_os("KAUSAL_DEBUG_CALLS").is_some() {
-                eprintln!(
-                    "CALL {}:{} {:?} {} recv={:?} -> {:?}",
-                    files[*file as usize].path,
-                    call.line,
-                    call.kind,
-                    call.text,
-                    call.receiver,
-                    outcome
-                );
-            }
             let source = super::caller_id(files, *file, call);
             out.record_call(files, *file, call, &outcome, source);
         }
