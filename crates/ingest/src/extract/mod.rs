@@ -291,6 +291,14 @@ impl Matched {
             if let Some(def) = self.defs.get_mut(*existing) {
                 if def.impl_trait.is_empty() {
                     def.impl_trait = impl_trait_text;
+                } else if matches!(def.kind, ItemKind::Class | ItemKind::Interface) {
+                    // `extends A implements B`: two patterns, both bases.
+                    for base in impl_trait_text.split(',').filter(|b| !b.is_empty()) {
+                        if !def.impl_trait.split(',').any(|known| known == base) {
+                            def.impl_trait.push(',');
+                            def.impl_trait.push_str(base);
+                        }
+                    }
                 }
                 if def.impl_type.is_empty() && matches!(def.kind, ItemKind::Impl | ItemKind::Method)
                 {

@@ -31,11 +31,20 @@ pub(super) struct RawTyped {
 impl RawTyped {
     /// The binding or field `node` declared with type `ty`.
     pub(super) fn of(node: Node, ty: Node, source: &str, is_field: bool) -> Self {
+        // A call as the type (`x = Foo(..)`, Python and TypeScript): its
+        // callee with empty arguments, which no cut can leave unclosed.
+        let type_text = match ty.kind() {
+            "call" | "call_expression" => match ty.child_by_field_name("function") {
+                Some(callee) => format!("{}()", cut(text_of(callee, source), 126)),
+                None => String::new(),
+            },
+            _ => cut(text_of(ty, source), 128).to_string(),
+        };
         RawTyped {
             position: node.start_byte(),
             row: node.start_position().row,
             name: text_of(node, source).to_string(),
-            type_text: cut(text_of(ty, source), 128).to_string(),
+            type_text,
             is_field,
             value: None,
             element: false,
@@ -80,7 +89,8 @@ pub(super) fn add_typed_names(
     typed.sort_by_key(|t| t.position);
     // Two patterns may type one binding: a written type and a value.
     typed.dedup_by(|later, earlier| {
-        if later.position != earlier.position {
+        // A constructor's `private x: T` is a parameter and a field.
+        if later.position != earlier.position || later.is_field != earlier.is_field {
             return false;
         }
         if earlier.type_text.is_empty() {

@@ -10,7 +10,12 @@
 //! * `builtins.rs`: built-in types' method names the unique-name rule skips.
 
 mod builtins;
+mod classes;
 mod modules;
+mod receivers;
+#[cfg(test)]
+mod tests;
+mod types;
 
 use std::cell::RefCell;
 
@@ -38,6 +43,8 @@ struct Index<'a> {
     methods: FxHashMap<String, Vec<ItemRef>>,
     /// `exported_in` per (module file, name).
     exported_memo: RefCell<FxHashMap<(u32, String), Vec<ItemRef>>>,
+    /// `bases` per class.
+    bases_memo: RefCell<FxHashMap<ItemRef, Vec<ItemRef>>>,
 }
 
 pub(super) fn resolve_generic(
@@ -55,6 +62,7 @@ pub(super) fn resolve_generic(
         functions: FxHashMap::default(),
         methods: FxHashMap::default(),
         exported_memo: RefCell::new(FxHashMap::default()),
+        bases_memo: RefCell::new(FxHashMap::default()),
     };
     for file in members {
         let view = &files[*file as usize];
@@ -173,7 +181,7 @@ impl<'a> Index<'a> {
     /// (`new Parser(..)`) is a call of its `constructor` when it declares
     /// one (a class without one has no block to call: a constructor).
     fn settle_call(&self, found: &[ItemRef], rule: &'static str) -> Option<Outcome> {
-        let outcome = settle(self.files, found, rule)?;
+        let outcome = settle(self.files, &self.one_binding(found), rule)?;
         let ecma = matches!(
             self.language,
             Language::JavaScript | Language::TypeScript | Language::Tsx
@@ -201,42 +209,9 @@ impl<'a> Index<'a> {
         }
     }
 
-    /// `x.m()` where `x` has a written type naming one class of the tree
-    /// (`subscriber: Subscriber<T>`, `const s = new Subject()`): that
-    /// class's method `m`. `None` (other rules decide) when the type is
-    /// unknown or the class has no such method of its own.
-    fn typed_receiver(&self, file: u32, call: &CallRef) -> Option<Outcome> {
-        let view = &self.files[file as usize];
-        let receiver = call.receiver.as_str();
-        if receiver.is_empty() || !receiver.chars().all(|c| c.is_alphanumeric() || c == '_') {
-            return None;
-        }
-        let typed = view.typed_local_around(call.caller, receiver, call.line)?;
-        let type_name = crate::text::normalize_type_text(&typed.type_text);
-        if type_name.is_empty() || !type_name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-            return None;
-        }
-        let mut classes = self
-            .name_in_module(file, &type_name)
-            .into_iter()
-            .filter(|item| kind_of(self.files, *item) == ItemKind::Class);
-        let (Some(class), None) = (classes.next(), classes.next()) else {
-            return None;
-        };
-        let owner = &self.files[class.file as usize];
-        let methods: Vec<ItemRef> = children_named(owner, Some(class.item), &call.text)
-            .map(|item| ItemRef {
-                file: class.file,
-                item,
-            })
-            .collect();
-        settle(self.files, &methods, "typed_receiver")
-    }
-
     fn resolve_call(&self, file: u32, call: &CallRef) -> Outcome {
         let files = self.files;
         let view = &files[file as usize];
-        let summary = view.summary;
         match call.kind {
             CallKind::Path => {
                 let name = call.text.as_str();
@@ -276,31 +251,11 @@ impl<'a> Index<'a> {
                 }
             }
             CallKind::Method => {
-                let rules = self.language.scope_rules();
-                if rules.self_receivers.contains(&call.receiver.as_str())
-                    && let Some(owner) = owner_ancestor(summary, call.caller)
-                {
-                    let own: Vec<ItemRef> = children_named(view, Some(owner), &call.text)
-                        .map(|item| ItemRef { file, item })
-                        .collect();
-                    if let Some(outcome) = settle(files, &own, "self_method") {
-                        return outcome;
-                    }
-                }
-                if let Some(import) = self.import_binding(file, &call.receiver)
-                    && import.path.len() == 1
-                {
-                    let targets = self.module_files_of(view.path, &import.path[0]);
-                    if targets.is_empty() {
-                        return Outcome::External;
-                    }
-                    let found = self.exported_in(&targets, &call.text);
-                    return self
-                        .settle_call(&found, "module_member")
-                        .unwrap_or(Outcome::Unresolved("name not in imported module"));
-                }
-                if let Some(outcome) = self.typed_receiver(file, call) {
+                if let Some(outcome) = self.receiver_rules(file, call, 0) {
                     return outcome;
+                }
+                if self.untyped_parameter(file, call) {
+                    return Outcome::Unresolved("receiver is an untyped parameter");
                 }
                 // `d.items()`, `arr.push(x)`: a built-in type's method
                 // far more often than the project's one of that name.

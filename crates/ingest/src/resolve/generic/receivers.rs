@@ -1,0 +1,278 @@
+//! Method calls whose receiver's class or module is known: `super().m()`,
+//! `self.m()` / `this.m()` / `cls.m()`, a typed local (`x: Foo`,
+//! `x = Foo()`, `x = make()` with `-> Foo`), a field of `self` / `this`
+//! (`self.x = Foo()` in a method, `private x: Foo`, a class-level `x: Foo`),
+//! the value of a call (`Foo().m()`, `innerFrom(x).subscribe()`), a module
+//! (`mod.f()`, `a.b.f()`), or a class named directly (`Base.m(self)`).
+//! The method is looked up through the class hierarchy (`classes.rs`).
+
+use rustc_hash::FxHashSet;
+
+use super::Index;
+use super::classes::{MAX_TYPE_HOPS, Target};
+use super::types::{dotted, untyped_parameter};
+use crate::language::Language;
+use crate::resolve::{ItemRef, Outcome, item_of, owner_ancestor};
+use crate::summary::{CallKind, CallRef};
+
+/// What a dotted expression (`self`, `env`, `self.stream`, `mod.sub`)
+/// evaluates to.
+enum Value {
+    /// An instance of a class of the tree.
+    Instance(ItemRef),
+    /// A module, a class or function itself, or something outside.
+    Bound(Target),
+}
+
+impl<'a> Index<'a> {
+    /// The outcome of a method call by what its receiver is; `None` when
+    /// the receiver is unknown (other rules decide).
+    pub(super) fn receiver_rules(&self, file: u32, call: &CallRef, hops: usize) -> Option<Outcome> {
+        let summary = self.files[file as usize].summary;
+        let receiver = call.receiver.as_str();
+        if self.is_super(receiver) {
+            // A base's method, or one of a base outside the tree
+            // (`Exception.__init__`).
+            let owner = owner_ancestor(summary, call.caller)?;
+            let found = self.method_in_hierarchy(ItemRef { file, item: owner }, &call.text, true);
+            return Some(found.map_or(Outcome::External, |m| Outcome::Resolved(m, "super_method")));
+        }
+        if let Some(index) = call.receiver_call {
+            let class = self.class_of_call(file, index, hops + 1)?;
+            let found = self.method_in_hierarchy(class, &call.text, false)?;
+            return Some(Outcome::Resolved(found, "typed_receiver"));
+        }
+        let segments = dotted(receiver)?;
+        let Some(value) = self.value_of_path(file, call.caller, call.line, &segments, hops) else {
+            // A local whose type is written or evident but no class of the
+            // tree (`e = threading.Event()`, `r = requests.get(..)` without
+            // a return annotation): the unique-name rule would be a guess.
+            let view = &self.files[file as usize];
+            let typed = match segments.as_slice() {
+                [name] => view.typed_local_around(call.caller, name, call.line),
+                _ => None,
+            };
+            return typed.map(|_| Outcome::Unresolved("receiver's type is no class of the tree"));
+        };
+        match value {
+            Value::Instance(class) => {
+                let found = self.method_in_hierarchy(class, &call.text, false)?;
+                let rule = match segments.as_slice() {
+                    [this] if self.language.scope_rules().self_receivers.contains(this) => {
+                        let own = found.file == class.file
+                            && item_of(self.files, found).parent == Some(class.item);
+                        if own {
+                            "self_method"
+                        } else {
+                            "inherited_method"
+                        }
+                    }
+                    _ => "typed_receiver",
+                };
+                Some(Outcome::Resolved(found, rule))
+            }
+            Value::Bound(Target::External) => Some(Outcome::External),
+            Value::Bound(Target::Module(files)) => {
+                let found = self.exported_in(&files, &call.text);
+                Some(
+                    self.settle_call(&found, "module_member")
+                        .unwrap_or(Outcome::Unresolved("name not in imported module")),
+                )
+            }
+            Value::Bound(Target::Items(items)) => {
+                // `Base.m(self)`, `Foo.create()`: the class named.
+                let class = self.class_among(&items)?;
+                let found = self.method_in_hierarchy(class, &call.text, false)?;
+                Some(Outcome::Resolved(found, "class_method"))
+            }
+        }
+    }
+
+    /// A Python method call on a parameter written without a type (a
+    /// pytest fixture, a duck-typed argument): its class is unknown, and
+    /// the unique-name rule would be a guess. TypeScript's untyped
+    /// parameters are mostly a callback's, typed by the callee, which the
+    /// unique-name rule approximates.
+    pub(super) fn untyped_parameter(&self, file: u32, call: &CallRef) -> bool {
+        if self.language != Language::Python || dotted(&call.receiver).is_none_or(|p| p.len() != 1)
+        {
+            return false;
+        }
+        let summary = self.files[file as usize].summary;
+        let mut current = call.caller;
+        while let Some(index) = current {
+            let Some(item) = summary.items.get(index as usize) else {
+                return false;
+            };
+            if item.kind.is_callable() && untyped_parameter(&item.signature, &call.receiver) {
+                return true;
+            }
+            current = item.parent;
+        }
+        false
+    }
+
+    /// `super().m()` / `super(Foo, self).m()` in Python, `super.m()` in
+    /// JavaScript and TypeScript.
+    fn is_super(&self, receiver: &str) -> bool {
+        match self.language {
+            Language::Python => receiver.starts_with("super(") && receiver.ends_with(')'),
+            Language::JavaScript | Language::TypeScript | Language::Tsx => receiver == "super",
+            _ => false,
+        }
+    }
+
+    /// What `a.b.c` evaluates to where `scope` (an item) is at `line`:
+    /// `self` / `this` is an instance of the enclosing class, a typed local
+    /// one of its type (an untyped one is unknown), any other name what
+    /// the file binds it to; each further segment a field of an instance,
+    /// or a member of a module.
+    fn value_of_path(
+        &self,
+        file: u32,
+        scope: Option<u32>,
+        line: u32,
+        segments: &[&str],
+        hops: usize,
+    ) -> Option<Value> {
+        if hops > MAX_TYPE_HOPS {
+            return None;
+        }
+        let (first, rest) = segments.split_first()?;
+        let view = &self.files[file as usize];
+        let mut value = if self.language.scope_rules().self_receivers.contains(first) {
+            Value::Instance(ItemRef {
+                file,
+                item: owner_ancestor(view.summary, scope)?,
+            })
+        } else if let Some(typed) = view.typed_local_around(scope, first, line) {
+            let class =
+                self.class_of_type(file, typed.scope, typed.line, &typed.type_text, hops + 1)?;
+            Value::Instance(class)
+        } else {
+            Value::Bound(self.binding(file, first)?)
+        };
+        for segment in rest {
+            value = match value {
+                Value::Instance(class) => {
+                    let mut visited = FxHashSet::default();
+                    Value::Instance(self.field_class(class, segment, hops + 1, &mut visited)?)
+                }
+                Value::Bound(Target::External) => return Some(Value::Bound(Target::External)),
+                Value::Bound(target) => Value::Bound(self.member(target, segment)?),
+            };
+        }
+        Some(value)
+    }
+
+    /// The class a call's callee (`Foo`, `mod.Foo`, `env.parse`, `make`)
+    /// gives its value: the class constructed, or the return annotation of
+    /// the function or method called.
+    pub(super) fn class_of_callee(
+        &self,
+        file: u32,
+        scope: Option<u32>,
+        line: u32,
+        path: &[&str],
+        hops: usize,
+    ) -> Option<ItemRef> {
+        let view = &self.files[file as usize];
+        let (last, receiver) = path.split_last()?;
+        if receiver.is_empty() {
+            if let Some(item) = crate::resolve::nested_callable(view, scope, last) {
+                return self.returned_class(ItemRef { file, item }, hops + 1);
+            }
+            let Target::Items(items) = self.binding(file, last)? else {
+                return None;
+            };
+            return self.class_of_items(&items, hops + 1);
+        }
+        match self.value_of_path(file, scope, line, receiver, hops + 1)? {
+            Value::Instance(class) => {
+                let method = self.method_in_hierarchy(class, last, false)?;
+                self.returned_class(method, hops + 1)
+            }
+            Value::Bound(Target::External) => None,
+            Value::Bound(target) => match self.member(target, last)? {
+                Target::Items(items) => self.class_of_items(&items, hops + 1),
+                _ => None,
+            },
+        }
+    }
+
+    /// The class of the value call `index` of `file` returns.
+    fn class_of_call(&self, file: u32, index: u32, hops: usize) -> Option<ItemRef> {
+        if hops > MAX_TYPE_HOPS {
+            return None;
+        }
+        let view = &self.files[file as usize];
+        let call = view.summary.calls.get(index as usize)?;
+        match (call.kind, call.receiver_call) {
+            (CallKind::Path, _) => {
+                self.class_of_callee(file, call.caller, call.line, &[&call.text], hops)
+            }
+            // `a().b()`: b's return annotation on the class a returns.
+            (CallKind::Method, Some(inner)) => {
+                let class = self.class_of_call(file, inner, hops + 1)?;
+                let method = self.method_in_hierarchy(class, &call.text, false)?;
+                self.returned_class(method, hops + 1)
+            }
+            (CallKind::Method, None) => {
+                let mut path = dotted(&call.receiver)?;
+                path.push(&call.text);
+                self.class_of_callee(file, call.caller, call.line, &path, hops)
+            }
+        }
+    }
+
+    /// The class of field `name` of `class` (or of its nearest base that
+    /// has one): its written type (`private x: Foo`, a class-level
+    /// `x: Foo`), or what a method assigns to it (`self.x = Foo()`,
+    /// `this.x = new Foo()`, `self.x = param` of a typed parameter). Every
+    /// assignment must agree.
+    fn field_class(
+        &self,
+        class: ItemRef,
+        name: &str,
+        hops: usize,
+        visited: &mut FxHashSet<ItemRef>,
+    ) -> Option<ItemRef> {
+        if !visited.insert(class) || visited.len() > 16 {
+            return None;
+        }
+        let view = &self.files[class.file as usize];
+        let summary = view.summary;
+        let mut found: Option<ItemRef> = None;
+        let mut seen = false;
+        for field in summary.fields.iter().filter(|f| f.name == name) {
+            let Some(scope) = field.scope else { continue };
+            let in_class = scope == class.item
+                || summary.items.get(scope as usize).and_then(|s| s.parent) == Some(class.item);
+            if !in_class {
+                continue;
+            }
+            seen = true;
+            // `self.x = ctx` with `ctx: Context`: the parameter's type.
+            let (text, text_scope, line) =
+                match view.typed_local(scope, &field.type_text, field.line) {
+                    Some(local) if dotted(&field.type_text).is_some_and(|p| p.len() == 1) => {
+                        (local.type_text.as_str(), local.scope, local.line)
+                    }
+                    _ => (field.type_text.as_str(), Some(scope), field.line),
+                };
+            let class_found = self.class_of_type(class.file, text_scope, line, text, hops + 1);
+            match (found, class_found) {
+                (_, None) => {}
+                (None, Some(c)) => found = Some(c),
+                (Some(a), Some(b)) if a == b => {}
+                _ => return None,
+            }
+        }
+        if seen {
+            return found;
+        }
+        self.bases(class)
+            .into_iter()
+            .find_map(|base| self.field_class(base, name, hops, visited))
+    }
+}
