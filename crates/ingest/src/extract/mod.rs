@@ -12,7 +12,7 @@ use tree_sitter::{Node, Parser, QueryCursor, QueryMatch};
 
 mod typed;
 
-use typed::{RawTyped, add_typed_names, local_value_call};
+use typed::{RawTyped, add_typed_names, contextual_parameter, local_value_call};
 
 use crate::imports::parse_import;
 use crate::language::{Language, Role};
@@ -231,6 +231,10 @@ impl Matched {
                 });
                 if let Some(ty) = captures.local_type {
                     self.typed.push(RawTyped::of(node, ty, source, false));
+                } else if let Some(text) = contextual_parameter(node, source) {
+                    let mut typed = RawTyped::of(node, node, source, false);
+                    typed.type_text = text;
+                    self.typed.push(typed);
                 }
                 if let Some((call, peel)) = captures
                     .local_value

@@ -12,7 +12,7 @@
 use rustc_hash::FxHashSet;
 
 use super::Index;
-use super::types::{TypeText, return_annotation, type_text};
+use super::types::{TypeText, parameter_type, return_annotation, type_text};
 use crate::language::Language;
 use crate::resolve::{ItemRef, children_named, item_of, kind_of, owner_ancestor};
 use crate::summary::ItemKind;
@@ -217,6 +217,24 @@ impl<'a> Index<'a> {
         let path = match type_text(text)? {
             TypeText::Called(path) => return self.class_of_callee(file, scope, line, &path, hops),
             TypeText::Named(path) => path,
+            TypeText::Argument {
+                callee,
+                new,
+                argument,
+                parameter,
+            } => {
+                let function = self.callee_function(file, scope, line, &callee, new, hops)?;
+                let signature = &item_of(self.files, function).signature;
+                let callback = parameter_type(signature, argument)?;
+                let written = parameter_type(callback, parameter)?;
+                return self.class_of_type(
+                    function.file,
+                    Some(function.item),
+                    line,
+                    written,
+                    hops + 1,
+                );
+            }
         };
         // `-> Self` / `-> te.Self` / TypeScript's `: this`.
         if matches!(path.last(), Some(&"Self") | Some(&"this")) && path.len() <= 2 {

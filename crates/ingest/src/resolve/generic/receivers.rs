@@ -10,7 +10,7 @@ use rustc_hash::FxHashSet;
 
 use super::Index;
 use super::classes::{MAX_TYPE_HOPS, Target};
-use super::types::{dotted, untyped_parameter};
+use super::types::{callback_parameter, dotted, untyped_parameter};
 use crate::language::Language;
 use crate::resolve::{ItemRef, Outcome, item_of, owner_ancestor};
 use crate::summary::{CallKind, CallRef};
@@ -52,7 +52,11 @@ impl<'a> Index<'a> {
                 [name] => view.typed_local_around(call.caller, name, call.line),
                 _ => None,
             };
-            return typed.map(|_| Outcome::Unresolved("receiver's type is no class of the tree"));
+            // A callback's parameter typed by no class (`xs.map((x) =>
+            // x.m())` on an array) is left to the unique-name rule, as
+            // before it had a type.
+            let written = typed.filter(|t| !callback_parameter(&t.type_text));
+            return written.map(|_| Outcome::Unresolved("receiver's type is no class of the tree"));
         };
         match value {
             Value::Instance(class) => {
@@ -197,6 +201,48 @@ impl<'a> Index<'a> {
                 Target::Items(items) => self.class_of_items(&items, hops + 1),
                 _ => None,
             },
+        }
+    }
+
+    /// The function or method a callee names (`operate`, `obs.map`,
+    /// `this.pipe`), or with `new` the constructor of the class it names.
+    pub(super) fn callee_function(
+        &self,
+        file: u32,
+        scope: Option<u32>,
+        line: u32,
+        path: &[&str],
+        new: bool,
+        hops: usize,
+    ) -> Option<ItemRef> {
+        let view = &self.files[file as usize];
+        let (last, receiver) = path.split_last()?;
+        let items = if receiver.is_empty() {
+            if let Some(item) = crate::resolve::nested_callable(view, scope, last) {
+                return Some(ItemRef { file, item });
+            }
+            match self.binding(file, last)? {
+                Target::Items(items) => items,
+                _ => return None,
+            }
+        } else {
+            match self.value_of_path(file, scope, line, receiver, hops + 1)? {
+                Value::Instance(class) => vec![self.method_in_hierarchy(class, last, false)?],
+                Value::Bound(target) => match self.member(target, last)? {
+                    Target::Items(items) => items,
+                    _ => return None,
+                },
+            }
+        };
+        if new {
+            let class = self.class_among(&items)?;
+            return self.method_in_hierarchy(class, "constructor", false);
+        }
+        match self.one_binding(&items).as_slice() {
+            [function] if crate::resolve::kind_of(self.files, *function).is_callable() => {
+                Some(*function)
+            }
+            _ => None,
         }
     }
 

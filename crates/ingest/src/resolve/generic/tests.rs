@@ -91,7 +91,7 @@ fn python_attributes_locals_and_returns_are_typed() {
     let edges = calls(&[
         (
             "pkg/models.py",
-            "class Session:\n    def get(self):\n        pass\n    def child(self) -> \"Session\":\n        pass\n\nclass Context:\n    def fail(self):\n        pass\n\ndef make() -> Session:\n    pass\n",
+            "class Session:\n    def get(self):\n        pass\n    def child(self) -> \"Session\":\n        pass\n\nclass Context:\n    def fail(self):\n        pass\n\ndef make() -> Session:\n    pass\n\nclass Decoy:\n    def child(self):\n        pass\n    def fail(self):\n        pass\n",
         ),
         (
             "pkg/app.py",
@@ -156,7 +156,7 @@ fn typescript_this_super_and_fields_go_through_extends() {
     let edges = calls(&[
         (
             "src/base.ts",
-            "export class Base {\n  close(): void {}\n  run(): void {}\n}\nexport class Scheduler {\n  schedule(): void {}\n}\n",
+            "export class Base {\n  close(): void {}\n  run(): void {}\n}\nexport class Scheduler {\n  schedule(): void {}\n}\nexport class Decoy {\n  close(): void {}\n  schedule(): void {}\n}\n",
         ),
         ("src/index.ts", "export * from './base';\n"),
         (
@@ -178,7 +178,7 @@ fn typescript_namespaces_and_return_types() {
     let edges = calls(&[
         (
             "src/observable.ts",
-            "export class Observable {\n  subscribe(): void {}\n  pipe(): Observable { return this; }\n}\nexport function innerFrom(x: number): Observable { return new Observable(); }\n",
+            "export class Observable {\n  subscribe(): void {}\n  pipe(): Observable { return this; }\n}\nexport function innerFrom(x: number): Observable { return new Observable(); }\nexport class Decoy {\n  subscribe(): void {}\n  pipe(): void {}\n}\n",
         ),
         (
             "src/op.ts",
@@ -189,6 +189,27 @@ fn typescript_namespaces_and_return_types() {
         "src.op.op -> src.observable.innerFrom",
         "src.op.op -> src.observable.Observable.subscribe",
         "src.op.op -> src.observable.Observable.pipe",
+    ] {
+        assert!(has(&edges, edge), "{edge} missing from {edges:?}");
+    }
+}
+
+#[test]
+fn typescript_callback_parameters_take_the_callees_parameter_types() {
+    let edges = calls(&[
+        (
+            "src/core.ts",
+            "export class Subscriber<T> {\n  complete(): void {}\n}\nexport class Observable<T> {\n  constructor(subscribe?: (this: Observable<T>, subscriber: Subscriber<T>) => void) {}\n  subscribe(): void {}\n}\nexport class Decoy {\n  complete(): void {}\n  subscribe(): void {}\n}\nexport function operate<T, R>(\n  init: (liftedSource: Observable<T>, subscriber: Subscriber<R>) => (() => void) | void\n): void {}\n",
+        ),
+        (
+            "src/op.ts",
+            "import { operate, Observable } from './core';\n\nexport function take(): void {\n  operate((source, subscriber) => {\n    source.subscribe();\n    subscriber.complete();\n  });\n}\nexport const EMPTY = () => new Observable((s) => s.complete());\n",
+        ),
+    ]);
+    for edge in [
+        "src.op.take -> src.core.Observable.subscribe",
+        "src.op.take -> src.core.Subscriber.complete",
+        "src.op.EMPTY -> src.core.Subscriber.complete",
     ] {
         assert!(has(&edges, edge), "{edge} missing from {edges:?}");
     }

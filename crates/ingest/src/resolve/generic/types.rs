@@ -12,6 +12,28 @@
 pub(super) enum TypeText<'t> {
     Named(Vec<&'t str>),
     Called(Vec<&'t str>),
+    /// A callback's parameter (`[new ]callee() => argument.parameter`,
+    /// written by extraction): typed by the callee's parameter `argument`,
+    /// a function type, whose parameter `parameter` has the type.
+    Argument {
+        callee: Vec<&'t str>,
+        new: bool,
+        argument: usize,
+        parameter: usize,
+    },
+}
+
+/// `[new ]callee() => argument.parameter` split up.
+fn callback_position(text: &str) -> Option<(&str, usize, usize)> {
+    let (call, position) = text.rsplit_once("() => ")?;
+    let (argument, parameter) = position.split_once('.')?;
+    Some((call, argument.parse().ok()?, parameter.parse().ok()?))
+}
+
+/// Whether a local's type text is the mark of a callback's parameter
+/// (whatever its callee).
+pub(super) fn callback_parameter(text: &str) -> bool {
+    callback_position(text).is_some()
 }
 
 /// Wrappers whose argument is the type a value has for method lookup:
@@ -24,6 +46,18 @@ const NOTHING: &[&str] = &["None", "null", "undefined", "void"];
 
 pub(super) fn type_text(text: &str) -> Option<TypeText<'_>> {
     let text = text.trim();
+    if let Some((call, argument, parameter)) = callback_position(text) {
+        let (new, callee) = match call.strip_prefix("new ") {
+            Some(callee) => (true, callee),
+            None => (false, call),
+        };
+        return Some(TypeText::Argument {
+            callee: dotted(callee)?,
+            new,
+            argument,
+            parameter,
+        });
+    }
     let prefix_len = text
         .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '$'))
         .unwrap_or(text.len());
@@ -100,7 +134,8 @@ fn split_top(text: &str, separator: char) -> Vec<&str> {
     for (i, c) in text.char_indices() {
         match c {
             '[' | '<' | '(' | '{' => depth += 1,
-            ']' | '>' | ')' | '}' => depth -= 1,
+            ']' | ')' | '}' => depth -= 1,
+            '>' if !text[..i].ends_with('=') => depth -= 1,
             _ if c == separator && depth == 0 => {
                 parts.push(&text[start..i]);
                 start = i + c.len_utf8();
@@ -143,6 +178,46 @@ pub(super) fn return_annotation(signature: &str) -> Option<&str> {
     (!annotation.is_empty()).then_some(annotation)
 }
 
+/// The written type of parameter `index` of a signature or function type
+/// (`f(a: A, b: (x: X) => Y)`), TypeScript's `this:` pseudo-parameter
+/// left out.
+pub(super) fn parameter_type(signature: &str, index: usize) -> Option<&str> {
+    let open = signature.find('(')?;
+    let close = closing_paren(signature, open)?;
+    let parameter = split_top(&signature[open + 1..close], ',')
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && !p.starts_with("this:") && !p.starts_with("this :"))
+        .nth(index)?;
+    let colon = top_level_find(parameter, |rest| rest.starts_with(':'))?;
+    let written = &parameter[colon + 1..];
+    // A default value (`b: number = 1`), not an arrow's `=>`.
+    let written = match top_level_find(written, |rest| {
+        rest.starts_with('=') && !rest.starts_with("=>")
+    }) {
+        Some(equals) => &written[..equals],
+        None => written,
+    };
+    let written = written.trim();
+    (!written.is_empty()).then_some(written)
+}
+
+/// The first byte index outside brackets where `at` holds for the rest.
+fn top_level_find(text: &str, at: impl Fn(&str) -> bool) -> Option<usize> {
+    let mut depth = 0i32;
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' | '<' | '(' | '{' => depth += 1,
+            ']' | ')' | '}' => depth -= 1,
+            // `=>` is no closing angle bracket.
+            '>' if !text[..i].ends_with('=') => depth -= 1,
+            _ if depth == 0 && at(&text[i..]) => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Whether `name` is a parameter written without a type in `signature`
 /// (`def f(self, env, n: int = 1)`: `self` and `env`).
 pub(super) fn untyped_parameter(signature: &str, name: &str) -> bool {
@@ -168,7 +243,7 @@ mod tests {
     fn named(text: &str) -> Option<Vec<&str>> {
         match type_text(text)? {
             TypeText::Named(path) => Some(path),
-            TypeText::Called(_) => None,
+            _ => None,
         }
     }
 
@@ -209,6 +284,27 @@ mod tests {
         assert!(untyped_parameter(signature, "kw"));
         assert!(!untyped_parameter(signature, "n"));
         assert!(!untyped_parameter(signature, "other"));
+    }
+
+    #[test]
+    fn parameter_types_and_callbacks() {
+        let operate = "export function operate<T, R>( init: (liftedSource: Observable<T>, subscriber: Subscriber<R>) => (() => void) | void ): OperatorFunction<T, R>";
+        let init = parameter_type(operate, 0).expect("init has a type");
+        assert_eq!(parameter_type(init, 1), Some("Subscriber<R>"));
+        let constructor = "constructor(subscribe?: (this: Observable<T>, subscriber: Subscriber<T>) => TeardownLogic)";
+        let subscribe = parameter_type(constructor, 0).expect("typed");
+        assert_eq!(parameter_type(subscribe, 0), Some("Subscriber<T>"));
+        assert_eq!(parameter_type("f(a, b: number = 1)", 1), Some("number"));
+        assert_eq!(parameter_type("f(a, b)", 1), None);
+        assert_eq!(
+            type_text("new Observable() => 0.1"),
+            Some(TypeText::Argument {
+                callee: vec!["Observable"],
+                new: true,
+                argument: 0,
+                parameter: 1
+            })
+        );
     }
 
     #[test]
