@@ -78,7 +78,13 @@ pub(super) fn resolve_generic(
                 file: *file,
                 item: i as u32,
             };
-            if item.parent.is_none() {
+            // A method outside any class (an object literal's, or what a
+            // syntax error leaves) is a property, no module-level name, in
+            // Python or JavaScript/TypeScript; Go's methods are declared
+            // at the top.
+            let stray_method =
+                item.kind == ItemKind::Method && !language.scope_rules().directory_is_module;
+            if item.parent.is_none() && !stray_method {
                 index
                     .top_level
                     .entry((key.clone(), item.name.clone()))

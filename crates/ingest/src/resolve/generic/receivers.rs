@@ -13,7 +13,7 @@ use super::classes::{MAX_TYPE_HOPS, Target};
 use super::types::{callback_parameter, dotted, untyped_parameter};
 use crate::language::Language;
 use crate::resolve::{ItemRef, Outcome, item_of, owner_ancestor};
-use crate::summary::{CallKind, CallRef};
+use crate::summary::{CallKind, CallRef, TypedName};
 
 /// What a dotted expression (`self`, `env`, `self.stream`, `mod.sub`)
 /// evaluates to.
@@ -272,10 +272,10 @@ impl<'a> Index<'a> {
     }
 
     /// The class of field `name` of `class` (or of its nearest base that
-    /// has one): its written type (`private x: Foo`, a class-level
-    /// `x: Foo`), or what a method assigns to it (`self.x = Foo()`,
-    /// `this.x = new Foo()`, `self.x = param` of a typed parameter). Every
-    /// assignment must agree.
+    /// has one): its type declared in the class body (`private x: Foo`, a
+    /// class-level `x: Foo`), else what methods assign to it
+    /// (`self.x = Foo()`, `this.x = new Foo()`, `self.x = param` of a
+    /// typed parameter), which must agree where they name classes.
     fn field_class(
         &self,
         class: ItemRef,
@@ -289,15 +289,27 @@ impl<'a> Index<'a> {
         let view = &self.files[class.file as usize];
         let summary = view.summary;
         let mut found: Option<ItemRef> = None;
-        let mut seen = false;
-        for field in summary.fields.iter().filter(|f| f.name == name) {
+        let fields: Vec<&TypedName> = summary
+            .fields
+            .iter()
+            .filter(|f| f.name == name)
+            .filter(|f| {
+                f.scope.is_some_and(|scope| {
+                    scope == class.item
+                        || summary.items.get(scope as usize).and_then(|s| s.parent)
+                            == Some(class.item)
+                })
+            })
+            .collect();
+        // A declaration in the class body (`atom_: IAtom`) is the type;
+        // what methods assign (`this.atom_ = new Atom()`) only without one.
+        let declared = fields.iter().any(|f| f.scope == Some(class.item));
+        let seen = !fields.is_empty();
+        for field in fields {
             let Some(scope) = field.scope else { continue };
-            let in_class = scope == class.item
-                || summary.items.get(scope as usize).and_then(|s| s.parent) == Some(class.item);
-            if !in_class {
+            if declared && scope != class.item {
                 continue;
             }
-            seen = true;
             // `self.x = ctx` with `ctx: Context`: the parameter's type.
             let (text, text_scope, line) =
                 match view.typed_local(scope, &field.type_text, field.line) {

@@ -214,3 +214,38 @@ fn typescript_callback_parameters_take_the_callees_parameter_types() {
         assert!(has(&edges, edge), "{edge} missing from {edges:?}");
     }
 }
+
+#[test]
+fn typescript_declared_fields_win_and_stray_methods_bind_nothing() {
+    let edges = calls(&[
+        (
+            "src/atom.ts",
+            "export interface IAtom {\n  reportObserved(): boolean\n}\nexport class Atom implements IAtom {\n  reportObserved(): boolean { return true; }\n}\nexport class Decoy {\n  reportObserved(): void {}\n}\nexport function init(f: () => void): void {}\n",
+        ),
+        (
+            "src/array.ts",
+            "import { Atom, IAtom, init } from './atom';\n\nexport class Admin {\n  atom_: IAtom\n  constructor() {\n    this.atom_ = new Atom();\n  }\n  length(): void {\n    this.atom_.reportObserved();\n    init(() => {});\n  }\n}\n",
+        ),
+        // An object literal's method is a property, no binding of the
+        // module: `init()` is the imported function.
+        (
+            "src/factories.ts",
+            "import { init } from './atom';\n\nconst factories = {\n  init(): void {},\n};\nexport function make(): void {\n  init();\n}\n",
+        ),
+    ]);
+    assert!(
+        has(
+            &edges,
+            "src.array.Admin.length -> src.atom.IAtom.reportObserved"
+        ),
+        "{edges:?}"
+    );
+    assert!(
+        has(&edges, "src.array.Admin.length -> src.atom.init"),
+        "{edges:?}"
+    );
+    assert!(
+        has(&edges, "src.factories.make -> src.atom.init"),
+        "{edges:?}"
+    );
+}
