@@ -47,9 +47,8 @@ impl<'a> Index<'a> {
             // A local whose type is written or evident but no class of the
             // tree (`e = threading.Event()`, `r = requests.get(..)` without
             // a return annotation): the unique-name rule would be a guess.
-            let view = &self.files[file as usize];
             let typed = match segments.as_slice() {
-                [name] => view.typed_local_around(call.caller, name, call.line),
+                [name] => self.typed_name(file, call.caller, name, call.line),
                 _ => None,
             };
             // A callback's parameter typed by no class (`xs.map((x) =>
@@ -116,6 +115,31 @@ impl<'a> Index<'a> {
         false
     }
 
+    /// The typed local `name` in scope at `line` of `scope`, else the
+    /// module-level variable `name` (`env = Environment()` at the top of
+    /// the file) when every assignment to it reads the same.
+    fn typed_name(
+        &self,
+        file: u32,
+        scope: Option<u32>,
+        name: &str,
+        line: u32,
+    ) -> Option<&'a TypedName> {
+        let view = &self.files[file as usize];
+        if let Some(local) = view.typed_local_around(scope, name, line) {
+            return Some(local);
+        }
+        let summary: &'a crate::summary::Summary = view.summary;
+        let mut globals = summary
+            .typed_locals
+            .iter()
+            .filter(|t| t.scope.is_none() && t.name == name);
+        let first = globals.next()?;
+        globals
+            .all(|other| other.type_text == first.type_text)
+            .then_some(first)
+    }
+
     /// `super().m()` / `super(Foo, self).m()` in Python, `super.m()` in
     /// JavaScript and TypeScript.
     fn is_super(&self, receiver: &str) -> bool {
@@ -149,9 +173,12 @@ impl<'a> Index<'a> {
                 file,
                 item: owner_ancestor(view.summary, scope)?,
             })
-        } else if let Some(typed) = view.typed_local_around(scope, first, line) {
+        } else if let Some(typed) = self.typed_name(file, scope, first, line) {
+            // The value is evaluated before the name is bound: in
+            // `frame = frame.soft()` the callee's `frame` is the earlier one.
+            let before = typed.line.saturating_sub(1);
             let class =
-                self.class_of_type(file, typed.scope, typed.line, &typed.type_text, hops + 1)?;
+                self.class_of_type(file, typed.scope, before, &typed.type_text, hops + 1)?;
             Value::Instance(class)
         } else {
             Value::Bound(self.binding(file, first)?)

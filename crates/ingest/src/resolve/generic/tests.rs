@@ -249,3 +249,25 @@ fn typescript_declared_fields_win_and_stray_methods_bind_nothing() {
         "{edges:?}"
     );
 }
+
+#[test]
+fn python_module_variables_and_rebinding_locals_are_typed() {
+    let edges = calls(&[
+        (
+            "pkg/env.py",
+            "class Template:\n    def render(self):\n        pass\n\nclass Environment:\n    def get_template(self) -> Template:\n        pass\n\nclass Frame:\n    def soft(self) -> \"Frame\":\n        pass\n    def inner(self) -> \"Frame\":\n        pass\n\nclass Decoy:\n    def render(self):\n        pass\n    def get_template(self):\n        pass\n    def soft(self):\n        pass\n    def inner(self):\n        pass\n",
+        ),
+        (
+            "tests/test_env.py",
+            "from pkg.env import Environment, Frame\n\ni18n_env = Environment()\n\ndef test_render():\n    tmpl = i18n_env.get_template()\n    tmpl.render()\n\ndef visit(frame: Frame):\n    frame = frame.soft()\n    frame.inner()\n",
+        ),
+    ]);
+    for edge in [
+        "tests.test_env.test_render -> pkg.env.Environment.get_template",
+        "tests.test_env.test_render -> pkg.env.Template.render",
+        "tests.test_env.visit -> pkg.env.Frame.soft",
+        "tests.test_env.visit -> pkg.env.Frame.inner",
+    ] {
+        assert!(has(&edges, edge), "{edge} missing from {edges:?}");
+    }
+}
