@@ -28,7 +28,7 @@ use super::{
 };
 use crate::language::Language;
 use crate::summary::{CallKind, CallRef, ItemKind};
-use builtins::builtin_method;
+use builtins::{builtin_function, builtin_method};
 use modules::dir_of;
 
 struct Index<'a> {
@@ -248,6 +248,9 @@ impl<'a> Index<'a> {
                     return self
                         .settle_call(&found, "import")
                         .unwrap_or(Outcome::Unresolved("imported name not in module"));
+                }
+                if builtin_function(self.language, name) {
+                    return Outcome::External;
                 }
                 let candidates = self.functions.get(name).cloned().unwrap_or_default();
                 match candidates.len() {

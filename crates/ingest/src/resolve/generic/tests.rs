@@ -271,3 +271,19 @@ fn python_module_variables_and_rebinding_locals_are_typed() {
         assert!(has(&edges, edge), "{edge} missing from {edges:?}");
     }
 }
+
+#[test]
+fn python_builtin_functions_are_not_the_trees() {
+    let edges = calls(&[
+        ("examples/termui.py", "def open():\n    pass\n"),
+        (
+            "src/utils.py",
+            "def read(path):\n    with open(path) as f:\n        return f\n",
+        ),
+        (
+            "src/shadow.py",
+            "def open(path):\n    pass\n\ndef read(path):\n    return open(path)\n",
+        ),
+    ]);
+    assert_eq!(edges, vec!["src.shadow.read -> src.shadow.open"], "{edges:?}");
+}
