@@ -163,24 +163,41 @@ impl<'a> Index<'a> {
                 file,
                 item: i as u32,
             };
-            for base in item.impl_trait.split(',') {
-                let name = base.rsplit('.').next().unwrap_or(base);
-                let found = self.name_in_module(file, name);
-                if found.len() != 1 {
-                    continue;
-                }
-                let edge_type = if kind_of(self.files, found[0]) == ItemKind::Interface {
+            // Python and JavaScript/TypeScript bases as method lookup sees
+            // them (`nodes.Node`, re-exported classes); elsewhere a name
+            // of the module.
+            let bases = if self.classes_have_bases() {
+                self.bases(item_ref)
+            } else {
+                item.impl_trait
+                    .split(',')
+                    .filter_map(|base| {
+                        let name = base.rsplit('.').next().unwrap_or(base);
+                        let found = self.name_in_module(file, name);
+                        (found.len() == 1).then(|| found[0])
+                    })
+                    .collect()
+            };
+            for base in bases {
+                let edge_type = if kind_of(self.files, base) == ItemKind::Interface {
                     EdgeType::Implements
                 } else {
                     EdgeType::Extends
                 };
                 out.edge(
                     id_of(self.files, item_ref),
-                    id_of(self.files, found[0]),
+                    id_of(self.files, base),
                     edge_type,
                 );
             }
         }
+    }
+
+    fn classes_have_bases(&self) -> bool {
+        matches!(
+            self.language,
+            Language::Python | Language::JavaScript | Language::TypeScript | Language::Tsx
+        )
     }
 
     /// `settle`, and for JavaScript/TypeScript a call of one class

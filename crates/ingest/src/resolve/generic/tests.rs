@@ -11,6 +11,11 @@ use crate::resolve::{FileView, resolve};
 /// The `calls` / `calls_method` edges of a tree, as `caller -> callee`
 /// qualified names.
 fn calls(files: &[(&str, &str)]) -> Vec<String> {
+    edges_of(files, &[EdgeType::Calls, EdgeType::CallsMethod])
+}
+
+/// The edges of `types`, as `source -> target` qualified names.
+fn edges_of(files: &[(&str, &str)], types: &[EdgeType]) -> Vec<String> {
     let mut parser = tree_sitter::Parser::new();
     let parsed: Vec<_> = files
         .iter()
@@ -35,7 +40,7 @@ fn calls(files: &[(&str, &str)]) -> Vec<String> {
     let mut out: Vec<String> = resolve(&views)
         .edges
         .iter()
-        .filter(|e| matches!(e.edge_type, EdgeType::Calls | EdgeType::CallsMethod))
+        .filter(|e| types.contains(&e.edge_type))
         .map(|e| format!("{} -> {}", names[&e.source], names[&e.target]))
         .collect();
     out.sort();
@@ -285,5 +290,25 @@ fn python_builtin_functions_are_not_the_trees() {
             "def open(path):\n    pass\n\ndef read(path):\n    return open(path)\n",
         ),
     ]);
-    assert_eq!(edges, vec!["src.shadow.read -> src.shadow.open"], "{edges:?}");
+    assert_eq!(
+        edges,
+        vec!["src.shadow.read -> src.shadow.open"],
+        "{edges:?}"
+    );
+}
+
+#[test]
+fn python_extends_edges_follow_module_attributes() {
+    let edges = edges_of(
+        &[
+            ("pkg/__init__.py", ""),
+            ("pkg/nodes.py", "class Node:\n    pass\n"),
+            (
+                "pkg/ext.py",
+                "from . import nodes\n\nclass Call(nodes.Node, metaclass=Meta):\n    pass\n",
+            ),
+        ],
+        &[EdgeType::Extends],
+    );
+    assert_eq!(edges, vec!["pkg.ext.Call -> pkg.nodes.Node"], "{edges:?}");
 }
