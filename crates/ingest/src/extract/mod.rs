@@ -17,7 +17,7 @@ mod typed;
 
 use macro_path::macro_path_prefix;
 use nodes::{count_errors, signature};
-use typed::{RawTyped, add_typed_names, local_value_call};
+use typed::{RawTyped, add_typed_names, contextual_parameter, local_value_call};
 
 use crate::imports::parse_import;
 use crate::language::{Language, Role};
@@ -248,6 +248,10 @@ impl Matched {
                 });
                 if let Some(ty) = captures.local_type {
                     self.typed.push(RawTyped::of(node, ty, source, false));
+                } else if let Some(text) = contextual_parameter(node, source) {
+                    let mut typed = RawTyped::of(node, node, source, false);
+                    typed.type_text = text;
+                    self.typed.push(typed);
                 }
                 if let Some((call, peel)) = captures
                     .local_value
@@ -308,6 +312,14 @@ impl Matched {
             if let Some(def) = self.defs.get_mut(*existing) {
                 if def.impl_trait.is_empty() {
                     def.impl_trait = impl_trait_text;
+                } else if matches!(def.kind, ItemKind::Class | ItemKind::Interface) {
+                    // `extends A implements B`: two patterns, both bases.
+                    for base in impl_trait_text.split(',').filter(|b| !b.is_empty()) {
+                        if !def.impl_trait.split(',').any(|known| known == base) {
+                            def.impl_trait.push(',');
+                            def.impl_trait.push_str(base);
+                        }
+                    }
                 }
                 if def.impl_type.is_empty() && matches!(def.kind, ItemKind::Impl | ItemKind::Method)
                 {

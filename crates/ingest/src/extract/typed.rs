@@ -31,11 +31,20 @@ pub(super) struct RawTyped {
 impl RawTyped {
     /// The binding or field `node` declared with type `ty`.
     pub(super) fn of(node: Node, ty: Node, source: &str, is_field: bool) -> Self {
+        // A call as the type (`x = Foo(..)`, Python and TypeScript): its
+        // callee with empty arguments, which no cut can leave unclosed.
+        let type_text = match ty.kind() {
+            "call" | "call_expression" => match ty.child_by_field_name("function") {
+                Some(callee) => format!("{}()", cut(text_of(callee, source), 126)),
+                None => String::new(),
+            },
+            _ => cut(text_of(ty, source), 128).to_string(),
+        };
         RawTyped {
             position: node.start_byte(),
             row: node.start_position().row,
             name: text_of(node, source).to_string(),
-            type_text: cut(text_of(ty, source), 128).to_string(),
+            type_text,
             is_field,
             value: None,
             element: false,
@@ -69,6 +78,58 @@ impl RawTyped {
     }
 }
 
+/// An untyped parameter of a function passed as an argument
+/// (`operate((source, subscriber) => ..)`, `new Observable((s) => ..)`):
+/// its type is the callee's, written on the callee's parameter. Recorded
+/// as `[new ]callee() => argument.parameter` for resolution to read.
+pub(super) fn contextual_parameter(node: Node, source: &str) -> Option<String> {
+    let mut parameter = node;
+    if node.parent()?.kind() == "required_parameter" {
+        let wrapper = node.parent()?;
+        if wrapper.child_by_field_name("type").is_some() {
+            return None;
+        }
+        parameter = wrapper;
+    }
+    let holder = parameter.parent()?;
+    let (function, parameter_index) = match holder.kind() {
+        "formal_parameters" => (holder.parent()?, named_index(holder, parameter)?),
+        "arrow_function" => (holder, 0),
+        _ => return None,
+    };
+    if !matches!(function.kind(), "arrow_function" | "function_expression") {
+        return None;
+    }
+    let arguments = function.parent()?;
+    if arguments.kind() != "arguments" {
+        return None;
+    }
+    let argument_index = named_index(arguments, function)?;
+    let call = arguments.parent()?;
+    let (new, callee) = match call.kind() {
+        "call_expression" => ("", call.child_by_field_name("function")?),
+        "new_expression" => ("new ", call.child_by_field_name("constructor")?),
+        _ => return None,
+    };
+    if !matches!(callee.kind(), "identifier" | "member_expression") {
+        return None;
+    }
+    let callee = cut(text_of(callee, source), 96);
+    Some(format!(
+        "{new}{callee}() => {argument_index}.{parameter_index}"
+    ))
+}
+
+/// The index of `child` among the named children of `parent`, comments
+/// left out.
+fn named_index(parent: Node, child: Node) -> Option<usize> {
+    let mut cursor = parent.walk();
+    parent
+        .named_children(&mut cursor)
+        .filter(|n| n.kind() != "comment")
+        .position(|n| n.id() == child.id())
+}
+
 /// Typed locals (scoped to their callable) and fields (scoped to their
 /// item), one per position.
 pub(super) fn add_typed_names(
@@ -80,7 +141,8 @@ pub(super) fn add_typed_names(
     typed.sort_by_key(|t| t.position);
     // Two patterns may type one binding: a written type and a value.
     typed.dedup_by(|later, earlier| {
-        if later.position != earlier.position {
+        // A constructor's `private x: T` is a parameter and a field.
+        if later.position != earlier.position || later.is_field != earlier.is_field {
             return false;
         }
         if earlier.type_text.is_empty() {

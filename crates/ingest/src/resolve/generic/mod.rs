@@ -10,8 +10,13 @@
 //! * `builtins.rs`: built-in types' method names the unique-name rule skips.
 
 mod builtins;
+mod classes;
 mod go;
 mod modules;
+mod receivers;
+#[cfg(test)]
+mod tests;
+mod types;
 mod zig;
 
 use std::cell::RefCell;
@@ -25,7 +30,7 @@ use super::{
 };
 use crate::language::Language;
 use crate::summary::{CallKind, CallRef, ItemKind};
-use builtins::builtin_method;
+use builtins::{builtin_function, builtin_method};
 use modules::dir_of;
 
 struct Index<'a> {
@@ -40,6 +45,8 @@ struct Index<'a> {
     methods: FxHashMap<String, Vec<ItemRef>>,
     /// `exported_in` per (module file, name).
     exported_memo: RefCell<FxHashMap<(u32, String), Vec<ItemRef>>>,
+    /// `bases` per class.
+    bases_memo: RefCell<FxHashMap<ItemRef, Vec<ItemRef>>>,
     /// Zig: files by stem (`Ast` -> `lib/std/zig/Ast.zig`), see `zig.rs`.
     zig_stems: FxHashMap<String, Vec<u32>>,
 }
@@ -59,6 +66,7 @@ pub(super) fn resolve_generic(
         functions: FxHashMap::default(),
         methods: FxHashMap::default(),
         exported_memo: RefCell::new(FxHashMap::default()),
+        bases_memo: RefCell::new(FxHashMap::default()),
         zig_stems: FxHashMap::default(),
     };
     for file in members {
@@ -82,7 +90,13 @@ pub(super) fn resolve_generic(
                 file: *file,
                 item: i as u32,
             };
-            if item.parent.is_none() {
+            // A method outside any class (an object literal's, or what a
+            // syntax error leaves) is a property, no module-level name, in
+            // Python or JavaScript/TypeScript; Go's methods are declared
+            // at the top.
+            let stray_method =
+                item.kind == ItemKind::Method && !language.scope_rules().directory_is_module;
+            if item.parent.is_none() && !stray_method {
                 index
                     .top_level
                     .entry((key.clone(), item.name.clone()))
@@ -161,31 +175,48 @@ impl<'a> Index<'a> {
                 file,
                 item: i as u32,
             };
-            for base in item.impl_trait.split(',') {
-                let name = base.rsplit('.').next().unwrap_or(base);
-                let found = self.name_in_module(file, name);
-                if found.len() != 1 {
-                    continue;
-                }
-                let edge_type = if kind_of(self.files, found[0]) == ItemKind::Interface {
+            // Python and JavaScript/TypeScript bases as method lookup sees
+            // them (`nodes.Node`, re-exported classes); elsewhere a name
+            // of the module.
+            let bases = if self.classes_have_bases() {
+                self.bases(item_ref)
+            } else {
+                item.impl_trait
+                    .split(',')
+                    .filter_map(|base| {
+                        let name = base.rsplit('.').next().unwrap_or(base);
+                        let found = self.name_in_module(file, name);
+                        (found.len() == 1).then(|| found[0])
+                    })
+                    .collect()
+            };
+            for base in bases {
+                let edge_type = if kind_of(self.files, base) == ItemKind::Interface {
                     EdgeType::Implements
                 } else {
                     EdgeType::Extends
                 };
                 out.edge(
                     id_of(self.files, item_ref),
-                    id_of(self.files, found[0]),
+                    id_of(self.files, base),
                     edge_type,
                 );
             }
         }
     }
 
+    fn classes_have_bases(&self) -> bool {
+        matches!(
+            self.language,
+            Language::Python | Language::JavaScript | Language::TypeScript | Language::Tsx
+        )
+    }
+
     /// `settle`, and for JavaScript/TypeScript a call of one class
     /// (`new Parser(..)`) is a call of its `constructor` when it declares
     /// one (a class without one has no block to call: a constructor).
     fn settle_call(&self, found: &[ItemRef], rule: &'static str) -> Option<Outcome> {
-        let outcome = settle(self.files, found, rule)?;
+        let outcome = settle(self.files, &self.one_binding(found), rule)?;
         let ecma = matches!(
             self.language,
             Language::JavaScript | Language::TypeScript | Language::Tsx
@@ -213,42 +244,9 @@ impl<'a> Index<'a> {
         }
     }
 
-    /// `x.m()` where `x` has a written type naming one class of the tree
-    /// (`subscriber: Subscriber<T>`, `const s = new Subject()`): that
-    /// class's method `m`. `None` (other rules decide) when the type is
-    /// unknown or the class has no such method of its own.
-    fn typed_receiver(&self, file: u32, call: &CallRef) -> Option<Outcome> {
-        let view = &self.files[file as usize];
-        let receiver = call.receiver.as_str();
-        if receiver.is_empty() || !receiver.chars().all(|c| c.is_alphanumeric() || c == '_') {
-            return None;
-        }
-        let typed = view.typed_local_around(call.caller, receiver, call.line)?;
-        let type_name = crate::text::normalize_type_text(&typed.type_text);
-        if type_name.is_empty() || !type_name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-            return None;
-        }
-        let mut classes = self
-            .name_in_module(file, &type_name)
-            .into_iter()
-            .filter(|item| kind_of(self.files, *item) == ItemKind::Class);
-        let (Some(class), None) = (classes.next(), classes.next()) else {
-            return None;
-        };
-        let owner = &self.files[class.file as usize];
-        let methods: Vec<ItemRef> = children_named(owner, Some(class.item), &call.text)
-            .map(|item| ItemRef {
-                file: class.file,
-                item,
-            })
-            .collect();
-        settle(self.files, &methods, "typed_receiver")
-    }
-
     fn resolve_call(&self, file: u32, call: &CallRef) -> Outcome {
         let files = self.files;
         let view = &files[file as usize];
-        let summary = view.summary;
         match call.kind {
             CallKind::Path => {
                 let name = call.text.as_str();
@@ -263,6 +261,11 @@ impl<'a> Index<'a> {
                         .get(&(key, name.to_string()))
                         .cloned()
                         .unwrap_or_default();
+                }
+                // Go: a bare `F()` is never a method (methods are top-level
+                // items there, bound to a receiver type).
+                if self.language == Language::Go {
+                    same_module.retain(|item| kind_of(files, *item) != ItemKind::Method);
                 }
                 if let Some(outcome) = self.settle_call(&same_module, "module") {
                     return outcome;
@@ -280,6 +283,9 @@ impl<'a> Index<'a> {
                         .settle_call(&found, "import")
                         .unwrap_or(Outcome::Unresolved("imported name not in module"));
                 }
+                if builtin_function(self.language, name) {
+                    return Outcome::External;
+                }
                 let candidates = self.functions.get(name).cloned().unwrap_or_default();
                 match candidates.len() {
                     0 => Outcome::External,
@@ -288,44 +294,24 @@ impl<'a> Index<'a> {
                 }
             }
             CallKind::Method => {
-                let rules = self.language.scope_rules();
-                if rules.self_receivers.contains(&call.receiver.as_str())
-                    && let Some(owner) = owner_ancestor(summary, call.caller)
-                {
-                    let own: Vec<ItemRef> = children_named(view, Some(owner), &call.text)
-                        .map(|item| ItemRef { file, item })
-                        .collect();
-                    if let Some(outcome) = settle(files, &own, "self_method") {
-                        return outcome;
-                    }
-                }
-                if let Some(import) = self.import_binding(file, &call.receiver)
-                    && import.path.len() == 1
-                {
-                    let targets = self.module_files_of(view.path, &import.path[0]);
-                    if targets.is_empty() {
-                        return Outcome::External;
-                    }
-                    let mut found = self.exported_in(&targets, &call.text);
-                    // Go: `pkg.Name` is never a method (methods are
-                    // top-level items there, bound to a receiver type).
-                    if self.language == Language::Go {
-                        found.retain(|item| kind_of(files, *item) != ItemKind::Method);
-                    }
-                    return self
-                        .settle_call(&found, "module_member")
-                        .unwrap_or(Outcome::Unresolved("name not in imported module"));
-                }
-                if let Some(outcome) = self.typed_receiver(file, call) {
+                // Go and Zig: a receiver of written or evident type first
+                // (their structs are no classes to the shared rules).
+                let typed = match self.language {
+                    Language::Go => self.go_method(file, call),
+                    Language::Zig => self.zig_typed_receiver(file, call),
+                    _ => None,
+                };
+                if let Some(outcome) = typed {
                     return outcome;
                 }
-                if self.language == Language::Go
-                    && let Some(outcome) = self.go_method(file, call)
-                {
+                if let Some(outcome) = self.receiver_rules(file, call, 0) {
                     return outcome;
+                }
+                if self.untyped_parameter(file, call) {
+                    return Outcome::Unresolved("receiver is an untyped parameter");
                 }
                 if self.language == Language::Zig
-                    && let Some(outcome) = self.zig_method(file, call)
+                    && let Some(outcome) = self.zig_unknown_receiver(file, call)
                 {
                     return outcome;
                 }

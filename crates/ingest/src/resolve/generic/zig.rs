@@ -93,16 +93,12 @@ pub(super) fn type_path(text: &str) -> Option<&str> {
 }
 
 impl Index<'_> {
-    /// Zig's method-call rules, after the shared ones and before the
-    /// unique-name rule: a receiver of known type (below); a namespace
-    /// imported from outside the tree (`std.math.maxInt(..)`, `std.mem`)
-    /// is external; so is a method of std's containers, allocators and
-    /// writers (`list.append`, `gpa.free`, `w.print`) on a receiver of
-    /// unknown type.
-    pub(super) fn zig_method(&self, file: u32, call: &CallRef) -> Option<Outcome> {
-        if let Some(outcome) = self.zig_typed_receiver(file, call) {
-            return Some(outcome);
-        }
+    /// Zig's rules for a receiver of unknown type, after the shared ones
+    /// and before the unique-name rule: a namespace imported from outside
+    /// the tree (`std.math.maxInt(..)`, `std.mem`) is external; so is a
+    /// method of std's containers, allocators and writers (`list.append`,
+    /// `gpa.free`, `w.print`).
+    pub(super) fn zig_unknown_receiver(&self, file: u32, call: &CallRef) -> Option<Outcome> {
         let head = call.receiver.split('.').next().unwrap_or("");
         if let Some(import) = self.import_binding(file, head)
             && let Some(spec) = import.path.first()
