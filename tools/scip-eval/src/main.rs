@@ -194,12 +194,16 @@ fn run(args: &Args) -> Result<(), String> {
                 &graph.funcs,
             );
             eprintln!(
-                "peer: {} edges listed, {} with an end on no kausal function block, {} distinct block pairs",
+                "peer: {} edges listed, {} with an end on no kausal function block, {} ends mapped to the block around them, {} distinct block pairs",
                 mapped.listed,
                 mapped.unmapped,
+                mapped.by_enclosing,
                 mapped.edges.len()
             );
-            peer_listed = Some((mapped.listed, mapped.unmapped));
+            for end in &mapped.unmapped_ends {
+                eprintln!("  no kausal function block at {end}");
+            }
+            peer_listed = Some((mapped.listed, mapped.unmapped, mapped.by_enclosing));
             mapped.edges
         }
     };
@@ -286,9 +290,10 @@ fn run(args: &Args) -> Result<(), String> {
             "files": graph.files,
             "ingest_seconds": graph.ingest_seconds,
         });
-        if let Some((listed, unmapped)) = peer_listed {
+        if let Some((listed, unmapped, by_enclosing)) = peer_listed {
             summary["peer_listed"] = listed.into();
             summary["peer_unmapped"] = unmapped.into();
+            summary["peer_by_enclosing"] = by_enclosing.into();
         }
         std::fs::write(path, summary.to_string()).map_err(|e| format!("write {path}: {e}"))?;
     }

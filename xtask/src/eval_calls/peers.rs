@@ -3,8 +3,9 @@
 //! directory's `tools/peers/`, run on a copy of each project's tree, and
 //! their call edges read back from their graphs as the TSV that
 //! `scip-eval --peer-edges` scores (`caller_path`, `caller_line`,
-//! `callee_path`, `callee_line` separated by tabs; paths relative to the
-//! tree, lines 1-based).
+//! `callee_path`, `callee_line`, `caller_name`, `callee_name` separated by
+//! tabs; paths relative to the tree, lines 1-based; the names let the
+//! scorer take an overload signature for its implementation).
 //! Only edges whose both ends are functions or methods in the tool's own
 //! graph are kept: an edge to a class (`new X()`, `X()`) or a Rust struct
 //! literal is no call between functions, for the tool or for kausal.
@@ -216,33 +217,71 @@ impl Peer {
         ))
     }
 
-    /// Asks the tool's graph for its call edges between functions.
+    /// Asks the tool's graph for its call edges between functions. The
+    /// answer goes to `dir/query.out`, a file: node cuts what it writes
+    /// to a pipe at 64 KiB when GitNexus exits, and a file it writes in
+    /// full.
     fn query(self, program: &Path, dir: &Path) -> Result<String, String> {
         let mut command = self.command(program, dir);
         match self {
             Peer::GitNexus => command.arg("cypher").arg(format!(
                 "MATCH (a)-[r:CodeRelation {{type: 'CALLS'}}]->(b) \
                  WHERE label(a) IN {GITNEXUS_FUNCTIONS} AND label(b) IN {GITNEXUS_FUNCTIONS} \
-                 RETURN a.filePath AS ap, a.startLine AS al, b.filePath AS bp, b.startLine AS bl"
+                 RETURN a.filePath AS ap, a.startLine AS al, b.filePath AS bp, b.startLine AS bl, \
+                 a.name AS an, b.name AS bn"
             )),
-            Peer::CodeGraphContext => command.arg("query").arg(
+            // CodeGraphContext prints the answer through rich, which wraps
+            // lines at 80 columns when its output is no terminal.
+            Peer::CodeGraphContext => command.env("COLUMNS", "1000000").arg("query").arg(
                 "MATCH (a:Function)-[r:CALLS]->(b:Function) \
-                 RETURN a.path AS ap, a.line_number AS al, b.path AS bp, b.line_number AS bl",
+                 RETURN a.path AS ap, a.line_number AS al, b.path AS bp, b.line_number AS bl, \
+                 a.name AS an, b.name AS bn",
             ),
         };
-        let output = run(&mut command, &format!("{} query", self.name()))?;
-        Ok(String::from_utf8_lossy(&output).into_owned())
+        let out_path = dir.join("query.out");
+        let out = File::create(&out_path)
+            .map_err(|error| format!("create {}: {error}", out_path.display()))?;
+        let output = command
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|error| format!("cannot start {}: {error}", program.display()))?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+            return Err(format!(
+                "{} query failed ({}): {}",
+                self.name(),
+                output.status,
+                last.unwrap_or("no message").trim()
+            ));
+        }
+        std::fs::read_to_string(&out_path)
+            .map_err(|error| format!("read {}: {error}", out_path.display()))
     }
 }
 
-/// One TSV line.
-fn tsv_line(caller: (&str, u64), callee: (&str, u64)) -> String {
-    format!("{}\t{}\t{}\t{}\n", caller.0, caller.1, callee.0, callee.1)
+/// One end of an edge: path, 1-based line, name.
+type End<'a> = (&'a str, u64, &'a str);
+
+/// One TSV line. A tab or a line break in a name (none is expected)
+/// would break the line, so it becomes a space.
+fn tsv_line(caller: End, callee: End) -> String {
+    let name = |name: &str| name.replace(['\t', '\n', '\r'], " ");
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{}\n",
+        caller.0,
+        caller.1,
+        callee.0,
+        callee.1,
+        name(caller.2),
+        name(callee.2)
+    )
 }
 
 /// The edges of `gitnexus cypher`'s answer: a JSON object whose
-/// `markdown` is a table with the columns `ap | al | bp | bl` (paths
-/// relative to the tree, 0-based start lines).
+/// `markdown` is a table with the columns `ap | al | bp | bl | an | bn`
+/// (paths relative to the tree, 0-based start lines, names).
 pub fn gitnexus_edges(stdout: &str) -> Result<String, String> {
     let start = stdout
         .find('{')
@@ -257,7 +296,7 @@ pub fn gitnexus_edges(stdout: &str) -> Result<String, String> {
         .ok_or("gitnexus cypher: no `markdown` table")?;
     let mut lines = table.lines();
     let header: Vec<&str> = lines.next().map(cells).unwrap_or_default();
-    if header != ["ap", "al", "bp", "bl"] {
+    if header != ["ap", "al", "bp", "bl", "an", "bn"] {
         return Err(format!("gitnexus cypher: unexpected columns {header:?}"));
     }
     let mut tsv = String::new();
@@ -268,10 +307,10 @@ pub fn gitnexus_edges(stdout: &str) -> Result<String, String> {
                 .map(|line| line + 1)
                 .map_err(|_| format!("gitnexus cypher: not a line number in `{line}`"))
         };
-        let [ap, al, bp, bl] = row[..] else {
-            return Err(format!("gitnexus cypher: not 4 cells: `{line}`"));
+        let [ap, al, bp, bl, an, bn] = row[..] else {
+            return Err(format!("gitnexus cypher: not 6 cells: `{line}`"));
         };
-        tsv.push_str(&tsv_line((ap, line_of(al)?), (bp, line_of(bl)?)));
+        tsv.push_str(&tsv_line((ap, line_of(al)?, an), (bp, line_of(bl)?, bn)));
     }
     Ok(tsv)
 }
@@ -283,8 +322,8 @@ fn cells(line: &str) -> Vec<&str> {
 }
 
 /// The edges of `cgc query`'s answer: log lines, then a JSON array of
-/// objects `{ap, al, bp, bl}` (absolute paths under `tree`, 1-based
-/// lines).
+/// objects `{ap, al, bp, bl, an, bn}` (absolute paths under `tree`,
+/// 1-based lines, names).
 pub fn cgc_edges(stdout: &str, tree: &Path) -> Result<String, String> {
     let start = stdout
         .lines()
@@ -296,7 +335,7 @@ pub fn cgc_edges(stdout: &str, tree: &Path) -> Result<String, String> {
     let root = format!("{}/", tree.display());
     let mut tsv = String::new();
     for row in &rows {
-        let end = |path: &str, line: &str| {
+        let end = |path: &str, line: &str, name: &str| {
             let file = row[path]
                 .as_str()
                 .ok_or_else(|| format!("cgc query: no `{path}` in {row}"))?;
@@ -304,9 +343,10 @@ pub fn cgc_edges(stdout: &str, tree: &Path) -> Result<String, String> {
             let number = row[line]
                 .as_u64()
                 .ok_or_else(|| format!("cgc query: no `{line}` in {row}"))?;
-            Ok::<(&str, u64), String>((file, number))
+            let name = row[name].as_str().unwrap_or("");
+            Ok::<End, String>((file, number, name))
         };
-        tsv.push_str(&tsv_line(end("ap", "al")?, end("bp", "bl")?));
+        tsv.push_str(&tsv_line(end("ap", "al", "an")?, end("bp", "bl", "bn")?));
     }
     Ok(tsv)
 }

@@ -124,17 +124,16 @@ fn markdown_and_json_tables() {
 
 #[test]
 fn gitnexus_answer_becomes_tsv_with_one_based_lines() {
-    let stdout = "\n  GitNexus Cypher (1.6.12)\n{\n  \"markdown\": \"| ap | al | bp | bl |\\n| --- | --- | --- | --- |\\n| src/click/parser.py | 159 | src/click/parser.py | 108 |\\n| src/a b.py | 0 | src/c.py | 7 |\",\n  \"row_count\": 2\n}\n";
+    let stdout = "\n  GitNexus Cypher (1.6.12)\n{\n  \"markdown\": \"| ap | al | bp | bl | an | bn |\\n| --- | --- | --- | --- | --- | --- |\\n| src/click/parser.py | 159 | src/click/parser.py | 108 | f | g |\\n| src/a b.py | 0 | src/c.py | 7 | h | i |\",\n  \"row_count\": 2\n}\n";
     assert_eq!(
         gitnexus_edges(stdout).unwrap(),
-        "src/click/parser.py\t160\tsrc/click/parser.py\t109\nsrc/a b.py\t1\tsrc/c.py\t8\n"
+        "src/click/parser.py\t160\tsrc/click/parser.py\t109\tf\tg\nsrc/a b.py\t1\tsrc/c.py\t8\th\ti\n"
     );
-    let empty =
-        r#"{"markdown": "| ap | al | bp | bl |\n| --- | --- | --- | --- |", "row_count": 0}"#;
+    let empty = r#"{"markdown": "| ap | al | bp | bl | an | bn |\n| --- | --- | --- | --- | --- | --- |", "row_count": 0}"#;
     assert_eq!(gitnexus_edges(empty).unwrap(), "");
     let wrong = r#"{"markdown": "| a | b |\n| --- | --- |\n| 1 | 2 |"}"#;
     assert!(gitnexus_edges(wrong).unwrap_err().contains("columns"));
-    let bad_line = r#"{"markdown": "| ap | al | bp | bl |\n| a | x | b | 1 |"}"#;
+    let bad_line = r#"{"markdown": "| ap | al | bp | bl | an | bn |\n| a | x | b | 1 | f | g |"}"#;
     assert!(
         gitnexus_edges(bad_line)
             .unwrap_err()
@@ -157,14 +156,16 @@ Services initialized.
     "ap": "/e/click/peers/cgc/tree/examples/aliases.py",
     "al": 114,
     "bp": "/e/click/peers/cgc/tree/src/click/utils.py",
-    "bl": 219
+    "bl": 219,
+    "an": "clone",
+    "bn": "echo\tx"
   }
 ]
 "#;
     let tree = Path::new("/e/click/peers/cgc/tree");
     assert_eq!(
         cgc_edges(stdout, tree).unwrap(),
-        "examples/aliases.py\t114\tsrc/click/utils.py\t219\n"
+        "examples/aliases.py\t114\tsrc/click/utils.py\t219\tclone\techo x\n"
     );
     assert_eq!(cgc_edges("log\n[]\n", tree).unwrap(), "");
     assert!(cgc_edges("log only\n", tree).is_err());
