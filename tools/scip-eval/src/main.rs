@@ -194,16 +194,16 @@ fn run(args: &Args) -> Result<(), String> {
                 &graph.funcs,
             );
             eprintln!(
-                "peer: {} edges listed, {} with an end on no kausal function block, {} ends mapped to the block around them, {} distinct block pairs",
+                "peer: {} edges listed, {} with an end on no kausal function block, {} ends mapped to a block not starting on their line (the block around a caller, an overload's implementation), {} distinct block pairs",
                 mapped.listed,
                 mapped.unmapped,
-                mapped.by_enclosing,
+                mapped.not_at_start,
                 mapped.edges.len()
             );
             for end in &mapped.unmapped_ends {
                 eprintln!("  no kausal function block at {end}");
             }
-            peer_listed = Some((mapped.listed, mapped.unmapped, mapped.by_enclosing));
+            peer_listed = Some((mapped.listed, mapped.unmapped, mapped.not_at_start));
             mapped.edges
         }
     };
@@ -290,10 +290,10 @@ fn run(args: &Args) -> Result<(), String> {
             "files": graph.files,
             "ingest_seconds": graph.ingest_seconds,
         });
-        if let Some((listed, unmapped, by_enclosing)) = peer_listed {
+        if let Some((listed, unmapped, not_at_start)) = peer_listed {
             summary["peer_listed"] = listed.into();
             summary["peer_unmapped"] = unmapped.into();
-            summary["peer_by_enclosing"] = by_enclosing.into();
+            summary["peer_not_at_start"] = not_at_start.into();
         }
         std::fs::write(path, summary.to_string()).map_err(|e| format!("write {path}: {e}"))?;
     }

@@ -68,12 +68,14 @@ pub fn parse(text: &str) -> Result<Vec<(End, End)>, String> {
 
 /// The kausal function block a peer's function is: the outermost block of
 /// the file starting on its line (a closure may start on the same line
-/// inside it), else the innermost block around the line (a peer that
-/// starts a Python function at its `def` where kausal starts it at its
-/// decorator, or the reverse within the block), else the next block of
-/// its name (an overload's implementation). `true` with the block when it
-/// starts on the line.
-pub fn block_at(funcs: &[Func], end: &End) -> Option<(BlockId, bool)> {
+/// inside it), else, for a caller, the innermost block around the line
+/// (a function kausal keeps no block for, such as a Rust closure in a
+/// `let`, whose calls the reference also gives to the block around), else
+/// the next block of its name (an overload's implementation). A callee
+/// with no block of its own is none: a call of a closure is no call of a
+/// function the reference defines. `true` with the block when it starts
+/// on the line.
+pub fn block_at(funcs: &[Func], end: &End, caller: bool) -> Option<(BlockId, bool)> {
     let starting = funcs
         .iter()
         .filter(|f| f.path == end.path && f.start == end.line)
@@ -81,7 +83,7 @@ pub fn block_at(funcs: &[Func], end: &End) -> Option<(BlockId, bool)> {
     if let Some(f) = starting {
         return Some((f.id, true));
     }
-    let around = innermost(funcs, &end.path, end.line, None);
+    let around = innermost(funcs, &end.path, end.line, None).filter(|_| caller);
     let named_next = || {
         let name = end.name.as_deref()?;
         funcs
@@ -103,9 +105,9 @@ pub struct Mapped {
     pub unmapped: usize,
     /// The ends that are no block (`path:line`), each once, for the log.
     pub unmapped_ends: BTreeSet<String>,
-    /// Ends mapped to the block around their line or the next of their
-    /// name, none starting on it.
-    pub by_enclosing: usize,
+    /// Ends mapped to the block around their line (callers) or the next
+    /// of their name, none starting on it.
+    pub not_at_start: usize,
 }
 
 /// Maps every edge of the TSV onto kausal's function blocks.
@@ -115,9 +117,12 @@ pub fn map(edges: &[(End, End)], funcs: &[Func]) -> Mapped {
         ..Mapped::default()
     };
     for (caller, callee) in edges {
-        match (block_at(funcs, caller), block_at(funcs, callee)) {
+        match (
+            block_at(funcs, caller, true),
+            block_at(funcs, callee, false),
+        ) {
             (Some((a, a_starts)), Some((b, b_starts))) => {
-                mapped.by_enclosing += usize::from(!a_starts) + usize::from(!b_starts);
+                mapped.not_at_start += usize::from(!a_starts) + usize::from(!b_starts);
                 mapped.edges.insert((a, b));
             }
             (a, b) => {
@@ -180,7 +185,7 @@ mod tests {
     }
 
     #[test]
-    fn ends_map_by_start_line_then_by_enclosing_block() {
+    fn ends_map_by_start_line_then_by_enclosing_block_or_name() {
         let funcs = vec![
             func(1, "a.py", 10, 40),
             func(2, "a.py", 10, 12), // a closure on the same line
@@ -195,6 +200,7 @@ mod tests {
                     line,
                     name: None,
                 },
+                true,
             )
         };
         assert_eq!(at("a.py", 10), Some((id_of(1), true)));
@@ -210,13 +216,25 @@ mod tests {
         let mut more = funcs.clone();
         more.push(func(5, "a.py", 47, 50));
         more.push(func(6, "a.py", 52, 60));
-        assert_eq!(block_at(&more, &overload("f6")), Some((id_of(6), false)));
-        assert_eq!(block_at(&more, &overload("f9")), None);
-        let edges = parse("a.py\t20\tb.py\t1\na.py\t20\tb.py\t2\na.py\t50\tb.py\t1\n").unwrap();
+        assert_eq!(
+            block_at(&more, &overload("f6"), false),
+            Some((id_of(6), false))
+        );
+        assert_eq!(block_at(&more, &overload("f9"), true), None);
+        // A callee inside a block but not starting one is no function.
+        let inside = End {
+            path: "a.py".into(),
+            line: 21,
+            name: None,
+        };
+        assert_eq!(block_at(&funcs, &inside, false), None);
+        let edges =
+            parse("a.py\t20\tb.py\t1\na.py\t21\tb.py\t1\na.py\t50\tb.py\t1\na.py\t20\tb.py\t2\n")
+                .unwrap();
         let mapped = map(&edges, &funcs);
-        assert_eq!(mapped.listed, 3);
-        assert_eq!(mapped.unmapped, 1);
-        assert_eq!(mapped.by_enclosing, 1);
+        assert_eq!(mapped.listed, 4);
+        assert_eq!(mapped.unmapped, 2);
+        assert_eq!(mapped.not_at_start, 1);
         assert_eq!(
             mapped.edges.into_iter().collect::<Vec<_>>(),
             vec![(id_of(3), id_of(4))]
