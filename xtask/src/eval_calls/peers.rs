@@ -113,16 +113,30 @@ impl Peer {
         Ok((program, true))
     }
 
+    /// The first line of its `edges.tsv`: the tool, its version and the
+    /// TSV's columns. An `edges.tsv` that starts otherwise was made by
+    /// another version or query and is made again.
+    fn tsv_header(self) -> String {
+        format!(
+            "# {} {}: caller_path caller_line callee_path callee_line caller_name callee_name\n",
+            self.name(),
+            self.version()
+        )
+    }
+
     /// Runs the tool on a copy of `pdir/project` (its files, such as
     /// `.cgcignore`, stay out of the tree kausal ingests) and writes its
-    /// edges to `pdir/peers/NAME/edges.tsv`, unless that file is there.
+    /// edges to `pdir/peers/NAME/edges.tsv`, unless that file is there
+    /// with this version's header.
     /// Returns the seconds the tool took to index (when it ran now; read
     /// back from `index.seconds` otherwise) and whether it ran now.
     pub fn edges(self, program: &Path, pdir: &Path) -> Result<(Option<f64>, bool), String> {
         let dir = pdir.join("peers").join(self.name());
         let tsv = dir.join("edges.tsv");
         let seconds_file = dir.join("index.seconds");
-        if tsv.is_file() {
+        let header = self.tsv_header();
+        let current = std::fs::read_to_string(&tsv).is_ok_and(|text| text.starts_with(&header));
+        if current {
             let seconds = std::fs::read_to_string(&seconds_file)
                 .ok()
                 .and_then(|text| text.trim().parse().ok());
@@ -152,7 +166,7 @@ impl Peer {
             Peer::CodeGraphContext => cgc_edges(&text, &tree)?,
         };
         let partial = dir.join("edges.tsv.partial");
-        std::fs::write(&partial, edges)
+        std::fs::write(&partial, header + &edges)
             .map_err(|error| format!("write {}: {error}", partial.display()))?;
         std::fs::rename(&partial, &tsv)
             .map_err(|error| format!("move {}: {error}", partial.display()))?;
