@@ -87,6 +87,10 @@ struct EvalCallsOptions {
     /// of them are in its edges.txt).
     #[arg(long, value_name = "N", default_value_t = 0)]
     show: usize,
+    /// Also install and run the peer tools (GitNexus, CodeGraphContext)
+    /// on each project and score their call edges the same way.
+    #[arg(long)]
+    peers: bool,
 }
 
 /// Options of `cargo xtask benchmark`.
@@ -482,6 +486,7 @@ fn main() -> ExitCode {
             project: options.project,
             dir: options.dir,
             show: options.show,
+            peers: options.peers,
         }),
     }
 }

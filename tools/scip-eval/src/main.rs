@@ -6,8 +6,10 @@
 //! one project.
 //!
 //! Usage: scip-eval <project dir> <index.scip> [--json FILE] [--edges FILE]
-//! [--show N] (`SCIP_EVAL_DUMP=path/in/index.rs` prints that document's
-//! occurrences instead.)
+//! [--show N] [--peer-edges TSV] (`SCIP_EVAL_DUMP=path/in/index.rs` prints
+//! that document's occurrences instead.) With `--peer-edges`, a peer tool's
+//! edges (`peer.rs`) are scored in place of kausal's, mapped onto kausal's
+//! function blocks; kausal still ingests the tree for those blocks.
 //!
 //! Reference edges (`reference.rs`): every non-definition occurrence of a
 //! function or method symbol defined in the index, followed in the source
@@ -20,6 +22,7 @@
 //! indexer left out: a `cfg` that is off) are counted apart.
 
 mod labels;
+mod peer;
 mod reference;
 
 use std::collections::{BTreeSet, HashMap};
@@ -67,17 +70,20 @@ struct Args {
     json: Option<String>,
     edges: Option<String>,
     show: usize,
+    peer_edges: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut positional = Vec::new();
-    let (mut json, mut edges, mut show, mut labels) = (None, None, 4000, None);
+    let (mut json, mut edges, mut show) = (None, None, 4000);
+    let (mut labels, mut peer_edges) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--json" => json = args.next(),
             "--edges" => edges = args.next(),
             "--labels" => labels = args.next(),
+            "--peer-edges" => peer_edges = args.next(),
             "--show" => show = args.next().and_then(|n| n.parse().ok()).unwrap_or(show),
             _ => positional.push(arg),
         }
@@ -93,9 +99,10 @@ fn parse_args() -> Result<Args, String> {
             json,
             edges,
             show,
+            peer_edges,
         }),
         Err(_) => Err(
-            "usage: scip-eval <project dir> (<index.scip> | --labels FILE.tsv) [--json FILE] [--edges FILE] [--show N]"
+            "usage: scip-eval <project dir> (<index.scip> [--peer-edges TSV] | --labels FILE.tsv) [--json FILE] [--edges FILE] [--show N]"
                 .into(),
         ),
     }
@@ -226,16 +233,38 @@ fn run(args: &Args) -> Result<(), String> {
     }
     let graph = ingest(root)?;
     let reference = reference::reference_edges(&index, root, &graph.funcs);
+    let mut peer_listed = None;
+    let edges = match &args.peer_edges {
+        None => graph.edges.clone(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("read {path}: {e}"))?;
+            let mapped = peer::map(
+                &peer::parse(&text).map_err(|e| format!("{path}: {e}"))?,
+                &graph.funcs,
+            );
+            eprintln!(
+                "peer: {} edges listed, {} with an end on no kausal function block, {} ends mapped to a block not starting on their line (the block around a caller, an overload's implementation), {} distinct block pairs",
+                mapped.listed,
+                mapped.unmapped,
+                mapped.not_at_start,
+                mapped.edges.len()
+            );
+            for end in &mapped.unmapped_ends {
+                eprintln!("  no kausal function block at {end}");
+            }
+            peer_listed = Some((mapped.listed, mapped.unmapped, mapped.not_at_start));
+            mapped.edges
+        }
+    };
     // kausal's edges from or to code the indexer left out have no
     // reference edges to meet: counted apart, not as false positives, so
     // both sides are compared on the same code.
-    let ours: BTreeSet<(BlockId, BlockId)> = graph
-        .edges
+    let ours: BTreeSet<(BlockId, BlockId)> = edges
         .iter()
         .filter(|(a, b)| reference.indexed.contains(a) && reference.indexed.contains(b))
         .copied()
         .collect();
-    let outside_index = graph.edges.len() - ours.len();
+    let outside_index = edges.len() - ours.len();
     let ours = &ours;
     let hit = ours
         .iter()
@@ -295,7 +324,7 @@ fn run(args: &Args) -> Result<(), String> {
         std::fs::write(path, &listing).map_err(|e| format!("write {path}: {e}"))?;
     }
     if let Some(path) = &args.json {
-        let summary = serde_json::json!({
+        let mut summary = serde_json::json!({
             "ours": ours.len(),
             "reference": reference.edges.len(),
             "both": hit,
@@ -310,6 +339,11 @@ fn run(args: &Args) -> Result<(), String> {
             "files": graph.files,
             "ingest_seconds": graph.ingest_seconds,
         });
+        if let Some((listed, unmapped, not_at_start)) = peer_listed {
+            summary["peer_listed"] = listed.into();
+            summary["peer_unmapped"] = unmapped.into();
+            summary["peer_not_at_start"] = not_at_start.into();
+        }
         std::fs::write(path, summary.to_string()).map_err(|e| format!("write {path}: {e}"))?;
     }
     Ok(())

@@ -20,9 +20,15 @@
 //! reason, and the run goes on; the table is printed and written to
 //! `results.md` and `results.json` in the eval directory. Not part of
 //! `test-all`: it needs the network.
+//!
+//! With `--peers`, the peer tools ([`peers`]: GitNexus, CodeGraphContext)
+//! also index each project, in `LANGUAGE/NAME-VERSION/peers/TOOL/`, and
+//! their edges are scored by the same scorer against the same reference;
+//! a peer that fails on a project leaves a note in its row.
 
 mod corpus;
 mod hand;
+mod peers;
 mod steps;
 mod table;
 #[cfg(test)]
@@ -34,7 +40,8 @@ use std::time::Instant;
 
 pub use corpus::Language;
 use corpus::Project;
-use table::Row;
+use peers::{PEERS, Peer};
+use table::{PeerScore, Row};
 
 use crate::checks::workspace_root;
 
@@ -46,6 +53,8 @@ pub struct Plan {
     pub dir: PathBuf,
     /// False positives and misses printed per project.
     pub show: usize,
+    /// Also run and score the peer tools.
+    pub peers: bool,
 }
 
 /// Runs a command to the end and returns its stdout; `Err` with the last
@@ -92,6 +101,8 @@ struct Tools {
     dir: PathBuf,
     npm_bin: Option<Result<PathBuf, String>>,
     scorer: Option<Result<PathBuf, String>>,
+    /// Each peer's command, once installed (or why it is not).
+    peers: Vec<(Peer, Option<Result<PathBuf, String>>)>,
 }
 
 impl Tools {
@@ -110,6 +121,55 @@ impl Tools {
             })
             .clone()
     }
+
+    fn peer(&mut self, peer: Peer) -> Result<PathBuf, String> {
+        let tools = self.dir.join("tools");
+        let slot = self
+            .peers
+            .iter_mut()
+            .find(|(p, _)| *p == peer)
+            .map(|(_, slot)| slot);
+        let Some(slot) = slot else {
+            return Err("not asked for".into());
+        };
+        let name = format!("install {} {}", peer.name(), peer.version());
+        slot.get_or_insert_with(|| step(&name, || peer.install(&tools)))
+            .clone()
+    }
+}
+
+/// Runs each peer on the project in `pdir` and scores its edges; needs
+/// the project's index (its reference) and the scorer.
+fn evaluate_peers(label: &str, pdir: &Path, tools: &mut Tools, show: usize) -> Vec<PeerScore> {
+    let mut scores = Vec::new();
+    let peers: Vec<Peer> = tools.peers.iter().map(|(peer, _)| *peer).collect();
+    for peer in peers {
+        let mut result = PeerScore {
+            name: peer.name(),
+            version: peer.version(),
+            seconds: None,
+            score: Err("not run".into()),
+        };
+        let edges = tools.peer(peer).and_then(|program| {
+            step(&format!("{} {label}", peer.name()), || {
+                peer.edges(&program, pdir)
+            })
+        });
+        match edges {
+            Ok(seconds) => {
+                result.seconds = seconds;
+                result.score = tools.scorer().and_then(|scorer| {
+                    step(&format!("score {} {label}", peer.name()), || {
+                        steps::score(pdir, &scorer, show, Some(peer))
+                    })
+                    .map_err(|reason| format!("score: {reason}"))
+                });
+            }
+            Err(reason) => result.score = Err(reason),
+        }
+        scores.push(result);
+    }
+    scores
 }
 
 /// Fetches, indexes and scores one project.
@@ -149,10 +209,12 @@ fn evaluate(project: &Project, tools: &mut Tools, show: usize) -> Row {
         .map_err(|reason| format!("scorer: {reason}"))
         .and_then(|scorer| {
             step(&format!("score {label}"), || {
-                steps::score(&pdir, &scorer, show)
+                steps::score(&pdir, &scorer, show, None)
             })
             .map_err(|reason| format!("score: {reason}"))
         });
+    // A peer's failure is a note of its own: kausal's score stands.
+    row.peers = evaluate_peers(&label, &pdir, tools, show);
     row
 }
 
@@ -204,6 +266,11 @@ pub fn eval_calls(plan: &Plan) -> ExitCode {
         dir: workspace_root().join(&plan.dir),
         npm_bin: None,
         scorer: None,
+        peers: if plan.peers {
+            PEERS.iter().map(|&peer| (peer, None)).collect()
+        } else {
+            Vec::new()
+        },
     };
     let rows: Vec<Row> = projects
         .iter()

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime};
 
 use super::corpus::{Language, Project};
+use super::peers::Peer;
 use super::run;
 use super::table::Score;
 use crate::checks::workspace_root;
@@ -199,17 +200,32 @@ pub fn index(
     Ok((Some(seconds), true))
 }
 
-/// Scores the project in `pdir` with `scorer`, unless `pdir/score.json`
-/// is newer than both the scorer and the index (a rebuilt scorer, which a
-/// changed kausal-ingest makes, scores again) and no listing is asked for.
-/// Prints the scorer's summary and the first `show` edges of each list.
-pub fn score(pdir: &Path, scorer: &Path, show: usize) -> Result<(Score, bool), String> {
-    let json = pdir.join("score.json");
-    let index = pdir.join("index.scip");
-    let fresh = match (modified(&json), modified(scorer), modified(&index)) {
-        (Some(scored), Some(built), Some(indexed)) => scored >= built && scored >= indexed,
-        _ => false,
+/// Scores kausal's edges of the project in `pdir` (or, given a peer, the
+/// peer's edges in `pdir/peers/NAME/edges.tsv`, its results beside them)
+/// with `scorer`, unless `score.json` is newer than the scorer, the index
+/// and the peer's edges (a rebuilt scorer, which a changed kausal-ingest
+/// makes, scores again) and no listing is asked for. Prints the scorer's
+/// summary and the first `show` edges of each list.
+pub fn score(
+    pdir: &Path,
+    scorer: &Path,
+    show: usize,
+    peer: Option<Peer>,
+) -> Result<(Score, bool), String> {
+    let out = match peer {
+        Some(peer) => pdir.join("peers").join(peer.name()),
+        None => pdir.to_path_buf(),
     };
+    let json = out.join("score.json");
+    let index = pdir.join("index.scip");
+    let peer_edges = peer.map(|_| out.join("edges.tsv"));
+    let inputs = [Some(scorer), Some(index.as_path()), peer_edges.as_deref()];
+    let fresh = modified(&json).is_some_and(|scored| {
+        inputs
+            .iter()
+            .flatten()
+            .all(|input| modified(input).is_some_and(|made| scored >= made))
+    });
     if fresh && show == 0 {
         let text = std::fs::read_to_string(&json)
             .map_err(|error| format!("read {}: {error}", json.display()))?;
@@ -217,18 +233,23 @@ pub fn score(pdir: &Path, scorer: &Path, show: usize) -> Result<(Score, bool), S
             Score::from_json(&text).map_err(|error| format!("{}: {error}", json.display()))?;
         return Ok((score, false));
     }
-    let edges = pdir.join("edges.txt");
-    let output = Command::new(scorer)
+    let edges = out.join("edges.txt");
+    let mut command = Command::new(scorer);
+    command
         .arg(pdir.join("project"))
         .arg(&index)
         .arg("--json")
         .arg(&json)
         .arg("--edges")
         .arg(&edges)
-        .args(["--show", &show.to_string()])
+        .args(["--show", &show.to_string()]);
+    if let Some(peer_edges) = &peer_edges {
+        command.arg("--peer-edges").arg(peer_edges);
+    }
+    let output = command
         .output()
         .map_err(|error| format!("cannot start {}: {error}", scorer.display()))?;
-    let log_path = pdir.join("score.log");
+    let log_path = out.join("score.log");
     let mut log = output.stderr.clone();
     log.extend_from_slice(&output.stdout);
     std::fs::write(&log_path, &log)

@@ -1,6 +1,7 @@
 //! The results of `cargo xtask eval-calls`: one row per project, read from
 //! the scorer's JSON, and the table printed and written as markdown and
-//! JSON.
+//! JSON. With `--peers`, each row also holds the peer tools' scores on
+//! the same reference, in four columns per peer.
 
 use super::corpus::Project;
 
@@ -47,6 +48,17 @@ impl Score {
     }
 }
 
+/// A peer tool's score on one project, or why there is none.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeerScore {
+    pub name: &'static str,
+    pub version: &'static str,
+    /// Seconds the tool took to index the tree, when it ran.
+    pub seconds: Option<f64>,
+    /// The scorer's summary of the peer's edges (`ours` is the peer's).
+    pub score: Result<Score, String>,
+}
+
 /// One project's row: its score, or why there is none.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
@@ -56,6 +68,9 @@ pub struct Row {
     /// Seconds the indexer took when the index was made.
     pub index_seconds: Option<f64>,
     pub score: Result<Score, String>,
+    /// The peers' scores, in [`super::peers::PEERS`] order (empty without
+    /// `--peers`).
+    pub peers: Vec<PeerScore>,
 }
 
 impl Row {
@@ -66,12 +81,14 @@ impl Row {
             version: project.version,
             index_seconds: None,
             score: Err("not scored".into()),
+            peers: Vec::new(),
         }
     }
 
-    /// The row's cells, in [`HEADER`] order.
-    fn cells(&self) -> Vec<String> {
+    /// The row's cells, in [`header`] order, for the peers `peers`.
+    fn cells(&self, peers: &[&str]) -> Vec<String> {
         let seconds = |s: Option<f64>| s.map_or("-".to_string(), |s| format!("{s:.1}"));
+        let mut notes = Vec::new();
         let mut cells = vec![
             self.language.to_string(),
             self.name.to_string(),
@@ -86,21 +103,61 @@ impl Row {
                 format!("{:.3}", score.recall),
                 seconds(self.index_seconds),
                 seconds(Some(score.ingest_seconds)),
-                String::new(),
             ]),
             Err(reason) => {
                 cells.extend(["-", "-", "-", "-", "-"].map(String::from));
                 cells.push(seconds(self.index_seconds));
                 cells.push("-".into());
-                cells.push(reason.clone());
+                notes.push(reason.clone());
             }
         }
+        for &name in peers {
+            let peer = self.peers.iter().find(|peer| peer.name == name);
+            match peer.map(|peer| (peer, &peer.score)) {
+                Some((peer, Ok(score))) => cells.extend([
+                    score.ours.to_string(),
+                    format!("{:.3}", score.precision),
+                    format!("{:.3}", score.recall),
+                    seconds(peer.seconds),
+                ]),
+                Some((peer, Err(reason))) => {
+                    cells.extend(["-", "-", "-"].map(String::from));
+                    cells.push(seconds(peer.seconds));
+                    notes.push(format!("{name}: {reason}"));
+                }
+                None => cells.extend(["-", "-", "-", "-"].map(String::from)),
+            }
+        }
+        cells.push(notes.join("; "));
         cells
     }
 }
 
-/// The columns of the table.
-pub const HEADER: [&str; 11] = [
+/// The peers that any row has a score or a failure for, in order.
+fn peer_names(rows: &[Row]) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for peer in rows.iter().flat_map(|row| &row.peers) {
+        if !names.contains(&peer.name) {
+            names.push(peer.name);
+        }
+    }
+    names
+}
+
+/// The columns of the table: kausal's, four per peer, the note.
+pub fn header(peers: &[&str]) -> Vec<String> {
+    let mut columns: Vec<String> = KAUSAL_COLUMNS.iter().map(|c| c.to_string()).collect();
+    for peer in peers {
+        for column in ["edges", "P", "R", "s"] {
+            columns.push(format!("{peer} {column}"));
+        }
+    }
+    columns.push("note".into());
+    columns
+}
+
+/// kausal's columns.
+const KAUSAL_COLUMNS: [&str; 10] = [
     "language",
     "project",
     "version",
@@ -111,23 +168,25 @@ pub const HEADER: [&str; 11] = [
     "recall",
     "index s",
     "ingest s",
-    "note",
 ];
 
-/// Columns aligned to the right (numbers).
-fn numeric(column: usize) -> bool {
-    (3..=9).contains(&column)
+/// Columns aligned to the right (numbers): all but the first three and
+/// the note.
+fn numeric(column: usize, columns: usize) -> bool {
+    (3..columns - 1).contains(&column)
 }
 
 /// The table as aligned text, for the terminal.
 pub fn text(rows: &[Row]) -> String {
-    let cells: Vec<Vec<String>> = rows.iter().map(Row::cells).collect();
-    let widths: Vec<usize> = (0..HEADER.len())
+    let peers = peer_names(rows);
+    let header = header(&peers);
+    let cells: Vec<Vec<String>> = rows.iter().map(|row| row.cells(&peers)).collect();
+    let widths: Vec<usize> = (0..header.len())
         .map(|column| {
             cells
                 .iter()
                 .map(|row| row[column].chars().count())
-                .chain([HEADER[column].len()])
+                .chain([header[column].len()])
                 .max()
                 .unwrap_or(0)
         })
@@ -138,7 +197,7 @@ pub fn text(rows: &[Row]) -> String {
             .enumerate()
             .map(|(column, cell)| {
                 let width = widths[column];
-                if numeric(column) {
+                if numeric(column, widths.len()) {
                     format!("{cell:>width$}")
                 } else {
                     format!("{cell:<width$}")
@@ -147,7 +206,7 @@ pub fn text(rows: &[Row]) -> String {
             .collect();
         format!("{}\n", cells.join("  ").trim_end())
     };
-    let mut out = line(HEADER.to_vec());
+    let mut out = line(header.iter().map(String::as_str).collect());
     for row in &cells {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }
@@ -156,13 +215,23 @@ pub fn text(rows: &[Row]) -> String {
 
 /// The table in markdown.
 pub fn markdown(rows: &[Row]) -> String {
-    let mut out = format!("| {} |\n|", HEADER.join(" | "));
-    for column in 0..HEADER.len() {
-        out.push_str(if numeric(column) { "---:|" } else { "---|" });
+    let peers = peer_names(rows);
+    let header = header(&peers);
+    let mut out = format!("| {} |\n|", header.join(" | "));
+    for column in 0..header.len() {
+        out.push_str(if numeric(column, header.len()) {
+            "---:|"
+        } else {
+            "---|"
+        });
     }
     out.push('\n');
     for row in rows {
-        let cells: Vec<String> = row.cells().iter().map(|c| c.replace('|', "\\|")).collect();
+        let cells: Vec<String> = row
+            .cells(&peers)
+            .iter()
+            .map(|c| c.replace('|', "\\|"))
+            .collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
@@ -191,8 +260,29 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                 }
                 Err(reason) => value["error"] = reason.as_str().into(),
             }
+            for peer in &row.peers {
+                value["peers"][peer.name] = peer_json(peer);
+            }
             value
         })
         .collect();
     serde_json::Value::Array(rows)
+}
+
+/// A peer's score as JSON.
+fn peer_json(peer: &PeerScore) -> serde_json::Value {
+    let mut value = serde_json::json!({
+        "version": peer.version,
+        "index_seconds": peer.seconds,
+    });
+    match &peer.score {
+        Ok(score) => {
+            value["edges"] = score.ours.into();
+            value["both"] = score.both.into();
+            value["precision"] = score.precision.into();
+            value["recall"] = score.recall.into();
+        }
+        Err(reason) => value["error"] = reason.as_str().into(),
+    }
+    value
 }

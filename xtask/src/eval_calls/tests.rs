@@ -1,7 +1,10 @@
 use std::collections::BTreeSet;
 
 use super::corpus::{CORPUS, Language, Registry, archive_url, sdist_url, select};
-use super::table::{HEADER, Row, Score, json, markdown, text};
+use std::path::Path;
+
+use super::peers::{cgc_edges, gitnexus_edges};
+use super::table::{PeerScore, Row, Score, header, json, markdown, text};
 
 #[test]
 fn corpus_has_three_distinct_projects_per_language() {
@@ -114,7 +117,7 @@ fn markdown_and_json_tables() {
     let out = markdown(&rows());
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 4);
-    assert_eq!(lines[0].matches(" | ").count(), HEADER.len() - 1);
+    assert_eq!(lines[0].matches(" | ").count(), header(&[]).len() - 1);
     assert!(lines[1].starts_with("|---|---|---|---:|"));
     assert!(lines[2].starts_with(
         "| rust | regex-syntax | 0.8.12 | 55 | 1000 | 900 | 0.978 | 0.880 | 12.3 | 0.4 |"
@@ -157,4 +160,113 @@ fn hand_labels_name_their_archive_and_wheels_are_found() {
             project.labels
         );
     }
+}
+
+#[test]
+fn gitnexus_answer_becomes_tsv_with_one_based_lines() {
+    let stdout = "\n  GitNexus Cypher (1.6.12)\n{\n  \"markdown\": \"| ap | al | bp | bl | an | bn |\\n| --- | --- | --- | --- | --- | --- |\\n| src/click/parser.py | 159 | src/click/parser.py | 108 | f | g |\\n| src/a b.py | 0 | src/c.py | 7 | h | i |\",\n  \"row_count\": 2\n}\n";
+    assert_eq!(
+        gitnexus_edges(stdout).unwrap(),
+        "src/click/parser.py\t160\tsrc/click/parser.py\t109\tf\tg\nsrc/a b.py\t1\tsrc/c.py\t8\th\ti\n"
+    );
+    let empty = r#"{"markdown": "| ap | al | bp | bl | an | bn |\n| --- | --- | --- | --- | --- | --- |", "row_count": 0}"#;
+    assert_eq!(gitnexus_edges(empty).unwrap(), "");
+    let wrong = r#"{"markdown": "| a | b |\n| --- | --- |\n| 1 | 2 |"}"#;
+    assert!(gitnexus_edges(wrong).unwrap_err().contains("columns"));
+    let bad_line = r#"{"markdown": "| ap | al | bp | bl | an | bn |\n| a | x | b | 1 | f | g |"}"#;
+    assert!(
+        gitnexus_edges(bad_line)
+            .unwrap_err()
+            .contains("line number")
+    );
+    assert!(
+        gitnexus_edges(r#"{"error": "Binder exception"}"#)
+            .unwrap_err()
+            .contains("Binder")
+    );
+    assert!(gitnexus_edges("no graph").is_err());
+}
+
+#[test]
+fn cgc_answer_becomes_tsv_relative_to_the_tree() {
+    let stdout = r#"No configuration file found. Using defaults.
+Services initialized.
+[
+  {
+    "ap": "/e/click/peers/cgc/tree/examples/aliases.py",
+    "al": 114,
+    "bp": "/e/click/peers/cgc/tree/src/click/utils.py",
+    "bl": 219,
+    "an": "clone",
+    "bn": "echo\tx"
+  }
+]
+"#;
+    let tree = Path::new("/e/click/peers/cgc/tree");
+    assert_eq!(
+        cgc_edges(stdout, tree).unwrap(),
+        "examples/aliases.py\t114\tsrc/click/utils.py\t219\tclone\techo x\n"
+    );
+    assert_eq!(cgc_edges("log\n[]\n", tree).unwrap(), "");
+    assert!(cgc_edges("log only\n", tree).is_err());
+    let no_line = "[{\"ap\": \"/x/a.py\", \"al\": null, \"bp\": \"b\", \"bl\": 1}]";
+    assert!(cgc_edges(no_line, tree).unwrap_err().contains("`al`"));
+}
+
+fn rows_with_peers() -> Vec<Row> {
+    let mut rows = rows();
+    let peer_score = Score::from_json(
+        r#"{"ours": 500, "reference": 1000, "both": 450, "precision": 0.9,
+            "recall": 0.45, "files": 55, "ingest_seconds": 0.41}"#,
+    );
+    rows[0].peers = vec![
+        PeerScore {
+            name: "gitnexus",
+            version: "1.6.12",
+            seconds: Some(30.0),
+            score: peer_score,
+        },
+        PeerScore {
+            name: "cgc",
+            version: "0.6.13",
+            seconds: None,
+            score: Err("cgc index failed".into()),
+        },
+    ];
+    rows
+}
+
+#[test]
+fn peers_get_four_columns_each_and_their_failures_a_note() {
+    let rows = rows_with_peers();
+    let out = text(&rows);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].contains("gitnexus edges  gitnexus P  gitnexus R  gitnexus s  cgc edges"));
+    assert!(lines[0].ends_with("cgc s  note"), "{out}");
+    assert!(
+        lines[1].contains("500       0.900       0.450        30.0"),
+        "{out}"
+    );
+    assert!(lines[1].ends_with("cgc: cgc index failed"), "{out}");
+    // The failed project has no peer scores: dashes in the peers' columns.
+    assert!(lines[2].contains("-  index: no indexer"), "{out}");
+    let md = markdown(&rows);
+    let md_lines: Vec<&str> = md.lines().collect();
+    assert_eq!(header(&["gitnexus", "cgc"]).len(), 19);
+    assert_eq!(md_lines[0].matches(" | ").count(), 18);
+    assert!(md_lines[1].ends_with("---:|---|"));
+    assert!(
+        md_lines[2]
+            .contains("| 500 | 0.900 | 0.450 | 30.0 | - | - | - | - | cgc: cgc index failed |")
+    );
+    let value = json(&rows);
+    assert_eq!(value[0]["peers"]["gitnexus"]["recall"], 0.45);
+    assert_eq!(value[0]["peers"]["gitnexus"]["edges"], 500);
+    assert!(
+        value[0]["peers"]["cgc"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("failed")
+    );
+    assert!(value[1].get("peers").is_none());
 }
