@@ -288,6 +288,14 @@ pub fn macro_trait<G: external::Walker>(g: G) -> u32 {
     }
     sum
 }
+pub fn shadow_xyz(x: u32) -> u32 { x }
+pub fn shadowing() -> u32 {
+    let shadow_xyz = shadow_xyz(1);
+    shadow_xyz
+}
+pub fn qualified<T: IndexTypeXyz>(t: T) -> usize {
+    <T as IndexTypeXyz>::index_xyz(&t)
+}
 pub struct Slots { next: [Plain; 2] }
 impl Slots {
     pub fn first(&self) -> u32 { self.next[0].target_xyz() }
@@ -319,6 +327,10 @@ fn generic_values_enumerate_and_macro_paths() {
         // Iterating what a generic value's method returns, whatever its
         // bound (here a trait from elsewhere).
         "crate::macro_trait -calls_method-> crate::EdgeRefXyz::target_xyz",
+        // `let f = f(..)`: the call is the outer function's.
+        "crate::shadowing -calls-> crate::shadow_xyz",
+        // `<T as Trait>::m(..)`: the trait's method.
+        "crate::qualified -calls-> crate::IndexTypeXyz::index_xyz",
         // A test crate's unknown receiver: the library's unique method.
         "crate::it_works -calls_method-> crate::Slots::frob_unique_xyz",
         "crate::walk -calls_method-> crate::EdgeRefXyz::target_xyz",

@@ -6,7 +6,7 @@
 
 use std::cmp::Reverse;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Parser, QueryCursor, QueryMatch};
 
@@ -60,6 +60,9 @@ struct RawImport {
 /// binding, not an item.
 struct RawLocal {
     position: usize,
+    /// Where the name starts to be in scope: after its `let` statement
+    /// (`let f = f(x);` calls the outer `f`), else where it is bound.
+    visible_from: usize,
     name: String,
 }
 
@@ -242,8 +245,13 @@ impl Matched {
                 });
             }
             Role::LocalDefinition => {
+                let visible_from = match node.parent() {
+                    Some(parent) if parent.kind() == "let_declaration" => parent.end_byte(),
+                    _ => node.start_byte(),
+                };
                 self.locals.push(RawLocal {
                     position: node.start_byte(),
+                    visible_from,
                     name: text_of(node, source).to_string(),
                 });
                 if let Some(ty) = captures.local_type {
@@ -506,17 +514,20 @@ fn add_items(
 }
 
 /// Local bindings as (enclosing callable, name).
+/// Names bound locally per function, with the first position where one
+/// of that name is in scope.
 fn local_names(
     locals: Vec<RawLocal>,
     ranges: &[(usize, usize)],
     items: &[Item],
-) -> FxHashSet<(u32, String)> {
-    let mut names: FxHashSet<(u32, String)> = FxHashSet::default();
+) -> FxHashMap<(u32, String), usize> {
+    let mut names: FxHashMap<(u32, String), usize> = FxHashMap::default();
     let local_positions: Vec<usize> = locals.iter().map(|local| local.position).collect();
     let local_scopes = enclosing_of_positions(ranges, &local_positions);
     for (local, scope) in locals.into_iter().zip(local_scopes) {
         if let Some(function) = callable_ancestor(items, scope) {
-            names.insert((function, local.name));
+            let from = names.entry((function, local.name)).or_insert(usize::MAX);
+            *from = (*from).min(local.visible_from);
         }
     }
     names
@@ -528,7 +539,7 @@ fn local_names(
 fn add_calls(
     mut calls: Vec<RawCall>,
     ranges: &[(usize, usize)],
-    local_names: &FxHashSet<(u32, String)>,
+    local_names: &FxHashMap<(u32, String), usize>,
     summary: &mut Summary,
 ) -> FxHashMap<(usize, usize), u32> {
     calls.sort_by_key(|call| (call.position, Reverse(call.end)));
@@ -542,7 +553,9 @@ fn add_calls(
         let caller = callable_ancestor(&summary.items, scope).or(scope);
         if call.kind == CallKind::Path
             && let Some(function) = caller
-            && local_names.contains(&(function, call.text.clone()))
+            && local_names
+                .get(&(function, call.text.clone()))
+                .is_some_and(|from| call.position >= *from)
         {
             summary.local_calls += 1;
             continue;

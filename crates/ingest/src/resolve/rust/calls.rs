@@ -95,7 +95,7 @@ impl<'a> Index<'a> {
         let files = self.files;
         let summary = files[file as usize].summary;
         if call.text.starts_with('<') {
-            return Outcome::Unresolved("qualified path <T as Trait>::f");
+            return self.qualified_trait_call(file, call);
         }
         let segments: Vec<String> = call.text.split("::").map(str::to_string).collect();
         if segments.len() > MAX_PATH_SEGMENTS || segments.iter().any(String::is_empty) {
@@ -174,6 +174,26 @@ impl<'a> Index<'a> {
                 // a trait method from elsewhere or a derive.
                 Outcome::Unresolved("no such item on the path")
             }
+        }
+    }
+
+    /// `<T as Trait>::f(..)`: the method `f` of `Trait` when it is the
+    /// crate's (external when it is not).
+    fn qualified_trait_call(&self, file: u32, call: &CallRef) -> Outcome {
+        let Some((qualified, method)) = call.text.rsplit_once(">::") else {
+            return Outcome::Unresolved("qualified path <T as Trait>::f");
+        };
+        let Some((_, trait_text)) = qualified.split_once(" as ") else {
+            return Outcome::Unresolved("qualified path <T>::f");
+        };
+        let module = self.module_of(file, call.caller);
+        match self.resolve_type(module, &receiver_type_path(trait_text)) {
+            Some(found) if crate::resolve::kind_of(self.files, found) == ItemKind::Trait => {
+                let methods = self.methods_of(found, method);
+                settle(self.files, &methods, "qualified_trait").unwrap_or(Outcome::External)
+            }
+            Some(_) => Outcome::Unresolved("qualified path through a type"),
+            None => Outcome::External,
         }
     }
 
