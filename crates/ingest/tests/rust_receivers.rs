@@ -351,3 +351,55 @@ fn generic_values_enumerate_and_macro_paths() {
         assert!(!calls.contains(wrong), "{wrong:?} in {calls:#?}");
     }
 }
+
+/// A lookup cut short by an import cycle is not remembered as the answer:
+/// `visit` globs `filter`, which globs `prelude`, which re-exports
+/// `visit::Bfs`. Asked first for `visit::Bfs` (from `first`), the inner
+/// lookup of `prelude::Bfs` met the cycle and found nothing; remembered,
+/// it hid `Bfs` from the test crate's `use mylib::prelude::*`.
+#[test]
+fn an_import_cycle_does_not_hide_a_re_export() {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    write_tree(
+        root.path(),
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"mylib\"\nversion = \"0.1.0\"\n",
+            ),
+            (
+                "src/lib.rs",
+                "pub mod visit;\npub mod prelude;\npub fn first() {\n    crate::visit::Bfs::new_xyz();\n}\n",
+            ),
+            (
+                "src/visit/mod.rs",
+                "pub use self::filter::*;\nmod filter;\nmod traversal;\npub use self::traversal::*;\n",
+            ),
+            (
+                "src/visit/filter.rs",
+                "use crate::{prelude::*};\npub struct Filtered;\n",
+            ),
+            (
+                "src/visit/traversal.rs",
+                "pub struct Bfs;\nimpl Bfs {\n    pub fn new_xyz() -> Self { Bfs }\n}\n",
+            ),
+            ("src/prelude.rs", "pub use crate::visit::{Bfs};\n"),
+            (
+                "tests/it.rs",
+                "use mylib::prelude::*;\n#[test]\nfn t() {\n    let b = Bfs::new_xyz();\n}\n",
+            ),
+        ],
+    );
+    let (engine, report) = ingest_fresh(root.path(), db.path());
+    let calls = call_lines(&engine);
+    for edge in [
+        "crate::first -calls-> crate::visit::traversal::Bfs::new_xyz",
+        "crate::t -calls-> crate::visit::traversal::Bfs::new_xyz",
+    ] {
+        assert!(
+            calls.contains(edge),
+            "missing {edge:?} in {calls:#?}\n{report}"
+        );
+    }
+}

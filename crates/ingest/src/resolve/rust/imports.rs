@@ -16,6 +16,7 @@ impl<'a> Index<'a> {
     /// longer than `MAX_IMPORT_HOPS` end the search.
     pub(super) fn lookup(&self, m: ModId, name: &str, depth: usize) -> Vec<Target> {
         if depth > MAX_IMPORT_HOPS {
+            self.cut_short.set(self.cut_short.get() + 1);
             return Vec::new();
         }
         if let Some(found) = self.memo.borrow().get(&m).and_then(|names| names.get(name)) {
@@ -23,8 +24,10 @@ impl<'a> Index<'a> {
         }
         let key = (m, name.to_string());
         if !self.in_progress.borrow_mut().insert(key.clone()) {
+            self.cut_short.set(self.cut_short.get() + 1);
             return Vec::new();
         }
+        let cut_before = self.cut_short.get();
         let module = &self.modules[m as usize];
         let mut out = Vec::new();
         if let Some(child) = module.children.get(name) {
@@ -76,11 +79,17 @@ impl<'a> Index<'a> {
         out.sort();
         out.dedup();
         self.in_progress.borrow_mut().remove(&key);
-        self.memo
-            .borrow_mut()
-            .entry(m)
-            .or_default()
-            .insert(key.1, out.clone());
+        // An answer that met a cycle or the hop limit below it may be
+        // incomplete: found again from elsewhere (a shallower depth, the
+        // other side of the cycle) it can be more. Only complete answers
+        // are kept.
+        if self.cut_short.get() == cut_before {
+            self.memo
+                .borrow_mut()
+                .entry(m)
+                .or_default()
+                .insert(key.1, out.clone());
+        }
         out
     }
 

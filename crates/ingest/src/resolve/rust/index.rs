@@ -65,6 +65,7 @@ impl<'a> Index<'a> {
             extern_memo: RefCell::default(),
             type_memo: RefCell::default(),
             in_progress: RefCell::default(),
+            cut_short: std::cell::Cell::new(0),
         }
     }
 
