@@ -146,6 +146,11 @@ impl<'a> Index<'a> {
     /// is one of its test, bench, example or binary crates (`tests/a.rs`
     /// -> `src`, `x/benches/b.rs` -> `x/src`).
     pub(super) fn library_of(&self, krate: u32) -> Option<u32> {
+        self.libraries.get(krate as usize).copied().flatten()
+    }
+
+    /// [`Self::library_of`], computed (once per crate, by `Index::build`).
+    pub(super) fn find_library(&self, krate: u32) -> Option<u32> {
         let key = self.crate_keys.get(krate as usize)?;
         let package = ["tests/", "benches/", "examples/", "src/bin/"]
             .iter()

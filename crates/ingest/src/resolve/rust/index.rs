@@ -30,6 +30,9 @@ impl<'a> Index<'a> {
     pub(super) fn build(files: &'a [FileView<'a>], members: &[u32], out: &mut Resolution) -> Self {
         let mut index = Index::empty(files);
         let file_modules = index.add_file_modules(members);
+        index.libraries = (0..index.crate_keys.len() as u32)
+            .map(|krate| index.find_library(krate))
+            .collect();
         index.link_file_modules(&file_modules, out);
         index.link_single_file_crate_modules(members);
         // Inline modules, item scopes, declared items, imports.
@@ -47,6 +50,7 @@ impl<'a> Index<'a> {
             modules: Vec::new(),
             crate_roots: Vec::new(),
             crate_keys: Vec::new(),
+            libraries: Vec::new(),
             item_module: FxHashMap::default(),
             file_module: FxHashMap::default(),
             file_crate: FxHashMap::default(),

@@ -97,6 +97,8 @@ struct Index<'a> {
     /// `extern_crate_roots` per (crate, name).
     extern_memo: RefCell<FxHashMap<(u32, String), Vec<ModId>>>,
     in_progress: RefCell<FxHashSet<(ModId, String)>>,
+    /// `library_of` per crate, found once.
+    libraries: Vec<Option<u32>>,
     /// Lookups cut short by a cycle or `MAX_IMPORT_HOPS` so far: a lookup
     /// that saw this grow is not memoised.
     cut_short: std::cell::Cell<u64>,
