@@ -191,7 +191,20 @@ pub fn sdist_url(simple_json: &str, version: &str) -> Result<String, String> {
 }
 
 /// Downloads `url` to `file` with curl.
-fn download(url: &str, file: &Path) -> Result<(), String> {
+/// The JSON page of PyPI's simple index for `name`.
+pub(super) fn simple_index(name: &str) -> Result<String, String> {
+    let index = format!("https://pypi.org/simple/{name}/");
+    let page = run(
+        Command::new("curl")
+            .args(["--silent", "--show-error", "--fail", "--location"])
+            .args(["--header", "Accept: application/vnd.pypi.simple.v1+json"])
+            .arg(&index),
+        &format!("read {index}"),
+    )?;
+    Ok(String::from_utf8_lossy(&page).into_owned())
+}
+
+pub(super) fn download(url: &str, file: &Path) -> Result<(), String> {
     run(
         Command::new("curl")
             .args(["--silent", "--show-error", "--fail", "--location"])
@@ -218,17 +231,7 @@ pub fn fetch(project: &Project, dir: &Path) -> Result<bool, String> {
     std::fs::create_dir_all(dir).map_err(io("create", dir))?;
     let url = match archive_url(project) {
         Some(url) => url,
-        None => {
-            let index = format!("https://pypi.org/simple/{}/", project.name);
-            let page = run(
-                Command::new("curl")
-                    .args(["--silent", "--show-error", "--fail", "--location"])
-                    .args(["--header", "Accept: application/vnd.pypi.simple.v1+json"])
-                    .arg(&index),
-                &format!("read {index}"),
-            )?;
-            sdist_url(&String::from_utf8_lossy(&page), project.version)?
-        }
+        None => sdist_url(&simple_index(project.name)?, project.version)?,
     };
     let archive = dir.join("archive.tar.gz");
     download(&url, &archive)?;

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::corpus::{download as download_url, simple_index};
 use super::{run, step};
 use crate::checks::workspace_root;
 
@@ -184,16 +185,6 @@ fn sha256_of(file: &Path) -> Result<String, String> {
 
 /// Downloads the archive of `source` into `dir` and returns its path.
 fn download(source: Source, dir: &Path) -> Result<PathBuf, String> {
-    let curl = |url: &str, file: &Path| {
-        run(
-            Command::new("curl")
-                .args(["--silent", "--show-error", "--fail", "--location"])
-                .args(["--retry", "2", "--output"])
-                .arg(file)
-                .arg(url),
-            &format!("download {url}"),
-        )
-    };
     match source {
         Source::Debian { package, version } => {
             run(
@@ -215,24 +206,16 @@ fn download(source: Source, dir: &Path) -> Result<PathBuf, String> {
         }
         Source::Crate { name, version } => {
             let file = dir.join(format!("{name}-{version}.crate"));
-            curl(
+            download_url(
                 &format!("https://static.crates.io/crates/{name}/{name}-{version}.crate"),
                 &file,
             )?;
             Ok(file)
         }
         Source::Wheel { name, version, tag } => {
-            let index = format!("https://pypi.org/simple/{name}/");
-            let page = run(
-                Command::new("curl")
-                    .args(["--silent", "--show-error", "--fail", "--location"])
-                    .args(["--header", "Accept: application/vnd.pypi.simple.v1+json"])
-                    .arg(&index),
-                &format!("read {index}"),
-            )?;
-            let url = wheel_url(&String::from_utf8_lossy(&page), name, version, tag)?;
+            let url = wheel_url(&simple_index(name)?, name, version, tag)?;
             let file = dir.join(format!("{name}-{version}.whl"));
-            curl(&url, &file)?;
+            download_url(&url, &file)?;
             Ok(file)
         }
     }
