@@ -90,13 +90,12 @@ pub(super) fn resolve_generic(
                 file: *file,
                 item: i as u32,
             };
-            // A method outside any class (an object literal's, or what a
-            // syntax error leaves) is a property, no module-level name, in
-            // Python or JavaScript/TypeScript; Go's methods are declared
-            // at the top.
-            let stray_method =
-                item.kind == ItemKind::Method && !language.scope_rules().directory_is_module;
-            if item.parent.is_none() && !stray_method {
+            // A method at the top is no module-level name: in Python or
+            // JavaScript/TypeScript one outside any class is an object
+            // literal's or what a syntax error leaves (a property); Go
+            // declares every method at the top, bound to its receiver type
+            // (`pkg.F()` and a bare `F()` never reach one).
+            if item.parent.is_none() && item.kind != ItemKind::Method {
                 index
                     .top_level
                     .entry((key.clone(), item.name.clone()))
@@ -261,11 +260,6 @@ impl<'a> Index<'a> {
                         .get(&(key, name.to_string()))
                         .cloned()
                         .unwrap_or_default();
-                }
-                // Go: a bare `F()` is never a method (methods are top-level
-                // items there, bound to a receiver type).
-                if self.language == Language::Go {
-                    same_module.retain(|item| kind_of(files, *item) != ItemKind::Method);
                 }
                 if let Some(outcome) = self.settle_call(&same_module, "module") {
                     return outcome;

@@ -12,8 +12,8 @@ use super::Index;
 use super::classes::{MAX_TYPE_HOPS, Target};
 use super::types::{callback_parameter, dotted, untyped_parameter};
 use crate::language::Language;
-use crate::resolve::{ItemRef, Outcome, item_of, kind_of, owner_ancestor};
-use crate::summary::{CallKind, CallRef, ItemKind, TypedName};
+use crate::resolve::{ItemRef, Outcome, item_of, owner_ancestor};
+use crate::summary::{CallKind, CallRef, TypedName};
 
 /// What a dotted expression (`self`, `env`, `self.stream`, `mod.sub`)
 /// evaluates to.
@@ -85,12 +85,7 @@ impl<'a> Index<'a> {
             }
             Value::Bound(Target::External) => Some(Outcome::External),
             Value::Bound(Target::Module(files)) => {
-                let mut found = self.exported_in(&files, &call.text);
-                // Go: `pkg.Name` is never a method (methods are top-level
-                // items there, bound to a receiver type).
-                if self.language == Language::Go {
-                    found.retain(|item| kind_of(self.files, *item) != ItemKind::Method);
-                }
+                let found = self.exported_in(&files, &call.text);
                 Some(
                     self.settle_call(&found, "module_member")
                         .unwrap_or(Outcome::Unresolved("name not in imported module")),
