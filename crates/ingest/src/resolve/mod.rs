@@ -413,3 +413,10 @@ fn kind_of(files: &[FileView], item: ItemRef) -> ItemKind {
 fn item_of<'a>(files: &'a [FileView], item: ItemRef) -> &'a crate::summary::Item {
     &files[item.file as usize].summary.items[item.item as usize]
 }
+
+/// A plain identifier: letters, digits and `_`, not starting with a digit.
+pub(crate) fn is_identifier(text: &str) -> bool {
+    !text.is_empty()
+        && text.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && !text.starts_with(|c: char| c.is_ascii_digit())
+}

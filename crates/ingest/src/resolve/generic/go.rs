@@ -6,7 +6,7 @@
 //! package an import names for `pkg.T`).
 
 use super::Index;
-use crate::resolve::{ItemRef, Outcome, item_of, settle};
+use crate::resolve::{ItemRef, Outcome, is_identifier, item_of, settle};
 use crate::summary::{CallRef, ItemKind};
 
 /// The type name in a written Go type: pointers taken off (`*T` -> `T`,
@@ -14,13 +14,7 @@ use crate::summary::{CallRef, ItemKind};
 /// generic instantiations.
 pub(super) fn type_name(text: &str) -> Option<&str> {
     let t = text.trim().trim_start_matches('*').trim();
-    let name_like = !t.is_empty()
-        && t.split('.').count() <= 2
-        && t.split('.').all(|segment| {
-            !segment.is_empty()
-                && segment.chars().all(|c| c.is_alphanumeric() || c == '_')
-                && !segment.starts_with(|c: char| c.is_ascii_digit())
-        });
+    let name_like = t.split('.').count() <= 2 && t.split('.').all(is_identifier);
     name_like.then_some(t)
 }
 
@@ -62,17 +56,13 @@ fn closing_paren(text: &str) -> Option<usize> {
     None
 }
 
-fn is_name(text: &str) -> bool {
-    !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || c == '_')
-}
-
 impl Index<'_> {
     /// `x.M()` on a receiver whose type is known: the method of that
     /// type, or external when the type is the tree's but has no such
     /// method of its own (an embedded type's or an interface's). `None`
     /// when the type is unknown or not the tree's.
     pub(super) fn go_method(&self, file: u32, call: &CallRef) -> Option<Outcome> {
-        if !is_name(&call.receiver) {
+        if !is_identifier(&call.receiver) {
             return None;
         }
         let (type_text, from) = self.go_local_type(file, call)?;

@@ -8,7 +8,7 @@
 //! follows the fields' written types.
 
 use super::Index;
-use crate::resolve::{ItemRef, Outcome, children_named, kind_of, settle};
+use crate::resolve::{ItemRef, Outcome, children_named, is_identifier, kind_of, settle};
 use crate::summary::CallRef;
 
 /// What a Zig type names: a file (its top level) or a container item.
@@ -83,13 +83,7 @@ pub(super) fn type_path(text: &str) -> Option<&str> {
             break;
         }
     }
-    let name_like = !t.is_empty()
-        && t.split('.').all(|segment| {
-            !segment.is_empty()
-                && segment.chars().all(|c| c.is_alphanumeric() || c == '_')
-                && !segment.starts_with(|c: char| c.is_ascii_digit())
-        });
-    name_like.then_some(t)
+    t.split('.').all(is_identifier).then_some(t)
 }
 
 impl Index<'_> {
@@ -153,7 +147,7 @@ impl Index<'_> {
     ) -> Option<Container> {
         let mut segments = expression.split('.');
         let first = segments.next()?;
-        if !is_name(first) || depth > MAX_TYPE_SEGMENTS {
+        if !is_identifier(first) || depth > MAX_TYPE_SEGMENTS {
             return None;
         }
         let view = &self.files[file as usize];
@@ -172,7 +166,7 @@ impl Index<'_> {
         };
         // `p.syms.popScope()`: through the fields' written types.
         for (hops, field) in segments.enumerate() {
-            if hops >= MAX_TYPE_SEGMENTS || !is_name(field) {
+            if hops >= MAX_TYPE_SEGMENTS || !is_identifier(field) {
                 return None;
             }
             container = self.zig_field_type(container, field)?;
@@ -283,10 +277,6 @@ impl Index<'_> {
     fn zig_files_named(&self, name: &str) -> Vec<u32> {
         self.zig_stems.get(name).cloned().unwrap_or_default()
     }
-}
-
-fn is_name(text: &str) -> bool {
-    !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// The import spec a `const Self = @This();` binding carries.

@@ -4,7 +4,7 @@
 
 use super::Index;
 use crate::limits::MAX_CALL_CHAIN;
-use crate::resolve::{ItemRef, Outcome, kind_of, settle};
+use crate::resolve::{ItemRef, Outcome, is_identifier, kind_of, settle};
 use crate::summary::{CallRef, ItemKind};
 
 impl Index<'_> {
@@ -318,12 +318,6 @@ fn indexed_base(receiver: &str) -> Option<&str> {
     let base = &inner[..open];
     let field = base.strip_prefix("self.").unwrap_or(base);
     is_identifier(field).then_some(base)
-}
-
-fn is_identifier(text: &str) -> bool {
-    !text.is_empty()
-        && text.chars().all(|c| c.is_alphanumeric() || c == '_')
-        && !text.starts_with(|c: char| c.is_ascii_digit())
 }
 
 /// The type a method call on a value of this declared type dispatches on:
