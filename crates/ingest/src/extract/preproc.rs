@@ -159,7 +159,6 @@ fn first_branches(source: &str) -> Option<String> {
             continue;
         }
         if let Some((name, condition)) = directive(line) {
-            let conditional = true;
             match name {
                 "if" | "ifdef" | "ifndef" => {
                     let never = name == "if" && is_false(condition);
@@ -185,17 +184,12 @@ fn first_branches(source: &str) -> Option<String> {
                 "endif" => {
                     stack.pop();
                 }
-                _ => {
-                    if !blank {
-                        out.push_str(line);
-                    } else {
-                        blank_line(&mut out, line);
-                    }
-                    continue;
-                }
+                _ => {} // `#define`, `#include`: kept or blanked with their branch
             }
-            blank = conditional;
-            continued = line.trim_end().ends_with('\\');
+            if matches!(name, "if" | "ifdef" | "ifndef" | "elif" | "else" | "endif") {
+                blank = true;
+                continued = line.trim_end().ends_with('\\');
+            }
         }
         if blank {
             blank_line(&mut out, line);
