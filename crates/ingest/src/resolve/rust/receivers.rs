@@ -5,7 +5,7 @@
 use super::Index;
 use crate::limits::MAX_CALL_CHAIN;
 use crate::resolve::{ItemRef, Outcome, is_identifier, kind_of, settle};
-use crate::summary::{CallRef, ItemKind};
+use crate::summary::{CallRef, ItemKind, TypedName};
 
 impl Index<'_> {
     /// `x.m()` where `x: G`, or `G::m()`, and `G` is a generic parameter
@@ -132,11 +132,7 @@ impl Index<'_> {
                 is_identifier(&value.receiver)
                     && view
                         .typed_local_around(value.caller, &value.receiver, value.line)
-                        .is_some_and(|t| {
-                            let path = receiver_type_path(&t.type_text);
-                            let first = path.split("::").next().unwrap_or("");
-                            is_identifier(first) && self.declares_generic(file, value, first)
-                        })
+                        .is_some_and(|t| self.through_generic(file, value, t).is_some())
             })
         };
         if let Some(receiver_call) = call.receiver_call {
@@ -155,11 +151,20 @@ impl Index<'_> {
         {
             return from_trait_method(value_call);
         }
-        let path = receiver_type_path(&found.type_text);
-        match path.split_once("::") {
-            Some((first, _)) => self.declares_generic(file, call, first),
-            None => false,
-        }
+        self.through_generic(file, call, found) == Some(true)
+    }
+
+    /// Whether a local's written type starts with a generic parameter
+    /// declared around `call` (`g: G`, `a: G::NodeId`): `Some(true)` when
+    /// it goes on past the parameter (an associated type), `None` when it
+    /// does not start with one.
+    fn through_generic(&self, file: u32, call: &CallRef, local: &TypedName) -> Option<bool> {
+        let path = receiver_type_path(&local.type_text);
+        let (first, associated) = match path.split_once("::") {
+            Some((first, _)) => (first, true),
+            None => (path.as_str(), false),
+        };
+        (is_identifier(first) && self.declares_generic(file, call, first)).then_some(associated)
     }
 
     /// `x.m()` on a receiver of crate type `owner`: its method `m`; a crate
