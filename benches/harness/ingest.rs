@@ -18,8 +18,17 @@ use crate::report::{Row, Target, measure, measure_bulk};
 fn corpus_sources() -> Vec<(String, PathBuf)> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // Without a platform filter an offline `cargo metadata` fails on
+    // dependencies of other targets that were never downloaded (the
+    // Android crates of `iana-time-zone`), and the rows fell back to
+    // `crates/` unnoticed.
+    let mut args = vec!["metadata", "--format-version", "1", "--offline"];
+    let host = host_triple();
+    if let Some(host) = host.as_deref() {
+        args.extend(["--filter-platform", host]);
+    }
     let metadata = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(&args)
         .current_dir(&workspace)
         .output()
         .ok()
@@ -38,9 +47,22 @@ fn corpus_sources() -> Vec<(String, PathBuf)> {
         }
     }
     if found.is_empty() {
+        eprintln!(
+            "ingest rows: petgraph 0.8.3 and regex-syntax 0.8.12 not found with `cargo metadata`; measuring this workspace's crates/ instead"
+        );
         found.push(("kausal-crates".into(), workspace.join("crates")));
     }
     found
+}
+
+/// The host's target triple, from `rustc -vV`.
+fn host_triple() -> Option<String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let output = Command::new(rustc).arg("-vV").output().ok()?;
+    String::from_utf8(output.stdout)
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("host: ").map(str::to_owned))
 }
 
 /// Copies `.rs` files, backdating mtimes by an hour (as in a checkout that
