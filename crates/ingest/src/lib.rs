@@ -114,7 +114,7 @@ pub struct IngestOptions {
     /// Files larger than this are skipped and listed (default 1 MiB, at
     /// most `MAX_FILE_BYTES_CEILING`).
     pub max_file_bytes: u64,
-    /// Parse threads; `None` uses every core.
+    /// Threads that parse files and resolve calls; `None` uses every core.
     pub threads: Option<usize>,
     /// Show a progress bar on a terminal (never when stderr is not one).
     pub progress: bool,

@@ -50,12 +50,13 @@ pub(super) fn write_difference(
     state: &mut State,
     changed: &[String],
     resolve_again: bool,
+    threads: usize,
     report: &mut IngestReport,
 ) -> Result<(), IngestError> {
     let mut clock = Instant::now();
     let mut blocks = plan_blocks(state, changed)?;
     report.timings.blocks = lap(&mut clock);
-    let edges = plan_edges(state, &blocks, resolve_again);
+    let edges = plan_edges(state, &blocks, resolve_again, threads);
     report.resolved = edges.resolution.is_some();
     report.timings.resolve = lap(&mut clock);
     apply(engine, &blocks, &edges, report)?;
@@ -137,7 +138,7 @@ fn plan_blocks(state: &State, changed: &[String]) -> Result<BlockPlan, IngestErr
 /// Target edges (every file resolved again, or the stored ones when no
 /// file's resolution input changed) and the edge writes, each assigned to
 /// the batch of the file its owner lives in.
-fn plan_edges(state: &State, blocks: &BlockPlan, resolve_again: bool) -> EdgePlan {
+fn plan_edges(state: &State, blocks: &BlockPlan, resolve_again: bool, threads: usize) -> EdgePlan {
     let resolution = resolve_again.then(|| {
         let views: Vec<FileView> = state
             .files
@@ -151,7 +152,7 @@ fn plan_edges(state: &State, blocks: &BlockPlan, resolve_again: bool) -> EdgePla
                 )
             })
             .collect();
-        let mut resolution = resolve(&views);
+        let mut resolution = resolve(&views, threads);
         // The name index (see `name_index`): derived like every other
         // edge, so it is written, diffed and deleted with the blocks it
         // names.

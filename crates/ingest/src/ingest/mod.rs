@@ -225,7 +225,15 @@ impl Ingester {
 
         if !changed.is_empty() || !removed.is_empty() || !state.verified {
             let resolve_again = structure_changed || !removed.is_empty() || !state.verified;
-            difference::write_difference(engine, state, &changed, resolve_again, &mut report)?;
+            let threads = self.threads();
+            difference::write_difference(
+                engine,
+                state,
+                &changed,
+                resolve_again,
+                threads,
+                &mut report,
+            )?;
         }
 
         state.last_walk_ns = walk_started_ns;
@@ -285,11 +293,7 @@ impl Ingester {
         entries: &[&WalkEntry],
         state: &State,
     ) -> Result<Vec<Parsed>, IngestError> {
-        let threads = self
-            .options
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .clamp(1, entries.len().max(1));
+        let threads = self.threads().clamp(1, entries.len().max(1));
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Option<Parsed>>> =
             Mutex::new((0..entries.len()).map(|_| None).collect());
@@ -349,6 +353,14 @@ impl Ingester {
                 })
             })
             .collect()
+    }
+
+    /// Threads to parse and resolve on: the option, else every core.
+    fn threads(&self) -> usize {
+        self.options
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1)
     }
 
     fn progress_bar(&self, entries: &[&WalkEntry]) -> ProgressBar {

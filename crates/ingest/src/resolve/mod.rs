@@ -31,9 +31,9 @@ pub struct FileView<'a> {
     pub names: &'a FileNames,
     /// Children of each item (slot 0: top level, slot i + 1: item i),
     /// built on first use so child lookups are not scans of the file.
-    pub children: std::cell::OnceCell<Vec<Vec<u32>>>,
+    pub children: std::sync::OnceLock<Vec<Vec<u32>>>,
     /// Typed locals and fields by (scope, name), in file order.
-    typed: std::cell::OnceCell<TypedIndex>,
+    typed: std::sync::OnceLock<TypedIndex>,
 }
 
 /// Indices into `Summary::typed_locals` / `Summary::fields` by scope, then
@@ -55,8 +55,8 @@ impl<'a> FileView<'a> {
             language,
             summary,
             names,
-            children: std::cell::OnceCell::new(),
-            typed: std::cell::OnceCell::new(),
+            children: std::sync::OnceLock::new(),
+            typed: std::sync::OnceLock::new(),
         }
     }
 
@@ -229,6 +229,47 @@ impl Resolution {
         }
     }
 
+    /// Appends `part`, the resolution of files after this one's (stats
+    /// summed, samples kept up to the same cap as one pass would).
+    fn merge(&mut self, part: Resolution) {
+        self.edges.extend(part.edges);
+        // Destructured so that a new counter cannot be left out here.
+        let CallStats {
+            total,
+            resolved,
+            ambiguous,
+            external,
+            unresolved,
+            local,
+            constructor,
+            by_rule,
+        } = part.calls;
+        let calls = &mut self.calls;
+        calls.total += total;
+        calls.resolved += resolved;
+        calls.ambiguous += ambiguous;
+        calls.external += external;
+        calls.unresolved += unresolved;
+        calls.local += local;
+        calls.constructor += constructor;
+        for (rule, count) in by_rule {
+            *calls.by_rule.entry(rule).or_default() += count;
+        }
+        let ImportStats {
+            total,
+            resolved,
+            external,
+            unresolved,
+        } = part.imports;
+        let imports = &mut self.imports;
+        imports.total += total;
+        imports.resolved += resolved;
+        imports.external += external;
+        imports.unresolved += unresolved;
+        let room = MAX_REPORTED_CALLS.saturating_sub(self.samples.len());
+        self.samples.extend(part.samples.into_iter().take(room));
+    }
+
     fn both(&mut self, parent: BlockId, child: BlockId) {
         self.edge(parent, child, EdgeType::Contains);
         self.edge(child, parent, EdgeType::DefinedIn);
@@ -310,8 +351,9 @@ fn caller_id(files: &[FileView], file: u32, call: &CallRef) -> BlockId {
 }
 
 /// Resolves every file's items, imports and calls into the edge set
-/// (sorted, without duplicates) and the statistics.
-pub fn resolve(files: &[FileView]) -> Resolution {
+/// (sorted, without duplicates) and the statistics; Rust calls on up to
+/// `threads` threads (the result does not depend on how many).
+pub fn resolve(files: &[FileView], threads: usize) -> Resolution {
     let mut out = Resolution::default();
     for view in files {
         out.calls.local += u64::from(view.summary.local_calls);
@@ -326,7 +368,7 @@ pub fn resolve(files: &[FileView]) -> Resolution {
     let rust: Vec<u32> = (0..files.len() as u32)
         .filter(|f| files[*f as usize].language == Language::Rust)
         .collect();
-    rust::resolve_rust(files, &rust, &mut out);
+    rust::resolve_rust(files, &rust, threads, &mut out);
     for language in Language::ALL {
         if *language == Language::Rust {
             continue;

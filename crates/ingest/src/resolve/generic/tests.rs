@@ -37,7 +37,7 @@ fn edges_of(files: &[(&str, &str)], types: &[EdgeType]) -> Vec<String> {
             names.insert(*id, name.clone());
         }
     }
-    let mut out: Vec<String> = resolve(&views)
+    let mut out: Vec<String> = resolve(&views, 1)
         .edges
         .iter()
         .filter(|e| types.contains(&e.edge_type))

@@ -59,7 +59,7 @@ impl<'a> Index<'a> {
     /// The outcome of call `index` of `file`, memoised; `depth` bounds the
     /// chain of receivers followed (`a.b().c().d()`).
     pub(super) fn resolve_call_memo(&self, file: u32, index: u32, depth: usize) -> Outcome {
-        if let Some(outcome) = self.call_memo.borrow().get(&(file, index)) {
+        if let Some(outcome) = self.call_memo.get_or_default().borrow().get(&(file, index)) {
             return outcome.clone();
         }
         let Some(call) = self.files[file as usize].summary.calls.get(index as usize) else {
@@ -70,6 +70,7 @@ impl<'a> Index<'a> {
             CallKind::Method => self.resolve_method_call(file, call, depth),
         };
         self.call_memo
+            .get_or_default()
             .borrow_mut()
             .insert((file, index), outcome.clone());
         outcome

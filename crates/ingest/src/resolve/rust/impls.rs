@@ -164,8 +164,8 @@ impl<'a> Index<'a> {
         self.assoc = assoc;
         // Impl resolution looked names up before `assoc` existed; paths
         // through types must not reuse those results.
-        self.memo.borrow_mut().clear();
-        self.type_memo.borrow_mut().clear();
+        self.memo.clear();
+        self.type_memo.clear();
     }
 
     /// The trait a method belongs to: its own trait, or the in-crate trait

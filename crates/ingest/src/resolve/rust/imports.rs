@@ -16,18 +16,29 @@ impl<'a> Index<'a> {
     /// longer than `MAX_IMPORT_HOPS` end the search.
     pub(super) fn lookup(&self, m: ModId, name: &str, depth: usize) -> Vec<Target> {
         if depth > MAX_IMPORT_HOPS {
-            self.cut_short.set(self.cut_short.get() + 1);
+            self.cut_short_count().set(self.cut_short_count().get() + 1);
             return Vec::new();
         }
-        if let Some(found) = self.memo.borrow().get(&m).and_then(|names| names.get(name)) {
+        if let Some(found) = self
+            .memo
+            .get_or_default()
+            .borrow()
+            .get(&m)
+            .and_then(|names| names.get(name))
+        {
             return found.clone();
         }
         let key = (m, name.to_string());
-        if !self.in_progress.borrow_mut().insert(key.clone()) {
-            self.cut_short.set(self.cut_short.get() + 1);
+        if !self
+            .in_progress
+            .get_or_default()
+            .borrow_mut()
+            .insert(key.clone())
+        {
+            self.cut_short_count().set(self.cut_short_count().get() + 1);
             return Vec::new();
         }
-        let cut_before = self.cut_short.get();
+        let cut_before = self.cut_short_count().get();
         let module = &self.modules[m as usize];
         let mut out = Vec::new();
         if let Some(child) = module.children.get(name) {
@@ -78,13 +89,14 @@ impl<'a> Index<'a> {
         }
         out.sort();
         out.dedup();
-        self.in_progress.borrow_mut().remove(&key);
+        self.in_progress.get_or_default().borrow_mut().remove(&key);
         // An answer that met a cycle or the hop limit below it may be
         // incomplete: found again from elsewhere (a shallower depth, the
         // other side of the cycle) it can be more. Only complete answers
         // are kept.
-        if self.cut_short.get() == cut_before {
+        if self.cut_short_count().get() == cut_before {
             self.memo
+                .get_or_default()
                 .borrow_mut()
                 .entry(m)
                 .or_default()
@@ -134,11 +146,14 @@ impl<'a> Index<'a> {
     pub(super) fn extern_crate_roots(&self, m: ModId, name: &str) -> Vec<ModId> {
         let own = self.modules.get(m as usize).map(|module| module.krate);
         let key = (own.unwrap_or(u32::MAX), name.to_string());
-        if let Some(found) = self.extern_memo.borrow().get(&key) {
+        if let Some(found) = self.extern_memo.get_or_default().borrow().get(&key) {
             return found.clone();
         }
         let found = self.extern_crate_roots_uncached(own, name);
-        self.extern_memo.borrow_mut().insert(key, found.clone());
+        self.extern_memo
+            .get_or_default()
+            .borrow_mut()
+            .insert(key, found.clone());
         found
     }
 
@@ -297,11 +312,18 @@ impl<'a> Index<'a> {
         if text.is_empty() || text.contains(['(', '[']) {
             return None;
         }
-        if let Some(found) = self.type_memo.borrow().get(&m).and_then(|t| t.get(text)) {
+        if let Some(found) = self
+            .type_memo
+            .get_or_default()
+            .borrow()
+            .get(&m)
+            .and_then(|t| t.get(text))
+        {
             return *found;
         }
         let found = self.resolve_type_uncached(m, text);
         self.type_memo
+            .get_or_default()
             .borrow_mut()
             .entry(m)
             .or_default()

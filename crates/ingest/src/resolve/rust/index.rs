@@ -2,8 +2,6 @@
 //! declared in each, per-crate function and method names, and the scope
 //! (module or function body) of every import.
 
-use std::cell::RefCell;
-
 use rustc_hash::FxHashMap;
 
 use super::{Index, ModId, Module};
@@ -64,12 +62,12 @@ impl<'a> Index<'a> {
             free_fns: Vec::new(),
             methods: Vec::new(),
             unique_candidates: Vec::new(),
-            memo: RefCell::default(),
-            call_memo: RefCell::default(),
-            extern_memo: RefCell::default(),
-            type_memo: RefCell::default(),
-            in_progress: RefCell::default(),
-            cut_short: std::cell::Cell::new(0),
+            memo: Default::default(),
+            call_memo: Default::default(),
+            extern_memo: Default::default(),
+            type_memo: Default::default(),
+            in_progress: Default::default(),
+            cut_short: Default::default(),
         }
     }
 

@@ -86,25 +86,44 @@ struct Index<'a> {
     /// Per crate: the methods an unknown receiver may resolve to by a
     /// unique name (see `COMMON_STD_METHODS` and `resolve_impls`).
     unique_candidates: Vec<FxHashMap<String, Vec<ItemRef>>>,
+    // The memos below are per thread (`PerThread`): calls are resolved on
+    // several threads, each memoising what it looked up. A memo only
+    // caches complete results, so what a thread finds does not depend on
+    // what it looked up before (nor on the thread).
     /// Lookup results per module and name (nested so a lookup by `&str`
     /// allocates nothing).
-    memo: RefCell<FxHashMap<ModId, FxHashMap<String, Vec<Target>>>>,
+    memo: PerThread<FxHashMap<ModId, FxHashMap<String, Vec<Target>>>>,
     /// Outcome of each call (file, index), so a chain `a.b().c()` resolves
     /// `a.b()` once.
-    call_memo: RefCell<FxHashMap<(u32, u32), Outcome>>,
+    call_memo: PerThread<FxHashMap<(u32, u32), Outcome>>,
     /// `resolve_type` per module and type text (cleared with `memo`).
-    type_memo: RefCell<FxHashMap<ModId, FxHashMap<String, Option<ItemRef>>>>,
+    type_memo: PerThread<FxHashMap<ModId, FxHashMap<String, Option<ItemRef>>>>,
     /// `extern_crate_roots` per (crate, name).
-    extern_memo: RefCell<FxHashMap<(u32, String), Vec<ModId>>>,
-    in_progress: RefCell<FxHashSet<(ModId, String)>>,
+    extern_memo: PerThread<FxHashMap<(u32, String), Vec<ModId>>>,
+    in_progress: PerThread<FxHashSet<(ModId, String)>>,
     /// `library_of` per crate, found once.
     libraries: Vec<Option<u32>>,
     /// Lookups cut short by a cycle or `MAX_IMPORT_HOPS` so far: a lookup
     /// that saw this grow is not memoised.
-    cut_short: std::cell::Cell<u64>,
+    cut_short: thread_local::ThreadLocal<std::cell::Cell<u64>>,
 }
 
-pub(super) fn resolve_rust(files: &[FileView], members: &[u32], out: &mut Resolution) {
+impl Index<'_> {
+    /// This thread's count of lookups cut short (see `cut_short`).
+    fn cut_short_count(&self) -> &std::cell::Cell<u64> {
+        self.cut_short.get_or_default()
+    }
+}
+
+/// A value each thread has its own copy of, borrowed like a `RefCell`.
+type PerThread<T> = thread_local::ThreadLocal<RefCell<T>>;
+
+pub(super) fn resolve_rust(
+    files: &[FileView],
+    members: &[u32],
+    threads: usize,
+    out: &mut Resolution,
+) {
     if members.is_empty() {
         return;
     }
@@ -112,6 +131,44 @@ pub(super) fn resolve_rust(files: &[FileView], members: &[u32], out: &mut Resolu
     index.resolve_impls(out);
     for file in members {
         index.resolve_imports(*file, out);
+    }
+    let chunks = call_chunks(files, members, threads);
+    if chunks.len() <= 1 {
+        resolve_calls(&index, members, out);
+        return;
+    }
+    // Each chunk is a run of files resolved on its own thread into its own
+    // `Resolution`; merged in file order, the result is the sequential one.
+    let parts: Vec<Resolution> = std::thread::scope(|scope| {
+        let index = &index;
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut part = Resolution::default();
+                    resolve_calls(index, chunk, &mut part);
+                    part
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    for part in parts {
+        out.merge(part);
+    }
+}
+
+/// Calls of the files `members`, resolved in order.
+fn resolve_calls(index: &Index, members: &[u32], out: &mut Resolution) {
+    let files = index.files;
+    for file in members {
         let summary = files[*file as usize].summary;
         for (i, call) in summary.calls.iter().enumerate() {
             let outcome = index.resolve_call_memo(*file, i as u32, 0);
@@ -119,6 +176,36 @@ pub(super) fn resolve_rust(files: &[FileView], members: &[u32], out: &mut Resolu
             out.record_call(files, *file, call, &outcome, source);
         }
     }
+}
+
+/// Fewest calls worth a thread of their own: below it, starting threads
+/// costs more than it saves.
+const MIN_CALLS_PER_THREAD: usize = 2_000;
+
+/// `members` split into runs of about equal call counts, one per thread
+/// (one run when the tree is small or `threads` is 1).
+fn call_chunks<'m>(files: &[FileView], members: &'m [u32], threads: usize) -> Vec<&'m [u32]> {
+    let calls = |file: &u32| files[*file as usize].summary.calls.len();
+    let total: usize = members.iter().map(calls).sum();
+    let threads = threads.min(total / MIN_CALLS_PER_THREAD).max(1);
+    if threads == 1 {
+        return vec![members];
+    }
+    let per_thread = total.div_ceil(threads);
+    let mut chunks = Vec::with_capacity(threads);
+    let (mut start, mut acc) = (0, 0);
+    for (position, file) in members.iter().enumerate() {
+        acc += calls(file);
+        if acc >= per_thread && chunks.len() + 1 < threads {
+            chunks.push(&members[start..=position]);
+            start = position + 1;
+            acc = 0;
+        }
+    }
+    if start < members.len() {
+        chunks.push(&members[start..]);
+    }
+    chunks
 }
 
 fn items_of(targets: &[Target]) -> Vec<ItemRef> {
