@@ -8,7 +8,7 @@ use std::cmp::Reverse;
 
 use rustc_hash::FxHashMap;
 use streaming_iterator::StreamingIterator;
-use tree_sitter::{Node, Parser, QueryCursor, QueryMatch};
+use tree_sitter::{Node, Parser, QueryCursor, QueryMatch, Tree};
 
 mod macro_path;
 mod nodes;
@@ -20,7 +20,7 @@ use nodes::{count_errors, signature};
 use typed::{RawTyped, add_typed_names, contextual_parameter, local_value_call};
 
 use crate::imports::parse_import;
-use crate::language::{Language, Role};
+use crate::language::{Compiled, Language, Role};
 use crate::limits::{MAX_DOC_BYTES, MAX_ENTRIES_PER_FILE, MAX_ITEM_DEPTH, MAX_NAME_BYTES};
 use crate::summary::{CallKind, CallRef, Import, Item, ItemKind, Summary};
 use crate::text::{cut, first_doc_line, normalize_path_text, normalize_type_text};
@@ -164,26 +164,60 @@ impl<'tree> MatchCaptures<'tree> {
 /// produced no tree at all (it recovers from syntax errors by itself).
 pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<Summary, String> {
     let compiled = language.compiled().map_err(|error| error.to_string())?;
+    let tree = parse_tree(language, source, parser)?;
+    Ok(summarize(language, compiled, source, &tree))
+}
+
+/// A file's syntax tree, before the language's query has run over it.
+pub struct ParsedTree {
+    tree: Tree,
+    /// The text the tree is of when it is not the file's own: a C file
+    /// parsed as one configuration (same byte offsets).
+    reparsed: Option<String>,
+}
+
+/// The first stage of [`extract`]: only the grammar is needed, so files
+/// can be parsed while the query is still being compiled.
+pub fn parse_tree(
+    language: Language,
+    source: &str,
+    parser: &mut Parser,
+) -> Result<ParsedTree, String> {
     parser
-        .set_language(&compiled.grammar)
+        .set_language(&language.grammar())
         .map_err(|error| format!("grammar rejected: {error}"))?;
-    let mut tree = parser
+    let tree = parser
         .parse(source, None)
         .ok_or_else(|| "tree-sitter returned no tree".to_string())?;
     // C: a function split by `#if` branches is a syntax error; parse one
     // configuration instead when that has fewer errors (same offsets).
-    let one_configuration: String;
-    let mut source = source;
     if language == Language::C
         && tree.root_node().has_error()
         && let Some(text) = preproc::one_configuration(source)
         && let Some(other) = parser.parse(&text, None)
         && count_errors(other.root_node()) < count_errors(tree.root_node())
     {
-        tree = other;
-        one_configuration = text;
-        source = &one_configuration;
+        return Ok(ParsedTree {
+            tree: other,
+            reparsed: Some(text),
+        });
     }
+    Ok(ParsedTree {
+        tree,
+        reparsed: None,
+    })
+}
+
+/// The second stage of [`extract`]: runs `compiled` (the language's
+/// query) over the tree `parse_tree` made of `source`.
+pub fn summarize(
+    language: Language,
+    compiled: &Compiled,
+    source: &str,
+    parsed: &ParsedTree,
+) -> Summary {
+    let source = parsed.reparsed.as_deref().unwrap_or(source);
+    let tree = &parsed.tree;
     let root = tree.root_node();
     let mut summary = Summary {
         syntax_errors: if root.has_error() {
@@ -221,7 +255,7 @@ pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<
     add_typed_names(typed, &ranges, &call_by_range, &mut summary);
     add_module_decls(module_decls, &ranges, &mut summary);
     add_imports(language, imports, &ranges, &mut summary);
-    Ok(summary)
+    summary
 }
 
 impl Matched {
