@@ -193,28 +193,46 @@ impl Language {
 
     /// The grammar and the compiled query, built on first use.
     pub fn compiled(self) -> Result<&'static Compiled, IngestError> {
-        // One cell per language: compiling a query takes tens of
-        // milliseconds, so only languages the tree uses are compiled.
-        const LANGUAGES: usize = Language::ALL.len();
-        static TABLE: [OnceLock<Result<Compiled, String>>; LANGUAGES] =
-            [const { OnceLock::new() }; LANGUAGES];
-        let index = Language::ALL
-            .iter()
-            .position(|l| *l == self)
-            .unwrap_or_default();
-        let Some(cell) = TABLE.get(index) else {
-            return Err(IngestError::Query {
-                language: self.name(),
-                reason: "not in the language table".into(),
-            });
-        };
-        match cell.get_or_init(|| Compiled::build(self)) {
+        self.compiled_from(self.cell()?.get_or_init(|| Compiled::build(self)))
+    }
+
+    /// The compiled query if it is built already, without waiting for or
+    /// starting a build (`None` while another thread builds it).
+    pub fn compiled_if_ready(self) -> Option<Result<&'static Compiled, IngestError>> {
+        match self.cell() {
+            Ok(cell) => cell.get().map(|built| self.compiled_from(built)),
+            Err(error) => Some(Err(error)),
+        }
+    }
+
+    fn compiled_from(
+        self,
+        built: &'static Result<Compiled, String>,
+    ) -> Result<&'static Compiled, IngestError> {
+        match built {
             Ok(compiled) => Ok(compiled),
             Err(reason) => Err(IngestError::Query {
                 language: self.name(),
                 reason: reason.clone(),
             }),
         }
+    }
+
+    /// The language's cell of the table of compiled queries.
+    fn cell(self) -> Result<&'static OnceLock<Result<Compiled, String>>, IngestError> {
+        // One cell per language: compiling a query takes tens of
+        // milliseconds, so only languages the tree uses are compiled.
+        const LANGUAGES: usize = Language::ALL.len();
+        static TABLE: [OnceLock<Result<Compiled, String>>; LANGUAGES] =
+            [const { OnceLock::new() }; LANGUAGES];
+        Language::ALL
+            .iter()
+            .position(|l| *l == self)
+            .and_then(|index| TABLE.get(index))
+            .ok_or_else(|| IngestError::Query {
+                language: self.name(),
+                reason: "not in the language table".into(),
+            })
     }
 }
 

@@ -32,8 +32,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::IngestOptions;
 use crate::error::IngestError;
-use crate::extract::extract;
+use crate::extract::{ParsedTree, parse_tree, summarize};
 use crate::hash::hash_bytes;
+use crate::language::Language;
 use crate::naming::{FileNames, name_file};
 use crate::read::read_source;
 use crate::record::{FileRecord, storable};
@@ -288,6 +289,12 @@ impl Ingester {
     }
 
     /// Reads and parses files on all cores; results in input order.
+    ///
+    /// A language's query takes tens of milliseconds to compile (the Rust
+    /// one most). With more than one thread it compiles on a thread of its
+    /// own while the workers parse: a file parsed before its query is ready
+    /// waits in its worker's backlog (at most [`MAX_PARSED_BACKLOG`] trees)
+    /// and is summarized once the query is there, so no core idles.
     fn read_and_parse(
         &self,
         entries: &[&WalkEntry],
@@ -298,8 +305,18 @@ impl Ingester {
         let results: Mutex<Vec<Option<Parsed>>> =
             Mutex::new((0..entries.len()).map(|_| None).collect());
         let progress = self.progress_bar(entries);
+        let compile_aside = threads > 1;
+        let store = |index: usize, parsed: Parsed| {
+            progress.inc(1);
+            if let Ok(mut results) = results.lock()
+                && let Some(slot) = results.get_mut(index)
+            {
+                *slot = Some(parsed);
+            }
+        };
         let worker = || {
             let mut parser = tree_sitter::Parser::new();
+            let mut backlog: Vec<(usize, Box<PendingFile>)> = Vec::new();
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(entry) = entries.get(index) else {
@@ -308,30 +325,62 @@ impl Ingester {
                 // A panic inside the parser or extractor (a bug, or a grammar
                 // crash on hostile input) skips the file instead of ending
                 // the ingest; the parser is replaced since its state is unknown.
-                let parsed = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    self.parse_one(entry, state, &mut parser)
+                let stage = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.parse_stage(entry, state, &mut parser)
                 })) {
-                    Ok(parsed) => parsed,
+                    Ok(stage) => stage,
                     Err(_) => {
                         parser = tree_sitter::Parser::new();
-                        Parsed::Skipped(
-                            SkipCause::ParseFailed,
-                            "internal error while parsing (panic caught)".into(),
-                        )
+                        Stage::Done(panic_skip())
                     }
                 };
-                progress.inc(1);
-                if let Ok(mut results) = results.lock()
-                    && let Some(slot) = results.get_mut(index)
-                {
-                    *slot = Some(parsed);
+                match stage {
+                    Stage::Done(parsed) => store(index, parsed),
+                    Stage::Pending(pending) => {
+                        if compile_aside && entry.language.compiled_if_ready().is_none() {
+                            backlog.push((index, pending));
+                        } else {
+                            store(index, finish_parse(entry, *pending));
+                        }
+                    }
+                }
+                // Summarize what became ready; wait for the query only
+                // when the backlog is full.
+                let full = backlog.len() >= MAX_PARSED_BACKLOG;
+                for (index, pending) in std::mem::take(&mut backlog) {
+                    let Some(entry) = entries.get(index) else {
+                        continue;
+                    };
+                    if full || entry.language.compiled_if_ready().is_some() {
+                        store(index, finish_parse(entry, *pending));
+                    } else {
+                        backlog.push((index, pending));
+                    }
+                }
+            }
+            for (index, pending) in backlog {
+                if let Some(entry) = entries.get(index) {
+                    store(index, finish_parse(entry, *pending));
                 }
             }
         };
         if threads == 1 {
             worker();
         } else {
+            let mut languages: Vec<Language> = entries.iter().map(|e| e.language).collect();
+            languages.sort_unstable_by_key(|l| l.name());
+            languages.dedup();
             std::thread::scope(|scope| {
+                for language in languages {
+                    if language.compiled_if_ready().is_none() {
+                        // A failed build is reported by the file that
+                        // needs it; a panic leaves the cell for the
+                        // workers to build.
+                        scope.spawn(move || {
+                            let _ = std::panic::catch_unwind(|| language.compiled().is_ok());
+                        });
+                    }
+                }
                 for _ in 0..threads {
                     scope.spawn(worker);
                 }
@@ -376,15 +425,17 @@ impl Ingester {
         bar
     }
 
-    fn parse_one(
+    /// Reads `entry` and parses it with the grammar alone; the query runs
+    /// in [`finish_parse`].
+    fn parse_stage(
         &self,
         entry: &WalkEntry,
         state: &State,
         parser: &mut tree_sitter::Parser,
-    ) -> Parsed {
+    ) -> Stage {
         let text = match read_source(&*self.vfs, &entry.absolute, self.options.max_file_bytes) {
             Ok(text) => text,
-            Err((cause, reason)) => return Parsed::Skipped(cause, reason),
+            Err((cause, reason)) => return Stage::Done(Parsed::Skipped(cause, reason)),
         };
         let content_hash = hash_bytes(text.as_bytes());
         let size = text.len() as u64;
@@ -396,31 +447,87 @@ impl Ingester {
             let mut record = old.record.clone();
             record.size = size;
             record.mtime_ns = entry.mtime_ns;
-            return Parsed::Record(Box::new(record));
+            return Stage::Done(Parsed::Record(Box::new(record)));
         }
-        let record = match extract(entry.language, &text, parser) {
-            Ok(summary) => FileRecord {
-                path: entry.path.clone(),
-                language: entry.language,
-                size,
-                mtime_ns: entry.mtime_ns,
+        match parse_tree(entry.language, &text, parser) {
+            Ok(tree) => Stage::Pending(Box::new(PendingFile {
+                text,
                 content_hash,
-                content: Arc::from(text),
-                summary,
-            },
-            Err(reason) => {
-                return Parsed::Skipped(SkipCause::ParseFailed, format!("parse failed: {reason}"));
-            }
-        };
-        // A file whose blocks the storage engine would refuse (a generated
-        // header of tens of thousands of `#define`s makes a file block's
-        // metadata larger than a block may be) is left out here, on the
-        // parse thread, instead of failing the write of the whole ingest.
-        if let Err(reason) = storable(&record) {
-            return Parsed::Skipped(SkipCause::OverLimit, reason);
+                size,
+                tree,
+            })),
+            Err(reason) => Stage::Done(Parsed::Skipped(
+                SkipCause::ParseFailed,
+                format!("parse failed: {reason}"),
+            )),
         }
-        Parsed::Record(Box::new(record))
     }
+}
+
+/// Most parsed files a worker holds while their language's query is
+/// still compiling (each holds its text and syntax tree).
+const MAX_PARSED_BACKLOG: usize = 64;
+
+/// A file read and parsed, waiting for its language's query.
+struct PendingFile {
+    text: String,
+    content_hash: u128,
+    size: u64,
+    tree: ParsedTree,
+}
+
+/// What the first stage of parsing a file gave.
+enum Stage {
+    Done(Parsed),
+    Pending(Box<PendingFile>),
+}
+
+fn panic_skip() -> Parsed {
+    Parsed::Skipped(
+        SkipCause::ParseFailed,
+        "internal error while parsing (panic caught)".into(),
+    )
+}
+
+/// The second stage: runs the language's query over the parsed tree
+/// (waiting for it to compile) and makes the file's record, unless the
+/// storage engine would refuse its blocks.
+fn finish_parse(entry: &WalkEntry, pending: PendingFile) -> Parsed {
+    let PendingFile {
+        text,
+        content_hash,
+        size,
+        tree,
+    } = pending;
+    let compiled = match entry.language.compiled() {
+        Ok(compiled) => compiled,
+        Err(error) => {
+            return Parsed::Skipped(SkipCause::ParseFailed, format!("parse failed: {error}"));
+        }
+    };
+    let summary = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        summarize(entry.language, compiled, &text, &tree)
+    })) {
+        Ok(summary) => summary,
+        Err(_) => return panic_skip(),
+    };
+    let record = FileRecord {
+        path: entry.path.clone(),
+        language: entry.language,
+        size,
+        mtime_ns: entry.mtime_ns,
+        content_hash,
+        content: Arc::from(text),
+        summary,
+    };
+    // A file whose blocks the storage engine would refuse (a generated
+    // header of tens of thousands of `#define`s makes a file block's
+    // metadata larger than a block may be) is left out here, on the
+    // parse thread, instead of failing the write of the whole ingest.
+    if let Err(reason) = storable(&record) {
+        return Parsed::Skipped(SkipCause::OverLimit, reason);
+    }
+    Parsed::Record(Box::new(record))
 }
 
 /// What the graph holds after an ingest, into `report`: lines, blocks by
