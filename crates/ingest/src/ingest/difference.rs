@@ -54,7 +54,7 @@ pub(super) fn write_difference(
     report: &mut IngestReport,
 ) -> Result<(), IngestError> {
     let mut clock = Instant::now();
-    let mut blocks = plan_blocks(state, changed)?;
+    let mut blocks = plan_blocks(state, changed, threads)?;
     report.timings.blocks = lap(&mut clock);
     let edges = plan_edges(state, &blocks, resolve_again, threads);
     report.resolved = edges.resolution.is_some();
@@ -84,7 +84,11 @@ pub(super) fn write_difference(
 
 /// Target blocks of the files that changed (all files when the stored
 /// graph is not verified); blocks of unchanged files stay as they are.
-fn plan_blocks(state: &State, changed: &[String]) -> Result<BlockPlan, IngestError> {
+fn plan_blocks(
+    state: &State,
+    changed: &[String],
+    threads: usize,
+) -> Result<BlockPlan, IngestError> {
     let rebuild: Vec<&str> = if state.verified {
         changed.iter().map(String::as_str).collect()
     } else {
@@ -93,24 +97,13 @@ fn plan_blocks(state: &State, changed: &[String]) -> Result<BlockPlan, IngestErr
     let rebuild_set: FxHashSet<&str> = rebuild.iter().copied().collect();
     let mut puts: BTreeMap<String, Vec<ContextBlock>> = BTreeMap::new();
     let mut target: BlockIndex = FxHashMap::default();
-    for path in &rebuild {
-        let Some(entry) = state.files.get(*path) else {
-            continue;
-        };
-        let blocks =
-            file_blocks(&entry.record, &entry.names).map_err(|reason| IngestError::Write {
-                path: (*path).to_string(),
-                source: StorageError::InvalidMetadata {
-                    id: entry.names.file_id,
-                    reason,
-                },
-            })?;
-        let path_arc: Arc<str> = Arc::from(*path);
-        for block in blocks {
-            let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
+    for built in build_file_blocks(state, &rebuild, threads) {
+        let (path, blocks) = built?;
+        let path_arc: Arc<str> = Arc::from(path);
+        for (block, fp) in blocks {
             target.insert(block.id, (fp, path_arc.clone()));
             if state.blocks.get(&block.id).map(|(old, _)| *old) != Some(fp) {
-                puts.entry((*path).to_string()).or_default().push(block);
+                puts.entry(path.to_string()).or_default().push(block);
             }
         }
     }
@@ -132,6 +125,67 @@ fn plan_blocks(state: &State, changed: &[String]) -> Result<BlockPlan, IngestErr
         target,
         puts,
         deletes,
+    })
+}
+
+/// Fewest files per thread worth a thread of its own when building blocks.
+const MIN_FILES_PER_BLOCK_THREAD: usize = 64;
+
+/// One file's blocks with their fingerprints.
+type BuiltFile<'a> = Result<(&'a str, Vec<(ContextBlock, u128)>), IngestError>;
+
+/// The blocks and fingerprints of the files of `paths`, in their order,
+/// built on up to `threads` threads (a run of files each).
+fn build_file_blocks<'a>(state: &State, paths: &[&'a str], threads: usize) -> Vec<BuiltFile<'a>> {
+    let build = |path: &'a str| -> Option<BuiltFile<'a>> {
+        let entry = state.files.get(path)?;
+        let blocks = match file_blocks(&entry.record, &entry.names) {
+            Ok(blocks) => blocks,
+            Err(reason) => {
+                return Some(Err(IngestError::Write {
+                    path: path.to_string(),
+                    source: StorageError::InvalidMetadata {
+                        id: entry.names.file_id,
+                        reason,
+                    },
+                }));
+            }
+        };
+        let blocks = blocks
+            .into_iter()
+            .map(|block| {
+                let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
+                (block, fp)
+            })
+            .collect();
+        Some(Ok((path, blocks)))
+    };
+    let threads = threads.min(paths.len() / MIN_FILES_PER_BLOCK_THREAD).max(1);
+    if threads == 1 {
+        return paths.iter().filter_map(|path| build(path)).collect();
+    }
+    let run = paths.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = paths
+            .chunks(run)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter_map(|path| build(path))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| match handle.join() {
+                Ok(built) => built,
+                Err(_) => vec![Err(IngestError::Worker {
+                    reason: "a block-building thread panicked".into(),
+                })],
+            })
+            .collect()
     })
 }
 
