@@ -212,6 +212,11 @@ impl<'a> Index<'a> {
                 item_module.push(id);
             } else {
                 item_module.push(parent_module);
+                // A switched-off item (`#[cfg(not(debug_assertions))]`)
+                // is no name any call reaches.
+                if item.compiled_out {
+                    continue;
+                }
                 if declared_in_module && item.kind != ItemKind::Impl {
                     self.modules[parent_module as usize]
                         .items
