@@ -1,0 +1,98 @@
+//! Rust rules of issue 23: items a `#[cfg(..)]` known false switches off
+//! make no calls and take none, and a path through an associated type of
+//! a generic parameter (`G::Weight::zero()`) reaches the trait its
+//! where-clause bound names.
+
+mod support;
+
+use support::*;
+
+const LIB: &str = r#"
+pub struct Store;
+
+impl Store {
+    #[cfg(not(debug_assertions))]
+    fn check_xyz(&self) {}
+    #[cfg(debug_assertions)]
+    // the checking one
+    fn check_xyz(&self) {
+        self.deep_xyz();
+    }
+    fn deep_xyz(&self) {}
+    pub fn run(&self) {
+        self.check_xyz();
+    }
+}
+
+#[cfg(any())]
+pub fn never_xyz() {
+    helper_xyz();
+}
+
+#[cfg(feature = "maybe")]
+pub fn maybe_xyz() {
+    helper_xyz();
+}
+
+pub fn helper_xyz() {}
+
+pub trait Measure {
+    fn zero_xyz() -> Self;
+}
+pub trait Other {
+    fn zero_xyz() -> Self;
+}
+pub trait Graph {
+    type Weight;
+    type Cost;
+}
+
+pub fn flow<G>(g: G) -> u32
+where
+    G: Graph,
+    G::Weight: Measure + Copy,
+{
+    let _w = G::Weight::zero_xyz();
+    let _c = G::Cost::zero_xyz();
+    0
+}
+"#;
+
+#[test]
+fn switched_off_items_and_associated_type_bounds() {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    write_tree(root.path(), &[("src/lib.rs", LIB)]);
+    let (engine, report) = ingest_fresh(root.path(), db.path());
+    let calls = call_lines(&engine);
+    for edge in [
+        // One `check_xyz` is compiled: the call is not ambiguous.
+        "crate::Store::run -calls_method-> crate::Store::check_xyz",
+        "crate::Store::check_xyz -calls_method-> crate::Store::deep_xyz",
+        // A feature is not known from the source: its item stays.
+        "crate::maybe_xyz -calls-> crate::helper_xyz",
+        // `G::Weight: Measure` names the trait of `G::Weight::zero_xyz`.
+        "crate::flow -calls-> crate::Measure::zero_xyz",
+    ] {
+        assert!(
+            calls.contains(edge),
+            "missing {edge:?}\nin {calls:#?}\n{report}"
+        );
+    }
+    // `any()` is false: `never_xyz` calls nothing. `G::Cost` has no bound
+    // naming a trait: two traits declare `zero_xyz`, no guess.
+    for wrong in [
+        "crate::never_xyz -calls-> crate::helper_xyz",
+        "crate::flow -calls-> crate::Other::zero_xyz",
+    ] {
+        assert!(!calls.contains(wrong), "{wrong:?} in {calls:#?}");
+    }
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.starts_with("crate::flow "))
+            .count(),
+        1,
+        "{calls:#?}"
+    );
+}
