@@ -1,7 +1,8 @@
 //! Rust rules of issue 23: items a `#[cfg(..)]` known false switches off
 //! make no calls and take none, and a path through an associated type of
 //! a generic parameter (`G::Weight::zero()`) reaches the trait its
-//! where-clause bound names.
+//! where-clause bound names, and a value typed `G::Edge` with no bound
+//! written reaches the one trait the crate's `type Edge = ..` types share.
 
 mod support;
 
@@ -56,6 +57,27 @@ where
     let _c = G::Cost::zero_xyz();
     0
 }
+
+pub trait EdgeLike { fn weight_xyz(&self) -> u32; }
+pub trait NodeLike { fn weight_xyz(&self) -> u32; }
+pub trait Walk { type Edge; type Both; }
+pub struct Net;
+pub struct NetEdge;
+pub struct NetBoth;
+impl NetEdge { pub fn weight_xyz(&self) -> u32 { 0 } }
+impl EdgeLike for NetEdge { fn weight_xyz(&self) -> u32 { 1 } }
+impl EdgeLike for NetBoth { fn weight_xyz(&self) -> u32 { 1 } }
+impl NodeLike for NetBoth { fn weight_xyz(&self) -> u32 { 2 } }
+impl Walk for Net { type Edge = NetEdge; type Both = NetBoth; }
+impl<'a> Walk for &'a Net { type Edge = (u8, u8); type Both = NetBoth; }
+
+pub fn through_edge<G: Walk>(e: G::Edge) -> u32 {
+    e.weight_xyz()
+}
+
+pub fn through_both<G: Walk>(b: G::Both) -> u32 {
+    b.weight_xyz()
+}
 "#;
 
 #[test]
@@ -73,6 +95,9 @@ fn switched_off_items_and_associated_type_bounds() {
         "crate::maybe_xyz -calls-> crate::helper_xyz",
         // `G::Weight: Measure` names the trait of `G::Weight::zero_xyz`.
         "crate::flow -calls-> crate::Measure::zero_xyz",
+        // `G::Edge` is a `NetEdge` (or a tuple) in the crate's impls of
+        // `Walk`: in generic code its `weight_xyz` is `EdgeLike`'s.
+        "crate::through_edge -calls_method-> crate::EdgeLike::weight_xyz",
     ] {
         assert!(
             calls.contains(edge),
@@ -84,6 +109,10 @@ fn switched_off_items_and_associated_type_bounds() {
     for wrong in [
         "crate::never_xyz -calls-> crate::helper_xyz",
         "crate::flow -calls-> crate::Other::zero_xyz",
+        "crate::through_edge -calls_method-> crate::NetEdge::weight_xyz",
+        // `NetBoth` has `weight_xyz` through two traits: no guess.
+        "crate::through_both -calls_method-> crate::EdgeLike::weight_xyz",
+        "crate::through_both -calls_method-> crate::NodeLike::weight_xyz",
     ] {
         assert!(!calls.contains(wrong), "{wrong:?} in {calls:#?}");
     }

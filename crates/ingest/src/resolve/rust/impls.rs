@@ -165,6 +165,7 @@ impl<'a> Index<'a> {
             traits.dedup();
         }
         self.assoc = assoc;
+        self.impl_assoc_types = self.index_impl_assoc_types();
         // Impl resolution looked names up before `assoc` existed; paths
         // through types must not reuse those results.
         self.memo.clear();

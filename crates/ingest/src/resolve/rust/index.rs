@@ -58,6 +58,7 @@ impl<'a> Index<'a> {
             impl_trait: FxHashMap::default(),
             type_traits: FxHashMap::default(),
             type_impls: FxHashMap::default(),
+            impl_assoc_types: FxHashMap::default(),
             blanket_traits: Vec::new(),
             free_fns: Vec::new(),
             methods: Vec::new(),

@@ -273,7 +273,18 @@ impl Index<'_> {
                     };
                 }
                 // `w: G` or `w: G::Weight` (with `G::Weight: Measure`).
-                self.generic_receiver(file, call, &path, &call.text)
+                if let Some(outcome) = self.generic_receiver(file, call, &path, &call.text) {
+                    return Some(outcome);
+                }
+                // `e: G::EdgeRef` with no bound written on it.
+                let (first, associated) = path.split_once("::")?;
+                if is_identifier(first)
+                    && is_identifier(associated)
+                    && self.declares_generic(file, call, first)
+                {
+                    return self.associated_type_method(associated, &call.text);
+                }
+                None
             }
         }
     }
