@@ -1,4 +1,4 @@
-//! Rust rules of issue 23: items a `#[cfg(..)]` known false switches off
+//! Rust rules for generic code and cfg: items a `#[cfg(..)]` known false switches off
 //! make no calls and take none, and a path through an associated type of
 //! a generic parameter (`G::Weight::zero()`) reaches the trait its
 //! where-clause bound names, and a value typed `G::Edge` with no bound
