@@ -145,6 +145,11 @@ pub struct Item {
     /// interfaces / base classes (comma-separated).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub impl_trait: String,
+    /// Rust: a `#[cfg(..)]` known to be false (`not(debug_assertions)`,
+    /// `any()`) switches the item off, or it is inside one that is: it
+    /// makes no calls and no call resolves to it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compiled_out: bool,
 }
 
 /// How a call names its target.

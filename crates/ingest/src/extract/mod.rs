@@ -10,6 +10,7 @@ use rustc_hash::FxHashMap;
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Parser, QueryCursor, QueryMatch, Tree};
 
+mod cfg;
 mod macro_path;
 mod nodes;
 mod preproc;
@@ -36,6 +37,8 @@ struct RawDef {
     doc: String,
     impl_type: String,
     impl_trait: String,
+    /// Rust: a `#[cfg(..)]` known false switches the item off.
+    compiled_out: bool,
 }
 
 struct RawCall {
@@ -93,6 +96,8 @@ struct Matched {
     /// Comment ranges; a capture, because walking to siblings in
     /// tree-sitter goes through `parent()`, which is O(depth).
     comments: Vec<(usize, usize)>,
+    /// Rust: read `#[cfg(..)]` attributes before definitions.
+    reads_cfg: bool,
 }
 
 /// The captures of one query match, by role.
@@ -230,7 +235,10 @@ pub fn summarize(
         ..Summary::default()
     };
 
-    let mut matched = Matched::default();
+    let mut matched = Matched {
+        reads_cfg: language == Language::Rust,
+        ..Matched::default()
+    };
     let mut cursor = QueryCursor::new();
     let mut matches = cursor.matches(&compiled.query, root, source.as_bytes());
     while let Some(found) = matches.next() {
@@ -391,6 +399,7 @@ impl Matched {
                 String::new()
             },
             impl_trait: impl_trait_text,
+            compiled_out: self.reads_cfg && cfg::compiled_out(node.start_byte(), source),
         });
     }
 
@@ -530,6 +539,11 @@ fn add_items(
         if kind == ItemKind::Function && parent_holds_methods {
             kind = ItemKind::Method;
         }
+        // What a switched-off item holds is switched off with it.
+        let compiled_out = def.compiled_out
+            || parent
+                .and_then(|p| summary.items.get(p as usize))
+                .is_some_and(|p| p.compiled_out);
         summary.items.push(Item {
             kind,
             name: def.name,
@@ -542,6 +556,7 @@ fn add_items(
             doc: def.doc,
             impl_type: def.impl_type,
             impl_trait: def.impl_trait,
+            compiled_out,
         });
     }
     ranges
@@ -585,6 +600,10 @@ fn add_calls(
     let mut receiver_ranges: Vec<Option<(usize, usize)>> = Vec::new();
     for (call, scope) in calls.into_iter().zip(call_scopes) {
         let caller = callable_ancestor(&summary.items, scope).or(scope);
+        // Code a `#[cfg(..)]` switches off is not compiled: no calls.
+        if scope.is_some_and(|s| summary.items[s as usize].compiled_out) {
+            continue;
+        }
         if call.kind == CallKind::Path
             && let Some(function) = caller
             && local_names

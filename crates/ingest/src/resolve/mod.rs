@@ -391,10 +391,10 @@ fn children_named<'a>(
     parent: Option<u32>,
     name: &'a str,
 ) -> impl Iterator<Item = u32> + 'a {
-    view.children_of(parent)
-        .iter()
-        .copied()
-        .filter(move |c| view.summary.items[*c as usize].name == name)
+    view.children_of(parent).iter().copied().filter(move |c| {
+        let item = &view.summary.items[*c as usize];
+        item.name == name && !item.compiled_out
+    })
 }
 
 /// Callable items nested in an ancestor function of `caller` with this

@@ -158,6 +158,17 @@ impl<'a> Index<'a> {
             {
                 return outcome;
             }
+            // `G::Weight::zero()` with `G::Weight: Measure` written.
+            if segments.len() == 3
+                && let Some(outcome) = self.generic_receiver(
+                    file,
+                    call,
+                    &format!("{first}::{}", segments[1]),
+                    &segments[2],
+                )
+            {
+                return outcome;
+            }
             return match self.through_other_crate(m, &segments, 0) {
                 Found::Targets(targets) => settle(files, &items_of(&targets), "other_crate")
                     .unwrap_or(Outcome::Unresolved("path names a module")),

@@ -93,6 +93,9 @@ impl<'a> Index<'a> {
                     file,
                     item: i as u32,
                 };
+                if item.compiled_out {
+                    continue;
+                }
                 let owner = match item.kind {
                     ItemKind::Trait => Some(item_ref),
                     ItemKind::Impl => {
@@ -129,7 +132,7 @@ impl<'a> Index<'a> {
                 let krate = self.file_crate.get(&file).copied().unwrap_or(0) as usize;
                 for c in files[file as usize].children_of(Some(i as u32)) {
                     let child = &summary.items[*c as usize];
-                    if child.kind != ItemKind::Method {
+                    if child.kind != ItemKind::Method || child.compiled_out {
                         continue;
                     }
                     let child_ref = ItemRef { file, item: *c };
@@ -162,6 +165,7 @@ impl<'a> Index<'a> {
             traits.dedup();
         }
         self.assoc = assoc;
+        self.impl_assoc_types = self.index_impl_assoc_types();
         // Impl resolution looked names up before `assoc` existed; paths
         // through types must not reuse those results.
         self.memo.clear();

@@ -58,6 +58,7 @@ impl<'a> Index<'a> {
             impl_trait: FxHashMap::default(),
             type_traits: FxHashMap::default(),
             type_impls: FxHashMap::default(),
+            impl_assoc_types: FxHashMap::default(),
             blanket_traits: Vec::new(),
             free_fns: Vec::new(),
             methods: Vec::new(),
@@ -212,6 +213,11 @@ impl<'a> Index<'a> {
                 item_module.push(id);
             } else {
                 item_module.push(parent_module);
+                // A switched-off item (`#[cfg(not(debug_assertions))]`)
+                // is no name any call reaches.
+                if item.compiled_out {
+                    continue;
+                }
                 if declared_in_module && item.kind != ItemKind::Impl {
                     self.modules[parent_module as usize]
                         .items

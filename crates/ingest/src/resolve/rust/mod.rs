@@ -18,6 +18,7 @@
 //!   fields, generic bounds) and the text rules that read type names.
 
 mod alias_params;
+mod assoc_types;
 mod calls;
 mod elements;
 mod impls;
@@ -77,6 +78,8 @@ struct Index<'a> {
     type_impls: FxHashMap<ItemRef, Vec<ItemRef>>,
     impl_trait: FxHashMap<ItemRef, ItemRef>,
     type_traits: FxHashMap<ItemRef, Vec<ItemRef>>,
+    /// `type NAME = ..;` of trait impls, by NAME (see `assoc_types.rs`).
+    impl_assoc_types: FxHashMap<String, Vec<ItemRef>>,
     /// Traits with a blanket impl (`impl<T: Iterator> Ext for T`): their
     /// methods extend types of other crates wherever the trait is in scope.
     blanket_traits: Vec<ItemRef>,

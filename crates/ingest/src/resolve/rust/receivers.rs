@@ -12,6 +12,12 @@ impl Index<'_> {
     /// of the caller or its impl: the method `m` of a bound trait
     /// (`G: IntoNeighbors`), or external when no bound of the crate
     /// declares it. `None` when `G` is not a generic parameter there.
+    ///
+    /// `param` may be an associated type of a generic parameter
+    /// (`G::Weight`, from `G::Weight::zero()` or `w: G::Weight`): its
+    /// bounds are those written on that path (`where G::Weight: Measure`);
+    /// `None` when none of them names a trait of the crate (what the
+    /// associated type is bound to in `G`'s traits is not read here).
     pub(super) fn generic_receiver(
         &self,
         file: u32,
@@ -19,23 +25,33 @@ impl Index<'_> {
         param: &str,
         method: &str,
     ) -> Option<Outcome> {
+        let (first, associated) = match param.split_once("::") {
+            Some((first, rest)) if is_identifier(first) && is_identifier(rest) => (first, true),
+            Some(_) => return None,
+            None => (param, false),
+        };
         let headers = self.generic_headers(file, call);
         if !headers
             .iter()
-            .any(|(_, header)| declares_parameter(header, param))
+            .any(|(_, header)| declares_parameter(header, first))
         {
             return None;
         }
         let mut found = Vec::new();
+        let mut bound_traits = 0usize;
         for (index, header) in &headers {
             let module = self.module_of(file, Some(*index));
             for bound in bounds_of(header, param) {
                 if let Some(trait_ref) = self.resolve_type(module, &bound)
                     && kind_of(self.files, trait_ref) == ItemKind::Trait
                 {
+                    bound_traits += 1;
                     found.extend(self.methods_of(trait_ref, method));
                 }
             }
+        }
+        if associated && bound_traits == 0 {
+            return None;
         }
         Some(settle(self.files, &found, "trait_bound").unwrap_or(Outcome::External))
     }
@@ -256,8 +272,17 @@ impl Index<'_> {
                         None => None,
                     };
                 }
-                if is_identifier(&path) {
-                    return self.generic_receiver(file, call, &path, &call.text);
+                // `w: G` or `w: G::Weight` (with `G::Weight: Measure`).
+                if let Some(outcome) = self.generic_receiver(file, call, &path, &call.text) {
+                    return Some(outcome);
+                }
+                // `e: G::EdgeRef` with no bound written on it.
+                let (first, associated) = path.split_once("::")?;
+                if is_identifier(first)
+                    && is_identifier(associated)
+                    && self.declares_generic(file, call, first)
+                {
+                    return self.associated_type_method(associated, &call.text);
                 }
                 None
             }
