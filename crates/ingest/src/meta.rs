@@ -59,16 +59,34 @@ impl<'a> BlockMeta<'a> {
         self.kind == FILE_KIND
     }
 
-    /// True for a block that is not code (a file's ingest state, the walk
-    /// record): what lists of code and counts of blocks leave out.
+    /// True for a block that is not code (a file's ingest state or call
+    /// provenance, the walk record): what lists of code and counts of
+    /// blocks leave out.
     pub fn is_internal(&self) -> bool {
-        self.kind == STATE_KIND || self.kind == crate::walk_record::WALK_RECORD_KIND
+        is_internal_kind(&self.kind)
     }
 
     /// The JSON text stored for this metadata.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string(self)
     }
+}
+
+/// True for the `kind` of a block that is not code: a file's ingest state
+/// ([`STATE_KIND`]) or call provenance
+/// ([`crate::provenance::PROVENANCE_KIND`]), the walk record.
+pub fn is_internal_kind(kind: &str) -> bool {
+    kind == STATE_KIND
+        || kind == crate::provenance::PROVENANCE_KIND
+        || kind == crate::walk_record::WALK_RECORD_KIND
+}
+
+/// True when a stored block's metadata is of an internal kind (see
+/// [`is_internal_kind`]), read without parsing it.
+pub fn is_internal_block(metadata_json: &str) -> bool {
+    has_kind(metadata_json, STATE_KIND)
+        || has_kind(metadata_json, crate::provenance::PROVENANCE_KIND)
+        || has_kind(metadata_json, crate::walk_record::WALK_RECORD_KIND)
 }
 
 /// True when a stored block's metadata says `kind` without parsing it
