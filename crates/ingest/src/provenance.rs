@@ -314,8 +314,8 @@ mod tests {
         assert_eq!((stored.meta.records, stored.meta.omitted), (3, 0));
 
         // A cap of two lines keeps two records and counts the third.
-        let line = block.content.lines().next().map_or(0, |l| l.len() + 1);
-        let (text, written) = provenance_text(&records, 2 * line + 1);
+        let two: usize = block.content.lines().take(2).map(|l| l.len() + 1).sum();
+        let (text, written) = provenance_text(&records, two + 1);
         assert_eq!((written, text.lines().count()), (2, 2));
         assert!(provenance_text(&records, MAX_PROVENANCE_BYTES).0.len() < MAX_PROVENANCE_BYTES);
     }
