@@ -74,19 +74,15 @@ impl<'r> Provenance<'r> {
         if let Some(found) = self.sources.get(&source) {
             return Ok(*found);
         }
-        let found = self
-            .reader
-            .snapshot()
-            .find_block(source)?
-            .and_then(|view| {
-                let meta = BlockMeta::parse(view.metadata_json)?;
-                let path = if meta.path.is_empty() {
-                    view.source_uri
-                } else {
-                    meta.path.as_ref()
-                };
-                provenance_block_id_of(&meta.language, path)
-            });
+        let found = self.reader.snapshot().find_block(source)?.and_then(|view| {
+            let meta = BlockMeta::parse(view.metadata_json)?;
+            let path = if meta.path.is_empty() {
+                view.source_uri
+            } else {
+                meta.path.as_ref()
+            };
+            provenance_block_id_of(&meta.language, path)
+        });
         self.sources.insert(source, found);
         Ok(found)
     }

@@ -248,9 +248,12 @@ fn plan_provenance(
         };
         let id = provenance_block_id(entry.names.file_id);
         let stored = old.remove(&id);
-        let same = stored.as_ref().and_then(|s| s.records.as_deref()).is_some_and(|r| {
-            r.len() == run.len() && r.iter().zip(run).all(|(a, b)| *a == b.record)
-        });
+        let same = stored
+            .as_ref()
+            .and_then(|s| s.records.as_deref())
+            .is_some_and(|r| {
+                r.len() == run.len() && r.iter().zip(run).all(|(a, b)| *a == b.record)
+            });
         let stored_fp = stored.as_ref().map(|s| s.fingerprint);
         if same && let Some(stored) = stored {
             target.insert(id, stored);

@@ -215,6 +215,10 @@ mod tests {
         assert_eq!(names.len(), all.len(), "names are distinct");
         let public: std::collections::BTreeSet<CallRule> =
             all.iter().map(|r| r.provenance()).collect();
-        assert_eq!(public.len(), CallRule::ALL.len(), "every public rule is used");
+        assert_eq!(
+            public.len(),
+            CallRule::ALL.len(),
+            "every public rule is used"
+        );
     }
 }

@@ -25,8 +25,8 @@ use kausal_storage::EdgeType;
 use rustc_hash::FxHashMap;
 
 use super::{
-    FileView, ItemRef, Outcome, Resolution, Rule, children_named, id_of, kind_of,
-    nested_callable, owner_ancestor, settle,
+    FileView, ItemRef, Outcome, Resolution, Rule, children_named, id_of, kind_of, nested_callable,
+    owner_ancestor, settle,
 };
 use crate::language::Language;
 use crate::summary::{CallKind, CallRef, ItemKind};

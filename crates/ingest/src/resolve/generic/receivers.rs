@@ -35,7 +35,9 @@ impl<'a> Index<'a> {
             // (`Exception.__init__`).
             let owner = owner_ancestor(summary, call.caller)?;
             let found = self.method_in_hierarchy(ItemRef { file, item: owner }, &call.text, true);
-            return Some(found.map_or(Outcome::External, |m| Outcome::Resolved(m, Rule::SuperMethod)));
+            return Some(found.map_or(Outcome::External, |m| {
+                Outcome::Resolved(m, Rule::SuperMethod)
+            }));
         }
         if let Some(index) = call.receiver_call {
             let class = self.class_of_call(file, index, hops + 1)?;

@@ -8,9 +8,7 @@
 //! follows the fields' written types.
 
 use super::Index;
-use crate::resolve::{
-    ItemRef, Outcome, Rule, children_named, is_identifier, kind_of, settle,
-};
+use crate::resolve::{ItemRef, Outcome, Rule, children_named, is_identifier, kind_of, settle};
 use crate::summary::CallRef;
 
 /// What a Zig type names: a file (its top level) or a container item.
