@@ -18,7 +18,7 @@ use crate::language::Language;
 use crate::meta::has_kind;
 
 /// `kind` of a file's call provenance block (internal: not code).
-pub const PROVENANCE_KIND: &str = "call_provenance";
+pub use crate::meta::PROVENANCE_KIND;
 /// Version of the provenance block's content format.
 pub const PROVENANCE_VERSION: u32 = 1;
 /// Most content bytes of one provenance block; records past it are only
