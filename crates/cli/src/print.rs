@@ -283,6 +283,13 @@ fn stats_text(out: &mut String, style: &Style, stats: &kausal_service::StatsRepo
     let _ = writeln!(out, "  by kind: {}", list(&stats.blocks_by_kind));
     let _ = writeln!(out, "  by language: {}", list(&stats.blocks_by_language));
     let _ = writeln!(out, "edges: {}", list(&stats.edges_by_type));
+    if !stats.calls_by_provenance.is_empty() {
+        let _ = writeln!(
+            out,
+            "  calls by provenance: {}",
+            list(&stats.calls_by_provenance)
+        );
+    }
     let _ = writeln!(
         out,
         "tables: {} ({} bytes); files: {} bytes (WAL preallocated); memtable: {} bytes, {} blocks, {} edges",

@@ -103,6 +103,31 @@ fn every_command_prints_one_json_document() {
     );
     assert_eq!(callers["children"][0]["path"], "src/parse.rs");
     assert_eq!(callers["children"][0]["start_line"], 4);
+    // `parse` calls `lex` through `use crate::lex::lex`.
+    assert_eq!(callers["children"][0]["resolved_by"], "import", "{callers}");
+    let path = json(kausal(dir).args(["path", "run", "lex"]));
+    let rules: Vec<&serde_json::Value> = path["steps"]
+        .as_array()
+        .map(|steps| steps.iter().map(|step| &step["resolved_by"]).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        rules,
+        [&serde_json::Value::Null, &"path".into(), &"import".into()],
+        "{path}"
+    );
+    let stats = json(kausal(dir).arg("stats"));
+    let by_rule = &stats["calls_by_provenance"];
+    assert_eq!(
+        (&by_rule["import"], &by_rule["path"], &by_rule["scope"]),
+        (&1.into(), &1.into(), &4.into()),
+        "{stats}"
+    );
+    assert_eq!(by_rule["unrecorded"], 0, "{stats}");
+    // The provenance blocks are bookkeeping, not code.
+    assert!(
+        stats["blocks_by_kind"].get("call_provenance").is_none(),
+        "{stats}"
+    );
     for args in [
         vec!["show", "run"],
         vec!["callees", "run"],
@@ -395,6 +420,7 @@ fn candidate_callers_are_left_out_unless_asked_for_and_then_marked() {
     assert_eq!(with["children"][0]["name"], "unknown", "{with}");
     assert_eq!(with["children"][0]["candidate"], true, "{with}");
     assert_eq!(with["children"][0]["edge"], "calls_candidate", "{with}");
+    assert_eq!(with["children"][0]["resolved_by"], "candidate", "{with}");
     let calls = ["trace", "unknown", "--edges", "calls,calls_method"];
     let trace = json(kausal(repo.path()).args(calls));
     assert!(
@@ -404,6 +430,10 @@ fn candidate_callers_are_left_out_unless_asked_for_and_then_marked() {
     let trace = json(kausal(repo.path()).args(calls).arg("--candidates"));
     assert!(
         trace.to_string().contains("\"via\":\"calls_candidate\""),
+        "{trace}"
+    );
+    assert!(
+        trace.to_string().contains("\"resolved_by\":\"candidate\""),
         "{trace}"
     );
 }

@@ -132,6 +132,7 @@ async fn every_tool_answers_over_stdio() {
     );
     let callers = ok(&client, "callers", json!({"name": "lex"})).await;
     assert_eq!(callers["children"][0]["location"], "src/parse.rs:4");
+    assert_eq!(callers["children"][0]["resolved_by"], "import", "{callers}");
     let callees = ok(&client, "callees", json!({"name": "run", "depth": 2})).await;
     assert_eq!(callees["children"][0]["name"], "parse");
     let trace = ok(
@@ -152,6 +153,8 @@ async fn every_tool_answers_over_stdio() {
     assert_eq!(deps["target"]["location"], "src/parse.rs:1");
     let stats = ok(&client, "stats", json!({})).await;
     assert_eq!(stats["blocks_by_kind"]["file"], 4);
+    assert_eq!(stats["calls_by_provenance"]["unrecorded"], 0, "{stats}");
+    assert_eq!(stats["calls_by_provenance"]["path"], 1, "{stats}");
 
     // Paging: one result a page, every page carries the cursor of the next.
     let mut cursor: Option<String> = None;

@@ -12,6 +12,11 @@ use serde::{Deserialize, Serialize};
 pub const FILE_KIND: &str = "file";
 /// `kind` of a file's ingest state block (not code: see [`crate::record`]).
 pub const STATE_KIND: &str = "ingest_state";
+/// `kind` of a file's call provenance block (not code: see
+/// [`crate::provenance`]).
+pub const PROVENANCE_KIND: &str = "call_provenance";
+/// `kind` of the walk record (not code: see [`crate::walk_record`]).
+pub const WALK_RECORD_KIND: &str = "ingest_walk";
 
 /// The display metadata of a file or item block.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,16 +64,32 @@ impl<'a> BlockMeta<'a> {
         self.kind == FILE_KIND
     }
 
-    /// True for a block that is not code (a file's ingest state, the walk
-    /// record): what lists of code and counts of blocks leave out.
+    /// True for a block that is not code (a file's ingest state or call
+    /// provenance, the walk record): what lists of code and counts of
+    /// blocks leave out.
     pub fn is_internal(&self) -> bool {
-        self.kind == STATE_KIND || self.kind == crate::walk_record::WALK_RECORD_KIND
+        is_internal_kind(&self.kind)
     }
 
     /// The JSON text stored for this metadata.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string(self)
     }
+}
+
+/// True for the `kind` of a block that is not code: a file's ingest state
+/// ([`STATE_KIND`]) or call provenance
+/// ([`PROVENANCE_KIND`]), the walk record ([`WALK_RECORD_KIND`]).
+pub fn is_internal_kind(kind: &str) -> bool {
+    kind == STATE_KIND || kind == PROVENANCE_KIND || kind == WALK_RECORD_KIND
+}
+
+/// True when a stored block's metadata is of an internal kind (see
+/// [`is_internal_kind`]), read without parsing it.
+pub fn is_internal_block(metadata_json: &str) -> bool {
+    has_kind(metadata_json, STATE_KIND)
+        || has_kind(metadata_json, PROVENANCE_KIND)
+        || has_kind(metadata_json, WALK_RECORD_KIND)
 }
 
 /// True when a stored block's metadata says `kind` without parsing it

@@ -17,7 +17,7 @@ use crate::report::{IgnoredFiles, IngestReport, SkippedFile};
 /// `source_uri` of the walk record block (not a path: no file has it).
 pub const WALK_RECORD_URI: &str = "kausal:last-walk";
 /// `kind` in the walk record's metadata.
-pub const WALK_RECORD_KIND: &str = "ingest_walk";
+pub use crate::meta::WALK_RECORD_KIND;
 
 /// What the last walk found and left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

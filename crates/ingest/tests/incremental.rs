@@ -272,6 +272,17 @@ fn check_script(ops: &[Op]) -> Result<(), TestCaseError> {
                 "step {step} {op:?}: incremental differs from fresh\nextra edges {extra:#?}\nmissing edges {missing:#?}\nblocks differing {block_diff:#?}\nreport {report}"
             )));
         }
+        // Call provenance is part of the dump; said again readably, and
+        // every call edge has its record.
+        let (records, unrecorded) = provenance_lines(&engine);
+        prop_assert_eq!(unrecorded, 0, "step {} {:?}", step, op);
+        prop_assert_eq!(
+            records,
+            provenance_lines(&fresh).0,
+            "step {} {:?}",
+            step,
+            op
+        );
         prop_assert_eq!(&report.calls, &fresh_report.calls, "step {} {:?}", step, op);
         prop_assert_eq!(&report.blocks_by_kind, &fresh_report.blocks_by_kind);
     }

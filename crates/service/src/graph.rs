@@ -8,6 +8,7 @@ use kausal_storage::EdgeType;
 
 use crate::error::ServiceError;
 use crate::model::BlockInfo;
+use crate::provenance::Provenance;
 use crate::query::{TraceArgs, TraceDirection};
 use crate::reader::Reader;
 use crate::report::{Answer, CyclesReport, DepsReport, PathReport, TraceReport, TraceStep};
@@ -57,20 +58,33 @@ const CALL_TYPES: &[EdgeType] = &[
     EdgeType::CallsFunction,
 ];
 
-fn steps(result: &kausal_query::TraversalResult<'_>) -> Vec<TraceStep> {
-    result
-        .nodes
-        .iter()
-        .map(|node| TraceStep {
+fn steps(
+    engine: &Reader,
+    db: &Path,
+    result: &kausal_query::TraversalResult<'_>,
+) -> Result<Vec<TraceStep>, ServiceError> {
+    let mut provenance = Provenance::new(engine);
+    let mut steps = Vec::with_capacity(result.nodes.len());
+    for node in &result.nodes {
+        let resolved_by = match &node.via {
+            Some(edge) => provenance
+                .resolved_by(edge)
+                .map_err(storage_error(db))?
+                .map(str::to_string),
+            None => None,
+        };
+        steps.push(TraceStep {
             block: BlockInfo::from_view(&node.block),
             depth: node.depth,
             via: node.via.map(|edge| edge.edge_type.name().to_string()),
+            resolved_by,
             from: node
                 .parent
                 .and_then(|parent| result.nodes.get(parent))
                 .map(|parent| parent.block.id.to_string()),
-        })
-        .collect()
+        });
+    }
+    Ok(steps)
 }
 
 pub(crate) fn trace(engine: &Reader, db: &Path, args: &TraceArgs) -> Result<Answer, ServiceError> {
@@ -110,7 +124,7 @@ pub(crate) fn trace(engine: &Reader, db: &Path, args: &TraceArgs) -> Result<Answ
         direction: label.to_string(),
         edges: labels,
         depth,
-        reached: steps(&result),
+        reached: steps(engine, db, &result)?,
         truncated: result.truncated,
     }))
 }
@@ -138,7 +152,7 @@ pub(crate) fn path(
     Ok(Answer::Path(PathReport {
         from: BlockInfo::from_view(&source),
         to: BlockInfo::from_view(&target),
-        steps: steps(&result),
+        steps: steps(engine, db, &result)?,
     }))
 }
 

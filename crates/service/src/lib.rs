@@ -31,6 +31,7 @@ mod find;
 mod graph;
 pub mod model;
 pub mod names;
+mod provenance;
 pub mod query;
 pub mod reader;
 pub mod report;

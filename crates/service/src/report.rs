@@ -54,6 +54,13 @@ pub struct TreeNode {
     pub block: BlockInfo,
     /// The edge type that leads here from the parent.
     pub edge: String,
+    /// How the ingester resolved that edge: a rule (`scope`, `import`,
+    /// `path`, `self_method`, `inherited`, `receiver_type`, `trait_bound`,
+    /// `blanket_trait`, `unique_name`; docs/INGEST.md), `candidate` for a
+    /// `calls_candidate` edge, `unrecorded` for a call edge stored without
+    /// a record; absent for other edge types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<String>,
     /// Already on the path from the root: a cycle, not expanded again.
     pub cycle: bool,
     /// Shown earlier in the tree: not expanded again.
@@ -95,6 +102,10 @@ pub struct TraceStep {
     pub depth: u32,
     /// The edge type that reached it; `None` for the start.
     pub via: Option<String>,
+    /// How the ingester resolved that edge, for call edges (see
+    /// [`TreeNode::resolved_by`]); absent for the start and other edges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<String>,
     /// Id of the block it was reached from; `None` for the start.
     pub from: Option<String>,
 }
@@ -162,6 +173,11 @@ pub struct StatsReport {
     pub blocks_by_language: BTreeMap<String, u64>,
     /// Edges by type (`calls`, `imports`, ...).
     pub edges_by_type: BTreeMap<String, u64>,
+    /// `calls` and `calls_method` edges by the rule that resolved them
+    /// (docs/INGEST.md), and `unrecorded`: call edges without a record
+    /// (a database ingested before provenance was recorded).
+    #[serde(default)]
+    pub calls_by_provenance: BTreeMap<String, u64>,
     /// Sorted tables on disk.
     pub tables: usize,
     /// Bytes of the sorted tables.

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use kausal_ingest::WalkRecord;
-use kausal_ingest::meta::{STATE_KIND, has_kind};
+use kausal_ingest::meta::is_internal_block;
+use kausal_ingest::provenance::{UNRECORDED, read_provenance};
 use kausal_storage::EdgeType;
 use kausal_vfs::{OsVfs, Vfs};
 
@@ -34,6 +35,7 @@ pub(crate) fn stats(engine: &Reader, db: &Path) -> Result<Answer, ServiceError> 
         blocks_by_kind: BTreeMap::new(),
         blocks_by_language: BTreeMap::new(),
         edges_by_type: BTreeMap::new(),
+        calls_by_provenance: BTreeMap::new(),
         tables: 0,
         table_bytes: 0,
         file_bytes: dir_bytes(db),
@@ -54,8 +56,19 @@ pub(crate) fn stats(engine: &Reader, db: &Path) -> Result<Answer, ServiceError> 
             report.last_walk = Some(record);
             continue;
         }
-        // A file's ingest state is ingest's bookkeeping, not code.
-        if has_kind(view.metadata_json, STATE_KIND) {
+        // A file's call provenance: counted by rule, not a block of code.
+        if let Some(stored) = read_provenance(&view) {
+            for record in &stored.records {
+                *report
+                    .calls_by_provenance
+                    .entry(record.rule.name().to_string())
+                    .or_default() += 1;
+            }
+            continue;
+        }
+        // A file's ingest state (or a provenance block of another
+        // version) is ingest's bookkeeping, not code.
+        if is_internal_block(view.metadata_json) {
             continue;
         }
         let info = BlockInfo::from_view(&view);
@@ -84,6 +97,16 @@ pub(crate) fn stats(engine: &Reader, db: &Path) -> Result<Answer, ServiceError> 
                 .or_default() += 1;
         }
     }
+    // Call edges without a record: the rest of the `calls` and
+    // `calls_method` edges (present, even when 0, so the key is stable).
+    let calls: u64 = [EdgeType::Calls, EdgeType::CallsMethod]
+        .iter()
+        .filter_map(|t| report.edges_by_type.get(t.name()))
+        .sum();
+    let recorded: u64 = report.calls_by_provenance.values().sum();
+    report
+        .calls_by_provenance
+        .insert(UNRECORDED.to_string(), calls.saturating_sub(recorded));
     let sizes = engine.snapshot().sizes();
     report.tables = sizes.tables;
     report.table_bytes = sizes.table_bytes;

@@ -7,6 +7,7 @@ use kausal_storage::{BlockId, EdgeType, GraphEdge, StorageError};
 
 use crate::error::ServiceError;
 use crate::model::BlockInfo;
+use crate::provenance::Provenance;
 use crate::query::{MAX_TREE_DEPTH, MAX_TREE_NODES};
 use crate::reader::Reader;
 use crate::report::{TreeNode, TreeReport};
@@ -21,6 +22,7 @@ fn call_edge(edge_type: EdgeType) -> bool {
 
 struct TreeBuilder<'e> {
     engine: &'e Reader,
+    provenance: Provenance<'e>,
     incoming: bool,
     /// Follow `calls_candidate` edges too.
     candidates: bool,
@@ -125,6 +127,7 @@ impl TreeBuilder<'_> {
             let mut node = TreeNode {
                 block: BlockInfo::from_view(&view),
                 edge: edge.edge_type.name().to_string(),
+                resolved_by: self.provenance.resolved_by(&edge)?.map(str::to_string),
                 cycle,
                 repeated,
                 via_trait,
@@ -160,6 +163,7 @@ pub(crate) fn tree(
     let root = resolve_one(engine, name)?;
     let mut builder = TreeBuilder {
         engine,
+        provenance: Provenance::new(engine),
         incoming,
         candidates,
         nodes: 0,

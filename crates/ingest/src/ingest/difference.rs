@@ -12,8 +12,9 @@ use kausal_storage::{
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::{State, lap};
+use super::{Entry, ProvenanceEntry, State, lap};
 use crate::error::IngestError;
+use crate::provenance::{CallProvenance, provenance_block, provenance_block_id};
 use crate::record::{file_blocks, fingerprint};
 use crate::report::IngestReport;
 use crate::resolve::{FileView, Resolution, resolve};
@@ -58,6 +59,12 @@ pub(super) fn write_difference(
     report.timings.blocks = lap(&mut clock);
     let edges = plan_edges(state, &blocks, resolve_again, threads);
     report.resolved = edges.resolution.is_some();
+    // Provenance changes only with a resolution (else every call edge
+    // and its rule stayed), and is written in its file's batch.
+    let provenance = match &edges.resolution {
+        Some(resolution) => Some(plan_provenance(state, resolution, &mut blocks)?),
+        None => None,
+    };
     report.timings.resolve = lap(&mut clock);
     apply(engine, &blocks, &edges, report)?;
     report.timings.write = lap(&mut clock);
@@ -73,6 +80,9 @@ pub(super) fn write_difference(
     }
     state.blocks = blocks.target;
     state.edges = edges.target;
+    if let Some(provenance) = provenance {
+        state.provenance = provenance;
+    }
     state.verified = true;
     if let Some(resolution) = edges.resolution {
         state.calls = resolution.calls;
@@ -270,6 +280,65 @@ fn plan_edges(state: &State, blocks: &BlockPlan, resolve_again: bool, threads: u
         puts,
         deletes,
     }
+}
+
+/// The provenance blocks of the target graph (one per file with call
+/// edges), adding the writes that get there to `blocks`: a file's block is
+/// built (text and fingerprint) only when its records differ from the
+/// ones this ingester stored, so an edit re-formats the files whose call
+/// edges or rules changed, not every file.
+fn plan_provenance(
+    state: &mut State,
+    resolution: &Resolution,
+    blocks: &mut BlockPlan,
+) -> Result<FxHashMap<BlockId, ProvenanceEntry>, IngestError> {
+    let mut old = std::mem::take(&mut state.provenance);
+    let entries: Vec<&Entry> = state.files.values().collect();
+    let mut target: FxHashMap<BlockId, ProvenanceEntry> = FxHashMap::default();
+    // `resolution.provenance` is sorted by calling file (`rule_choice`).
+    for run in resolution.provenance.chunk_by(|a, b| a.file == b.file) {
+        let Some(entry) = entries.get(run[0].file as usize) else {
+            continue;
+        };
+        let id = provenance_block_id(entry.names.file_id);
+        let stored = old.remove(&id);
+        let same = stored
+            .as_ref()
+            .and_then(|s| s.records.as_deref())
+            .is_some_and(|r| {
+                r.len() == run.len() && r.iter().zip(run).all(|(a, b)| *a == b.record)
+            });
+        let stored_fp = stored.as_ref().map(|s| s.fingerprint);
+        if same && let Some(stored) = stored {
+            target.insert(id, stored);
+            continue;
+        }
+        let records: Vec<CallProvenance> = run.iter().map(|p| p.record).collect();
+        let path = entry.record.path.as_str();
+        let block = provenance_block(path, entry.names.file_id, &records).map_err(|reason| {
+            IngestError::Write {
+                path: path.to_string(),
+                source: StorageError::InvalidMetadata { id, reason },
+            }
+        })?;
+        let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
+        if stored_fp != Some(fp) {
+            blocks.puts.entry(path.to_string()).or_default().push(block);
+        }
+        let entry = ProvenanceEntry {
+            path: Arc::from(path),
+            fingerprint: fp,
+            records: Some(records),
+        };
+        target.insert(id, entry);
+    }
+    // Files without call edges any more, or gone: their blocks go.
+    for (id, stored) in old {
+        let deletes = blocks.deletes.entry(stored.path.to_string()).or_default();
+        deletes.push(id);
+        deletes.sort();
+    }
+    Ok(target)
 }
 
 /// Writes the plans: one batch per file (split only past the batch limits).

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use kausal_storage::{BlockId, Database, EdgeType};
 use rustc_hash::FxHashMap;
 
-use super::{Entry, State};
+use super::{Entry, ProvenanceEntry, State};
 use crate::error::IngestError;
 use crate::naming::name_file;
+use crate::provenance::is_provenance_block;
 use crate::record::{FileRecord, fingerprint, is_file_block, is_state_block, record_from_block};
 
 /// Rebuilds the ingester's picture from the stored graph: every block's
@@ -39,6 +40,16 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
             .or_insert_with(|| Arc::from(view.source_uri))
             .clone();
         let fp = fingerprint(view.source_uri, view.metadata_json, view.content);
+        if is_provenance_block(view.metadata_json) {
+            // Planned apart from the file's other blocks (`difference`).
+            let entry = ProvenanceEntry {
+                path,
+                fingerprint: fp,
+                records: None,
+            };
+            state.provenance.insert(view.id, entry);
+            continue;
+        }
         state.blocks.insert(view.id, (fp, path));
         ids.push(view.id);
         if is_file_block(&view) {

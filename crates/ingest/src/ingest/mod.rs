@@ -36,6 +36,7 @@ use crate::extract::{ParsedTree, parse_tree, summarize};
 use crate::hash::hash_bytes;
 use crate::language::Language;
 use crate::naming::{FileNames, name_file};
+use crate::provenance::CallProvenance;
 use crate::read::read_source;
 use crate::record::{FileRecord, storable};
 use crate::report::{IngestReport, SkipCause, SkippedFile};
@@ -67,12 +68,27 @@ struct Entry {
     names: FileNames,
 }
 
+/// A file's stored call provenance block (see `crate::provenance`).
+#[derive(Debug, Clone)]
+struct ProvenanceEntry {
+    /// The file's path: the batch the block is written in.
+    path: Arc<str>,
+    /// Fingerprint of the stored block.
+    fingerprint: u128,
+    /// The records it holds, when this ingester wrote them; `None` after
+    /// loading from the graph (compared by fingerprint then).
+    records: Option<Vec<CallProvenance>>,
+}
+
 /// The ingester's picture of the stored graph.
 #[derive(Debug, Default)]
 struct State {
     files: BTreeMap<String, Entry>,
-    /// Fingerprint and path of every stored block.
+    /// Fingerprint and path of every stored block but the provenance
+    /// blocks.
     blocks: FxHashMap<BlockId, (u128, Arc<str>)>,
+    /// The provenance blocks, by block id.
+    provenance: FxHashMap<BlockId, ProvenanceEntry>,
     edges: FxHashSet<GraphEdge>,
     /// True once the stored graph is known to equal the target graph of
     /// `files` (after a successful ingest); false after loading from a

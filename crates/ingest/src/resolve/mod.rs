@@ -10,6 +10,7 @@
 //! * structural edges (`contains`/`defined_in`) are made here.
 
 mod generic;
+pub(crate) mod rule_choice;
 mod rust;
 
 use std::collections::BTreeMap;
@@ -21,7 +22,9 @@ use serde::Serialize;
 use crate::language::Language;
 use crate::limits::MAX_REPORTED_CALLS;
 use crate::naming::FileNames;
+use crate::provenance::CallProvenance;
 use crate::summary::{CallKind, CallRef, ItemKind, Summary, TypedName};
+pub(crate) use rule_choice::{FileProvenance, Rule};
 
 /// One file as resolution sees it.
 pub struct FileView<'a> {
@@ -152,7 +155,7 @@ pub struct ItemRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// One target; `rule` names the resolution step that found it.
-    Resolved(ItemRef, &'static str),
+    Resolved(ItemRef, Rule),
     /// Several candidates and no rule to choose: no edge.
     Ambiguous(Vec<ItemRef>),
     /// A name from outside the ingested tree (std, another crate, libc).
@@ -217,6 +220,9 @@ pub struct ImportStats {
 #[derive(Debug, Default)]
 pub struct Resolution {
     pub edges: Vec<GraphEdge>,
+    /// The rule of every `calls` / `calls_method` edge, by calling file
+    /// (after `resolve`: sorted, one per edge, see `rule_choice`).
+    pub provenance: Vec<FileProvenance>,
     pub calls: CallStats,
     pub imports: ImportStats,
     pub samples: Vec<CallSample>,
@@ -233,6 +239,7 @@ impl Resolution {
     /// summed, samples kept up to the same cap as one pass would).
     fn merge(&mut self, part: Resolution) {
         self.edges.extend(part.edges);
+        self.provenance.extend(part.provenance);
         // Destructured so that a new counter cannot be left out here.
         let CallStats {
             total,
@@ -297,13 +304,27 @@ impl Resolution {
         match outcome {
             Outcome::Resolved(target, rule) => {
                 self.calls.resolved += 1;
-                *self.calls.by_rule.entry((*rule).to_string()).or_default() += 1;
+                // A `String` key per call was measurable; count by name.
+                match self.calls.by_rule.get_mut(rule.name()) {
+                    Some(count) => *count += 1,
+                    None => {
+                        self.calls.by_rule.insert(rule.name().to_string(), 1);
+                    }
+                }
                 let target_id = id_of(files, *target);
                 let edge_type = match call.kind {
                     CallKind::Path => EdgeType::Calls,
                     CallKind::Method => EdgeType::CallsMethod,
                 };
-                self.edge(source, target_id, edge_type);
+                let edge = GraphEdge::new(source, target_id, edge_type);
+                self.edges.push(edge);
+                self.provenance.push(FileProvenance {
+                    file,
+                    record: CallProvenance {
+                        edge,
+                        rule: rule.provenance(),
+                    },
+                });
             }
             Outcome::Ambiguous(candidates) => {
                 self.calls.ambiguous += 1;
@@ -382,6 +403,7 @@ pub fn resolve(files: &[FileView], threads: usize) -> Resolution {
     }
     out.edges.sort();
     out.edges.dedup();
+    rule_choice::choose(&mut out.provenance);
     out
 }
 
@@ -431,7 +453,7 @@ fn owner_ancestor(summary: &Summary, start: Option<u32>) -> Option<u32> {
 
 /// Settles a candidate list: one callable is resolved, several are
 /// ambiguous, only non-callables are constructors (types) or unresolved.
-fn settle(files: &[FileView], candidates: &[ItemRef], rule: &'static str) -> Option<Outcome> {
+fn settle(files: &[FileView], candidates: &[ItemRef], rule: Rule) -> Option<Outcome> {
     let mut callables: Vec<ItemRef> = candidates
         .iter()
         .copied()

@@ -118,3 +118,54 @@ pub fn call_lines(engine: &Database) -> BTreeSet<String> {
 pub fn lines(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
+
+/// Every stored call provenance record as `caller -type-> callee rule`
+/// (qualified names, as `edge_lines`), and the number of call edges
+/// without a record.
+pub fn provenance_lines(engine: &Database) -> (BTreeSet<String>, usize) {
+    let dump = dump(engine);
+    let name = |id: &BlockId| -> String {
+        match dump.blocks.get(id) {
+            Some((uri, meta, _)) if meta_field(meta, "kind") == "file" => uri.clone(),
+            Some((_, meta, _)) => meta_field(meta, "qualified_name"),
+            None => format!("<missing {id}>"),
+        }
+    };
+    let mut lines = BTreeSet::new();
+    let mut recorded = BTreeSet::new();
+    for (id, (uri, meta, content)) in &dump.blocks {
+        let view = kausal_storage::BlockView {
+            id: *id,
+            sequence: 0,
+            source_uri: uri,
+            metadata_json: meta,
+            content,
+        };
+        let Some(stored) = kausal_ingest::provenance::read_provenance(&view) else {
+            continue;
+        };
+        for record in stored.records {
+            let e = record.edge;
+            assert!(dump.edges.contains(&e), "a record of a stored edge");
+            recorded.insert(e);
+            lines.insert(format!(
+                "{} -{}-> {} {}",
+                name(&e.source),
+                e.edge_type,
+                name(&e.target),
+                record.rule
+            ));
+        }
+    }
+    let unrecorded = dump
+        .edges
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.edge_type,
+                kausal_storage::EdgeType::Calls | kausal_storage::EdgeType::CallsMethod
+            ) && !recorded.contains(e)
+        })
+        .count();
+    (lines, unrecorded)
+}

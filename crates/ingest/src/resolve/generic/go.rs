@@ -6,7 +6,7 @@
 //! package an import names for `pkg.T`).
 
 use super::Index;
-use crate::resolve::{ItemRef, Outcome, is_identifier, item_of, settle};
+use crate::resolve::{ItemRef, Outcome, Rule, is_identifier, item_of, settle};
 use crate::summary::{CallRef, ItemKind};
 
 /// The type name in a written Go type: pointers taken off (`*T` -> `T`,
@@ -95,7 +95,7 @@ impl Index<'_> {
                 item.kind == ItemKind::Method && item.impl_type == type_name
             })
             .collect();
-        Some(settle(self.files, &methods, "typed_receiver").unwrap_or(Outcome::External))
+        Some(settle(self.files, &methods, Rule::TypedReceiver).unwrap_or(Outcome::External))
     }
 
     /// The written type of the receiver local, and the file it was written

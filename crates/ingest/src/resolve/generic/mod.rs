@@ -25,7 +25,7 @@ use kausal_storage::EdgeType;
 use rustc_hash::FxHashMap;
 
 use super::{
-    FileView, ItemRef, Outcome, Resolution, children_named, id_of, kind_of, nested_callable,
+    FileView, ItemRef, Outcome, Resolution, Rule, children_named, id_of, kind_of, nested_callable,
     owner_ancestor, settle,
 };
 use crate::language::Language;
@@ -214,7 +214,7 @@ impl<'a> Index<'a> {
     /// `settle`, and for JavaScript/TypeScript a call of one class
     /// (`new Parser(..)`) is a call of its `constructor` when it declares
     /// one (a class without one has no block to call: a constructor).
-    fn settle_call(&self, found: &[ItemRef], rule: &'static str) -> Option<Outcome> {
+    fn settle_call(&self, found: &[ItemRef], rule: Rule) -> Option<Outcome> {
         let outcome = settle(self.files, &self.one_binding(found), rule)?;
         let ecma = matches!(
             self.language,
@@ -237,7 +237,7 @@ impl<'a> Index<'a> {
                     file: class.file,
                     item,
                 },
-                "constructor",
+                rule,
             )),
             _ => Some(outcome),
         }
@@ -250,7 +250,7 @@ impl<'a> Index<'a> {
             CallKind::Path => {
                 let name = call.text.as_str();
                 if let Some(found) = nested_callable(view, call.caller, name) {
-                    return Outcome::Resolved(ItemRef { file, item: found }, "nested");
+                    return Outcome::Resolved(ItemRef { file, item: found }, Rule::Nested);
                 }
                 let mut same_module = self.top_level_in(&[file], name);
                 if self.language.scope_rules().directory_is_module {
@@ -261,7 +261,7 @@ impl<'a> Index<'a> {
                         .cloned()
                         .unwrap_or_default();
                 }
-                if let Some(outcome) = self.settle_call(&same_module, "module") {
+                if let Some(outcome) = self.settle_call(&same_module, Rule::Module) {
                     return outcome;
                 }
                 if let Some(import) = self.import_binding(file, name) {
@@ -274,7 +274,7 @@ impl<'a> Index<'a> {
                     }
                     let found = self.exported_in(&targets, &import.path[1]);
                     return self
-                        .settle_call(&found, "import")
+                        .settle_call(&found, Rule::Import)
                         .unwrap_or(Outcome::Unresolved("imported name not in module"));
                 }
                 if builtin_function(self.language, name) {
@@ -283,7 +283,7 @@ impl<'a> Index<'a> {
                 let candidates = self.functions.get(name).cloned().unwrap_or_default();
                 match candidates.len() {
                     0 => Outcome::External,
-                    1 => Outcome::Resolved(candidates[0], "unique_function"),
+                    1 => Outcome::Resolved(candidates[0], Rule::UniqueFunction),
                     _ => Outcome::Ambiguous(candidates),
                 }
             }
@@ -326,7 +326,7 @@ impl<'a> Index<'a> {
                     1 if Some(candidates[0]) == call.caller.map(|item| ItemRef { file, item }) => {
                         Outcome::External
                     }
-                    1 => Outcome::Resolved(candidates[0], "unique_method"),
+                    1 => Outcome::Resolved(candidates[0], Rule::UniqueMethod),
                     _ => Outcome::Ambiguous(candidates),
                 }
             }

@@ -12,7 +12,7 @@ use super::Index;
 use super::classes::{MAX_TYPE_HOPS, Target};
 use super::types::{callback_parameter, dotted, untyped_parameter};
 use crate::language::Language;
-use crate::resolve::{ItemRef, Outcome, item_of, owner_ancestor};
+use crate::resolve::{ItemRef, Outcome, Rule, item_of, owner_ancestor};
 use crate::summary::{CallKind, CallRef, TypedName};
 
 /// What a dotted expression (`self`, `env`, `self.stream`, `mod.sub`)
@@ -35,12 +35,14 @@ impl<'a> Index<'a> {
             // (`Exception.__init__`).
             let owner = owner_ancestor(summary, call.caller)?;
             let found = self.method_in_hierarchy(ItemRef { file, item: owner }, &call.text, true);
-            return Some(found.map_or(Outcome::External, |m| Outcome::Resolved(m, "super_method")));
+            return Some(found.map_or(Outcome::External, |m| {
+                Outcome::Resolved(m, Rule::SuperMethod)
+            }));
         }
         if let Some(index) = call.receiver_call {
             let class = self.class_of_call(file, index, hops + 1)?;
             let found = self.method_in_hierarchy(class, &call.text, false)?;
-            return Some(Outcome::Resolved(found, "typed_receiver"));
+            return Some(Outcome::Resolved(found, Rule::TypedReceiver));
         }
         let segments = dotted(receiver)?;
         let Some(value) = self.value_of_path(file, call.caller, call.line, &segments, hops) else {
@@ -74,12 +76,12 @@ impl<'a> Index<'a> {
                         let own = found.file == class.file
                             && item_of(self.files, found).parent == Some(class.item);
                         if own {
-                            "self_method"
+                            Rule::SelfMethod
                         } else {
-                            "inherited_method"
+                            Rule::InheritedMethod
                         }
                     }
-                    _ => "typed_receiver",
+                    _ => Rule::TypedReceiver,
                 };
                 Some(Outcome::Resolved(found, rule))
             }
@@ -87,7 +89,7 @@ impl<'a> Index<'a> {
             Value::Bound(Target::Module(files)) => {
                 let found = self.exported_in(&files, &call.text);
                 Some(
-                    self.settle_call(&found, "module_member")
+                    self.settle_call(&found, Rule::ModuleMember)
                         .unwrap_or(Outcome::Unresolved("name not in imported module")),
                 )
             }
@@ -95,7 +97,7 @@ impl<'a> Index<'a> {
                 // `Base.m(self)`, `Foo.create()`: the class named.
                 let class = self.class_among(&items)?;
                 let found = self.method_in_hierarchy(class, &call.text, false)?;
-                Some(Outcome::Resolved(found, "class_method"))
+                Some(Outcome::Resolved(found, Rule::ClassMethod))
             }
         }
     }

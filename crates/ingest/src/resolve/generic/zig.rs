@@ -8,7 +8,7 @@
 //! follows the fields' written types.
 
 use super::Index;
-use crate::resolve::{ItemRef, Outcome, children_named, is_identifier, kind_of, settle};
+use crate::resolve::{ItemRef, Outcome, Rule, children_named, is_identifier, kind_of, settle};
 use crate::summary::CallRef;
 
 /// What a Zig type names: a file (its top level) or a container item.
@@ -131,7 +131,7 @@ impl Index<'_> {
             })
             .collect(),
         };
-        Some(settle(self.files, &found, "typed_receiver").unwrap_or(Outcome::External))
+        Some(settle(self.files, &found, Rule::TypedReceiver).unwrap_or(Outcome::External))
     }
 
     /// The container the value `expression` (`p`, `p.syms`, a local bound

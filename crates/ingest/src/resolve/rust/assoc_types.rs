@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use super::Index;
 use super::receivers::receiver_type_path;
-use crate::resolve::{ItemRef, Outcome, item_of};
+use crate::resolve::{ItemRef, Outcome, Rule, item_of};
 use crate::summary::ItemKind;
 
 impl Index<'_> {
@@ -95,7 +95,7 @@ impl Index<'_> {
             return None;
         };
         let declared = self.assoc.get(only)?.get(method)?;
-        (declared.len() == 1).then(|| Outcome::Resolved(declared[0], "associated_type"))
+        (declared.len() == 1).then(|| Outcome::Resolved(declared[0], Rule::AssociatedType))
     }
 
     /// Whether a method is declared in an impl of some trait.

@@ -7,7 +7,7 @@ use super::receivers::{peel_wrapper, receiver_type_path, return_type_text};
 use super::{Found, Index, Target, items_of};
 use crate::limits::{MAX_CALL_CHAIN, MAX_PATH_SEGMENTS};
 use crate::resolve::{
-    CallKind, ItemRef, Outcome, children_named, nested_callable, owner_ancestor, settle,
+    CallKind, ItemRef, Outcome, Rule, children_named, nested_callable, owner_ancestor, settle,
 };
 use crate::summary::{CallRef, ItemKind};
 
@@ -107,11 +107,11 @@ impl<'a> Index<'a> {
         if segments.len() == 1 {
             let name = segments[0].as_str();
             if let Some(found) = nested_callable(&files[file as usize], call.caller, name) {
-                return Outcome::Resolved(ItemRef { file, item: found }, "nested");
+                return Outcome::Resolved(ItemRef { file, item: found }, Rule::Nested);
             }
             let items = items_of(&self.scope_lookup(file, call.caller, name));
-            if let Some(outcome) = settle(files, &items, "scope") {
-                return outcome;
+            if let Some(outcome) = settle(files, &items, Rule::Scope) {
+                return self.scope_or_import(m, name, outcome);
             }
             let candidates = self.free_fns[krate as usize]
                 .get(name)
@@ -119,7 +119,7 @@ impl<'a> Index<'a> {
                 .unwrap_or(&[]);
             return match candidates.len() {
                 0 => Outcome::External,
-                1 => Outcome::Resolved(candidates[0], "crate_unique"),
+                1 => Outcome::Resolved(candidates[0], Rule::CrateUnique),
                 _ => Outcome::Ambiguous(candidates.to_vec()),
             };
         }
@@ -138,7 +138,7 @@ impl<'a> Index<'a> {
                         .map(|item| ItemRef { file, item })
                         .collect();
                     if segments.len() == 2
-                        && let Some(outcome) = settle(files, &own, "self_path")
+                        && let Some(outcome) = settle(files, &own, Rule::SelfPath)
                     {
                         return outcome;
                     }
@@ -170,14 +170,14 @@ impl<'a> Index<'a> {
                 return outcome;
             }
             return match self.through_other_crate(m, &segments, 0) {
-                Found::Targets(targets) => settle(files, &items_of(&targets), "other_crate")
+                Found::Targets(targets) => settle(files, &items_of(&targets), Rule::OtherCrate)
                     .unwrap_or(Outcome::Unresolved("path names a module")),
                 Found::Constructor => Outcome::Constructor,
                 _ => Outcome::External,
             };
         }
         match self.walk(start, &segments[used..], 0) {
-            Found::Targets(targets) => settle(files, &items_of(&targets), "path")
+            Found::Targets(targets) => settle(files, &items_of(&targets), Rule::Path)
                 .unwrap_or(Outcome::Unresolved("path names a module")),
             Found::Constructor => Outcome::Constructor,
             Found::External => Outcome::External,
@@ -186,6 +186,23 @@ impl<'a> Index<'a> {
                 // a trait method from elsewhere or a derive.
                 Outcome::Unresolved("no such item on the path")
             }
+        }
+    }
+
+    /// A bare name settled through the caller's scopes: `Scope` when the
+    /// target is declared in the caller's module `m`, else it came through
+    /// a `use` (the module's, a function's, a glob).
+    fn scope_or_import(&self, m: super::ModId, name: &str, outcome: Outcome) -> Outcome {
+        match outcome {
+            Outcome::Resolved(target, Rule::Scope)
+                if !self.modules[m as usize]
+                    .items
+                    .get(name)
+                    .is_some_and(|declared| declared.contains(&target)) =>
+            {
+                Outcome::Resolved(target, Rule::ScopeImport)
+            }
+            other => other,
         }
     }
 
@@ -202,7 +219,7 @@ impl<'a> Index<'a> {
         match self.resolve_type(module, &receiver_type_path(trait_text)) {
             Some(found) if crate::resolve::kind_of(self.files, found) == ItemKind::Trait => {
                 let methods = self.methods_of(found, method);
-                settle(self.files, &methods, "qualified_trait").unwrap_or(Outcome::External)
+                settle(self.files, &methods, Rule::QualifiedTrait).unwrap_or(Outcome::External)
             }
             Some(_) => Outcome::Unresolved("qualified path through a type"),
             None => Outcome::External,
@@ -216,14 +233,14 @@ impl<'a> Index<'a> {
         if call.receiver == "self" {
             if let Some(owner) = self.self_type(file, call.caller) {
                 let found = self.methods_of(owner, &call.text);
-                return settle(files, &found, "self_method").unwrap_or(Outcome::External);
+                return settle(files, &found, Rule::SelfMethod).unwrap_or(Outcome::External);
             }
             if let Some(owner) = owner_ancestor(summary, call.caller) {
                 let own: Vec<ItemRef> =
                     children_named(&files[file as usize], Some(owner), &call.text)
                         .map(|item| ItemRef { file, item })
                         .collect();
-                if let Some(outcome) = settle(files, &own, "self_method") {
+                if let Some(outcome) = settle(files, &own, Rule::SelfMethod) {
                     return outcome;
                 }
             }
@@ -238,7 +255,7 @@ impl<'a> Index<'a> {
                 self.resolve_call_memo(file, receiver_call, depth + 1)
             && let Some(returned) = self.return_type(function, 0)
         {
-            return self.method_of_type(returned, file, call, "typed_receiver");
+            return self.method_of_type(returned, file, call, Rule::TypedReceiver);
         }
         if let Some(outcome) = self.blanket_method(file, call) {
             return outcome;
@@ -267,10 +284,10 @@ impl<'a> Index<'a> {
             1 if Some(candidates[0]) == call.caller.map(|item| ItemRef { file, item }) => {
                 Outcome::External
             }
-            1 => Outcome::Resolved(candidates[0], "unique_method"),
+            1 => Outcome::Resolved(candidates[0], Rule::UniqueMethod),
             _ => match self.common_trait_method(candidates, &call.text) {
                 // A trait's method and its impls: a call through the trait.
-                Some(declared) => Outcome::Resolved(declared, "trait_method"),
+                Some(declared) => Outcome::Resolved(declared, Rule::TraitMethod),
                 None => self
                     .generic_trait_method(file, call, candidates, depth)
                     .unwrap_or_else(|| Outcome::Ambiguous(candidates.to_vec())),

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{Index, Target};
-use crate::resolve::{ItemRef, Outcome, Resolution, id_of, item_of, kind_of, settle};
+use crate::resolve::{ItemRef, Outcome, Resolution, Rule, id_of, item_of, kind_of, settle};
 use crate::summary::{CallRef, ItemKind};
 
 impl<'a> Index<'a> {
@@ -66,7 +66,7 @@ impl<'a> Index<'a> {
                 found.extend(methods.iter().copied());
             }
         }
-        settle(self.files, &found, "blanket_trait")
+        settle(self.files, &found, Rule::BlanketTrait)
     }
 
     /// Whether a method is declared in an impl with no trait (`impl T {}`).

@@ -4,7 +4,7 @@
 
 use super::Index;
 use crate::limits::MAX_CALL_CHAIN;
-use crate::resolve::{ItemRef, Outcome, is_identifier, kind_of, settle};
+use crate::resolve::{ItemRef, Outcome, Rule, is_identifier, kind_of, settle};
 use crate::summary::{CallRef, ItemKind, TypedName};
 
 impl Index<'_> {
@@ -53,7 +53,7 @@ impl Index<'_> {
         if associated && bound_traits == 0 {
             return None;
         }
-        Some(settle(self.files, &found, "trait_bound").unwrap_or(Outcome::External))
+        Some(settle(self.files, &found, Rule::TraitBound).unwrap_or(Outcome::External))
     }
 
     /// The signatures around the caller that may declare generic
@@ -123,7 +123,7 @@ impl Index<'_> {
             return None; // `common_trait_method` already said no
         }
         let declared = self.common_trait_method(&through_traits, &call.text)?;
-        Some(Outcome::Resolved(declared, "generic_trait_method"))
+        Some(Outcome::Resolved(declared, Rule::GenericTraitMethod))
     }
 
     /// Whether `call`'s receiver is a value produced in generic code (see
@@ -192,7 +192,7 @@ impl Index<'_> {
         owner: ItemRef,
         file: u32,
         call: &CallRef,
-        rule: &'static str,
+        rule: Rule,
     ) -> Outcome {
         let found = self.methods_of(owner, &call.text);
         settle(self.files, &found, rule)
@@ -214,7 +214,7 @@ impl Index<'_> {
         if let Some(base) = indexed_base(receiver) {
             let written = self.declared_type(file, call.caller, base, call.line)?;
             let element = self.element_of(&written)?;
-            return Some(self.method_of_type(element, file, call, "element_type"));
+            return Some(self.method_of_type(element, file, call, Rule::ElementType));
         }
         let (type_text, module) = if let Some(field) = receiver.strip_prefix("self.") {
             if !is_identifier(field) {
@@ -228,7 +228,7 @@ impl Index<'_> {
             // `for x in g.edges(a)`: an element of what is iterated.
             if found.element {
                 let element = self.element_type(file, call.caller, found, depth)?;
-                return Some(self.method_of_type(element, file, call, "element_type"));
+                return Some(self.method_of_type(element, file, call, Rule::ElementType));
             }
             // `let x = f(..)?`: the type f returns, peeled. A binding on the
             // call's own line may be the call's result (`let x = x.f()`).
@@ -239,7 +239,7 @@ impl Index<'_> {
                     self.resolve_call_memo(file, value_call, depth + 1)
                 && let Some(returned) = self.return_type(function, found.peel)
             {
-                return Some(self.method_of_type(returned, file, call, "typed_receiver"));
+                return Some(self.method_of_type(returned, file, call, Rule::TypedReceiver));
             }
             if found.type_text.is_empty() {
                 return None;
@@ -255,7 +255,7 @@ impl Index<'_> {
             self.resolve_type(module, &path)
         };
         match target {
-            Some(t) => Some(self.method_of_type(t, file, call, "typed_receiver")),
+            Some(t) => Some(self.method_of_type(t, file, call, Rule::TypedReceiver)),
             None => {
                 let last = path.rsplit("::").next().unwrap_or("");
                 if STD_TYPES.contains(&last) {
@@ -265,7 +265,7 @@ impl Index<'_> {
                 if let Some(argument) = self.alias_parameter(module, type_text) {
                     let argument = receiver_type_path(&argument);
                     return match self.resolve_type(module, &argument) {
-                        Some(t) => Some(self.method_of_type(t, file, call, "typed_receiver")),
+                        Some(t) => Some(self.method_of_type(t, file, call, Rule::TypedReceiver)),
                         None if is_identifier(&argument) => {
                             self.generic_receiver(file, call, &argument, &call.text)
                         }
