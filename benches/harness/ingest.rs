@@ -172,7 +172,7 @@ pub fn ingest(quick: bool, dir: &Path) -> Vec<Row> {
         last = Some(report.timings);
     });
     rows.push(row.target(Target::P50AtMostNs(20e6)).note(format!(
-        "{}: adds a function; parse 1 file, re-resolve every call, write the difference; last run: {}",
+        "{}: adds a function; parse 1 file, resolve again (Rust calls of the files the edit can affect), write the difference; last run: {}",
         edited.strip_prefix(&tree).unwrap_or(&edited).display(),
         last.map(|t| t.to_string()).unwrap_or_default()
     )));

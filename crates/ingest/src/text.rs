@@ -73,6 +73,18 @@ pub fn normalize_path_text(text: &str) -> String {
 /// A type as written, reduced to its path: references, `mut`, `dyn`,
 /// lifetimes and generic arguments removed (`&'a mut a::Foo<T>` -> `a::Foo`).
 pub fn normalize_type_text(text: &str) -> String {
+    // Most types are written as a bare path (`Table`, `a::Foo`): nothing
+    // to remove but leading or trailing `::`, and one allocation.
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+        && !matches!(text, "mut" | "dyn" | "const")
+    {
+        return text
+            .trim_start_matches("::")
+            .trim_end_matches("::")
+            .to_string();
+    }
     let stripped = strip_generics(text);
     let mut words = Vec::new();
     for word in stripped.split_whitespace() {
@@ -100,6 +112,23 @@ mod tests {
         assert_eq!(normalize_type_text("&'a mut a::Foo<T, U>"), "a::Foo");
         assert_eq!(normalize_type_text("Box<dyn Fn()>"), "Box");
         assert_eq!(normalize_type_text("UnGraph::<&str, ()>"), "UnGraph");
+        // The bare-path fast path gives what the general rule gives.
+        for bare in [
+            "Table", "a::Foo", "::a::b::", "mut", "dyn", "const", "", "::",
+        ] {
+            let general = {
+                let words: Vec<&str> = bare
+                    .split_whitespace()
+                    .filter(|w| !matches!(*w, "mut" | "dyn" | "const"))
+                    .collect();
+                words
+                    .join("")
+                    .trim_start_matches("::")
+                    .trim_end_matches("::")
+                    .to_string()
+            };
+            assert_eq!(normalize_type_text(bare), general, "{bare:?}");
+        }
         assert_eq!(
             first_doc_line("/// Reads a table.\n/// more"),
             "Reads a table."

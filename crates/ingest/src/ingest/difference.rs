@@ -17,7 +17,7 @@ use crate::error::IngestError;
 use crate::provenance::{CallProvenance, provenance_block, provenance_block_id};
 use crate::record::{file_blocks, fingerprint};
 use crate::report::IngestReport;
-use crate::resolve::{FileView, Resolution, resolve};
+use crate::resolve::{FileView, Resolution, resolve_incremental};
 use crate::walk_record::{WALK_RECORD_URI, WalkRecord, walk_record_id};
 
 /// Fingerprint and path of a stored block, by id.
@@ -50,6 +50,7 @@ pub(super) fn write_difference(
     engine: &Database,
     state: &mut State,
     changed: &[String],
+    edited: &FxHashSet<String>,
     resolve_again: bool,
     threads: usize,
     report: &mut IngestReport,
@@ -57,7 +58,7 @@ pub(super) fn write_difference(
     let mut clock = Instant::now();
     let mut blocks = plan_blocks(state, changed, threads)?;
     report.timings.blocks = lap(&mut clock);
-    let edges = plan_edges(state, &blocks, resolve_again, threads);
+    let edges = plan_edges(state, &blocks, edited, resolve_again, threads);
     report.resolved = edges.resolution.is_some();
     // Provenance changes only with a resolution (else every call edge
     // and its rule stayed), and is written in its file's batch.
@@ -199,32 +200,50 @@ fn build_file_blocks<'a>(state: &State, paths: &[&'a str], threads: usize) -> Ve
     })
 }
 
-/// Target edges (every file resolved again, or the stored ones when no
-/// file's resolution input changed) and the edge writes, each assigned to
+/// Target edges (resolved again, Rust calls only in the files `edited`
+/// can affect, or the stored ones when no file's resolution input
+/// changed) and the edge writes, each assigned to
 /// the batch of the file its owner lives in.
-fn plan_edges(state: &State, blocks: &BlockPlan, resolve_again: bool, threads: usize) -> EdgePlan {
+fn plan_edges(
+    state: &mut State,
+    blocks: &BlockPlan,
+    edited: &FxHashSet<String>,
+    resolve_again: bool,
+    threads: usize,
+) -> EdgePlan {
     let resolution = resolve_again.then(|| {
         let views: Vec<FileView> = state
             .files
             .values()
             .map(|entry| {
-                FileView::new(
+                FileView::with_derived(
                     &entry.record.path,
                     entry.record.language,
                     &entry.record.summary,
                     &entry.names,
+                    &entry.derived,
                 )
             })
             .collect();
-        let mut resolution = resolve(&views, threads);
+        // Only a verified state's cache saw the summaries of every file
+        // not edited.
+        let edited: FxHashSet<&str> = edited.iter().map(String::as_str).collect();
+        let changed = state.verified.then_some(&edited);
+        let mut resolution = resolve_incremental(&views, threads, &mut state.call_cache, changed);
         // The name index (see `name_index`): derived like every other
         // edge, so it is written, diffed and deleted with the blocks it
         // names.
         for (path, entry) in &state.files {
-            crate::name_index::file_edges(path, &entry.names, &mut resolution.edges);
+            let edges = entry.name_edges.get_or_init(|| {
+                let mut edges = Vec::new();
+                crate::name_index::file_edges(path, &entry.names, &mut edges);
+                edges
+            });
+            resolution.edges.extend_from_slice(edges);
         }
         resolution
     });
+    let state: &State = state;
     // Without a resolution every changed file kept its items, calls and
     // imports: the same edges, name index included.
     let target: FxHashSet<GraphEdge> = match &resolution {

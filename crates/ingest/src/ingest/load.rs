@@ -88,7 +88,7 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
         let names = name_file(record.language, &record.path, &record.summary);
         state
             .files
-            .insert(record.path.clone(), Entry { record, names });
+            .insert(record.path.clone(), Entry::new(record, names));
     }
     let mut scratch = Vec::new();
     let read_edges = |id: kausal_storage::BlockId| {

@@ -40,7 +40,7 @@ use crate::provenance::CallProvenance;
 use crate::read::read_source;
 use crate::record::{FileRecord, storable};
 use crate::report::{IngestReport, SkipCause, SkippedFile};
-use crate::resolve::{CallSample, CallStats, ImportStats};
+use crate::resolve::{CallCache, CallSample, CallStats, FileDerived, ImportStats};
 use crate::walk::{WalkEntry, walk};
 
 /// How much older than the previous walk an mtime must be for size+mtime
@@ -66,6 +66,23 @@ fn now_ns() -> u64 {
 struct Entry {
     record: FileRecord,
     names: FileNames,
+    /// Resolution's lookup tables over this file's summary, kept between
+    /// ingests (built on first use).
+    derived: FileDerived,
+    /// This file's name-index edges (see `name_index`), built on first
+    /// use: they depend on the file alone.
+    name_edges: std::sync::OnceLock<Vec<kausal_storage::GraphEdge>>,
+}
+
+impl Entry {
+    fn new(record: FileRecord, names: FileNames) -> Self {
+        Self {
+            record,
+            names,
+            derived: FileDerived::default(),
+            name_edges: std::sync::OnceLock::new(),
+        }
+    }
 }
 
 /// A file's stored call provenance block (see `crate::provenance`).
@@ -97,6 +114,9 @@ struct State {
     calls: CallStats,
     imports: ImportStats,
     samples: Vec<CallSample>,
+    /// Per-file Rust call resolution of the last ingest, so the next
+    /// resolves again only the files an edit can affect.
+    call_cache: CallCache,
     /// Wall clock (ns since the epoch) when the last successful walk began.
     /// A file whose mtime is not clearly older than that may have been
     /// rewritten within one timestamp tick without changing size or mtime
@@ -182,6 +202,9 @@ impl Ingester {
         // The target set of files.
         let walked_paths: FxHashSet<&str> = walked.iter().map(|e| e.path.as_str()).collect();
         let mut changed: Vec<String> = Vec::new();
+        // The files whose content changed: the others, even when read
+        // again, keep the summary resolution saw last time.
+        let mut edited: FxHashSet<String> = FxHashSet::default();
         let mut removed: Vec<String> = Vec::new();
         // False while every changed file kept its resolution input (a body
         // edit that left items, calls, imports and types alone): the edges
@@ -199,6 +222,7 @@ impl Ingester {
                     {
                         report.files_unchanged += 1;
                     } else {
+                        edited.insert(entry.path.clone());
                         report.files_parsed += 1;
                         report.lines_parsed += u64::from(record.summary.lines);
                         report.bytes_parsed += record.size;
@@ -207,7 +231,7 @@ impl Ingester {
                     changed.push(entry.path.clone());
                     state
                         .files
-                        .insert(entry.path.clone(), Entry { record, names });
+                        .insert(entry.path.clone(), Entry::new(record, names));
                 }
                 Parsed::Skipped(cause, reason) => {
                     skipped.push(SkippedFile::new(entry.path.clone(), cause, reason));
@@ -247,6 +271,7 @@ impl Ingester {
                 engine,
                 state,
                 &changed,
+                &edited,
                 resolve_again,
                 threads,
                 &mut report,

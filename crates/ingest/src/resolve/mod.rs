@@ -1,9 +1,10 @@
 //! Resolution: from the summaries of every file (sorted by path) to the
 //! edge set of the graph. A pure function of the summaries, so incremental
-//! and from-scratch ingests produce the same edges; it re-runs in full on
-//! every ingest that changed a file (it is hash lookups, milliseconds for
-//! tens of thousands of lines), which is what re-resolves calls elsewhere
-//! whose target set changed.
+//! and from-scratch ingests produce the same edges. It re-runs on every
+//! ingest that changed a file's resolution input, which is what
+//! re-resolves calls elsewhere whose target set changed; Rust calls are
+//! resolved again only in the files an edit can affect
+//! (`rust/incremental.rs`).
 //!
 //! * `rust/`: module tree, `use` fixpoint, scope-aware call resolution.
 //! * `generic/`: file/directory scopes for the other languages.
@@ -13,10 +14,11 @@ mod generic;
 pub(crate) mod rule_choice;
 mod rust;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use kausal_storage::{BlockId, EdgeType, GraphEdge};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use crate::language::Language;
@@ -25,6 +27,7 @@ use crate::naming::FileNames;
 use crate::provenance::CallProvenance;
 use crate::summary::{CallKind, CallRef, ItemKind, Summary, TypedName};
 pub(crate) use rule_choice::{FileProvenance, Rule};
+pub use rust::incremental::CallCache;
 
 /// One file as resolution sees it.
 pub struct FileView<'a> {
@@ -32,11 +35,24 @@ pub struct FileView<'a> {
     pub language: Language,
     pub summary: &'a Summary,
     pub names: &'a FileNames,
-    /// Children of each item (slot 0: top level, slot i + 1: item i),
-    /// built on first use so child lookups are not scans of the file.
-    pub children: std::sync::OnceLock<Vec<Vec<u32>>>,
+    /// Lookup tables built from the summary alone: borrowed from the
+    /// ingester's state, which keeps them between ingests, or owned.
+    derived: Cow<'a, FileDerived>,
+}
+
+/// What resolution derives from one file's summary alone, each table
+/// built on first use. The ingester keeps it with the file, so an edit
+/// rebuilds the edited files' tables, not every file's.
+#[derive(Debug, Default, Clone)]
+pub struct FileDerived {
+    /// Children of each item (slot 0: top level, slot i + 1: item i), so
+    /// child lookups are not scans of the file.
+    children: std::sync::OnceLock<Vec<Vec<u32>>>,
     /// Typed locals and fields by (scope, name), in file order.
     typed: std::sync::OnceLock<TypedIndex>,
+    /// Rust: what other files can read of this one (see
+    /// `rust/incremental.rs`).
+    rust_decls: std::sync::OnceLock<std::sync::Arc<rust::incremental::Decls>>,
 }
 
 /// Indices into `Summary::typed_locals` / `Summary::fields` by scope, then
@@ -47,6 +63,8 @@ type TypedIndex = (
 );
 
 impl<'a> FileView<'a> {
+    /// A view with its own lookup tables (built for this resolution only).
+    #[cfg(test)]
     pub fn new(
         path: &'a str,
         language: Language,
@@ -58,13 +76,38 @@ impl<'a> FileView<'a> {
             language,
             summary,
             names,
-            children: std::sync::OnceLock::new(),
-            typed: std::sync::OnceLock::new(),
+            derived: Cow::Owned(FileDerived::default()),
         }
     }
 
+    /// A view whose lookup tables live in `derived`, which must have been
+    /// built (or be empty) for this same `summary`.
+    pub fn with_derived(
+        path: &'a str,
+        language: Language,
+        summary: &'a Summary,
+        names: &'a FileNames,
+        derived: &'a FileDerived,
+    ) -> Self {
+        Self {
+            path,
+            language,
+            summary,
+            names,
+            derived: Cow::Borrowed(derived),
+        }
+    }
+
+    /// Rust: the file's declarations, as incremental resolution compares
+    /// them.
+    fn rust_decls(&self) -> &std::sync::Arc<rust::incremental::Decls> {
+        self.derived
+            .rust_decls
+            .get_or_init(|| std::sync::Arc::new(rust::incremental::Decls::of(self.summary)))
+    }
+
     fn typed_index(&self) -> &TypedIndex {
-        self.typed.get_or_init(|| {
+        self.derived.typed.get_or_init(|| {
             let index = |names: &[TypedName]| {
                 let mut map: FxHashMap<u32, FxHashMap<String, Vec<u32>>> = FxHashMap::default();
                 for (i, t) in names.iter().enumerate() {
@@ -129,7 +172,7 @@ impl<'a> FileView<'a> {
 
     /// Indices of the items whose parent is `parent`, in file order.
     pub fn children_of(&self, parent: Option<u32>) -> &[u32] {
-        let slots = self.children.get_or_init(|| {
+        let slots = self.derived.children.get_or_init(|| {
             let mut slots = vec![Vec::new(); self.summary.items.len() + 1];
             for (index, item) in self.summary.items.iter().enumerate() {
                 let slot = item.parent.map_or(0, |p| p as usize + 1);
@@ -217,7 +260,7 @@ pub struct ImportStats {
 }
 
 /// Everything resolution produced.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Resolution {
     pub edges: Vec<GraphEdge>,
     /// The rule of every `calls` / `calls_method` edge, by calling file
@@ -374,7 +417,23 @@ fn caller_id(files: &[FileView], file: u32, call: &CallRef) -> BlockId {
 /// Resolves every file's items, imports and calls into the edge set
 /// (sorted, without duplicates) and the statistics; Rust calls on up to
 /// `threads` threads (the result does not depend on how many).
+#[cfg(test)]
 pub fn resolve(files: &[FileView], threads: usize) -> Resolution {
+    resolve_incremental(files, threads, &mut CallCache::default(), None)
+}
+
+/// [`resolve`] after an ingest that kept `cache` from the previous one:
+/// `changed` names the files whose summaries changed since (every other
+/// file's summary must be the one `cache` saw), and only the Rust files
+/// an edit can affect have their calls resolved again. The result equals
+/// [`resolve`]'s; `cache` is left for the next call. With `changed`
+/// `None` every file is resolved.
+pub fn resolve_incremental(
+    files: &[FileView],
+    threads: usize,
+    cache: &mut CallCache,
+    changed: Option<&FxHashSet<&str>>,
+) -> Resolution {
     let mut out = Resolution::default();
     for view in files {
         out.calls.local += u64::from(view.summary.local_calls);
@@ -389,7 +448,7 @@ pub fn resolve(files: &[FileView], threads: usize) -> Resolution {
     let rust: Vec<u32> = (0..files.len() as u32)
         .filter(|f| files[*f as usize].language == Language::Rust)
         .collect();
-    rust::resolve_rust(files, &rust, threads, &mut out);
+    rust::resolve_rust(files, &rust, threads, &mut out, cache, changed);
     for language in Language::ALL {
         if *language == Language::Rust {
             continue;

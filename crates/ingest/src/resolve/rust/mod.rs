@@ -23,14 +23,17 @@ mod calls;
 mod elements;
 mod impls;
 mod imports;
+pub(crate) mod incremental;
 mod index;
 mod receivers;
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use kausal_storage::BlockId;
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use self::incremental::{CallCache, Decls};
 use super::{FileView, ItemRef, Outcome, Resolution};
 
 type ModId = u32;
@@ -126,8 +129,11 @@ pub(super) fn resolve_rust(
     members: &[u32],
     threads: usize,
     out: &mut Resolution,
+    cache: &mut CallCache,
+    changed: Option<&FxHashSet<&str>>,
 ) {
     if members.is_empty() {
+        *cache = CallCache::default();
         return;
     }
     let mut index = Index::build(files, members, out);
@@ -135,37 +141,84 @@ pub(super) fn resolve_rust(
     for file in members {
         index.resolve_imports(*file, out);
     }
-    let chunks = call_chunks(files, members, threads);
-    if chunks.len() <= 1 {
-        resolve_calls(&index, members, out);
-        return;
-    }
-    // Each chunk is a run of files resolved on its own thread into its own
-    // `Resolution`; merged in file order, the result is the sequential one.
-    let parts: Vec<Resolution> = std::thread::scope(|scope| {
-        let index = &index;
-        let handles: Vec<_> = chunks
+    // Which files' calls to resolve again (see `incremental.rs`); the
+    // declarations of unchanged files are kept with them, so this reads
+    // only the edited files' summaries.
+    let dirty = changed.and_then(|changed| {
+        let decls: Vec<Arc<Decls>> = members
             .iter()
-            .map(|chunk| {
-                scope.spawn(move || {
-                    let mut part = Resolution::default();
-                    resolve_calls(index, chunk, &mut part);
-                    part
-                })
-            })
+            .map(|m| files[*m as usize].rust_decls().clone())
             .collect();
-        handles
-            .into_iter()
-            .map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        incremental::dirty_files(cache, files, members, &decls, changed)
+    });
+    let to_resolve: Vec<u32> = match &dirty {
+        Some(dirty) => members
+            .iter()
+            .zip(dirty)
+            .filter(|(_, again)| **again)
+            .map(|(m, _)| *m)
+            .collect(),
+        None => members.to_vec(),
+    };
+    let chunks = call_chunks(files, &to_resolve, threads);
+    // Each chunk is a run of files resolved on its own thread, each file
+    // into its own `Resolution` (kept for the next ingest).
+    let resolve_chunk = |chunk: &[u32]| -> Vec<(u32, Resolution)> {
+        chunk
+            .iter()
+            .map(|file| {
+                let mut part = Resolution::default();
+                resolve_calls(&index, &[*file], &mut part);
+                // Built here, on this chunk's thread, for the cache.
+                files[*file as usize].rust_decls();
+                (*file, part)
             })
             .collect()
-    });
-    for part in parts {
-        out.merge(part);
+    };
+    let fresh: Vec<(u32, Resolution)> = if chunks.len() <= 1 {
+        resolve_chunk(&to_resolve)
+    } else {
+        std::thread::scope(|scope| {
+            let resolve_chunk = &resolve_chunk;
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|chunk| scope.spawn(move || resolve_chunk(chunk)))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    };
+    // Merged in file order, fresh or cached, the result is the one
+    // sequential pass over every file would give.
+    let mut fresh: FxHashMap<u32, Resolution> = fresh.into_iter().collect();
+    let mut kept = FxHashMap::default();
+    for member in members {
+        let view = &files[*member as usize];
+        let part = match fresh.remove(member) {
+            Some(part) => part,
+            None => {
+                let Some(cached) = cache.get(view.path) else {
+                    // `dirty_files` checked every member is cached.
+                    continue;
+                };
+                let mut part = cached.clone();
+                // The file's position among all files may have moved.
+                for record in &mut part.provenance {
+                    record.file = *member;
+                }
+                part
+            }
+        };
+        out.merge(part.clone());
+        kept.insert(view.path.to_string(), (view.rust_decls().clone(), part));
     }
+    cache.store(kept);
 }
 
 /// Calls of the files `members`, resolved in order.
