@@ -280,9 +280,9 @@ impl Resolution {
 
     /// Appends `part`, the resolution of files after this one's (stats
     /// summed, samples kept up to the same cap as one pass would).
-    fn merge(&mut self, part: Resolution) {
-        self.edges.extend(part.edges);
-        self.provenance.extend(part.provenance);
+    fn merge(&mut self, part: &Resolution) {
+        self.edges.extend_from_slice(&part.edges);
+        self.provenance.extend_from_slice(&part.provenance);
         // Destructured so that a new counter cannot be left out here.
         let CallStats {
             total,
@@ -293,7 +293,7 @@ impl Resolution {
             local,
             constructor,
             by_rule,
-        } = part.calls;
+        } = &part.calls;
         let calls = &mut self.calls;
         calls.total += total;
         calls.resolved += resolved;
@@ -303,21 +303,26 @@ impl Resolution {
         calls.local += local;
         calls.constructor += constructor;
         for (rule, count) in by_rule {
-            *calls.by_rule.entry(rule).or_default() += count;
+            match calls.by_rule.get_mut(rule) {
+                Some(sum) => *sum += count,
+                None => {
+                    calls.by_rule.insert(rule.clone(), *count);
+                }
+            }
         }
         let ImportStats {
             total,
             resolved,
             external,
             unresolved,
-        } = part.imports;
+        } = &part.imports;
         let imports = &mut self.imports;
         imports.total += total;
         imports.resolved += resolved;
         imports.external += external;
         imports.unresolved += unresolved;
         let room = MAX_REPORTED_CALLS.saturating_sub(self.samples.len());
-        self.samples.extend(part.samples.into_iter().take(room));
+        self.samples.extend(part.samples.iter().take(room).cloned());
     }
 
     fn both(&mut self, parent: BlockId, child: BlockId) {

@@ -45,10 +45,10 @@ struct CachedFile {
 }
 
 impl CallCache {
-    /// The cached result of `path`, for a file resolved against the same
-    /// declarations.
-    pub(super) fn get(&self, path: &str) -> Option<&Resolution> {
-        self.files.get(path).map(|f| &f.calls)
+    /// Takes the cached result of `path` out of the cache (which `store`
+    /// then refills).
+    pub(super) fn take(&mut self, path: &str) -> Option<Resolution> {
+        self.files.remove(path).map(|f| f.calls)
     }
 
     /// Replaces the whole cache with this resolution's per-file results.

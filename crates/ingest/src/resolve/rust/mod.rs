@@ -203,11 +203,10 @@ pub(super) fn resolve_rust(
         let part = match fresh.remove(member) {
             Some(part) => part,
             None => {
-                let Some(cached) = cache.get(view.path) else {
+                let Some(mut part) = cache.take(view.path) else {
                     // `dirty_files` checked every member is cached.
                     continue;
                 };
-                let mut part = cached.clone();
                 // The file's position among all files may have moved.
                 for record in &mut part.provenance {
                     record.file = *member;
@@ -215,7 +214,7 @@ pub(super) fn resolve_rust(
                 part
             }
         };
-        out.merge(part.clone());
+        out.merge(&part);
         kept.insert(view.path.to_string(), (view.rust_decls().clone(), part));
     }
     cache.store(kept);
