@@ -247,7 +247,13 @@ fn plan_edges(
     // Without a resolution every changed file kept its items, calls and
     // imports: the same edges, name index included.
     let target: FxHashSet<GraphEdge> = match &resolution {
-        Some(resolution) => resolution.edges.iter().copied().collect(),
+        Some(resolution) => {
+            // Sized up front: growing a set of every edge rehashes it.
+            let mut target =
+                FxHashSet::with_capacity_and_hasher(resolution.edges.len(), Default::default());
+            target.extend(resolution.edges.iter().copied());
+            target
+        }
         None => state.edges.clone(),
     };
     let deleted_blocks: FxHashSet<BlockId> = blocks.deletes.values().flatten().copied().collect();

@@ -262,6 +262,7 @@ pub struct ImportStats {
 /// Everything resolution produced.
 #[derive(Debug, Default, Clone)]
 pub struct Resolution {
+    /// Every edge (unordered, may repeat, but for `resolve` in tests).
     pub edges: Vec<GraphEdge>,
     /// The rule of every `calls` / `calls_method` edge, by calling file
     /// (after `resolve`: sorted, one per edge, see `rule_choice`).
@@ -424,15 +425,19 @@ fn caller_id(files: &[FileView], file: u32, call: &CallRef) -> BlockId {
 /// `threads` threads (the result does not depend on how many).
 #[cfg(test)]
 pub fn resolve(files: &[FileView], threads: usize) -> Resolution {
-    resolve_incremental(files, threads, &mut CallCache::default(), None)
+    let mut out = resolve_incremental(files, threads, &mut CallCache::default(), None);
+    out.edges.sort_unstable();
+    out.edges.dedup();
+    out
 }
 
-/// [`resolve`] after an ingest that kept `cache` from the previous one:
+/// Resolution after an ingest that kept `cache` from the previous one:
 /// `changed` names the files whose summaries changed since (every other
 /// file's summary must be the one `cache` saw), and only the Rust files
-/// an edit can affect have their calls resolved again. The result equals
-/// [`resolve`]'s; `cache` is left for the next call. With `changed`
-/// `None` every file is resolved.
+/// an edit can affect have their calls resolved again; with `changed`
+/// `None` every file is. The edges come in no set order and may repeat
+/// (the caller makes a set of them); as a set they do not depend on
+/// `cache`. `cache` is left for the next call.
 pub fn resolve_incremental(
     files: &[FileView],
     threads: usize,
@@ -465,8 +470,6 @@ pub fn resolve_incremental(
             generic::resolve_generic(files, *language, &members, &mut out);
         }
     }
-    out.edges.sort();
-    out.edges.dedup();
     rule_choice::choose(&mut out.provenance);
     out
 }
