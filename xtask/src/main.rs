@@ -113,6 +113,12 @@ struct BenchmarkOptions {
     /// cli, server, kausaldb, peers).
     #[arg(long, value_name = "GROUPS")]
     only: Option<String>,
+    /// Then score kausal's call edges against the reference indexers
+    /// (`cargo xtask eval-calls` on the whole corpus, into target/eval;
+    /// needs the network and the indexers, a few minutes) and print the
+    /// precision/recall table beside the benchmark's.
+    #[arg(long)]
+    eval_calls: bool,
 }
 
 /// Options of `cargo xtask sim`.
@@ -293,6 +299,7 @@ fn benchmark(runner: &mut Runner, options: &BenchmarkOptions) {
         save_baseline,
         baseline,
         only,
+        eval_calls: _,
     } = options;
     let mut args = vec![
         "run",
@@ -454,7 +461,22 @@ fn main() -> ExitCode {
         }
         Task::Benchmark(options) => {
             benchmark(&mut runner, &options);
-            runner.finish("benchmark")
+            let benchmark_code = runner.finish("benchmark");
+            if !options.eval_calls {
+                return benchmark_code;
+            }
+            let eval_code = eval_calls::eval_calls(&eval_calls::Plan {
+                language: None,
+                project: None,
+                dir: std::path::PathBuf::from("target/eval"),
+                show: 0,
+                peers: false,
+            });
+            if benchmark_code == ExitCode::SUCCESS {
+                eval_code
+            } else {
+                benchmark_code
+            }
         }
         Task::Repeat {
             runs,

@@ -108,43 +108,18 @@ fn tokens(text: &str) -> Vec<u64> {
 impl Decls {
     /// The declarations of a Rust file's summary.
     pub fn of(summary: &Summary) -> Self {
-        let items = &summary.items;
-        // What a lookup names an item by: an impl by its type and trait.
-        let item_names = |index: usize| -> Vec<u64> {
-            let item = &items[index];
-            if item.kind == ItemKind::Impl {
-                let mut out = tokens(&item.impl_type);
-                push_tokens(&item.impl_trait, &mut out);
-                out
-            } else {
-                tokens(&item.name)
-            }
-        };
-        // The enclosing items, as (kind, name, impl type, impl trait), and
-        // their names.
-        let ancestors = |parent: Option<u32>| -> (u64, Vec<u64>) {
-            let mut hasher = FxHasher::default();
-            let mut names = Vec::new();
-            let mut current = parent;
-            while let Some(p) = current {
-                let Some(item) = items.get(p as usize) else {
-                    break;
-                };
-                (item.kind, &item.name, &item.impl_type, &item.impl_trait).hash(&mut hasher);
-                names.extend(item_names(p as usize));
-                current = item.parent;
-            }
-            (hasher.finish(), names)
-        };
         let mut entries = Vec::new();
         let mut sequence = FxHasher::default();
         let mut structural = FxHasher::default();
         summary.module_decls.hash(&mut structural);
-        for (index, item) in items.iter().enumerate() {
-            let (context, mut names) = ancestors(item.parent);
+        let context = Context {
+            items: &summary.items,
+        };
+        for (index, item) in summary.items.iter().enumerate() {
+            let (around, mut names) = context.ancestors(item.parent);
             let key = hash_of(&(
                 "item",
-                context,
+                around,
                 item.kind,
                 &item.name,
                 &item.signature,
@@ -152,29 +127,29 @@ impl Decls {
                 &item.impl_trait,
                 item.compiled_out,
             ));
-            names.extend(item_names(index));
+            names.extend(context.names(index));
             let mut mentions = tokens(&item.signature);
             push_tokens(&item.impl_type, &mut mentions);
             push_tokens(&item.impl_trait, &mut mentions);
-            let is_trait_impl = item.kind == ItemKind::Impl && !item.impl_trait.is_empty();
-            if item.kind == ItemKind::Impl && is_blanket(&item.signature, &item.impl_type) {
+            let is_impl = item.kind == ItemKind::Impl;
+            if is_impl && is_blanket(&item.signature, &item.impl_type) {
                 key.hash(&mut structural);
             }
-            key.hash(&mut sequence);
+            let impl_trait = if is_impl {
+                tokens(&item.impl_trait)
+            } else {
+                Vec::new()
+            };
             entries.push(Decl {
                 key,
                 names,
                 mentions,
-                impl_trait: if is_trait_impl {
-                    tokens(&item.impl_trait)
-                } else {
-                    Vec::new()
-                },
+                impl_trait,
             });
         }
         for import in &summary.imports {
-            let (context, mut names) = ancestors(import.scope);
-            let key = hash_of(&("import", context, &import.path, &import.alias, import.glob));
+            let (around, mut names) = context.ancestors(import.scope);
+            let key = hash_of(&("import", around, &import.path, &import.alias, import.glob));
             if import.glob {
                 key.hash(&mut structural);
             }
@@ -188,7 +163,6 @@ impl Decls {
             for segment in &import.path {
                 push_tokens(segment, &mut mentions);
             }
-            key.hash(&mut sequence);
             entries.push(Decl {
                 key,
                 names,
@@ -197,10 +171,9 @@ impl Decls {
             });
         }
         for field in &summary.fields {
-            let (context, mut names) = ancestors(field.scope);
-            let key = hash_of(&("field", context, &field.name, &field.type_text));
+            let (around, mut names) = context.ancestors(field.scope);
+            let key = hash_of(&("field", around, &field.name, &field.type_text));
             push_tokens(&field.name, &mut names);
-            key.hash(&mut sequence);
             entries.push(Decl {
                 key,
                 names,
@@ -208,41 +181,84 @@ impl Decls {
                 impl_trait: Vec::new(),
             });
         }
+        for entry in &entries {
+            entry.key.hash(&mut sequence);
+        }
         entries.sort_by_key(|d| d.key);
-
-        let mut all = Vec::new();
-        for item in items {
-            push_tokens(&item.name, &mut all);
-            push_tokens(&item.signature, &mut all);
-            push_tokens(&item.impl_type, &mut all);
-            push_tokens(&item.impl_trait, &mut all);
-        }
-        for import in &summary.imports {
-            for segment in &import.path {
-                push_tokens(segment, &mut all);
-            }
-            if let Some(alias) = &import.alias {
-                push_tokens(alias, &mut all);
-            }
-        }
-        for typed in summary.typed_locals.iter().chain(&summary.fields) {
-            push_tokens(&typed.name, &mut all);
-            push_tokens(&typed.type_text, &mut all);
-            push_tokens(&typed.iterable, &mut all);
-        }
-        for call in &summary.calls {
-            push_tokens(&call.text, &mut all);
-            push_tokens(&call.receiver, &mut all);
-        }
-        all.sort_unstable();
-        all.dedup();
         Decls {
             sequence: sequence.finish(),
             structural: structural.finish(),
             entries,
-            tokens: all,
+            tokens: file_tokens(summary),
         }
     }
+}
+
+/// A file's items, for the names and context of its declarations.
+struct Context<'s> {
+    items: &'s [crate::summary::Item],
+}
+
+impl Context<'_> {
+    /// What a lookup names item `index` by: an impl by its type and trait.
+    fn names(&self, index: usize) -> Vec<u64> {
+        let item = &self.items[index];
+        if item.kind == ItemKind::Impl {
+            let mut out = tokens(&item.impl_type);
+            push_tokens(&item.impl_trait, &mut out);
+            out
+        } else {
+            tokens(&item.name)
+        }
+    }
+
+    /// The enclosing items from `parent` out, hashed as (kind, name, impl
+    /// type, impl trait), and their names.
+    fn ancestors(&self, parent: Option<u32>) -> (u64, Vec<u64>) {
+        let mut hasher = FxHasher::default();
+        let mut names = Vec::new();
+        let mut current = parent;
+        while let Some(p) = current {
+            let Some(item) = self.items.get(p as usize) else {
+                break;
+            };
+            (item.kind, &item.name, &item.impl_type, &item.impl_trait).hash(&mut hasher);
+            names.extend(self.names(p as usize));
+            current = item.parent;
+        }
+        (hasher.finish(), names)
+    }
+}
+
+/// Every identifier written in a summary, hashed, sorted, deduplicated.
+fn file_tokens(summary: &Summary) -> Vec<u64> {
+    let mut all = Vec::new();
+    for item in &summary.items {
+        push_tokens(&item.name, &mut all);
+        push_tokens(&item.signature, &mut all);
+        push_tokens(&item.impl_type, &mut all);
+        push_tokens(&item.impl_trait, &mut all);
+    }
+    for import in &summary.imports {
+        for segment in &import.path {
+            push_tokens(segment, &mut all);
+        }
+        if let Some(alias) = &import.alias {
+            push_tokens(alias, &mut all);
+        }
+    }
+    for typed in summary.typed_locals.iter().chain(&summary.fields) {
+        push_tokens(&typed.name, &mut all);
+        push_tokens(&typed.type_text, &mut all);
+        push_tokens(&typed.iterable, &mut all);
+    }
+    for call in &summary.calls {
+        push_tokens(&call.text, &mut all);
+        push_tokens(&call.receiver, &mut all);
+    }
+    all.sort_unstable();
+    all.dedup();
+    all
 }
 
 /// `impl<T: Bound> Trait for T`: the self type is one of the impl's own
