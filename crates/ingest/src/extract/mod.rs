@@ -13,8 +13,10 @@ use tree_sitter::{Node, Parser, QueryCursor, QueryMatch, Tree};
 mod cfg;
 mod docs;
 mod macro_path;
+mod macro_tokens;
 mod nodes;
 mod preproc;
+mod rust_walk;
 mod typed;
 
 use docs::{file_doc, preceding_doc};
@@ -223,6 +225,25 @@ pub fn summarize(
     source: &str,
     parsed: &ParsedTree,
 ) -> Summary {
+    // Rust: one walk finds what the query would (`rust_walk.rs`).
+    summarize_by(
+        language,
+        compiled,
+        source,
+        parsed,
+        language == Language::Rust,
+    )
+}
+
+/// [`summarize`], the Rust query's matches found by walking the tree when
+/// `walk` (for any other language the query runs).
+fn summarize_by(
+    language: Language,
+    compiled: &Compiled,
+    source: &str,
+    parsed: &ParsedTree,
+    walk: bool,
+) -> Summary {
     let source = parsed.reparsed.as_deref().unwrap_or(source);
     let tree = &parsed.tree;
     let root = tree.root_node();
@@ -241,11 +262,15 @@ pub fn summarize(
         reads_cfg: language == Language::Rust,
         ..Matched::default()
     };
-    let mut cursor = QueryCursor::new();
-    let mut matches = cursor.matches(&compiled.query, root, source.as_bytes());
-    while let Some(found) = matches.next() {
-        let captures = MatchCaptures::of(found, &compiled.roles, &mut matched.comments);
-        matched.add(&captures, source);
+    if walk && language == Language::Rust {
+        rust_walk::walk(root, source, &mut matched);
+    } else {
+        let mut cursor = QueryCursor::new();
+        let mut matches = cursor.matches(&compiled.query, root, source.as_bytes());
+        while let Some(found) = matches.next() {
+            let captures = MatchCaptures::of(found, &compiled.roles, &mut matched.comments);
+            matched.add(&captures, source);
+        }
     }
 
     matched.attach_preceding_docs(language, source);
