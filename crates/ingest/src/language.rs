@@ -191,6 +191,13 @@ impl Language {
         }
     }
 
+    /// Whether extraction walks this language's tree instead of running
+    /// its query (Rust: `extract/rust_walk.rs`), so needs no compiled
+    /// query.
+    pub fn walks_tree(self) -> bool {
+        self == Language::Rust
+    }
+
     /// The grammar and the compiled query, built on first use.
     pub fn compiled(self) -> Result<&'static Compiled, IngestError> {
         self.compiled_from(self.cell()?.get_or_init(|| Compiled::build(self)))

@@ -14,7 +14,8 @@ use kausal_vfs::{OsVfs, Vfs};
 use support::*;
 
 /// More files per language than a worker's backlog holds (64), in three
-/// languages, so full backlogs and several compiling queries both occur.
+/// languages, so full backlogs and several compiling queries both occur
+/// (Python's and C's; Rust walks its tree and needs no query).
 const FILES_PER_LANGUAGE: usize = 150;
 
 fn tree() -> Vec<(String, String)> {

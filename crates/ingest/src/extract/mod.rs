@@ -172,8 +172,11 @@ impl<'tree> MatchCaptures<'tree> {
 /// Parses `source` and extracts its summary. `Err` only when the parser
 /// produced no tree at all (it recovers from syntax errors by itself).
 pub fn extract(language: Language, source: &str, parser: &mut Parser) -> Result<Summary, String> {
-    let compiled = language.compiled().map_err(|error| error.to_string())?;
     let tree = parse_tree(language, source, parser)?;
+    if language.walks_tree() {
+        return Ok(summarize_walked(language, source, &tree));
+    }
+    let compiled = language.compiled().map_err(|error| error.to_string())?;
     Ok(summarize(language, compiled, source, &tree))
 }
 
@@ -228,18 +231,24 @@ pub fn summarize(
     // Rust: one walk finds what the query would (`rust_walk.rs`).
     summarize_by(
         language,
-        compiled,
+        Some(compiled),
         source,
         parsed,
-        language == Language::Rust,
+        language.walks_tree(),
     )
 }
 
+/// [`summarize`] for a language that [`Language::walks_tree`]: no
+/// compiled query needed.
+pub fn summarize_walked(language: Language, source: &str, parsed: &ParsedTree) -> Summary {
+    summarize_by(language, None, source, parsed, true)
+}
+
 /// [`summarize`], the Rust query's matches found by walking the tree when
-/// `walk` (for any other language the query runs).
+/// `walk` (otherwise the query runs; without `compiled`, nothing matches).
 fn summarize_by(
     language: Language,
-    compiled: &Compiled,
+    compiled: Option<&Compiled>,
     source: &str,
     parsed: &ParsedTree,
     walk: bool,
@@ -262,9 +271,9 @@ fn summarize_by(
         reads_cfg: language == Language::Rust,
         ..Matched::default()
     };
-    if walk && language == Language::Rust {
+    if walk && language.walks_tree() {
         rust_walk::walk(root, source, &mut matched);
-    } else {
+    } else if let Some(compiled) = compiled {
         let mut cursor = QueryCursor::new();
         let mut matches = cursor.matches(&compiled.query, root, source.as_bytes());
         while let Some(found) = matches.next() {

@@ -556,13 +556,13 @@ fn nested() { fn inner() {} inner(); }
         let mut parser = tree_sitter::Parser::new();
         for (path, source) in &sources {
             let parsed = parse_tree(Language::Rust, source, &mut parser).unwrap();
-            let walked = summarize_by(Language::Rust, compiled, source, &parsed, true);
-            let queried = summarize_by(Language::Rust, compiled, source, &parsed, false);
+            let walked = summarize_by(Language::Rust, None, source, &parsed, true);
+            let queried = summarize_by(Language::Rust, Some(compiled), source, &parsed, false);
             assert_eq!(walked, queried, "{path}: the walk and the query differ");
         }
         // The shapes file exercises what it says.
         let parsed = parse_tree(Language::Rust, SHAPES, &mut parser).unwrap();
-        let shapes = summarize_by(Language::Rust, compiled, SHAPES, &parsed, true);
+        let shapes = summarize_by(Language::Rust, None, SHAPES, &parsed, true);
         assert!(shapes.calls.len() > 30, "{} calls", shapes.calls.len());
         assert!(shapes.typed_locals.len() > 10, "{:?}", shapes.typed_locals);
         assert!(shapes.calls.iter().any(|c| c.text == "name"));

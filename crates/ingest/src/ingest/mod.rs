@@ -32,7 +32,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::IngestOptions;
 use crate::error::IngestError;
-use crate::extract::{ParsedTree, parse_tree, summarize};
+use crate::extract::{ParsedTree, parse_tree, summarize, summarize_walked};
 use crate::hash::hash_bytes;
 use crate::language::Language;
 use crate::naming::{FileNames, name_file};
@@ -378,7 +378,7 @@ impl Ingester {
                 match stage {
                     Stage::Done(parsed) => store(index, parsed),
                     Stage::Pending(pending) => {
-                        if compile_aside && entry.language.compiled_if_ready().is_none() {
+                        if compile_aside && !query_ready(entry.language) {
                             backlog.push((index, pending));
                         } else {
                             store(index, finish_parse(entry, *pending));
@@ -392,7 +392,7 @@ impl Ingester {
                     let Some(entry) = entries.get(index) else {
                         continue;
                     };
-                    if full || entry.language.compiled_if_ready().is_some() {
+                    if full || query_ready(entry.language) {
                         store(index, finish_parse(entry, *pending));
                     } else {
                         backlog.push((index, pending));
@@ -413,7 +413,7 @@ impl Ingester {
             languages.dedup();
             std::thread::scope(|scope| {
                 for language in languages {
-                    if language.compiled_if_ready().is_none() {
+                    if !query_ready(language) {
                         // A failed build is reported by the file that
                         // needs it; a panic leaves the cell for the
                         // workers to build.
@@ -505,6 +505,12 @@ impl Ingester {
     }
 }
 
+/// Whether files of `language` can be summarized now: it walks its tree
+/// (no query), or its query is compiled.
+fn query_ready(language: Language) -> bool {
+    language.walks_tree() || language.compiled_if_ready().is_some()
+}
+
 /// Most parsed files a worker holds while their language's query is
 /// still compiling (each holds its text and syntax tree).
 const MAX_PARSED_BACKLOG: usize = 64;
@@ -540,14 +546,19 @@ fn finish_parse(entry: &WalkEntry, pending: PendingFile) -> Parsed {
         size,
         tree,
     } = pending;
-    let compiled = match entry.language.compiled() {
-        Ok(compiled) => compiled,
-        Err(error) => {
-            return Parsed::Skipped(SkipCause::ParseFailed, format!("parse failed: {error}"));
-        }
+    let language = entry.language;
+    let compiled = match language.walks_tree() {
+        true => None,
+        false => match language.compiled() {
+            Ok(compiled) => Some(compiled),
+            Err(error) => {
+                return Parsed::Skipped(SkipCause::ParseFailed, format!("parse failed: {error}"));
+            }
+        },
     };
-    let summary = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        summarize(entry.language, compiled, &text, &tree)
+    let summary = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match compiled {
+        Some(compiled) => summarize(language, compiled, &text, &tree),
+        None => summarize_walked(language, &text, &tree),
     })) {
         Ok(summary) => summary,
         Err(_) => return panic_skip(),
