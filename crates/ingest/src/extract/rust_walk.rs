@@ -267,30 +267,18 @@ fn local_completes<'t>(
         ("parameter", Some("pattern")) if node.kind() == "identifier" => {
             emit(matched, local(node), source);
         }
-        ("parameter" | "let_declaration", Some("type")) => {
+        // `x: T` / `let x: T`, `let x = v`, `for x in v`: what the
+        // binding's type comes from.
+        ("parameter" | "let_declaration", Some("type"))
+        | ("let_declaration" | "for_expression", Some("value")) => {
             if let Some(definition) = binds_identifier(parent.node) {
-                let captures = MatchCaptures {
-                    local_type: Some(node),
-                    ..local(definition)
+                let mut captures = local(definition);
+                let slot = match (parent.node.kind(), step.field) {
+                    (_, Some("type")) => &mut captures.local_type,
+                    ("let_declaration", _) => &mut captures.local_value,
+                    _ => &mut captures.local_iterable,
                 };
-                emit(matched, captures, source);
-            }
-        }
-        ("let_declaration", Some("value")) => {
-            if let Some(definition) = binds_identifier(parent.node) {
-                let captures = MatchCaptures {
-                    local_value: Some(node),
-                    ..local(definition)
-                };
-                emit(matched, captures, source);
-            }
-        }
-        ("for_expression", Some("value")) => {
-            if let Some(definition) = binds_identifier(parent.node) {
-                let captures = MatchCaptures {
-                    local_iterable: Some(node),
-                    ..local(definition)
-                };
+                *slot = Some(node);
                 emit(matched, captures, source);
             }
         }
