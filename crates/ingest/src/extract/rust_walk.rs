@@ -535,7 +535,11 @@ fn nested() { fn inner() {} inner(); }
         for dir in ["crates", "tests", "benches", "xtask", "tools"] {
             rust_files(&workspace.join(dir), &mut files);
         }
-        assert!(files.len() > 100, "found only {} files", files.len());
+        // Inside this workspace (not a packaged copy of the crate) its
+        // whole source is the corpus.
+        if workspace.join("crates/ingest/src/extract").is_dir() {
+            assert!(files.len() > 100, "found only {} files", files.len());
+        }
         let mut sources: Vec<(String, String)> = files
             .iter()
             .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap()))
