@@ -217,21 +217,29 @@ impl Ingester {
                     structure_changed |= state.files.get(&entry.path).is_none_or(|old| {
                         !same_resolution_input(&old.record.summary, &record.summary)
                     });
-                    if state.files.get(&entry.path).map(|e| &e.record.content_hash)
-                        == Some(&record.content_hash)
-                    {
-                        report.files_unchanged += 1;
-                    } else {
-                        edited.insert(entry.path.clone());
-                        report.files_parsed += 1;
-                        report.lines_parsed += u64::from(record.summary.lines);
-                        report.bytes_parsed += record.size;
-                    }
-                    let names = name_file(record.language, &record.path, &record.summary);
                     changed.push(entry.path.clone());
-                    state
-                        .files
-                        .insert(entry.path.clone(), Entry::new(record, names));
+                    match state.files.get_mut(&entry.path) {
+                        // Read again, same bytes: the summary, names and
+                        // the tables built on them stand; size and mtime
+                        // are new.
+                        Some(existing)
+                            if existing.record.content_hash == record.content_hash
+                                && existing.record.language == record.language =>
+                        {
+                            report.files_unchanged += 1;
+                            existing.record = record;
+                        }
+                        _ => {
+                            edited.insert(entry.path.clone());
+                            report.files_parsed += 1;
+                            report.lines_parsed += u64::from(record.summary.lines);
+                            report.bytes_parsed += record.size;
+                            let names = name_file(record.language, &record.path, &record.summary);
+                            state
+                                .files
+                                .insert(entry.path.clone(), Entry::new(record, names));
+                        }
+                    }
                 }
                 Parsed::Skipped(cause, reason) => {
                     skipped.push(SkippedFile::new(entry.path.clone(), cause, reason));
