@@ -260,7 +260,7 @@ pub struct ImportStats {
 }
 
 /// Everything resolution produced.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct Resolution {
     /// Every edge (unordered, may repeat, but for `resolve` in tests).
     pub edges: Vec<GraphEdge>,

@@ -359,7 +359,7 @@ pub(super) fn dirty_files(
                         p.kind == ItemKind::Trait && traits.contains(&hash_of(&*p.name))
                     });
                 if in_trait {
-                    push_tokens_into(&item.name, &mut changed_names);
+                    changed_names.extend(tokens(&item.name));
                 }
             }
         }
@@ -401,12 +401,6 @@ pub(super) fn dirty_files(
             })
             .collect(),
     )
-}
-
-fn push_tokens_into(text: &str, out: &mut FxHashSet<u64>) {
-    let mut hashed = Vec::new();
-    push_tokens(text, &mut hashed);
-    out.extend(hashed);
 }
 
 /// Entries of `old` and `new` (both sorted by key) not matched one for

@@ -167,8 +167,7 @@ pub(super) fn resolve_rust(
         chunk
             .iter()
             .map(|file| {
-                let mut part = Resolution::default();
-                resolve_calls(&index, &[*file], &mut part);
+                let part = resolve_file_calls(&index, *file);
                 // Built here, on this chunk's thread, for the cache.
                 files[*file as usize].rust_decls();
                 (*file, part)
@@ -220,17 +219,16 @@ pub(super) fn resolve_rust(
     cache.store(kept);
 }
 
-/// Calls of the files `members`, resolved in order.
-fn resolve_calls(index: &Index, members: &[u32], out: &mut Resolution) {
+/// The calls of `file`, resolved in order.
+fn resolve_file_calls(index: &Index, file: u32) -> Resolution {
     let files = index.files;
-    for file in members {
-        let summary = files[*file as usize].summary;
-        for (i, call) in summary.calls.iter().enumerate() {
-            let outcome = index.resolve_call_memo(*file, i as u32, 0);
-            let source = super::caller_id(files, *file, call);
-            out.record_call(files, *file, call, &outcome, source);
-        }
+    let mut out = Resolution::default();
+    for (i, call) in files[file as usize].summary.calls.iter().enumerate() {
+        let outcome = index.resolve_call_memo(file, i as u32, 0);
+        let source = super::caller_id(files, file, call);
+        out.record_call(files, file, call, &outcome, source);
     }
+    out
 }
 
 /// Fewest calls worth a thread of their own: below it, starting threads
