@@ -52,33 +52,27 @@ impl Matched {
         colons: bool,
         source: &str,
     ) {
-        let bare = MatchCaptures {
-            main: Some((Role::Call, name)),
+        let call = |role| MatchCaptures {
+            main: Some((role, name)),
             name: Some(name),
             in_macro: true,
             ..MatchCaptures::default()
         };
-        self.add_call(Role::Call, name, &bare, source);
+        self.add_call(Role::Call, name, &call(Role::Call), source);
         let Some(first) = previous else {
             return;
         };
         if dot && matches!(first.kind(), "identifier" | "self") {
             let method = MatchCaptures {
-                main: Some((Role::MethodCall, name)),
-                name: Some(name),
                 receiver: Some(first),
-                in_macro: true,
-                ..MatchCaptures::default()
+                ..call(Role::MethodCall)
             };
             self.add_call(Role::MethodCall, name, &method, source);
         }
         if colons && first.kind() == "identifier" {
             let path = MatchCaptures {
-                main: Some((Role::Call, name)),
-                name: Some(name),
                 qualifier: Some(first),
-                in_macro: true,
-                ..MatchCaptures::default()
+                ..call(Role::Call)
             };
             self.add_call(Role::Call, name, &path, source);
         }

@@ -133,41 +133,14 @@ fn item_completes<'t>(
 ) {
     let node = step.node;
     match (parent.node.kind(), step.field) {
-        ("function_item", Some("body")) => {
-            if let Some(name) = field(parent.node, "name").filter(|n| n.kind() == "identifier") {
-                definition(
-                    matched,
-                    ItemKind::Function,
-                    parent.node,
-                    name,
-                    Some(node),
-                    source,
-                );
-            }
-        }
-        ("trait_item", Some("body")) => {
-            if let Some(name) = field(parent.node, "name").filter(|n| n.kind() == "type_identifier")
-            {
-                definition(
-                    matched,
-                    ItemKind::Trait,
-                    parent.node,
-                    name,
-                    Some(node),
-                    source,
-                );
-            }
-        }
-        ("mod_item", Some("body")) => {
-            if let Some(name) = field(parent.node, "name").filter(|n| n.kind() == "identifier") {
-                definition(
-                    matched,
-                    ItemKind::Module,
-                    parent.node,
-                    name,
-                    Some(node),
-                    source,
-                );
+        ("function_item" | "trait_item" | "mod_item", Some("body")) => {
+            let (kind, name_kind) = match parent.node.kind() {
+                "function_item" => (ItemKind::Function, "identifier"),
+                "trait_item" => (ItemKind::Trait, "type_identifier"),
+                _ => (ItemKind::Module, "identifier"),
+            };
+            if let Some(name) = field(parent.node, "name").filter(|n| n.kind() == name_kind) {
+                definition(matched, kind, parent.node, name, Some(node), source);
             }
         }
         ("mod_item", Some("name"))
@@ -261,10 +234,7 @@ fn local_completes<'t>(
 ) {
     let node = step.node;
     match (parent.node.kind(), step.field) {
-        ("let_declaration", Some("pattern")) if node.kind() == "identifier" => {
-            emit(matched, local(node), source);
-        }
-        ("parameter", Some("pattern")) if node.kind() == "identifier" => {
+        ("let_declaration" | "parameter", Some("pattern")) if node.kind() == "identifier" => {
             emit(matched, local(node), source);
         }
         // `x: T` / `let x: T`, `let x = v`, `for x in v`: what the
