@@ -5,10 +5,8 @@
 mod support;
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
-use kausal_ingest::{BlockMeta, IngestOptions, IngestReport, Ingester};
-use kausal_vfs::{OsVfs, Vfs};
+use kausal_ingest::IngestReport;
 use support::*;
 
 const MODULES: usize = 30;
@@ -61,32 +59,7 @@ fn tree() -> Vec<(String, String)> {
 }
 
 fn ingest(threads: usize) -> (Dump, IngestReport) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    let files = tree();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    write_tree(&root, &refs);
-    let engine = open_engine(&dir.path().join("db"));
-    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
-    let options = IngestOptions {
-        threads: Some(threads),
-        ..options()
-    };
-    let mut ingester = Ingester::new(vfs, &root, options).unwrap();
-    let report = ingester.ingest(&engine).unwrap();
-    (dump(&engine), report)
-}
-
-fn code_blocks(dump: &Dump) -> Vec<&(String, String, String)> {
-    dump.blocks
-        .values()
-        .filter(|(_, metadata, _)| {
-            BlockMeta::parse(metadata).is_some_and(|meta| !meta.is_internal())
-        })
-        .collect()
+    ingest_on_threads(&tree(), threads)
 }
 
 #[test]

@@ -47,6 +47,37 @@ pub fn ingest_fresh(root: &Path, db: &Path) -> (Database, IngestReport) {
     (engine, report)
 }
 
+/// Ingests `files` (written to a fresh tree) on `threads` threads into a
+/// fresh engine; returns the stored graph and the report.
+pub fn ingest_on_threads(files: &[(String, String)], threads: usize) -> (Dump, IngestReport) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    write_tree(&root, &refs);
+    let engine = open_engine(&dir.path().join("db"));
+    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+    let options = IngestOptions {
+        threads: Some(threads),
+        ..options()
+    };
+    let mut ingester = Ingester::new(vfs, &root, options).unwrap();
+    let report = ingester.ingest(&engine).unwrap();
+    (dump(&engine), report)
+}
+
+/// The blocks of code (not the ingester's internal ones) of a dump.
+pub fn code_blocks(dump: &Dump) -> Vec<&(String, String, String)> {
+    dump.blocks
+        .values()
+        .filter(|(_, metadata, _)| {
+            kausal_ingest::BlockMeta::parse(metadata).is_some_and(|meta| !meta.is_internal())
+        })
+        .collect()
+}
+
 /// The whole stored graph: blocks (uri, metadata, content) and edges.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Dump {
