@@ -81,7 +81,7 @@ struct EvalCallsOptions {
     project: Option<String>,
     /// Where the corpus, the indexes and the results go (relative to the
     /// workspace root).
-    #[arg(long, value_name = "DIR", default_value = "target/eval")]
+    #[arg(long, value_name = "DIR", default_value = EVAL_DIR)]
     dir: std::path::PathBuf,
     /// Print the first N false positives and misses of each project (all
     /// of them are in its edges.txt).
@@ -303,6 +303,10 @@ fn valgrind_memory(runner: &mut Runner) {
     );
 }
 
+/// Where `eval-calls` (and `benchmark --eval-calls`) put the corpus, the
+/// indexes and the results, relative to the workspace root.
+const EVAL_DIR: &str = "target/eval";
+
 /// The seed `test-all` gives property tests (`PROPTEST_RNG_SEED`).
 const PROPTEST_SEED: u64 = 20_261_206;
 
@@ -491,7 +495,7 @@ fn main() -> ExitCode {
             let eval_code = eval_calls::eval_calls(&eval_calls::Plan {
                 language: None,
                 project: None,
-                dir: std::path::PathBuf::from("target/eval"),
+                dir: std::path::PathBuf::from(EVAL_DIR),
                 show: 0,
                 peers: false,
             });
