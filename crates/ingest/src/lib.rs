@@ -86,6 +86,7 @@ pub mod limits;
 pub mod meta;
 pub mod name_index;
 pub mod naming;
+pub mod precise;
 pub mod provenance;
 mod read;
 mod record;

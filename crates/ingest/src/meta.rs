@@ -15,6 +15,9 @@ pub const STATE_KIND: &str = "ingest_state";
 /// `kind` of a file's call provenance block (not code: see
 /// [`crate::provenance`]).
 pub const PROVENANCE_KIND: &str = "call_provenance";
+/// `kind` of a file's precise-calls block (not code: see
+/// [`crate::precise::stored`]).
+pub const PRECISE_KIND: &str = "precise_calls";
 /// `kind` of the walk record (not code: see [`crate::walk_record`]).
 pub const WALK_RECORD_KIND: &str = "ingest_walk";
 
@@ -78,10 +81,13 @@ impl<'a> BlockMeta<'a> {
 }
 
 /// True for the `kind` of a block that is not code: a file's ingest state
-/// ([`STATE_KIND`]) or call provenance
-/// ([`PROVENANCE_KIND`]), the walk record ([`WALK_RECORD_KIND`]).
+/// ([`STATE_KIND`]), call provenance ([`PROVENANCE_KIND`]) or precise
+/// calls ([`PRECISE_KIND`]), the walk record ([`WALK_RECORD_KIND`]).
 pub fn is_internal_kind(kind: &str) -> bool {
-    kind == STATE_KIND || kind == PROVENANCE_KIND || kind == WALK_RECORD_KIND
+    kind == STATE_KIND
+        || kind == PROVENANCE_KIND
+        || kind == WALK_RECORD_KIND
+        || kind == PRECISE_KIND
 }
 
 /// True when a stored block's metadata is of an internal kind (see
@@ -90,6 +96,7 @@ pub fn is_internal_block(metadata_json: &str) -> bool {
     has_kind(metadata_json, STATE_KIND)
         || has_kind(metadata_json, PROVENANCE_KIND)
         || has_kind(metadata_json, WALK_RECORD_KIND)
+        || has_kind(metadata_json, PRECISE_KIND)
 }
 
 /// True when a stored block's metadata says `kind` without parsing it

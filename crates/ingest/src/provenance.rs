@@ -40,6 +40,9 @@ pub const UNRECORDED: &str = "unrecorded";
 /// rule among them is recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CallRule {
+    /// A SCIP index (a compiler's indexer: `rust-analyzer scip`,
+    /// `scip-typescript`, `scip-python`) records the call: precise mode.
+    Precise,
     /// A bare name bound in the caller's own scope: a function nested in
     /// an enclosing function, an item declared in the caller's module
     /// (Rust module, Python/JS/TS/C/Zig file, Go package).
@@ -72,7 +75,8 @@ pub enum CallRule {
 
 impl CallRule {
     /// Every rule, strongest first.
-    pub const ALL: [CallRule; 9] = [
+    pub const ALL: [CallRule; 10] = [
+        CallRule::Precise,
         CallRule::Scope,
         CallRule::Import,
         CallRule::Path,
@@ -87,6 +91,7 @@ impl CallRule {
     /// The rule's stored and reported name.
     pub const fn name(self) -> &'static str {
         match self {
+            CallRule::Precise => "precise",
             CallRule::Scope => "scope",
             CallRule::Import => "import",
             CallRule::Path => "path",
@@ -278,7 +283,7 @@ mod tests {
         let mut sorted = CallRule::ALL;
         sorted.sort();
         assert_eq!(sorted, CallRule::ALL);
-        assert!(CallRule::Scope < CallRule::UniqueName);
+        assert!(CallRule::Precise < CallRule::Scope && CallRule::Scope < CallRule::UniqueName);
         // Every name fits the line bound.
         assert!(CallRule::ALL.iter().all(|r| r.name().len() <= 13));
     }

@@ -177,6 +177,9 @@ pub struct IngestReport {
     pub edges_deleted: u64,
     /// Write batches committed (each one atomic in the storage engine).
     pub batches: u64,
+    /// Precise mode: what merging SCIP indexes did, and the precise
+    /// part of the graph.
+    pub precise: crate::precise::PreciseReport,
     /// False when resolution was skipped because no file's items, calls,
     /// imports or types changed (only bodies' text or positions).
     pub resolved: bool,
@@ -297,6 +300,29 @@ impl fmt::Display for IngestReport {
             "imports: {} total, {} resolved, {} external, {} unresolved",
             i.total, i.resolved, i.external, i.unresolved
         )?;
+        let p = &self.precise;
+        if !p.indexes.is_empty() {
+            writeln!(
+                f,
+                "precise: merged {} ({} occurrences) in {:.1}ms: {} files applied, {} changed since the index, {} not in the tree, {} calls to code without a block",
+                p.indexes.join(", "),
+                p.occurrences,
+                p.merge.as_secs_f64() * 1e3,
+                p.applied,
+                p.rejected.len(),
+                p.outside_tree,
+                p.unmapped
+            )?;
+        }
+        if p.files > 0 {
+            writeln!(
+                f,
+                "precise: {} files, {} call edges; {} files edited since their index (heuristic edges until the next)",
+                p.files - p.stale,
+                p.edges,
+                p.stale
+            )?;
+        }
         writeln!(f, "time: {}", self.timings)?;
         write!(
             f,
@@ -309,6 +335,9 @@ impl fmt::Display for IngestReport {
         )?;
         for skipped in &self.skipped {
             write!(f, "\nskipped {}: {}", skipped.path, skipped.reason)?;
+        }
+        for rejected in &p.rejected {
+            write!(f, "\nnot precise {}: {}", rejected.path, rejected.reason)?;
         }
         if let Some(warning) = self.ignored.warning() {
             write!(f, "\nwarning: {warning}")?;

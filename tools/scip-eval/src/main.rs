@@ -33,6 +33,8 @@ use std::sync::Arc;
 use kausal_ingest::{BlockMeta, IngestOptions, Ingester};
 use kausal_storage::{BlockId, Config, Database, EdgeType};
 use kausal_vfs::OsVfs;
+use kausal_ingest::precise::PreciseIndex;
+use kausal_ingest::precise::scip_index::ScipIndex;
 use protobuf::Message;
 use scip::types::Index;
 
@@ -71,12 +73,15 @@ struct Args {
     edges: Option<String>,
     show: usize,
     peer_edges: Option<String>,
+    /// Score kausal's edges after merging the index itself (precise mode):
+    /// a check of the merge.
+    precise: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut positional = Vec::new();
     let (mut json, mut edges, mut show) = (None, None, 4000);
-    let (mut labels, mut peer_edges) = (None, None);
+    let (mut labels, mut peer_edges, mut precise) = (None, None, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -84,6 +89,7 @@ fn parse_args() -> Result<Args, String> {
             "--edges" => edges = args.next(),
             "--labels" => labels = args.next(),
             "--peer-edges" => peer_edges = args.next(),
+            "--precise" => precise = true,
             "--show" => show = args.next().and_then(|n| n.parse().ok()).unwrap_or(show),
             _ => positional.push(arg),
         }
@@ -100,9 +106,10 @@ fn parse_args() -> Result<Args, String> {
             edges,
             show,
             peer_edges,
+            precise,
         }),
         Err(_) => Err(
-            "usage: scip-eval <project dir> (<index.scip> [--peer-edges TSV] | --labels FILE.tsv) [--json FILE] [--edges FILE] [--show N]"
+            "usage: scip-eval <project dir> (<index.scip> [--peer-edges TSV | --precise] | --labels FILE.tsv) [--json FILE] [--edges FILE] [--show N]"
                 .into(),
         ),
     }
@@ -116,8 +123,9 @@ struct Graph {
     ingest_seconds: f64,
 }
 
-/// Ingests `root` into a temporary database and reads the graph back.
-fn ingest(root: &Path) -> Result<Graph, String> {
+/// Ingests `root` (merging `precise`, if given) into a temporary database
+/// and reads the graph back.
+fn ingest(root: &Path, precise: Option<&PreciseIndex>) -> Result<Graph, String> {
     let db = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let vfs = Arc::new(OsVfs::new());
     let engine = Database::open_with(vfs.clone(), db.path(), Config::default())
@@ -128,7 +136,7 @@ fn ingest(root: &Path) -> Result<Graph, String> {
     };
     let started = std::time::Instant::now();
     let report = Ingester::new(vfs, root, options)
-        .and_then(|mut ingester| ingester.ingest(&engine))
+        .and_then(|mut ingester| ingester.ingest_precise(&engine, precise.map(std::slice::from_ref).unwrap_or_default()))
         .map_err(|e| format!("ingest {}: {e}", root.display()))?;
     let ingest_seconds = started.elapsed().as_secs_f64();
     eprintln!("{report}");
@@ -181,7 +189,7 @@ fn ingest(root: &Path) -> Result<Graph, String> {
 /// `--labels`: scores against hand-labelled call sites.
 fn run_labels(args: &Args, file: &str) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("read {file}: {e}"))?;
-    let graph = ingest(Path::new(&args.root))?;
+    let graph = ingest(Path::new(&args.root), None)?;
     let score = labels::score(&graph, &text, file)?;
     println!(
         "labels {} sites ({} in the project, {} left out): correct {}, wrong {}: precision {:.3}, recall {:.3}",
@@ -231,8 +239,14 @@ fn run(args: &Args) -> Result<(), String> {
         }
         return Ok(());
     }
-    let graph = ingest(root)?;
-    let reference = reference::reference_edges(&index, root, &graph.funcs);
+    let scip = ScipIndex::decode(&bytes, &args.index).map_err(|e| e.to_string())?;
+    let precise = if args.precise {
+        Some(PreciseIndex::decode(&bytes, &args.index, None).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    let graph = ingest(root, precise.as_ref())?;
+    let reference = reference::reference_edges(&scip, root, &graph.funcs);
     let mut peer_listed = None;
     let edges = match &args.peer_edges {
         None => graph.edges.clone(),
@@ -273,13 +287,12 @@ fn run(args: &Args) -> Result<(), String> {
     let precision = hit as f64 / ours.len().max(1) as f64;
     let recall = hit as f64 / reference.edges.len().max(1) as f64;
     println!(
-        "ours {} edges, reference {} edges, both {hit}: precision {precision:.3}, recall {recall:.3} ({} reference calls outside any function, {} to no function block; {} mentions not followed by a call; {} functions known by their definition site; {} of our edges touch code the indexer left out)",
+        "ours {} edges, reference {} edges, both {hit}: precision {precision:.3}, recall {recall:.3} ({} reference calls outside any function, {} to no function block; {} mentions not followed by a call; {} of our edges touch code the indexer left out)",
         ours.len(),
         reference.edges.len(),
         reference.top_level,
         reference.unmapped,
         reference.not_calls,
-        reference.by_definition,
         outside_index,
     );
     let by_id: HashMap<BlockId, &Func> = graph.funcs.iter().map(|f| (f.id, f)).collect();
@@ -334,7 +347,6 @@ fn run(args: &Args) -> Result<(), String> {
             "top_level": reference.top_level,
             "to_no_function": reference.unmapped,
             "not_calls": reference.not_calls,
-            "by_definition": reference.by_definition,
             "ours_outside_index": outside_index,
             "files": graph.files,
             "ingest_seconds": graph.ingest_seconds,

@@ -52,11 +52,14 @@ pub(super) fn write_difference(
     changed: &[String],
     edited: &FxHashSet<String>,
     resolve_again: bool,
+    precise_dirty: &FxHashSet<String>,
     threads: usize,
     report: &mut IngestReport,
 ) -> Result<(), IngestError> {
     let mut clock = Instant::now();
     let mut blocks = plan_blocks(state, changed, threads)?;
+    let precise_blocks =
+        super::precise::plan_blocks(state, precise_dirty, &mut blocks.puts, &mut blocks.deletes)?;
     report.timings.blocks = lap(&mut clock);
     let edges = plan_edges(state, &blocks, edited, resolve_again, threads);
     report.resolved = edges.resolution.is_some();
@@ -84,6 +87,7 @@ pub(super) fn write_difference(
     if let Some(provenance) = provenance {
         state.provenance = provenance;
     }
+    state.precise_stored = precise_blocks;
     state.verified = true;
     if let Some(resolution) = edges.resolution {
         state.calls = resolution.calls;
@@ -212,7 +216,7 @@ fn plan_edges(
     resolve_again: bool,
     threads: usize,
 ) -> EdgePlan {
-    let resolution = resolve_again.then(|| {
+    let mut resolution = resolve_again.then(|| {
         let views: Vec<FileView> = state
             .files
             .values()
@@ -245,6 +249,9 @@ fn plan_edges(
         resolution
     });
     let state: &State = state;
+    if let Some(resolution) = &mut resolution {
+        super::precise::substitute(state, &blocks.target, resolution);
+    }
     // Without a resolution every changed file kept its items, calls and
     // imports: the same edges, name index included.
     let target: FxHashSet<GraphEdge> = match &resolution {

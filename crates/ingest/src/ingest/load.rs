@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap;
 use super::{Entry, ProvenanceEntry, State};
 use crate::error::IngestError;
 use crate::naming::name_file;
+use crate::precise::stored::{is_precise_block, read_precise};
 use crate::provenance::is_provenance_block;
 use crate::record::{FileRecord, fingerprint, is_file_block, is_state_block, record_from_block};
 
@@ -48,6 +49,17 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
                 records: None,
             };
             state.provenance.insert(view.id, entry);
+            continue;
+        }
+        if let Some((file, precise)) = read_precise(&view) {
+            // Planned apart from the file's other blocks (`precise`).
+            state.precise_stored.insert(view.id, (fp, path));
+            state.precise.insert(file, precise);
+            continue;
+        }
+        if is_precise_block(view.metadata_json) {
+            // Unreadable: planned as stored, so the next plan deletes it.
+            state.precise_stored.insert(view.id, (fp, path));
             continue;
         }
         state.blocks.insert(view.id, (fp, path));

@@ -17,6 +17,7 @@
 
 mod difference;
 mod load;
+mod precise;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -117,6 +118,11 @@ struct State {
     /// Per-file Rust call resolution of the last ingest, so the next
     /// resolves again only the files an edit can affect.
     call_cache: CallCache,
+    /// Precise calls from SCIP indexes, by file path: an input of the
+    /// graph like the files' text (see `crate::precise`).
+    precise: BTreeMap<String, crate::precise::stored::PreciseFile>,
+    /// The stored precise-calls blocks.
+    precise_stored: precise::PreciseBlocks,
     /// Wall clock (ns since the epoch) when the last successful walk began.
     /// A file whose mtime is not clearly older than that may have been
     /// rewritten within one timestamp tick without changing size or mtime
@@ -163,16 +169,30 @@ impl Ingester {
     /// Brings `engine` in line with the tree. The engine must hold nothing
     /// but what ingests of this root wrote.
     pub fn ingest(&mut self, engine: &Database) -> Result<IngestReport, IngestError> {
+        self.ingest_precise(engine, &[])
+    }
+
+    /// Brings `engine` in line with the tree, merging the call edges of
+    /// `indexes` (decoded SCIP indexes, see [`crate::precise`]) for the
+    /// files they cover and still describe. Later indexes win for a file
+    /// several cover.
+    pub fn ingest_precise(
+        &mut self,
+        engine: &Database,
+        indexes: &[crate::precise::PreciseIndex],
+    ) -> Result<IngestReport, IngestError> {
         let started = Instant::now();
         let mut state = match self.state.take() {
             Some(state) => state,
             None => load::load_state(engine)?,
         };
         let load = started.elapsed();
-        let result = self.run(engine, &mut state, started).map(|mut report| {
-            report.timings.load = load;
-            report
-        });
+        let result = self
+            .run(engine, &mut state, indexes, started)
+            .map(|mut report| {
+                report.timings.load = load;
+                report
+            });
         // Keep the picture only if it matches what is stored.
         if result.is_ok() {
             self.state = Some(state);
@@ -184,6 +204,7 @@ impl Ingester {
         &self,
         engine: &Database,
         state: &mut State,
+        indexes: &[crate::precise::PreciseIndex],
         started: Instant,
     ) -> Result<IngestReport, IngestError> {
         let mut report = IngestReport::default();
@@ -272,8 +293,15 @@ impl Ingester {
         }
         report.files_removed = removed.len() as u64;
 
-        if !changed.is_empty() || !removed.is_empty() || !state.verified {
-            let resolve_again = structure_changed || !removed.is_empty() || !state.verified;
+        let precise_dirty = precise::merge_indexes(state, indexes, &mut report.precise);
+        // An edit of a file with precise calls makes them stale (or fresh
+        // again): its call edges change even when its structure did not.
+        let precise_changed = !precise_dirty.is_empty()
+            || edited.iter().any(|path| state.precise.contains_key(path))
+            || removed.iter().any(|path| state.precise.contains_key(path));
+        if !changed.is_empty() || !removed.is_empty() || !state.verified || precise_changed {
+            let resolve_again =
+                structure_changed || !removed.is_empty() || !state.verified || precise_changed;
             let threads = self.threads();
             difference::write_difference(
                 engine,
@@ -281,6 +309,7 @@ impl Ingester {
                 &changed,
                 &edited,
                 resolve_again,
+                &precise_dirty,
                 threads,
                 &mut report,
             )?;
@@ -290,6 +319,7 @@ impl Ingester {
         skipped.sort();
         report.skipped = skipped;
         describe_graph(state, &mut report);
+        precise::describe(state, &mut report.precise);
         report.calls = state.calls.clone();
         report.imports = state.imports.clone();
         report.call_samples = state.samples.clone();

@@ -1,0 +1,180 @@
+//! The ingest's side of precise mode (`crate::precise`): merging SCIP
+//! indexes into the ingester's picture, planning the precise-calls blocks,
+//! and putting each fresh file's precise call edges in place of its
+//! heuristic ones in a resolution.
+
+use std::sync::Arc;
+
+use kausal_storage::{BlockId, EdgeType};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::State;
+use crate::error::IngestError;
+use crate::precise::stored::{PreciseFile, precise_block};
+use crate::precise::{MergeFile, PreciseIndex, PreciseReport, merge};
+use crate::provenance::{CallProvenance, CallRule};
+use crate::record::fingerprint;
+use crate::resolve::{FileProvenance, Resolution};
+
+/// Merges `indexes` into `state.precise`; returns the paths whose precise
+/// calls were set (their blocks are planned again).
+pub(super) fn merge_indexes(
+    state: &mut State,
+    indexes: &[PreciseIndex],
+    report: &mut PreciseReport,
+) -> FxHashSet<String> {
+    if indexes.is_empty() {
+        return FxHashSet::default();
+    }
+    let tree: Vec<MergeFile> = state
+        .files
+        .values()
+        .map(|entry| MergeFile {
+            path: &entry.record.path,
+            text: &entry.record.content,
+            mtime_ns: entry.record.mtime_ns,
+            content_hash: entry.record.content_hash,
+            summary: &entry.record.summary,
+            names: &entry.names,
+        })
+        .collect();
+    let merged = merge(indexes, &tree, report);
+    let mut dirty = FxHashSet::default();
+    for (path, file) in merged {
+        dirty.insert(path.clone());
+        state.precise.insert(path, file);
+    }
+    dirty
+}
+
+/// The precise file of `path` when it still describes the file (same
+/// content hash).
+fn fresh<'s>(state: &'s State, path: &str) -> Option<&'s PreciseFile> {
+    let file = state.precise.get(path)?;
+    let entry = state.files.get(path)?;
+    (entry.record.content_hash == file.content_hash).then_some(file)
+}
+
+/// Puts the precise call edges of every fresh file in place of the
+/// heuristic call edges (`calls`, `calls_method`, `calls_candidate`) that
+/// start in it, with provenance `precise`. An edge whose end is no block
+/// of the target graph (`blocks`: a function renamed or deleted since) is
+/// left out.
+pub(super) fn substitute(
+    state: &State,
+    blocks: &FxHashMap<BlockId, (u128, Arc<str>)>,
+    resolution: &mut Resolution,
+) {
+    let fresh_files: FxHashMap<&str, (u32, &PreciseFile)> = state
+        .files
+        .keys()
+        .enumerate()
+        .filter_map(|(n, path)| Some((path.as_str(), (n as u32, fresh(state, path)?))))
+        .collect();
+    if fresh_files.is_empty() {
+        return;
+    }
+    let is_call = |edge_type: EdgeType| {
+        matches!(
+            edge_type,
+            EdgeType::Calls | EdgeType::CallsMethod | EdgeType::CallsCandidate
+        )
+    };
+    let in_fresh_file = |id: &BlockId| {
+        blocks
+            .get(id)
+            .is_some_and(|(_, path)| fresh_files.contains_key(&**path))
+    };
+    resolution
+        .edges
+        .retain(|edge| !(is_call(edge.edge_type) && in_fresh_file(&edge.source)));
+    let numbers: FxHashSet<u32> = fresh_files.values().map(|(n, _)| *n).collect();
+    resolution
+        .provenance
+        .retain(|record| !numbers.contains(&record.file));
+    for (number, file) in fresh_files.values() {
+        for edge in &file.edges {
+            if !blocks.contains_key(&edge.source) || !blocks.contains_key(&edge.target) {
+                continue;
+            }
+            resolution.edges.push(*edge);
+            resolution.provenance.push(FileProvenance {
+                file: *number,
+                record: CallProvenance {
+                    edge: *edge,
+                    rule: CallRule::Precise,
+                },
+            });
+        }
+    }
+    // Sorted by (file, edge), one record per edge, as `rule_choice` leaves it.
+    resolution
+        .provenance
+        .sort_by(|a, b| (a.file, a.record.edge).cmp(&(b.file, b.record.edge)));
+}
+
+/// Stored precise-calls blocks: id -> (fingerprint, path).
+pub(super) type PreciseBlocks = FxHashMap<BlockId, (u128, Arc<str>)>;
+
+/// The precise-calls blocks of the target graph, with the writes that get
+/// there added to `puts` / `deletes` (by file). Only the files in `dirty`
+/// are built again; the others stay as stored. A file whose edges would
+/// not fit a block keeps its heuristic edges.
+pub(super) fn plan_blocks(
+    state: &mut State,
+    dirty: &FxHashSet<String>,
+    puts: &mut std::collections::BTreeMap<String, Vec<kausal_storage::ContextBlock>>,
+    deletes: &mut std::collections::BTreeMap<String, Vec<BlockId>>,
+) -> Result<PreciseBlocks, IngestError> {
+    let files = &state.files;
+    state.precise.retain(|path, _| files.contains_key(path));
+    let mut target: PreciseBlocks = FxHashMap::default();
+    let mut unfit = Vec::new();
+    for (path, file) in &state.precise {
+        let Some(entry) = state.files.get(path) else {
+            continue;
+        };
+        let id = crate::precise::stored::precise_block_id(entry.names.file_id);
+        if !dirty.contains(path)
+            && let Some(stored) = state.precise_stored.get(&id)
+        {
+            target.insert(id, stored.clone());
+            continue;
+        }
+        let block = match precise_block(path, entry.names.file_id, file) {
+            Ok(block) => block,
+            Err(_) => {
+                unfit.push(path.clone());
+                continue;
+            }
+        };
+        let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
+        if state.precise_stored.get(&id).map(|(old, _)| *old) != Some(fp) {
+            puts.entry(path.clone()).or_default().push(block);
+        }
+        target.insert(id, (fp, Arc::from(path.as_str())));
+    }
+    for path in unfit {
+        state.precise.remove(&path);
+    }
+    for (id, (_, path)) in &state.precise_stored {
+        if !target.contains_key(id) {
+            let ids = deletes.entry(path.to_string()).or_default();
+            ids.push(*id);
+            ids.sort();
+        }
+    }
+    Ok(target)
+}
+
+/// Precise files, stale ones and precise edges now in `state`, into
+/// `report`.
+pub(super) fn describe(state: &State, report: &mut PreciseReport) {
+    for (path, file) in &state.precise {
+        report.files += 1;
+        match fresh(state, path) {
+            Some(_) => report.edges += file.edges.len() as u64,
+            None => report.stale += 1,
+        }
+    }
+}
