@@ -1,9 +1,10 @@
 //! The record of the last walk, stored as one block beside the graph so
 //! that `kausal stats` can say what the last ingest left out and why
 //! (files skipped by cause, files the ignore rules excluded and by which
-//! rule file). It holds only what the tree and the options decide (no
-//! times, no counts of what changed), so a fresh ingest and an incremental
-//! one of the same tree store the same record.
+//! rule file), and how much of the graph is precise (from SCIP indexes)
+//! and how stale. It holds only what the tree, the options and the stored
+//! precise calls decide (no times, no counts of what changed), so a fresh
+//! ingest and an incremental one of the same tree store the same record.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +36,16 @@ pub struct WalkRecord {
     pub partial: u64,
     /// What the ignore rules excluded.
     pub ignored: IgnoredFiles,
+    /// Files with precise call edges from a SCIP index (stale ones
+    /// included).
+    #[serde(default)]
+    pub precise_files: u64,
+    /// Of those, files edited since their index.
+    #[serde(default)]
+    pub precise_stale: u64,
+    /// Precise call edges of the fresh files.
+    #[serde(default)]
+    pub precise_edges: u64,
 }
 
 impl WalkRecord {
@@ -56,6 +67,9 @@ impl WalkRecord {
                 .collect(),
             partial: report.partial.len() as u64,
             ignored: report.ignored.clone(),
+            precise_files: report.precise.files,
+            precise_stale: report.precise.stale,
+            precise_edges: report.precise.edges,
         }
     }
 
