@@ -6,10 +6,14 @@
 //! one project.
 //!
 //! Usage: scip-eval <project dir> <index.scip> [--json FILE] [--edges FILE]
-//! [--show N] [--peer-edges TSV] (`SCIP_EVAL_DUMP=path/in/index.rs` prints
-//! that document's occurrences instead.) With `--peer-edges`, a peer tool's
-//! edges (`peer.rs`) are scored in place of kausal's, mapped onto kausal's
-//! function blocks; kausal still ingests the tree for those blocks.
+//! [--show N] [--peer-edges TSV | --precise] (`SCIP_EVAL_DUMP=path/in/index.rs`
+//! prints that document's occurrences instead.) With `--peer-edges`, a peer
+//! tool's edges (`peer.rs`) are scored in place of kausal's, mapped onto
+//! kausal's function blocks; kausal still ingests the tree for those
+//! blocks. With `--precise`, kausal ingests the tree merging the index
+//! itself (precise mode), so the score checks the merge, and the callers
+//! of a fixed sample of functions are compared with the index's
+//! (`callers.rs`: `callers_checked` and `callers_exact` in the JSON).
 //!
 //! Reference edges (`reference.rs`): every non-definition occurrence of a
 //! function or method symbol defined in the index, followed in the source
@@ -21,6 +25,7 @@
 //! function the index holds no definition or reference edge for (code the
 //! indexer left out: a `cfg` that is off) are counted apart.
 
+mod callers;
 mod labels;
 mod peer;
 mod reference;
@@ -30,11 +35,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
+use kausal_ingest::precise::PreciseIndex;
+use kausal_ingest::precise::scip_index::ScipIndex;
 use kausal_ingest::{BlockMeta, IngestOptions, Ingester};
 use kausal_storage::{BlockId, Config, Database, EdgeType};
 use kausal_vfs::OsVfs;
-use kausal_ingest::precise::PreciseIndex;
-use kausal_ingest::precise::scip_index::ScipIndex;
 use protobuf::Message;
 use scip::types::Index;
 
@@ -115,33 +120,30 @@ fn parse_args() -> Result<Args, String> {
     }
 }
 
+/// Call edges, caller -> callee.
+type Edges = BTreeSet<(BlockId, BlockId)>;
+
 /// kausal's view of the tree: its functions and the call edges between them.
 struct Graph {
     funcs: Vec<Func>,
-    edges: BTreeSet<(BlockId, BlockId)>,
+    edges: Edges,
+    /// In precise mode, each function's callers as the database answers
+    /// them (sources of its incoming call edges); else empty.
+    callers: HashMap<BlockId, BTreeSet<BlockId>>,
     files: u64,
     ingest_seconds: f64,
 }
 
-/// Ingests `root` (merging `precise`, if given) into a temporary database
-/// and reads the graph back.
-fn ingest(root: &Path, precise: Option<&PreciseIndex>) -> Result<Graph, String> {
-    let db = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    let vfs = Arc::new(OsVfs::new());
-    let engine = Database::open_with(vfs.clone(), db.path(), Config::default())
-        .map_err(|e| format!("open database in {}: {e}", db.path().display()))?;
-    let options = IngestOptions {
-        progress: false,
-        ..IngestOptions::default()
-    };
-    let started = std::time::Instant::now();
-    let report = Ingester::new(vfs, root, options)
-        .and_then(|mut ingester| ingester.ingest_precise(&engine, precise.map(std::slice::from_ref).unwrap_or_default()))
-        .map_err(|e| format!("ingest {}: {e}", root.display()))?;
-    let ingest_seconds = started.elapsed().as_secs_f64();
-    eprintln!("{report}");
+/// The call edge types `kausal callers` follows.
+fn is_call(edge_type: EdgeType) -> bool {
+    matches!(
+        edge_type,
+        EdgeType::Calls | EdgeType::CallsMethod | EdgeType::CallsFunction
+    )
+}
 
-    let snapshot = engine.snapshot();
+/// The function and method blocks of the database.
+fn function_blocks(snapshot: &kausal_storage::Snapshot) -> Result<Vec<Func>, String> {
     let mut funcs = Vec::new();
     for view in snapshot
         .iterate_blocks()
@@ -162,8 +164,33 @@ fn ingest(root: &Path, precise: Option<&PreciseIndex>) -> Result<Graph, String> 
             });
         }
     }
+    Ok(funcs)
+}
+
+/// Ingests `root` (merging `precise`, if given) into a temporary database
+/// and reads the graph back (with each function's callers, when `precise`).
+fn ingest(root: &Path, precise: Option<&PreciseIndex>) -> Result<Graph, String> {
+    let db = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let vfs = Arc::new(OsVfs::new());
+    let engine = Database::open_with(vfs.clone(), db.path(), Config::default())
+        .map_err(|e| format!("open database in {}: {e}", db.path().display()))?;
+    let options = IngestOptions {
+        progress: false,
+        ..IngestOptions::default()
+    };
+    let indexes = precise.map(std::slice::from_ref).unwrap_or_default();
+    let started = std::time::Instant::now();
+    let report = Ingester::new(vfs, root, options)
+        .and_then(|mut ingester| ingester.ingest_precise(&engine, indexes))
+        .map_err(|e| format!("ingest {}: {e}", root.display()))?;
+    let ingest_seconds = started.elapsed().as_secs_f64();
+    eprintln!("{report}");
+
+    let snapshot = engine.snapshot();
+    let funcs = function_blocks(&snapshot)?;
     let ids: BTreeSet<BlockId> = funcs.iter().map(|f| f.id).collect();
     let mut edges = BTreeSet::new();
+    let mut callers = HashMap::new();
     for f in &funcs {
         let outgoing = snapshot
             .find_outgoing_edges(f.id)
@@ -175,12 +202,20 @@ fn ingest(root: &Path, precise: Option<&PreciseIndex>) -> Result<Graph, String> 
                 edges.insert((edge.source, edge.target));
             }
         }
+        if precise.is_some() {
+            let incoming = snapshot
+                .find_incoming_edges(f.id)
+                .map_err(|e| format!("callers of {}: {e}", f.qualified))?;
+            let sources = incoming.iter().filter(|edge| is_call(edge.edge_type));
+            callers.insert(f.id, sources.map(|edge| edge.source).collect());
+        }
     }
     drop(snapshot);
     engine.shutdown().map_err(|e| format!("shutdown: {e}"))?;
     Ok(Graph {
         funcs,
         edges,
+        callers,
         files: report.files_seen,
         ingest_seconds,
     })
@@ -222,6 +257,134 @@ fn run_labels(args: &Args, file: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What became of a peer's edge list: edges listed, edges with an end on
+/// no kausal function block, ends mapped to a block not starting on their
+/// line.
+type PeerCounts = (usize, usize, usize);
+
+/// The edges scored: kausal's, or with `--peer-edges` the peer's mapped
+/// onto kausal's blocks (then also the peer's counts).
+fn edges_to_score(args: &Args, graph: &Graph) -> Result<(Edges, Option<PeerCounts>), String> {
+    let Some(path) = &args.peer_edges else {
+        return Ok((graph.edges.clone(), None));
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("read {path}: {e}"))?;
+    let mapped = peer::map(
+        &peer::parse(&text).map_err(|e| format!("{path}: {e}"))?,
+        &graph.funcs,
+    );
+    eprintln!(
+        "peer: {} edges listed, {} with an end on no kausal function block, {} ends mapped to a block not starting on their line (the block around a caller, an overload's implementation), {} distinct block pairs",
+        mapped.listed,
+        mapped.unmapped,
+        mapped.not_at_start,
+        mapped.edges.len()
+    );
+    for end in &mapped.unmapped_ends {
+        eprintln!("  no kausal function block at {end}");
+    }
+    let counts = (mapped.listed, mapped.unmapped, mapped.not_at_start);
+    Ok((mapped.edges, Some(counts)))
+}
+
+/// The scored edges against the reference.
+struct Comparison {
+    /// The scored edges between functions the indexer analysed.
+    ours: Edges,
+    /// Scored edges from or to code the indexer left out.
+    outside_index: usize,
+    /// Edges in both.
+    hit: usize,
+    precision: f64,
+    recall: f64,
+}
+
+/// Compares `edges` with the reference. Edges from or to code the indexer
+/// left out have no reference edges to meet: counted apart, not as false
+/// positives, so both sides are compared on the same code.
+fn compare(edges: &Edges, reference: &reference::Reference) -> Comparison {
+    let ours: Edges = edges
+        .iter()
+        .filter(|(a, b)| reference.indexed.contains(a) && reference.indexed.contains(b))
+        .copied()
+        .collect();
+    let outside_index = edges.len() - ours.len();
+    let hit = ours
+        .iter()
+        .filter(|edge| reference.edges.contains_key(edge))
+        .count();
+    Comparison {
+        precision: hit as f64 / ours.len().max(1) as f64,
+        recall: hit as f64 / reference.edges.len().max(1) as f64,
+        ours,
+        outside_index,
+        hit,
+    }
+}
+
+/// Lists the false positives and the misses: the first `--show` of each on
+/// stdout, all of them in the `--edges` file.
+fn list_differences(
+    args: &Args,
+    graph: &Graph,
+    reference: &reference::Reference,
+    ours: &Edges,
+) -> Result<(), String> {
+    let by_id: HashMap<BlockId, &Func> = graph.funcs.iter().map(|f| (f.id, f)).collect();
+    let describe = |edge: &(BlockId, BlockId)| match (by_id.get(&edge.0), by_id.get(&edge.1)) {
+        (Some(a), Some(b)) => format!(
+            "{} ({}:{}) -> {} ({}:{})",
+            a.qualified, a.path, a.start, b.qualified, b.path, b.start
+        ),
+        _ => format!("{edge:?}"),
+    };
+    let false_positives: Vec<String> = ours
+        .iter()
+        .filter(|edge| !reference.edges.contains_key(edge))
+        .map(describe)
+        .collect();
+    let missed: Vec<String> = reference
+        .edges
+        .iter()
+        .filter(|(edge, _)| !ours.contains(edge))
+        .map(|(edge, site)| format!("{}\n      at {site}", describe(edge)))
+        .collect();
+    let listing = |limit: usize| {
+        let mut listing = String::new();
+        for (title, lines) in [
+            ("only ours (false positives?)", &false_positives),
+            ("only reference (missed)", &missed),
+        ] {
+            let _ = writeln!(listing, "{title}: {}", lines.len());
+            for line in lines.iter().take(limit) {
+                let _ = writeln!(listing, "  {line}");
+            }
+        }
+        listing
+    };
+    print!("{}", listing(args.show));
+    if let Some(path) = &args.edges {
+        std::fs::write(path, listing(usize::MAX)).map_err(|e| format!("write {path}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// `--precise`: the callers check, printed; its differences listed.
+fn check_callers(graph: &Graph, reference: &reference::Reference) -> callers::CallersCheck {
+    let check = callers::check(reference, &graph.callers, &graph.funcs);
+    println!(
+        "callers of {} functions ({} with callers in the index, {} without): {} exact",
+        check.checked,
+        check.with_callers,
+        check.checked - check.with_callers,
+        check.exact
+    );
+    for difference in &check.differences {
+        println!("  {difference}");
+    }
+    check
+}
+
 fn run(args: &Args) -> Result<(), String> {
     if let Some(file) = &args.labels {
         return run_labels(args, file);
@@ -247,118 +410,50 @@ fn run(args: &Args) -> Result<(), String> {
     };
     let graph = ingest(root, precise.as_ref())?;
     let reference = reference::reference_edges(&scip, root, &graph.funcs);
-    let mut peer_listed = None;
-    let edges = match &args.peer_edges {
-        None => graph.edges.clone(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("read {path}: {e}"))?;
-            let mapped = peer::map(
-                &peer::parse(&text).map_err(|e| format!("{path}: {e}"))?,
-                &graph.funcs,
-            );
-            eprintln!(
-                "peer: {} edges listed, {} with an end on no kausal function block, {} ends mapped to a block not starting on their line (the block around a caller, an overload's implementation), {} distinct block pairs",
-                mapped.listed,
-                mapped.unmapped,
-                mapped.not_at_start,
-                mapped.edges.len()
-            );
-            for end in &mapped.unmapped_ends {
-                eprintln!("  no kausal function block at {end}");
-            }
-            peer_listed = Some((mapped.listed, mapped.unmapped, mapped.not_at_start));
-            mapped.edges
-        }
-    };
-    // kausal's edges from or to code the indexer left out have no
-    // reference edges to meet: counted apart, not as false positives, so
-    // both sides are compared on the same code.
-    let ours: BTreeSet<(BlockId, BlockId)> = edges
-        .iter()
-        .filter(|(a, b)| reference.indexed.contains(a) && reference.indexed.contains(b))
-        .copied()
-        .collect();
-    let outside_index = edges.len() - ours.len();
-    let ours = &ours;
-    let hit = ours
-        .iter()
-        .filter(|edge| reference.edges.contains_key(edge))
-        .count();
-    let precision = hit as f64 / ours.len().max(1) as f64;
-    let recall = hit as f64 / reference.edges.len().max(1) as f64;
+    let (edges, peer_listed) = edges_to_score(args, &graph)?;
+    let scored = compare(&edges, &reference);
     println!(
-        "ours {} edges, reference {} edges, both {hit}: precision {precision:.3}, recall {recall:.3} ({} reference calls outside any function, {} to no function block; {} mentions not followed by a call; {} of our edges touch code the indexer left out)",
-        ours.len(),
+        "ours {} edges, reference {} edges, both {}: precision {:.3}, recall {:.3} ({} reference calls outside any function, {} to no function block; {} mentions not followed by a call; {} of our edges touch code the indexer left out)",
+        scored.ours.len(),
         reference.edges.len(),
+        scored.hit,
+        scored.precision,
+        scored.recall,
         reference.top_level,
         reference.unmapped,
         reference.not_calls,
-        outside_index,
+        scored.outside_index,
     );
-    let by_id: HashMap<BlockId, &Func> = graph.funcs.iter().map(|f| (f.id, f)).collect();
-    let describe = |edge: &(BlockId, BlockId)| match (by_id.get(&edge.0), by_id.get(&edge.1)) {
-        (Some(a), Some(b)) => format!(
-            "{} ({}:{}) -> {} ({}:{})",
-            a.qualified, a.path, a.start, b.qualified, b.path, b.start
-        ),
-        _ => format!("{edge:?}"),
+    list_differences(args, &graph, &reference, &scored.ours)?;
+    let callers = args.precise.then(|| check_callers(&graph, &reference));
+    let Some(path) = &args.json else {
+        return Ok(());
     };
-    let false_positives: Vec<String> = ours
-        .iter()
-        .filter(|edge| !reference.edges.contains_key(edge))
-        .map(describe)
-        .collect();
-    let missed: Vec<String> = reference
-        .edges
-        .iter()
-        .filter(|(edge, _)| !ours.contains(edge))
-        .map(|(edge, site)| format!("{}\n      at {site}", describe(edge)))
-        .collect();
-    let mut listing = String::new();
-    let mut list = |title: &str, lines: &[String], limit: usize| {
-        let _ = writeln!(listing, "{title}: {}", lines.len());
-        for line in lines.iter().take(limit) {
-            let _ = writeln!(listing, "  {line}");
-        }
-    };
-    list("only ours (false positives?)", &false_positives, args.show);
-    list("only reference (missed)", &missed, args.show);
-    print!("{listing}");
-    if let Some(path) = &args.edges {
-        listing.clear();
-        let mut list = |title: &str, lines: &[String]| {
-            let _ = writeln!(listing, "{title}: {}", lines.len());
-            for line in lines {
-                let _ = writeln!(listing, "  {line}");
-            }
-        };
-        list("only ours (false positives?)", &false_positives);
-        list("only reference (missed)", &missed);
-        std::fs::write(path, &listing).map_err(|e| format!("write {path}: {e}"))?;
+    let mut summary = serde_json::json!({
+        "ours": scored.ours.len(),
+        "reference": reference.edges.len(),
+        "both": scored.hit,
+        "precision": scored.precision,
+        "recall": scored.recall,
+        "unmapped": reference.top_level + reference.unmapped,
+        "top_level": reference.top_level,
+        "to_no_function": reference.unmapped,
+        "not_calls": reference.not_calls,
+        "ours_outside_index": scored.outside_index,
+        "files": graph.files,
+        "ingest_seconds": graph.ingest_seconds,
+    });
+    if let Some((listed, unmapped, not_at_start)) = peer_listed {
+        summary["peer_listed"] = listed.into();
+        summary["peer_unmapped"] = unmapped.into();
+        summary["peer_not_at_start"] = not_at_start.into();
     }
-    if let Some(path) = &args.json {
-        let mut summary = serde_json::json!({
-            "ours": ours.len(),
-            "reference": reference.edges.len(),
-            "both": hit,
-            "precision": precision,
-            "recall": recall,
-            "unmapped": reference.top_level + reference.unmapped,
-            "top_level": reference.top_level,
-            "to_no_function": reference.unmapped,
-            "not_calls": reference.not_calls,
-            "ours_outside_index": outside_index,
-            "files": graph.files,
-            "ingest_seconds": graph.ingest_seconds,
-        });
-        if let Some((listed, unmapped, not_at_start)) = peer_listed {
-            summary["peer_listed"] = listed.into();
-            summary["peer_unmapped"] = unmapped.into();
-            summary["peer_not_at_start"] = not_at_start.into();
-        }
-        std::fs::write(path, summary.to_string()).map_err(|e| format!("write {path}: {e}"))?;
+    if let Some(check) = &callers {
+        summary["callers_checked"] = check.checked.into();
+        summary["callers_exact"] = check.exact.into();
+        summary["callers_with_reference_callers"] = check.with_callers.into();
     }
-    Ok(())
+    std::fs::write(path, summary.to_string()).map_err(|e| format!("write {path}: {e}"))
 }
 
 fn main() -> std::process::ExitCode {

@@ -43,12 +43,15 @@ pub fn reference_edges(index: &ScipIndex, root: &Path, funcs: &[Func]) -> Refere
         .collect();
     let mut by_path: HashMap<&str, Vec<calls::Func>> = HashMap::new();
     for f in funcs {
-        by_path.entry(f.path.as_str()).or_default().push(calls::Func {
-            id: f.id,
-            name: f.name.clone(),
-            start: f.start,
-            end: f.end,
-        });
+        by_path
+            .entry(f.path.as_str())
+            .or_default()
+            .push(calls::Func {
+                id: f.id,
+                name: f.name.clone(),
+                start: f.start,
+                end: f.end,
+            });
     }
     let empty = Vec::new();
     let tree: HashMap<&str, TreeFile> = texts
@@ -69,7 +72,9 @@ pub fn reference_edges(index: &ScipIndex, root: &Path, funcs: &[Func]) -> Refere
     let mut paths: Vec<_> = mapped.by_file.iter().collect();
     paths.sort_by(|a, b| a.0.cmp(b.0));
     for (path, calls) in paths {
-        let lines: Vec<&str> = texts.get(path.as_str()).map_or(Vec::new(), |t| t.lines().collect());
+        let lines: Vec<&str> = texts
+            .get(path.as_str())
+            .map_or(Vec::new(), |t| t.lines().collect());
         for call in calls {
             let key = (call.edge.source, call.edge.target);
             reference.edges.entry(key).or_insert_with(|| {
