@@ -86,6 +86,7 @@ impl ScipIndex {
         if bytes.is_empty() {
             return Err(error("the file is empty".into()));
         }
+        check_framing(bytes).map_err(error)?;
         let index = Index::parse_from_bytes(bytes).map_err(|e| error(e.to_string()))?;
         let tool_info = index
             .metadata
@@ -177,6 +178,67 @@ impl ScipIndex {
             occurrences: total,
         })
     }
+}
+
+/// Checks that every top-level field of the message fits in `bytes`.
+/// The protobuf decoder accepts a nested message that ends early at a
+/// field boundary (a document cut short decodes as a smaller document), so
+/// a file cut anywhere but exactly between two top-level fields is caught
+/// here, with the offset of the field that runs past the end.
+fn check_framing(bytes: &[u8]) -> Result<(), String> {
+    let mut offset = 0usize;
+    while offset < bytes.len() {
+        let field_start = offset;
+        let tag = varint(bytes, &mut offset)
+            .ok_or_else(|| format!("a field tag at byte {field_start} runs past the end"))?;
+        let end = match tag & 7 {
+            0 => {
+                varint(bytes, &mut offset)
+                    .ok_or_else(|| format!("a number at byte {field_start} runs past the end"))?;
+                offset
+            }
+            1 => offset + 8,
+            2 => {
+                let length = varint(bytes, &mut offset)
+                    .ok_or_else(|| format!("a length at byte {field_start} runs past the end"))?;
+                usize::try_from(length)
+                    .ok()
+                    .and_then(|length| offset.checked_add(length))
+                    .unwrap_or(usize::MAX)
+            }
+            5 => offset + 4,
+            wire => {
+                return Err(format!(
+                    "field {} at byte {field_start} has wire type {wire}, which SCIP does not use",
+                    tag >> 3
+                ));
+            }
+        };
+        if end > bytes.len() {
+            return Err(format!(
+                "field {} at byte {field_start} needs {} more bytes than the file has (truncated?)",
+                tag >> 3,
+                end - bytes.len()
+            ));
+        }
+        offset = end;
+    }
+    Ok(())
+}
+
+/// Reads a base-128 varint at `offset`, advancing it; `None` past the end
+/// or past ten bytes.
+fn varint(bytes: &[u8], offset: &mut usize) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in 0..10 {
+        let byte = *bytes.get(*offset)?;
+        *offset += 1;
+        value |= u64::from(byte & 0x7f) << (7 * shift);
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
 }
 
 /// The encoding a document declares; without one, UTF-8 bytes for
