@@ -21,6 +21,17 @@
 //! `results.md` and `results.json` in the eval directory. Not part of
 //! `test-all`: it needs the network.
 //!
+//! Every project scored against an index is also scored in precise mode
+//! (`scip-eval --precise`, results in `LANGUAGE/NAME-VERSION/precise/`):
+//! kausal ingests the tree merging the index, its edges are scored
+//! against the same index, and the callers the database answers for 20
+//! functions are compared with the index's. The merge must reach
+//! precision and recall [`table::PRECISE_AT_LEAST`] and every caller set
+//! must be exact; a project that misses is flagged in its row's note and
+//! in the line under the table (the exit code says only whether any
+//! project was scored, as for the heuristic numbers, which have no bar
+//! here).
+//!
 //! With `--peers`, the peer tools ([`peers`]: GitNexus, CodeGraphContext)
 //! also index each project, in `LANGUAGE/NAME-VERSION/peers/TOOL/`, and
 //! their edges are scored by the same scorer against the same reference;
@@ -41,6 +52,7 @@ use std::time::Instant;
 pub use corpus::Language;
 use corpus::Project;
 use peers::{PEERS, Peer};
+use steps::Scored;
 use table::{PeerScore, Row};
 
 use crate::checks::workspace_root;
@@ -160,7 +172,7 @@ fn evaluate_peers(label: &str, pdir: &Path, tools: &mut Tools, show: usize) -> V
                 result.seconds = seconds;
                 result.score = tools.scorer().and_then(|scorer| {
                     step(&format!("score {} {label}", peer.name()), || {
-                        steps::score(pdir, &scorer, show, Some(peer))
+                        steps::score(pdir, &scorer, show, Scored::Peer(peer))
                     })
                     .map_err(|reason| format!("score: {reason}"))
                 });
@@ -204,15 +216,17 @@ fn evaluate(project: &Project, tools: &mut Tools, show: usize) -> Row {
             return row;
         }
     }
-    row.score = tools
-        .scorer()
-        .map_err(|reason| format!("scorer: {reason}"))
-        .and_then(|scorer| {
-            step(&format!("score {label}"), || {
-                steps::score(&pdir, &scorer, show, None)
+    let mut score = |scored: Scored, name: &str| {
+        tools
+            .scorer()
+            .map_err(|reason| format!("scorer: {reason}"))
+            .and_then(|scorer| {
+                step(name, || steps::score(&pdir, &scorer, show, scored))
+                    .map_err(|reason| format!("score: {reason}"))
             })
-            .map_err(|reason| format!("score: {reason}"))
-        });
+    };
+    row.score = score(Scored::Heuristic, &format!("score {label}"));
+    row.precise = score(Scored::Precise, &format!("score precise merge {label}"));
     // A peer's failure is a note of its own: kausal's score stands.
     row.peers = evaluate_peers(&label, &pdir, tools, show);
     row
@@ -226,6 +240,9 @@ fn write_results(dir: &Path, rows: &[Row], hand_rows: &[hand::LabelRow]) -> Resu
     };
     std::fs::create_dir_all(dir).map_err(|error| format!("create {}: {error}", dir.display()))?;
     let mut markdown = table::markdown(rows);
+    if let Some(line) = table::precise_summary(rows) {
+        markdown.push_str(&format!("\n{line}\n"));
+    }
     if !hand_rows.is_empty() {
         markdown.push_str("\nHand-labelled call sites (xtask/labels/):\n\n");
         markdown.push_str(&hand::markdown(hand_rows));
@@ -288,6 +305,9 @@ pub fn eval_calls(plan: &Plan) -> ExitCode {
     println!();
     if !rows.is_empty() {
         print!("{}", table::text(&rows));
+    }
+    if let Some(line) = table::precise_summary(&rows) {
+        println!("{line}");
     }
     if !hand_rows.is_empty() {
         println!("\nHand-labelled call sites (xtask/labels/):");

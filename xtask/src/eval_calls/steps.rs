@@ -1,7 +1,8 @@
 //! The tools of `cargo xtask eval-calls` and the steps after the fetch:
 //! the npm indexers installed into the eval directory, the scorer built,
-//! a project indexed, a project scored. Each leaves its result in the
-//! project's directory and is skipped when that result is there.
+//! a project indexed, a project scored (kausal's heuristic edges, the
+//! precise merge, a peer's edges). Each leaves its result in the project's
+//! directory and is skipped when that result is there.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -200,25 +201,39 @@ pub fn index(
     Ok((Some(seconds), true))
 }
 
-/// Scores kausal's edges of the project in `pdir` (or, given a peer, the
-/// peer's edges in `pdir/peers/NAME/edges.tsv`, its results beside them)
-/// with `scorer`, unless `score.json` is newer than the scorer, the index
-/// and the peer's edges (a rebuilt scorer, which a changed kausal-ingest
-/// makes, scores again) and no listing is asked for. Prints the scorer's
-/// summary and the first `show` edges of each list.
+/// Whose call edges a score is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scored {
+    /// kausal's heuristic edges: results in the project's directory.
+    Heuristic,
+    /// kausal's edges with the index merged (`scip-eval --precise`, a
+    /// check of the merge and of the callers it answers): results in
+    /// `precise/`.
+    Precise,
+    /// A peer tool's edges (`peers/NAME/edges.tsv`): results beside them.
+    Peer(Peer),
+}
+
+/// Scores the edges `scored` names of the project in `pdir` with `scorer`,
+/// unless `score.json` is newer than the scorer, the index and the peer's
+/// edges (a rebuilt scorer, which a changed kausal-ingest makes, scores
+/// again) and no listing is asked for. Prints the scorer's summary and the
+/// first `show` edges of each list.
 pub fn score(
     pdir: &Path,
     scorer: &Path,
     show: usize,
-    peer: Option<Peer>,
+    scored: Scored,
 ) -> Result<(Score, bool), String> {
-    let out = match peer {
-        Some(peer) => pdir.join("peers").join(peer.name()),
-        None => pdir.to_path_buf(),
+    let out = match scored {
+        Scored::Heuristic => pdir.to_path_buf(),
+        Scored::Precise => pdir.join("precise"),
+        Scored::Peer(peer) => pdir.join("peers").join(peer.name()),
     };
+    std::fs::create_dir_all(&out).map_err(|error| format!("create {}: {error}", out.display()))?;
     let json = out.join("score.json");
     let index = pdir.join("index.scip");
-    let peer_edges = peer.map(|_| out.join("edges.tsv"));
+    let peer_edges = matches!(scored, Scored::Peer(_)).then(|| out.join("edges.tsv"));
     let inputs = [Some(scorer), Some(index.as_path()), peer_edges.as_deref()];
     let fresh = modified(&json).is_some_and(|scored| {
         inputs
@@ -245,6 +260,9 @@ pub fn score(
         .args(["--show", &show.to_string()]);
     if let Some(peer_edges) = &peer_edges {
         command.arg("--peer-edges").arg(peer_edges);
+    }
+    if scored == Scored::Precise {
+        command.arg("--precise");
     }
     let output = command
         .output()

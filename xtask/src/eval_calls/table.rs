@@ -1,9 +1,26 @@
 //! The results of `cargo xtask eval-calls`: one row per project, read from
 //! the scorer's JSON, and the table printed and written as markdown and
-//! JSON. With `--peers`, each row also holds the peer tools' scores on
-//! the same reference, in four columns per peer.
+//! JSON. Beside kausal's heuristic edges, each row holds the check of
+//! precise mode (`scip-eval --precise`: the index merged, its edges scored
+//! against the same index, and the callers of 20 functions compared),
+//! which must reach [`PRECISE_AT_LEAST`] and find every caller set exact.
+//! With `--peers`, each row also holds the peer tools' scores on the same
+//! reference, in four columns per peer.
 
 use super::corpus::Project;
+
+/// The precision and recall the precise merge must reach on every project
+/// (its edges come from the index it is scored against: anything below is
+/// a mapping fault).
+pub const PRECISE_AT_LEAST: f64 = 0.99;
+
+/// The callers check of precise mode: functions checked, and of those the
+/// ones whose callers in the database are exactly the index's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallersCheck {
+    pub checked: u64,
+    pub exact: u64,
+}
 
 /// What the scorer measured on one project (`scip-eval --json`).
 #[derive(Clone, Debug, PartialEq)]
@@ -19,6 +36,8 @@ pub struct Score {
     pub precision: f64,
     pub recall: f64,
     pub ingest_seconds: f64,
+    /// The callers check (only `scip-eval --precise` makes one).
+    pub callers: Option<CallersCheck>,
 }
 
 impl Score {
@@ -44,7 +63,39 @@ impl Score {
             precision: number("precision")?,
             recall: number("recall")?,
             ingest_seconds: number("ingest_seconds")?,
+            callers: match (count("callers_checked"), count("callers_exact")) {
+                (Ok(checked), Ok(exact)) => Some(CallersCheck { checked, exact }),
+                _ => None,
+            },
         })
+    }
+
+    /// Why this score of the precise merge misses the check, if it does:
+    /// precision or recall below [`PRECISE_AT_LEAST`], a caller set not
+    /// exact, no callers check.
+    pub fn precise_miss(&self) -> Option<String> {
+        let mut missed = Vec::new();
+        if self.precision < PRECISE_AT_LEAST {
+            missed.push(format!("precision {:.3}", self.precision));
+        }
+        if self.recall < PRECISE_AT_LEAST {
+            missed.push(format!("recall {:.3}", self.recall));
+        }
+        match self.callers {
+            Some(callers) if callers.exact < callers.checked => missed.push(format!(
+                "callers exact for {} of {}",
+                callers.exact, callers.checked
+            )),
+            Some(_) => {}
+            None => missed.push("no callers check".into()),
+        }
+        if missed.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "precise merge MISSED (>= {PRECISE_AT_LEAST} and every caller set exact): {}",
+            missed.join(", ")
+        ))
     }
 }
 
@@ -68,6 +119,9 @@ pub struct Row {
     /// Seconds the indexer took when the index was made.
     pub index_seconds: Option<f64>,
     pub score: Result<Score, String>,
+    /// The check of precise mode: kausal's edges with the index merged,
+    /// scored against the same index.
+    pub precise: Result<Score, String>,
     /// The peers' scores, in [`super::peers::PEERS`] order (empty without
     /// `--peers`).
     pub peers: Vec<PeerScore>,
@@ -81,6 +135,7 @@ impl Row {
             version: project.version,
             index_seconds: None,
             score: Err("not scored".into()),
+            precise: Err("not scored".into()),
             peers: Vec::new(),
         }
     }
@@ -111,6 +166,7 @@ impl Row {
                 notes.push(reason.clone());
             }
         }
+        cells.extend(self.precise_cells(&mut notes));
         for &name in peers {
             let peer = self.peers.iter().find(|peer| peer.name == name);
             match peer.map(|peer| (peer, &peer.score)) {
@@ -131,6 +187,71 @@ impl Row {
         cells.push(notes.join("; "));
         cells
     }
+
+    /// The cells of the precise check ([`PRECISE_COLUMNS`]); a miss or a
+    /// failure goes to `notes` (a failure only when the heuristic score
+    /// stands: else the row's own reason says it).
+    fn precise_cells(&self, notes: &mut Vec<String>) -> [String; 3] {
+        match &self.precise {
+            Ok(score) => {
+                notes.extend(score.precise_miss());
+                let callers = score.callers.map_or("-".to_string(), |callers| {
+                    format!("{}/{} exact", callers.exact, callers.checked)
+                });
+                [
+                    format!("{:.3}", score.precision),
+                    format!("{:.3}", score.recall),
+                    callers,
+                ]
+            }
+            Err(reason) => {
+                if self.score.is_ok() {
+                    notes.push(format!("precise: {reason}"));
+                }
+                ["-", "-", "-"].map(String::from)
+            }
+        }
+    }
+
+    /// Why the row misses the precise check (`None`: met, or the project
+    /// was not scored at all).
+    pub fn precise_miss(&self) -> Option<String> {
+        match (&self.score, &self.precise) {
+            (Err(_), _) => None,
+            (Ok(_), Ok(score)) => score.precise_miss(),
+            (Ok(_), Err(reason)) => Some(format!("precise: {reason}")),
+        }
+    }
+}
+
+/// One line on the precise check over the projects scored: how many met
+/// it, and which missed (`None` when no project was scored).
+pub fn precise_summary(rows: &[Row]) -> Option<String> {
+    let scored: Vec<&Row> = rows.iter().filter(|row| row.score.is_ok()).collect();
+    if scored.is_empty() {
+        return None;
+    }
+    let missed: Vec<String> = scored
+        .iter()
+        .filter_map(|row| Some(format!("{} ({})", row.name, row.precise_miss()?)))
+        .collect();
+    let callers = |pick: fn(&CallersCheck) -> u64| -> u64 {
+        let checks = scored
+            .iter()
+            .filter_map(|row| row.precise.as_ref().ok()?.callers);
+        checks.map(|check| pick(&check)).sum()
+    };
+    let mut line = format!(
+        "precise merge: {} of {} projects at precision and recall >= {PRECISE_AT_LEAST} with every caller set exact ({} of {} caller sets exact)",
+        scored.len() - missed.len(),
+        scored.len(),
+        callers(|check| check.exact),
+        callers(|check| check.checked),
+    );
+    if !missed.is_empty() {
+        line.push_str(&format!("; MISSED: {}", missed.join("; ")));
+    }
+    Some(line)
 }
 
 /// The peers that any row has a score or a failure for, in order.
@@ -144,9 +265,14 @@ fn peer_names(rows: &[Row]) -> Vec<&'static str> {
     names
 }
 
-/// The columns of the table: kausal's, four per peer, the note.
+/// The columns of the table: kausal's, the precise check's, four per
+/// peer, the note.
 pub fn header(peers: &[&str]) -> Vec<String> {
-    let mut columns: Vec<String> = KAUSAL_COLUMNS.iter().map(|c| c.to_string()).collect();
+    let mut columns: Vec<String> = KAUSAL_COLUMNS
+        .iter()
+        .chain(&PRECISE_COLUMNS)
+        .map(|c| c.to_string())
+        .collect();
     for peer in peers {
         for column in ["edges", "P", "R", "s"] {
             columns.push(format!("{peer} {column}"));
@@ -169,6 +295,10 @@ const KAUSAL_COLUMNS: [&str; 10] = [
     "index s",
     "ingest s",
 ];
+
+/// The precise check's columns: the merge's precision and recall, and the
+/// callers check.
+const PRECISE_COLUMNS: [&str; 3] = ["precise P", "precise R", "callers"];
 
 /// Columns aligned to the right (numbers): all but the first three and
 /// the note.
@@ -260,6 +390,9 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                 }
                 Err(reason) => value["error"] = reason.as_str().into(),
             }
+            if row.score.is_ok() {
+                value["precise"] = precise_json(row);
+            }
             for peer in &row.peers {
                 value["peers"][peer.name] = peer_json(peer);
             }
@@ -267,6 +400,26 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
         })
         .collect();
     serde_json::Value::Array(rows)
+}
+
+/// The precise check as JSON: the merge's score, its callers check, and
+/// whether it met the check.
+fn precise_json(row: &Row) -> serde_json::Value {
+    let mut value = serde_json::json!({ "met": row.precise_miss().is_none() });
+    match &row.precise {
+        Ok(score) => {
+            value["kausal_edges"] = score.ours.into();
+            value["both"] = score.both.into();
+            value["precision"] = score.precision.into();
+            value["recall"] = score.recall.into();
+            if let Some(callers) = score.callers {
+                value["callers_checked"] = callers.checked.into();
+                value["callers_exact"] = callers.exact.into();
+            }
+        }
+        Err(reason) => value["error"] = reason.as_str().into(),
+    }
+    value
 }
 
 /// A peer's score as JSON.

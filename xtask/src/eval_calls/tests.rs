@@ -4,7 +4,9 @@ use super::corpus::{CORPUS, Language, Registry, archive_url, sdist_url, select};
 use std::path::Path;
 
 use super::peers::{cgc_edges, gitnexus_edges};
-use super::table::{PeerScore, Row, Score, header, json, markdown, text};
+use super::table::{
+    CallersCheck, PeerScore, Row, Score, header, json, markdown, precise_summary, text,
+};
 
 #[test]
 fn corpus_has_three_distinct_projects_per_language() {
@@ -74,6 +76,11 @@ fn sdist_is_picked_from_the_simple_index() {
     assert!(sdist_url("<html>", "8.1.7").is_err());
 }
 
+/// A precise check that meets the bar: every edge, every caller set.
+const PRECISE_MET: &str = r#"{"ours": 1000, "reference": 1000, "both": 1000, "precision": 1.0,
+    "recall": 1.0, "files": 55, "ingest_seconds": 0.5, "callers_checked": 20,
+    "callers_exact": 20}"#;
+
 fn rows() -> Vec<Row> {
     let project = |name: &str| select(None, Some(name)).unwrap()[0];
     let mut scored = Row::new(project("regex-syntax"));
@@ -82,6 +89,7 @@ fn rows() -> Vec<Row> {
         r#"{"ours": 900, "reference": 1000, "both": 880, "precision": 0.97777,
             "recall": 0.88, "files": 55, "ingest_seconds": 0.41, "unmapped": 3}"#,
     );
+    scored.precise = Score::from_json(PRECISE_MET);
     let mut failed = Row::new(project("mobx"));
     failed.score = Err("index: no indexer: npm install failed | offline".into());
     vec![scored, failed]
@@ -252,8 +260,8 @@ fn peers_get_four_columns_each_and_their_failures_a_note() {
     assert!(lines[2].contains("-  index: no indexer"), "{out}");
     let md = markdown(&rows);
     let md_lines: Vec<&str> = md.lines().collect();
-    assert_eq!(header(&["gitnexus", "cgc"]).len(), 19);
-    assert_eq!(md_lines[0].matches(" | ").count(), 18);
+    assert_eq!(header(&["gitnexus", "cgc"]).len(), 22);
+    assert_eq!(md_lines[0].matches(" | ").count(), 21);
     assert!(md_lines[1].ends_with("---:|---|"));
     assert!(
         md_lines[2]
@@ -269,4 +277,68 @@ fn peers_get_four_columns_each_and_their_failures_a_note() {
             .contains("failed")
     );
     assert!(value[1].get("peers").is_none());
+}
+
+#[test]
+fn precise_columns_show_the_merge_and_flag_a_miss() {
+    let mut rows = rows();
+    let out = text(&rows);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].contains("ingest s  precise P  precise R"), "{out}");
+    assert!(lines[0].ends_with("callers  note"), "{out}");
+    assert!(lines[1].ends_with("1.000      1.000  20/20 exact"), "{out}");
+    // Numbers end in the same column as their header.
+    let end = lines[0].find("callers").unwrap() + "callers".len();
+    assert_eq!(&lines[1][end - 5..end], "exact");
+    // The failed project says why once, not once more for the merge.
+    assert!(lines[2].ends_with("-  index: no indexer: npm install failed | offline"));
+    let md = markdown(&rows);
+    assert!(
+        md.contains("| 12.3 | 0.4 | 1.000 | 1.000 | 20/20 exact |  |"),
+        "{md}"
+    );
+    assert_eq!(json(&rows)[0]["precise"]["callers_exact"], 20);
+    assert_eq!(json(&rows)[0]["precise"]["met"], true);
+    assert!(json(&rows)[1].get("precise").is_none());
+    let summary = precise_summary(&rows).unwrap();
+    assert!(
+        summary.starts_with("precise merge: 1 of 1 projects"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("(20 of 20 caller sets exact)"),
+        "{summary}"
+    );
+
+    let mut missed = rows[0].precise.clone().unwrap();
+    missed.recall = 0.985;
+    missed.callers = Some(CallersCheck {
+        checked: 20,
+        exact: 19,
+    });
+    rows[0].precise = Ok(missed);
+    let note = rows[0].precise_miss().unwrap();
+    assert!(
+        note.contains("recall 0.985, callers exact for 19 of 20"),
+        "{note}"
+    );
+    assert!(!note.contains("precision"), "{note}");
+    assert!(text(&rows).lines().nth(1).unwrap().ends_with(&note));
+    assert_eq!(json(&rows)[0]["precise"]["met"], false);
+    let summary = precise_summary(&rows).unwrap();
+    assert!(summary.contains("0 of 1 projects"), "{summary}");
+    assert!(
+        summary.contains("MISSED: regex-syntax (precise merge MISSED"),
+        "{summary}"
+    );
+    // A scorer without the callers check, or a merge not scored, misses.
+    rows[0].precise = Score::from_json(&PRECISE_MET.replace("\"callers_checked\": 20,", ""));
+    assert!(rows[0].precise_miss().unwrap().contains("no callers check"));
+    rows[0].precise = Err("score: scip-eval failed".into());
+    assert!(
+        rows[0]
+            .precise_miss()
+            .unwrap()
+            .starts_with("precise: score")
+    );
 }
