@@ -58,6 +58,9 @@ error_codes! {
     Ambiguous = "ambiguous", http 409, exit 2;
     /// Bad arguments.
     Usage = "usage", http 400, exit 2;
+    /// A SCIP index given to `ingest --scip` that is missing, unreadable,
+    /// over the size limit, or not a usable SCIP index.
+    BadIndex = "bad_index", http 400, exit 2;
     /// No database where one was looked for.
     NoDatabase = "no_database", http 404, exit 2;
     /// Another process holds the database's write lock.

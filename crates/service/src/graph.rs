@@ -66,18 +66,26 @@ fn steps(
     let mut provenance = Provenance::new(engine);
     let mut steps = Vec::with_capacity(result.nodes.len());
     for node in &result.nodes {
-        let resolved_by = match &node.via {
-            Some(edge) => provenance
-                .resolved_by(edge)
-                .map_err(storage_error(db))?
-                .map(str::to_string),
-            None => None,
+        let (resolved_by, precise_file) = match &node.via {
+            Some(edge) => {
+                let rule = provenance.resolved_by(edge).map_err(storage_error(db))?;
+                // Only a call edge has a caller whose file may be precise.
+                let precise = match rule {
+                    Some(_) => provenance
+                        .precise_file(edge.source)
+                        .map_err(storage_error(db))?,
+                    None => false,
+                };
+                (rule.map(str::to_string), precise)
+            }
+            None => (None, false),
         };
         steps.push(TraceStep {
             block: BlockInfo::from_view(&node.block),
             depth: node.depth,
             via: node.via.map(|edge| edge.edge_type.name().to_string()),
             resolved_by,
+            precise_file,
             from: node
                 .parent
                 .and_then(|parent| result.nodes.get(parent))

@@ -61,6 +61,12 @@ pub struct TreeNode {
     /// a record; absent for other edge types.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_by: Option<String>,
+    /// The calling block's file has precise calls from a SCIP index
+    /// (`kausal ingest --scip`, `kausal index`): an edge here not
+    /// `resolved_by` `precise` is heuristic although an index exists (the
+    /// file was edited since). Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub precise_file: bool,
     /// Already on the path from the root: a cycle, not expanded again.
     pub cycle: bool,
     /// Shown earlier in the tree: not expanded again.
@@ -106,6 +112,10 @@ pub struct TraceStep {
     /// [`TreeNode::resolved_by`]); absent for the start and other edges.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_by: Option<String>,
+    /// The calling block's file has precise calls (see
+    /// [`TreeNode::precise_file`]); absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub precise_file: bool,
     /// Id of the block it was reached from; `None` for the start.
     pub from: Option<String>,
 }

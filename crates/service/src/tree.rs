@@ -124,10 +124,15 @@ impl TreeBuilder<'_> {
             self.nodes += 1;
             let cycle = path.contains(&other);
             let repeated = !cycle && !self.seen.insert(other);
+            let resolved_by = self.provenance.resolved_by(&edge)?;
+            // Only an edge with a rule (a call edge) is marked.
+            let precise_file =
+                resolved_by.is_some() && self.provenance.precise_file(edge.source)?;
             let mut node = TreeNode {
                 block: BlockInfo::from_view(&view),
                 edge: edge.edge_type.name().to_string(),
-                resolved_by: self.provenance.resolved_by(&edge)?.map(str::to_string),
+                resolved_by: resolved_by.map(str::to_string),
+                precise_file,
                 cycle,
                 repeated,
                 via_trait,
