@@ -42,6 +42,24 @@ pub enum Command {
     Ingest {
         /// Repository root (default: the current directory).
         path: Option<PathBuf>,
+        /// Merge the call edges of this SCIP index (`rust-analyzer scip`,
+        /// `scip-typescript`, `scip-python`) for the files it covers and
+        /// still describes (precise mode); repeatable, later files win for
+        /// a file several cover. Every file is read and checked before the
+        /// database is opened.
+        #[arg(long = "scip", value_name = "FILE")]
+        scip: Vec<PathBuf>,
+        /// Which files the walk reads.
+        #[command(flatten)]
+        walk: WalkArgs,
+    },
+    /// Run the SCIP indexers of the repository's languages (rust-analyzer,
+    /// scip-typescript, scip-python, as found on PATH), then ingest with
+    /// their call edges (precise mode). A missing indexer is named, and the
+    /// heuristic graph is ingested without it.
+    Index {
+        /// Repository root (default: the current directory).
+        path: Option<PathBuf>,
         /// Which files the walk reads.
         #[command(flatten)]
         walk: WalkArgs,

@@ -1,12 +1,12 @@
 //! The commands: each opens what it needs, runs, and returns a typed
 //! report; printing is `print.rs`'s job. Queries are kausal-service's
-//! ([`answer`]); this file keeps dispatch and the commands that write or
-//! check the database files (ingest, verify, backup, compact, serve).
+//! ([`answer`]); `ingest` and `index` are in `ingest.rs` and `index/`;
+//! this file keeps dispatch and the commands that check or copy the
+//! database files (verify, backup, compact, serve).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kausal_ingest::{IngestOptions, Ingester};
 use kausal_storage::{Config, Database, StorageError};
 use kausal_vfs::OsVfs;
 use serde::{Deserialize, Serialize};
@@ -17,8 +17,10 @@ pub use kausal_service::{
     Reader, StatsReport, TraceReport, TraceStep, TreeNode, TreeReport, check_name,
 };
 
-use crate::cli::{Command, WalkArgs};
+use crate::cli::Command;
+pub use crate::context::Context;
 use crate::error::CliError;
+use crate::ingest::{ingest_options, open_writable, storage_error};
 use crate::location::{DB_DIR_NAME, find_db};
 pub use crate::summary::{IngestSummary, ingest_summary};
 
@@ -41,6 +43,7 @@ pub fn query_of(command: &Command) -> Option<Query> {
         Command::Deps(args) => Query::Deps(args.clone()),
         Command::Stats => Query::Stats,
         Command::Ingest { .. }
+        | Command::Index { .. }
         | Command::Verify
         | Command::Backup { .. }
         | Command::Compact
@@ -55,6 +58,8 @@ pub fn query_of(command: &Command) -> Option<Query> {
 pub enum Report {
     /// `ingest`: what was parsed, written and skipped.
     Ingest(IngestSummary),
+    /// `index`: the indexers run, then the ingest with their indexes.
+    Index(crate::index::IndexReport),
     /// `find`: the matching blocks.
     Find(FindReport),
     /// `show`: one block in full.
@@ -165,39 +170,9 @@ pub struct CompactReport {
     pub tables_after: usize,
 }
 
-/// Global settings a command needs.
-pub struct Context {
-    /// The database directory given by `--db`; else `$KAUSAL_DB` or the nearest `.kausal/` is used.
-    pub db: Option<PathBuf>,
-    /// The directory the command runs in; where the database search starts and `ingest`'s default
-    /// root.
-    pub cwd: PathBuf,
-    /// Show ingest progress on stderr.
-    pub progress: bool,
-}
-
-impl Context {
-    fn db_for_queries(&self) -> Result<PathBuf, CliError> {
-        find_db(self.db.as_deref(), &self.cwd).ok_or_else(|| CliError::NoDatabase {
-            from: self.cwd.clone(),
-        })
-    }
-}
-
-fn storage_error(db: &Path) -> impl Fn(StorageError) -> CliError + '_ {
-    move |source| CliError::Storage {
-        db: db.to_path_buf(),
-        source,
-    }
-}
-
 fn open_read_only(db: &Path) -> Result<Database, CliError> {
     Database::open_read_only_with(Arc::new(OsVfs::new()), db, Config::default())
         .map_err(storage_error(db))
-}
-
-fn open_writable(db: &Path) -> Result<Database, CliError> {
-    Database::open_with(Arc::new(OsVfs::new()), db, Config::default()).map_err(storage_error(db))
 }
 
 /// Runs `command`.
@@ -214,7 +189,12 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
         return with_reader(context, |engine, db| answer(engine, db, &query));
     }
     match command {
-        Command::Ingest { path, walk } => ingest(context, path, &walk),
+        Command::Ingest { path, scip, walk } => {
+            crate::ingest::ingest(context, path, &scip, &walk).map(Report::Ingest)
+        }
+        Command::Index { path, walk } => {
+            crate::index::index(context, path, &walk).map(Report::Index)
+        }
         Command::Verify => verify(&context.db_for_queries()?),
         Command::Backup { dir } => {
             let db = context.db_for_queries()?;
@@ -322,54 +302,6 @@ fn with_reader(
     let db = context.db_for_queries()?;
     let engine = Reader::new(&open_read_only(&db)?);
     query(&engine, &db)
-}
-
-/// The ingest options `walk` asks for; rule files relative to the current
-/// directory, as typed.
-fn ingest_options(context: &Context, walk: &WalkArgs, progress: bool) -> IngestOptions {
-    let defaults = IngestOptions::default();
-    IngestOptions {
-        progress,
-        no_ignore: walk.no_ignore,
-        ignore_files: walk
-            .ignore_file
-            .iter()
-            .map(|file| context.cwd.join(file))
-            .collect(),
-        max_file_bytes: walk.max_filesize.unwrap_or(defaults.max_file_bytes),
-        ..defaults
-    }
-}
-
-fn ingest(context: &Context, path: Option<PathBuf>, walk: &WalkArgs) -> Result<Report, CliError> {
-    let root = path.unwrap_or_else(|| context.cwd.clone());
-    if !root.is_dir() {
-        return Err(CliError::Usage(format!(
-            "{} is not a directory to ingest",
-            root.display()
-        )));
-    }
-    let db = find_db(context.db.as_deref(), &root).unwrap_or_else(|| root.join(DB_DIR_NAME));
-    if *walk != WalkArgs::default() {
-        // A running server ingests with the walk options it was started
-        // with; asking it would silently drop these.
-        if crate::remote::server_for(&db).is_some() {
-            return Err(CliError::Usage(format!(
-                "a kausal server is serving {}; its ingests use the walk options it was started \
-                 with: stop it, or restart it with these options (`kausal serve --no-ignore ...`)",
-                db.display()
-            )));
-        }
-    } else if let Some(answered) = crate::remote::ingest(&db, &root) {
-        return answered.map(Report::Ingest);
-    }
-    let engine = open_writable(&db)?;
-    let options = ingest_options(context, walk, context.progress);
-    let vfs = Arc::new(OsVfs::new());
-    let mut ingester = Ingester::new(vfs, &root, options)?;
-    let report = ingester.ingest(&engine)?;
-    engine.shutdown().map_err(storage_error(&db))?;
-    Ok(Report::Ingest(ingest_summary(&db, &root, &report)))
 }
 
 fn damage(error: &StorageError) -> Damage {

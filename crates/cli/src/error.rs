@@ -42,6 +42,16 @@ pub enum CliError {
     /// that is not a directory (code `usage`, exit 2); the message says what was wrong.
     #[error("{0}")]
     Usage(String),
+    /// A SCIP index given to `ingest --scip` is missing, unreadable, over
+    /// [`kausal_ingest::precise::MAX_SCIP_BYTES`], or not a usable SCIP
+    /// index (code `bad_index`, exit 2); nothing was written.
+    #[error("SCIP index {}: {reason}", path.display())]
+    BadIndex {
+        /// The file as given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The query ran and found nothing (no callers, no path).
     #[error("{0}")]
     NoResults(String),
@@ -149,6 +159,7 @@ impl CliError {
             CliError::NotFound { .. } => ErrorCode::NotFound,
             CliError::Ambiguous { .. } => ErrorCode::Ambiguous,
             CliError::Usage(_) => ErrorCode::Usage,
+            CliError::BadIndex { .. } => ErrorCode::BadIndex,
             CliError::NoResults(_) => ErrorCode::NoResults,
             CliError::Storage { source, .. } => storage_code(source),
             CliError::Query { .. } => ErrorCode::Query,

@@ -2,15 +2,20 @@
 //! parses, runs and prints with it). Parse (`cli`), run (`commands`:
 //! dispatch, and the commands that write; queries are kausal-service's),
 //! print (`print`); `server/` holds the transports (HTTP, MCP, watch,
-//! discovery).
+//! discovery); `precise` reads SCIP indexes and `index/` runs the
+//! indexers (`kausal index`).
 
 #![deny(clippy::unwrap_used)]
 #![warn(missing_docs)]
 
 pub mod cli;
 pub mod commands;
+pub mod context;
 pub mod error;
+pub mod index;
+pub mod ingest;
 pub mod location;
+pub mod precise;
 pub mod print;
 pub mod remote;
 pub mod server;

@@ -115,6 +115,7 @@ fn main() -> ExitCode {
             match &report {
                 Report::Verify(verify) if !verify.damaged.is_empty() => ExitCode::from(1),
                 Report::Ingest(ingest) if !ingest.complete => ExitCode::from(INCOMPLETE_INGEST),
+                Report::Index(index) if !index.ingest.complete => ExitCode::from(INCOMPLETE_INGEST),
                 _ => ExitCode::SUCCESS,
             }
         }

@@ -4,7 +4,12 @@
 use std::fmt::Write as _;
 
 use crate::commands::{Report, TraceStep, TreeNode};
+use crate::index::{IndexReport, IndexerStatus};
 use kausal_service::BlockInfo;
+
+/// `resolved_by` of a call edge a SCIP index gave (kausal-ingest's
+/// `CallRule::Precise`).
+const PRECISE_RULE: &str = "precise";
 
 /// Colours for human output; all empty when colour is off.
 pub struct Style {
@@ -85,6 +90,7 @@ fn tree_lines(out: &mut String, style: &Style, nodes: &[TreeNode], prefix: &str)
             Some(declared) => format!(" {}(via trait {declared}){}", style.dim, style.reset),
             None => String::new(),
         };
+        let heuristic = heuristic_mark(style, node.precise_file, node.resolved_by.as_deref());
         let mark = if node.cycle {
             format!(" {}(cycle){}", style.yellow, style.reset)
         } else if node.repeated {
@@ -94,7 +100,7 @@ fn tree_lines(out: &mut String, style: &Style, nodes: &[TreeNode], prefix: &str)
         };
         let _ = writeln!(
             out,
-            "{prefix}{branch}{bold}{title}{reset}  {cyan}{location}{reset}{dim}{edge}{reset}{via}{mark}",
+            "{prefix}{branch}{bold}{title}{reset}  {cyan}{location}{reset}{dim}{edge}{reset}{via}{heuristic}{mark}",
             bold = style.bold,
             title = node.block.title(),
             reset = style.reset,
@@ -112,6 +118,18 @@ fn tree_lines(out: &mut String, style: &Style, nodes: &[TreeNode], prefix: &str)
     }
 }
 
+/// ` (heuristic: RULE)` for a call edge whose caller's file has precise
+/// calls from a SCIP index but that the index did not give (the file was
+/// edited since); empty for precise edges and for files without an index.
+fn heuristic_mark(style: &Style, precise_file: bool, resolved_by: Option<&str>) -> String {
+    match resolved_by {
+        Some(rule) if precise_file && rule != PRECISE_RULE => {
+            format!(" {}(heuristic: {rule}){}", style.yellow, style.reset)
+        }
+        _ => String::new(),
+    }
+}
+
 fn steps_lines(out: &mut String, style: &Style, steps: &[TraceStep]) {
     let width = location_width(steps.iter().map(|step| &step.block));
     for step in steps {
@@ -122,6 +140,13 @@ fn steps_lines(out: &mut String, style: &Style, steps: &[TraceStep]) {
             .unwrap_or_else(|| format!("{:>15}", ""));
         let _ = write!(out, "{:>2} {via}", step.depth);
         block_line(out, style, &step.block, width);
+        let mark = heuristic_mark(style, step.precise_file, step.resolved_by.as_deref());
+        if !mark.is_empty() {
+            // After the line's newline: put the mark before it.
+            out.pop();
+            out.push_str(&mark);
+            out.push('\n');
+        }
     }
 }
 
@@ -136,6 +161,7 @@ pub fn human(report: &Report, style: &Style) -> String {
                 out.push('\n');
             }
         }
+        Report::Index(index) => index_text(&mut out, style, index),
         Report::Find(find) => find_text(&mut out, style, find),
         Report::Show(detail) => show_text(&mut out, style, detail),
         Report::Callers(tree) | Report::Callees(tree) => tree_text(&mut out, style, tree),
@@ -163,6 +189,58 @@ pub fn human(report: &Report, style: &Style) -> String {
         Report::Stopped(_) => {}
     }
     out
+}
+
+fn index_text(out: &mut String, style: &Style, index: &IndexReport) {
+    if index.indexers.is_empty() {
+        let _ = writeln!(
+            out,
+            "no language with a SCIP indexer found (Cargo.toml, tsconfig.json, package.json, \
+             pyproject.toml, setup.py, setup.cfg or .py files): heuristic call edges only"
+        );
+    }
+    for run in &index.indexers {
+        let _ = write!(
+            out,
+            "{bold}{}{reset} ({}, {}): ",
+            run.indexer,
+            run.language.name(),
+            run.found_by,
+            bold = style.bold,
+            reset = style.reset
+        );
+        let _ = match run.status {
+            IndexerStatus::Indexed => writeln!(
+                out,
+                "indexed {} files in {:.1}s",
+                run.documents, run.seconds
+            ),
+            IndexerStatus::Missing => {
+                writeln!(
+                    out,
+                    "{}missing{}: {}",
+                    style.yellow, style.reset, run.message
+                )
+            }
+            IndexerStatus::Failed => writeln!(
+                out,
+                "{}failed{} after {:.1}s: {}; its files keep heuristic call edges",
+                style.red, style.reset, run.seconds, run.message
+            ),
+        };
+        for line in &run.stderr_tail {
+            let _ = writeln!(out, "  {}|{} {line}", style.dim, style.reset);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{}database{} {}",
+        style.bold, style.reset, index.ingest.db
+    );
+    out.push_str(&index.ingest.text);
+    if !index.ingest.text.ends_with('\n') {
+        out.push('\n');
+    }
 }
 
 fn find_text(out: &mut String, style: &Style, find: &kausal_service::FindReport) {
@@ -374,6 +452,14 @@ fn last_walk(out: &mut String, walk: &kausal_ingest::WalkRecord) {
         ", {} partial, {} excluded by ignore rules",
         walk.partial, walk.ignored.excluded
     );
+    if walk.precise_files > 0 {
+        let _ = writeln!(
+            out,
+            "precise: {} files with call edges from a SCIP index, {} edited since the index \
+             (heuristic edges until the next), {} precise call edges",
+            walk.precise_files, walk.precise_stale, walk.precise_edges
+        );
+    }
     if let Some(warning) = walk.ignored.warning() {
         let _ = writeln!(out, "warning: {warning}");
     }

@@ -30,6 +30,13 @@ pub struct IngestSummary {
     pub edges_by_type: BTreeMap<String, u64>,
     /// Call resolution counts: `total`, `resolved`, `ambiguous`, `external`, `unresolved`, ...
     pub calls: serde_json::Value,
+    /// Precise mode (SCIP indexes): `indexes` merged this time, their
+    /// `occurrences`, files `applied`, documents `rejected` [{`path`,
+    /// `reason`}], `outside_tree`, `unmapped` calls; and what the graph
+    /// holds after it: precise `files` (stale ones included), `stale`
+    /// files (edited since their index) and precise call `edges`.
+    #[serde(default)]
+    pub precise: serde_json::Value,
     /// Blocks written (new or changed).
     pub blocks_written: u64,
     /// Blocks deleted (gone from their file or with their file).
@@ -82,6 +89,7 @@ pub fn ingest_summary(
         blocks_by_kind: report.blocks_by_kind.clone(),
         edges_by_type: report.edges_by_type.clone(),
         calls: serde_json::to_value(&report.calls).unwrap_or_default(),
+        precise: serde_json::to_value(&report.precise).unwrap_or_default(),
         blocks_written: report.blocks_written,
         blocks_deleted: report.blocks_deleted,
         edges_written: report.edges_written,
