@@ -3,9 +3,11 @@
 //! `stats`), fixing a call the heuristic could not settle; an edit falls
 //! back to heuristic edges, which callers/trace then mark; and a missing,
 //! truncated, garbage or oversized index is refused with its name before
-//! anything is written.
+//! anything is written; while a server serves the database, neither
+//! `ingest --scip` nor `index` runs.
 
 mod precise_fixture;
+mod support;
 
 use std::path::Path;
 
@@ -287,5 +289,35 @@ fn later_indexes_win_and_a_stale_index_is_rejected_per_file() {
     assert_eq!(
         callers(dir, "crate::b::first"),
         [("crate::c::third".to_string(), "path".to_string(), false)]
+    );
+}
+
+#[test]
+fn a_running_server_is_not_asked_to_merge_indexes() {
+    let repo = fixture();
+    let dir = repo.path();
+    let indexes = tempfile::tempdir().expect("tempdir");
+    let index = write_index(indexes.path(), "index.scip", &index_bytes());
+    let server = support::Server::start(dir, &[]);
+    for args in [
+        vec![
+            "ingest".into(),
+            "--scip".into(),
+            index.display().to_string(),
+        ],
+        vec!["index".to_string()],
+    ] {
+        let output = expect(kausal(dir).env_remove("KAUSAL_NO_SERVER").args(&args), 2);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("a kausal server is serving") && stderr.contains("stop the server"),
+            "{args:?}: {stderr}"
+        );
+    }
+    server.terminate();
+    expect(kausal(dir).arg("ingest").arg("--scip").arg(&index), 0);
+    assert_eq!(
+        callers(dir, "crate::a::Cache::get"),
+        [("crate::b::second".to_string(), "precise".to_string(), true)]
     );
 }
