@@ -270,27 +270,7 @@ impl Ingester {
                 }
             }
         }
-        let gone: Vec<String> = state
-            .files
-            .keys()
-            .filter(|path| !walked_paths.contains(path.as_str()))
-            .cloned()
-            .collect();
-        for path in gone {
-            state.files.remove(&path);
-            removed.push(path);
-        }
-        // Files that were over the size limit are skipped above without
-        // being read; they leave the graph too.
-        let oversized: Vec<String> = skipped
-            .iter()
-            .filter(|s| state.files.contains_key(&s.path))
-            .map(|s| s.path.clone())
-            .collect();
-        for path in oversized {
-            state.files.remove(&path);
-            removed.push(path);
-        }
+        remove_missing(state, &walked_paths, &skipped, &mut removed);
         report.files_removed = removed.len() as u64;
 
         let precise_dirty = precise::merge_indexes(state, indexes, &mut report.precise);
@@ -618,6 +598,34 @@ fn finish_parse(entry: &WalkEntry, pending: PendingFile) -> Parsed {
         return Parsed::Skipped(SkipCause::OverLimit, reason);
     }
     Parsed::Record(Box::new(record))
+}
+
+/// Drops from `state` the files the walk no longer found and the files
+/// skipped this time (over the size limit: skipped without being read),
+/// adding their paths to `removed`.
+fn remove_missing(
+    state: &mut State,
+    walked_paths: &FxHashSet<&str>,
+    skipped: &[SkippedFile],
+    removed: &mut Vec<String>,
+) {
+    let gone: Vec<String> = state
+        .files
+        .keys()
+        .filter(|path| !walked_paths.contains(path.as_str()))
+        .chain(
+            skipped
+                .iter()
+                .map(|s| &s.path)
+                .filter(|path| state.files.contains_key(*path)),
+        )
+        .cloned()
+        .collect();
+    for path in gone {
+        if state.files.remove(&path).is_some() {
+            removed.push(path);
+        }
+    }
 }
 
 /// What the graph holds after an ingest, into `report`: lines, blocks by
