@@ -18,7 +18,7 @@ use crate::report::{Row, Target, measure, measure_bulk};
 const COLD_LINES_PER_SECOND: f64 = 200_000.0;
 
 /// Source directories of the benchmark corpus.
-fn corpus_sources() -> Vec<(String, PathBuf)> {
+pub(crate) fn corpus_sources() -> Vec<(String, PathBuf)> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // Without a platform filter an offline `cargo metadata` fails on
@@ -70,7 +70,7 @@ fn host_triple() -> Option<String> {
 
 /// Copies `.rs` files, backdating mtimes by an hour (as in a checkout that
 /// is not being edited), and returns the number of lines.
-fn copy_tree(from: &Path, to: &Path) -> u64 {
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> u64 {
     let old = SystemTime::now() - Duration::from_secs(3600);
     let mut lines = 0;
     let mut stack = vec![(from.to_path_buf(), to.to_path_buf())];

@@ -21,6 +21,7 @@ mod kausaldb;
 mod peer_fjall;
 #[cfg(feature = "redb")]
 mod peer_redb;
+mod precise;
 mod report;
 mod server;
 mod workloads;
@@ -47,8 +48,8 @@ struct Args {
     #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
     /// Run only these groups (comma-separated: writes, lookups, edges,
-    /// traversals (with the petgraph rows), bulk, concurrent, ingest, cli, server,
-    /// kausaldb, peers); all when absent.
+    /// traversals (with the petgraph rows), bulk, concurrent, ingest, precise,
+    /// cli, server, kausaldb, peers); all when absent.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -164,6 +165,10 @@ fn main() -> ExitCode {
     if wanted("ingest") {
         progress("ingest: cold, no change, one file edited");
         rows.extend(ingest::ingest(args.quick, dir.path()));
+    }
+    if wanted("precise") {
+        progress("precise: rust-analyzer scip, then the index decoded and merged into an ingest");
+        rows.extend(precise::rows(args.quick, dir.path()));
     }
     if wanted("kausaldb") {
         progress("kausaldb workload: storage and queries on SimVfs");
