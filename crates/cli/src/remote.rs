@@ -37,8 +37,8 @@ pub fn server_for(db: &Path) -> Option<ServerInfo> {
 }
 
 /// One POST; `None` when the server cannot be reached (the caller then
-/// opens the database itself).
-fn post(
+/// opens the database itself). `kausal mcp` forwards its tools with it too.
+pub(crate) fn post(
     info: &ServerInfo,
     path: &str,
     body: &str,

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use kausal_ingest::{IgnoredFiles, SkippedFile};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The report of an `ingest`: files read, blocks and edges written, files skipped.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct IngestSummary {
     /// The database directory written to.
     pub db: String,

@@ -3,6 +3,7 @@
 //! description), call every tool, page through a long answer, and bad
 //! arguments as tool errors after which the server still answers.
 
+mod mcp_client;
 mod support;
 
 use rmcp::ServiceExt;
@@ -204,4 +205,127 @@ async fn every_tool_answers_over_stdio() {
     assert_eq!(found["results"][0]["location"], "src/extra.rs:1");
 
     client.cancel().await.expect("close");
+}
+
+/// One call of every tool, with arguments that find something.
+fn every_tool_call() -> Vec<(&'static str, Value)> {
+    vec![
+        ("find", json!({"name": "helper"})),
+        ("show", json!({"name": "parse"})),
+        ("callers", json!({"name": "lex", "depth": 2})),
+        ("callees", json!({"name": "run", "depth": 2})),
+        ("trace", json!({"name": "run", "edges": ["calls"]})),
+        ("path", json!({"from": "run", "to": "lex"})),
+        ("cycles", json!({})),
+        ("deps", json!({"target": "src/parse.rs"})),
+        ("stats", json!({})),
+        ("ingest", json!({})),
+    ]
+}
+
+/// Every tool declares an output schema (an object schema, as MCP asks),
+/// and what each call returns is valid against it.
+async fn check_output_schemas(client: &mcp_client::Client) {
+    let tools = client.list_all_tools().await.expect("list tools");
+    assert_eq!(tools.len(), every_tool_call().len());
+    for tool in &tools {
+        let schema = mcp_client::output_schema(&tools, &tool.name);
+        assert_eq!(schema["type"], "object", "{}: {schema}", tool.name);
+        assert_eq!(
+            schema["properties"]["command"]["const"],
+            tool.name.as_ref(),
+            "{}",
+            tool.name
+        );
+    }
+    for (tool, arguments) in every_tool_call() {
+        let answer = mcp_client::ok(client, tool, arguments).await;
+        mcp_client::assert_valid(&answer, &mcp_client::output_schema(&tools, tool));
+    }
+    // The checker is not a rubber stamp: a block without its location, a
+    // count of the wrong type, a missing field are caught.
+    let callers_schema = mcp_client::output_schema(&tools, "callers");
+    let mut answer = mcp_client::ok(client, "callers", json!({"name": "lex"})).await;
+    assert_eq!(answer["children"][0]["resolved_by"], "import", "{answer}");
+    mcp_client::assert_valid(&answer, &callers_schema);
+    for broken in [
+        "/children/0/location",
+        "/root/start_line",
+        "/depth",
+        "/next_cursor",
+    ] {
+        let mut copy = answer.clone();
+        let (parent, field) = broken.rsplit_once('/').expect("a pointer");
+        let holder = if parent.is_empty() {
+            &mut copy
+        } else {
+            copy.pointer_mut(parent).expect("present")
+        };
+        holder.as_object_mut().expect("an object").remove(field);
+        let rejected = std::panic::catch_unwind(|| {
+            mcp_client::assert_valid(&copy, &callers_schema);
+        });
+        assert!(rejected.is_err(), "{broken} removed and still valid");
+    }
+    answer["depth"] = json!("one");
+    assert!(
+        std::panic::catch_unwind(|| mcp_client::assert_valid(&answer, &callers_schema)).is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_tool_has_an_output_schema_its_answers_match() {
+    let repo = fixture();
+    kausal(repo.path(), &["ingest"]);
+    let client = mcp_client::start(support::kausal_bin(), repo.path(), &[], &[]).await;
+    let instructions = client
+        .peer_info()
+        .and_then(|info| info.instructions.clone())
+        .unwrap_or_default();
+    assert!(
+        instructions.contains("opened the database") && instructions.contains("read-only"),
+        "{instructions}"
+    );
+    check_output_schemas(&client).await;
+    client.cancel().await.expect("close");
+}
+
+/// With `kausal serve` running on the database, `kausal mcp` answers
+/// through it (the server holds the database's lock: opening it would
+/// fail) and both answer at once; its ingests are the server's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_answers_through_a_running_server() {
+    let repo = fixture();
+    kausal(repo.path(), &["ingest"]);
+    let server = support::Server::start(repo.path(), &[]);
+    let client = mcp_client::start(support::kausal_bin(), repo.path(), &[], &[]).await;
+    let instructions = client
+        .peer_info()
+        .and_then(|info| info.instructions.clone())
+        .unwrap_or_default();
+    assert!(
+        instructions.contains(&server.info.address),
+        "the instructions name the server: {instructions}"
+    );
+    check_output_schemas(&client).await;
+    // The server answers its own clients meanwhile.
+    let (status, callers) = server.get("/v1/callers?name=lex");
+    assert_eq!(status, 200, "{callers}");
+    assert_eq!(callers["children"][0]["location"], "src/parse.rs:4");
+    // Errors come back as the server's, as tool errors.
+    let error = mcp_client::tool_error(&client, "callers", json!({"name": "nosuchthing"})).await;
+    assert_eq!(error["error"]["code"], "not_found", "{error}");
+    let error =
+        mcp_client::tool_error(&client, "trace", json!({"name": "run", "depth": 10000})).await;
+    assert_eq!(error["error"]["code"], "limit", "{error}");
+    // An ingest through MCP is the server's: it sees the edit.
+    write(repo.path(), "src/extra.rs", "pub fn from_mcp() {}\n");
+    let ingest = mcp_client::ok(&client, "ingest", json!({})).await;
+    assert_eq!(ingest["files_parsed"], 1, "{ingest}");
+    let (_, found) = server.get("/v1/find?name=from_mcp");
+    assert_eq!(found["results"][0]["location"], "src/extra.rs:1", "{found}");
+    let metrics = server.store_metrics();
+    assert!(metrics["ingests_ok"].as_u64() >= Some(1), "{metrics}");
+    client.cancel().await.expect("close");
+    assert!(server.terminate().success());
 }

@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use crate::resolve::{CallSample, CallStats, ImportStats};
 
 /// A file left out (or only partly ingested), with the reason.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub struct SkippedFile {
     /// Path relative to the ingested root, `/`-separated.
     pub path: String,
@@ -35,7 +36,9 @@ impl SkippedFile {
 }
 
 /// Why a file was left out (or only partly ingested), as a class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipCause {
     /// Larger than `IngestOptions::max_file_bytes` (`--max-filesize`).
@@ -79,7 +82,7 @@ impl SkipCause {
 
 /// Source files the walk left out because ignore rules (`.gitignore`,
 /// `.ignore`, `.kausalignore`, `--ignore-file`) matched them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct IgnoredFiles {
     /// Source files (by extension) that the ignore rules excluded; 0 with
     /// `--no-ignore`.
@@ -91,7 +94,7 @@ pub struct IgnoredFiles {
 }
 
 /// One ignore file and what it excluded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RuleFileHit {
     /// The rule file (relative to the root when inside it).
     pub path: String,

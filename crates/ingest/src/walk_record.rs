@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use kausal_storage::{BlockId, BlockView, ContextBlock};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::hash::StableHasher;
@@ -21,7 +22,7 @@ pub const WALK_RECORD_URI: &str = "kausal:last-walk";
 pub use crate::meta::WALK_RECORD_KIND;
 
 /// What the last walk found and left out.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WalkRecord {
     /// Always [`WALK_RECORD_KIND`] (first, so the kind is visible unparsed).
     pub kind: String,

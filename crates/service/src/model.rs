@@ -3,10 +3,11 @@
 
 use kausal_ingest::BlockMeta;
 use kausal_storage::BlockView;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A block's identity and place, for lists and trees.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 pub struct BlockInfo {
     /// The block's id: 32 hex digits.
     pub id: String,
@@ -68,7 +69,7 @@ impl BlockInfo {
 }
 
 /// Everything about one block, for `show`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct BlockDetail {
     /// The block's identity and place.
     #[serde(flatten)]

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{BlockDetail, BlockInfo};
@@ -10,7 +11,7 @@ use crate::model::{BlockDetail, BlockInfo};
 use crate::query::MAX_TREE_NODES;
 
 /// What a query answered.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Answer {
     /// `find`: the matching blocks.
@@ -34,7 +35,7 @@ pub enum Answer {
 }
 
 /// The report of `find`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct FindReport {
     /// The name as the user typed it.
     pub query: String,
@@ -47,7 +48,7 @@ pub struct FindReport {
 }
 
 /// One block in a `callers`/`callees` tree.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct TreeNode {
     /// The caller or callee.
     #[serde(flatten)]
@@ -86,7 +87,7 @@ pub struct TreeNode {
 }
 
 /// The report of `callers` or `callees`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct TreeReport {
     /// The block whose callers or callees these are.
     pub root: BlockInfo,
@@ -99,7 +100,7 @@ pub struct TreeReport {
 }
 
 /// One block reached by `trace` or on a `path`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct TraceStep {
     /// The block reached.
     #[serde(flatten)]
@@ -121,7 +122,7 @@ pub struct TraceStep {
 }
 
 /// The report of `trace`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct TraceReport {
     /// The block the trace started from.
     pub start: BlockInfo,
@@ -138,7 +139,7 @@ pub struct TraceReport {
 }
 
 /// The report of `path`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PathReport {
     /// The block the path starts at.
     pub from: BlockInfo,
@@ -149,7 +150,7 @@ pub struct PathReport {
 }
 
 /// The report of `cycles`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct CyclesReport {
     /// Edge types followed; empty when all were.
     pub edges: Vec<String>,
@@ -160,7 +161,7 @@ pub struct CyclesReport {
 }
 
 /// The report of `deps`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct DepsReport {
     /// The file or module asked about.
     pub target: BlockInfo,
@@ -171,7 +172,7 @@ pub struct DepsReport {
 }
 
 /// The report of `stats`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct StatsReport {
     /// The database directory.
     pub db: String,

@@ -7,7 +7,12 @@
 //! (`path:line`). Long lists come a page at a time with `next_cursor`.
 //! A failing query ("no block named X", a depth over the cap) is a tool
 //! result with `is_error`, never a protocol fault; nothing but the protocol
-//! is written to stdout.
+//! is written to stdout. Every tool declares an output schema (`schema`):
+//! its structured content is the report, also given as text.
+//!
+//! When a `kausal serve` serves the same database, the tools are answered
+//! through it (`backend`); otherwise this process opens the database,
+//! read-only unless `--watch` needs it for writing.
 
 use std::sync::Arc;
 
@@ -20,10 +25,15 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::backend::Backend;
+use super::schema::{Paging, output};
 use super::store::Store;
-use super::{ApiError, limits, run_ingest, run_query};
+use super::{ApiError, limits};
+use crate::summary::IngestSummary;
 use kausal_service::{
-    CyclesArgs, DepsArgs, ErrorCode, FindArgs, PathArgs, Query, ShowArgs, TraceArgs, TreeArgs,
+    BlockDetail, CyclesArgs, CyclesReport, DepsArgs, DepsReport, ErrorCode, FindArgs, FindReport,
+    PathArgs, PathReport, Query, ShowArgs, StatsReport, TraceArgs, TraceReport, TreeArgs,
+    TreeReport,
 };
 
 /// A tool's arguments, or why they did not parse. rmcp's own wrapper turns
@@ -126,10 +136,12 @@ macro_rules! arguments {
     };
 }
 
-/// The MCP server: the store and the tool table.
+/// The MCP server: where answers come from and the tool table.
 #[derive(Clone)]
 pub struct KausalMcp {
-    store: Arc<Store>,
+    backend: Arc<Backend>,
+    /// [`INSTRUCTIONS`] and where answers come from.
+    instructions: Arc<str>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -226,16 +238,18 @@ back as `cursor`. Call `ingest` after editing files if the server is not watchin
 
 #[tool_router]
 impl KausalMcp {
-    /// The MCP server over `store`, with every tool registered.
-    pub fn new(store: Arc<Store>) -> Self {
+    /// The MCP server answering from `backend`, with every tool registered.
+    pub fn new(backend: Backend) -> Self {
+        let instructions = format!("{INSTRUCTIONS} {}", backend.describe());
         Self {
-            store,
+            backend: Arc::new(backend),
+            instructions: instructions.into(),
             tool_router: Self::tool_router(),
         }
     }
 
     async fn query(&self, query: Query, page: Option<&Page>) -> CallToolResult {
-        let result = run_query(&self.store, query).await;
+        let result = self.backend.query(query).await;
         tool_result(match page {
             Some(page) => result.and_then(|value| paginate(value, page)),
             None => result,
@@ -244,7 +258,8 @@ impl KausalMcp {
 
     #[tool(
         description = "Find symbols (functions, methods, types, modules, files) by name, qualified-name suffix like `Reader::find`, file path, or name prefix. Returns each match with kind, qualified name and location (path:line). Use first to see what a name refers to.",
-        annotations(read_only_hint = true)
+        annotations(read_only_hint = true),
+        output_schema = output::<FindReport>("find", Paging::Paged)
     )]
     async fn find(
         &self,
@@ -256,7 +271,8 @@ impl KausalMcp {
 
     #[tool(
         description = "Show one symbol: its location, signature, doc comment, metadata and full source text. Use after `find` to read the code.",
-        annotations(read_only_hint = true)
+        annotations(read_only_hint = true),
+        output_schema = output::<BlockDetail>("show", Paging::Whole)
     )]
     async fn show(&self, parameters: Parameters<ShowArgs>) -> Result<CallToolResult, ErrorData> {
         let args = arguments!("show", parameters);
@@ -265,7 +281,8 @@ impl KausalMcp {
 
     #[tool(
         description = "Who calls this function or method: a tree of callers (depth levels up), each with location. Answers 'what breaks if I change this?'.",
-        annotations(read_only_hint = true)
+        annotations(read_only_hint = true),
+        output_schema = output::<TreeReport>("callers", Paging::Paged)
     )]
     async fn callers(
         &self,
@@ -277,7 +294,8 @@ impl KausalMcp {
 
     #[tool(
         description = "What this function or method calls: a tree of callees (depth levels down), each with location. Answers 'what does this depend on?'.",
-        annotations(read_only_hint = true)
+        annotations(read_only_hint = true),
+        output_schema = output::<TreeReport>("callees", Paging::Paged)
     )]
     async fn callees(
         &self,
@@ -289,7 +307,8 @@ impl KausalMcp {
 
     #[tool(
         description = "Everything reachable from a symbol over chosen edge types (calls, imports, defined_in, ...), in or out, up to a depth: a breadth-first list with each block's depth and the block it was reached from. Use for impact analysis beyond direct callers.",
-        annotations(read_only_hint = true)
+        annotations(read_only_hint = true),
+        output_schema = output::<TraceReport>("trace", Paging::Paged)
     )]
     async fn trace(
         &self,
@@ -301,7 +320,8 @@ impl KausalMcp {
 
     #[tool(
         description = "The shortest call path from one symbol to another (each step with location), or an error when none exists. Answers 'how does A end up calling B?'.",
-        annotations(read_only_hint = true)
+        annotations(read_only_hint = true),
+        output_schema = output::<PathReport>("path", Paging::Whole)
     )]
     async fn path(&self, parameters: Parameters<PathArgs>) -> Result<CallToolResult, ErrorData> {
         let args = arguments!("path", parameters);
@@ -310,7 +330,8 @@ impl KausalMcp {
 
     #[tool(
         description = "Groups of symbols that reach each other (recursion over calls, or import cycles with edges=[\"imports\"]), largest first.",
-        annotations(read_only_hint = true)
+        annotations(read_only_hint = true),
+        output_schema = output::<CyclesReport>("cycles", Paging::Paged)
     )]
     async fn cycles(
         &self,
@@ -322,7 +343,8 @@ impl KausalMcp {
 
     #[tool(
         description = "What a file or module imports and what imports it.",
-        annotations(read_only_hint = true)
+        annotations(read_only_hint = true),
+        output_schema = output::<DepsReport>("deps", Paging::Whole)
     )]
     async fn deps(&self, parameters: Parameters<DepsArgs>) -> Result<CallToolResult, ErrorData> {
         let args = arguments!("deps", parameters);
@@ -331,7 +353,8 @@ impl KausalMcp {
 
     #[tool(
         description = "Size of the graph: blocks by kind and language, edges by type, tables and bytes on disk.",
-        annotations(read_only_hint = true)
+        annotations(read_only_hint = true),
+        output_schema = output::<StatsReport>("stats", Paging::Whole)
     )]
     async fn stats(&self, parameters: Parameters<NoArgs>) -> Result<CallToolResult, ErrorData> {
         let NoArgs {} = arguments!("stats", parameters);
@@ -340,11 +363,12 @@ impl KausalMcp {
 
     #[tool(
         description = "Re-ingest the repository incrementally (only changed files are parsed) so answers reflect edits on disk. Returns files parsed, removed and unchanged.",
-        annotations(read_only_hint = false, idempotent_hint = true)
+        annotations(read_only_hint = false, idempotent_hint = true),
+        output_schema = output::<IngestSummary>("ingest", Paging::Whole)
     )]
     async fn ingest(&self, parameters: Parameters<NoArgs>) -> Result<CallToolResult, ErrorData> {
         let NoArgs {} = arguments!("ingest", parameters);
-        Ok(tool_result(run_ingest(&self.store).await))
+        Ok(tool_result(self.backend.ingest().await))
     }
 }
 
@@ -353,12 +377,38 @@ impl ServerHandler for KausalMcp {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("kausal", env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS)
+            .with_instructions(self.instructions.to_string())
     }
 }
 
+/// Where `kausal mcp` answers from: the server that serves `db`, if one
+/// runs (`KAUSAL_NO_SERVER=1` opens the database regardless), else the
+/// database opened here: read-only, unless `watch` needs it for writing.
+fn backend(
+    db: &std::path::Path,
+    root: &std::path::Path,
+    watch: bool,
+    options: kausal_ingest::IngestOptions,
+) -> Result<Backend, super::store::StoreError> {
+    if let Some(info) = crate::remote::server_for(db) {
+        return Ok(Backend::Server(info));
+    }
+    let vfs: Arc<dyn kausal_vfs::Vfs> = Arc::new(kausal_vfs::OsVfs::new());
+    let options = kausal_ingest::IngestOptions {
+        progress: false,
+        ..options
+    };
+    let store = if watch {
+        Store::open(vfs, db, root, options)?
+    } else {
+        Store::open_read_only(vfs, db, root, options)?
+    };
+    Ok(Backend::Local(Arc::new(store)))
+}
+
 /// `kausal mcp`: serves the tools on stdin/stdout until the client closes
-/// the stream or SIGINT/SIGTERM, then closes the store (flush, unlock).
+/// the stream or SIGINT/SIGTERM, then closes the store (flush, unlock) if
+/// it opened one. Says on stderr where answers come from.
 pub fn run(
     db: &std::path::Path,
     root: &std::path::Path,
@@ -366,21 +416,33 @@ pub fn run(
     options: kausal_ingest::IngestOptions,
 ) -> Result<(), super::http::ServeError> {
     use super::http::ServeError;
-    let (runtime, store) = super::http::runtime_and_store(db, root, options)?;
-    let watcher = if watch {
-        Some(
-            super::watch::Watcher::start(Arc::clone(&store)).map_err(|reason| {
-                ServeError::Watch {
-                    root: root.to_path_buf(),
-                    reason,
-                }
-            })?,
-        )
-    } else {
-        None
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    let backend = backend(db, root, watch, options)?;
+    let store = match &backend {
+        Backend::Local(store) => Some(Arc::clone(store)),
+        Backend::Server(_) => None,
+    };
+    eprintln!("kausal mcp: {}", backend.describe());
+    let watcher = match &store {
+        Some(store) if watch => Some(super::watch::Watcher::start(Arc::clone(store)).map_err(
+            |reason| ServeError::Watch {
+                root: root.to_path_buf(),
+                reason,
+            },
+        )?),
+        None if watch => {
+            eprintln!(
+                "kausal mcp: --watch is left to the server (start `kausal serve --watch` for it)"
+            );
+            None
+        }
+        _ => None,
     };
     let served: Result<(), ServeError> = runtime.block_on(async {
-        let service = KausalMcp::new(Arc::clone(&store))
+        let service = KausalMcp::new(backend)
             .serve(rmcp::transport::stdio())
             .await
             .map_err(|error| ServeError::Net {
@@ -395,7 +457,7 @@ pub fn run(
         Ok(())
     });
     drop(watcher);
-    let closed = store.shutdown();
+    let closed = store.as_ref().map_or(Ok(()), |store| store.shutdown());
     runtime.shutdown_timeout(limits::SHUTDOWN_GRACE);
     served?;
     closed?;

@@ -7,10 +7,12 @@
 //! `watch` re-ingests on file changes. (The CLI's side, asking a running
 //! server, is `crate::remote`.)
 
+pub mod backend;
 pub mod discovery;
 pub mod http;
 pub mod limits;
 pub mod mcp;
+pub mod schema;
 pub mod store;
 pub mod watch;
 

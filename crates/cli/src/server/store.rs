@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+use kausal_ingest::precise::PreciseIndex;
 use kausal_ingest::{IngestError, IngestOptions, Ingester};
 use kausal_storage::{Config, Database, StorageError};
 use kausal_vfs::Vfs;
@@ -27,6 +28,9 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::summary::{IngestSummary, ingest_summary};
+
+/// Why a store opened by [`Store::open_read_only`] is read-only.
+const READ_ONLY_BY_CHOICE: &str = "opened read-only so that other readers can share the database";
 
 /// What a query reads: one consistent view of the graph.
 pub type Graph = kausal_service::Reader;
@@ -224,6 +228,44 @@ impl Store {
                 source: Box::new(source),
             }
         })?;
+        Self::with_engine(vfs, engine, db, root, options)
+    }
+
+    /// Opens `db` read-only (its shared lock: CLI queries and other
+    /// read-only stores run beside it) when it holds a database, else for
+    /// writing as [`Store::open`]. An ingest through a read-only store
+    /// first reopens the directory for writing, and is refused with
+    /// `ReadOnly` (naming the holder of the lock) when it cannot.
+    pub fn open_read_only(
+        vfs: Arc<dyn Vfs>,
+        db: &Path,
+        root: &Path,
+        options: IngestOptions,
+    ) -> Result<Self, StoreError> {
+        match Database::open_read_only_with(vfs.clone(), db, Config::default()) {
+            Ok(engine) => {
+                let store = Self::with_engine(vfs, engine, db, root, options)?;
+                if let Ok(mut reason) = store.read_only_reason.lock() {
+                    *reason = Some((READ_ONLY_BY_CHOICE.into(), false));
+                }
+                Ok(store)
+            }
+            Err(_) => Self::open(vfs, db, root, options),
+        }
+    }
+
+    /// Whether the database is open read-only now.
+    pub fn is_read_only(&self) -> bool {
+        self.engine().is_ok_and(|engine| engine.is_read_only())
+    }
+
+    fn with_engine(
+        vfs: Arc<dyn Vfs>,
+        engine: Database,
+        db: &Path,
+        root: &Path,
+        options: IngestOptions,
+    ) -> Result<Self, StoreError> {
         let ingester =
             Ingester::new(vfs.clone(), root, options).map_err(|source| StoreError::Ingest {
                 root: root.to_path_buf(),
@@ -278,6 +320,12 @@ impl Store {
     /// files are parsed). One ingest runs at a time; a failed one leaves
     /// the graph answering as of the last successful one.
     pub fn ingest(&self) -> Result<IngestSummary, StoreError> {
+        self.ingest_precise(&[])
+    }
+
+    /// As [`Store::ingest`], merging the precise calls of `indexes`
+    /// (decoded SCIP indexes; `kausal ingest --scip`'s merge).
+    pub fn ingest_precise(&self, indexes: &[PreciseIndex]) -> Result<IngestSummary, StoreError> {
         let mut ingester = self.ingester.lock().map_err(|_| StoreError::LockPoisoned {
             db: self.db.clone(),
             what: "ingest",
@@ -287,7 +335,7 @@ impl Store {
             pause.wait();
         }
         let started = Instant::now();
-        let result = self.ingest_locked(&mut ingester);
+        let result = self.ingest_locked(&mut ingester, indexes);
         self.ingesting.store(false, Ordering::Relaxed);
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.last_ingest_micros.store(micros, Ordering::Relaxed);
@@ -302,7 +350,11 @@ impl Store {
         result
     }
 
-    fn ingest_locked(&self, ingester: &mut Ingester) -> Result<IngestSummary, StoreError> {
+    fn ingest_locked(
+        &self,
+        ingester: &mut Ingester,
+        indexes: &[PreciseIndex],
+    ) -> Result<IngestSummary, StoreError> {
         if self.engine()?.is_read_only() {
             // A full disk left it read-only: try writing again.
             self.reopen();
@@ -321,7 +373,7 @@ impl Store {
                 disk_full,
             });
         }
-        match ingester.ingest(&engine) {
+        match ingester.ingest_precise(&engine, indexes) {
             Ok(report) => Ok(ingest_summary(&self.db, &self.root, &report)),
             Err(source) => {
                 // The ingester reloads its picture from the graph next time.
