@@ -45,17 +45,32 @@ struct EdgePlan {
     deletes: BTreeMap<String, Vec<GraphEdge>>,
 }
 
+/// What an ingest found changed, for `write_difference`.
+pub(super) struct Changes<'a> {
+    /// Files read again (new bytes, or the same bytes with a new mtime).
+    pub changed: &'a [String],
+    /// Files whose content changed.
+    pub edited: &'a FxHashSet<String>,
+    /// Resolve calls again (else every file kept its resolution input).
+    pub resolve_again: bool,
+    /// Files whose precise calls a merged index set.
+    pub precise_dirty: &'a FxHashSet<String>,
+}
+
 /// Computes the target graph and writes what differs from `state`.
 pub(super) fn write_difference(
     engine: &Database,
     state: &mut State,
-    changed: &[String],
-    edited: &FxHashSet<String>,
-    resolve_again: bool,
-    precise_dirty: &FxHashSet<String>,
+    changes: &Changes,
     threads: usize,
     report: &mut IngestReport,
 ) -> Result<(), IngestError> {
+    let Changes {
+        changed,
+        edited,
+        resolve_again,
+        precise_dirty,
+    } = *changes;
     let mut clock = Instant::now();
     let mut blocks = plan_blocks(state, changed, threads)?;
     let precise_blocks =

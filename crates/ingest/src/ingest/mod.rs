@@ -283,16 +283,13 @@ impl Ingester {
             let resolve_again =
                 structure_changed || !removed.is_empty() || !state.verified || precise_changed;
             let threads = self.threads();
-            difference::write_difference(
-                engine,
-                state,
-                &changed,
-                &edited,
+            let changes = difference::Changes {
+                changed: &changed,
+                edited: &edited,
                 resolve_again,
-                &precise_dirty,
-                threads,
-                &mut report,
-            )?;
+                precise_dirty: &precise_dirty,
+            };
+            difference::write_difference(engine, state, &changes, threads, &mut report)?;
         }
 
         state.last_walk_ns = walk_started_ns;

@@ -110,7 +110,7 @@ pub(super) fn substitute(
     // Sorted by (file, edge), one record per edge, as `rule_choice` leaves it.
     resolution
         .provenance
-        .sort_by(|a, b| (a.file, a.record.edge).cmp(&(b.file, b.record.edge)));
+        .sort_by_key(|record| (record.file, record.record.edge));
 }
 
 /// Stored precise-calls blocks: id -> (fingerprint, path).
