@@ -110,7 +110,7 @@ struct BenchmarkOptions {
     baseline: Option<String>,
     /// Run only these groups (comma-separated, passed to the harness:
     /// writes, lookups, edges, traversals, bulk, concurrent, ingest,
-    /// cli, server, kausaldb, peers).
+    /// cli, server, precise, kausaldb, peers).
     #[arg(long, value_name = "GROUPS")]
     only: Option<String>,
     /// Then score kausal's call edges against the reference indexers
