@@ -101,6 +101,14 @@ pub enum Command {
         /// Port (default: any free port; see server.json).
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// With --watch: once the tree has been quiet for a while after a
+        /// re-ingest, run the SCIP indexers (as `kausal index`) in the
+        /// background and merge their precise calls.
+        #[arg(long, requires = "watch")]
+        precise: bool,
+        /// Seconds of quiet before --precise runs the indexers (default 30).
+        #[arg(long, value_name = "SECONDS", requires = "precise")]
+        precise_quiet: Option<u64>,
         /// Repository root that ingests read (default: the directory that
         /// holds the database's `.kausal/`, else the current directory).
         #[arg(long, value_name = "DIR")]

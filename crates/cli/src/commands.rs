@@ -246,6 +246,8 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
         Command::Serve {
             watch,
             port,
+            precise,
+            precise_quiet,
             root,
             walk,
         } => {
@@ -255,6 +257,12 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
                 root,
                 port,
                 watch,
+                precise: precise.then(|| {
+                    precise_quiet.map_or(
+                        crate::server::limits::PRECISE_QUIET,
+                        std::time::Duration::from_secs,
+                    )
+                }),
                 ingest: ingest_options(context, &walk, false),
             })?;
             Ok(Report::Stopped(StoppedReport {

@@ -585,6 +585,9 @@ pub struct ServeConfig {
     pub port: u16,
     /// Re-ingest when files under the root change (`--watch`).
     pub watch: bool,
+    /// `--precise`: run the SCIP indexers once the tree has been quiet
+    /// this long after a re-ingest (`None`: never).
+    pub precise: Option<Duration>,
     /// How the server's ingests walk the root (`--no-ignore`, ...).
     pub ingest: kausal_ingest::IngestOptions,
 }
@@ -659,20 +662,24 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         )?;
         let _watcher = if config.watch {
             Some(
-                super::watch::Watcher::start(Arc::clone(&store)).map_err(|reason| {
-                    ServeError::Watch {
+                super::watch::Watcher::start(Arc::clone(&store), config.precise).map_err(
+                    |reason| ServeError::Watch {
                         root: config.root.clone(),
                         reason,
-                    }
-                })?,
+                    },
+                )?,
             )
         } else {
             None
         };
         eprintln!(
-            "kausal: serving {} on http://{bound}{} (token in {})",
+            "kausal: serving {} on http://{bound}{}{} (token in {})",
             config.db.display(),
             if config.watch { ", watching" } else { "" },
+            match config.precise {
+                Some(quiet) => format!(", indexing after {} s of quiet", quiet.as_secs_f64()),
+                None => String::new(),
+            },
             discovery::server_file(&config.db).display()
         );
         let state = AppState::new(Arc::clone(&store), token);

@@ -33,5 +33,8 @@ pub const MAX_PAGE_ITEMS: usize = 200;
 pub const DEFAULT_PAGE_ITEMS: usize = 50;
 /// Quiet time after the last file change before `--watch` re-ingests.
 pub const WATCH_DEBOUNCE: Duration = Duration::from_millis(150);
+/// `serve --watch --precise`: quiet time after the last re-ingest (or the
+/// start) before the SCIP indexers run again (`--precise-quiet` sets it).
+pub const PRECISE_QUIET: Duration = Duration::from_secs(30);
 /// Most paths one `POST /v1/ingest` may name.
 pub const MAX_INGEST_PATHS: usize = 10_000;

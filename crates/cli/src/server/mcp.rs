@@ -427,12 +427,14 @@ pub fn run(
     };
     eprintln!("kausal mcp: {}", backend.describe());
     let watcher = match &store {
-        Some(store) if watch => Some(super::watch::Watcher::start(Arc::clone(store)).map_err(
-            |reason| ServeError::Watch {
-                root: root.to_path_buf(),
-                reason,
-            },
-        )?),
+        Some(store) if watch => Some(
+            super::watch::Watcher::start(Arc::clone(store), None).map_err(|reason| {
+                ServeError::Watch {
+                    root: root.to_path_buf(),
+                    reason,
+                }
+            })?,
+        ),
         None if watch => {
             eprintln!(
                 "kausal mcp: --watch is left to the server (start `kausal serve --watch` for it)"

@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod http;
 pub mod limits;
 pub mod mcp;
+pub mod reindex;
 pub mod schema;
 pub mod store;
 pub mod watch;

@@ -146,6 +146,23 @@ pub struct StoreMetrics {
     pub memtable_edges: usize,
     /// Background flushes or compactions that failed without poisoning the database.
     pub background_errors: u64,
+    /// `serve --watch --precise`: the background indexer runs.
+    pub precise: PreciseRuns,
+}
+
+/// The background SCIP indexer runs of `serve --watch --precise`, at
+/// `/v1/metrics` (`store.precise`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PreciseRuns {
+    /// An indexer run (indexers and merge) is under way.
+    pub running: bool,
+    /// Runs whose indexes were merged.
+    pub runs_ok: u64,
+    /// Runs that merged nothing because an indexer failed (or none produced
+    /// an index) or the merge failed.
+    pub runs_failed: u64,
+    /// Why the last failed run failed; `None` after a good one.
+    pub last_error: Option<String>,
 }
 
 /// The database of one repository, shared by every request.
@@ -165,6 +182,8 @@ pub struct Store {
     read_only_reason: Mutex<Option<(String, bool)>>,
     /// The test hook [`INGEST_PAUSE_ENV`]; `None` unless the variable is set.
     pause: Option<IngestPause>,
+    /// What the background indexer runs did (`serve --watch --precise`).
+    precise_runs: Mutex<PreciseRuns>,
 }
 
 /// Test hook, not a user setting (docs/CLI.md does not list it): when this
@@ -285,6 +304,7 @@ impl Store {
             last_error: Mutex::new(None),
             read_only_reason: Mutex::new(None),
             pause: IngestPause::from_env(),
+            precise_runs: Mutex::new(PreciseRuns::default()),
         })
     }
 
@@ -424,6 +444,26 @@ impl Store {
         }
     }
 
+    /// Records that a background indexer run began (`None`) or ended
+    /// (`Some`: merged, or why not).
+    pub fn record_precise_run(&self, outcome: Option<Result<(), String>>) {
+        let Ok(mut runs) = self.precise_runs.lock() else {
+            return;
+        };
+        runs.running = outcome.is_none();
+        match outcome {
+            None => {}
+            Some(Ok(())) => {
+                runs.runs_ok += 1;
+                runs.last_error = None;
+            }
+            Some(Err(error)) => {
+                runs.runs_failed += 1;
+                runs.last_error = Some(error);
+            }
+        }
+    }
+
     /// Counters of ingests and the engine's figures; never waits for an
     /// ingest.
     pub fn metrics(&self) -> StoreMetrics {
@@ -446,6 +486,11 @@ impl Store {
             memtable_blocks: 0,
             memtable_edges: 0,
             background_errors: 0,
+            precise: self
+                .precise_runs
+                .lock()
+                .map(|runs| runs.clone())
+                .unwrap_or_default(),
         };
         if let Ok(engine) = self.engine() {
             let figures = engine.metrics();

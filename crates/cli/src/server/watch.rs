@@ -4,18 +4,25 @@
 //! stats every file and parses only the changed ones). Changes inside the
 //! database directory (and `.git/`) are ignored, so the ingest's own
 //! writes trigger nothing. The first ingest runs at start, catching up
-//! with whatever changed while no server ran.
+//! with whatever changed while no server ran. With `--precise`, the
+//! thread also triggers the background SCIP indexers (`reindex`) once the
+//! tree has been quiet for the quiet period after a re-ingest.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use notify::{RecommendedWatcher, RecursiveMode, Watcher as _};
 
 use super::limits;
+use super::reindex::Reindexer;
 use super::store::Store;
+
+/// How often the watch thread looks whether it should stop.
+const STOP_POLL: Duration = Duration::from_millis(200);
 
 /// A running watcher; dropping it stops the thread after its ingest.
 pub struct Watcher {
@@ -35,8 +42,10 @@ fn relevant(path: &Path, db: &Path, root: &Path) -> bool {
 }
 
 impl Watcher {
-    /// Watches `store.root()` and ingests into `store` on changes.
-    pub fn start(store: Arc<Store>) -> Result<Self, String> {
+    /// Watches `store.root()` and ingests into `store` on changes; with
+    /// `precise` (`--precise`: the quiet period), also runs the SCIP
+    /// indexers once the tree has been quiet that long after a re-ingest.
+    pub fn start(store: Arc<Store>, precise: Option<Duration>) -> Result<Self, String> {
         let root = store.root().to_path_buf();
         // Paths notify reports are absolute: compare against absolute ones.
         let absolute = |path: &Path| -> PathBuf {
@@ -66,35 +75,14 @@ impl Watcher {
         watcher
             .watch(&root, RecursiveMode::Recursive)
             .map_err(|error| error.to_string())?;
+        let reindexer = precise
+            .map(|quiet| Reindexer::start(Arc::clone(&store), quiet))
+            .transpose()?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("kausal-watch".into())
-            .spawn(move || {
-                report(&store, "start");
-                loop {
-                    // Wait for a change (or the end).
-                    match rx.recv_timeout(std::time::Duration::from_millis(200)) {
-                        Ok(()) => {}
-                        Err(RecvTimeoutError::Timeout) if !stopped.load(Ordering::Relaxed) => {
-                            continue;
-                        }
-                        Err(_) => return,
-                    }
-                    // Debounce: until quiet for WATCH_DEBOUNCE.
-                    loop {
-                        match rx.recv_timeout(limits::WATCH_DEBOUNCE) {
-                            Ok(()) => continue,
-                            Err(RecvTimeoutError::Timeout) => break,
-                            Err(RecvTimeoutError::Disconnected) => return,
-                        }
-                    }
-                    if stopped.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    report(&store, "change");
-                }
-            })
+            .spawn(move || watch_loop(&store, &rx, &stopped, reindexer))
             .map_err(|error| error.to_string())?;
         Ok(Self {
             watcher: Some(watcher),
@@ -104,19 +92,76 @@ impl Watcher {
     }
 }
 
+/// The watch thread: the start ingest, then an ingest after each burst of
+/// changes (once quiet for `WATCH_DEBOUNCE`); with a reindexer, an
+/// indexer run once the tree has been quiet for its period after an
+/// ingest that changed something (the start one always counts).
+fn watch_loop(
+    store: &Store,
+    rx: &mpsc::Receiver<()>,
+    stopped: &AtomicBool,
+    reindexer: Option<Reindexer>,
+) {
+    // Since when the graph has changed without an indexer run after it.
+    let mut changed_at = report(store, "start").then(Instant::now);
+    loop {
+        let wait = match (&reindexer, changed_at) {
+            (Some(reindexer), Some(at)) => reindexer
+                .quiet()
+                .saturating_sub(at.elapsed())
+                .min(STOP_POLL),
+            _ => STOP_POLL,
+        };
+        // Wait for a change, the end, or the quiet period to pass.
+        match rx.recv_timeout(wait) {
+            Ok(()) => {}
+            Err(RecvTimeoutError::Timeout) if !stopped.load(Ordering::Relaxed) => {
+                if let (Some(reindexer), Some(at)) = (&reindexer, changed_at)
+                    && at.elapsed() >= reindexer.quiet()
+                {
+                    reindexer.trigger();
+                    changed_at = None;
+                }
+                continue;
+            }
+            Err(_) => return,
+        }
+        // Debounce: until quiet for WATCH_DEBOUNCE.
+        loop {
+            match rx.recv_timeout(limits::WATCH_DEBOUNCE) {
+                Ok(()) => continue,
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+        if stopped.load(Ordering::Relaxed) {
+            return;
+        }
+        if report(store, "change") {
+            changed_at = Some(Instant::now());
+        }
+    }
+}
+
 /// One ingest; its outcome goes to stderr (stdout is the protocol's in
-/// `kausal mcp`) and into the store's metrics.
-fn report(store: &Store, why: &str) {
+/// `kausal mcp`) and into the store's metrics. True when it changed the
+/// graph (or was the start one).
+fn report(store: &Store, why: &str) -> bool {
     match store.ingest() {
         Ok(summary) => {
-            if summary.files_parsed + summary.files_removed > 0 {
+            let changed = summary.files_parsed + summary.files_removed > 0;
+            if changed {
                 eprintln!(
                     "kausal: re-ingested ({why}): {} parsed, {} removed in {:.3} s",
                     summary.files_parsed, summary.files_removed, summary.seconds
                 );
             }
+            changed || why == "start"
         }
-        Err(error) => eprintln!("kausal: ingest after {why} failed: {error}"),
+        Err(error) => {
+            eprintln!("kausal: ingest after {why} failed: {error}");
+            false
+        }
     }
 }
 

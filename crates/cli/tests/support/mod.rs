@@ -117,21 +117,34 @@ impl Server {
     /// Starts `kausal serve ARGS` in `root` and waits until it answers
     /// `/v1/health`.
     pub fn start(root: &Path, args: &[&str]) -> Server {
-        Self::start_with(root, args, None)
+        Self::start_with(root, args, None, &[])
     }
 
     /// As [`Server::start`], with its ingests paused by `pause`.
     pub fn start_paused(root: &Path, args: &[&str], pause: &IngestPause) -> Server {
-        Self::start_with(root, args, Some(pause))
+        Self::start_with(root, args, Some(pause), &[])
     }
 
-    fn start_with(root: &Path, args: &[&str], pause: Option<&IngestPause>) -> Server {
+    /// As [`Server::start`], with these environment variables set.
+    pub fn start_env(root: &Path, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Server {
+        Self::start_with(root, args, None, env)
+    }
+
+    fn start_with(
+        root: &Path,
+        args: &[&str],
+        pause: Option<&IngestPause>,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Server {
         let db = root.join(".kausal");
         let _ = std::fs::remove_file(db.join("server.json"));
         let mut command = Command::new(kausal_bin());
         command.env_remove(INGEST_PAUSE_ENV);
         if let Some(pause) = pause {
             command.env(INGEST_PAUSE_ENV, &pause.path);
+        }
+        for (key, value) in env {
+            command.env(key, value);
         }
         let mut child = command
             .current_dir(root)
