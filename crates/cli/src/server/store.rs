@@ -156,7 +156,8 @@ pub struct StoreMetrics {
 pub struct PreciseRuns {
     /// An indexer run (indexers and merge) is under way.
     pub running: bool,
-    /// Runs whose indexes were merged.
+    /// Runs that failed nowhere: their indexes were merged (or no
+    /// indexer is installed, so there was nothing to run).
     pub runs_ok: u64,
     /// Runs that merged nothing because an indexer failed (or none produced
     /// an index) or the merge failed.
