@@ -27,7 +27,8 @@ type BlockIndex = FxHashMap<BlockId, (u128, Arc<str>)>;
 struct BlockPlan {
     /// Every block of the target graph.
     target: BlockIndex,
-    /// New or changed blocks, by file.
+    /// Blocks still to write, by file: provenance and precise-calls
+    /// blocks (code blocks are written while they are planned).
     puts: BTreeMap<String, Vec<ContextBlock>>,
     /// Blocks to delete, by file, sorted.
     deletes: BTreeMap<String, Vec<BlockId>>,
@@ -72,7 +73,7 @@ pub(super) fn write_difference(
         precise_dirty,
     } = *changes;
     let mut clock = Instant::now();
-    let mut blocks = plan_blocks(state, changed, threads)?;
+    let mut blocks = plan_and_write_blocks(engine, state, changed, threads, report)?;
     let precise_blocks =
         super::precise::plan_blocks(state, precise_dirty, &mut blocks.puts, &mut blocks.deletes)?;
     report.timings.blocks = lap(&mut clock);
@@ -112,12 +113,24 @@ pub(super) fn write_difference(
     Ok(())
 }
 
+/// Files whose blocks are built and written together: a cold ingest then
+/// holds the blocks of one run of files, not of the whole tree (the
+/// Linux tree's blocks are several times its 1.1 GB of text).
+const BLOCK_RUN_FILES: usize = 512;
+
 /// Target blocks of the files that changed (all files when the stored
 /// graph is not verified); blocks of unchanged files stay as they are.
-fn plan_blocks(
+/// New and changed blocks are written here, a run of files at a time, in
+/// batches of their own (before the edges: after a crash the next ingest
+/// reloads its picture from the graph and recomputes every difference,
+/// so the order of batches does not matter for convergence); the plan
+/// returned holds the deletes and no puts.
+fn plan_and_write_blocks(
+    engine: &Database,
     state: &State,
     changed: &[String],
     threads: usize,
+    report: &mut IngestReport,
 ) -> Result<BlockPlan, IngestError> {
     let rebuild: Vec<&str> = if state.verified {
         changed.iter().map(String::as_str).collect()
@@ -125,18 +138,24 @@ fn plan_blocks(
         state.files.keys().map(String::as_str).collect()
     };
     let rebuild_set: FxHashSet<&str> = rebuild.iter().copied().collect();
-    let mut puts: BTreeMap<String, Vec<ContextBlock>> = BTreeMap::new();
     let mut target: BlockIndex = FxHashMap::default();
-    for built in build_file_blocks(state, &rebuild, threads) {
-        let (path, blocks) = built?;
-        let path_arc: Arc<str> = Arc::from(path);
-        for (block, fp) in blocks {
-            target.insert(block.id, (fp, path_arc.clone()));
-            if state.blocks.get(&block.id).map(|(old, _)| *old) != Some(fp) {
-                puts.entry(path.to_string()).or_default().push(block);
+    let mut writer = BatchWriter::new(engine);
+    for run in rebuild.chunks(BLOCK_RUN_FILES) {
+        for built in build_file_blocks(state, run, threads) {
+            let (path, blocks) = built?;
+            let path_arc: Arc<str> = Arc::from(path);
+            writer.path = path.to_string();
+            for (block, fp) in blocks {
+                target.insert(block.id, (fp, path_arc.clone()));
+                if state.blocks.get(&block.id).map(|(old, _)| *old) != Some(fp) {
+                    writer.push(|b| b.put_block(block.clone()))?;
+                    report.blocks_written += 1;
+                }
             }
         }
+        writer.commit()?;
     }
+    report.batches += writer.batches;
     for (id, (fp, path)) in &state.blocks {
         if !rebuild_set.contains(&**path) && state.files.contains_key(&**path) {
             target.insert(*id, (*fp, path.clone()));
@@ -153,7 +172,7 @@ fn plan_blocks(
     }
     Ok(BlockPlan {
         target,
-        puts,
+        puts: BTreeMap::new(),
         deletes,
     })
 }
@@ -426,7 +445,7 @@ fn apply(
         }
         writer.commit()?;
     }
-    report.batches = writer.batches;
+    report.batches += writer.batches;
     Ok(())
 }
 
