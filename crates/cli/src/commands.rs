@@ -257,11 +257,12 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
                 root,
                 port,
                 watch,
-                precise: precise.then(|| {
-                    precise_quiet.map_or(
+                precise: precise.then(|| crate::server::reindex::PreciseWatch {
+                    quiet: precise_quiet.map_or(
                         crate::server::limits::PRECISE_QUIET,
                         std::time::Duration::from_secs,
-                    )
+                    ),
+                    index: crate::index::run_indexers,
                 }),
                 ingest: ingest_options(context, &walk, false),
             })?;

@@ -3,67 +3,26 @@
 //! of the server's own root) are sent to it as `POST /v1/query` and
 //! `POST /v1/ingest`; otherwise the CLI opens the database itself. The user
 //! never has to know which (`KAUSAL_NO_SERVER=1` forces the direct way).
-//! A plain HTTP/1.1 exchange over a loopback `TcpStream`: one request per
-//! connection, bounded in time and size.
+//! The exchange itself (plain HTTP/1.1 over loopback, bounded in time and
+//! size) is `crate::server::client`'s, which `kausal mcp` shares.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::time::Duration;
 
 use kausal_service::{Answer, ErrorCode, Query};
 use serde::de::DeserializeOwned;
 
 use crate::error::CliError;
-use crate::server::discovery::{self, ServerInfo};
-use crate::server::limits;
+use crate::server::discovery::ServerInfo;
 use crate::summary::IngestSummary;
 
-/// How long the CLI waits to connect before opening the database itself.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
-/// How long it waits for an answer (the server's own timeout, and some).
-pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(limits::REQUEST_TIMEOUT.as_secs() + 5);
-/// Largest answer the CLI reads from a server.
-pub const MAX_ANSWER_BYTES: u64 = 256 * 1024 * 1024;
-/// An ingest may take long: how long the CLI waits for one.
-pub const INGEST_TIMEOUT: Duration = Duration::from_secs(3600);
+use crate::server::client::post;
+pub use crate::server::client::{
+    ANSWER_TIMEOUT, CONNECT_TIMEOUT, INGEST_TIMEOUT, MAX_ANSWER_BYTES,
+};
 
 /// The running server for `db`, unless `KAUSAL_NO_SERVER` is set.
 pub fn server_for(db: &Path) -> Option<ServerInfo> {
-    if std::env::var_os("KAUSAL_NO_SERVER").is_some_and(|value| !value.is_empty()) {
-        return None;
-    }
-    discovery::read(db)
-}
-
-/// One POST; `None` when the server cannot be reached (the caller then
-/// opens the database itself). `kausal mcp` forwards its tools with it too.
-pub(crate) fn post(
-    info: &ServerInfo,
-    path: &str,
-    body: &str,
-    timeout: Duration,
-) -> Option<(u16, serde_json::Value)> {
-    let address: SocketAddr = info.address.parse().ok()?;
-    if !address.ip().is_loopback() {
-        return None;
-    }
-    let mut stream = TcpStream::connect_timeout(&address, CONNECT_TIMEOUT).ok()?;
-    stream.set_read_timeout(Some(timeout)).ok()?;
-    stream.set_write_timeout(Some(ANSWER_TIMEOUT)).ok()?;
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        info.token,
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    stream.take(MAX_ANSWER_BYTES).read_to_end(&mut raw).ok()?;
-    let split = raw.windows(4).position(|window| window == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..split]).ok()?;
-    let status: u16 = head.split(' ').nth(1)?.parse().ok()?;
-    let value = serde_json::from_slice(&raw[split + 4..]).ok()?;
-    Some((status, value))
+    crate::server::client::running_server(db)
 }
 
 /// The server's answer as the report it carries, or the error.

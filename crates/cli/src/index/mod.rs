@@ -10,7 +10,9 @@
 pub mod detect;
 pub mod run;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use kausal_ingest::precise::PreciseIndex;
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +36,43 @@ pub struct IndexReport {
     /// The ingest that merged the indexes (the fields of `ingest`).
     #[serde(flatten)]
     pub ingest: IngestSummary,
+}
+
+/// `serve --watch --precise`'s indexer run (`server::reindex`): each
+/// detected language's indexer on `root` (absolute) into `scratch`, each
+/// outcome logged on stderr; the indexes produced, and a line per indexer
+/// that failed.
+pub fn run_indexers(root: &Path, scratch: &Path) -> (Vec<PreciseIndex>, Vec<String>) {
+    let mut indexes = Vec::new();
+    let mut failed = Vec::new();
+    for detected in detect(root) {
+        let (outcome, index) = run::run(&detected, root, scratch, false);
+        match outcome.status {
+            IndexerStatus::Indexed => eprintln!(
+                "kausal: {} indexed {} files of {} in {:.1} s",
+                outcome.indexer,
+                outcome.documents,
+                root.display(),
+                outcome.seconds
+            ),
+            IndexerStatus::Missing | IndexerStatus::Failed => eprintln!(
+                "kausal: {} ({}): {}{}",
+                outcome.indexer,
+                outcome.language.name(),
+                outcome.message,
+                outcome
+                    .stderr_tail
+                    .last()
+                    .map(|line| format!(" ({line})"))
+                    .unwrap_or_default()
+            ),
+        }
+        if outcome.status == IndexerStatus::Failed {
+            failed.push(format!("{}: {}", outcome.indexer, outcome.message));
+        }
+        indexes.extend(index);
+    }
+    (indexes, failed)
 }
 
 /// Runs `kausal index`.

@@ -1,6 +1,6 @@
 //! Where `kausal mcp` gets its answers. When a `kausal serve` serves the
-//! database (`server.json` names a live process, as the CLI's `remote`
-//! finds it), every tool is forwarded to it over HTTP with its token and
+//! database (`server.json` names a live process, found as the CLI's
+//! `remote` finds it: [`client::running_server`]), every tool is forwarded to it over HTTP with its token and
 //! this process never opens the database: both run at once, and the
 //! server's ingests and watcher keep the answers fresh. Otherwise the
 //! process opens the database itself ([`Backend::Local`]).
@@ -11,10 +11,10 @@ use std::time::Duration;
 use kausal_service::{ErrorCode, Query};
 use serde_json::Value;
 
+use super::client;
 use super::discovery::ServerInfo;
 use super::store::Store;
 use super::{ApiError, run_ingest, run_query};
-use crate::remote;
 
 /// The answers' source.
 pub enum Backend {
@@ -36,7 +36,7 @@ impl Backend {
                         format!("cannot encode the query: {error}"),
                     )
                 })?;
-                forward(info, "/v1/query", body, remote::ANSWER_TIMEOUT).await
+                forward(info, "/v1/query", body, client::ANSWER_TIMEOUT).await
             }
         }
     }
@@ -47,7 +47,7 @@ impl Backend {
         match self {
             Backend::Local(store) => run_ingest(store).await,
             Backend::Server(info) => {
-                forward(info, "/v1/ingest", "{}".into(), remote::INGEST_TIMEOUT).await
+                forward(info, "/v1/ingest", "{}".into(), client::INGEST_TIMEOUT).await
             }
         }
     }
@@ -83,7 +83,7 @@ async fn forward(
     timeout: Duration,
 ) -> Result<Value, ApiError> {
     let server = info.clone();
-    let answered = tokio::task::spawn_blocking(move || remote::post(&server, path, &body, timeout))
+    let answered = tokio::task::spawn_blocking(move || client::post(&server, path, &body, timeout))
         .await
         .map_err(|error| {
             ApiError::new(

@@ -587,7 +587,7 @@ pub struct ServeConfig {
     pub watch: bool,
     /// `--precise`: run the SCIP indexers once the tree has been quiet
     /// this long after a re-ingest (`None`: never).
-    pub precise: Option<Duration>,
+    pub precise: Option<super::reindex::PreciseWatch>,
     /// How the server's ingests walk the root (`--no-ignore`, ...).
     pub ingest: kausal_ingest::IngestOptions,
 }
@@ -677,7 +677,10 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
             config.db.display(),
             if config.watch { ", watching" } else { "" },
             match config.precise {
-                Some(quiet) => format!(", indexing after {} s of quiet", quiet.as_secs_f64()),
+                Some(precise) => format!(
+                    ", indexing after {} s of quiet",
+                    precise.quiet.as_secs_f64()
+                ),
                 None => String::new(),
             },
             discovery::server_file(&config.db).display()

@@ -390,7 +390,7 @@ fn backend(
     watch: bool,
     options: kausal_ingest::IngestOptions,
 ) -> Result<Backend, super::store::StoreError> {
-    if let Some(info) = crate::remote::server_for(db) {
+    if let Some(info) = super::client::running_server(db) {
         return Ok(Backend::Server(info));
     }
     let vfs: Arc<dyn kausal_vfs::Vfs> = Arc::new(kausal_vfs::OsVfs::new());

@@ -8,6 +8,7 @@
 //! server, is `crate::remote`.)
 
 pub mod backend;
+pub mod client;
 pub mod discovery;
 pub mod http;
 pub mod limits;

@@ -3,7 +3,7 @@
 //! for the quiet period (`limits::PRECISE_QUIET`, `--precise-quiet`)
 //! after a re-ingest that changed something (or after the start). A run
 //! is `kausal index`'s: detect the languages, run each one's indexer from
-//! `PATH` into a temporary directory (`crate::index::run`), then merge
+//! `PATH` into a temporary directory ([`RunIndexers`]), then merge
 //! every index produced through [`Store::ingest_precise`] (an incremental
 //! ingest that holds the ingest lock only for the merge). Queries keep
 //! answering from the current graph throughout. One run at a time, on
@@ -19,9 +19,24 @@ use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::index::{IndexerStatus, detect, run};
+use kausal_ingest::precise::PreciseIndex;
 
 use super::store::Store;
+
+/// Runs the SCIP indexers of the repository at `root` (absolute), writing
+/// into `scratch`: the indexes produced, and one line per indexer that
+/// failed. `kausal index`'s machinery (`crate::index::run_indexers`),
+/// passed in by the command so that the server does not depend on it.
+pub type RunIndexers = fn(root: &Path, scratch: &Path) -> (Vec<PreciseIndex>, Vec<String>);
+
+/// `serve --watch --precise`: when and how to index.
+#[derive(Debug, Clone, Copy)]
+pub struct PreciseWatch {
+    /// How long the tree must be quiet after a re-ingest before a run.
+    pub quiet: Duration,
+    /// The indexers.
+    pub index: RunIndexers,
+}
 
 /// Prefix of the temporary directory a run's indexes are written into.
 const SCRATCH_PREFIX: &str = "kausal-serve-index-";
@@ -38,7 +53,7 @@ pub struct Reindexer {
 
 impl Reindexer {
     /// Starts the thread that runs the indexers for `store` when triggered.
-    pub fn start(store: Arc<Store>, quiet: Duration) -> Result<Self, String> {
+    pub fn start(store: Arc<Store>, precise: PreciseWatch) -> Result<Self, String> {
         // Capacity 1: one run waiting behind the one under way, at most.
         let (trigger, triggered) = mpsc::sync_channel::<()>(1);
         let stop = Arc::new(AtomicBool::new(false));
@@ -53,7 +68,7 @@ impl Reindexer {
                     }
                     busy.store(true, Ordering::Relaxed);
                     store.record_precise_run(None);
-                    let outcome = run_indexers(&store);
+                    let outcome = run_indexers(&store, precise.index);
                     if let Err(error) = &outcome {
                         eprintln!("kausal: precise indexing failed: {error}");
                     }
@@ -63,7 +78,7 @@ impl Reindexer {
             })
             .map_err(|error| error.to_string())?;
         Ok(Self {
-            quiet,
+            quiet: precise.quiet,
             trigger: Some(trigger),
             stop,
             running,
@@ -98,10 +113,10 @@ impl Drop for Reindexer {
     }
 }
 
-/// One run: every detected language's indexer, then one merge of the
-/// indexes they produced. `Err` says why nothing was merged, or which
-/// indexers failed beside a merge of the others.
-fn run_indexers(store: &Store) -> Result<(), String> {
+/// One run: the indexers (`index`), then one merge of the indexes they
+/// produced. `Err` says why nothing was merged, or which indexers failed
+/// beside a merge of the others.
+fn run_indexers(store: &Store, index: RunIndexers) -> Result<(), String> {
     let root = std::path::absolute(store.root()).unwrap_or_else(|_| store.root().to_path_buf());
     let scratch = tempfile::Builder::new()
         .prefix(SCRATCH_PREFIX)
@@ -112,16 +127,7 @@ fn run_indexers(store: &Store) -> Result<(), String> {
                 std::env::temp_dir().display()
             )
         })?;
-    let mut indexes = Vec::new();
-    let mut failed = Vec::new();
-    for detected in detect(&root) {
-        let (outcome, index) = run::run(&detected, &root, scratch.path(), false);
-        log_indexer(&outcome, &root);
-        if outcome.status == IndexerStatus::Failed {
-            failed.push(format!("{}: {}", outcome.indexer, outcome.message));
-        }
-        indexes.extend(index);
-    }
+    let (indexes, failed) = index(&root, scratch.path());
     if indexes.is_empty() {
         return if failed.is_empty() {
             // Nothing to index with (no indexer installed): not a failure.
@@ -142,28 +148,5 @@ fn run_indexers(store: &Store) -> Result<(), String> {
         Ok(())
     } else {
         Err(failed.join("; "))
-    }
-}
-
-fn log_indexer(outcome: &run::IndexerRun, root: &Path) {
-    match outcome.status {
-        IndexerStatus::Indexed => eprintln!(
-            "kausal: {} indexed {} files of {} in {:.1} s",
-            outcome.indexer,
-            outcome.documents,
-            root.display(),
-            outcome.seconds
-        ),
-        IndexerStatus::Missing | IndexerStatus::Failed => eprintln!(
-            "kausal: {} ({}): {}{}",
-            outcome.indexer,
-            outcome.language.name(),
-            outcome.message,
-            outcome
-                .stderr_tail
-                .last()
-                .map(|line| format!(" ({line})"))
-                .unwrap_or_default()
-        ),
     }
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher as _};
 
 use super::limits;
-use super::reindex::Reindexer;
+use super::reindex::{PreciseWatch, Reindexer};
 use super::store::Store;
 
 /// How often the watch thread looks whether it should stop.
@@ -43,9 +43,9 @@ fn relevant(path: &Path, db: &Path, root: &Path) -> bool {
 
 impl Watcher {
     /// Watches `store.root()` and ingests into `store` on changes; with
-    /// `precise` (`--precise`: the quiet period), also runs the SCIP
+    /// `precise` (`--precise`), also runs the SCIP
     /// indexers once the tree has been quiet that long after a re-ingest.
-    pub fn start(store: Arc<Store>, precise: Option<Duration>) -> Result<Self, String> {
+    pub fn start(store: Arc<Store>, precise: Option<PreciseWatch>) -> Result<Self, String> {
         let root = store.root().to_path_buf();
         // Paths notify reports are absolute: compare against absolute ones.
         let absolute = |path: &Path| -> PathBuf {
@@ -76,7 +76,7 @@ impl Watcher {
             .watch(&root, RecursiveMode::Recursive)
             .map_err(|error| error.to_string())?;
         let reindexer = precise
-            .map(|quiet| Reindexer::start(Arc::clone(&store), quiet))
+            .map(|precise| Reindexer::start(Arc::clone(&store), precise))
             .transpose()?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
