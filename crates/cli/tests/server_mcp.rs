@@ -292,7 +292,8 @@ async fn every_tool_has_an_output_schema_its_answers_match() {
 
 /// With `kausal serve` running on the database, `kausal mcp` answers
 /// through it (the server holds the database's lock: opening it would
-/// fail) and both answer at once; its ingests are the server's.
+/// fail) and both answer at once; its ingests are the server's. When the
+/// server stops, `kausal mcp` opens the database itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mcp_answers_through_a_running_server() {
     let repo = fixture();
@@ -326,6 +327,12 @@ async fn mcp_answers_through_a_running_server() {
     assert_eq!(found["results"][0]["location"], "src/extra.rs:1", "{found}");
     let metrics = server.store_metrics();
     assert!(metrics["ingests_ok"].as_u64() >= Some(1), "{metrics}");
-    client.cancel().await.expect("close");
+    // The server stops: the next call opens the database here instead
+    // and answers from what the server wrote.
     assert!(server.terminate().success());
+    let found = mcp_client::ok(&client, "find", json!({"name": "from_mcp"})).await;
+    assert_eq!(found["results"][0]["location"], "src/extra.rs:1", "{found}");
+    let callers = mcp_client::ok(&client, "callers", json!({"name": "lex"})).await;
+    assert_eq!(callers["children"][0]["resolved_by"], "import", "{callers}");
+    client.cancel().await.expect("close");
 }

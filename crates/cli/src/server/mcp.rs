@@ -27,7 +27,6 @@ use serde::de::DeserializeOwned;
 
 use super::backend::Backend;
 use super::schema::{Paging, output};
-use super::store::Store;
 use super::{ApiError, limits};
 use crate::summary::IngestSummary;
 use kausal_service::{
@@ -239,10 +238,10 @@ back as `cursor`. Call `ingest` after editing files if the server is not watchin
 #[tool_router]
 impl KausalMcp {
     /// The MCP server answering from `backend`, with every tool registered.
-    pub fn new(backend: Backend) -> Self {
+    pub fn new(backend: Arc<Backend>) -> Self {
         let instructions = format!("{INSTRUCTIONS} {}", backend.describe());
         Self {
-            backend: Arc::new(backend),
+            backend,
             instructions: instructions.into(),
             tool_router: Self::tool_router(),
         }
@@ -381,31 +380,6 @@ impl ServerHandler for KausalMcp {
     }
 }
 
-/// Where `kausal mcp` answers from: the server that serves `db`, if one
-/// runs (`KAUSAL_NO_SERVER=1` opens the database regardless), else the
-/// database opened here: read-only, unless `watch` needs it for writing.
-fn backend(
-    db: &std::path::Path,
-    root: &std::path::Path,
-    watch: bool,
-    options: kausal_ingest::IngestOptions,
-) -> Result<Backend, super::store::StoreError> {
-    if let Some(info) = super::client::running_server(db) {
-        return Ok(Backend::Server(info));
-    }
-    let vfs: Arc<dyn kausal_vfs::Vfs> = Arc::new(kausal_vfs::OsVfs::new());
-    let options = kausal_ingest::IngestOptions {
-        progress: false,
-        ..options
-    };
-    let store = if watch {
-        Store::open(vfs, db, root, options)?
-    } else {
-        Store::open_read_only(vfs, db, root, options)?
-    };
-    Ok(Backend::Local(Arc::new(store)))
-}
-
 /// `kausal mcp`: serves the tools on stdin/stdout until the client closes
 /// the stream or SIGINT/SIGTERM, then closes the store (flush, unlock) if
 /// it opened one. Says on stderr where answers come from.
@@ -420,11 +394,8 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(ServeError::Runtime)?;
-    let backend = backend(db, root, watch, options)?;
-    let store = match &backend {
-        Backend::Local(store) => Some(Arc::clone(store)),
-        Backend::Server(_) => None,
-    };
+    let backend = Arc::new(Backend::open(db, root, watch, options)?);
+    let store = backend.store();
     eprintln!("kausal mcp: {}", backend.describe());
     let watcher = match &store {
         Some(store) if watch => Some(
@@ -444,7 +415,7 @@ pub fn run(
         _ => None,
     };
     let served: Result<(), ServeError> = runtime.block_on(async {
-        let service = KausalMcp::new(backend)
+        let service = KausalMcp::new(Arc::clone(&backend))
             .serve(rmcp::transport::stdio())
             .await
             .map_err(|error| ServeError::Net {
@@ -459,7 +430,8 @@ pub fn run(
         Ok(())
     });
     drop(watcher);
-    let closed = store.as_ref().map_or(Ok(()), |store| store.shutdown());
+    // The store opened at start, or the one opened when the server stopped.
+    let closed = backend.store().map_or(Ok(()), |store| store.shutdown());
     runtime.shutdown_timeout(limits::SHUTDOWN_GRACE);
     served?;
     closed?;
