@@ -76,6 +76,9 @@ pub(super) fn write_difference(
     let mut blocks = plan_and_write_blocks(engine, state, changed, threads, report)?;
     let precise_blocks =
         super::precise::plan_blocks(state, precise_dirty, &mut blocks.puts, &mut blocks.deletes)?;
+    // Every file's text is in its file block now; resolution and later
+    // ingests need summaries only.
+    super::precise::release_contents(state);
     report.timings.blocks = lap(&mut clock);
     let edges = plan_edges(state, &blocks, edited, resolve_again, threads);
     report.resolved = edges.resolution.is_some();

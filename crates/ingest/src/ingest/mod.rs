@@ -273,7 +273,7 @@ impl Ingester {
         remove_missing(state, &walked_paths, &skipped, &mut removed);
         report.files_removed = removed.len() as u64;
 
-        let precise_dirty = precise::merge_indexes(state, indexes, &mut report.precise);
+        let precise_dirty = precise::merge_indexes(engine, state, indexes, &mut report.precise)?;
         // An edit of a file with precise calls makes them stale (or fresh
         // again): its call edges change even when its structure did not.
         let precise_changed = !precise_dirty.is_empty()
@@ -503,6 +503,8 @@ impl Ingester {
             let mut record = old.record.clone();
             record.size = size;
             record.mtime_ns = entry.mtime_ns;
+            // The stored text may have been released (`release_contents`).
+            record.content = Arc::from(text);
             return Stage::Done(Parsed::Record(Box::new(record)));
         }
         match parse_tree(entry.language, &text, parser) {

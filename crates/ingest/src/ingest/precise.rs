@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use kausal_storage::{BlockId, EdgeType};
+use kausal_storage::{BlockId, Database, EdgeType};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::State;
@@ -17,21 +17,45 @@ use crate::record::fingerprint;
 use crate::resolve::{FileProvenance, Resolution};
 
 /// Merges `indexes` into `state.precise`; returns the paths whose precise
-/// calls were set (their blocks are planned again).
+/// calls were set (their blocks are planned again). The text of a file
+/// whose content the ingester released after writing it is read back
+/// from its file block.
 pub(super) fn merge_indexes(
+    engine: &Database,
     state: &mut State,
     indexes: &[PreciseIndex],
     report: &mut PreciseReport,
-) -> FxHashSet<String> {
+) -> Result<FxHashSet<String>, IngestError> {
     if indexes.is_empty() {
-        return FxHashSet::default();
+        return Ok(FxHashSet::default());
+    }
+    let covered: FxHashSet<&str> = indexes.iter().flat_map(|index| index.paths()).collect();
+    let snapshot = engine.snapshot();
+    let mut texts: FxHashMap<&str, Arc<str>> = FxHashMap::default();
+    for (path, entry) in &state.files {
+        let released = entry.record.content.is_empty() && entry.record.size > 0;
+        if !released || !covered.contains(path.as_str()) {
+            continue;
+        }
+        let view =
+            snapshot
+                .find_block(entry.names.file_id)
+                .map_err(|source| IngestError::ReadGraph {
+                    block: entry.names.file_id.to_string(),
+                    source,
+                })?;
+        if let Some(view) = view {
+            texts.insert(path.as_str(), Arc::from(view.content));
+        }
     }
     let tree: Vec<MergeFile> = state
         .files
         .values()
         .map(|entry| MergeFile {
             path: &entry.record.path,
-            text: &entry.record.content,
+            text: texts
+                .get(entry.record.path.as_str())
+                .map_or(&entry.record.content, |text| text),
             mtime_ns: entry.record.mtime_ns,
             content_hash: entry.record.content_hash,
             summary: &entry.record.summary,
@@ -39,12 +63,23 @@ pub(super) fn merge_indexes(
         })
         .collect();
     let merged = merge(indexes, &tree, report);
+    drop(tree);
+    drop(texts);
     let mut dirty = FxHashSet::default();
     for (path, file) in merged {
         dirty.insert(path.clone());
         state.precise.insert(path, file);
     }
-    dirty
+    Ok(dirty)
+}
+
+/// Releases the text of every file (written to its file block by now):
+/// between ingests the ingester keeps summaries and hashes, not the tree.
+pub(super) fn release_contents(state: &mut State) {
+    let empty: Arc<str> = Arc::from("");
+    for entry in state.files.values_mut() {
+        entry.record.content = empty.clone();
+    }
 }
 
 /// The precise file of `path` when it still describes the file (same

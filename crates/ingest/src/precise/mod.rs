@@ -91,6 +91,11 @@ impl PreciseIndex {
     pub fn occurrences(&self) -> u64 {
         self.index.occurrences
     }
+
+    /// The paths of the documents, in the index's order.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.index.documents.iter().map(|d| d.path.as_str())
+    }
 }
 
 /// A document of an index that was not applied, and why.
