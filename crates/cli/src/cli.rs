@@ -118,9 +118,12 @@ pub enum Command {
         walk: WalkArgs,
     },
     /// Serve the graph as Model Context Protocol tools on stdin/stdout,
-    /// for LLM agents (register `kausal mcp` with your MCP client).
+    /// for LLM agents (register `kausal mcp` with your MCP client). With a
+    /// `kausal serve` running for the database, answers come through it;
+    /// otherwise the database is opened read-only (writable with --watch).
     Mcp {
-        /// Re-ingest changed files (debounced) so answers follow edits.
+        /// Re-ingest changed files (debounced) so answers follow edits
+        /// (left to the server when one runs).
         #[arg(long)]
         watch: bool,
         /// Repository root that ingests read (default as for `serve`).
