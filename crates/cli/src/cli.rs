@@ -82,6 +82,18 @@ pub enum Command {
     Deps(DepsArgs),
     /// Blocks by kind and language, edges by type, tables, bytes on disk.
     Stats,
+    /// NAME's source, its callers' and callees' signatures, the types it
+    /// uses and its file's outline, packed into a token budget.
+    Context(ContextArgs),
+    /// What can break: everything that reaches NAME, a file's items or the
+    /// lines PATH:START-END (or, with --diff, the lines a diff on stdin
+    /// changes) over calls and imports, by distance; the tests among it.
+    Impact(ImpactArgs),
+    /// A file's items, nested: kind, name, signature, doc, lines.
+    Outline(OutlineArgs),
+    /// The repository's most important files and items (PageRank over
+    /// calls and imports), packed into a token budget.
+    Map(MapArgs),
     /// Re-read every table and WAL record and check every checksum.
     Verify,
     /// Copy the database to DIR, consistently, even while it is written.
@@ -174,7 +186,8 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 pub use kausal_service::{
-    CyclesArgs, DepsArgs, FindArgs, PathArgs, ShowArgs, TraceArgs, TraceDirection, TreeArgs,
+    ContextArgs, CyclesArgs, DepsArgs, FindArgs, ImpactArgs, MapArgs, OutlineArgs, PathArgs,
+    ShowArgs, TraceArgs, TraceDirection, TreeArgs,
 };
 
 #[cfg(test)]

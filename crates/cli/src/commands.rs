@@ -42,6 +42,10 @@ pub fn query_of(command: &Command) -> Option<Query> {
         Command::Cycles(args) => Query::Cycles(args.clone()),
         Command::Deps(args) => Query::Deps(args.clone()),
         Command::Stats => Query::Stats,
+        Command::Context(args) => Query::Context(args.clone()),
+        Command::Impact(args) => Query::Impact(args.clone()),
+        Command::Outline(args) => Query::Outline(args.clone()),
+        Command::Map(args) => Query::Map(args.clone()),
         Command::Ingest { .. }
         | Command::Index { .. }
         | Command::Verify
@@ -78,6 +82,14 @@ pub enum Report {
     Deps(DepsReport),
     /// `stats`: counts and sizes.
     Stats(StatsReport),
+    /// `context`: a symbol and what surrounds it, in a token budget.
+    Context(kausal_service::ContextReport),
+    /// `impact`: what reaches the changed symbols, and its tests.
+    Impact(kausal_service::ImpactReport),
+    /// `outline`: a file's items, nested.
+    Outline(kausal_service::OutlineReport),
+    /// `map`: the most important files and items, in a token budget.
+    Map(kausal_service::MapReport),
     /// `verify`: what was checked, repaired and found damaged.
     Verify(VerifyReport),
     /// `backup`: what was copied where.
@@ -100,6 +112,10 @@ impl From<Answer> for Report {
             Answer::Cycles(report) => Report::Cycles(report),
             Answer::Deps(report) => Report::Deps(report),
             Answer::Stats(report) => Report::Stats(report),
+            Answer::Context(report) => Report::Context(report),
+            Answer::Impact(report) => Report::Impact(report),
+            Answer::Outline(report) => Report::Outline(report),
+            Answer::Map(report) => Report::Map(report),
         }
     }
 }
@@ -176,7 +192,12 @@ fn open_read_only(db: &Path) -> Result<Database, CliError> {
 }
 
 /// Runs `command`.
-pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
+pub fn run(mut command: Command, context: &Context) -> Result<Report, CliError> {
+    if let Command::Impact(args) = &mut command
+        && args.diff_stdin
+    {
+        args.diff = Some(read_diff(&mut std::io::stdin().lock())?);
+    }
     if let Some(query) = query_of(&command) {
         for name in query.names() {
             check_name(name)?;
@@ -240,7 +261,11 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
         | Command::Path(_)
         | Command::Cycles(_)
         | Command::Deps(_)
-        | Command::Stats => Err(CliError::Usage(
+        | Command::Stats
+        | Command::Context(_)
+        | Command::Impact(_)
+        | Command::Outline(_)
+        | Command::Map(_) => Err(CliError::Usage(
             "internal error: a query command reached the maintenance commands".into(),
         )),
         Command::Serve {
@@ -278,6 +303,30 @@ pub fn run(command: Command, context: &Context) -> Result<Report, CliError> {
             }))
         }
     }
+}
+
+/// `impact --diff`: the diff on stdin, at most
+/// [`kausal_service::diff::MAX_DIFF_BYTES`] (read one byte past it to
+/// tell a diff that is too large).
+pub fn read_diff(input: &mut impl std::io::Read) -> Result<String, CliError> {
+    use std::io::Read as _;
+    let limit = kausal_service::diff::MAX_DIFF_BYTES;
+    let mut bytes = Vec::new();
+    input
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| CliError::Io {
+            what: "cannot read the diff from",
+            path: "stdin".into(),
+            source,
+        })?;
+    if bytes.len() > limit {
+        return Err(CliError::Usage(format!(
+            "--diff: the diff on stdin is over the limit of {limit} bytes (MAX_DIFF_BYTES)"
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| CliError::Usage("--diff: the diff on stdin is not UTF-8 text".into()))
 }
 
 /// The database and repository root a server serves: `--root`, else the

@@ -1,7 +1,7 @@
 //! kausal-cli: the `kausal` command as a library (the binary in `main.rs`
 //! parses, runs and prints with it). Parse (`cli`), run (`commands`:
 //! dispatch, and the commands that write; queries are kausal-service's),
-//! print (`print`); `server/` holds the transports (HTTP, MCP, watch,
+//! print (`print`; `print_agent` for context, impact, outline, map); `server/` holds the transports (HTTP, MCP, watch,
 //! discovery); `precise` reads SCIP indexes and `index/` runs the
 //! indexers (`kausal index`).
 
@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod location;
 pub mod precise;
 pub mod print;
+pub mod print_agent;
 pub mod remote;
 pub mod server;
 pub mod summary;

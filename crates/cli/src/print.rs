@@ -175,6 +175,10 @@ pub fn human(report: &Report, style: &Style) -> String {
         Report::Cycles(cycles) => cycles_text(&mut out, style, cycles),
         Report::Deps(deps) => deps_text(&mut out, style, deps),
         Report::Stats(stats) => stats_text(&mut out, style, stats),
+        Report::Context(report) => crate::print_agent::context_text(&mut out, style, report),
+        Report::Impact(report) => crate::print_agent::impact_text(&mut out, style, report),
+        Report::Outline(report) => crate::print_agent::outline_text(&mut out, style, report),
+        Report::Map(report) => crate::print_agent::map_text(&mut out, style, report),
         Report::Verify(verify) => verify_text(&mut out, style, verify),
         Report::Backup(backup) => backup_text(&mut out, backup),
         Report::Compact(compact) => {

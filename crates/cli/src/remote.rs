@@ -72,8 +72,13 @@ fn to_report<T: DeserializeOwned>(
 /// Answers `query` through the server for `db`, if one runs.
 pub fn query(db: &Path, query: &Query) -> Option<Result<Answer, CliError>> {
     let info = server_for(db)?;
-    let body = serde_json::to_string(query).ok()?;
-    let (status, value) = post(&info, "/v1/query", &body, ANSWER_TIMEOUT)?;
+    // `impact` may carry a diff larger than other queries' bodies: it has
+    // a route (and a body limit) of its own.
+    let (path, body) = match query {
+        Query::Impact(args) => ("/v1/impact", serde_json::to_string(args).ok()?),
+        other => ("/v1/query", serde_json::to_string(other).ok()?),
+    };
+    let (status, value) = post(&info, path, &body, ANSWER_TIMEOUT)?;
     Some(to_report(&info, status, value))
 }
 

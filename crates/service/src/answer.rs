@@ -3,10 +3,14 @@
 
 use std::path::Path;
 
+use crate::context::context;
 use crate::error::ServiceError;
 use crate::find::find;
 use crate::graph::{cycles, deps, path, trace};
+use crate::impact::impact;
+use crate::map::map;
 use crate::model::BlockDetail;
+use crate::outline::outline;
 use crate::query::Query;
 use crate::reader::Reader;
 use crate::report::Answer;
@@ -42,5 +46,9 @@ pub fn answer(engine: &Reader, db: &Path, query: &Query) -> Result<Answer, Servi
         Query::Cycles(args) => cycles(engine, db, &args.edges),
         Query::Deps(args) => deps(engine, &args.target),
         Query::Stats => stats(engine, db),
+        Query::Context(args) => context(engine, args).map(Answer::Context),
+        Query::Impact(args) => impact(engine, args).map(Answer::Impact),
+        Query::Outline(args) => outline(engine, args).map(Answer::Outline),
+        Query::Map(args) => map(engine, args).map(Answer::Map),
     }
 }

@@ -51,6 +51,18 @@ fn index_lookup<'e>(engine: &'e Reader, key: &str) -> Result<Vec<BlockView<'e>>,
     Ok(blocks)
 }
 
+/// Blocks whose own name is exactly `name`, through the name index only
+/// (one lookup, never a scan): what `context` resolves the names a body
+/// mentions with.
+pub(crate) fn exact_name<'e>(
+    engine: &'e Reader,
+    name: &str,
+) -> Result<Vec<BlockView<'e>>, StorageError> {
+    let mut found = index_lookup(engine, &lookup_key(name))?;
+    found.retain(|view| meta_name(view).0 == name);
+    Ok(found)
+}
+
 fn meta_name(view: &BlockView<'_>) -> (String, String) {
     let meta = BlockMeta::parse(view.metadata_json).unwrap_or_default();
     (meta.name.into_owned(), meta.qualified_name.into_owned())

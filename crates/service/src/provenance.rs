@@ -133,7 +133,7 @@ impl<'r> Provenance<'r> {
 
 /// Id of the file block of `path`, as kausal-ingest names it (a file is
 /// the item of kind `file` with an empty qualified name).
-fn file_block_id(language: Language, path: &str) -> BlockId {
+pub(crate) fn file_block_id(language: Language, path: &str) -> BlockId {
     block_id(language, path, "", ItemKind::File, 0)
 }
 

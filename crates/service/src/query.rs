@@ -7,6 +7,11 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::context::ContextArgs;
+use crate::impact::ImpactArgs;
+use crate::map::MapArgs;
+use crate::outline::OutlineArgs;
+
 /// Deepest `callers`/`callees` tree.
 pub const MAX_TREE_DEPTH: u32 = 32;
 /// Most nodes a `callers`/`callees` tree shows before it is cut.
@@ -48,6 +53,15 @@ pub enum Query {
     Deps(DepsArgs),
     /// Counts of blocks, edges, tables and bytes in the database (`stats`).
     Stats,
+    /// A symbol's source, callers, callees, types and file outline in a
+    /// token budget (`context`).
+    Context(ContextArgs),
+    /// What reaches changed symbols, and the tests among it (`impact`).
+    Impact(ImpactArgs),
+    /// A file's items, nested (`outline`).
+    Outline(OutlineArgs),
+    /// The repository's most important files and items in a token budget (`map`).
+    Map(MapArgs),
 }
 
 /// Arguments of `find`.
@@ -187,10 +201,13 @@ impl Query {
             | Query::Show(ShowArgs { name })
             | Query::Callers(TreeArgs { name, .. })
             | Query::Callees(TreeArgs { name, .. })
-            | Query::Trace(TraceArgs { name, .. }) => vec![name],
+            | Query::Trace(TraceArgs { name, .. })
+            | Query::Context(ContextArgs { name, .. }) => vec![name],
+            Query::Outline(OutlineArgs { path }) => vec![path],
+            Query::Impact(ImpactArgs { target, .. }) => target.iter().map(String::as_str).collect(),
             Query::Path(PathArgs { from, to, .. }) => vec![from, to],
             Query::Deps(DepsArgs { target }) => vec![target],
-            Query::Cycles(_) | Query::Stats => Vec::new(),
+            Query::Cycles(_) | Query::Stats | Query::Map(_) => Vec::new(),
         }
     }
 }

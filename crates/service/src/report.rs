@@ -6,7 +6,11 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::context::ContextReport;
+use crate::impact::ImpactReport;
+use crate::map::MapReport;
 use crate::model::{BlockDetail, BlockInfo};
+use crate::outline::OutlineReport;
 #[allow(unused_imports)] // for doc links
 use crate::query::MAX_TREE_NODES;
 
@@ -32,6 +36,14 @@ pub enum Answer {
     Deps(DepsReport),
     /// `stats`: counts and sizes.
     Stats(StatsReport),
+    /// `context`: a symbol and what surrounds it, in a token budget.
+    Context(ContextReport),
+    /// `impact`: what reaches the changed symbols, and its tests.
+    Impact(ImpactReport),
+    /// `outline`: a file's items, nested.
+    Outline(OutlineReport),
+    /// `map`: the most important files and items, in a token budget.
+    Map(MapReport),
 }
 
 /// The report of `find`.

@@ -111,6 +111,18 @@ impl Backend {
                 Source::Server(info) => info,
             };
             let (path, body, timeout) = match request.as_ref().unwrap_or(&Request::Ingest) {
+                // `impact` may carry a diff larger than other queries'
+                // bodies: it has a route (and a body limit) of its own.
+                Request::Query(Query::Impact(args)) => (
+                    "/v1/impact",
+                    serde_json::to_string(args).map_err(|error| {
+                        ApiError::new(
+                            ErrorCode::Internal,
+                            format!("cannot encode the query: {error}"),
+                        )
+                    })?,
+                    client::ANSWER_TIMEOUT,
+                ),
                 Request::Query(query) => (
                     "/v1/query",
                     serde_json::to_string(query).map_err(|error| {

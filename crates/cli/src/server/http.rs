@@ -10,8 +10,10 @@
 //! Routes (all need `Authorization: Bearer TOKEN`, else `401`):
 //! `GET /v1/health`, `GET /v1/metrics`, `POST /v1/ingest`,
 //! `POST /v1/query` (a JSON `Query`, as the CLI sends it) and
-//! `GET /v1/{find,show,callers,callees,trace,path,cycles,deps,stats}?…`
-//! with the CLI's parameters (`edges` comma separated).
+//! `GET /v1/{find,show,callers,callees,trace,path,cycles,deps,stats,
+//! context,impact,outline,map}?…` with the CLI's parameters (`edges`
+//! comma separated), and `POST /v1/impact` (its arguments as JSON, with a
+//! `diff` larger than other queries' bodies may be).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -225,14 +227,21 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
 
 /// Builds the routes with their limit layers.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let queries = Router::new()
         .route("/v1/health", get(health))
         .route("/v1/metrics", get(metrics))
         .route("/v1/query", post(query_post))
         .route("/v1/ingest", post(ingest))
         .route("/v1/{command}", get(query_get))
+        .layer(RequestBodyLimitLayer::new(limits::MAX_QUERY_BODY_BYTES));
+    // A diff is larger than any other query: `impact` has a route, and a
+    // body limit, of its own.
+    let impact = Router::new()
+        .route("/v1/impact", get(impact_get).post(impact_post))
+        .layer(RequestBodyLimitLayer::new(limits::MAX_IMPACT_BODY_BYTES));
+    queries
+        .merge(impact)
         .fallback(not_found)
-        .layer(RequestBodyLimitLayer::new(limits::MAX_QUERY_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits::REQUEST_TIMEOUT,
@@ -300,6 +309,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 pub fn limits_json() -> serde_json::Value {
     serde_json::json!({
         "max_query_body_bytes": limits::MAX_QUERY_BODY_BYTES,
+        "max_impact_body_bytes": limits::MAX_IMPACT_BODY_BYTES,
         "max_connections": limits::MAX_CONNECTIONS,
         "max_in_flight_requests": limits::MAX_IN_FLIGHT_REQUESTS,
         "request_timeout_seconds": limits::REQUEST_TIMEOUT.as_secs_f64(),
@@ -312,7 +322,7 @@ pub fn limits_json() -> serde_json::Value {
 }
 
 /// Parameters whose values are numbers.
-const NUMERIC_PARAMS: &[&str] = &["depth", "limit"];
+const NUMERIC_PARAMS: &[&str] = &["depth", "limit", "budget"];
 /// Parameters whose values are `true` / `false`.
 const BOOLEAN_PARAMS: &[&str] = &["candidates"];
 
@@ -362,15 +372,43 @@ async fn query_get(
     UrlPath(command): UrlPath<String>,
     params: Result<UrlQuery<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
+    answer_params(&state, &command, params).await
+}
+
+async fn answer_params(
+    state: &AppState,
+    command: &str,
+    params: Result<UrlQuery<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
     let params = match params {
         Ok(UrlQuery(params)) => params,
         Err(rejection) => {
             return error_response(&ApiError::new(ErrorCode::BadRequest, rejection.body_text()));
         }
     };
-    match query_from_params(&command, params) {
+    match query_from_params(command, params) {
         Ok(query) => respond(run_query(&state.store, query).await),
         Err(error) => error_response(&error),
+    }
+}
+
+/// `GET /v1/impact?target=...`: as every other command's GET.
+async fn impact_get(
+    State(state): State<AppState>,
+    params: Result<UrlQuery<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    answer_params(&state, "impact", params).await
+}
+
+/// `POST /v1/impact`: `impact`'s arguments as JSON, `diff` included (up
+/// to `limits::MAX_IMPACT_BODY_BYTES`).
+async fn impact_post(
+    State(state): State<AppState>,
+    args: Result<axum::Json<kausal_service::ImpactArgs>, JsonRejection>,
+) -> Response {
+    match args {
+        Ok(axum::Json(args)) => respond(run_query(&state.store, Query::Impact(args)).await),
+        Err(rejection) => error_response(&json_rejection(&rejection)),
     }
 }
 

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 /// Largest request body of a query (`POST /v1/query`), in bytes.
 pub const MAX_QUERY_BODY_BYTES: usize = 64 * 1024;
+/// Largest request body of `POST /v1/impact`, in bytes: a diff
+/// (kausal-service's `MAX_DIFF_BYTES`, 1 MiB) and its arguments.
+pub const MAX_IMPACT_BODY_BYTES: usize = kausal_service::diff::MAX_DIFF_BYTES + 64 * 1024;
 /// Largest request body of `POST /v1/ingest`, in bytes (it names paths only).
 pub const MAX_INGEST_BODY_BYTES: usize = 256 * 1024;
 /// Connections served at once; one more is answered `429` and closed.

@@ -1,7 +1,7 @@
 //! `kausal mcp`: the graph as Model Context Protocol tools over stdio
 //! (`rmcp`). One read-only tool per read command (`find`, `show`,
-//! `callers`, `callees`, `trace`, `path`, `cycles`, `deps`, `stats`) and
-//! `ingest`. A tool's input is kausal-service's argument struct for the
+//! `callers`, `callees`, `trace`, `path`, `cycles`, `deps`, `stats`,
+//! `context`, `impact`, `outline`, `map`) and `ingest`. A tool's input is kausal-service's argument struct for the
 //! command (the CLI's and HTTP's, with its schema, defaults and caps), plus
 //! page fields for long lists; answers are structured JSON in which every block carries `location`
 //! (`path:line`). Long lists come a page at a time with `next_cursor`.
@@ -30,9 +30,10 @@ use super::schema::{Paging, output};
 use super::{ApiError, limits};
 use crate::summary::IngestSummary;
 use kausal_service::{
-    BlockDetail, CyclesArgs, CyclesReport, DepsArgs, DepsReport, ErrorCode, FindArgs, FindReport,
-    PathArgs, PathReport, Query, ShowArgs, StatsReport, TraceArgs, TraceReport, TreeArgs,
-    TreeReport,
+    BlockDetail, ContextArgs, ContextReport, CyclesArgs, CyclesReport, DepsArgs, DepsReport,
+    ErrorCode, FindArgs, FindReport, ImpactArgs, ImpactReport, MapArgs, MapReport, OutlineArgs,
+    OutlineReport, PathArgs, PathReport, Query, ShowArgs, StatsReport, TraceArgs, TraceReport,
+    TreeArgs, TreeReport,
 };
 
 /// A tool's arguments, or why they did not parse. rmcp's own wrapper turns
@@ -232,6 +233,10 @@ const INSTRUCTIONS: &str = "kausal answers questions about this repository's cod
 Start with `find` to locate a symbol; use `callers`/`callees` for who calls what, `trace` \
 for everything reachable over chosen edges, `path` for how one symbol reaches another, \
 `deps` for a file's imports, `cycles` for recursion, `show` to read one block's source. \
+Before editing a symbol, `context` gives its source, callers, callees, types and file outline \
+in a token budget; `impact` (a name, path:line, or a unified `diff`) lists what can break and \
+the tests to run; `outline` lists a file's items; `map` ranks the repository's most important \
+files and items in a budget. \
 Every block has `location` (path:line) to open. Long lists are paged: pass `next_cursor` \
 back as `cursor`. Call `ingest` after editing files if the server is not watching.";
 
@@ -358,6 +363,55 @@ impl KausalMcp {
     async fn stats(&self, parameters: Parameters<NoArgs>) -> Result<CallToolResult, ErrorData> {
         let NoArgs {} = arguments!("stats", parameters);
         Ok(self.query(Query::Stats, None).await)
+    }
+
+    #[tool(
+        description = "Everything an agent needs to work on one symbol, packed into a token budget (default 4000, a token = 4 bytes): its source, the signatures and doc lines of its callers and callees (depth 1, then 2), the types it uses, and its file's outline; says what did not fit.",
+        annotations(read_only_hint = true),
+        output_schema = output::<ContextReport>("context", Paging::Whole)
+    )]
+    async fn context(
+        &self,
+        parameters: Parameters<ContextArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let args = arguments!("context", parameters);
+        Ok(self.query(Query::Context(args), None).await)
+    }
+
+    #[tool(
+        description = "What a change can break: everything that reaches a symbol, a file's items, the items of path:START-END, or the symbols a unified diff (`diff`, git diff output) touches, over calls and imports, grouped by distance, with the tests among them listed apart (the tests to run).",
+        annotations(read_only_hint = true),
+        output_schema = output::<ImpactReport>("impact", Paging::Whole)
+    )]
+    async fn impact(
+        &self,
+        parameters: Parameters<ImpactArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let args = arguments!("impact", parameters);
+        Ok(self.query(Query::Impact(args), None).await)
+    }
+
+    #[tool(
+        description = "A file's items, nested (impls, classes and their methods): kind, name, signature, first doc line and line range. Cheaper than reading the file.",
+        annotations(read_only_hint = true),
+        output_schema = output::<OutlineReport>("outline", Paging::Whole)
+    )]
+    async fn outline(
+        &self,
+        parameters: Parameters<OutlineArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let args = arguments!("outline", parameters);
+        Ok(self.query(Query::Outline(args), None).await)
+    }
+
+    #[tool(
+        description = "A map of the repository in a token budget (default 4000): files and their most important items' signatures, ranked by PageRank over calls and imports. Use first in an unfamiliar repository.",
+        annotations(read_only_hint = true),
+        output_schema = output::<MapReport>("map", Paging::Whole)
+    )]
+    async fn map(&self, parameters: Parameters<MapArgs>) -> Result<CallToolResult, ErrorData> {
+        let args = arguments!("map", parameters);
+        Ok(self.query(Query::Map(args), None).await)
     }
 
     #[tool(
