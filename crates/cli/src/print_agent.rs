@@ -167,7 +167,8 @@ pub fn impact_text(out: &mut String, style: &Style, report: &ImpactReport) {
         }
         match file.ingested {
             true => {
-                let _ = writeln!(out, ": {} symbols", file.symbols);
+                let plural = if file.symbols == 1 { "" } else { "s" };
+                let _ = writeln!(out, ": {} changed symbol{plural}", file.symbols);
             }
             false => {
                 let _ = writeln!(out, ": {}not ingested{}", style.yellow, style.reset);

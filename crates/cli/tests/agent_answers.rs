@@ -281,3 +281,114 @@ fn unknown_names_and_bad_diffs_are_clear_errors() {
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("MAX_DIFF_BYTES"));
 }
+
+/// `value` without the `location` fields the server adds to every block.
+fn without_locations(mut value: serde_json::Value) -> serde_json::Value {
+    fn strip(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.remove("location");
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut value);
+    value
+}
+
+#[test]
+fn http_answers_as_the_cli_does_and_takes_a_diff_body() {
+    let repo = ingested();
+    let dir = repo.path();
+    let cli = |args: &[&str]| json(kausal(dir).args(args));
+    let expected = [
+        ("/v1/context?name=scale&budget=200", cli(&["context", "scale", "--budget", "200"])),
+        ("/v1/impact?target=scale&depth=2", cli(&["impact", "scale", "--depth", "2"])),
+        ("/v1/outline?path=src/shapes.rs", cli(&["outline", "src/shapes.rs"])),
+        ("/v1/map?budget=50", cli(&["map", "--budget", "50"])),
+    ];
+    let from_diff = json(kausal(dir).args(["impact", "--diff"]).write_stdin(DIFF));
+    let server = support::Server::start(dir, &[]);
+    for (path, cli) in &expected {
+        let (status, answer) = server.get(path);
+        assert_eq!(status, 200, "{path}: {answer}");
+        assert_eq!(&without_locations(answer), cli, "{path}");
+    }
+    let body = serde_json::json!({ "diff": DIFF }).to_string();
+    let (status, answer) = server.post("/v1/impact", &body);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(without_locations(answer), from_diff);
+    // The CLI sends its diff there when a server runs, and prints the same.
+    let mut routed = Command::cargo_bin("kausal").expect("binary");
+    routed
+        .current_dir(dir)
+        .env_remove("KAUSAL_DB")
+        .env_remove("KAUSAL_NO_SERVER")
+        .args(["impact", "--diff", "--json"])
+        .write_stdin(DIFF);
+    let output = routed.output().expect("run");
+    assert!(output.status.success(), "{output:?}");
+    let routed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(routed, from_diff);
+    let (status, error) = server.post("/v1/impact", r#"{"diff": "@@ nonsense"}"#);
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["error"]["code"], "usage");
+    let (status, error) = server.get("/v1/context?name=scael");
+    assert_eq!((status, &error["error"]["code"]), (404, &"not_found".into()));
+    assert!(server.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_tools_answer_as_the_cli_does() {
+    use rmcp::ServiceExt;
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+    let repo = ingested();
+    let dir = repo.path();
+    let cli = |args: &[&str]| json(kausal(dir).args(args));
+    let calls = [
+        ("context", serde_json::json!({"name": "square"}), cli(&["context", "square"])),
+        ("impact", serde_json::json!({"target": "total"}), cli(&["impact", "total"])),
+        (
+            "impact",
+            serde_json::json!({"diff": DIFF}),
+            json(kausal(dir).args(["impact", "--diff"]).write_stdin(DIFF)),
+        ),
+        ("outline", serde_json::json!({"path": "web/format.ts"}), cli(&["outline", "web/format.ts"])),
+        ("map", serde_json::json!({"budget": 80}), cli(&["map", "--budget", "80"])),
+    ];
+    let transport = TokioChildProcess::new(tokio::process::Command::new(support::kausal_bin()).configure(
+        |command| {
+            command.current_dir(dir).env_remove("KAUSAL_DB").arg("mcp");
+        },
+    ))
+    .expect("spawn kausal mcp");
+    let client = ().serve(transport).await.expect("initialize");
+    let tools = client.list_all_tools().await.expect("list tools");
+    let impact = tools.iter().find(|tool| tool.name == "impact").expect("impact tool");
+    let properties = &impact.input_schema["properties"];
+    assert!(properties.get("diff").is_some() && properties.get("target").is_some(), "{properties}");
+    assert!(properties.get("diff_stdin").is_none(), "the CLI's flag is not an argument");
+    for (tool, arguments, expected) in calls {
+        let serde_json::Value::Object(arguments) = arguments else {
+            panic!("an object");
+        };
+        let result = client
+            .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
+            .await
+            .expect("a tool result");
+        assert_ne!(result.is_error, Some(true), "{tool}: {result:?}");
+        let answer = result.structured_content.expect("structured");
+        assert_eq!(without_locations(answer), expected, "{tool}");
+    }
+    let result = client
+        .call_tool(CallToolRequestParams::new("context").with_arguments(
+            serde_json::json!({"name": "scael"}).as_object().cloned().unwrap_or_default(),
+        ))
+        .await
+        .expect("a tool result");
+    assert_eq!(result.is_error, Some(true), "{result:?}");
+    client.cancel().await.expect("close");
+}

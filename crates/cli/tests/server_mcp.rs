@@ -83,8 +83,8 @@ async fn every_tool_answers_over_stdio() {
     assert_eq!(
         names,
         [
-            "callees", "callers", "cycles", "deps", "find", "ingest", "path", "show", "stats",
-            "trace"
+            "callees", "callers", "context", "cycles", "deps", "find", "impact", "ingest", "map",
+            "outline", "path", "show", "stats", "trace"
         ]
     );
     for tool in &tools {

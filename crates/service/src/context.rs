@@ -6,7 +6,8 @@
 //! entry is taken if it still fits, so one large entry does not starve
 //! the smaller ones after it; what did not fit is counted per section.
 //!
-//! Types: the graph has no edge from a block to the types it mentions
+//! Types: a method's own type (its `method_of` edge) first. Beyond it the
+//! graph has no edge from a block to the types it mentions
 //! (ingest writes no `references` edges), so the identifiers of the
 //! symbol's signature, then of its body, are each looked up in the name
 //! index (one edge lookup per distinct identifier, at most
@@ -250,6 +251,17 @@ fn types(
     let cut = names.len() > MAX_TYPE_NAMES;
     let mut seen = HashSet::new();
     let mut found = Vec::new();
+    // A method's own type comes first (`method_of`).
+    let snapshot = reader.snapshot();
+    let id = BlockId::parse_hex(&target.id).ok();
+    for edge in id.map(|id| snapshot.find_outgoing_edges(id)).transpose()?.unwrap_or_default() {
+        if edge.edge_type == EdgeType::MethodOf
+            && let Some(view) = snapshot.find_block(edge.target)?
+            && seen.insert(view.id.to_string())
+        {
+            found.push(entry(&view, 0));
+        }
+    }
     for name in names.into_iter().take(MAX_TYPE_NAMES) {
         if name == target.name {
             continue;
