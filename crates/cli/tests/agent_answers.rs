@@ -125,6 +125,7 @@ fn every_answer_in_human_form() {
         "context_scale",
         stdout(kausal(dir).args(["context", "scale"]))
     );
+    insta::assert_snapshot!("context_area", stdout(kausal(dir).args(["context", "area"])));
     insta::assert_snapshot!(
         "context_scale_small_budget",
         stdout(kausal(dir).args(["context", "scale", "--budget", "40"]))
@@ -200,7 +201,11 @@ fn impact_finds_the_tests_of_every_language() {
     };
     let scale = rules("scale");
     assert!(
-        scale.contains(&("squares_scale".into(), "rust_cfg_test_module".into())),
+        scale.contains(&("squares_scale".into(), "rust_test_attribute".into())),
+        "{scale:?}"
+    );
+    assert!(
+        scale.contains(&("report.rs".into(), "rust_tests_directory".into())),
         "{scale:?}"
     );
     assert!(
@@ -304,9 +309,18 @@ fn http_answers_as_the_cli_does_and_takes_a_diff_body() {
     let dir = repo.path();
     let cli = |args: &[&str]| json(kausal(dir).args(args));
     let expected = [
-        ("/v1/context?name=scale&budget=200", cli(&["context", "scale", "--budget", "200"])),
-        ("/v1/impact?target=scale&depth=2", cli(&["impact", "scale", "--depth", "2"])),
-        ("/v1/outline?path=src/shapes.rs", cli(&["outline", "src/shapes.rs"])),
+        (
+            "/v1/context?name=scale&budget=200",
+            cli(&["context", "scale", "--budget", "200"]),
+        ),
+        (
+            "/v1/impact?target=scale&depth=2",
+            cli(&["impact", "scale", "--depth", "2"]),
+        ),
+        (
+            "/v1/outline?path=src/shapes.rs",
+            cli(&["outline", "src/shapes.rs"]),
+        ),
         ("/v1/map?budget=50", cli(&["map", "--budget", "50"])),
     ];
     let from_diff = json(kausal(dir).args(["impact", "--diff"]).write_stdin(DIFF));
@@ -336,7 +350,10 @@ fn http_answers_as_the_cli_does_and_takes_a_diff_body() {
     assert_eq!(status, 400, "{error}");
     assert_eq!(error["error"]["code"], "usage");
     let (status, error) = server.get("/v1/context?name=scael");
-    assert_eq!((status, &error["error"]["code"]), (404, &"not_found".into()));
+    assert_eq!(
+        (status, &error["error"]["code"]),
+        (404, &"not_found".into())
+    );
     assert!(server.terminate().success());
 }
 
@@ -349,28 +366,53 @@ async fn mcp_tools_answer_as_the_cli_does() {
     let dir = repo.path();
     let cli = |args: &[&str]| json(kausal(dir).args(args));
     let calls = [
-        ("context", serde_json::json!({"name": "square"}), cli(&["context", "square"])),
-        ("impact", serde_json::json!({"target": "total"}), cli(&["impact", "total"])),
+        (
+            "context",
+            serde_json::json!({"name": "square"}),
+            cli(&["context", "square"]),
+        ),
+        (
+            "impact",
+            serde_json::json!({"target": "total"}),
+            cli(&["impact", "total"]),
+        ),
         (
             "impact",
             serde_json::json!({"diff": DIFF}),
             json(kausal(dir).args(["impact", "--diff"]).write_stdin(DIFF)),
         ),
-        ("outline", serde_json::json!({"path": "web/format.ts"}), cli(&["outline", "web/format.ts"])),
-        ("map", serde_json::json!({"budget": 80}), cli(&["map", "--budget", "80"])),
+        (
+            "outline",
+            serde_json::json!({"path": "web/format.ts"}),
+            cli(&["outline", "web/format.ts"]),
+        ),
+        (
+            "map",
+            serde_json::json!({"budget": 80}),
+            cli(&["map", "--budget", "80"]),
+        ),
     ];
-    let transport = TokioChildProcess::new(tokio::process::Command::new(support::kausal_bin()).configure(
-        |command| {
+    let transport = TokioChildProcess::new(
+        tokio::process::Command::new(support::kausal_bin()).configure(|command| {
             command.current_dir(dir).env_remove("KAUSAL_DB").arg("mcp");
-        },
-    ))
+        }),
+    )
     .expect("spawn kausal mcp");
     let client = ().serve(transport).await.expect("initialize");
     let tools = client.list_all_tools().await.expect("list tools");
-    let impact = tools.iter().find(|tool| tool.name == "impact").expect("impact tool");
+    let impact = tools
+        .iter()
+        .find(|tool| tool.name == "impact")
+        .expect("impact tool");
     let properties = &impact.input_schema["properties"];
-    assert!(properties.get("diff").is_some() && properties.get("target").is_some(), "{properties}");
-    assert!(properties.get("diff_stdin").is_none(), "the CLI's flag is not an argument");
+    assert!(
+        properties.get("diff").is_some() && properties.get("target").is_some(),
+        "{properties}"
+    );
+    assert!(
+        properties.get("diff_stdin").is_none(),
+        "the CLI's flag is not an argument"
+    );
     for (tool, arguments, expected) in calls {
         let serde_json::Value::Object(arguments) = arguments else {
             panic!("an object");
@@ -384,9 +426,14 @@ async fn mcp_tools_answer_as_the_cli_does() {
         assert_eq!(without_locations(answer), expected, "{tool}");
     }
     let result = client
-        .call_tool(CallToolRequestParams::new("context").with_arguments(
-            serde_json::json!({"name": "scael"}).as_object().cloned().unwrap_or_default(),
-        ))
+        .call_tool(
+            CallToolRequestParams::new("context").with_arguments(
+                serde_json::json!({"name": "scael"})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+        )
         .await
         .expect("a tool result");
     assert_eq!(result.is_error, Some(true), "{result:?}");

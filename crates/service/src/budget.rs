@@ -133,6 +133,7 @@ mod tests {
         assert_eq!(fit_lines(text, 3), "fn a() {\n");
         assert!(tokens(fit_lines(text, 3)) <= 3);
         assert_eq!(fit_lines(text, 1), "");
-        assert_eq!(fit_lines(text, 5), "fn a() {\n    b();\n");
+        assert_eq!(fit_lines(text, 5), text, "20 bytes are 5 tokens");
+        assert_eq!(fit_lines(text, 4), "fn a() {\n");
     }
 }

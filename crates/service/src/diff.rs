@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn hunks_give_added_lines_and_removal_points() -> Result<(), DiffError> {
-        let diff = "diff --git a/src/lib.rs b/src/lib.rs\nindex 1..2 100644\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,4 +1,4 @@\n fn a() {\n-    old();\n+    new();\n }\n@@ -10,3 +10,2 @@ fn b() {\n x\n-gone\n y\n";
+        let diff = "diff --git a/src/lib.rs b/src/lib.rs\nindex 1..2 100644\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,3 +1,3 @@\n fn a() {\n-    old();\n+    new();\n }\n@@ -10,3 +10,2 @@ fn b() {\n x\n-gone\n y\n";
         let files = parse_diff(diff)?;
         assert_eq!(files.len(), 1);
         let file = &files[0];
