@@ -125,7 +125,10 @@ fn every_answer_in_human_form() {
         "context_scale",
         stdout(kausal(dir).args(["context", "scale"]))
     );
-    insta::assert_snapshot!("context_area", stdout(kausal(dir).args(["context", "area"])));
+    insta::assert_snapshot!(
+        "context_area",
+        stdout(kausal(dir).args(["context", "area"]))
+    );
     insta::assert_snapshot!(
         "context_scale_small_budget",
         stdout(kausal(dir).args(["context", "scale", "--budget", "40"]))

@@ -254,7 +254,11 @@ fn types(
     // A method's own type comes first (`method_of`).
     let snapshot = reader.snapshot();
     let id = BlockId::parse_hex(&target.id).ok();
-    for edge in id.map(|id| snapshot.find_outgoing_edges(id)).transpose()?.unwrap_or_default() {
+    for edge in id
+        .map(|id| snapshot.find_outgoing_edges(id))
+        .transpose()?
+        .unwrap_or_default()
+    {
         if edge.edge_type == EdgeType::MethodOf
             && let Some(view) = snapshot.find_block(edge.target)?
             && seen.insert(view.id.to_string())

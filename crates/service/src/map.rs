@@ -143,10 +143,18 @@ struct Node {
 }
 
 /// Every code block (id order) and the call and import edges among them.
-/// Paths are kept once each, with their language.
-fn graph(
-    reader: &Reader,
-) -> Result<(Vec<Node>, Vec<(String, String)>, Vec<(u32, u32)>), StorageError> {
+/// The ranked graph.
+struct Graph {
+    /// Every code block, in id order.
+    nodes: Vec<Node>,
+    /// Each file's path and language, once.
+    paths: Vec<(String, String)>,
+    /// Call and import edges as node indexes, sorted, without repeats.
+    edges: Vec<(u32, u32)>,
+}
+
+/// The call and import graph of every code block.
+fn graph(reader: &Reader) -> Result<Graph, StorageError> {
     let snapshot = reader.snapshot();
     let mut nodes = Vec::new();
     let mut index: HashMap<BlockId, u32> = HashMap::new();
@@ -196,13 +204,21 @@ fn graph(
     }
     edges.sort_unstable();
     edges.dedup();
-    Ok((nodes, paths, edges))
+    Ok(Graph {
+        nodes,
+        paths,
+        edges,
+    })
 }
 
 pub(crate) fn map(reader: &Reader, args: &MapArgs) -> Result<MapReport, ServiceError> {
     check_budget(args.budget)?;
     let db = reader.dir();
-    let (nodes, paths, edges) = graph(reader).map_err(storage_error(db))?;
+    let Graph {
+        nodes,
+        paths,
+        edges,
+    } = graph(reader).map_err(storage_error(db))?;
     let ranks = pagerank(nodes.len(), &edges, PAGERANK_ITERATIONS, PAGERANK_DAMPING);
     let mut order: Vec<usize> = (0..nodes.len()).collect();
     // Highest rank first; ties in id order (the node order).
