@@ -20,4 +20,5 @@ pub mod print;
 pub mod print_agent;
 pub mod remote;
 pub mod server;
+pub mod style;
 pub mod summary;

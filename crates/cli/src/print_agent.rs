@@ -9,7 +9,7 @@ use kausal_service::impact::{ImpactBlock, ImpactReport};
 use kausal_service::map::MapReport;
 use kausal_service::outline::{OutlineItem, OutlineReport};
 
-use crate::print::Style;
+use crate::style::Style;
 
 fn entry_lines(
     out: &mut String,
