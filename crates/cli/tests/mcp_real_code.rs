@@ -7,9 +7,8 @@
 //! petgraph's source (src/algo/mod.rs) and against the tool's output
 //! schema.
 //!
-//! The session is a list of [`Step`]s. Tools that are still to come (the
-//! query commands `context` and `impact`) get their steps in
-//! [`steps_for_tools_to_come`] when they land.
+//! The session is a list of [`Step`]s; the agent tools `context` and
+//! `impact` have theirs in [`steps_for_tools_to_come`].
 
 mod mcp_client;
 mod support;
@@ -166,12 +165,79 @@ fn steps() -> Vec<Step> {
     ]
 }
 
-/// The place for the steps of the query tools still to come (`context`
-/// and `impact`, from the query commands' branch): when a tool lands,
-/// its questions about `with_dfs`/`toposort` and their checks go here and
-/// the session runs them like the others. None yet.
+/// `qualified_name`s of the objects in `answer[field]`.
+fn names_in(answer: &Value, field: &str) -> Vec<String> {
+    answer[field]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item["qualified_name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The steps of the agent tools (`context`, `impact`): what an agent asks
+/// before changing `with_dfs`.
 fn steps_for_tools_to_come() -> Vec<Step> {
-    Vec::new()
+    vec![
+        Step {
+            tool: "context",
+            arguments: json!({"name": "crate::algo::with_dfs", "budget": 2000}),
+            check: |answer| {
+                let source = answer["source"].as_str().unwrap_or_default();
+                assert!(
+                    source.contains("local_visitor = Dfs::empty(g);"),
+                    "{answer}"
+                );
+                assert!(answer["used_tokens"].as_u64() <= Some(2000), "{answer}");
+                let callers = names_in(answer, "callers");
+                for caller in ["crate::algo::toposort", "crate::algo::has_path_connecting"] {
+                    assert!(callers.contains(&caller.to_string()), "{callers:?}");
+                }
+                // Depth 1 before depth 2.
+                let depths: Vec<u64> = answer["callers"]
+                    .as_array()
+                    .map(|c| c.iter().filter_map(|c| c["depth"].as_u64()).collect())
+                    .unwrap_or_default();
+                assert!(
+                    depths.windows(2).all(|pair| pair[0] <= pair[1]),
+                    "{depths:?}"
+                );
+                // `Dfs` (src/visit/traversal.rs) is a type its body names.
+                let types = names_in(answer, "types");
+                assert!(
+                    types.iter().any(|name| name.ends_with("::Dfs")),
+                    "{types:?}"
+                );
+            },
+        },
+        Step {
+            tool: "impact",
+            arguments: json!({"target": "crate::algo::with_dfs", "depth": 2}),
+            check: |answer| {
+                let near: Vec<String> = names_in(&answer["levels"][0], "blocks");
+                assert_eq!(
+                    near,
+                    ["crate::algo::toposort", "crate::algo::has_path_connecting"],
+                    "{answer}"
+                );
+                // petgraph's tests/graph.rs calls toposort in `#[test]` functions.
+                let tests = names_in(answer, "tests");
+                assert!(
+                    tests.contains(&"crate::test_toposort".to_string()),
+                    "{tests:?}"
+                );
+                assert!(
+                    answer["tests"]
+                        .as_array()
+                        .is_some_and(|tests| tests.iter().all(|t| t["test_rule"].is_string())),
+                    "{answer}"
+                );
+            },
+        },
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

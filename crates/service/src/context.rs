@@ -14,7 +14,9 @@
 //! [`MAX_TYPE_NAMES`]) and kept when they name a struct, enum, union,
 //! trait, class, interface or type alias of the symbol's language; a
 //! name several such blocks share keeps the one in the symbol's file if
-//! there is one, else at most [`MAX_TYPE_CANDIDATES`] by path.
+//! there is one; a name more than [`MAX_TYPE_CANDIDATES`] types share
+//! elsewhere (a generic parameter `G` matching type aliases all over)
+//! adds none.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -37,7 +39,7 @@ pub const CONTEXT_DEPTH: u32 = 2;
 pub const MAX_CONTEXT_NEIGHBOURS: usize = 1000;
 /// Most distinct identifiers of a symbol looked up as types.
 pub const MAX_TYPE_NAMES: usize = 256;
-/// Most blocks one identifier may add as types when it is ambiguous.
+/// Most blocks one identifier may add as types; a name more share adds none.
 pub const MAX_TYPE_CANDIDATES: usize = 3;
 
 /// Kinds that are types.
@@ -285,7 +287,12 @@ fn types(
         candidates.sort_by(|a, b| {
             (&a.block.path, a.block.start_line).cmp(&(&b.block.path, b.block.start_line))
         });
-        for candidate in candidates.into_iter().take(MAX_TYPE_CANDIDATES) {
+        // A name more blocks share than that (a generic parameter `G`,
+        // an associated `type Item`) says nothing about this symbol.
+        if candidates.len() > MAX_TYPE_CANDIDATES {
+            continue;
+        }
+        for candidate in candidates {
             if seen.insert(candidate.block.id.clone()) {
                 found.push(candidate);
             }
