@@ -443,3 +443,58 @@ fn candidate_edges_follow_edits_elsewhere() {
     assert_eq!(candidates(&engine).len(), 2);
     same_as_fresh(&engine);
 }
+
+/// An edit is written in one batch per changed file: its new blocks, the
+/// deletes of its blocks that are gone and its edges together, so a reader
+/// never sees a file's old and new items at once. A rebuild of more than
+/// 512 files writes blocks in runs first (a cold ingest's memory), and
+/// each file's old items still leave in the batch its new ones arrive in.
+#[test]
+fn an_edit_reaches_readers_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    write_tree(
+        &root,
+        &[
+            (
+                "src/lib.rs",
+                "mod a;\nmod b;\npub fn top() { a::old_name(); }\n",
+            ),
+            ("src/a.rs", "pub fn old_name() {}\npub fn gone() {}\n"),
+            ("src/b.rs", "pub fn b() { crate::a::old_name(); }\n"),
+        ],
+    );
+    let engine = open_engine(&dir.path().join("db"));
+    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+    let mut ingester = Ingester::new(vfs, &root, options()).unwrap();
+    ingester.ingest(&engine).unwrap();
+    std::fs::write(
+        root.join("src/a.rs"),
+        "pub fn old_name() {}\npub fn came() {}\n",
+    )
+    .unwrap();
+    let report = ingester.ingest(&engine).unwrap();
+    assert_eq!((report.blocks_deleted, report.batches), (1, 1), "{report}");
+
+    // Past the streaming threshold: every file rebuilt (a fresh ingester
+    // on the stored graph is unverified), blocks and deletes per run.
+    let many: Vec<(String, String)> = (0..600)
+        .map(|i| (format!("src/m{i}.rs"), format!("pub fn f{i}() {{}}\n")))
+        .collect();
+    let refs: Vec<(&str, &str)> = many.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    write_tree(&root, &refs);
+    std::fs::write(
+        root.join("src/a.rs"),
+        "pub fn old_name() {}\npub fn came_too() {}\n",
+    )
+    .unwrap();
+    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+    let report = Ingester::new(vfs, &root, options())
+        .unwrap()
+        .ingest(&engine)
+        .unwrap();
+    assert_eq!(report.blocks_deleted, 1, "{report}");
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let (fresh, _) = ingest_fresh(&root, fresh_dir.path());
+    assert_eq!(dump(&engine), dump(&fresh));
+}

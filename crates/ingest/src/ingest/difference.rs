@@ -27,11 +27,13 @@ type BlockIndex = FxHashMap<BlockId, (u128, Arc<str>)>;
 struct BlockPlan {
     /// Every block of the target graph.
     target: BlockIndex,
-    /// Blocks still to write, by file: provenance and precise-calls
-    /// blocks (code blocks are written while they are planned).
+    /// New or changed blocks still to write, by file (code blocks of a
+    /// large rebuild are written while they are planned).
     puts: BTreeMap<String, Vec<ContextBlock>>,
     /// Blocks to delete, by file, sorted.
     deletes: BTreeMap<String, Vec<BlockId>>,
+    /// Of those, the ones a large rebuild deleted already.
+    written_deletes: FxHashSet<BlockId>,
 }
 
 /// What the edges of the graph should be, and the writes that get there.
@@ -116,18 +118,24 @@ pub(super) fn write_difference(
     Ok(())
 }
 
-/// Files whose blocks are built and written together: a cold ingest then
-/// holds the blocks of one run of files, not of the whole tree (the
-/// Linux tree's blocks are several times its 1.1 GB of text).
+/// Most files whose blocks are planned and written with their edges, one
+/// batch per file. A larger rebuild (a cold ingest, a checkout) builds and
+/// writes blocks a run of this many files at a time instead, so it never
+/// holds every block of the tree (the Linux tree's blocks are several
+/// times its 1.1 GB of text).
 const BLOCK_RUN_FILES: usize = 512;
 
 /// Target blocks of the files that changed (all files when the stored
 /// graph is not verified); blocks of unchanged files stay as they are.
-/// New and changed blocks are written here, a run of files at a time, in
-/// batches of their own (before the edges: after a crash the next ingest
-/// reloads its picture from the graph and recomputes every difference,
-/// so the order of batches does not matter for convergence); the plan
-/// returned holds the deletes and no puts.
+///
+/// Up to [`BLOCK_RUN_FILES`] files, the plan holds the puts and deletes,
+/// written later with each file's edges in one batch per file (a reader
+/// sees a file's edit whole). Past it, each file's new blocks and the
+/// deletes of its blocks that are gone are written here, in one batch per
+/// run of files (a reader never sees two versions of a file's items); its
+/// edges follow later. After a crash in between, the next ingest reloads
+/// its picture from the graph and recomputes every difference, so the
+/// order of batches does not matter for convergence.
 fn plan_and_write_blocks(
     engine: &Database,
     state: &State,
@@ -141,7 +149,19 @@ fn plan_and_write_blocks(
         state.files.keys().map(String::as_str).collect()
     };
     let rebuild_set: FxHashSet<&str> = rebuild.iter().copied().collect();
+    let stream = rebuild.len() > BLOCK_RUN_FILES;
+    // The stored blocks of each file rebuilt, when streaming.
+    let mut stored_by_path: FxHashMap<&str, Vec<BlockId>> = FxHashMap::default();
+    if stream {
+        for (id, (_, path)) in &state.blocks {
+            if rebuild_set.contains(&**path) && *id != walk_record_id() {
+                stored_by_path.entry(&**path).or_default().push(*id);
+            }
+        }
+    }
     let mut target: BlockIndex = FxHashMap::default();
+    let mut puts: BTreeMap<String, Vec<ContextBlock>> = BTreeMap::new();
+    let mut written_deletes: FxHashSet<BlockId> = FxHashSet::default();
     let mut writer = BatchWriter::new(engine);
     for run in rebuild.chunks(BLOCK_RUN_FILES) {
         for built in build_file_blocks(state, run, threads) {
@@ -150,10 +170,21 @@ fn plan_and_write_blocks(
             writer.path = path.to_string();
             for (block, fp) in blocks {
                 target.insert(block.id, (fp, path_arc.clone()));
-                if state.blocks.get(&block.id).map(|(old, _)| *old) != Some(fp) {
+                if state.blocks.get(&block.id).map(|(old, _)| *old) == Some(fp) {
+                    continue;
+                }
+                if stream {
                     writer.push(|b| b.put_block(block.clone()))?;
                     report.blocks_written += 1;
+                } else {
+                    puts.entry(path.to_string()).or_default().push(block);
                 }
+            }
+            let gone = stored_by_path.get(path).into_iter().flatten();
+            for id in gone.filter(|id| !target.contains_key(id)) {
+                writer.push(|b| b.delete_block(*id))?;
+                report.blocks_deleted += 1;
+                written_deletes.insert(*id);
             }
         }
         writer.commit()?;
@@ -175,8 +206,9 @@ fn plan_and_write_blocks(
     }
     Ok(BlockPlan {
         target,
-        puts: BTreeMap::new(),
+        puts,
         deletes,
+        written_deletes,
     })
 }
 
@@ -434,7 +466,8 @@ fn apply(
             writer.push(|b| b.put_block(block.clone()))?;
             report.blocks_written += 1;
         }
-        for id in blocks.deletes.get(path).into_iter().flatten() {
+        let deletes = blocks.deletes.get(path).into_iter().flatten();
+        for id in deletes.filter(|id| !blocks.written_deletes.contains(id)) {
             writer.push(|b| b.delete_block(*id))?;
             report.blocks_deleted += 1;
         }
