@@ -1,7 +1,8 @@
 //! `kausal` command rows on a graph of a million blocks shaped like an
 //! ingest's output (metadata schema, `names` index edges, call edges):
 //! name resolution in process (`find`'s index lookup), and `kausal callers
-//! NAME` as a whole process (open read-only + resolve + query + print).
+//! NAME`, `kausal context NAME` and `kausal impact NAME` as whole processes
+//! (open read-only + resolve + query + print).
 //! `--quick` uses 20,000 blocks.
 
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use crate::report::{Row, Target, measure};
 const FUNCTIONS_PER_MODULE: u64 = 100;
 /// Calls each function makes.
 const CALLS_PER_FUNCTION: u64 = 2;
-/// Whole-process runs of `kausal callers`.
+/// Whole-process runs of each `kausal` command measured.
 const PROCESS_RUNS: usize = 30;
 
 fn function_id(n: u64) -> BlockId {
@@ -121,28 +122,50 @@ pub fn rows(quick: bool, work: &Path, progress: &dyn Fn(&str)) -> Vec<Row> {
     drop(engine);
     match kausal_binary() {
         Some(binary) => {
-            let names: Vec<String> = (0..PROCESS_RUNS)
-                .map(|_| format!("f{}", rng.u64(0..blocks)))
-                .collect();
-            rows.push(
-                measure(
-                    &format!("cli `kausal callers NAME` whole process, {label} blocks"),
-                    names.len(),
-                    1,
-                    |i| {
-                        let output = Command::new(&binary)
-                            .arg("--db")
-                            .arg(&dir)
-                            .args(["callers", &names[i]])
-                            .output()
-                            .expect("run kausal");
-                        // Exit 1 (no callers) is a valid answer for a random name.
-                        assert!(output.status.code().is_some_and(|code| code <= 1));
-                    },
-                )
-                .target(Target::P50AtMostNs(30_000_000.0))
-                .note("spawn + read-only open (table checksums verified at open) + resolve + callers + print"),
-            );
+            // (command, target p50 in ms, what the process does)
+            let commands: [(&str, f64, &str); 3] = [
+                ("callers", 30.0, "resolve + callers + print"),
+                (
+                    "context",
+                    50.0,
+                    "resolve + source, callers, callees, types, outline packed into 4000 tokens + print",
+                ),
+                (
+                    "impact",
+                    50.0,
+                    "resolve + everything reaching it over calls and imports to depth 3, tests apart + print",
+                ),
+            ];
+            for (command, target_ms, does) in commands {
+                let names: Vec<String> = (0..PROCESS_RUNS)
+                    .map(|_| format!("f{}", rng.u64(0..blocks)))
+                    .collect();
+                rows.push(
+                    measure(
+                        &format!("cli `kausal {command} NAME` whole process, {label} blocks"),
+                        names.len(),
+                        1,
+                        |i| {
+                            let output = Command::new(&binary)
+                                .arg("--db")
+                                .arg(&dir)
+                                .args([command, &names[i]])
+                                .output()
+                                .expect("run kausal");
+                            // Exit 1 (nothing found) is a valid answer for a random name.
+                            assert!(
+                                output.status.code().is_some_and(|code| code <= 1),
+                                "kausal {command}: {}",
+                                String::from_utf8_lossy(&output.stderr)
+                            );
+                        },
+                    )
+                    .target(Target::P50AtMostNs(target_ms * 1e6))
+                    .note(format!(
+                        "spawn + read-only open (table checksums verified at open) + {does}"
+                    )),
+                );
+            }
         }
         None => progress(
             "cli: no release `kausal` binary beside the harness; build it with `cargo build --release -p kausal-cli` (xtask benchmark does)",
