@@ -48,9 +48,11 @@ pub(super) fn merge_indexes(
             texts.insert(path.as_str(), Arc::from(view.content));
         }
     }
+    // Only the files some index covers: the mapping reads no other.
     let tree: Vec<MergeFile> = state
         .files
         .values()
+        .filter(|entry| covered.contains(entry.record.path.as_str()))
         .map(|entry| MergeFile {
             path: &entry.record.path,
             text: texts
