@@ -12,20 +12,34 @@ use kausal_vfs::OsVfs;
 
 /// A directory with one table of 50 blocks (and edges) and nothing in the WAL.
 fn one_table() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    one_table_of(50)
+}
+
+/// A directory with one table of `blocks` blocks, each with a call edge to
+/// the next, and nothing in the WAL.
+fn one_table_of(blocks: u128) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let (guard, dir) = scratch_dir();
-    let engine = open(&dir, small_config());
-    for n in 1..=50u128 {
+    // One memtable holds them all, so shutdown writes a single table.
+    let config = kausal_storage::Config::builder()
+        .memtable_budget_bytes(16 * 1024 * 1024)
+        .sync_mode(kausal_storage::SyncMode::Manual)
+        .auto_compact(false)
+        .build();
+    let engine = open(&dir, config);
+    for n in 1..=blocks {
         engine.put_block(&block(n, 300)).expect("put");
         engine
             .put_edge(kausal_storage::GraphEdge::new(
                 id(n),
-                id(n % 50 + 1),
+                id(n % blocks + 1),
                 kausal_storage::EdgeType::Calls,
             ))
             .expect("edge");
     }
     engine.shutdown().expect("shutdown");
-    let table = table_files(&dir).pop().expect("a table");
+    let mut tables = table_files(&dir);
+    let table = tables.pop().expect("a table");
+    assert!(tables.is_empty(), "expected one table");
     (guard, dir, table)
 }
 
@@ -86,17 +100,29 @@ fn flipped_bit_in_table_data_fails_the_read_naming_the_table() {
     assert_eq!(errors, 1);
 }
 
+/// Bytes of the page table of a table with `blocks` index entries and
+/// `edges` edge entries (see crates/storage/src/sstable/pages.rs).
+fn page_table_bytes(blocks: usize, edges: usize) -> usize {
+    let part = |entries: usize| entries.div_ceil(256) * 20 + if entries > 0 { 16 } else { 0 };
+    part(blocks) + 2 * part(edges)
+}
+
 #[test]
-fn flipped_bit_in_table_index_edges_bloom_or_footer_fails_open() {
+fn flipped_bit_in_table_bloom_page_table_or_footer_fails_open() {
     let (_guard, dir, table) = one_table();
     let pristine = std::fs::read(&table).expect("read");
     let parts = sections(&table);
     let file_len = pristine.len();
+    let page_table = file_len - 160 - page_table_bytes(50, 50);
+    assert_eq!(
+        page_table,
+        parts[4].0 + parts[4].1,
+        "page table follows the bloom filter"
+    );
     let targets = [
-        ("index", parts[1].0 + 3),
-        ("out edges", parts[2].0 + 20),
-        ("in edges", parts[3].0 + 20),
         ("bloom", parts[4].0 + 20),
+        ("page table checksum", page_table + 1),
+        ("page table key", page_table + 10),
         ("footer", file_len - 100),
         ("footer magic", file_len - 160),
     ];
@@ -109,6 +135,75 @@ fn flipped_bit_in_table_index_edges_bloom_or_footer_fails_open() {
     }
     std::fs::write(&table, &pristine).expect("restore");
     open(&dir, small_config());
+}
+
+/// Index and edge pages are verified the first time a read touches them:
+/// the open succeeds, the read fails naming the table and the page, and
+/// `verify_tables` (what `kausal verify` runs) finds it without a read.
+#[test]
+fn flipped_bit_in_a_table_index_or_edge_page_fails_the_first_read_of_that_page() {
+    let (_guard, dir, table) = one_table();
+    let pristine = std::fs::read(&table).expect("read");
+    let parts = sections(&table);
+    type Read = fn(&kausal_storage::Snapshot) -> Result<(), StorageError>;
+    let targets: [(&str, usize, Read); 3] = [
+        ("index", parts[1].0 + 3, |s| s.find_block(id(7)).map(drop)),
+        ("out edges", parts[2].0 + 20, |s| {
+            s.find_outgoing_edges(id(7)).map(drop)
+        }),
+        ("in edges", parts[3].0 + 20, |s| {
+            s.find_incoming_edges(id(7)).map(drop)
+        }),
+    ];
+    for (what, offset, read) in targets {
+        std::fs::write(&table, &pristine).expect("restore");
+        flip(&table, offset);
+        let engine = open(&dir, small_config());
+        let snapshot = engine.snapshot();
+        let damaged = snapshot.verify_tables().expect("verify");
+        assert_eq!(damaged.len(), 1, "{what}");
+        assert_names(&damaged[0], &table);
+        let error = read(&snapshot).expect_err(what);
+        assert_names(&error, &table);
+        match error {
+            StorageError::Corruption { offset: at, .. } => {
+                // The page starts where its section does (one page here).
+                let section = match what {
+                    "index" => parts[1].0,
+                    "out edges" => parts[2].0,
+                    _ => parts[3].0,
+                };
+                assert_eq!(at as usize, section, "{what}");
+            }
+            other => panic!("{what}: {other}"),
+        }
+        eprintln!("{what}: {error}");
+    }
+}
+
+/// A damaged page costs only the reads that touch it: 600 blocks make
+/// three index pages; a flip in the last leaves the first two readable.
+#[test]
+fn a_damaged_page_leaves_the_other_pages_readable() {
+    let (_guard, dir, table) = one_table_of(600);
+    let parts = sections(&table);
+    // Index entries are 40 bytes; entry 530 lies in the third page.
+    flip(&table, parts[1].0 + 530 * 40 + 20);
+    let engine = open(&dir, small_config());
+    let snapshot = engine.snapshot();
+    for n in [1u128, 100, 256, 512] {
+        assert!(snapshot.find_block(id(n)).expect("a good page").is_some());
+    }
+    let error = snapshot.find_block(id(531)).expect_err("the damaged page");
+    match &error {
+        StorageError::Corruption { offset, reason, .. } => {
+            assert_eq!(*offset as usize, parts[1].0 + 512 * 40, "{error}");
+            assert!(reason.contains("page 2"), "{error}");
+        }
+        other => panic!("{other}"),
+    }
+    // Found again on a second read: a failed page is never marked verified.
+    assert!(snapshot.find_block(id(600)).is_err());
 }
 
 #[test]

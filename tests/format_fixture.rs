@@ -6,7 +6,7 @@
 //! fixture) fails here instead of slipping into users' directories.
 //!
 //! To add a fixture after a deliberate format change (new version number):
-//! `KAUSAL_FIXTURE_OUT=tests/fixtures/db-v<N> cargo test -p kausal-tests
+//! `KAUSAL_FIXTURE_OUT=fixtures/db-v<N> cargo test -p kausal-tests
 //! --test format_fixture -- --ignored write_fixture`, and add it to
 //! `FIXTURES`. See "Format compatibility" in docs/DESIGN.md.
 
@@ -20,7 +20,7 @@ use kausal_storage::{
 use kausal_vfs::OsVfs;
 
 /// Each checked-in fixture and the table format version its tables carry.
-const FIXTURES: &[(&str, u32)] = &[("db-v2", 2), ("db-v3", 3)];
+const FIXTURES: &[(&str, u32)] = &[("db-v2", 2), ("db-v3", 3), ("db-v4", 4)];
 
 /// Footer size of every table version so far; the version sits 8 bytes
 /// into it (see crates/storage/src/sstable/mod.rs).

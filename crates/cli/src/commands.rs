@@ -414,13 +414,13 @@ fn verify(db: &Path) -> Result<Report, CliError> {
         })
         .collect();
     report.tables = engine.metrics().sstable_count;
-    // Tables were checked (footer, index, edges, bloom) when they opened;
-    // reading every block checks each data record's checksum.
-    for block in engine
-        .snapshot()
-        .iterate_blocks()
-        .map_err(storage_error(db))?
-    {
+    // Tables checked footer, bloom filter and page table when they opened;
+    // every index and edge page is checked here, and reading every block
+    // checks each data record's checksum.
+    let snapshot = engine.snapshot();
+    let damaged_tables = snapshot.verify_tables().map_err(storage_error(db))?;
+    report.damaged.extend(damaged_tables.iter().map(damage));
+    for block in snapshot.iterate_blocks().map_err(storage_error(db))? {
         match block {
             Ok(_) => report.blocks_read += 1,
             Err(error) => report.damaged.push(damage(&error)),

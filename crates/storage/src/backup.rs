@@ -176,6 +176,9 @@ fn verify_copy(vfs: &Arc<dyn Vfs>, to: &Path) -> StorageResult<Option<u64>> {
     };
     let mut blocks = 0;
     let snapshot = engine.snapshot();
+    if !snapshot.verify_tables()?.is_empty() {
+        return Ok(None);
+    }
     for block in snapshot.iterate_blocks()? {
         match block {
             Ok(_) => blocks += 1,

@@ -180,6 +180,9 @@ impl Shared {
                 return Ok(writer.next_sequence - 1);
             }
             self.make_room(&mut writer)?;
+            if ops.iter().any(|op| matches!(op, Op::DeleteBlock(_))) {
+                self.lock_mem().check_deletes(ops)?;
+            }
             let base_sequence = writer.next_sequence;
             let count = ops.len() as u32;
             let payload_len = PAYLOAD_HEADER_BYTES + ops.iter().map(Op::encoded_len).sum::<usize>();
@@ -191,7 +194,16 @@ impl Shared {
             {
                 let mut mem = self.lock_mem();
                 for (offset, op) in ops.iter().enumerate() {
-                    mem.apply(base_sequence + offset as u64, *op, &self.counters);
+                    if let Err(error) =
+                        mem.apply(base_sequence + offset as u64, *op, &self.counters)
+                    {
+                        // Logged but not applied (a page `check_deletes`
+                        // did not read, in a table installed since): the
+                        // memtable no longer matches the log, and part of
+                        // the batch is applied: refuse reads as well.
+                        self.health.poison(&error, true);
+                        return Err(error);
+                    }
                 }
             }
             let last_sequence = base_sequence + ops.len() as u64 - 1;

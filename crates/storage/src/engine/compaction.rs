@@ -128,7 +128,7 @@ impl TableDir<'_> {
                 if positions[source] >= table.block_count() {
                     continue;
                 }
-                let entry = table.index_entry(positions[source]);
+                let entry = table.index_entry(positions[source])?;
                 winner = match winner {
                     Some((_, best))
                         if best.id < entry.id
@@ -144,7 +144,7 @@ impl TableDir<'_> {
             };
             for (other, table) in sources.iter().enumerate() {
                 if positions[other] < table.block_count()
-                    && table.index_entry(positions[other]).id == entry.id
+                    && table.index_entry(positions[other])?.id == entry.id
                 {
                     positions[other] += 1;
                 }
@@ -152,22 +152,40 @@ impl TableDir<'_> {
             if entry.live {
                 let record = sources[source].record(&entry)?;
                 writer.add_raw_block(&entry, record)?;
-            } else if older
-                .iter()
-                .any(|table| table.find_entry(entry.id).is_some())
-            {
+            } else if any_table(older, |table| Ok(table.find_entry(entry.id)?.is_some()))? {
                 writer.add_tombstone(entry.id, entry.sequence);
             }
         }
         let mut edges: Vec<EdgeEntry> = Vec::new();
         for table in sources {
-            edges.extend((0..table.edge_count()).map(|position| table.edge_entry(position, false)));
+            for position in 0..table.edge_count() {
+                edges.push(table.edge_entry(position, false)?);
+            }
         }
         edges.sort_unstable_by_key(|entry| (entry.out_key(), std::cmp::Reverse(entry.sequence)));
         edges.dedup_by_key(|entry| entry.edge);
-        edges.retain(|entry| entry.live || older.iter().any(|table| table.has_edge(entry)));
+        let mut kept = Vec::with_capacity(edges.len());
+        for entry in edges {
+            if entry.live || any_table(older, |table| table.has_edge(&entry))? {
+                kept.push(entry);
+            }
+        }
+        let mut edges = kept;
         let meta = writer.finish(&mut edges)?;
         self.vfs.sync_dir(self.dir)?;
         Ok(meta)
     }
+}
+
+/// Whether `test` holds for any of `tables`; the first read error ends it.
+fn any_table(
+    tables: &[Arc<Table>],
+    mut test: impl FnMut(&Table) -> StorageResult<bool>,
+) -> StorageResult<bool> {
+    for table in tables {
+        if test(table)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

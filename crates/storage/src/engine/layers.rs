@@ -68,9 +68,17 @@ enum EdgeSource<'a> {
 }
 
 impl EdgeSource<'_> {
-    fn for_each(&self, id: BlockId, incoming: bool, mut visit: impl FnMut(EdgeEntry)) {
+    fn for_each(
+        &self,
+        id: BlockId,
+        incoming: bool,
+        mut visit: impl FnMut(EdgeEntry),
+    ) -> StorageResult<()> {
         match self {
-            EdgeSource::Memtable(list) => list.iter().for_each(|node| visit(entry_of(node))),
+            EdgeSource::Memtable(list) => {
+                list.iter().for_each(|node| visit(entry_of(node)));
+                Ok(())
+            }
             EdgeSource::Table(table) => table.for_each_edge(id, incoming, visit),
         }
     }
@@ -109,7 +117,7 @@ impl<'a> Layers<'a> {
             }
         }
         for table in self.tables.iter().rev() {
-            if let Some(entry) = table.find_entry(id) {
+            if let Some(entry) = table.find_entry(id)? {
                 return Ok(entry.live);
             }
         }
@@ -119,8 +127,14 @@ impl<'a> Layers<'a> {
     /// Replaces `out` with the live edges leaving (or entering) `id`, sorted
     /// by (edge type, block at the other end). Allocation-free once `out`
     /// (and, for three or more layers, this thread's scratch buffer) has
-    /// grown to the node's degree.
-    pub fn collect_edges(&self, id: BlockId, incoming: bool, out: &mut Vec<GraphEdge>) {
+    /// grown to the node's degree. Fails only when a table page it reads
+    /// is damaged.
+    pub fn collect_edges(
+        &self,
+        id: BlockId,
+        incoming: bool,
+        out: &mut Vec<GraphEdge>,
+    ) -> StorageResult<()> {
         out.clear();
         let mut first: Option<EdgeSource<'a>> = None;
         let mut second: Option<EdgeSource<'a>> = None;
@@ -153,7 +167,7 @@ impl<'a> Layers<'a> {
             }
         }
         match (first, second, sources) {
-            (None, _, _) => {}
+            (None, _, _) => Ok(()),
             // One source holds each triple once, in order already.
             (Some(only), None, _) => only.for_each(id, incoming, |entry| {
                 if entry.live {
@@ -161,7 +175,7 @@ impl<'a> Layers<'a> {
                 }
             }),
             (Some(EdgeSource::Memtable(newer)), Some(older), 2) => {
-                merge_two(newer, &older, id, incoming, out);
+                merge_two(newer, &older, id, incoming, out)
             }
             _ => self.merge_all(id, incoming, out),
         }
@@ -169,7 +183,12 @@ impl<'a> Layers<'a> {
 
     /// Every layer's entries, sorted with the newest version of each triple
     /// first, and only that version kept.
-    fn merge_all(&self, id: BlockId, incoming: bool, out: &mut Vec<GraphEdge>) {
+    fn merge_all(
+        &self,
+        id: BlockId,
+        incoming: bool,
+        out: &mut Vec<GraphEdge>,
+    ) -> StorageResult<()> {
         EDGE_SCRATCH.with_borrow_mut(|scratch| {
             scratch.clear();
             for memtable in self.memtables {
@@ -181,7 +200,7 @@ impl<'a> Layers<'a> {
                 scratch.extend(list.iter().map(entry_of));
             }
             for table in self.tables {
-                table.for_each_edge(id, incoming, |entry| scratch.push(entry));
+                table.for_each_edge(id, incoming, |entry| scratch.push(entry))?;
             }
             scratch.sort_unstable_by_key(|entry| {
                 let (edge_type, other) = other_end(&entry.edge, incoming);
@@ -197,7 +216,8 @@ impl<'a> Layers<'a> {
                     out.push(entry.edge);
                 }
             }
-        });
+            Ok(())
+        })
     }
 }
 
@@ -209,7 +229,7 @@ fn merge_two(
     id: BlockId,
     incoming: bool,
     out: &mut Vec<GraphEdge>,
-) {
+) -> StorageResult<()> {
     let key = |edge: &GraphEdge| other_end(edge, incoming);
     let mut next = 0;
     older.for_each(id, incoming, |entry| {
@@ -228,11 +248,12 @@ fn merge_two(
         } else if entry.live {
             out.push(entry.edge);
         }
-    });
+    })?;
     out.extend(
         newer[next..]
             .iter()
             .filter(|node| node.live)
             .map(|node| node.edge),
     );
+    Ok(())
 }

@@ -214,7 +214,7 @@ fn replay_record(
             sequence,
             op,
             &core.counters,
-        );
+        )?;
         core.next_sequence = core.next_sequence.max(sequence + 1);
     }
     report.records_applied += 1;

@@ -8,9 +8,13 @@ use crate::{BlockId, BlockView, StorageResult};
 use super::layers::Layers;
 
 /// Iterator over live blocks in id order; yields an error for a block whose
-/// bytes fail verification and then continues with the next id.
+/// bytes fail verification and then continues with the next id. A damaged
+/// index page loses the order of what follows it, so that error is the
+/// iterator's last item.
 pub struct BlockIter<'s> {
     layers: Layers<'s>,
+    /// Set once an index page failed: the iterator is done.
+    failed: bool,
     /// Each memtable's entries sorted by id, newest memtable first.
     memtables: Vec<Vec<(BlockId, MemBlock)>>,
     memtable_positions: Vec<usize>,
@@ -35,6 +39,7 @@ impl<'s> BlockIter<'s> {
     pub(crate) fn new(layers: Layers<'s>) -> Self {
         Self {
             layers,
+            failed: false,
             memtables: layers
                 .memtables
                 .iter()
@@ -47,7 +52,7 @@ impl<'s> BlockIter<'s> {
 
     /// The smallest id among the heads and its newest version; advances
     /// every source past that id.
-    fn next_winner(&mut self) -> Option<Winner> {
+    fn next_winner(&mut self) -> StorageResult<Option<Winner>> {
         let mut winner: Option<(BlockId, u64, Winner)> = None;
         let better =
             |winner: &Option<(BlockId, u64, Winner)>, id: BlockId, sequence: u64| match winner {
@@ -68,12 +73,14 @@ impl<'s> BlockIter<'s> {
             if position >= table.block_count() {
                 continue;
             }
-            let entry = table.index_entry(position);
+            let entry = table.index_entry(position)?;
             if better(&winner, entry.id, entry.sequence) {
                 winner = Some((entry.id, entry.sequence, Winner::Table(index, entry)));
             }
         }
-        let (id, _, winner) = winner?;
+        let Some((id, _, winner)) = winner else {
+            return Ok(None);
+        };
         for (index, entries) in self.memtables.iter().enumerate() {
             if entries
                 .get(self.memtable_positions[index])
@@ -84,11 +91,11 @@ impl<'s> BlockIter<'s> {
         }
         for (index, table) in self.layers.tables.iter().enumerate() {
             let position = self.table_positions[index];
-            if position < table.block_count() && table.index_entry(position).id == id {
+            if position < table.block_count() && table.index_entry(position)?.id == id {
                 self.table_positions[index] += 1;
             }
         }
-        Some(winner)
+        Ok(Some(winner))
     }
 }
 
@@ -97,7 +104,17 @@ impl<'s> Iterator for BlockIter<'s> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let view = match self.next_winner()? {
+            if self.failed {
+                return None;
+            }
+            let winner = match self.next_winner() {
+                Ok(winner) => winner?,
+                Err(error) => {
+                    self.failed = true;
+                    return Some(Err(error));
+                }
+            };
+            let view = match winner {
                 Winner::Memtable(index, id, entry) => {
                     self.layers.memtables[index].view(id, &entry).transpose()
                 }

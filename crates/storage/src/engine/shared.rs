@@ -191,24 +191,47 @@ impl MemState {
     }
 
     /// Applies one validated op with its sequence to the active memtable.
-    pub fn apply(&mut self, sequence: u64, op: Op<'_>, counters: &Counters) {
-        apply_op(&mut self.memtables, &self.tables, sequence, op, counters);
+    /// Fails (changing nothing) only when a block delete cannot read the
+    /// block's edges from a damaged table page.
+    pub fn apply(&mut self, sequence: u64, op: Op<'_>, counters: &Counters) -> StorageResult<()> {
+        apply_op(&mut self.memtables, &self.tables, sequence, op, counters)?;
         self.sequence = self.sequence.max(sequence);
         self.dirty = true;
+        Ok(())
+    }
+
+    /// Reads, for every block delete in `ops`, the edges the delete will
+    /// remove, so that a damaged table page refuses the write before it is
+    /// logged instead of failing it half applied. Pages verified here stay
+    /// verified, so `apply` then reads them without failing.
+    pub fn check_deletes(&self, ops: &[Op<'_>]) -> StorageResult<()> {
+        let layers = Layers {
+            memtables: &self.memtables,
+            tables: &self.tables,
+        };
+        let mut scratch = Vec::new();
+        for op in ops {
+            if let Op::DeleteBlock(id) = op {
+                layers.collect_edges(*id, false, &mut scratch)?;
+                layers.collect_edges(*id, true, &mut scratch)?;
+            }
+        }
+        Ok(())
     }
 }
 
 /// Applies one validated op to `memtables[0]`, reading older state from the
 /// other layers. A block delete also deletes the block's current edges with
 /// the same sequence; replay derives the same edges because it sees the
-/// same prior state.
+/// same prior state. Fails, changing nothing, only when a delete cannot
+/// read those edges (a damaged table page).
 pub(crate) fn apply_op(
     memtables: &mut [Memtable],
     tables: &[Arc<Table>],
     sequence: u64,
     op: Op<'_>,
     counters: &Counters,
-) {
+) -> StorageResult<()> {
     match op {
         Op::PutBlock {
             id,
@@ -226,9 +249,9 @@ pub(crate) fn apply_op(
         Op::DeleteBlock(id) => {
             let layers = Layers { memtables, tables };
             let mut outgoing = Vec::new();
-            layers.collect_edges(id, false, &mut outgoing);
+            layers.collect_edges(id, false, &mut outgoing)?;
             let mut incoming = Vec::new();
-            layers.collect_edges(id, true, &mut incoming);
+            layers.collect_edges(id, true, &mut incoming)?;
             for edge in outgoing.into_iter().chain(incoming) {
                 memtables[0].put_edge(sequence, edge, false);
             }
@@ -244,6 +267,7 @@ pub(crate) fn apply_op(
             Counters::add(&counters.edges_deleted, 1);
         }
     }
+    Ok(())
 }
 
 /// The manifest, owned by whoever runs a flush or compaction.

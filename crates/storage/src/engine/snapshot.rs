@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use crate::{BlockId, BlockView, GraphEdge, StorageResult};
+use crate::{BlockId, BlockView, GraphEdge, StorageError, StorageResult};
 
 use super::layers::Version;
 use super::scan::BlockIter;
@@ -63,16 +63,16 @@ impl Snapshot {
     }
 
     /// Like [`Self::find_outgoing_edges`], reusing `out` (allocation-free
-    /// once `out` has grown to the node's degree). Edge sections are
-    /// checksummed when a table opens; this fails only on a poisoned engine.
+    /// once `out` has grown to the node's degree). Fails on a poisoned
+    /// engine, or when a table page it reads is damaged (corruption naming
+    /// the table and the page's offset).
     pub fn find_outgoing_edges_into(
         &self,
         id: BlockId,
         out: &mut Vec<GraphEdge>,
     ) -> StorageResult<()> {
         self.health.check_readable()?;
-        self.version.layers().collect_edges(id, false, out);
-        Ok(())
+        self.version.layers().collect_edges(id, false, out)
     }
 
     /// Like [`Self::find_incoming_edges`], reusing `out`.
@@ -82,8 +82,22 @@ impl Snapshot {
         out: &mut Vec<GraphEdge>,
     ) -> StorageResult<()> {
         self.health.check_readable()?;
-        self.version.layers().collect_edges(id, true, out);
-        Ok(())
+        self.version.layers().collect_edges(id, true, out)
+    }
+
+    /// Verifies every index and edge page of every table this snapshot
+    /// reads (reads verify pages lazily, the first time they touch them);
+    /// returns each damaged table's first corruption, oldest table first.
+    /// Data records are verified by reading the blocks
+    /// ([`Self::iterate_blocks`]).
+    pub fn verify_tables(&self) -> StorageResult<Vec<StorageError>> {
+        self.health.check_readable()?;
+        Ok(self
+            .version
+            .tables
+            .iter()
+            .filter_map(|table| table.verify_all().err())
+            .collect())
     }
 
     /// Every live block in id order; fails only on a poisoned engine.

@@ -17,13 +17,21 @@
 //! bloom     bloom filter over the index's ids (see bloom.rs), then (version 3)
 //!           the edge filter: a bloom filter over every out-edge source and
 //!           every in-edge target (salted, see `edge_filter_key`)
-//! footer    160 bytes, see `Footer`
+//! pages     (version 4) checksum and first key of every page of index,
+//!           out edges and in edges (see pages.rs)
+//! footer    160 bytes, see `Footer` in reader.rs
 //! ```
 //!
-//! Index, edge sections and bloom filter are checksummed as wholes and
-//! verified when a table is opened; data records are verified on each read.
+//! The footer and bloom filter are checksummed as wholes and verified when a
+//! table opens. Version 4 checksums index and edge sections per page: the
+//! page table is verified at open, each page the first time a read touches
+//! it (the footer's index checksum slot holds the page table's checksum, and
+//! the two edge slots are 0). Versions 2 and 3 checksum index and edge
+//! sections as wholes, verified at open. Data records are verified on each
+//! read.
 
 pub mod bloom;
+pub mod pages;
 pub mod reader;
 pub mod writer;
 
@@ -36,12 +44,14 @@ use crate::{BlockId, EdgeType, GraphEdge, StorageResult};
 /// Magic at the start of the footer.
 pub const TABLE_MAGIC: &[u8; 8] = b"KAUSSST1";
 /// On-disk format version written. Version 2 added edge type 12 (`names`);
-/// version 3 appended the edge filter to the bloom section.
-pub const TABLE_VERSION: u32 = 3;
+/// version 3 appended the edge filter to the bloom section; version 4
+/// checksums index and edge sections per page (the page table).
+pub const TABLE_VERSION: u32 = 4;
 /// Versions this build reads: a version 2 table has no edge filter, so its
-/// edge lookups fall back to the key-range check. Version 1 is refused
-/// (`UnsupportedFormat`), since no released database predates version 2.
-pub const TABLE_VERSIONS_READ: &[u32] = &[2, 3];
+/// edge lookups fall back to the key-range check; versions 2 and 3 are
+/// verified whole at open. Version 1 is refused (`UnsupportedFormat`),
+/// since no released database predates version 2.
+pub const TABLE_VERSIONS_READ: &[u32] = &[2, 3, 4];
 /// Bytes of one index entry.
 pub const INDEX_ENTRY_BYTES: usize = 40;
 /// Bytes of one edge entry.

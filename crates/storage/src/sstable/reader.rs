@@ -7,12 +7,15 @@ use std::path::{Path, PathBuf};
 use kausal_vfs::{MappedFile, Vfs};
 
 use super::bloom::{bloom_len, bloom_may_contain, check_bloom, edge_filter_key};
+use super::pages::{
+    PAGE_ENTRIES, PageError, Paged, Pages, check_edge_types, page_count, page_table_len,
+};
 use super::{
     EDGE_ENTRY_BYTES, EdgeEntry, FOOTER_BYTES, INDEX_ENTRY_BYTES, IndexEntry, RECORD_FIXED_BYTES,
     TABLE_MAGIC, TABLE_VERSIONS_READ, TableMeta,
 };
 use crate::codec::{Reader, u32_at, u64_at};
-use crate::{BlockId, BlockView, EdgeType, StorageError, StorageResult};
+use crate::{BlockId, BlockView, StorageError, StorageResult};
 
 #[derive(Debug, Clone, Copy)]
 struct Section {
@@ -33,65 +36,9 @@ pub enum TableLookup<'a> {
     Deleted,
 }
 
-/// Edge entries between two fence keys; the fences (built at open, kept
-/// in memory) narrow an edge lookup to one small, contiguous window of the
-/// mapped section, so it touches one or two cache lines instead of a
-/// binary search's worth.
-const FENCE_STRIDE: usize = 32;
-/// Edge sections at least this large (together) are verified on two threads.
+/// Section bytes at least this large (together) are verified on two
+/// threads when a table of version 2 or 3 opens.
 const PARALLEL_CHECK_MIN_BYTES: usize = 8 * 1024 * 1024;
-
-/// Why an edge section failed its check at open.
-enum EdgeSectionError {
-    Checksum,
-    /// An edge type this build does not know, at `at` bytes into the section.
-    UnknownEdgeType {
-        at: usize,
-        value: u16,
-    },
-}
-
-/// Entries an edge section is checked in at a time: hashing a chunk and
-/// then reading its edge types while it is still in cache reads the
-/// section from memory once instead of twice. A multiple of `FENCE_STRIDE`.
-const CHECK_CHUNK_ENTRIES: usize = 1024;
-
-/// Verifies an edge section (its checksum, and every edge type, so lookups
-/// cannot fail later) and returns its fences: the first key of every
-/// `FENCE_STRIDE`-th entry. A checksum mismatch wins over a bad edge type.
-fn check_edge_section(bytes: &[u8], expected_crc: u32) -> Result<Vec<BlockId>, EdgeSectionError> {
-    let mut hasher = crc32fast::Hasher::new();
-    let mut unknown: Option<EdgeSectionError> = None;
-    let mut fences = Vec::with_capacity(bytes.len() / EDGE_ENTRY_BYTES / FENCE_STRIDE + 1);
-    for (chunk_index, chunk) in bytes
-        .chunks(EDGE_ENTRY_BYTES * CHECK_CHUNK_ENTRIES)
-        .enumerate()
-    {
-        hasher.update(chunk);
-        for (offset, entry) in chunk.chunks_exact(EDGE_ENTRY_BYTES).enumerate() {
-            let value = u16::from_le_bytes([entry[32], entry[33]]);
-            if unknown.is_none() && EdgeType::from_u16(value).is_err() {
-                let position = chunk_index * CHECK_CHUNK_ENTRIES + offset;
-                unknown = Some(EdgeSectionError::UnknownEdgeType {
-                    at: position * EDGE_ENTRY_BYTES + 32,
-                    value,
-                });
-            }
-            if offset % FENCE_STRIDE == 0 {
-                let mut id = [0u8; 16];
-                id.copy_from_slice(&entry[..16]);
-                fences.push(BlockId::from_bytes(id));
-            }
-        }
-    }
-    if hasher.finalize() != expected_crc {
-        return Err(EdgeSectionError::Checksum);
-    }
-    match unknown {
-        Some(error) => Err(error),
-        None => Ok(fences),
-    }
-}
 
 /// A table's footer, read and checked: its facts and section bounds.
 struct Footer<'a> {
@@ -109,8 +56,9 @@ struct Footer<'a> {
 }
 
 impl Footer<'_> {
-    /// The stored checksum of section `number`: 0 the index, 1 the
-    /// out-edges, 2 the in-edges, 3 the bloom filter.
+    /// The stored checksum of section `number`: 0 the index (version 4:
+    /// the page table), 1 the out-edges, 2 the in-edges (version 4: 0),
+    /// 3 the bloom filter.
     fn expected_crc(&self, number: usize) -> u32 {
         let crcs_at = 16 + 5 * 8 + 10 * 8;
         u32_at(self.bytes, crcs_at + number * 4)
@@ -205,56 +153,91 @@ fn read_footer<'a>(map: &'a [u8], path: &Path, id: u64) -> StorageResult<Footer<
     })
 }
 
-/// Verifies the index and both edge sections against the footer's
-/// checksums (and every edge type) and returns the out-edge and in-edge
-/// fences. The index is reported first, then the out-edges.
-fn verify_sections(
-    map: &[u8],
-    path: &Path,
-    footer: &Footer<'_>,
-) -> StorageResult<[Vec<BlockId>; 2]> {
+/// Checks a table of version 2 or 3, whose index and edge sections are
+/// checksummed as wholes: verifies them at open (and every edge type, so
+/// lookups cannot fail later), the index first, then the out-edges.
+fn verify_whole_sections(map: &[u8], path: &Path, footer: &Footer<'_>) -> StorageResult<Pages> {
     let corrupt =
         |offset: usize, reason: String| StorageError::corruption(path, offset as u64, reason);
     let (index, out_edges, in_edges) = (footer.index, footer.out_edges, footer.in_edges);
-    let expected = |number: usize| footer.expected_crc(number);
-    let section_bytes = |section: Section| &map[section.range()];
-    // The two edge sections dominate the bytes an open verifies; on a
-    // large table they are checked on two threads (a pure function of
-    // the bytes: results and error order do not depend on timing).
-    let check_out = || check_edge_section(section_bytes(out_edges), expected(1));
-    let check_in = || check_edge_section(section_bytes(in_edges), expected(2));
-    let check_index = || crc32fast::hash(section_bytes(index)) == expected(0);
-    let (out_checked, in_checked, index_ok) =
+    let check = |section: Section, number: usize| -> Result<(), PageError> {
+        let bytes = &map[section.range()];
+        if crc32fast::hash(bytes) != footer.expected_crc(number) {
+            return Err(PageError::Checksum);
+        }
+        if number > 0 {
+            check_edge_types(bytes)?;
+        }
+        Ok(())
+    };
+    // The two edge sections dominate the bytes; on a large table they are
+    // checked on two threads (a pure function of the bytes: results and
+    // error order do not depend on timing).
+    let (index_checked, out_checked, in_checked) =
         if out_edges.len + in_edges.len >= PARALLEL_CHECK_MIN_BYTES {
             std::thread::scope(|scope| {
-                let incoming = scope.spawn(check_in);
-                let outgoing = check_out();
-                let index_ok = check_index();
-                let incoming = incoming.join().unwrap_or(Err(EdgeSectionError::Checksum));
-                (outgoing, incoming, index_ok)
+                let incoming = scope.spawn(|| check(in_edges, 2));
+                let outgoing = check(out_edges, 1);
+                let index_checked = check(index, 0);
+                let incoming = incoming.join().unwrap_or(Err(PageError::Checksum));
+                (index_checked, outgoing, incoming)
             })
         } else {
-            (check_out(), check_in(), check_index())
+            (check(index, 0), check(out_edges, 1), check(in_edges, 2))
         };
-    if !index_ok {
-        return Err(corrupt(index.offset, "index checksum mismatch".into()));
-    }
-    let mut fences = [Vec::new(), Vec::new()];
-    for (fence, (name, section, checked)) in fences.iter_mut().zip([
-        ("out-edge section", out_edges, out_checked),
-        ("in-edge section", in_edges, in_checked),
-    ]) {
-        *fence = checked.map_err(|error| match error {
-            EdgeSectionError::Checksum => {
-                corrupt(section.offset, format!("{name} checksum mismatch"))
-            }
-            EdgeSectionError::UnknownEdgeType { at, value } => corrupt(
+    for (paged, section, checked) in [
+        (Paged::Index, index, index_checked),
+        (Paged::OutEdges, out_edges, out_checked),
+        (Paged::InEdges, in_edges, in_checked),
+    ] {
+        checked.map_err(|error| match error {
+            PageError::UnknownEdgeType { at, value } => corrupt(
                 section.offset + at,
                 format!("unknown edge type {value} in a checksummed section"),
             ),
+            _ => corrupt(
+                section.offset,
+                format!("{} checksum mismatch", paged.name()),
+            ),
         })?;
     }
-    Ok(fences)
+    Ok(Pages::from_verified_sections([
+        &map[index.range()],
+        &map[out_edges.range()],
+        &map[in_edges.range()],
+    ]))
+}
+
+/// Reads the page table of a version 4 table, which follows the bloom
+/// filter up to the footer, and verifies its checksum.
+fn read_page_table(map: &[u8], path: &Path, footer: &Footer<'_>) -> StorageResult<Pages> {
+    let entries = [
+        footer.block_count as usize,
+        footer.edge_count as usize,
+        footer.edge_count as usize,
+    ];
+    let start = footer.bloom.offset + footer.bloom.len;
+    let end = map.len() - FOOTER_BYTES;
+    if end.checked_sub(start) != Some(page_table_len(entries)) {
+        return Err(StorageError::corruption(
+            path,
+            start as u64,
+            format!(
+                "page table of {} bytes, expected {} for the counts",
+                end.saturating_sub(start),
+                page_table_len(entries)
+            ),
+        ));
+    }
+    let table = &map[start..end];
+    if crc32fast::hash(table) != footer.expected_crc(0) {
+        return Err(StorageError::corruption(
+            path,
+            start as u64,
+            "page table checksum mismatch",
+        ));
+    }
+    Ok(Pages::from_page_table(table, entries))
 }
 
 /// Verifies the bloom section against the footer's checksum and splits it
@@ -309,21 +292,26 @@ pub struct Table {
     out_edges: Section,
     in_edges: Section,
     bloom: Section,
-    /// The edge filter (version 3 tables), after the block filter.
+    /// The edge filter (version 3 tables on), after the block filter.
     edge_filter: Option<Section>,
-    /// First key (id) of every `FENCE_STRIDE`-th out-edge / in-edge entry.
-    out_fence: Vec<BlockId>,
-    in_fence: Vec<BlockId>,
+    /// Page keys of index and edge sections, and which pages are verified.
+    pages: Pages,
 }
 
 impl Table {
-    /// Maps and verifies table `id` at `path`: footer, section bounds and
-    /// the checksums of index, edges and bloom filter.
+    /// Maps and checks table `id` at `path`: footer, section bounds, bloom
+    /// filter and page table (version 4; index and edge pages are verified
+    /// as reads first touch them), or the checksums of index and edge
+    /// sections as wholes (versions 2 and 3).
     pub fn open(vfs: &dyn Vfs, path: &Path, id: u64) -> StorageResult<Self> {
         let map = vfs.map_readonly(path)?;
         let footer = read_footer(&map, path, id)?;
-        let [out_fence, in_fence] = verify_sections(&map, path, &footer)?;
         let (block_filter, edge_filter) = read_filters(&map, path, &footer)?;
+        let pages = if footer.version >= 4 {
+            read_page_table(&map, path, &footer)?
+        } else {
+            verify_whole_sections(&map, path, &footer)?
+        };
         let meta = TableMeta {
             id,
             size: map.len() as u64,
@@ -342,8 +330,7 @@ impl Table {
             in_edges,
             bloom: block_filter,
             edge_filter,
-            out_fence,
-            in_fence,
+            pages,
         })
     }
 
@@ -362,33 +349,89 @@ impl Table {
         self.meta.block_count as usize
     }
 
-    /// Index entry `position` (in id order).
-    pub fn index_entry(&self, position: usize) -> IndexEntry {
-        let at = self.index.offset + position * INDEX_ENTRY_BYTES;
-        IndexEntry::decode(&self.map[at..at + INDEX_ENTRY_BYTES])
+    fn section(&self, paged: Paged) -> Section {
+        match paged {
+            Paged::Index => self.index,
+            Paged::OutEdges => self.out_edges,
+            Paged::InEdges => self.in_edges,
+        }
     }
 
-    fn index_id(&self, position: usize) -> &[u8] {
-        let at = self.index.offset + position * INDEX_ENTRY_BYTES;
+    fn entries(&self, paged: Paged) -> usize {
+        match paged {
+            Paged::Index => self.block_count(),
+            Paged::OutEdges | Paged::InEdges => self.edge_count(),
+        }
+    }
+
+    /// Verifies page `page` of `paged` unless done before: nothing of a page
+    /// is read before this.
+    fn check_page(&self, paged: Paged, page: usize) -> StorageResult<()> {
+        if self.pages.is_verified(paged, page) {
+            return Ok(());
+        }
+        let section = self.section(paged);
+        let entry_bytes = paged.entry_bytes();
+        let first = page * PAGE_ENTRIES;
+        let end = (first + PAGE_ENTRIES).min(self.entries(paged));
+        let start = section.offset + first * entry_bytes;
+        let bytes = &self.map[start..section.offset + end * entry_bytes];
+        self.pages.verify(paged, page, bytes).map_err(|error| {
+            let (at, reason) = error.describe(paged, page);
+            StorageError::corruption(&self.path, (start + at) as u64, reason)
+        })
+    }
+
+    /// Verifies every page of index and edge sections (versions 2 and 3
+    /// were verified whole at open), for `kausal verify` and backups.
+    pub fn verify_all(&self) -> StorageResult<()> {
+        for paged in Paged::ALL {
+            for page in 0..page_count(self.entries(paged)) {
+                self.check_page(paged, page)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The key of entry `position` of a section whose page is verified.
+    fn key_at(&self, paged: Paged, position: usize) -> &[u8] {
+        let at = self.section(paged).offset + position * paged.entry_bytes();
         &self.map[at..at + 16]
     }
 
-    /// The entry for `id`, if this table has one (bloom filter first).
-    pub fn find_entry(&self, id: BlockId) -> Option<IndexEntry> {
+    /// Index entry `position` (in id order), its page verified first.
+    pub fn index_entry(&self, position: usize) -> StorageResult<IndexEntry> {
+        self.check_page(Paged::Index, position / PAGE_ENTRIES)?;
+        let at = self.index.offset + position * INDEX_ENTRY_BYTES;
+        Ok(IndexEntry::decode(&self.map[at..at + INDEX_ENTRY_BYTES]))
+    }
+
+    /// The entry for `id`, if this table has one: the bloom filter, then the
+    /// page whose key range holds `id` (page keys were verified at open).
+    pub fn find_entry(&self, id: BlockId) -> StorageResult<Option<IndexEntry>> {
         if !bloom_may_contain(&self.map[self.bloom.range()], id) {
-            return None;
+            return Ok(None);
         }
+        let pages_at_or_below = self
+            .pages
+            .first_keys(Paged::Index)
+            .partition_point(|first| *first <= id);
+        let Some(page) = pages_at_or_below.checked_sub(1) else {
+            return Ok(None);
+        };
+        self.check_page(Paged::Index, page)?;
         let target = id.as_bytes().as_slice();
-        let (mut low, mut high) = (0, self.block_count());
+        let mut low = page * PAGE_ENTRIES;
+        let mut high = (low + PAGE_ENTRIES).min(self.block_count());
         while low < high {
             let middle = low + (high - low) / 2;
-            match self.index_id(middle).cmp(target) {
+            match self.key_at(Paged::Index, middle).cmp(target) {
                 Ordering::Less => low = middle + 1,
                 Ordering::Greater => high = middle,
-                Ordering::Equal => return Some(self.index_entry(middle)),
+                Ordering::Equal => return self.index_entry(middle).map(Some),
             }
         }
-        None
+        Ok(None)
     }
 
     /// The verified data record of a live entry.
@@ -452,7 +495,7 @@ impl Table {
 
     /// The newest version of `id` in this table.
     pub fn find_block(&self, id: BlockId) -> StorageResult<Option<TableLookup<'_>>> {
-        let Some(entry) = self.find_entry(id) else {
+        let Some(entry) = self.find_entry(id)? else {
             return Ok(None);
         };
         if !entry.live {
@@ -461,20 +504,21 @@ impl Table {
         Ok(Some(TableLookup::Live(self.read_block(&entry)?)))
     }
 
-    fn edge_section(&self, incoming: bool) -> Section {
+    fn edge_part(incoming: bool) -> Paged {
         if incoming {
-            self.in_edges
+            Paged::InEdges
         } else {
-            self.out_edges
+            Paged::OutEdges
         }
     }
 
-    /// Edge entry `position` of the out (or in) section.
-    pub fn edge_entry(&self, position: usize, incoming: bool) -> EdgeEntry {
-        let at = self.edge_section(incoming).offset + position * EDGE_ENTRY_BYTES;
-        // Edge types were verified in `open`, so decoding cannot fail.
+    /// Edge entry `position` of the out (or in) section, its page verified
+    /// first (which checks every edge type in it).
+    pub fn edge_entry(&self, position: usize, incoming: bool) -> StorageResult<EdgeEntry> {
+        let paged = Self::edge_part(incoming);
+        self.check_page(paged, position / PAGE_ENTRIES)?;
+        let at = self.section(paged).offset + position * EDGE_ENTRY_BYTES;
         EdgeEntry::decode(&self.map[at..at + EDGE_ENTRY_BYTES], incoming)
-            .unwrap_or_else(|_| unreachable!("edge types verified at open"))
     }
 
     /// Number of edge entries.
@@ -484,115 +528,72 @@ impl Table {
 
     /// False when the table certainly holds no edge leaving (or entering)
     /// `id`: the edge filter rules it out, or the id lies outside the
-    /// section's key range.
+    /// section's key range. Reads no page.
     pub fn may_have_edges(&self, id: BlockId, incoming: bool) -> bool {
-        let count = self.edge_count();
-        if count == 0 {
+        let Some((first, last)) = self.pages.key_range(Self::edge_part(incoming)) else {
             return false;
-        }
+        };
         if let Some(filter) = self.edge_filter
             && !bloom_may_contain(&self.map[filter.range()], edge_filter_key(id, incoming))
         {
             return false;
         }
-        let section = self.edge_section(incoming);
-        let key = id.as_bytes().as_slice();
-        let first = &self.map[section.offset..section.offset + 16];
-        let last_at = section.offset + (count - 1) * EDGE_ENTRY_BYTES;
-        let last = &self.map[last_at..last_at + 16];
-        first <= key && key <= last
+        first <= id && id <= last
     }
 
     /// Calls `visit` with each edge entry leaving (or, `incoming`, entering)
     /// `id`, in section order: by (edge type, block at the other end).
-    pub fn for_each_edge(&self, id: BlockId, incoming: bool, mut visit: impl FnMut(EdgeEntry)) {
-        let section = self.edge_section(incoming);
-        let map: &[u8] = &self.map;
+    pub fn for_each_edge(
+        &self,
+        id: BlockId,
+        incoming: bool,
+        mut visit: impl FnMut(EdgeEntry),
+    ) -> StorageResult<()> {
+        let paged = Self::edge_part(incoming);
+        let count = self.edge_count();
+        if count == 0 {
+            return Ok(());
+        }
         let key = id.as_bytes().as_slice();
-        let first_at = |position: usize| {
-            let at = section.offset + position * EDGE_ENTRY_BYTES;
-            &map[at..at + 16]
-        };
-        // Fences below `id` put its first entry in one window of the section.
-        let fence = if incoming {
-            &self.in_fence
-        } else {
-            &self.out_fence
-        };
-        let below = fence.partition_point(|first| *first < id);
-        let low_bound = below.saturating_sub(1) * FENCE_STRIDE;
-        let high_bound = (below * FENCE_STRIDE).min(self.edge_count());
-        let (mut low, mut high) = (low_bound, high_bound.max(low_bound));
+        // The first page starting at or after `id`; `id`'s first entry is
+        // on the page before it or (when that page ends below `id`) there.
+        let pages_below = self
+            .pages
+            .first_keys(paged)
+            .partition_point(|first| *first < id);
+        let page = pages_below.saturating_sub(1);
+        self.check_page(paged, page)?;
+        let mut low = page * PAGE_ENTRIES;
+        let mut high = (low + PAGE_ENTRIES).min(count);
         while low < high {
             let middle = low + (high - low) / 2;
-            if first_at(middle) < key {
+            if self.key_at(paged, middle) < key {
                 low = middle + 1;
             } else {
                 high = middle;
             }
         }
         let mut position = low;
-        while position < self.edge_count() && first_at(position) == key {
-            visit(self.edge_entry(position, incoming));
+        while position < count {
+            if position.is_multiple_of(PAGE_ENTRIES) {
+                self.check_page(paged, position / PAGE_ENTRIES)?;
+            }
+            if self.key_at(paged, position) != key {
+                break;
+            }
+            visit(self.edge_entry(position, incoming)?);
             position += 1;
         }
+        Ok(())
     }
 
     /// True when this table holds any version of the edge triple.
-    pub fn has_edge(&self, entry: &EdgeEntry) -> bool {
+    pub fn has_edge(&self, entry: &EdgeEntry) -> StorageResult<bool> {
         let mut found = false;
         self.for_each_edge(entry.edge.source, false, |candidate| {
             found |= candidate.edge == entry.edge;
-        });
-        found
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    /// `count` edge entries with source ids 1..=count and a valid type.
-    fn section(count: usize) -> Vec<u8> {
-        let mut bytes = vec![0u8; count * EDGE_ENTRY_BYTES];
-        for (position, entry) in bytes.chunks_exact_mut(EDGE_ENTRY_BYTES).enumerate() {
-            entry[..16].copy_from_slice(BlockId::from_u128(position as u128 + 1).as_bytes());
-            entry[32..34].copy_from_slice(&EdgeType::Calls.as_u16().to_le_bytes());
-        }
-        bytes
-    }
-
-    #[test]
-    fn edge_sections_yield_fences_across_chunks() {
-        let count = CHECK_CHUNK_ENTRIES * 2 + 77;
-        let bytes = section(count);
-        let fences = check_edge_section(&bytes, crc32fast::hash(&bytes))
-            .ok()
-            .unwrap();
-        let expected: Vec<BlockId> = (0..count)
-            .step_by(FENCE_STRIDE)
-            .map(|position| BlockId::from_u128(position as u128 + 1))
-            .collect();
-        assert_eq!(fences, expected);
-    }
-
-    #[test]
-    fn a_bad_edge_type_is_reported_where_it_is_and_a_bad_checksum_wins() {
-        let mut bytes = section(CHECK_CHUNK_ENTRIES + 10);
-        let at = (CHECK_CHUNK_ENTRIES + 3) * EDGE_ENTRY_BYTES + 32;
-        bytes[at..at + 2].copy_from_slice(&999u16.to_le_bytes());
-        let crc = crc32fast::hash(&bytes);
-        match check_edge_section(&bytes, crc) {
-            Err(EdgeSectionError::UnknownEdgeType { at: found, value }) => {
-                assert_eq!((found, value), (at, 999));
-            }
-            _ => panic!("expected an unknown edge type"),
-        }
-        assert!(matches!(
-            check_edge_section(&bytes, crc ^ 1),
-            Err(EdgeSectionError::Checksum)
-        ));
+        })?;
+        Ok(found)
     }
 }
 
@@ -624,6 +625,7 @@ mod edge_filter_tests {
         writer.finish(&mut edges).unwrap();
         let table =
             Table::open(vfs.as_ref(), &crate::sstable::table_path(dir.path(), 1), 1).unwrap();
+        table.verify_all().unwrap();
         for n in 0..100u128 {
             assert!(table.may_have_edges(id(2 * n + 1), false));
             assert!(table.may_have_edges(id(2 * n + 2), true));

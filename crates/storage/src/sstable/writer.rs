@@ -1,5 +1,6 @@
 //! `TableWriter`: streams sorted blocks into a new table file, then writes
-//! the index, both edge sections, the bloom filter and the footer, and syncs.
+//! the index, both edge sections, the bloom filter, the page table and the
+//! footer, and syncs.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use kausal_vfs::{Vfs, VfsFile};
 
 use super::bloom::{build_bloom, edge_filter_key};
+use super::pages::append_page_table;
 use super::{
     EDGE_ENTRY_BYTES, EdgeEntry, FOOTER_BYTES, INDEX_ENTRY_BYTES, IndexEntry, RECORD_FIXED_BYTES,
     TABLE_MAGIC, TABLE_VERSION, TableMeta, table_path,
@@ -145,7 +147,8 @@ impl TableWriter {
         let index = std::mem::take(&mut self.index);
         let index_offset = self.position();
         self.buffer.extend_from_slice(&index);
-        let index_crc = crc32fast::hash(&index);
+        let mut page_table = Vec::new();
+        append_page_table(&index, INDEX_ENTRY_BYTES, &mut page_table);
         self.spill()?;
 
         let mut section = Vec::with_capacity(edges.len() * EDGE_ENTRY_BYTES);
@@ -155,7 +158,7 @@ impl TableWriter {
             entry.encode(false, &mut section);
         }
         let out_offset = self.position();
-        let out_crc = crc32fast::hash(&section);
+        append_page_table(&section, EDGE_ENTRY_BYTES, &mut page_table);
         self.buffer.extend_from_slice(&section);
         self.spill()?;
 
@@ -165,7 +168,7 @@ impl TableWriter {
             entry.encode(true, &mut section);
         }
         let in_offset = self.position();
-        let in_crc = crc32fast::hash(&section);
+        append_page_table(&section, EDGE_ENTRY_BYTES, &mut page_table);
         self.buffer.extend_from_slice(&section);
         self.spill()?;
 
@@ -189,6 +192,10 @@ impl TableWriter {
         let bloom_offset = self.position();
         let bloom_crc = crc32fast::hash(&bloom);
         self.buffer.extend_from_slice(&bloom);
+        // The page table follows the bloom filter; its length follows from
+        // the counts, its checksum takes the index's slot in the footer.
+        let page_table_crc = crc32fast::hash(&page_table);
+        self.buffer.extend_from_slice(&page_table);
 
         let (min_sequence, max_sequence) = if self.min_sequence == u64::MAX {
             (0, 0)
@@ -215,7 +222,7 @@ impl TableWriter {
             footer.put_u64(offset);
             footer.put_u64(len);
         }
-        for crc in [index_crc, out_crc, in_crc, bloom_crc] {
+        for crc in [page_table_crc, 0, 0, bloom_crc] {
             footer.put_u32(crc);
         }
         let footer_crc = crc32fast::hash(&footer);
