@@ -270,3 +270,24 @@ fn missing_manifest_with_tables_is_an_error_not_an_empty_database() {
     let error = open_error(&dir);
     assert!(error.to_string().contains("MANIFEST"), "{error}");
 }
+
+/// A block delete also deletes the block's edges, so it reads their pages:
+/// a damaged page refuses the delete before it is logged (nothing applied,
+/// nothing in the WAL to trip the next recovery), and other writes go on.
+#[test]
+fn a_delete_whose_edge_page_is_damaged_is_refused_before_it_is_logged() {
+    let (_guard, dir, table) = one_table();
+    let parts = sections(&table);
+    flip(&table, parts[2].0 + 20); // the only out-edge page
+    let engine = open(&dir, small_config());
+    let error = engine.delete_block(id(7)).expect_err("the page is damaged");
+    assert_names(&error, &table);
+    engine.put_block(&block(99, 100)).expect("other writes go on");
+    let snapshot = engine.snapshot();
+    assert!(snapshot.find_block(id(7)).expect("index page is fine").is_some());
+    engine.shutdown().expect("shutdown");
+    // Reopening replays the WAL: the refused delete is not in it.
+    let engine = open(&dir, small_config());
+    assert!(engine.snapshot().find_block(id(7)).expect("find").is_some());
+    assert!(engine.snapshot().find_block(id(99)).expect("find").is_some());
+}
