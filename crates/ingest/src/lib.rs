@@ -77,6 +77,7 @@
 
 mod error;
 mod extract;
+pub mod graph_counts;
 mod hash;
 mod ignored;
 mod imports;
@@ -84,6 +85,7 @@ mod ingest;
 pub mod language;
 pub mod limits;
 pub mod meta;
+pub mod name_dictionary;
 pub mod name_index;
 pub mod naming;
 pub mod precise;

@@ -20,6 +20,11 @@ pub const PROVENANCE_KIND: &str = "call_provenance";
 pub const PRECISE_KIND: &str = "precise_calls";
 /// `kind` of the walk record (not code: see [`crate::walk_record`]).
 pub const WALK_RECORD_KIND: &str = "ingest_walk";
+/// `kind` of the names dictionary's blocks (not code: see
+/// [`crate::name_dictionary`]).
+pub const DICTIONARY_KIND: &str = "name_dictionary";
+/// `kind` of the graph's counts (not code: see [`crate::graph_counts`]).
+pub const COUNTS_KIND: &str = "graph_counts";
 
 /// The display metadata of a file or item block.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,21 +87,29 @@ impl<'a> BlockMeta<'a> {
 
 /// True for the `kind` of a block that is not code: a file's ingest state
 /// ([`STATE_KIND`]), call provenance ([`PROVENANCE_KIND`]) or precise
-/// calls ([`PRECISE_KIND`]), the walk record ([`WALK_RECORD_KIND`]).
+/// calls ([`PRECISE_KIND`]), the walk record ([`WALK_RECORD_KIND`]), the
+/// names dictionary ([`DICTIONARY_KIND`]), the graph's counts
+/// ([`COUNTS_KIND`]).
 pub fn is_internal_kind(kind: &str) -> bool {
-    kind == STATE_KIND
-        || kind == PROVENANCE_KIND
-        || kind == WALK_RECORD_KIND
-        || kind == PRECISE_KIND
+    INTERNAL_KINDS.contains(&kind)
 }
+
+/// Every kind of block that is not code.
+const INTERNAL_KINDS: [&str; 6] = [
+    STATE_KIND,
+    PROVENANCE_KIND,
+    WALK_RECORD_KIND,
+    PRECISE_KIND,
+    DICTIONARY_KIND,
+    COUNTS_KIND,
+];
 
 /// True when a stored block's metadata is of an internal kind (see
 /// [`is_internal_kind`]), read without parsing it.
 pub fn is_internal_block(metadata_json: &str) -> bool {
-    has_kind(metadata_json, STATE_KIND)
-        || has_kind(metadata_json, PROVENANCE_KIND)
-        || has_kind(metadata_json, WALK_RECORD_KIND)
-        || has_kind(metadata_json, PRECISE_KIND)
+    INTERNAL_KINDS
+        .iter()
+        .any(|kind| has_kind(metadata_json, kind))
 }
 
 /// True when a stored block's metadata says `kind` without parsing it

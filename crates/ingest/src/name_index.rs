@@ -143,6 +143,14 @@ fn item_keys(qualified_name: &str, keys: &mut Vec<String>) {
     keys.push(qualified_name.to_string());
 }
 
+/// True when `name` is one of the index keys of an item whose qualified
+/// name is `qualified` (so looking `name` up finds the item).
+pub(crate) fn is_key_of(name: &str, qualified: &str) -> bool {
+    let mut keys = Vec::new();
+    item_keys(qualified, &mut keys);
+    keys.iter().any(|key| key == name)
+}
+
 /// The `names` edges of one file's blocks.
 pub fn file_edges(path: &str, names: &FileNames, out: &mut Vec<GraphEdge>) {
     let mut keys = Vec::new();

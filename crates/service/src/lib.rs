@@ -44,6 +44,7 @@ pub mod reader;
 pub mod report;
 mod resolve;
 mod stats;
+mod suggest;
 mod testcode;
 mod tree;
 

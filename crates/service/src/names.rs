@@ -2,10 +2,13 @@
 //! qualified-name suffix (`TableReader::find`), a file path, or, when none
 //! of those match, a name prefix. Exact names, suffixes and paths go through
 //! the name index that kausal-ingest writes (one edge lookup); prefixes and
-//! "did you mean" suggestions scan the blocks, which only happens when the
-//! index found nothing.
+//! "did you mean" suggestions, asked only when the index found nothing,
+//! read the names dictionary kausal-ingest writes beside it
+//! (`kausal_ingest::name_dictionary`), and scan the blocks only in a
+//! database ingested before the dictionary existed.
 
 use kausal_ingest::BlockMeta;
+use kausal_ingest::name_dictionary::Dictionary;
 use kausal_ingest::name_index::{PATH_KEY_PREFIX, key_id, lookup_key, matches_suffix};
 use kausal_storage::{BlockId, BlockView, EdgeType, StorageError};
 
@@ -13,6 +16,7 @@ use crate::reader::Reader;
 
 use crate::error::Candidate;
 use crate::model::BlockInfo;
+use crate::suggest::{MAX_NAMES_EXAMINED, Nearest};
 
 /// Suggestions offered for a name that matches nothing.
 pub const MAX_SUGGESTIONS: usize = 5;
@@ -98,6 +102,51 @@ pub fn matches<'e>(engine: &'e Reader, query: &str) -> Result<Matches<'e>, Stora
             kind: MatchKind::Exact,
         });
     }
+    Ok(Matches {
+        blocks: prefixed(engine, query)?,
+        kind: MatchKind::Prefix,
+    })
+}
+
+/// Blocks whose name starts with `query`, at most [`MAX_PREFIX_MATCHES`]:
+/// from the names dictionary (the names in order, each looked up in the
+/// index), or, in a database ingested before the dictionary existed, by
+/// a scan of every block.
+fn prefixed<'e>(engine: &'e Reader, query: &str) -> Result<Vec<BlockView<'e>>, StorageError> {
+    let snapshot = engine.snapshot();
+    let Some(dictionary) = Dictionary::open(snapshot)? else {
+        return prefixed_by_scan(engine, query);
+    };
+    // Each entry names at least one block: this many entries are enough.
+    let mut keys: Vec<&str> = Vec::new();
+    dictionary.with_prefix(query, |_, key| {
+        if keys.last() != Some(&key) {
+            keys.push(key);
+        }
+        keys.len() < MAX_PREFIX_MATCHES
+    })?;
+    let mut found: Vec<BlockView<'e>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for key in keys {
+        for view in index_lookup(engine, key)? {
+            let (name, _) = meta_name(&view);
+            if name.starts_with(query) && seen.insert(view.id) {
+                found.push(view);
+                if found.len() == MAX_PREFIX_MATCHES {
+                    return Ok(found);
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// [`prefixed`] by a scan of every block (a database without a names
+/// dictionary).
+fn prefixed_by_scan<'e>(
+    engine: &'e Reader,
+    query: &str,
+) -> Result<Vec<BlockView<'e>>, StorageError> {
     let mut prefixed = Vec::new();
     for view in engine.snapshot().iterate_blocks()? {
         let view = view?;
@@ -109,16 +158,41 @@ pub fn matches<'e>(engine: &'e Reader, query: &str) -> Result<Matches<'e>, Stora
             }
         }
     }
-    Ok(Matches {
-        blocks: prefixed,
-        kind: MatchKind::Prefix,
-    })
+    Ok(prefixed)
 }
 
-/// Names close to `query` (edit distance), for "did you mean".
+/// Names close to `query`, for "did you mean" (see [`suggest`]).
 pub fn suggestions(engine: &Reader, query: &str) -> Result<Vec<String>, StorageError> {
-    // `Tree::gett` or `Tre::get`: the blocks named like its last segment,
-    // by qualified name, closest first (one index lookup, no scan).
+    Ok(suggest(engine, query)?.names)
+}
+
+/// Where suggestions came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuggestionSource {
+    /// The blocks the index has under the query's last segment.
+    Index,
+    /// The names dictionary.
+    Dictionary,
+    /// A scan of every block (a database without a names dictionary).
+    Scan,
+}
+
+/// Suggestions and where they came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestions {
+    /// At most [`MAX_SUGGESTIONS`] names, closest first.
+    pub names: Vec<String>,
+    /// Where they came from.
+    pub source: SuggestionSource,
+}
+
+/// Names close to `query`: for `Tree::gett` the qualified names of the
+/// blocks named like its last segment (one index lookup); else the names
+/// within edit distance `max(2, chars / 3)` of it, closest first, then by
+/// name, read from the names dictionary (see [`crate::suggest`]), or by
+/// a scan of every block in a database ingested before the dictionary
+/// existed.
+pub fn suggest(engine: &Reader, query: &str) -> Result<Suggestions, StorageError> {
     let sep = kausal_ingest::name_index::separator(query);
     if let Some((_, last)) = query.rsplit_once(sep)
         && !last.is_empty()
@@ -135,30 +209,42 @@ pub fn suggestions(engine: &Reader, query: &str) -> Result<Vec<String>, StorageE
         }
         if !scored.is_empty() {
             scored.sort();
-            return Ok(scored
-                .into_iter()
-                .take(MAX_SUGGESTIONS)
-                .map(|(_, name)| name)
-                .collect());
+            return Ok(Suggestions {
+                names: scored
+                    .into_iter()
+                    .take(MAX_SUGGESTIONS)
+                    .map(|(_, name)| name)
+                    .collect(),
+                source: SuggestionSource::Index,
+            });
         }
     }
     let limit = (query.chars().count() / 3).max(2);
-    let mut scored: Vec<(usize, String)> = Vec::new();
-    for view in engine.snapshot().iterate_blocks()? {
-        let (name, _) = meta_name(&view?);
-        if name.is_empty() || scored.iter().any(|(_, known)| *known == name) {
-            continue;
+    let mut nearest = Nearest::new(query, limit, MAX_SUGGESTIONS);
+    let source = match Dictionary::open(engine.snapshot())? {
+        Some(dictionary) => {
+            let mut examined = 0;
+            dictionary.names(|name| {
+                nearest.offer(name);
+                examined += 1;
+                examined < MAX_NAMES_EXAMINED
+            })?;
+            SuggestionSource::Dictionary
         }
-        if let Some(distance) = edit_distance(query, &name, limit) {
-            scored.push((distance, name));
+        None => {
+            for view in engine.snapshot().iterate_blocks()? {
+                let (name, _) = meta_name(&view?);
+                if !name.is_empty() {
+                    nearest.offer(&name);
+                }
+            }
+            SuggestionSource::Scan
         }
-    }
-    scored.sort();
-    Ok(scored
-        .into_iter()
-        .take(MAX_SUGGESTIONS)
-        .map(|(_, name)| name)
-        .collect())
+    };
+    Ok(Suggestions {
+        names: nearest.into_names(),
+        source,
+    })
 }
 
 /// Levenshtein distance of `a` and `b`, or `None` when it exceeds `limit`.

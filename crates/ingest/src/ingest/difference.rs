@@ -87,7 +87,11 @@ pub(super) fn write_difference(
     // Provenance changes only with a resolution (else every call edge
     // and its rule stayed), and is written in its file's batch.
     let provenance = match &edges.resolution {
-        Some(resolution) => Some(plan_provenance(state, resolution, &mut blocks)?),
+        Some(resolution) => {
+            let files = state.files.len();
+            state.catalog.count_calls(resolution, files);
+            Some(plan_provenance(state, resolution, &mut blocks)?)
+        }
         None => None,
     };
     report.timings.resolve = lap(&mut clock);

@@ -41,6 +41,10 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
             .or_insert_with(|| Arc::from(view.source_uri))
             .clone();
         let fp = fingerprint(view.source_uri, view.metadata_json, view.content);
+        // The names dictionary and counts are the catalog's, not a file's.
+        if state.catalog.note_loaded(&view, fp) {
+            continue;
+        }
         if is_provenance_block(view.metadata_json) {
             // Planned apart from the file's other blocks (`difference`).
             let entry = ProvenanceEntry {

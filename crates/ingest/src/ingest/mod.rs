@@ -13,8 +13,10 @@
 //!
 //! This file runs an ingest (walk, parse threads, the target set of files);
 //! `difference` plans and writes the graph's difference, `load` rebuilds
-//! the picture from a stored graph.
+//! the picture from a stored graph, `catalog` keeps the names dictionary
+//! and the graph's counts.
 
+mod catalog;
 mod difference;
 mod load;
 mod precise;
@@ -128,6 +130,8 @@ struct State {
     /// rewritten within one timestamp tick without changing size or mtime
     /// ("racily clean", as git calls it), so it is re-read and hashed.
     last_walk_ns: u64,
+    /// The names dictionary and the graph's counts as stored.
+    catalog: catalog::Catalog,
 }
 
 /// Ingests one directory tree into engines, keeping what it learned
@@ -301,6 +305,7 @@ impl Ingester {
         report.imports = state.imports.clone();
         report.call_samples = state.samples.clone();
         difference::write_walk_record(engine, state, &report)?;
+        catalog::write(engine, state, &report)?;
         report.elapsed = started.elapsed();
         Ok(report)
     }

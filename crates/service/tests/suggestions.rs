@@ -1,0 +1,96 @@
+//! "Did you mean" and prefix matches read the names dictionary, and stay
+//! right through incremental ingests that add and remove names; in a
+//! database without a dictionary (ingested before it existed) they fall
+//! back to a scan and give the same answers.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use kausal_ingest::name_dictionary::head_id;
+use kausal_ingest::{IngestOptions, Ingester};
+use kausal_service::Reader;
+use kausal_service::names::{self, MatchKind, SuggestionSource};
+use kausal_storage::Database;
+use kausal_vfs::{OsVfs, Vfs};
+
+fn write(root: &Path, path: &str, text: &str) {
+    let full = root.join(path);
+    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+    std::fs::write(full, text).unwrap();
+}
+
+fn suggest(engine: &Database, query: &str) -> (Vec<String>, SuggestionSource) {
+    let suggestions = names::suggest(&Reader::new(engine), query).unwrap();
+    (suggestions.names, suggestions.source)
+}
+
+/// Names of the blocks a prefix query matches, sorted.
+fn prefix(engine: &Database, query: &str) -> Vec<String> {
+    let reader = Reader::new(engine);
+    let matches = names::matches(&reader, query).unwrap();
+    assert_eq!(matches.kind, MatchKind::Prefix, "{query}");
+    let mut found: Vec<String> = matches
+        .blocks
+        .iter()
+        .map(|view| kausal_service::BlockInfo::from_view(view).name)
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn suggestions_follow_incremental_edits_through_the_dictionary() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    write(
+        &root,
+        "src/lib.rs",
+        "pub fn alpha_parser() {}\npub fn beta_reader() {}\npub struct Table;\n\
+         impl std::fmt::Display for Table {\n    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result { Ok(()) }\n}\n",
+    );
+    write(&root, "src/other.rs", "pub fn beta_writer() {}\n");
+    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+    let engine =
+        Database::open_with(vfs.clone(), dir.path().join("db"), Default::default()).unwrap();
+    let options = IngestOptions {
+        progress: false,
+        ..IngestOptions::default()
+    };
+    let mut ingester = Ingester::new(vfs, &root, options).unwrap();
+    ingester.ingest(&engine).unwrap();
+
+    let (found, source) = suggest(&engine, "alpha_parsr");
+    assert_eq!(source, SuggestionSource::Dictionary);
+    assert_eq!(found, ["alpha_parser"]);
+    assert_eq!(prefix(&engine, "beta_"), ["beta_reader", "beta_writer"]);
+    // A name that is no index key (an impl's) is found by its entry's key.
+    assert_eq!(
+        prefix(&engine, "impl std::fmt::Display"),
+        ["impl std::fmt::Display for Table"]
+    );
+
+    // One name renamed, one added, a file deleted: an incremental ingest.
+    write(
+        &root,
+        "src/lib.rs",
+        "pub fn alpha_parsing() {}\npub fn beta_reader() {}\npub fn gamma_writer() {}\n",
+    );
+    std::fs::remove_file(root.join("src/other.rs")).unwrap();
+    ingester.ingest(&engine).unwrap();
+    let (found, source) = suggest(&engine, "alpha_parsr");
+    assert_eq!(source, SuggestionSource::Dictionary);
+    assert_eq!(found, ["alpha_parsing"]);
+    assert_eq!(suggest(&engine, "gamma_writr").0, ["gamma_writer"]);
+    assert_eq!(prefix(&engine, "beta_"), ["beta_reader"]);
+    assert!(prefix(&engine, "impl std").is_empty());
+
+    // Without the dictionary (a database from before it): a scan, the
+    // same answers.
+    let dictionary = suggest(&engine, "beta_readr");
+    engine.delete_block(head_id()).unwrap();
+    let (found, source) = suggest(&engine, "beta_readr");
+    assert_eq!(source, SuggestionSource::Scan);
+    assert_eq!((found, SuggestionSource::Dictionary), dictionary);
+    assert_eq!(prefix(&engine, "beta_"), ["beta_reader"]);
+}
