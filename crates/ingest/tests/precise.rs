@@ -18,7 +18,7 @@ use protobuf::Message;
 use scip::types::{Document, Index, Metadata, Occurrence, ToolInfo};
 use support::*;
 
-const LIB: &str = "mod a;\nmod b;\nmod c;\n";
+const LIB: &str = "mod a;\nmod b;\nmod c;\nmod d;\n";
 const A: &str = "\
 pub struct Store;
 impl Store {
@@ -55,6 +55,23 @@ pub fn make() -> impl Sized {
 }
 pub fn third() -> u32 {
     crate::b::first()
+}
+";
+
+// `generated` is written by a macro: tree-sitter sees a token tree and
+// makes no block for it; the index defines it (at its name in the
+// invocation), so the merge creates one.
+const D: &str = "\
+macro_rules! make_fn {
+    ($name:ident) => {
+        pub fn $name() -> u32 {
+            7
+        }
+    };
+}
+make_fn!(generated);
+pub fn user() -> u32 {
+    generated()
 }
 ";
 
@@ -102,6 +119,16 @@ impl Doc {
 
     fn call(self, line: &str, ident: &str, symbol: &str) -> Self {
         self.at(line, ident, symbol, false)
+    }
+
+    /// The last occurrence spans, as a whole definition, the lines from
+    /// the one containing `line` through `lines` more.
+    fn enclosing(mut self, line: &str, lines: usize) -> Self {
+        let number = self.text.lines().position(|l| l.contains(line)).unwrap();
+        let end = self.text.lines().nth(number + lines).unwrap().len();
+        let last = self.occurrences.last_mut().unwrap();
+        last.enclosing_range = vec![number as i32, 0, (number + lines) as i32, end as i32];
+        self
     }
 }
 
@@ -158,7 +185,18 @@ fn fixture_index(c: &'static str) -> Vec<u8> {
         .def("pub fn make", "make", "c/make().")
         .def("pub fn third", "third", "c/third().")
         .call("b::first()", "first", "b/first().");
-    index_bytes(vec![a, b, c])
+    index_bytes(vec![a, b, c, d_document()])
+}
+
+/// The document of `src/d.rs`: `generated` defined in the macro's
+/// invocation (the whole invocation its enclosing range), called by `user`.
+fn d_document() -> Doc {
+    Doc::new("src/d.rs", D)
+        .def("make_fn!(generated)", "generated", "d/generated().")
+        .enclosing("make_fn!(generated)", 0)
+        .def("pub fn user", "user", "d/user().")
+        .enclosing("pub fn user", 2)
+        .call("    generated()", "generated", "d/generated().")
 }
 
 fn at(seconds: u64) -> SystemTime {
@@ -191,9 +229,10 @@ fn write_fixture(root: &Path, c: &str) {
             ("src/a.rs", A),
             ("src/b.rs", B),
             ("src/c.rs", c),
+            ("src/d.rs", D),
         ],
     );
-    for path in ["src/lib.rs", "src/a.rs", "src/b.rs", "src/c.rs"] {
+    for path in ["src/lib.rs", "src/a.rs", "src/b.rs", "src/c.rs", "src/d.rs"] {
         set_mtime(root, path, at(WRITTEN));
     }
 }
@@ -240,9 +279,10 @@ fn the_index_replaces_the_heuristic_call_edges_of_the_files_it_covers() {
     let report = ingester
         .ingest_precise(&engine, &[precise(&fixture_index(C))])
         .unwrap();
-    assert_eq!(report.precise.applied, 3, "{report}");
+    assert_eq!(report.precise.applied, 4, "{report}");
     assert!(report.precise.rejected.is_empty(), "{report}");
-    assert_eq!((report.precise.files, report.precise.stale), (3, 0));
+    assert_eq!((report.precise.files, report.precise.stale), (4, 0));
+    assert_eq!((report.precise.unmapped, report.precise.blocks), (0, 1));
     let (records, unrecorded) = provenance_lines(&engine);
     assert_eq!(unrecorded, 0);
     assert_eq!(
@@ -253,6 +293,7 @@ fn the_index_replaces_the_heuristic_call_edges_of_the_files_it_covers() {
             "crate::b::second -calls-> crate::c::make precise",
             "crate::b::second -calls_method-> crate::a::Cache::get precise",
             "crate::c::third -calls-> crate::b::first precise",
+            "crate::d::user -calls-> crate::d::generated precise",
         ])
     );
     let edges = edge_lines(&engine);
@@ -260,14 +301,18 @@ fn the_index_replaces_the_heuristic_call_edges_of_the_files_it_covers() {
         !edges.iter().any(|e| e.contains("calls_candidate")),
         "{edges:#?}"
     );
-    // Everything but call edges is as the heuristic ingest left it.
+    // Everything but call edges is as the heuristic ingest left it, and
+    // the block created for `generated` is an item of its file.
     let not_calls = |set: &std::collections::BTreeSet<String>| {
         set.iter()
             .filter(|e| !e.contains(" -calls"))
             .cloned()
-            .collect::<Vec<_>>()
+            .collect::<std::collections::BTreeSet<_>>()
     };
-    assert_eq!(not_calls(&edges), not_calls(&heuristic));
+    let mut expected = not_calls(&heuristic);
+    expected.insert("src/d.rs -contains-> crate::d::generated".into());
+    expected.insert("crate::d::generated -defined_in-> src/d.rs".into());
+    assert_eq!(not_calls(&edges), expected);
     assert_no_dangling(&engine);
 
     // Merging the same index again writes nothing.
@@ -310,43 +355,43 @@ fn files_the_index_does_not_cover_keep_their_heuristic_edges() {
     );
 }
 
-#[test]
-fn an_edit_falls_back_to_heuristic_edges_for_the_edited_file_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    write_fixture(&root, C);
-    let engine = open_engine(&dir.path().join("db"));
-    let mut ingester = ingester(&root);
+/// Edits `path` (to `edited`, after the index) in a tree merged with the
+/// fixture index, re-ingests, and checks the graph against a fresh ingest
+/// of the edited tree merging the same index (where `path` is refused as
+/// modified after the index): the same edges, the same blocks but the
+/// stale precise-calls block of `path` (and the walk record that counts
+/// it). Returns the engine and the ingester, to undo the edit.
+fn edit_and_compare(root: &Path, db: &Path, path: &str, edited: &str) -> (Database, Ingester) {
+    let engine = open_engine(db);
+    let mut ingester = ingester(root);
     ingester
         .ingest_precise(&engine, &[precise(&fixture_index(C))])
         .unwrap();
-
-    // b.rs edited after the index: a body edit, same items and calls.
-    let edited_b = B.replace("let s = a::open();", "let s = a::open(); // opened");
-    std::fs::write(root.join("src/b.rs"), &edited_b).unwrap();
-    set_mtime(&root, "src/b.rs", at(EDITED));
+    std::fs::write(root.join(path), edited).unwrap();
+    set_mtime(root, path, at(EDITED));
     let report = ingester.ingest(&engine).unwrap();
     assert_eq!(
         (report.precise.files, report.precise.stale),
-        (3, 1),
+        (4, 1),
         "{report}"
     );
 
-    // The same as a fresh ingest of the edited tree merging the same
-    // index: b.rs is refused there (modified after the index), so it has
-    // heuristic edges; a.rs and c.rs have the index's.
     let fresh_dir = tempfile::tempdir().unwrap();
     let fresh = open_engine(fresh_dir.path());
-    let fresh_report = self::ingester(&root)
+    let fresh_report = self::ingester(root)
         .ingest_precise(&fresh, &[precise(&fixture_index(C))])
         .unwrap();
-    assert_eq!(fresh_report.precise.rejected.len(), 1, "{fresh_report}");
+    let rejected: Vec<&str> = fresh_report
+        .precise
+        .rejected
+        .iter()
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(rejected, [path], "{fresh_report}");
+    assert_eq!(report.precise.blocks, fresh_report.precise.blocks);
     let incremental = dump(&engine);
     let from_scratch = dump(&fresh);
     assert_eq!(incremental.edges, from_scratch.edges);
-    // Blocks alike too, but the precise block of b.rs, kept (stale) by the
-    // incremental ingest and never written by the fresh one, and the walk
-    // record that counts it.
     let walk = kausal_ingest::walk_record::walk_record_id();
     let mut blocks = incremental.blocks.clone();
     blocks.retain(|id, _| from_scratch.blocks.contains_key(id) && *id != walk);
@@ -354,6 +399,36 @@ fn an_edit_falls_back_to_heuristic_edges_for_the_edited_file_only() {
     expected.remove(&walk);
     assert_eq!(blocks, expected);
     assert_eq!(incremental.blocks.len(), from_scratch.blocks.len() + 1);
+    assert_no_dangling(&engine);
+    (engine, ingester)
+}
+
+/// The blocks named `name` in the name index (what `kausal find` reads).
+fn named(engine: &Database, name: &str) -> Vec<(String, String)> {
+    let dump = dump(engine);
+    let key = kausal_ingest::name_index::key_id(name);
+    engine
+        .snapshot()
+        .find_outgoing_edges(key)
+        .unwrap()
+        .iter()
+        .filter(|edge| edge.edge_type == kausal_storage::EdgeType::Names)
+        .map(|edge| {
+            let (_, meta, content) = &dump.blocks[&edge.target];
+            (meta.clone(), content.clone())
+        })
+        .collect()
+}
+
+#[test]
+fn an_edit_falls_back_to_heuristic_edges_for_the_edited_file_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    write_fixture(&root, C);
+    // b.rs edited after the index: a body edit, same items and calls.
+    let edited_b = B.replace("let s = a::open();", "let s = a::open(); // opened");
+    let db = dir.path().join("db");
+    let (engine, mut ingester) = edit_and_compare(&root, &db, "src/b.rs", &edited_b);
     let (records, _) = provenance_lines(&engine);
     assert!(
         !records
@@ -362,7 +437,8 @@ fn an_edit_falls_back_to_heuristic_edges_for_the_edited_file_only() {
         "{records:#?}"
     );
     assert!(records.contains("crate::c::third -calls-> crate::b::first precise"));
-    assert_no_dangling(&engine);
+    // The other files keep their created blocks.
+    assert!(records.contains("crate::d::user -calls-> crate::d::generated precise"));
 
     // The edit undone: the stored precise edges describe b.rs again.
     std::fs::write(root.join("src/b.rs"), B).unwrap();
@@ -371,6 +447,69 @@ fn an_edit_falls_back_to_heuristic_edges_for_the_edited_file_only() {
     assert_eq!(report.precise.stale, 0);
     let (records, _) = provenance_lines(&engine);
     assert!(records.contains("crate::b::second -calls_method-> crate::a::Cache::get precise"));
+}
+
+#[test]
+fn a_function_tree_sitter_has_no_block_for_gets_one_from_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    write_fixture(&root, C);
+    let engine = open_engine(&dir.path().join("db"));
+    let mut ingester = ingester(&root);
+    ingester.ingest(&engine).unwrap();
+    // Tree-sitter sees `make_fn!(generated);` as a macro call.
+    assert_eq!(named(&engine, "generated"), []);
+
+    let report = ingester
+        .ingest_precise(&engine, &[precise(&fixture_index(C))])
+        .unwrap();
+    assert_eq!((report.precise.unmapped, report.precise.blocks), (0, 1));
+    // `find generated`: one block, where the index defines it.
+    let found = named(&engine, "generated");
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (meta, content) = &found[0];
+    assert_eq!(meta_field(meta, "kind"), "function");
+    assert_eq!(meta_field(meta, "qualified_name"), "crate::d::generated");
+    assert_eq!(meta_field(meta, "origin"), "precise");
+    assert_eq!(meta_field(meta, "language"), "rust");
+    assert_eq!(meta_field(meta, "path"), "src/d.rs");
+    let lines_of = |meta: &str| (meta_field(meta, "start_line"), meta_field(meta, "end_line"));
+    assert_eq!(lines_of(meta), ("8".into(), "8".into()));
+    assert_eq!(content, "make_fn!(generated);");
+    assert_eq!(named(&engine, "d::generated").len(), 1);
+    assert_eq!(named(&engine, "crate::d::generated").len(), 1);
+    // `callers generated`: `user`, by the index.
+    let (records, _) = provenance_lines(&engine);
+    assert!(
+        records.contains("crate::d::user -calls-> crate::d::generated precise"),
+        "{records:#?}"
+    );
+    assert_no_dangling(&engine);
+}
+
+#[test]
+fn an_edit_of_a_file_with_a_created_block_removes_it_until_the_next_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    write_fixture(&root, C);
+    let edited_d = D.replace("    generated()", "    generated() + 1");
+    let db = dir.path().join("db");
+    let (engine, mut ingester) = edit_and_compare(&root, &db, "src/d.rs", &edited_d);
+    // d.rs keeps its stored precise calls (stale), not its created block:
+    // the edit may have moved or removed `generated`.
+    assert_eq!(named(&engine, "generated"), []);
+    let edges = edge_lines(&engine);
+    assert!(!edges.iter().any(|e| e.contains("generated")), "{edges:#?}");
+
+    // The edit undone: the block is back, with its caller.
+    std::fs::write(root.join("src/d.rs"), D).unwrap();
+    set_mtime(&root, "src/d.rs", at(WRITTEN));
+    let report = ingester.ingest(&engine).unwrap();
+    assert_eq!((report.precise.stale, report.precise.blocks), (0, 1));
+    assert_eq!(named(&engine, "generated").len(), 1);
+    let (records, _) = provenance_lines(&engine);
+    assert!(records.contains("crate::d::user -calls-> crate::d::generated precise"));
+    assert_no_dangling(&engine);
 }
 
 #[test]
@@ -416,7 +555,7 @@ fn a_restart_keeps_the_merged_edges() {
     let engine = open_engine(&db);
     // A new process: the picture is loaded from the graph, then verified.
     let report = ingester(&root).ingest(&engine).unwrap();
-    assert_eq!((report.precise.files, report.precise.stale), (3, 0));
+    assert_eq!((report.precise.files, report.precise.stale), (4, 0));
     assert_eq!(dump(&engine).edges, before.edges);
     assert_eq!(dump(&engine).blocks, before.blocks);
 }
@@ -476,13 +615,13 @@ fn corrupt_and_truncated_indexes_are_refused_with_the_reason() {
             .unwrap()
             .documents()
     };
-    assert_eq!(boundaries.len(), 3, "{boundaries:?}");
+    assert_eq!(boundaries.len(), 4, "{boundaries:?}");
     assert_eq!(documents(boundaries[1]), 1);
     assert_eq!(documents(boundaries[2]), 2);
     // Only metadata: no documents, refused.
     assert!(refused(&bytes[..boundaries[0]]));
     let index = PreciseIndex::decode(&bytes, "whole.scip", None).unwrap();
-    assert_eq!((index.documents(), index.tool()), (3, "rust-analyzer test"));
+    assert_eq!((index.documents(), index.tool()), (4, "rust-analyzer test"));
 }
 
 /// Offsets where a top-level field of `bytes` ends (the last excluded):

@@ -82,7 +82,14 @@ pub(super) fn write_difference(
     // ingests need summaries only.
     super::precise::release_contents(state);
     report.timings.blocks = lap(&mut clock);
-    let edges = plan_edges(state, &blocks, edited, resolve_again, threads);
+    let edges = plan_edges(
+        state,
+        &blocks,
+        &precise_blocks,
+        edited,
+        resolve_again,
+        threads,
+    );
     report.resolved = edges.resolution.is_some();
     // Provenance changes only with a resolution (else every call edge
     // and its rule stayed), and is written in its file's batch.
@@ -285,6 +292,7 @@ fn build_file_blocks<'a>(state: &State, paths: &[&'a str], threads: usize) -> Ve
 fn plan_edges(
     state: &mut State,
     blocks: &BlockPlan,
+    precise: &super::precise::PreciseBlocks,
     edited: &FxHashSet<String>,
     resolve_again: bool,
     threads: usize,
@@ -323,7 +331,7 @@ fn plan_edges(
     });
     let state: &State = state;
     if let Some(resolution) = &mut resolution {
-        super::precise::substitute(state, &blocks.target, resolution);
+        super::precise::substitute(state, &blocks.target, precise, resolution);
     }
     // Without a resolution every changed file kept its items, calls and
     // imports: the same edges, name index included.
@@ -353,6 +361,7 @@ fn plan_edges(
             .target
             .get(&id)
             .or_else(|| state.blocks.get(&id))
+            .or_else(|| precise.get(&id))
             .map(|(_, p)| p.to_string())
             .unwrap_or_default()
     };

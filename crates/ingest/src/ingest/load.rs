@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap;
 use super::{Entry, ProvenanceEntry, State};
 use crate::error::IngestError;
 use crate::naming::name_file;
+use crate::precise::defs::is_created_block;
 use crate::precise::stored::{is_precise_block, read_precise};
 use crate::provenance::is_provenance_block;
 use crate::record::{FileRecord, fingerprint, is_file_block, is_state_block, record_from_block};
@@ -61,8 +62,10 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
             state.precise.insert(file, precise);
             continue;
         }
-        if is_precise_block(view.metadata_json) {
-            // Unreadable: planned as stored, so the next plan deletes it.
+        if is_precise_block(view.metadata_json) || is_created_block(view.metadata_json) {
+            // Unreadable, or a block created for a definition: planned as
+            // stored with the precise calls, so the next plan deletes it
+            // or keeps it (`precise`).
             state.precise_stored.insert(view.id, (fp, path));
             continue;
         }

@@ -10,6 +10,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::State;
 use crate::error::IngestError;
+use crate::precise::defs::{created_block, created_edges};
 use crate::precise::stored::{PreciseFile, precise_block};
 use crate::precise::{MergeFile, PreciseIndex, PreciseReport, merge};
 use crate::provenance::{CallProvenance, CallRule};
@@ -55,6 +56,7 @@ pub(super) fn merge_indexes(
         .filter(|entry| covered.contains(entry.record.path.as_str()))
         .map(|entry| MergeFile {
             path: &entry.record.path,
+            language: entry.record.language,
             text: texts
                 .get(entry.record.path.as_str())
                 .map_or(&entry.record.content, |text| text),
@@ -66,9 +68,19 @@ pub(super) fn merge_indexes(
         .collect();
     let merged = merge(indexes, &tree, report);
     drop(tree);
-    drop(texts);
+    let mut texts: FxHashMap<String, Arc<str>> = texts
+        .into_iter()
+        .map(|(path, text)| (path.to_string(), text))
+        .collect();
     let mut dirty = FxHashSet::default();
     for (path, file) in merged {
+        // The blocks created for its definitions are cut from its text
+        // when they are planned; it is released again after that.
+        if let Some(text) = texts.remove(&path)
+            && let Some(entry) = state.files.get_mut(&path)
+        {
+            entry.record.content = text;
+        }
         dirty.insert(path.clone());
         state.precise.insert(path, file);
     }
@@ -94,12 +106,15 @@ fn fresh<'s>(state: &'s State, path: &str) -> Option<&'s PreciseFile> {
 
 /// Puts the precise call edges of every fresh file in place of the
 /// heuristic call edges (`calls`, `calls_method`, `calls_candidate`) that
-/// start in it, with provenance `precise`. An edge whose end is no block
-/// of the target graph (`blocks`: a function renamed or deleted since) is
-/// left out.
+/// start in it, with provenance `precise`, and adds the edges of the
+/// blocks created for its definitions (`contains`, `defined_in`, `names`).
+/// An edge whose end is no block of the target graph (`blocks` and
+/// `precise`: a function renamed or deleted since, a created block of a
+/// file edited since) is left out.
 pub(super) fn substitute(
     state: &State,
     blocks: &FxHashMap<BlockId, (u128, Arc<str>)>,
+    precise: &PreciseBlocks,
     resolution: &mut Resolution,
 ) {
     let fresh_files: FxHashMap<&str, (u32, &PreciseFile)> = state
@@ -129,9 +144,13 @@ pub(super) fn substitute(
     resolution
         .provenance
         .retain(|record| !numbers.contains(&record.file));
-    for (number, file) in fresh_files.values() {
+    let exists = |id: &BlockId| blocks.contains_key(id) || precise.contains_key(id);
+    for (path, (number, file)) in &fresh_files {
+        if let Some(entry) = state.files.get(*path) {
+            created_edges(entry.names.file_id, &file.defs, &mut resolution.edges);
+        }
         for edge in &file.edges {
-            if !blocks.contains_key(&edge.source) || !blocks.contains_key(&edge.target) {
+            if !exists(&edge.source) || !exists(&edge.target) {
                 continue;
             }
             resolution.edges.push(*edge);
@@ -150,13 +169,16 @@ pub(super) fn substitute(
         .sort_by_key(|record| (record.file, record.record.edge));
 }
 
-/// Stored precise-calls blocks: id -> (fingerprint, path).
+/// Stored precise blocks: the precise-calls blocks and the blocks created
+/// for definitions (`precise::defs`): id -> (fingerprint, path).
 pub(super) type PreciseBlocks = FxHashMap<BlockId, (u128, Arc<str>)>;
 
-/// The precise-calls blocks of the target graph, with the writes that get
-/// there added to `puts` / `deletes` (by file). Only the files in `dirty`
-/// are built again; the others stay as stored. A file whose edges would
-/// not fit a block keeps its heuristic edges.
+/// The precise blocks of the target graph, with the writes that get there
+/// added to `puts` / `deletes` (by file). Only the files in `dirty` are
+/// built again; the others stay as stored. A file whose edges would not
+/// fit a block keeps its heuristic edges. A file's created blocks are in
+/// the graph while the file is fresh, and cut from its text (the text the
+/// index described).
 pub(super) fn plan_blocks(
     state: &mut State,
     dirty: &FxHashSet<String>,
@@ -172,24 +194,49 @@ pub(super) fn plan_blocks(
             continue;
         };
         let id = crate::precise::stored::precise_block_id(entry.names.file_id);
+        let mut blocks = Vec::with_capacity(1 + file.defs.len());
         if !dirty.contains(path)
             && let Some(stored) = state.precise_stored.get(&id)
         {
             target.insert(id, stored.clone());
-            continue;
-        }
-        let block = match precise_block(path, entry.names.file_id, file) {
-            Ok(block) => block,
-            Err(_) => {
-                unfit.push(path.clone());
-                continue;
+        } else {
+            match precise_block(path, entry.names.file_id, file) {
+                Ok(block) => blocks.push(block),
+                Err(_) => {
+                    unfit.push(path.clone());
+                    continue;
+                }
             }
-        };
-        let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
-        if state.precise_stored.get(&id).map(|(old, _)| *old) != Some(fp) {
-            puts.entry(path.clone()).or_default().push(block);
         }
-        target.insert(id, (fp, Arc::from(path.as_str())));
+        if entry.record.content_hash == file.content_hash {
+            for def in &file.defs {
+                if !dirty.contains(path)
+                    && let Some(stored) = state.precise_stored.get(&def.id)
+                {
+                    target.insert(def.id, stored.clone());
+                    continue;
+                }
+                let language = entry.record.language;
+                let block = created_block(path, language, &entry.record.content, def).map_err(
+                    |reason| IngestError::Write {
+                        path: path.clone(),
+                        source: kausal_storage::StorageError::InvalidMetadata {
+                            id: def.id,
+                            reason,
+                        },
+                    },
+                )?;
+                blocks.push(block);
+            }
+        }
+        for block in blocks {
+            let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
+            let id = block.id;
+            if state.precise_stored.get(&id).map(|(old, _)| *old) != Some(fp) {
+                puts.entry(path.clone()).or_default().push(block);
+            }
+            target.insert(id, (fp, Arc::from(path.as_str())));
+        }
     }
     for path in unfit {
         state.precise.remove(&path);
@@ -210,7 +257,10 @@ pub(super) fn describe(state: &State, report: &mut PreciseReport) {
     for (path, file) in &state.precise {
         report.files += 1;
         match fresh(state, path) {
-            Some(_) => report.edges += file.edges.len() as u64,
+            Some(_) => {
+                report.edges += file.edges.len() as u64;
+                report.blocks += file.defs.len() as u64;
+            }
             None => report.stale += 1,
         }
     }

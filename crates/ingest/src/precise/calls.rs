@@ -21,6 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 use kausal_storage::{BlockId, EdgeType, GraphEdge};
 
 use super::scip_index::{Columns, ScipDocument, ScipIndex};
+pub use super::symbol::simple_name;
 
 /// A function or method block of the tree.
 #[derive(Debug, Clone)]
@@ -158,18 +159,6 @@ pub fn is_call(rest: &str) -> bool {
         previous = c;
     }
     false
-}
-
-/// The simple name of a function symbol: `rust-analyzer cargo regex-syntax
-/// 0.8.12 hir/Hir#kind().` -> `kind`; a TypeScript constructor
-/// (`` Atom#`<constructor>`(). ``) -> `constructor`.
-pub fn simple_name(symbol: &str) -> Option<&str> {
-    let trimmed = symbol.strip_suffix("().")?;
-    let last = trimmed.rsplit(['/', '#', '.', ']', ' ']).next()?;
-    Some(match last.trim_matches('`') {
-        "<constructor>" => "constructor",
-        name => name,
-    })
 }
 
 /// The innermost function of `funcs` around `line` (named `name`, if

@@ -14,8 +14,10 @@
 //! heuristic edges until the next index.
 
 pub mod calls;
+pub mod defs;
 pub mod scip_index;
 pub mod stored;
+pub mod symbol;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -23,9 +25,11 @@ use std::time::Duration;
 use kausal_storage::GraphEdge;
 use serde::Serialize;
 
+use crate::language::Language;
 use crate::naming::FileNames;
 use crate::summary::{ItemKind, Summary};
 use calls::{Func, TreeFile, map_calls, simple_name};
+use defs::{CreatedDef, DefsFile, created_defs, created_funcs};
 use scip_index::{ScipDocument, ScipIndex};
 use stored::PreciseFile;
 
@@ -125,6 +129,10 @@ pub struct PreciseReport {
     /// Calls of the index whose callee is a function the tree has no block
     /// for, or outside any function.
     pub unmapped: u64,
+    /// Function and method blocks in the graph after this ingest that the
+    /// merges created for definitions tree-sitter makes no block for
+    /// (`precise::defs`; metadata `"origin":"precise"`).
+    pub blocks: u64,
     /// Files with precise edges in the graph after this ingest.
     pub files: u64,
     /// Of those, files edited since their index: heuristic edges are used
@@ -140,6 +148,7 @@ pub struct PreciseReport {
 /// One file of the tree as the merge sees it.
 pub(crate) struct MergeFile<'a> {
     pub path: &'a str,
+    pub language: Language,
     pub text: &'a str,
     pub mtime_ns: u64,
     pub content_hash: u128,
@@ -201,11 +210,10 @@ fn stale_reason(index: &PreciseIndex, document: &ScipDocument, file: &MergeFile)
             continue;
         }
         let symbol = index.index.symbols.get(occurrence.symbol as usize);
-        // A TypeScript accessor's name says `<get>`/`<set>`, a member of a
-        // type literal `typeLiteral3:`; a private method's text has its `#`.
+        // A private method's range may or may not take in its `#`.
         if let Some(name) = symbol.and_then(|s| simple_name(s))
             && name != "constructor"
-            && spelled.trim_start_matches('#') != name.rsplit(['>', ':']).next().unwrap_or(name)
+            && spelled.trim_start_matches('#') != name.trim_start_matches('#')
         {
             return Some(format!(
                 "the index defines {name} at {}:{}, where the file now has {spelled:?}",
@@ -218,8 +226,9 @@ fn stale_reason(index: &PreciseIndex, document: &ScipDocument, file: &MergeFile)
 }
 
 /// The precise calls `indexes` give for the files of `tree`: for each
-/// file an index covers and still describes, its edges; the rest counted
-/// in `report`. A file covered by several indexes takes the last.
+/// file an index covers and still describes, its edges and the blocks
+/// created for its definitions that have none ([`defs`]); the rest
+/// counted in `report`. A file covered by several indexes takes the last.
 pub(crate) fn merge(
     indexes: &[PreciseIndex],
     tree: &[MergeFile],
@@ -230,17 +239,10 @@ pub(crate) fn merge(
         .iter()
         .map(|file| functions(file.summary, file.names))
         .collect();
-    let by_path: HashMap<&str, &MergeFile> = tree.iter().map(|file| (file.path, file)).collect();
-    let view: HashMap<&str, TreeFile> = tree
+    let by_path: HashMap<&str, usize> = tree
         .iter()
-        .zip(&funcs)
-        .map(|(file, funcs)| {
-            let view = TreeFile {
-                text: file.text,
-                funcs,
-            };
-            (file.path, view)
-        })
+        .enumerate()
+        .map(|(n, file)| (file.path, n))
         .collect();
     let mut merged: BTreeMap<String, PreciseFile> = BTreeMap::new();
     for index in indexes {
@@ -248,29 +250,66 @@ pub(crate) fn merge(
             .indexes
             .push(format!("{} ({})", index.tool(), index.origin));
         report.occurrences += index.occurrences();
-        let mut rejected = Vec::new();
-        let mut outside = 0;
-        let mapped = map_calls(&index.index, &view, |document| {
-            let Some(file) = by_path.get(document.path.as_str()) else {
-                outside += 1;
-                return false;
+        // The documents that still describe their files, each with the
+        // blocks its definitions need.
+        let mut applied: HashMap<&str, Vec<CreatedDef>> = HashMap::new();
+        for document in &index.index.documents {
+            let Some(&n) = by_path.get(document.path.as_str()) else {
+                report.outside_tree += 1;
+                continue;
             };
-            match stale_reason(index, document, file) {
-                Some(reason) => {
-                    rejected.push(RejectedDocument {
-                        path: document.path.clone(),
-                        reason,
-                    });
-                    false
-                }
-                None => true,
+            let (Some(file), Some(file_funcs)) = (tree.get(n), funcs.get(n)) else {
+                continue;
+            };
+            if let Some(reason) = stale_reason(index, document, file) {
+                report.rejected.push(RejectedDocument {
+                    path: document.path.clone(),
+                    reason,
+                });
+                continue;
             }
+            let view = DefsFile {
+                path: file.path,
+                language: file.language,
+                text: file.text,
+                module: &file.names.module,
+                funcs: file_funcs,
+            };
+            applied.insert(file.path, created_defs(&index.index, document, &view));
+        }
+        // Calls map onto the created blocks like onto any other.
+        let extended: Vec<Vec<Func>> = tree
+            .iter()
+            .zip(&funcs)
+            .map(|(file, funcs)| match applied.get(file.path) {
+                Some(created) if !created.is_empty() => funcs
+                    .iter()
+                    .cloned()
+                    .chain(created_funcs(created))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let view: HashMap<&str, TreeFile> = tree
+            .iter()
+            .zip(funcs.iter().zip(&extended))
+            .map(|(file, (funcs, extended))| {
+                let funcs = if extended.is_empty() { funcs } else { extended };
+                (
+                    file.path,
+                    TreeFile {
+                        text: file.text,
+                        funcs,
+                    },
+                )
+            })
+            .collect();
+        let mapped = map_calls(&index.index, &view, |document| {
+            applied.contains_key(document.path.as_str())
         });
-        report.rejected.extend(rejected);
-        report.outside_tree += outside;
         report.unmapped += mapped.unmapped + mapped.top_level;
         for (path, calls) in mapped.by_file {
-            let Some(file) = by_path.get(path.as_str()) else {
+            let Some(file) = by_path.get(path.as_str()).and_then(|&n| tree.get(n)) else {
                 continue;
             };
             let mut edges: Vec<GraphEdge> = calls.iter().map(|call| call.edge).collect();
@@ -280,6 +319,7 @@ pub(crate) fn merge(
                 content_hash: file.content_hash,
                 tool: index.tool().to_string(),
                 edges,
+                defs: applied.remove(file.path).unwrap_or_default(),
             };
             merged.insert(path, precise);
         }

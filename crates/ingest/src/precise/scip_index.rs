@@ -57,6 +57,12 @@ pub struct ScipDocument {
     pub columns: Columns,
     /// Its occurrences with a symbol, in the index's order.
     pub occurrences: Vec<Occurrence>,
+    /// The range of a whole definition (a function's signature and body)
+    /// where the indexer gives one, by index into `occurrences`: (line,
+    /// start, end line, end). Kept apart from the occurrences, which are
+    /// many more. A malformed one is dropped: it only places a block the
+    /// merge creates (`defs`), which falls back to the name's range.
+    pub enclosing: HashMap<u32, (u32, u32, u32, u32)>,
     /// Symbols this document declares as functions or methods (by the
     /// symbol information's kind).
     pub function_symbols: Vec<u32>,
@@ -138,6 +144,7 @@ impl ScipIndex {
                 document.position_encoding.enum_value_or_default(),
             );
             let mut occurrences = Vec::with_capacity(document.occurrences.len());
+            let mut enclosing = HashMap::new();
             for (n, occurrence) in document.occurrences.iter().enumerate() {
                 if occurrence.symbol.is_empty() {
                     continue; // a syntax-highlighting occurrence
@@ -156,6 +163,10 @@ impl ScipIndex {
                     symbol: intern(&occurrence.symbol),
                     definition: occurrence.symbol_roles & DEFINITION_ROLE != 0,
                 });
+                let definition = occurrence.symbol_roles & DEFINITION_ROLE != 0;
+                if definition && let Some(whole) = range(&occurrence.enclosing_range) {
+                    enclosing.insert(occurrences.len() as u32 - 1, whole);
+                }
             }
             total += occurrences.len() as u64;
             let function_symbols = document
@@ -168,6 +179,7 @@ impl ScipIndex {
                 path: path.to_string(),
                 columns,
                 occurrences,
+                enclosing,
                 function_symbols,
             });
         }

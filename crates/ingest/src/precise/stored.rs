@@ -6,18 +6,25 @@
 //! while the file still has that content; after an edit it falls back to
 //! the heuristic edges and keeps the block (counted as stale) until the
 //! next index. Content: one line per edge, sorted:
-//! `<source id hex> <target id hex> <calls|calls_method>`.
+//! `<source id hex> <target id hex> <calls|calls_method>`; then one line
+//! per block the merge created for a definition tree-sitter has no block
+//! for ([`super::defs`]), tab-separated: `def <id hex> <function|method>
+//! <start line> <end line> <start byte> <end byte> <name> <qualified
+//! name>`. Version 1 blocks (before created blocks) are read as having
+//! none.
 
 use kausal_storage::{BlockId, BlockView, ContextBlock, EdgeType, GraphEdge};
 use serde::{Deserialize, Serialize};
 
+use super::defs::CreatedDef;
 use crate::hash::StableHasher;
 use crate::meta::has_kind;
+use crate::summary::ItemKind;
 
 /// `kind` of a file's precise-calls block (internal: not code).
 pub use crate::meta::PRECISE_KIND;
-/// Version of the block's format.
-pub const PRECISE_VERSION: u32 = 1;
+/// Version of the block's format. 2: `def` lines.
+pub const PRECISE_VERSION: u32 = 2;
 /// Most content bytes of one block; a file whose precise edges need more
 /// keeps its heuristic edges (counted in the report). 100,000 edges of
 /// about 75 bytes, under the 16 MiB a block may hold.
@@ -32,6 +39,9 @@ pub struct PreciseFile {
     pub tool: String,
     /// Sorted, without repeats; `calls` and `calls_method` only.
     pub edges: Vec<GraphEdge>,
+    /// Blocks for the file's definitions that tree-sitter has no block
+    /// for, in the order the index defines them.
+    pub defs: Vec<CreatedDef>,
 }
 
 /// The block's metadata.
@@ -47,8 +57,11 @@ pub struct PreciseMeta {
     pub content_hash: String,
     /// The indexer.
     pub tool: String,
-    /// Lines of the content.
+    /// Edge lines of the content.
     pub edges: u64,
+    /// `def` lines of the content.
+    #[serde(default)]
+    pub defs: u64,
 }
 
 /// Id of the precise-calls block of the file whose block is `file_id`.
@@ -90,6 +103,27 @@ pub(crate) fn precise_block(
             ));
         }
     }
+    for def in &file.defs {
+        let _ = writeln!(
+            content,
+            "def\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            def.id,
+            def.kind.name(),
+            def.start_line,
+            def.end_line,
+            def.start_byte,
+            def.end_byte,
+            def.name,
+            def.qualified
+        );
+        if content.len() > MAX_PRECISE_BYTES {
+            return Err(format!(
+                "{} precise call edges and {} definitions take more than {MAX_PRECISE_BYTES} bytes",
+                file.edges.len(),
+                file.defs.len()
+            ));
+        }
+    }
     let meta = PreciseMeta {
         kind: PRECISE_KIND.to_string(),
         version: PRECISE_VERSION,
@@ -97,6 +131,7 @@ pub(crate) fn precise_block(
         content_hash: format!("{:032x}", file.content_hash),
         tool: file.tool.clone(),
         edges: file.edges.len() as u64,
+        defs: file.defs.len() as u64,
     };
     Ok(ContextBlock::new(
         precise_block_id(file_id),
@@ -114,19 +149,25 @@ pub fn read_precise(view: &BlockView) -> Option<(String, PreciseFile)> {
         return None;
     }
     let meta: PreciseMeta = serde_json::from_str(view.metadata_json).ok()?;
-    if meta.version != PRECISE_VERSION {
+    if meta.version != PRECISE_VERSION && meta.version != 1 {
         return None;
     }
     let content_hash = u128::from_str_radix(&meta.content_hash, 16).ok()?;
-    let edges: Option<Vec<GraphEdge>> = view.content.lines().map(parse_line).collect();
-    let edges = edges?;
-    if edges.len() as u64 != meta.edges {
+    let (mut edges, mut defs) = (Vec::new(), Vec::new());
+    for line in view.content.lines() {
+        match line.strip_prefix("def\t") {
+            Some(def) => defs.push(parse_def(def)?),
+            None => edges.push(parse_line(line)?),
+        }
+    }
+    if edges.len() as u64 != meta.edges || defs.len() as u64 != meta.defs {
         return None;
     }
     let file = PreciseFile {
         content_hash,
         tool: meta.tool,
         edges,
+        defs,
     };
     Some((meta.path, file))
 }
@@ -140,6 +181,33 @@ fn parse_line(line: &str) -> Option<GraphEdge> {
         return None;
     }
     Some(GraphEdge::new(source, target, edge_type))
+}
+
+fn parse_def(line: &str) -> Option<CreatedDef> {
+    let mut fields = line.split('\t');
+    let id = BlockId::parse_hex(fields.next()?).ok()?;
+    let kind = match fields.next()? {
+        "function" => ItemKind::Function,
+        "method" => ItemKind::Method,
+        _ => return None,
+    };
+    let mut number = || fields.next()?.parse::<u32>().ok();
+    let (start_line, end_line, start_byte, end_byte) = (number()?, number()?, number()?, number()?);
+    let name = fields.next()?.to_string();
+    let qualified = fields.next()?.to_string();
+    if fields.next().is_some() || start_line > end_line || start_byte > end_byte {
+        return None;
+    }
+    Some(CreatedDef {
+        id,
+        kind,
+        name,
+        qualified,
+        start_line,
+        end_line,
+        start_byte,
+        end_byte,
+    })
 }
 
 #[cfg(test)]
@@ -160,6 +228,16 @@ mod tests {
             content_hash: 0xabc,
             tool: "rust-analyzer 1.95.0".into(),
             edges: vec![edge(1, 2, false), edge(1, 3, true)],
+            defs: vec![CreatedDef {
+                id: BlockId::from_u128(4),
+                kind: ItemKind::Method,
+                name: "#dispatch".into(),
+                qualified: "src.q.Query.#dispatch".into(),
+                start_line: 3,
+                end_line: 9,
+                start_byte: 40,
+                end_byte: 200,
+            }],
         };
         let block = precise_block("src/a.rs", BlockId::from_u128(9), &file).expect("block");
         assert!(is_precise_block(&block.metadata_json));
@@ -175,6 +253,8 @@ mod tests {
         };
         assert_eq!(view(&block.content), Some(("src/a.rs".to_string(), file)));
         let spoiled = block.content.replacen("calls_method", "imports", 1);
+        assert_eq!(view(&spoiled), None);
+        let spoiled = block.content.replacen("\tmethod\t", "\tstruct\t", 1);
         assert_eq!(view(&spoiled), None);
         let short = block.content.lines().next().unwrap_or("").to_string();
         assert_eq!(view(&short), None);
