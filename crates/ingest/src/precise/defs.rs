@@ -121,6 +121,36 @@ fn byte_range(
     (start <= end && end <= text.len()).then_some((start, end))
 }
 
+/// Where a document defines functions, sorted: an enclosing range that
+/// holds another function's definition is not this function's own
+/// (rust-analyzer gives every function a macro invocation generates the
+/// whole invocation), so the block takes its name's range instead.
+struct FunctionSites(Vec<(u32, u32)>);
+
+impl FunctionSites {
+    fn of(index: &ScipIndex, document: &ScipDocument) -> Self {
+        let mut sites: Vec<(u32, u32)> = document
+            .occurrences
+            .iter()
+            .filter(|o| o.definition)
+            .filter(|o| {
+                let symbol = index.symbols.get(o.symbol as usize);
+                symbol.is_some_and(|s| simple_name(s).is_some())
+            })
+            .map(|o| (o.line, o.start))
+            .collect();
+        sites.sort_unstable();
+        Self(sites)
+    }
+
+    /// How many function definitions start inside `range`.
+    fn holds(&self, range: (u32, u32, u32, u32)) -> usize {
+        let from = self.0.partition_point(|&site| site < (range.0, range.1));
+        let to = self.0.partition_point(|&site| site <= (range.2, range.3));
+        to.saturating_sub(from)
+    }
+}
+
 /// The created blocks of `file`, whose document in `index` is
 /// `document` (applied: the file still has the text the index was made
 /// of). One per function symbol defined here with no function block of
@@ -145,26 +175,8 @@ pub fn created_defs(
         }
         entry.push(at);
     }
-    // Where functions are defined: an enclosing range that holds another
-    // function's definition is not this function's own (rust-analyzer
-    // gives every function a macro invocation generates the whole
-    // invocation), so the block takes its name's range instead.
-    let mut function_sites: Vec<(u32, u32)> = document
-        .occurrences
-        .iter()
-        .filter(|o| o.definition)
-        .filter(|o| {
-            let symbol = index.symbols.get(o.symbol as usize);
-            symbol.is_some_and(|s| simple_name(s).is_some())
-        })
-        .map(|o| (o.line, o.start))
-        .collect();
-    function_sites.sort_unstable();
-    let holds = |range: (u32, u32, u32, u32)| -> usize {
-        let from = function_sites.partition_point(|&site| site < (range.0, range.1));
-        let to = function_sites.partition_point(|&site| site <= (range.2, range.3));
-        to.saturating_sub(from)
-    };
+    let function_sites = FunctionSites::of(index, document);
+    let holds = |range| function_sites.holds(range);
     let lines: Vec<&str> = file.text.lines().collect();
     let starts = line_starts(file.text);
     let separator = file.language.scope_rules().separator;
