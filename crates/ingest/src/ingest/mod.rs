@@ -366,8 +366,17 @@ impl Ingester {
         let results: Mutex<Vec<Option<Parsed>>> =
             Mutex::new((0..entries.len()).map(|_| None).collect());
         let progress = self.progress_bar(entries);
+        let lines_parsed = AtomicUsize::new(0);
         let compile_aside = threads > 1;
         let store = |index: usize, parsed: Parsed| {
+            // Lines go in the message, since indicatif counts files.
+            if !progress.is_hidden()
+                && let Parsed::Record(record) = &parsed
+            {
+                let lines = record.summary.lines as usize;
+                let total = lines_parsed.fetch_add(lines, Ordering::Relaxed) + lines;
+                progress.set_message(format!("{total} lines"));
+            }
             progress.inc(1);
             if let Ok(mut results) = results.lock()
                 && let Some(slot) = results.get_mut(index)
@@ -479,7 +488,7 @@ impl Ingester {
         }
         let bar = ProgressBar::new(entries.len() as u64);
         if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} ingest {pos}/{len} files {per_sec} eta {eta} {wide_bar}",
+            "{spinner} ingest {pos}/{len} files, {msg}, {per_sec}, eta {eta} {wide_bar}",
         ) {
             bar.set_style(style);
         }
