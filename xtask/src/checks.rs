@@ -13,6 +13,7 @@ const LAYERS: &[&str] = &[
     "kausal-sim",
     "kausal-ingest",
     "kausal-service",
+    "kausal-export",
     "kausal-cli",
 ];
 

@@ -103,6 +103,9 @@ pub enum Command {
     },
     /// Merge all tables into one.
     Compact,
+    /// Write the graph as Apache Parquet tables (blocks, edges, files)
+    /// into DIR, for DataFusion, DuckDB, Spark or Trino (docs/EXPORT.md).
+    Export(crate::export::ExportArgs),
     /// Serve the graph over HTTP/JSON on 127.0.0.1 (address and bearer
     /// token in `server.json` in the database directory) until SIGINT or
     /// SIGTERM; other `kausal` commands then use it.

@@ -51,6 +51,7 @@ pub fn query_of(command: &Command) -> Option<Query> {
         | Command::Verify
         | Command::Backup { .. }
         | Command::Compact
+        | Command::Export(_)
         | Command::Serve { .. }
         | Command::Mcp { .. } => return None,
     })
@@ -96,6 +97,8 @@ pub enum Report {
     Backup(BackupSummary),
     /// `compact`: table counts before and after.
     Compact(CompactReport),
+    /// `export`: the Parquet tables written.
+    Export(crate::export::ExportSummary),
     /// `serve` or `mcp` shut down cleanly.
     Stopped(StoppedReport),
 }
@@ -239,6 +242,7 @@ pub fn run(mut command: Command, context: &Context) -> Result<Report, CliError> 
                 retries: report.retries,
             }))
         }
+        Command::Export(args) => crate::export::export(context, &args).map(Report::Export),
         Command::Compact => {
             let db = context.db_for_queries()?;
             let engine = open_writable(&db)?;

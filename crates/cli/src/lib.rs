@@ -12,6 +12,7 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod error;
+pub mod export;
 pub mod index;
 pub mod ingest;
 pub mod location;

@@ -142,6 +142,7 @@ pub fn human(report: &Report, style: &Style) -> String {
         Report::Map(report) => crate::print_agent::map_text(&mut out, style, report),
         Report::Verify(verify) => verify_text(&mut out, style, verify),
         Report::Backup(backup) => backup_text(&mut out, backup),
+        Report::Export(export) => crate::export::text(&mut out, export),
         Report::Compact(compact) => {
             let _ = writeln!(
                 out,
