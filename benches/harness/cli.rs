@@ -80,7 +80,7 @@ fn build(dir: &Path, blocks: u64) {
 }
 
 /// The release `kausal` binary beside this harness, if it was built.
-fn kausal_binary() -> Option<PathBuf> {
+pub(crate) fn kausal_binary() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let binary = exe.parent()?.join("kausal");
     binary.is_file().then_some(binary)

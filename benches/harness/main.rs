@@ -23,6 +23,7 @@ mod peer_fjall;
 mod peer_redb;
 mod precise;
 mod report;
+mod scale;
 mod server;
 mod workloads;
 
@@ -49,9 +50,13 @@ struct Args {
     baseline: Option<String>,
     /// Run only these groups (comma-separated: writes, lookups, edges,
     /// traversals (with the petgraph rows), bulk, concurrent, ingest, precise,
-    /// cli, server, kausaldb, peers); all when absent.
+    /// cli, server, kausaldb, peers, scale); all when absent.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// The big tree of the `scale` group (e.g. the Linux source); the
+    /// group is skipped, with how to get one, when absent.
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<std::path::PathBuf>,
 }
 
 /// Engines of the peer comparisons: kausal first, then each enabled peer.
@@ -174,6 +179,10 @@ fn main() -> ExitCode {
         progress("kausaldb workload: storage and queries on SimVfs");
         rows.extend(kausaldb::storage_rows());
         rows.extend(kausaldb::query_rows());
+    }
+    if wanted("scale") {
+        progress("scale: the release binary on a big tree (--corpus)");
+        rows.extend(scale::rows(args.corpus.as_deref(), dir.path(), &progress));
     }
     let (mut comparisons, mut peer_settings) = (Vec::new(), Vec::new());
     if wanted("peers") {

@@ -68,6 +68,11 @@ enum Task {
     /// pinned corpus fetched from crates.io, PyPI and npm (needs the
     /// network; not part of test-all).
     EvalCalls(EvalCallsOptions),
+    /// kausal-export's DataFusion test: two repositories exported and
+    /// joined in SQL (docs/EXPORT.md's query). Not in test-all: building
+    /// DataFusion takes minutes on two cores; test-all checks the same
+    /// answer through the Parquet reader.
+    ExportCheck,
 }
 
 /// Options of `cargo xtask eval-calls`.
@@ -110,9 +115,14 @@ struct BenchmarkOptions {
     baseline: Option<String>,
     /// Run only these groups (comma-separated, passed to the harness:
     /// writes, lookups, edges, traversals, bulk, concurrent, ingest,
-    /// cli, server, precise, kausaldb, peers).
+    /// cli, server, precise, kausaldb, peers, scale).
     #[arg(long, value_name = "GROUPS")]
     only: Option<String>,
+    /// The big tree of the `scale` group: the Linux source (`apt-get
+    /// install linux-source-6.1`, then `tar xf
+    /// /usr/src/linux-source-6.1.tar.xz`); the group is skipped without it.
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<std::path::PathBuf>,
     /// Then score kausal's call edges against the reference indexers
     /// (`cargo xtask eval-calls` on the whole corpus, into target/eval;
     /// needs the network and the indexers, a few minutes) and print the
@@ -319,6 +329,7 @@ fn benchmark(runner: &mut Runner, options: &BenchmarkOptions) {
         save_baseline,
         baseline,
         only,
+        corpus,
         eval_calls: _,
     } = options;
     let mut args = vec![
@@ -345,6 +356,14 @@ fn benchmark(runner: &mut Runner, options: &BenchmarkOptions) {
     }
     if let Some(groups) = &only {
         args.extend(["--only", groups]);
+    }
+    // Absolute: the harness runs from the workspace root.
+    let corpus = corpus
+        .as_ref()
+        .map(|dir| std::path::absolute(dir).unwrap_or_else(|_| dir.clone()));
+    let corpus_arg = corpus.as_ref().map(|dir| dir.to_string_lossy().to_string());
+    if let Some(dir) = &corpus_arg {
+        args.extend(["--corpus", dir]);
     }
     // The `kausal callers` row runs the release binary as a whole
     // process; the harness finds it beside itself.
@@ -529,6 +548,22 @@ fn main() -> ExitCode {
         Task::Sim(options) => {
             sim(&mut runner, &options);
             runner.finish("sim")
+        }
+        Task::ExportCheck => {
+            runner.command(
+                "DataFusion cross-repository query (kausal-export)",
+                "cargo",
+                &[
+                    "test",
+                    "--package",
+                    "kausal-export",
+                    "--features",
+                    "datafusion-test",
+                    "--test",
+                    "datafusion_query",
+                ],
+            );
+            runner.finish("export-check")
         }
         Task::EvalCalls(options) => eval_calls::eval_calls(&eval_calls::Plan {
             language: options.lang,
