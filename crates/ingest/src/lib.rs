@@ -94,6 +94,7 @@ mod read;
 mod record;
 pub mod report;
 mod resolve;
+pub mod stubs;
 pub mod summary;
 mod text;
 mod walk;

@@ -71,11 +71,14 @@ pub enum CallRule {
     /// The only function or method of that name in the crate or project
     /// (or one trait's method and its impls): a match by name alone.
     UniqueName,
+    /// C: a function no file of the tree defines, called by name: the
+    /// edge leads to its `external` stub block (`crate::stubs`).
+    External,
 }
 
 impl CallRule {
     /// Every rule, strongest first.
-    pub const ALL: [CallRule; 10] = [
+    pub const ALL: [CallRule; 11] = [
         CallRule::Precise,
         CallRule::Scope,
         CallRule::Import,
@@ -86,6 +89,7 @@ impl CallRule {
         CallRule::TraitBound,
         CallRule::BlanketTrait,
         CallRule::UniqueName,
+        CallRule::External,
     ];
 
     /// The rule's stored and reported name.
@@ -101,6 +105,7 @@ impl CallRule {
             CallRule::TraitBound => "trait_bound",
             CallRule::BlanketTrait => "blanket_trait",
             CallRule::UniqueName => "unique_name",
+            CallRule::External => "external",
         }
     }
 

@@ -19,7 +19,7 @@ use crate::summary::{ItemKind, Summary};
 
 /// Version of a file's state block; a different version makes the file
 /// re-parsed. 5: the state left the file block's metadata for its own block.
-pub const INGEST_STATE_VERSION: u32 = 18;
+pub const INGEST_STATE_VERSION: u32 = 19;
 
 /// One source file as ingested.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -275,7 +275,8 @@ pub struct Summary {
     /// Struct fields with their types.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<TypedName>,
-    /// `mod name;` declarations at the top level of the file.
+    /// Declarations at the top level of the file that define nothing:
+    /// Rust `mod name;`, C function prototypes (`int f(void);`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub module_decls: Vec<String>,
     /// ERROR and MISSING nodes in the tree (tree-sitter recovers around them).

@@ -13,3 +13,9 @@
 
 ; Comments, for doc lines (matched to items by position).
 (comment) @comment
+
+; Function prototypes at file level (`int f(void);`, `void *g(size_t);`):
+; stored with the file's top-level declarations, for call resolution
+; through included headers (`resolve/generic/c.rs`).
+(declaration declarator: (function_declarator declarator: (identifier) @name)) @reference.module
+(declaration declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))) @reference.module

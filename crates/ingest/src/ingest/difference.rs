@@ -84,7 +84,7 @@ pub(super) fn write_difference(
     report.timings.blocks = lap(&mut clock);
     let edges = plan_edges(
         state,
-        &blocks,
+        &mut blocks,
         &precise_blocks,
         edited,
         resolve_again,
@@ -202,7 +202,9 @@ fn plan_and_write_blocks(
     }
     report.batches += writer.batches;
     for (id, (fp, path)) in &state.blocks {
-        if !rebuild_set.contains(&**path) && state.files.contains_key(&**path) {
+        // Stubs stay until a resolution says otherwise (`plan_stubs`).
+        let kept = state.files.contains_key(&**path) || crate::stubs::is_stub_uri(path);
+        if !rebuild_set.contains(&**path) && kept {
             target.insert(*id, (*fp, path.clone()));
         }
     }
@@ -291,7 +293,7 @@ fn build_file_blocks<'a>(state: &State, paths: &[&'a str], threads: usize) -> Ve
 /// the batch of the file its owner lives in.
 fn plan_edges(
     state: &mut State,
-    blocks: &BlockPlan,
+    blocks: &mut BlockPlan,
     precise: &super::precise::PreciseBlocks,
     edited: &FxHashSet<String>,
     resolve_again: bool,
@@ -331,8 +333,10 @@ fn plan_edges(
     });
     let state: &State = state;
     if let Some(resolution) = &mut resolution {
+        plan_stubs(state, resolution, blocks);
         super::precise::substitute(state, &blocks.target, precise, resolution);
     }
+    let blocks: &BlockPlan = blocks;
     // Without a resolution every changed file kept its items, calls and
     // imports: the same edges, name index included.
     let target: FxHashSet<GraphEdge> = match &resolution {
@@ -394,6 +398,43 @@ fn plan_edges(
         resolution,
         puts,
         deletes,
+    }
+}
+
+/// The external stubs `resolution` names (see `crate::stubs`): new ones
+/// written, ones no call reaches any more deleted, each language's in one
+/// batch of their own.
+fn plan_stubs(state: &State, resolution: &mut Resolution, blocks: &mut BlockPlan) {
+    let mut wanted: FxHashSet<BlockId> = FxHashSet::default();
+    resolution.stubs.retain(|(language, name)| {
+        let id = crate::stubs::stub_id(*language, name);
+        wanted.insert(id);
+        if blocks.target.contains_key(&id) {
+            return true;
+        }
+        // A name past the storage limits gets no stub and no edge.
+        let Ok(block) = crate::stubs::stub_block(*language, name) else {
+            return false;
+        };
+        let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
+        let uri = block.source_uri.clone();
+        blocks.target.insert(id, (fp, Arc::from(uri.as_str())));
+        if state.blocks.get(&id).map(|(old, _)| *old) != Some(fp) {
+            blocks.puts.entry(uri).or_default().push(block);
+        }
+        true
+    });
+    let gone: Vec<(BlockId, Arc<str>)> = blocks
+        .target
+        .iter()
+        .filter(|(id, (_, path))| crate::stubs::is_stub_uri(path) && !wanted.contains(id))
+        .map(|(id, (_, path))| (*id, path.clone()))
+        .collect();
+    for (id, path) in gone {
+        blocks.target.remove(&id);
+        let deletes = blocks.deletes.entry(path.to_string()).or_default();
+        deletes.push(id);
+        deletes.sort();
     }
 }
 

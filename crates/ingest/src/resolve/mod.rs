@@ -270,6 +270,9 @@ pub struct Resolution {
     pub calls: CallStats,
     pub imports: ImportStats,
     pub samples: Vec<CallSample>,
+    /// Names of functions outside the tree that calls reach as stubs
+    /// (after `resolve_incremental`: sorted, without duplicates).
+    pub stubs: Vec<(Language, String)>,
 }
 
 impl Resolution {
@@ -284,6 +287,7 @@ impl Resolution {
     fn merge(&mut self, part: &Resolution) {
         self.edges.extend_from_slice(&part.edges);
         self.provenance.extend_from_slice(&part.provenance);
+        self.stubs.extend_from_slice(&part.stubs);
         // Destructured so that a new counter cannot be left out here.
         let CallStats {
             total,
@@ -403,6 +407,29 @@ impl Resolution {
     }
 }
 
+impl Resolution {
+    /// An external call kept as an edge to the stub of its name (see
+    /// `crate::stubs`): counted as external, recorded as `external`.
+    fn record_stub(&mut self, file: u32, language: Language, name: &str, source: BlockId) {
+        self.calls.total += 1;
+        self.calls.external += 1;
+        let edge = GraphEdge::new(
+            source,
+            crate::stubs::stub_id(language, name),
+            EdgeType::Calls,
+        );
+        self.edges.push(edge);
+        self.provenance.push(FileProvenance {
+            file,
+            record: CallProvenance {
+                edge,
+                rule: Rule::External.provenance(),
+            },
+        });
+        self.stubs.push((language, name.to_string()));
+    }
+}
+
 /// Most candidates of an ambiguous call stored as `calls_candidate`
 /// edges; a call with more is only counted.
 pub const MAX_CALL_CANDIDATES: usize = 8;
@@ -471,6 +498,12 @@ pub fn resolve_incremental(
         }
     }
     rule_choice::choose(&mut out.provenance);
+    out.stubs.sort_unstable();
+    out.stubs.dedup();
+    for (language, name) in &out.stubs {
+        out.edges
+            .push(crate::stubs::stub_name_edge(*language, name));
+    }
     out
 }
 

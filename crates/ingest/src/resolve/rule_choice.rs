@@ -61,6 +61,13 @@ pub enum Rule {
     Import,
     /// A function name unique in the project.
     UniqueFunction,
+    /// C: a definition in a file the caller includes (a header's
+    /// `static inline`, a function-like macro).
+    Include,
+    /// C: the definition of a function an included header declares.
+    IncludeDeclared,
+    /// C: a function outside the tree, reached as its named stub.
+    External,
 }
 
 impl Rule {
@@ -91,6 +98,9 @@ impl Rule {
             Rule::Module => "module",
             Rule::Import => "import",
             Rule::UniqueFunction => "unique_function",
+            Rule::Include => "include",
+            Rule::IncludeDeclared => "include_declared",
+            Rule::External => "external",
         }
     }
 
@@ -98,7 +108,9 @@ impl Rule {
     pub const fn provenance(self) -> CallRule {
         match self {
             Rule::Nested | Rule::Scope | Rule::Module => CallRule::Scope,
-            Rule::ScopeImport | Rule::Import => CallRule::Import,
+            Rule::ScopeImport | Rule::Import | Rule::Include | Rule::IncludeDeclared => {
+                CallRule::Import
+            }
             Rule::SelfPath
             | Rule::OtherCrate
             | Rule::Path
@@ -112,6 +124,7 @@ impl Rule {
                 CallRule::TraitBound
             }
             Rule::BlanketTrait => CallRule::BlanketTrait,
+            Rule::External => CallRule::External,
             Rule::CrateUnique | Rule::UniqueMethod | Rule::TraitMethod | Rule::UniqueFunction => {
                 CallRule::UniqueName
             }
@@ -216,6 +229,9 @@ mod tests {
             Module,
             Import,
             UniqueFunction,
+            Include,
+            IncludeDeclared,
+            External,
         ];
         let names: std::collections::BTreeSet<&str> = all.iter().map(|r| r.name()).collect();
         assert_eq!(names.len(), all.len(), "names are distinct");

@@ -10,6 +10,7 @@
 //! * `builtins.rs`: built-in types' method names the unique-name rule skips.
 
 mod builtins;
+mod c;
 mod classes;
 mod go;
 mod modules;
@@ -49,6 +50,8 @@ struct Index<'a> {
     bases_memo: RefCell<FxHashMap<ItemRef, Vec<ItemRef>>>,
     /// Zig: files by stem (`Ast` -> `lib/std/zig/Ast.zig`), see `zig.rs`.
     zig_stems: FxHashMap<String, Vec<u32>>,
+    /// C: includes, definitions and prototypes, see `c.rs`.
+    c: c::CIndex,
 }
 
 pub(super) fn resolve_generic(
@@ -68,6 +71,7 @@ pub(super) fn resolve_generic(
         exported_memo: RefCell::new(FxHashMap::default()),
         bases_memo: RefCell::new(FxHashMap::default()),
         zig_stems: FxHashMap::default(),
+        c: c::CIndex::default(),
     };
     for file in members {
         let view = &files[*file as usize];
@@ -117,6 +121,9 @@ pub(super) fn resolve_generic(
             }
         }
     }
+    if language == Language::C {
+        index.build_c(members);
+    }
     for file in members {
         index.structure(*file, out);
         index.imports(*file, out);
@@ -124,7 +131,17 @@ pub(super) fn resolve_generic(
         for call in &view.summary.calls {
             let outcome = index.resolve_call(*file, call);
             let source = super::caller_id(files, *file, call);
-            out.record_call(files, *file, call, &outcome, source);
+            // C: a call of a name no C item has reaches its stub.
+            let stub = language == Language::C
+                && outcome == Outcome::External
+                && call.kind == CallKind::Path
+                && super::is_identifier(&call.text)
+                && index.c_outside(&call.text);
+            if stub {
+                out.record_stub(*file, language, &call.text, source);
+            } else {
+                out.record_call(files, *file, call, &outcome, source);
+            }
         }
     }
 }
@@ -247,6 +264,7 @@ impl<'a> Index<'a> {
         let files = self.files;
         let view = &files[file as usize];
         match call.kind {
+            CallKind::Path if self.language == Language::C => self.c_call(file, call),
             CallKind::Path => {
                 let name = call.text.as_str();
                 if let Some(found) = nested_callable(view, call.caller, name) {

@@ -18,7 +18,7 @@ pub(super) fn dir_of(path: &str) -> &str {
 }
 
 /// Joins a relative specifier onto a directory, folding `.` and `..`.
-fn join_relative(dir: &str, spec: &str) -> String {
+pub(super) fn join_relative(dir: &str, spec: &str) -> String {
     let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
     for part in spec.split('/') {
         match part {
@@ -70,12 +70,7 @@ impl<'a> Index<'a> {
                 .map(|ext| format!("{base}{ext}"))
                 .collect()
             }
-            Language::C => {
-                if spec.starts_with('<') {
-                    return Vec::new();
-                }
-                vec![join_relative(dir, spec), spec.to_string()]
-            }
+            Language::C => return self.include_targets(from, spec),
             Language::Zig => {
                 if !spec.ends_with(".zig") {
                     return Vec::new();
