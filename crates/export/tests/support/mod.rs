@@ -143,6 +143,7 @@ pub fn cell(batch: &RecordBatch, column: &str, row: usize) -> Option<String> {
     }
     Some(match array.data_type() {
         DataType::Utf8 => array.as_string::<i32>().value(row).to_string(),
+        DataType::Utf8View => array.as_string_view().value(row).to_string(),
         DataType::Dictionary(_, _) => {
             let dictionary = array.as_dictionary::<Int32Type>();
             let key = dictionary.keys().value(row) as usize;
