@@ -213,6 +213,13 @@ mod tests {
             "py/util.py",
             "def f():\n    return g()\n\ndef g():\n    return 1\n",
         );
+        // A call out of the tree (`printf`): whatever ingest makes of it
+        // must be counted as a scan counts it.
+        write(
+            &root,
+            "c/main.c",
+            "int main(void) { printf(\"x\"); return 0; }\n",
+        );
         let vfs: Arc<dyn kausal_vfs::Vfs> = Arc::new(OsVfs::new());
         let engine =
             Database::open_with(vfs.clone(), dir.path().join("db"), Default::default()).unwrap();
