@@ -92,6 +92,7 @@ fn c_calls_resolve_through_includes_and_reach_external_stubs() {
     // Counted as external calls, and the stubs as blocks of their own kind.
     assert_eq!(report.calls.external, 4, "{:?}", report.calls);
     assert_eq!(stub_names(&dump(&engine)), vec!["free", "malloc"]);
+    assert_eq!(report.blocks_by_kind.get("external"), Some(&2));
 }
 
 /// The stubs of a tree's dump, by name.

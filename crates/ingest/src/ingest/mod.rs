@@ -666,6 +666,17 @@ fn describe_graph(state: &State, report: &mut IngestReport) {
             ));
         }
     }
+    // External stubs are no file's blocks (`crate::stubs`).
+    let stubs = state
+        .blocks
+        .values()
+        .filter(|(_, path)| crate::stubs::is_stub_uri(path))
+        .count() as u64;
+    if stubs > 0 {
+        report
+            .blocks_by_kind
+            .insert(crate::stubs::EXTERNAL_KIND.to_string(), stubs);
+    }
     // Counted per type first: a String key per edge was a measurable
     // share of a one-file re-ingest.
     let mut by_type: FxHashMap<EdgeType, u64> = FxHashMap::default();
