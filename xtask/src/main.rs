@@ -444,6 +444,24 @@ fn sim(runner: &mut Runner, options: &SimOptions) {
     runner.command("simulation", "cargo", &args);
 }
 
+/// kausal-export's DataFusion test (`cargo xtask export-check`): built
+/// with the `datafusion-test` feature, which test-all leaves off.
+fn export_check(runner: &mut Runner) {
+    runner.command(
+        "DataFusion cross-repository query (kausal-export)",
+        "cargo",
+        &[
+            "test",
+            "--package",
+            "kausal-export",
+            "--features",
+            "datafusion-test",
+            "--test",
+            "datafusion_query",
+        ],
+    );
+}
+
 /// The in-process checks over the sources and manifests (test-all's and
 /// `cargo xtask checks`).
 fn source_checks(runner: &mut Runner) {
@@ -550,19 +568,7 @@ fn main() -> ExitCode {
             runner.finish("sim")
         }
         Task::ExportCheck => {
-            runner.command(
-                "DataFusion cross-repository query (kausal-export)",
-                "cargo",
-                &[
-                    "test",
-                    "--package",
-                    "kausal-export",
-                    "--features",
-                    "datafusion-test",
-                    "--test",
-                    "datafusion_query",
-                ],
-            );
+            export_check(&mut runner);
             runner.finish("export-check")
         }
         Task::EvalCalls(options) => eval_calls::eval_calls(&eval_calls::Plan {
