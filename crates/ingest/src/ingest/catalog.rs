@@ -248,6 +248,17 @@ fn counts(state: &State, report: &IngestReport) -> GraphCounts {
             .entry(file.record.language.name().to_string())
             .or_default() += blocks;
     }
+    // External stubs are no file's blocks (`crate::stubs`): their
+    // `source_uri` names their language.
+    for (_, path) in state.blocks.values() {
+        if let Some(language) = path.strip_prefix(crate::stubs::EXTERNAL_URI_PREFIX) {
+            counts.blocks += 1;
+            *counts
+                .blocks_by_language
+                .entry(language.to_string())
+                .or_default() += 1;
+        }
+    }
     counts
 }
 
