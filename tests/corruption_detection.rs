@@ -282,12 +282,25 @@ fn a_delete_whose_edge_page_is_damaged_is_refused_before_it_is_logged() {
     let engine = open(&dir, small_config());
     let error = engine.delete_block(id(7)).expect_err("the page is damaged");
     assert_names(&error, &table);
-    engine.put_block(&block(99, 100)).expect("other writes go on");
+    engine
+        .put_block(&block(99, 100))
+        .expect("other writes go on");
     let snapshot = engine.snapshot();
-    assert!(snapshot.find_block(id(7)).expect("index page is fine").is_some());
+    assert!(
+        snapshot
+            .find_block(id(7))
+            .expect("index page is fine")
+            .is_some()
+    );
     engine.shutdown().expect("shutdown");
     // Reopening replays the WAL: the refused delete is not in it.
     let engine = open(&dir, small_config());
     assert!(engine.snapshot().find_block(id(7)).expect("find").is_some());
-    assert!(engine.snapshot().find_block(id(99)).expect("find").is_some());
+    assert!(
+        engine
+            .snapshot()
+            .find_block(id(99))
+            .expect("find")
+            .is_some()
+    );
 }
