@@ -56,12 +56,15 @@ impl Shared {
         self.progress.notify_all();
     }
 
-    /// One unit of background work; false when there was none.
+    /// One unit of background work; false when there was none. Every step
+    /// first makes the next WAL segment ready when it is not (cheap when it
+    /// is; not counted as work: it happens at most once per rotation).
     pub fn background_step(&self) -> StorageResult<bool> {
         if self.read_only {
             return Ok(false);
         }
         self.health.check_writable()?;
+        self.prepare_wal_segment()?;
         if self.flush_step()? {
             return Ok(true);
         }
@@ -69,6 +72,28 @@ impl Shared {
             return self.compaction_step();
         }
         Ok(false)
+    }
+
+    /// Creates the next WAL segment ahead of time (see `wal::spare`), so
+    /// that the writer's next rotation does not create one while it holds
+    /// the writer lock. A failed fsync poisons the engine as a failed WAL
+    /// sync does (the kernel may have dropped other dirty pages or entries
+    /// of the directory); any other failure (a full disk) is left to the
+    /// writer, which then creates the segment itself and reports what
+    /// fails there: failing the step would also hold back the flush that
+    /// frees WAL space.
+    pub fn prepare_wal_segment(&self) -> StorageResult<()> {
+        let Some(spare) = &self.wal_spare else {
+            return Ok(());
+        };
+        match spare.prepare() {
+            Ok(_) => Ok(()),
+            Err(failure) if failure.sync_failed => {
+                self.health.poison(&failure.error, true);
+                Err(failure.error)
+            }
+            Err(_) => Ok(()),
+        }
     }
 
     /// Flushes the oldest frozen memtable, if any.

@@ -186,11 +186,16 @@ impl Shared {
             let base_sequence = writer.next_sequence;
             let count = ops.len() as u32;
             let payload_len = PAYLOAD_HEADER_BYTES + ops.iter().map(Op::encoded_len).sum::<usize>();
+            let segment_before = writer.wal.as_ref().map(WalWriter::segment_id);
             self.wal_step(&mut writer, |wal| {
                 wal.append(payload_len, |buffer| {
                     encode_payload(base_sequence, ops.iter().copied(), count, buffer)
                 })
             })?;
+            if writer.wal.as_ref().map(WalWriter::segment_id) != segment_before {
+                // A full segment rotated: the worker readies the next one.
+                self.signal_work();
+            }
             {
                 let mut mem = self.lock_mem();
                 for (offset, op) in ops.iter().enumerate() {

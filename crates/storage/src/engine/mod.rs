@@ -163,6 +163,7 @@ impl Database {
         let counters = Counters::default();
         Counters::add(&counters.flushes, recovered.flushes);
         let background_worker = recovered.config.background_worker && !read_only;
+        let wal_spare = recovered.wal.as_ref().map(WalWriter::spare);
         let shared = Arc::new(Shared {
             vfs: recovered.vfs,
             dir: recovered.dir,
@@ -189,6 +190,7 @@ impl Database {
             work: Mutex::new(WorkSignal::default()),
             work_ready: Condvar::new(),
             health: Arc::new(Health::default()),
+            wal_spare,
             counters,
             recovery: recovered.report,
             _lock: recovered.lock,
@@ -379,6 +381,11 @@ impl Database {
         // Everything is in tables: the next open need not read the active
         // segment's preallocated zeros.
         shared.wal_step(&mut writer, WalWriter::trim_preallocation)?;
+        // Nor the spare's: a crash before this leaves an empty segment,
+        // which recovery accepts.
+        if let Some(spare) = &shared.wal_spare {
+            spare.discard()?;
+        }
         writer.shut_down = true;
         Ok(())
     }
@@ -444,6 +451,8 @@ impl Database {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod durability_tests;
+#[cfg(test)]
+mod spare_tests;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;

@@ -8,7 +8,10 @@
 //! | `background` | the manifest; one flush or compaction at a time | a whole flush or compaction (readers and writers never take it) |
 //! | `sync` | the durable WAL position (group commit) | one fsync; followers wait here and find their write covered |
 //!
-//! Lock order: `writer` → `background` → `mem`; `sync` is taken alone (a
+//! | `wal_spare` (its own lock) | the WAL segment made ready ahead of time | taking or readying it; a background step creates the file without holding it, a writer that finds none ready creates one inline holding it |
+//!
+//! Lock order: `writer` → `background` → `mem`; `writer` → the spare's lock
+//! (a background step takes the spare's lock alone); `sync` is taken alone (a
 //! leader releases it before it takes `writer` and fsyncs). A writer stalled
 //! without a worker thread runs a background step while holding `writer`).
 //! Background steps never take `writer` or `sync`, so a stalled writer
@@ -27,6 +30,7 @@ use crate::memtable::Memtable;
 use crate::metrics::Counters;
 use crate::op::Op;
 use crate::sstable::reader::Table;
+use crate::wal::spare::SpareSegment;
 use crate::wal::writer::WalWriter;
 use crate::{StorageError, StorageResult};
 
@@ -317,6 +321,9 @@ pub(crate) struct Shared {
     pub work: Mutex<WorkSignal>,
     pub work_ready: Condvar,
     pub health: Arc<Health>,
+    /// The WAL segment prepared ahead of time by background steps; `None`
+    /// for a read-only database.
+    pub wal_spare: Option<Arc<SpareSegment>>,
     pub counters: Counters,
     pub recovery: RecoveryReport,
     /// The directory lock, released when the last handle drops.

@@ -382,7 +382,11 @@ fn flush_removes_covered_wal_segments() {
     };
     assert!(wal_files() > 2, "20 x 3 KB spans several 16 KB segments");
     engine.flush().unwrap();
-    assert_eq!(wal_files(), 1, "only the fresh segment remains");
+    // The worker may have readied the next segment already (wal::spare).
+    assert!(
+        wal_files() <= 2,
+        "only the fresh segment (and the spare) remain"
+    );
 }
 
 #[test]

@@ -18,14 +18,21 @@
 //! record proves that everything before that offset was acknowledged as
 //! durable, which is how recovery tells a torn tail from corruption (see
 //! `reader`). Segments are preallocated to `Config::wal_segment_bytes` so
-//! that appends overwrite zeros inside the file instead of growing it. The
-//! writer syncs a segment before starting the next one, so only the last
-//! segment can have a torn tail.
+//! that appends overwrite zeros inside the file instead of growing it. A
+//! background step creates the next segment (the spare, see `spare`)
+//! durably ahead of time, so a rotation switches to it without creating a
+//! file. The writer syncs a segment before appending to the next one, so
+//! only the last segment that holds records can have a torn tail; segments
+//! after it (a spare, or a segment rotated to just before a crash) hold
+//! nothing written.
 
 pub mod bitflip;
 pub mod flusher;
 
 pub mod reader;
+pub mod spare;
+#[cfg(test)]
+mod spare_tests;
 pub mod writer;
 
 use std::path::{Path, PathBuf};

@@ -48,6 +48,10 @@ pub struct WalReplayReport {
     pub salvaged: Vec<DroppedWalRange>,
     /// Segments whose creation a crash or failure interrupted, removed.
     pub removed_partial_segments: Vec<PathBuf>,
+    /// Segments after the last one holding records, with a sound header
+    /// and nothing written (created ahead of time, or rotated to just
+    /// before a crash); also listed in `segments`.
+    pub empty_segments: Vec<u64>,
     /// Records with one flipped bit that were repaired and replayed: the
     /// file and record offset, and which bit.
     pub repaired: Vec<(PathBuf, u64, String)>,
@@ -287,8 +291,11 @@ impl SegmentReader {
 /// Where the records of a segment stop (an all-zero header, or a damaged
 /// record), recovery decides between the end of the log and corruption:
 ///
+/// * segments after the last one that holds records (a sound header and
+///   zeros: created ahead of time, see `spare`) hold nothing written; the
+///   segment before them counts as the last;
 /// * outside the last segment, anything but zeros to the end is corruption
-///   (a segment is synced before the next one starts);
+///   (a segment is synced before records go to the next one);
 /// * in the last segment, the intact records further on are found by
 ///   scanning record boundaries. If any of them records that the log was
 ///   synced past the stopping point, acknowledged data is damaged:
@@ -321,10 +328,69 @@ pub fn replay_segments(
         apply,
         report: WalReplayReport::default(),
     };
+    let records_end = records_end(vfs, dir, ids)?;
     for (index, id) in ids.iter().copied().enumerate() {
-        replay.segment(id, index + 1 == ids.len())?;
+        if index >= records_end {
+            // After the last segment that holds records: a segment created
+            // ahead of time (the spare) or rotated to just before a crash,
+            // with nothing written in it.
+            replay.trailing_segment(id)?;
+            continue;
+        }
+        replay.segment(id, index + 1 == records_end)?;
     }
     Ok(replay.report)
+}
+
+/// What a segment at the end of the log holds.
+enum Content {
+    /// Records, or anything else that is not a creation with nothing
+    /// written (damage included: the replay judges it).
+    Records,
+    /// A sound header and nothing but zeros after it.
+    Nothing,
+    /// A prefix of its header and zeros: its creation was interrupted.
+    TornCreation,
+}
+
+fn segment_content(vfs: &dyn Vfs, dir: &Path, id: u64) -> StorageResult<Content> {
+    let path = segment_path(dir, id);
+    let file = vfs.open_file(&path)?;
+    let file_len = file.len()?;
+    let mut reader = SegmentReader {
+        file,
+        file_len,
+        window: Vec::new(),
+        window_start: 0,
+    };
+    if header_problem(&mut reader, &path, id)?.is_some() {
+        return Ok(if reader.is_torn_creation(id)? {
+            Content::TornCreation
+        } else {
+            Content::Records
+        });
+    }
+    Ok(if reader.zero_from(SEGMENT_HEADER_BYTES as u64)? {
+        Content::Nothing
+    } else {
+        Content::Records
+    })
+}
+
+/// One past the index in `ids` of the last segment that holds records (0
+/// when none does): only that segment may end in a torn tail. Segments
+/// after it were created ahead of time or just rotated to and hold nothing
+/// written; the writer syncs a segment before it appends to the next, so
+/// the one before them was the active segment or was synced whole. Reads
+/// segments from the end up to the first non-zero byte after a header (one
+/// record's worth for the usual log, whose last segment holds records).
+fn records_end(vfs: &dyn Vfs, dir: &Path, ids: &[u64]) -> StorageResult<usize> {
+    for (index, id) in ids.iter().copied().enumerate().rev() {
+        if let Content::Records = segment_content(vfs, dir, id)? {
+            return Ok(index + 1);
+        }
+    }
+    Ok(0)
 }
 
 /// Where the log ends inside the last segment read: what follows is
@@ -437,6 +503,20 @@ impl<F: FnMut(&Path, u64, &[u8]) -> StorageResult<()>> Replay<'_, F> {
             reason: tail.why,
         });
         Ok(())
+    }
+
+    /// A segment after the last one that holds records: sound and empty,
+    /// or a creation a crash interrupted (removed as before).
+    fn trailing_segment(&mut self, id: u64) -> StorageResult<()> {
+        match segment_content(self.vfs, self.dir, id)? {
+            Content::Nothing => {
+                self.report.segments.push(id);
+                self.report.empty_segments.push(id);
+                Ok(())
+            }
+            // Judged as a last segment: torn creations are removed.
+            Content::TornCreation | Content::Records => self.segment(id, true),
+        }
     }
 
     /// A segment whose header is unusable: a creation a crash interrupted

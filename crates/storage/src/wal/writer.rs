@@ -1,19 +1,18 @@
 //! `WalWriter`: appends records to the active segment through an in-memory
-//! buffer, writes the buffer out when it fills or on `sync`, and rotates to a
-//! fresh preallocated segment when the active one is full.
+//! buffer, writes the buffer out when it fills or on `sync`, and rotates to
+//! the next preallocated segment (the spare a background step made ready,
+//! see `spare`, or one created inline) when the active one is full.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use kausal_vfs::{Vfs, VfsFile};
+use kausal_vfs::Vfs;
 
-use super::{
-    RECORD_HEADER_BYTES, RecordHeader, SEGMENT_HEADER_BYTES, align_record, encode_segment_header,
-    segment_path,
-};
+use super::{RECORD_HEADER_BYTES, RecordHeader, SEGMENT_HEADER_BYTES, align_record};
 use crate::StorageResult;
 
 use super::flusher::{SegmentFile, WalFlusher, with_file};
+use super::spare::{SpareSegment, create_segment, min_capacity_for};
 
 /// An fsync of the active segment prepared under the writer lock and run
 /// outside it (group commit): everything appended before `prepare_sync`
@@ -36,9 +35,8 @@ impl SyncJob {
 /// Appender of the active WAL segment.
 #[derive(Debug)]
 pub struct WalWriter {
-    vfs: Arc<dyn Vfs>,
-    dir: PathBuf,
-    segment_bytes: u64,
+    /// The next segment, made ready ahead of time by a background step.
+    spare: Arc<SpareSegment>,
     /// Buffered bytes that trigger a write to the file.
     buffer_limit: usize,
     segment_id: u64,
@@ -71,15 +69,14 @@ impl WalWriter {
         background_writes: bool,
     ) -> StorageResult<Self> {
         let file = create_segment(vfs.as_ref(), dir, segment_id, segment_bytes)?;
+        let spare = Arc::new(SpareSegment::new(vfs, dir, segment_bytes, segment_id));
         // A zero limit writes every record through: nothing to hand over.
         let buffer_capacity = buffer_limit + 64 * 1024;
         let flusher = (background_writes && buffer_limit > 0)
             .then(|| WalFlusher::start(buffer_capacity))
             .flatten();
         Ok(Self {
-            vfs,
-            dir: dir.to_path_buf(),
-            segment_bytes,
+            spare,
             buffer_limit,
             segment_id,
             file: Arc::new(Mutex::new(file)),
@@ -91,6 +88,11 @@ impl WalWriter {
             bytes_appended: 0,
             flusher,
         })
+    }
+
+    /// The spare segment, for the background step that prepares it.
+    pub fn spare(&self) -> Arc<SpareSegment> {
+        Arc::clone(&self.spare)
     }
 
     /// Id of the active segment.
@@ -249,46 +251,18 @@ impl WalWriter {
 
     fn rotate_for(&mut self, record_len: u64) -> StorageResult<()> {
         // The old segment must be durable before records land in the new
-        // one: recovery treats a bad record outside the last segment as
-        // corruption, never as a torn tail.
+        // one: recovery treats a bad record outside the last segment that
+        // holds records as corruption, never as a torn tail.
         self.sync()?;
         let next_id = self.segment_id + 1;
-        let capacity = self
-            .segment_bytes
-            .max(SEGMENT_HEADER_BYTES as u64 + record_len);
-        self.file = Arc::new(Mutex::new(create_segment(
-            self.vfs.as_ref(),
-            &self.dir,
-            next_id,
-            capacity,
-        )?));
+        let (file, capacity) = self
+            .spare
+            .take_or_create(next_id, min_capacity_for(record_len))?;
+        self.file = Arc::new(Mutex::new(file));
         self.segment_id = next_id;
         self.file_offset = SEGMENT_HEADER_BYTES as u64;
         self.synced_through = SEGMENT_HEADER_BYTES as u64;
         self.capacity = capacity;
         Ok(())
     }
-}
-
-fn create_segment(
-    vfs: &dyn Vfs,
-    dir: &Path,
-    id: u64,
-    capacity: u64,
-) -> StorageResult<Box<dyn VfsFile>> {
-    let path = segment_path(dir, id);
-    let mut file = vfs.create_file(&path)?;
-    let created = file
-        .write_at(0, &encode_segment_header(id))
-        .and_then(|()| file.set_len(capacity))
-        .and_then(|()| file.sync_data())
-        .and_then(|()| vfs.sync_dir(dir));
-    if let Err(error) = created {
-        // Best effort: recovery also removes a segment whose header never
-        // became durable.
-        drop(file);
-        let _ = vfs.remove_file(&path);
-        return Err(error.into());
-    }
-    Ok(file)
 }

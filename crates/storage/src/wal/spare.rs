@@ -1,0 +1,260 @@
+//! The spare segment: the WAL segment after the active one, created,
+//! sized and made durable (file and directory entry synced) ahead of time
+//! by a background step, so that a rotation on the write path is a switch
+//! to an already-durable file instead of a create + preallocate + two
+//! fsyncs while the writer lock is held.
+//!
+//! Who does what:
+//! * [`SpareSegment::prepare`] (a background step: the worker thread, or
+//!   the simulator's scheduled step) creates segment `active + 1` when no
+//!   spare is ready. It holds no engine lock while it does the I/O.
+//! * [`SpareSegment::take_or_create`] (the writer, under the writer lock)
+//!   takes the ready spare, or creates the segment inline as before when
+//!   none is ready. While a preparation runs it waits for it rather than
+//!   create the same file twice; the preparer never takes the writer lock,
+//!   so the wait is bounded by one segment creation.
+//!
+//! A crash can leave the spare at the end of the log with nothing written
+//! in it (header and zeros); recovery treats it as "nothing written" and
+//! lets the segment before it end in a torn tail (see `reader`).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use kausal_vfs::{Vfs, VfsFile};
+
+use super::{SEGMENT_HEADER_BYTES, encode_segment_header, segment_path};
+use crate::{StorageError, StorageResult};
+
+/// A segment creation that failed, and whether an fsync (of the file or
+/// of the directory) was what failed: after a failed fsync the kernel may
+/// have dropped dirty pages or entries of other files too (fsyncgate), so
+/// the caller poisons the engine.
+#[derive(Debug)]
+pub struct CreateFailure {
+    /// What failed.
+    pub error: StorageError,
+    /// True when an fsync failed.
+    pub sync_failed: bool,
+}
+
+impl From<CreateFailure> for StorageError {
+    fn from(failure: CreateFailure) -> Self {
+        failure.error
+    }
+}
+
+/// Creates segment `id` in `dir` durably: header written, file sized to
+/// `capacity` (appends then overwrite zeros instead of growing the file),
+/// file and directory entry synced. A failure removes the file (best
+/// effort: recovery also removes a segment whose header never became
+/// durable).
+pub fn create_segment(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    id: u64,
+    capacity: u64,
+) -> Result<Box<dyn VfsFile>, CreateFailure> {
+    let path = segment_path(dir, id);
+    let mut file = vfs.create_file(&path).map_err(|error| CreateFailure {
+        error: error.into(),
+        sync_failed: false,
+    })?;
+    let mut sync_failed = false;
+    let created = file
+        .write_at(0, &encode_segment_header(id))
+        .and_then(|()| file.set_len(capacity))
+        .and_then(|()| {
+            sync_failed = true;
+            file.sync_data()
+        })
+        .and_then(|()| vfs.sync_dir(dir));
+    if let Err(error) = created {
+        drop(file);
+        let _ = vfs.remove_file(&path);
+        return Err(CreateFailure {
+            error: error.into(),
+            sync_failed,
+        });
+    }
+    Ok(file)
+}
+
+enum Slot {
+    Empty,
+    /// A background step is creating segment `active + 1`.
+    Preparing,
+    Ready {
+        id: u64,
+        file: Box<dyn VfsFile>,
+        capacity: u64,
+    },
+}
+
+struct State {
+    /// Id of the writer's active segment.
+    active: u64,
+    slot: Slot,
+}
+
+/// The spare segment shared by the writer and the background step.
+pub struct SpareSegment {
+    vfs: Arc<dyn Vfs>,
+    dir: PathBuf,
+    segment_bytes: u64,
+    state: Mutex<State>,
+    /// Signalled when a preparation ends.
+    prepared: Condvar,
+}
+
+impl std::fmt::Debug for SpareSegment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        let slot = match &state.slot {
+            Slot::Empty => "empty".to_string(),
+            Slot::Preparing => "preparing".to_string(),
+            Slot::Ready { id, .. } => format!("ready: segment {id}"),
+        };
+        f.debug_struct("SpareSegment")
+            .field("active", &state.active)
+            .field("slot", &slot)
+            .finish()
+    }
+}
+
+impl SpareSegment {
+    /// No spare yet; `active` is the writer's active segment.
+    pub fn new(vfs: Arc<dyn Vfs>, dir: &Path, segment_bytes: u64, active: u64) -> Self {
+        Self {
+            vfs,
+            dir: dir.to_path_buf(),
+            segment_bytes,
+            state: Mutex::new(State {
+                active,
+                slot: Slot::Empty,
+            }),
+            prepared: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Id of the ready spare, if one is ready.
+    #[cfg(test)]
+    pub fn ready_id(&self) -> Option<u64> {
+        match self.lock().slot {
+            Slot::Ready { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Creates segment `active + 1` when no spare is ready or being made;
+    /// true when it created one. No engine lock may be held by the caller
+    /// except (without a worker thread) the writer lock of a stalled write,
+    /// which never touches the spare while it runs this.
+    pub fn prepare(&self) -> Result<bool, CreateFailure> {
+        let id = {
+            let mut state = self.lock();
+            if !matches!(state.slot, Slot::Empty) {
+                return Ok(false);
+            }
+            state.slot = Slot::Preparing;
+            state.active + 1
+        };
+        let created = create_segment(self.vfs.as_ref(), &self.dir, id, self.segment_bytes);
+        let mut state = self.lock();
+        let result = match created {
+            Ok(file) => {
+                state.slot = Slot::Ready {
+                    id,
+                    file,
+                    capacity: self.segment_bytes,
+                };
+                Ok(true)
+            }
+            Err(failure) => {
+                state.slot = Slot::Empty;
+                Err(failure)
+            }
+        };
+        drop(state);
+        self.prepared.notify_all();
+        result
+    }
+
+    /// The durable, empty segment `id` (the one after the active segment)
+    /// with room for at least `min_capacity` bytes, and its capacity: the
+    /// ready spare when there is one, else created now.
+    pub fn take_or_create(
+        &self,
+        id: u64,
+        min_capacity: u64,
+    ) -> StorageResult<(Box<dyn VfsFile>, u64)> {
+        let mut state = self.lock();
+        while matches!(state.slot, Slot::Preparing) {
+            state = self
+                .prepared
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        let taken = match std::mem::replace(&mut state.slot, Slot::Empty) {
+            Slot::Ready {
+                id: ready,
+                file,
+                capacity,
+            } if ready == id => Some((file, capacity)),
+            Slot::Ready { id: stale, .. } => {
+                // Cannot happen (the spare is always `active + 1` and only
+                // this call moves `active`); a stale spare holds nothing.
+                let _ = self.vfs.remove_file(&segment_path(&self.dir, stale));
+                None
+            }
+            _ => None,
+        };
+        let (file, capacity) = match taken {
+            Some((mut file, capacity)) if capacity < min_capacity => {
+                // A record larger than a segment: grow the spare, durably
+                // (its size is metadata that the fsync covers).
+                file.set_len(min_capacity)?;
+                file.sync_data()?;
+                (file, min_capacity)
+            }
+            Some(taken) => taken,
+            None => {
+                // Created while holding the state lock: a preparation
+                // cannot start on the same file meanwhile.
+                let capacity = self.segment_bytes.max(min_capacity);
+                let file = create_segment(self.vfs.as_ref(), &self.dir, id, capacity)?;
+                (file, capacity)
+            }
+        };
+        state.active = id;
+        Ok((file, capacity))
+    }
+
+    /// Removes a ready spare, durably (for a clean close, so that the next
+    /// open does not read its preallocated zeros). A crash before the
+    /// directory sync leaves an empty segment that recovery accepts.
+    pub fn discard(&self) -> StorageResult<()> {
+        let mut state = self.lock();
+        while matches!(state.slot, Slot::Preparing) {
+            state = self
+                .prepared
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if let Slot::Ready { id, file, .. } = std::mem::replace(&mut state.slot, Slot::Empty) {
+            drop(file);
+            self.vfs.remove_file(&segment_path(&self.dir, id))?;
+            self.vfs.sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of the smallest segment that holds one record of `record_len`.
+pub fn min_capacity_for(record_len: u64) -> u64 {
+    SEGMENT_HEADER_BYTES as u64 + record_len
+}
