@@ -30,6 +30,9 @@ fn config() -> Config {
         .wal_buffer_bytes(0)
         .sync_mode(SyncMode::Manual)
         .auto_compact(false)
+        // No worker thread, so no spare segment is created ahead of time
+        // (wal/spare.rs): the last segment is the one the writes went to.
+        .background_worker(false)
         .build()
 }
 
