@@ -57,14 +57,16 @@ impl Shared {
     }
 
     /// One unit of background work; false when there was none. Every step
-    /// first makes the next WAL segment ready when it is not (cheap when it
-    /// is; not counted as work: it happens at most once per rotation).
+    /// first makes the next WAL segment ready when it is not, and fsyncs
+    /// the active one when enough went to it (each cheap when not due; not
+    /// counted as work).
     pub fn background_step(&self) -> StorageResult<bool> {
         if self.read_only {
             return Ok(false);
         }
         self.health.check_writable()?;
         self.prepare_wal_segment()?;
+        self.presync_wal_segment()?;
         if self.flush_step()? {
             return Ok(true);
         }
@@ -94,6 +96,21 @@ impl Shared {
             }
             Err(_) => Ok(()),
         }
+    }
+
+    /// Fsyncs the active WAL segment when enough went to it since the last
+    /// time (see `wal::spare`), so that the fsync its rotation needs finds
+    /// little dirty. A failure is a failed WAL fsync (fsyncgate): it
+    /// poisons writes and reads.
+    pub fn presync_wal_segment(&self) -> StorageResult<()> {
+        let Some(spare) = &self.wal_spare else {
+            return Ok(());
+        };
+        if let Err(error) = spare.presync() {
+            self.health.poison(&error, true);
+            return Err(error);
+        }
+        Ok(())
     }
 
     /// Flushes the oldest frozen memtable, if any.

@@ -192,8 +192,11 @@ impl Shared {
                     encode_payload(base_sequence, ops.iter().copied(), count, buffer)
                 })
             })?;
-            if writer.wal.as_ref().map(WalWriter::segment_id) != segment_before {
-                // A full segment rotated: the worker readies the next one.
+            if writer.wal.as_ref().map(WalWriter::segment_id) != segment_before
+                || writer.wal.as_mut().is_some_and(WalWriter::presync_due)
+            {
+                // A full segment rotated (the worker readies the next one),
+                // or enough went to the active one for a presync.
                 self.signal_work();
             }
             {

@@ -172,3 +172,34 @@ fn with_the_worker_rotations_switch_to_the_segment_it_made_ready() {
         assert!(present(&engine, n), "block {n}");
     }
 }
+
+/// A failed presync is a failed WAL fsync: the step fails and the engine
+/// is poisoned (the kernel may have dropped the segment's dirty pages).
+#[test]
+fn a_failed_presync_poisons_the_engine() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("db");
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fail = Arc::clone(&failing);
+    let vfs = HookVfs::new(Arc::new(OsVfs::new()), move |op| {
+        let is_wal = classify_path(op.path).is_some_and(FileKind::is_wal_segment);
+        if is_wal && op.kind == OpKind::SyncData && fail.load(Ordering::SeqCst) {
+            return Err(kausal_vfs::VfsError::new(
+                "sync",
+                op.path,
+                std::io::Error::other("injected"),
+            ));
+        }
+        Ok(())
+    });
+    let engine = Database::open_with(Arc::new(vfs), &dir, config(false)).unwrap();
+    // The spare first, so the failing sync below is the presync's.
+    assert!(!engine.run_background_step().unwrap());
+    for n in 1..=20 {
+        engine.put_block(&block(n)).unwrap();
+    }
+    failing.store(true, Ordering::SeqCst);
+    assert!(engine.run_background_step().is_err());
+    assert!(engine.is_poisoned());
+    assert!(engine.put_block(&block(99)).is_err());
+}

@@ -178,3 +178,44 @@ fn a_record_larger_than_the_spare_grows_it() {
     assert_eq!(seen, vec![1, 7]);
     assert!(report.torn_tail.is_none());
 }
+
+/// Once `presync_bytes` went to the active segment, `presync` fsyncs it
+/// (through its own handle) and is not due again until as much more went
+/// to it; `presync_due` tells the engine when to wake the worker.
+#[test]
+fn presync_fsyncs_the_active_segment_once_enough_went_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let syncs = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&syncs);
+    let vfs: Arc<dyn Vfs> = Arc::new(HookVfs::new(Arc::new(OsVfs::new()), move |op| {
+        if op.kind == OpKind::SyncData {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }));
+    let mut wal = writer(Arc::clone(&vfs), dir.path());
+    let spare = wal.spare();
+    let step = spare.presync_bytes();
+    assert_eq!(step, SEGMENT_BYTES / super::spare::WAL_PRESYNC_DIVISOR);
+    let before = syncs.load(Ordering::SeqCst);
+    assert!(!spare.presync().unwrap(), "nothing went to the segment yet");
+    assert!(!wal.presync_due());
+    // 128 bytes per record: just under `step`, then past it.
+    let records = step / 128;
+    for byte in 0..records - 1 {
+        append(&mut wal, byte as u8);
+    }
+    assert!(!wal.presync_due());
+    assert!(!spare.presync().unwrap());
+    append(&mut wal, 0xee);
+    assert!(wal.presync_due());
+    assert!(!wal.presync_due(), "said once per step");
+    assert!(spare.presync().unwrap());
+    assert_eq!(syncs.load(Ordering::SeqCst), before + 1);
+    assert!(!spare.presync().unwrap(), "not due again yet");
+    assert_eq!(syncs.load(Ordering::SeqCst), before + 1);
+    // A rotation starts counting afresh in the next segment.
+    assert!(spare.prepare().unwrap());
+    wal.rotate().unwrap();
+    assert!(!spare.presync().unwrap());
+}

@@ -55,6 +55,8 @@ pub struct WalWriter {
     bytes_appended: u64,
     /// Writes full buffers in the background; `None` writes them inline.
     flusher: Option<WalFlusher>,
+    /// Segment offset at which [`WalWriter::presync_due`] next says yes.
+    presync_signal_at: u64,
 }
 
 impl WalWriter {
@@ -69,7 +71,8 @@ impl WalWriter {
         background_writes: bool,
     ) -> StorageResult<Self> {
         let file = create_segment(vfs.as_ref(), dir, segment_id, segment_bytes)?;
-        let spare = Arc::new(SpareSegment::new(vfs, dir, segment_bytes, segment_id));
+        let spare = Arc::new(SpareSegment::new(vfs, dir, segment_bytes, segment_id)?);
+        let spare_presync_bytes = spare.presync_bytes();
         // A zero limit writes every record through: nothing to hand over.
         let buffer_capacity = buffer_limit + 64 * 1024;
         let flusher = (background_writes && buffer_limit > 0)
@@ -87,7 +90,19 @@ impl WalWriter {
             unsynced_bytes: 0,
             bytes_appended: 0,
             flusher,
+            presync_signal_at: SEGMENT_HEADER_BYTES as u64 + spare_presync_bytes,
         })
+    }
+
+    /// True (once per `SpareSegment::presync_bytes` handed to the file)
+    /// when a background step should fsync the active segment ahead of
+    /// its rotation.
+    pub fn presync_due(&mut self) -> bool {
+        if self.file_offset < self.presync_signal_at {
+            return false;
+        }
+        self.presync_signal_at = self.file_offset + self.spare.presync_bytes();
+        true
     }
 
     /// The spare segment, for the background step that prepares it.
@@ -191,6 +206,7 @@ impl WalWriter {
         match flusher.submit(&self.file, self.file_offset, full) {
             Ok(()) => {
                 self.file_offset += len;
+                self.spare.note_handed(self.file_offset);
                 Ok(())
             }
             Err(full) => {
@@ -215,6 +231,7 @@ impl WalWriter {
             file.write_at(self.file_offset, &self.buffer)
         })?;
         self.file_offset += self.buffer.len() as u64;
+        self.spare.note_handed(self.file_offset);
         self.buffer.clear();
         Ok(())
     }
@@ -261,6 +278,7 @@ impl WalWriter {
         self.file = Arc::new(Mutex::new(file));
         self.segment_id = next_id;
         self.file_offset = SEGMENT_HEADER_BYTES as u64;
+        self.presync_signal_at = SEGMENT_HEADER_BYTES as u64 + self.spare.presync_bytes();
         self.synced_through = SEGMENT_HEADER_BYTES as u64;
         self.capacity = capacity;
         Ok(())
