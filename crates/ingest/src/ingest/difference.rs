@@ -12,6 +12,7 @@ use kausal_storage::{
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::edge_set::EdgeSet;
 use super::{Entry, ProvenanceEntry, State, lap};
 use crate::error::IngestError;
 use crate::provenance::{CallProvenance, provenance_block, provenance_block_id};
@@ -39,11 +40,13 @@ struct BlockPlan {
 /// What the edges of the graph should be, and the writes that get there.
 struct EdgePlan {
     /// Every edge of the target graph.
-    target: FxHashSet<GraphEdge>,
-    /// A new resolution, when one ran.
+    target: EdgeSet,
+    /// A new resolution, when one ran (its edges moved to `target`).
     resolution: Option<Resolution>,
-    /// New edges, by the file whose batch writes them, sorted.
-    puts: BTreeMap<String, Vec<GraphEdge>>,
+    /// New edges, as positions in `target`, by the file whose batch
+    /// writes them, sorted (a cold ingest writes every edge: positions
+    /// keep it from holding a second copy of them).
+    puts: BTreeMap<String, Vec<u32>>,
     /// Stale edges not deleted with a block, by file, sorted.
     deletes: BTreeMap<String, Vec<GraphEdge>>,
 }
@@ -331,24 +334,21 @@ fn plan_edges(
         }
         resolution
     });
-    let state: &State = state;
     if let Some(resolution) = &mut resolution {
         plan_stubs(state, resolution, blocks);
         super::precise::substitute(state, &blocks.target, precise, resolution);
     }
-    let blocks: &BlockPlan = blocks;
     // Without a resolution every changed file kept its items, calls and
-    // imports: the same edges, name index included.
-    let target: FxHashSet<GraphEdge> = match &resolution {
-        Some(resolution) => {
-            // Sized up front: growing a set of every edge rehashes it.
-            let mut target =
-                FxHashSet::with_capacity_and_hasher(resolution.edges.len(), Default::default());
-            target.extend(resolution.edges.iter().copied());
-            target
-        }
-        None => state.edges.clone(),
+    // imports: the same edges, name index included, and nothing to write;
+    // they move to the plan (the state gets them back from it). The
+    // resolution's edges are moved, not copied: after this they live in
+    // `target` only.
+    let target = match &mut resolution {
+        Some(resolution) => EdgeSet::from_unsorted(std::mem::take(&mut resolution.edges)),
+        None => std::mem::take(&mut state.edges),
     };
+    let state: &State = state;
+    let blocks: &BlockPlan = blocks;
     let deleted_blocks: FxHashSet<BlockId> = blocks.deletes.values().flatten().copied().collect();
     // An edge is written in the batch of the file its source lives in;
     // a name-index edge's source is a key, not a block: use the target.
@@ -359,45 +359,51 @@ fn plan_edges(
             edge.source
         }
     };
-    let path_of = |edge: &GraphEdge| -> String {
+    let path_of = |edge: &GraphEdge| -> &str {
         let id = owner(edge);
         blocks
             .target
             .get(&id)
             .or_else(|| state.blocks.get(&id))
             .or_else(|| precise.get(&id))
-            .map(|(_, p)| p.to_string())
-            .unwrap_or_default()
+            .map_or("", |(_, p)| &**p)
     };
-    // Only the new and stale edges are sorted (a deterministic write order).
-    let mut new_edges: Vec<&GraphEdge> = target
-        .iter()
-        .filter(|edge| !state.edges.contains(edge))
-        .collect();
-    new_edges.sort();
-    let mut puts: BTreeMap<String, Vec<GraphEdge>> = BTreeMap::new();
-    for edge in new_edges {
-        puts.entry(path_of(edge)).or_default().push(*edge);
+    // Both come out sorted (a deterministic write order).
+    let (added, stale) = match resolution {
+        Some(_) => target.difference(&state.edges),
+        None => (Vec::new(), Vec::new()),
+    };
+    let mut puts: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for position in added {
+        let Some(edge) = target.get(position) else {
+            continue;
+        };
+        push_by_path(&mut puts, path_of(edge), position);
     }
-    let mut stale: Vec<&GraphEdge> = state
-        .edges
-        .iter()
-        .filter(|edge| !target.contains(edge))
-        .collect();
-    stale.sort();
     let mut deletes: BTreeMap<String, Vec<GraphEdge>> = BTreeMap::new();
     for edge in stale {
         // Deleting a block deletes its edges.
         if deleted_blocks.contains(&edge.source) || deleted_blocks.contains(&edge.target) {
             continue;
         }
-        deletes.entry(path_of(edge)).or_default().push(*edge);
+        push_by_path(&mut deletes, path_of(&edge), edge);
     }
     EdgePlan {
         target,
         resolution,
         puts,
         deletes,
+    }
+}
+
+/// Appends `value` to `path`'s list, allocating the key only for a path
+/// not seen yet (this runs once per edge written).
+fn push_by_path<T>(map: &mut BTreeMap<String, Vec<T>>, path: &str, value: T) {
+    match map.get_mut(path) {
+        Some(values) => values.push(value),
+        None => {
+            map.insert(path.to_string(), vec![value]);
+        }
     }
 }
 
@@ -529,7 +535,8 @@ fn apply(
             writer.push(|b| b.delete_edge(*edge))?;
             report.edges_deleted += 1;
         }
-        for edge in edges.puts.get(path).into_iter().flatten() {
+        let puts = edges.puts.get(path).into_iter().flatten();
+        for edge in puts.filter_map(|position| edges.target.get(*position)) {
             writer.push(|b| b.put_edge(*edge))?;
             report.edges_written += 1;
         }

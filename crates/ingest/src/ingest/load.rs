@@ -110,6 +110,7 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
             .insert(record.path.clone(), Entry::new(record, names));
     }
     let mut scratch = Vec::new();
+    let mut edges = Vec::new();
     let read_edges = |id: kausal_storage::BlockId| {
         move |source| IngestError::ReadGraph {
             block: id.to_string(),
@@ -121,19 +122,21 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
         snapshot
             .find_outgoing_edges_into(id, &mut scratch)
             .map_err(read_edges(id))?;
-        state.edges.extend(scratch.iter().copied());
+        edges.extend(scratch.iter().copied());
         scratch.clear();
         snapshot
             .find_incoming_edges_into(id, &mut scratch)
             .map_err(read_edges(id))?;
-        state.edges.extend(scratch.iter().copied());
+        edges.extend(scratch.iter().copied());
     }
     // Edge types ingest never writes are not its to delete.
-    state.edges.retain(|edge| {
+    edges.retain(|edge| {
         !matches!(
             edge.edge_type,
             EdgeType::References | EdgeType::DependsOn | EdgeType::CallsFunction
         )
     });
+    // Each edge between two of the ingester's blocks was read from both ends.
+    state.edges = super::edge_set::EdgeSet::from_unsorted(edges);
     Ok(state)
 }

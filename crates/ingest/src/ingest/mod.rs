@@ -18,6 +18,7 @@
 
 mod catalog;
 mod difference;
+mod edge_set;
 mod load;
 mod precise;
 
@@ -29,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use kausal_storage::{BlockId, Database, EdgeType, GraphEdge};
+use kausal_storage::{BlockId, Database, EdgeType};
 use kausal_vfs::Vfs;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -109,7 +110,7 @@ struct State {
     blocks: FxHashMap<BlockId, (u128, Arc<str>)>,
     /// The provenance blocks, by block id.
     provenance: FxHashMap<BlockId, ProvenanceEntry>,
-    edges: FxHashSet<GraphEdge>,
+    edges: edge_set::EdgeSet,
     /// True once the stored graph is known to equal the target graph of
     /// `files` (after a successful ingest); false after loading from a
     /// graph a crash may have left half-written.
@@ -680,7 +681,7 @@ fn describe_graph(state: &State, report: &mut IngestReport) {
     // Counted per type first: a String key per edge was a measurable
     // share of a one-file re-ingest.
     let mut by_type: FxHashMap<EdgeType, u64> = FxHashMap::default();
-    for edge in &state.edges {
+    for edge in state.edges.iter() {
         *by_type.entry(edge.edge_type).or_default() += 1;
     }
     for (edge_type, count) in by_type {
