@@ -46,7 +46,9 @@ pub struct WalReplayReport {
     pub torn_tail: Option<DroppedWalRange>,
     /// Corrupt ranges skipped because salvage was enabled.
     pub salvaged: Vec<DroppedWalRange>,
-    /// Segments whose creation a crash or failure interrupted, removed.
+    /// Segments whose creation a crash or failure interrupted, or, after
+    /// the last segment holding records, whose header is unusable with
+    /// nothing after it: removed (no record was ever in them).
     pub removed_partial_segments: Vec<PathBuf>,
     /// Segments after the last one holding records, with a sound header
     /// and nothing written (created ahead of time, or rotated to just
@@ -349,8 +351,10 @@ enum Content {
     Records,
     /// A sound header and nothing but zeros after it.
     Nothing,
-    /// A prefix of its header and zeros: its creation was interrupted.
-    TornCreation,
+    /// A prefix of its header and zeros (its creation was interrupted), or
+    /// an unusable header and zeros (bits rotted in a spare never used):
+    /// no record can be in it.
+    Unusable,
 }
 
 fn segment_content(vfs: &dyn Vfs, dir: &Path, id: u64) -> StorageResult<Content> {
@@ -364,11 +368,13 @@ fn segment_content(vfs: &dyn Vfs, dir: &Path, id: u64) -> StorageResult<Content>
         window_start: 0,
     };
     if header_problem(&mut reader, &path, id)?.is_some() {
-        return Ok(if reader.is_torn_creation(id)? {
-            Content::TornCreation
-        } else {
-            Content::Records
-        });
+        return Ok(
+            if reader.is_torn_creation(id)? || reader.zero_from(SEGMENT_HEADER_BYTES as u64)? {
+                Content::Unusable
+            } else {
+                Content::Records
+            },
+        );
     }
     Ok(if reader.zero_from(SEGMENT_HEADER_BYTES as u64)? {
         Content::Nothing
@@ -506,7 +512,9 @@ impl<F: FnMut(&Path, u64, &[u8]) -> StorageResult<()>> Replay<'_, F> {
     }
 
     /// A segment after the last one that holds records: sound and empty,
-    /// or a creation a crash interrupted (removed as before).
+    /// or holding nothing after an unusable header (a creation a crash
+    /// interrupted, or a bit rotted in a spare never used), which is
+    /// removed: no record was ever in it.
     fn trailing_segment(&mut self, id: u64) -> StorageResult<()> {
         match segment_content(self.vfs, self.dir, id)? {
             Content::Nothing => {
@@ -514,8 +522,18 @@ impl<F: FnMut(&Path, u64, &[u8]) -> StorageResult<()>> Replay<'_, F> {
                 self.report.empty_segments.push(id);
                 Ok(())
             }
-            // Judged as a last segment: torn creations are removed.
-            Content::TornCreation | Content::Records => self.segment(id, true),
+            Content::Unusable => {
+                self.report.segments.push(id);
+                let path = segment_path(self.dir, id);
+                if self.mutate {
+                    self.vfs.remove_file(&path)?;
+                    self.vfs.sync_dir(self.dir)?;
+                }
+                self.report.removed_partial_segments.push(path);
+                Ok(())
+            }
+            // Not after the last segment holding records.
+            Content::Records => self.segment(id, true),
         }
     }
 
