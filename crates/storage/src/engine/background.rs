@@ -1,13 +1,19 @@
-//! Background work as steps: one step flushes the oldest frozen memtable
-//! or, when none waits, runs one compaction merge. Production drives steps
-//! from a worker thread; the simulator (with `Config::background_worker`
-//! off) calls [`Database::run_background_step`] at seeded points, so runs
-//! stay deterministic and crashes can land inside a step.
+//! Background work as steps: one step readies the next WAL segment and
+//! presyncs the active one when due, then flushes the oldest frozen
+//! memtable or, when none waits, runs one compaction merge. Production
+//! drives them from two worker threads (one flushes, one merges, so a
+//! flush never waits behind a merge); the simulator (with
+//! `Config::background_worker` off) calls [`Database::run_background_step`]
+//! at seeded points, so runs stay deterministic and crashes can land
+//! inside a step.
 //!
-//! A step takes the `background` lock for its whole run (one flush or merge
-//! at a time, and the manifest is its own), builds the new table without
-//! holding anything readers or writers need, and installs it under `mem`
-//! with a pointer swap. Snapshots taken before keep the old tables (and
+//! A flush holds `flush` and a merge `merge_lock` for their whole run; each
+//! writes its table holding nothing else (its id taken from the manifest
+//! under `background` first, and kept from orphan sweeps while it is
+//! written), then, holding `background`, stores a manifest built from the
+//! current one (a flush appends its table; a merge replaces its range,
+//! whose positions only merges change) and installs it under `mem` with a
+//! pointer swap. Snapshots taken before keep the old tables (and
 //! their maps) alive; files of merged tables are removed at once, which is
 //! safe because a map outlives the removal of its file.
 
@@ -21,8 +27,10 @@ use crate::{StorageError, StorageResult};
 
 use super::Database;
 use super::compaction::pick_compaction;
-use super::shared::{Shared, lock};
+use super::shared::{BackgroundState, Shared, lock};
 use super::tables::{TableDir, TableError};
+use crate::limits::MAX_LIVE_TABLES;
+use crate::sstable::table_path;
 
 /// Longest pause of the worker after a failed step before it retries.
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(1);
@@ -113,9 +121,36 @@ impl Shared {
         Ok(())
     }
 
-    /// Flushes the oldest frozen memtable, if any.
-    pub fn flush_step(&self) -> StorageResult<bool> {
+    /// Takes the next table id for a table about to be written, and keeps
+    /// it from orphan sweeps until [`Shared::end_table`]. Refuses when the
+    /// manifest is full. The bumped `next_table_id` becomes durable with
+    /// the next manifest stored; an id lost to a failure is only skipped.
+    fn begin_table(&self, check_room: bool) -> StorageResult<u64> {
         let mut background = lock(&self.background);
+        let count = background.manifest.tables.len();
+        if check_room && count >= MAX_LIVE_TABLES {
+            return Err(StorageError::TooManyTables {
+                count,
+                max: MAX_LIVE_TABLES,
+            });
+        }
+        let id = background.manifest.next_table_id;
+        background.manifest.next_table_id = id + 1;
+        background.in_flight.push(id);
+        Ok(id)
+    }
+
+    /// The table `id` is installed or given up.
+    fn end_table(background: &mut BackgroundState, id: u64) {
+        background.in_flight.retain(|in_flight| *in_flight != id);
+    }
+
+    /// Flushes the oldest frozen memtable, if any. Holds `flush` (flushes
+    /// install in freeze order) but not `background` while it writes the
+    /// table, so a running merge never holds it back; `background` only
+    /// for the manifest replace and the install.
+    pub fn flush_step(&self) -> StorageResult<bool> {
+        let _flush = lock(&self.flush);
         self.health.check_writable()?;
         let (memtable, first_kept_segment) = {
             let mem = self.lock_mem();
@@ -128,51 +163,84 @@ impl Shared {
                 mem.frozen_segments[frozen - 1],
             )
         };
-        let flushed = self
-            .table_dir()
-            .flush_memtable(&background.manifest, &memtable)
-            .map_err(|failure| self.background_failure(failure))?;
+        let written = match memtable.sequence_range() {
+            Some((_, max_sequence)) => Some((self.write_flushed_table(&memtable)?, max_sequence)),
+            None => None,
+        };
         {
+            // The manifest replace and the install under one `background`
+            // hold: a merge installing meanwhile starts from both or
+            // neither.
+            let mut background = lock(&self.background);
+            let table = match written {
+                Some(((id, meta), max_sequence)) => {
+                    let mut next = background.manifest.clone();
+                    next.flushed_sequence = next.flushed_sequence.max(max_sequence);
+                    next.tables.push(meta);
+                    let path = table_path(&self.dir, id);
+                    let installed = self.table_dir().install(&next, &path, id);
+                    Self::end_table(&mut background, id);
+                    let table = installed.map_err(|failure| self.background_failure(failure))?;
+                    background.manifest = next;
+                    Counters::add(&self.counters.flushes, 1);
+                    Some(table)
+                }
+                None => None,
+            };
             let mut mem = self.lock_mem();
             mem.memtables.pop();
             mem.frozen_segments.pop();
-            if let Some((_, table)) = &flushed {
+            if let Some(table) = table {
                 let mut tables: Vec<Arc<Table>> = mem.tables.to_vec();
-                tables.push(Arc::clone(table));
+                tables.push(table);
                 mem.tables = tables.into();
             }
             mem.dirty = true;
             self.progress.notify_all();
         }
-        if let Some((manifest, _)) = flushed {
-            background.manifest = manifest;
-            Counters::add(&self.counters.flushes, 1);
-        }
-        drop(background);
         self.remove_wal_segments_before(first_kept_segment);
         // A new table may make a compaction due.
         self.signal_work();
         Ok(true)
     }
 
+    /// Writes `memtable` to a new table file (synced, its directory entry
+    /// too) holding no lock; returns its id and metadata.
+    fn write_flushed_table(
+        &self,
+        memtable: &crate::memtable::Memtable,
+    ) -> StorageResult<(u64, crate::sstable::TableMeta)> {
+        let dir = self.table_dir();
+        let id = self.begin_table(true)?;
+        match dir.write_table_file(memtable, id) {
+            Ok(meta) => Ok((id, meta)),
+            Err(error) => {
+                dir.remove_quietly(&table_path(&self.dir, id));
+                Self::end_table(&mut lock(&self.background), id);
+                Err(error)
+            }
+        }
+    }
+
     /// Runs one compaction merge, if one is due.
     pub fn compaction_step(&self) -> StorageResult<bool> {
-        let mut background = lock(&self.background);
+        let _merge = lock(&self.merge_lock);
         self.health.check_writable()?;
-        // Only holders of `background` change the table list, so it stays
-        // as read here until this step installs its result.
+        // Only holders of `merge_lock` remove tables; flushes only append,
+        // so the range picked here keeps its positions until this step
+        // installs its result.
         let tables = Arc::clone(&self.lock_mem().tables);
         let Some(range) = pick_compaction(&self.config, &tables) else {
             return Ok(false);
         };
-        self.merge(&mut background, &tables, range)?;
+        self.merge(&tables, range)?;
         Ok(true)
     }
 
     /// Merges every table into one, in bounded steps; false when there were
     /// no tables.
     pub fn compact_all(&self) -> StorageResult<bool> {
-        let mut background = lock(&self.background);
+        let _merge = lock(&self.merge_lock);
         self.health.check_writable()?;
         if self.lock_mem().tables.is_empty() {
             return Ok(false);
@@ -183,40 +251,96 @@ impl Shared {
                 return Ok(true);
             }
             let end = tables.len().min(crate::limits::MAX_TABLES_PER_COMPACTION);
-            self.merge(&mut background, &tables, 0..end)?;
+            self.merge(&tables, 0..end)?;
         }
     }
 
+    /// Merges `tables[range]` (the caller holds `merge_lock`): writes the
+    /// merged table holding no lock, then, holding `background`, stores a
+    /// manifest with the range replaced in the current table list (which
+    /// flushes may have appended to meanwhile) and installs it.
     fn merge(
         &self,
-        background: &mut super::shared::BackgroundState,
         tables: &Arc<[Arc<Table>]>,
         range: std::ops::Range<usize>,
     ) -> StorageResult<()> {
         let dir = self.table_dir();
-        let merged = dir
-            .merge_tables(&background.manifest, tables, range.clone())
-            .map_err(|failure| self.background_failure(failure))?;
-        let old_paths: Vec<_> = tables[range.clone()]
-            .iter()
-            .map(|table| table.path().to_path_buf())
-            .collect();
+        let id = self.begin_table(false)?;
+        let path = table_path(&self.dir, id);
+        let meta = match dir.write_merged_table(tables, &range, id) {
+            Ok(meta) => meta,
+            Err(error) => {
+                dir.remove_quietly(&path);
+                Self::end_table(&mut lock(&self.background), id);
+                return Err(error);
+            }
+        };
+        let empty = meta.block_count == 0 && meta.edge_count == 0;
+        let mut background = lock(&self.background);
+        let mut next = background.manifest.clone();
+        let same = next.tables.get(range.clone()).is_some_and(|current| {
+            current
+                .iter()
+                .zip(&tables[range.clone()])
+                .all(|(meta, table)| meta.id == table.meta().id)
+        });
+        if !same {
+            // Cannot happen: only this step removes tables.
+            dir.remove_quietly(&path);
+            Self::end_table(&mut background, id);
+            return Err(StorageError::corruption(
+                crate::manifest::Manifest::path(&self.dir),
+                0,
+                "the tables of a running merge changed under it",
+            ));
+        }
+        let replacement = if empty { Vec::new() } else { vec![meta] };
+        next.tables.splice(range.clone(), replacement);
+        let installed = if empty {
+            let stored = dir.store_manifest(&next);
+            dir.remove_quietly(&path);
+            stored.map(|()| None)
+        } else {
+            dir.install(&next, &path, id).map(Some)
+        };
+        Self::end_table(&mut background, id);
+        let table = installed.map_err(|failure| self.background_failure(failure))?;
         {
             let mut mem = self.lock_mem();
-            let mut next: Vec<Arc<Table>> = mem.tables.to_vec();
-            next.splice(range, merged.table);
-            mem.tables = next.into();
+            let mut live: Vec<Arc<Table>> = mem.tables.to_vec();
+            live.splice(range.clone(), table);
+            mem.tables = live.into();
             mem.dirty = true;
             self.progress.notify_all();
         }
-        background.manifest = merged.manifest;
-        for path in old_paths {
-            dir.remove_quietly(&path);
+        background.manifest = next;
+        for table in &tables[range] {
+            dir.remove_quietly(table.path());
         }
-        dir.remove_orphan_tables(&background.manifest);
+        self.remove_orphan_tables(&background);
+        drop(background);
         let _ = self.vfs.sync_dir(&self.dir);
         Counters::add(&self.counters.compactions, 1);
         Ok(())
+    }
+
+    /// Removes table files that the manifest does not name and no running
+    /// flush or merge is writing (left by a failure).
+    fn remove_orphan_tables(&self, background: &BackgroundState) {
+        let Ok(names) = self.vfs.list_dir(&self.dir) else {
+            return;
+        };
+        for name in names {
+            let Some(FileKind::Table { id }) = classify(&name) else {
+                continue;
+            };
+            if background.manifest.tables.iter().any(|meta| meta.id == id)
+                || background.in_flight.contains(&id)
+            {
+                continue;
+            }
+            self.table_dir().remove_quietly(&self.dir.join(name));
+        }
     }
 
     /// When every write is in a table (no frozen memtable, an empty active
@@ -257,10 +381,48 @@ impl Shared {
     }
 }
 
-/// The worker thread's loop: wait for work, run steps until none is left,
+/// What a worker thread runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WorkerRole {
+    /// Readies and presyncs WAL segments, flushes frozen memtables.
+    Flush,
+    /// Runs compaction merges.
+    Merge,
+}
+
+impl WorkerRole {
+    pub fn thread_name(self) -> &'static str {
+        match self {
+            Self::Flush => "kausal-background",
+            Self::Merge => "kausal-compaction",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Self::Flush => 0,
+            Self::Merge => 1,
+        }
+    }
+
+    /// One step of this worker's work; false when there was none.
+    fn step(self, engine: &Shared) -> StorageResult<bool> {
+        engine.health.check_writable()?;
+        match self {
+            Self::Flush => {
+                engine.prepare_wal_segment()?;
+                engine.presync_wal_segment()?;
+                engine.flush_step()
+            }
+            Self::Merge => engine.compaction_step(),
+        }
+    }
+}
+
+/// A worker thread's loop: wait for work, run steps until none is left,
 /// back off after failures (they are counted and kept as the last
 /// background error), stop when asked or when the engine is poisoned.
-pub(crate) fn run_worker(shared: Weak<Shared>) {
+pub(crate) fn run_worker(shared: Weak<Shared>, role: WorkerRole) {
     let mut backoff = FIRST_RETRY_BACKOFF;
     loop {
         let Some(engine) = shared.upgrade() else {
@@ -268,7 +430,7 @@ pub(crate) fn run_worker(shared: Weak<Shared>) {
         };
         {
             let mut work = lock(&engine.work);
-            while !work.pending && !work.stop {
+            while !work.pending[role.index()] && !work.stop {
                 work = engine
                     .work_ready
                     .wait(work)
@@ -277,10 +439,10 @@ pub(crate) fn run_worker(shared: Weak<Shared>) {
             if work.stop {
                 return;
             }
-            work.pending = false;
+            work.pending[role.index()] = false;
         }
         loop {
-            match engine.background_step() {
+            match role.step(&engine) {
                 Ok(true) => backoff = FIRST_RETRY_BACKOFF,
                 Ok(false) => break,
                 Err(error) => {

@@ -10,12 +10,11 @@ use std::sync::Arc;
 use crate::StorageResult;
 use crate::config::Config;
 use crate::limits::MAX_TABLES_PER_COMPACTION;
-use crate::manifest::Manifest;
 use crate::sstable::reader::Table;
 use crate::sstable::writer::TableWriter;
-use crate::sstable::{EdgeEntry, IndexEntry, TableMeta, table_path};
+use crate::sstable::{EdgeEntry, IndexEntry, TableMeta};
 
-use super::tables::{TableDir, TableError};
+use super::tables::TableDir;
 
 /// Size tier of a table: 0 up to the base size, then one more per factor
 /// of the tier ratio.
@@ -62,56 +61,10 @@ pub(crate) fn pick_compaction(config: &Config, tables: &[Arc<Table>]) -> Option<
     None
 }
 
-/// A finished merge: the manifest to keep and the table replacing the
-/// range (`None` when everything merged away).
-pub(crate) struct Merged {
-    pub manifest: Manifest,
-    pub table: Option<Arc<Table>>,
-}
-
 impl TableDir<'_> {
-    /// Merges `tables[range]` into one table and stores a manifest naming
-    /// it in their place. The old files stay until the caller removes them.
-    pub fn merge_tables(
-        &self,
-        manifest: &Manifest,
-        tables: &[Arc<Table>],
-        range: Range<usize>,
-    ) -> Result<Merged, TableError> {
-        debug_assert!(!range.is_empty() && range.end <= tables.len());
-        let table_id = manifest.next_table_id;
-        let path = table_path(self.dir, table_id);
-        let meta = match self.write_merged_table(tables, &range, table_id) {
-            Ok(meta) => meta,
-            Err(error) => {
-                self.remove_quietly(&path);
-                return Err((error, false));
-            }
-        };
-        let empty = meta.block_count == 0 && meta.edge_count == 0;
-        let mut next = manifest.clone();
-        next.next_table_id = table_id + 1;
-        let replacement: Vec<TableMeta> = if empty { Vec::new() } else { vec![meta] };
-        next.tables.splice(range, replacement);
-        if empty {
-            if let Err((error, manifest_unknown)) = self.store_manifest(&next) {
-                self.remove_quietly(&path);
-                return Err((error, manifest_unknown));
-            }
-            self.remove_quietly(&path);
-            return Ok(Merged {
-                manifest: next,
-                table: None,
-            });
-        }
-        let table = self.install(&next, &path, table_id)?;
-        Ok(Merged {
-            manifest: next,
-            table: Some(table),
-        })
-    }
-
-    fn write_merged_table(
+    /// Writes the merge of `tables[range]` to table `table_id` (synced, its
+    /// directory entry too); the caller stores the manifest naming it.
+    pub(crate) fn write_merged_table(
         &self,
         tables: &[Arc<Table>],
         range: &Range<usize>,

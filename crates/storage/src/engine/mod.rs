@@ -82,14 +82,15 @@ pub struct Database {
 #[derive(Debug)]
 struct Handle {
     shared: Arc<Shared>,
-    worker: Mutex<Option<JoinHandle<()>>>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Handle {
     fn stop_worker(&self) {
         lock(&self.shared.work).stop = true;
         self.shared.work_ready.notify_all();
-        if let Some(worker) = lock(&self.worker).take() {
+        let workers = std::mem::take(&mut *lock(&self.workers));
+        for worker in workers {
             // A worker that panicked has nothing more to report.
             let _ = worker.join();
         }
@@ -183,7 +184,10 @@ impl Database {
             progress: Condvar::new(),
             background: Mutex::new(BackgroundState {
                 manifest: recovered.manifest,
+                in_flight: Vec::new(),
             }),
+            flush: Mutex::new(()),
+            merge_lock: Mutex::new(()),
             sync: Mutex::new(SyncState::default()),
             sync_done: Condvar::new(),
             in_sync: std::sync::atomic::AtomicUsize::new(0),
@@ -195,19 +199,31 @@ impl Database {
             recovery: recovered.report,
             _lock: recovered.lock,
         });
-        let worker = background_worker.then(|| {
-            let weak = Arc::downgrade(&shared);
-            std::thread::Builder::new()
-                .name("kausal-background".into())
-                .spawn(move || background::run_worker(weak))
-        });
-        // A worker that cannot be spawned leaves background work to stalled
-        // writes and explicit calls, as with `background_worker` off.
-        let worker = worker.and_then(Result::ok);
+        // Two workers, so that a flush never waits behind a running merge:
+        // one flushes (and readies and presyncs WAL segments), one merges.
+        let mut roles = Vec::new();
+        if background_worker {
+            roles.push(background::WorkerRole::Flush);
+            if shared.config.auto_compact {
+                roles.push(background::WorkerRole::Merge);
+            }
+        }
+        // A worker that cannot be spawned leaves its work to stalled writes
+        // and explicit calls, as with `background_worker` off.
+        let workers: Vec<JoinHandle<()>> = roles
+            .into_iter()
+            .filter_map(|role| {
+                let weak = Arc::downgrade(&shared);
+                std::thread::Builder::new()
+                    .name(role.thread_name().into())
+                    .spawn(move || background::run_worker(weak, role))
+                    .ok()
+            })
+            .collect();
         let database = Self {
             handle: Arc::new(Handle {
                 shared,
-                worker: Mutex::new(worker),
+                workers: Mutex::new(workers),
             }),
         };
         // Compaction may be due from the start.
@@ -451,6 +467,8 @@ impl Database {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod durability_tests;
+#[cfg(test)]
+mod flush_merge_tests;
 #[cfg(test)]
 mod spare_tests;
 #[cfg(test)]

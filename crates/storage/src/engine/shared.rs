@@ -5,12 +5,16 @@
 //! |---|---|---|
 //! | `writer` | the WAL appender, sequence assignment, the writer's side of `closed` | one batch: encode, append to the WAL buffer, apply |
 //! | `mem` | the memtables (active first), the live table list, the published [`Version`] | applying one batch; a pointer swap to publish or install |
-//! | `background` | the manifest; one flush or compaction at a time | a whole flush or compaction (readers and writers never take it) |
+//! | `flush` | one flush at a time, in freeze order | a whole flush |
+//! | `merge_lock` | one merge (or `compact_all`) at a time; only its holder removes tables | a whole merge |
+//! | `background` | the manifest, the ids of tables being written | taking a table id; a manifest replace and its install (never while a table is written) |
 //! | `sync` | the durable WAL position (group commit) | one fsync; followers wait here and find their write covered |
 //!
 //! | `wal_spare` (its own lock) | the WAL segment made ready ahead of time | taking or readying it; a background step creates the file without holding it, a writer that finds none ready creates one inline holding it |
 //!
-//! Lock order: `writer` → `background` → `mem`; `writer` → the spare's lock
+//! Lock order: `writer` → `flush` or `merge_lock` → `background` → `mem`
+//! (a flush and a merge never wait for each other: each takes
+//! `background` only to install); `writer` → the spare's lock
 //! (a background step takes the spare's lock alone); `sync` is taken alone (a
 //! leader releases it before it takes `writer` and fsyncs). A writer stalled
 //! without a worker thread runs a background step while holding `writer`).
@@ -274,10 +278,12 @@ pub(crate) fn apply_op(
     Ok(())
 }
 
-/// The manifest, owned by whoever runs a flush or compaction.
+/// The manifest, and the tables being written.
 #[derive(Debug)]
 pub(crate) struct BackgroundState {
     pub manifest: Manifest,
+    /// Ids of tables a running flush or merge is writing: not orphans.
+    pub in_flight: Vec<u64>,
 }
 
 /// Group commit: how far the WAL is known durable.
@@ -295,7 +301,9 @@ pub(crate) struct SyncState {
 /// Wake-ups for the background worker.
 #[derive(Debug, Default)]
 pub(crate) struct WorkSignal {
-    pub pending: bool,
+    /// Work for the flush worker, and for the merge worker (each clears
+    /// its own).
+    pub pending: [bool; 2],
     pub stop: bool,
 }
 
@@ -312,6 +320,11 @@ pub(crate) struct Shared {
     /// fails: stalled writers re-check.
     pub progress: Condvar,
     pub background: Mutex<BackgroundState>,
+    /// Held for a whole flush: one at a time, in freeze order.
+    pub flush: Mutex<()>,
+    /// Held for a whole merge (or `compact_all`): one at a time; only its
+    /// holder removes tables from the list.
+    pub merge_lock: Mutex<()>,
     pub sync: Mutex<SyncState>,
     /// Signalled (with `sync`) when a leader's fsync ends.
     pub sync_done: Condvar,
@@ -341,8 +354,8 @@ impl Shared {
 
     /// Wakes the background worker (a frozen memtable or new table waits).
     pub fn signal_work(&self) {
-        lock(&self.work).pending = true;
-        self.work_ready.notify_one();
+        lock(&self.work).pending = [true; 2];
+        self.work_ready.notify_all();
     }
 
     pub fn read_only_error(&self) -> StorageError {

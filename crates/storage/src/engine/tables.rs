@@ -72,7 +72,11 @@ impl TableDir<'_> {
         Ok(Some((next, table)))
     }
 
-    fn write_table_file(&self, memtable: &Memtable, table_id: u64) -> StorageResult<TableMeta> {
+    pub(crate) fn write_table_file(
+        &self,
+        memtable: &Memtable,
+        table_id: u64,
+    ) -> StorageResult<TableMeta> {
         let mut writer = TableWriter::create(self.vfs, self.dir, table_id)?;
         for (id, entry) in memtable.sorted_blocks() {
             match memtable.view(id, &entry)? {
