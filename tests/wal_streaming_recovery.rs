@@ -14,6 +14,9 @@ fn write_wal_only(dir: &Path, count: u128, len: usize) {
     let config = small_config()
         .into_builder()
         .memtable_budget_bytes(64 * 1024 * 1024)
+        // No worker, so no spare segment is readied ahead of time
+        // (wal/spare.rs): the last segment is the one written.
+        .background_worker(false)
         .build();
     let engine = open(dir, config);
     for n in 1..=count {
@@ -168,6 +171,8 @@ fn corruption_in_last_segment_followed_by_records_is_not_a_torn_tail() {
         .memtable_budget_bytes(64 * 1024 * 1024)
         .wal_segment_bytes(1024 * 1024)
         .sync_mode(SyncMode::EveryWrite)
+        // No worker: no spare segment after the one written.
+        .background_worker(false)
         .build();
     let engine = open(&dir, config);
     for n in 1..=10u128 {
