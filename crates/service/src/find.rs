@@ -32,7 +32,13 @@ pub(crate) fn find(
             "--limit must be between 1 and {MAX_FIND_LIMIT}"
         )));
     }
-    let matches = names::matches(engine, query).map_err(storage_error(db))?;
+    // Unfiltered, a prefix answer needs one block past the limit (to say it
+    // is truncated); a filter may drop any of them, so it gets the full cap.
+    let prefix_cap = match (kind, glob) {
+        (None, None) => limit + 1,
+        _ => names::MAX_PREFIX_MATCHES,
+    };
+    let matches = names::matches_capped(engine, query, prefix_cap).map_err(storage_error(db))?;
     let kind = kind.map(normalize_kind);
     let mut results: Vec<BlockInfo> = matches
         .blocks

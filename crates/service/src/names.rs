@@ -73,8 +73,20 @@ fn meta_name(view: &BlockView<'_>) -> (String, String) {
 }
 
 /// Every block `query` names exactly (id, name, suffix or path); else the
-/// blocks whose name starts with it.
+/// blocks whose name starts with it, at most [`MAX_PREFIX_MATCHES`].
 pub fn matches<'e>(engine: &'e Reader, query: &str) -> Result<Matches<'e>, StorageError> {
+    matches_capped(engine, query, MAX_PREFIX_MATCHES)
+}
+
+/// [`matches`], collecting at most `prefix_cap` prefix matches (the first
+/// names in the dictionary's order). A caller that shows only N answers asks
+/// for N + 1: every block collected is a read, and a one-letter prefix on
+/// the kernel names tens of thousands.
+pub fn matches_capped<'e>(
+    engine: &'e Reader,
+    query: &str,
+    prefix_cap: usize,
+) -> Result<Matches<'e>, StorageError> {
     if query.len() == 32
         && let Ok(id) = BlockId::parse_hex(query)
     {
@@ -103,19 +115,23 @@ pub fn matches<'e>(engine: &'e Reader, query: &str) -> Result<Matches<'e>, Stora
         });
     }
     Ok(Matches {
-        blocks: prefixed(engine, query)?,
+        blocks: prefixed(engine, query, prefix_cap.clamp(1, MAX_PREFIX_MATCHES))?,
         kind: MatchKind::Prefix,
     })
 }
 
-/// Blocks whose name starts with `query`, at most [`MAX_PREFIX_MATCHES`]:
-/// from the names dictionary (the names in order, each looked up in the
-/// index), or, in a database ingested before the dictionary existed, by
-/// a scan of every block.
-fn prefixed<'e>(engine: &'e Reader, query: &str) -> Result<Vec<BlockView<'e>>, StorageError> {
+/// Blocks whose name starts with `query`, at most `cap`: from the names
+/// dictionary (the names in order, each looked up in the index), or, in a
+/// database ingested before the dictionary existed, by a scan of every
+/// block.
+fn prefixed<'e>(
+    engine: &'e Reader,
+    query: &str,
+    cap: usize,
+) -> Result<Vec<BlockView<'e>>, StorageError> {
     let snapshot = engine.snapshot();
     let Some(dictionary) = Dictionary::open(snapshot)? else {
-        return prefixed_by_scan(engine, query);
+        return prefixed_by_scan(engine, query, cap);
     };
     // Each entry names at least one block: this many entries are enough.
     let mut keys: Vec<&str> = Vec::new();
@@ -123,7 +139,7 @@ fn prefixed<'e>(engine: &'e Reader, query: &str) -> Result<Vec<BlockView<'e>>, S
         if keys.last() != Some(&key) {
             keys.push(key);
         }
-        keys.len() < MAX_PREFIX_MATCHES
+        keys.len() < cap
     })?;
     let mut found: Vec<BlockView<'e>> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -132,7 +148,7 @@ fn prefixed<'e>(engine: &'e Reader, query: &str) -> Result<Vec<BlockView<'e>>, S
             let (name, _) = meta_name(&view);
             if name.starts_with(query) && seen.insert(view.id) {
                 found.push(view);
-                if found.len() == MAX_PREFIX_MATCHES {
+                if found.len() == cap {
                     return Ok(found);
                 }
             }
@@ -146,6 +162,7 @@ fn prefixed<'e>(engine: &'e Reader, query: &str) -> Result<Vec<BlockView<'e>>, S
 fn prefixed_by_scan<'e>(
     engine: &'e Reader,
     query: &str,
+    cap: usize,
 ) -> Result<Vec<BlockView<'e>>, StorageError> {
     let mut prefixed = Vec::new();
     for view in engine.snapshot().iterate_blocks()? {
@@ -153,7 +170,7 @@ fn prefixed_by_scan<'e>(
         let (name, _) = meta_name(&view);
         if !name.is_empty() && name.starts_with(query) {
             prefixed.push(view);
-            if prefixed.len() == MAX_PREFIX_MATCHES {
+            if prefixed.len() == cap {
                 break;
             }
         }

@@ -94,3 +94,40 @@ fn suggestions_follow_incremental_edits_through_the_dictionary() {
     assert_eq!((found, SuggestionSource::Dictionary), dictionary);
     assert_eq!(prefix(&engine, "beta_"), ["beta_reader"]);
 }
+
+#[test]
+fn a_capped_prefix_match_reads_only_the_first_names_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    // Written out of name order, so file order cannot pass for name order.
+    write(
+        &root,
+        "src/lib.rs",
+        "pub fn many_e() {}\npub fn many_c() {}\npub fn many_a() {}\npub fn many_d() {}\npub fn many_b() {}\n",
+    );
+    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+    let engine =
+        Database::open_with(vfs.clone(), dir.path().join("db"), Default::default()).unwrap();
+    let options = IngestOptions {
+        progress: false,
+        ..IngestOptions::default()
+    };
+    Ingester::new(vfs, &root, options)
+        .unwrap()
+        .ingest(&engine)
+        .unwrap();
+    let reader = Reader::new(&engine);
+    let capped = names::matches_capped(&reader, "many_", 3).unwrap();
+    assert_eq!(capped.kind, MatchKind::Prefix);
+    let found: Vec<String> = capped
+        .blocks
+        .iter()
+        .map(|view| kausal_service::BlockInfo::from_view(view).name)
+        .collect();
+    assert_eq!(found, ["many_a", "many_b", "many_c"]);
+    // Uncapped, all five.
+    assert_eq!(
+        prefix(&engine, "many_"),
+        ["many_a", "many_b", "many_c", "many_d", "many_e"]
+    );
+}
