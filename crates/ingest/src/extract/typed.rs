@@ -82,16 +82,22 @@ impl RawTyped {
 /// (`operate((source, subscriber) => ..)`, `new Observable((s) => ..)`):
 /// its type is the callee's, written on the callee's parameter. Recorded
 /// as `[new ]callee() => argument.parameter` for resolution to read.
-pub(super) fn contextual_parameter(node: Node, source: &str) -> Option<String> {
-    let mut parameter = node;
-    if node.parent()?.kind() == "required_parameter" {
-        let wrapper = node.parent()?;
-        if wrapper.child_by_field_name("type").is_some() {
+/// `parent` is the node's parent, when known (`Node::parent` walks down
+/// from the root each time).
+pub(super) fn contextual_parameter(
+    node: Node,
+    parent: Option<Node>,
+    source: &str,
+) -> Option<String> {
+    let parent = parent?;
+    let (parameter, holder) = if parent.kind() == "required_parameter" {
+        if parent.child_by_field_name("type").is_some() {
             return None;
         }
-        parameter = wrapper;
-    }
-    let holder = parameter.parent()?;
+        (parent, parent.parent()?)
+    } else {
+        (node, parent)
+    };
     let (function, parameter_index) = match holder.kind() {
         "formal_parameters" => (holder.parent()?, named_index(holder, parameter)?),
         "arrow_function" => (holder, 0),
