@@ -428,7 +428,13 @@ impl Table {
             match self.key_at(Paged::Index, middle).cmp(target) {
                 Ordering::Less => low = middle + 1,
                 Ordering::Greater => high = middle,
-                Ordering::Equal => return self.index_entry(middle).map(Some),
+                // The page was verified above.
+                Ordering::Equal => {
+                    let at = self.index.offset + middle * INDEX_ENTRY_BYTES;
+                    return Ok(Some(IndexEntry::decode(
+                        &self.map[at..at + INDEX_ENTRY_BYTES],
+                    )));
+                }
             }
         }
         Ok(None)
@@ -517,6 +523,16 @@ impl Table {
     pub fn edge_entry(&self, position: usize, incoming: bool) -> StorageResult<EdgeEntry> {
         let paged = Self::edge_part(incoming);
         self.check_page(paged, position / PAGE_ENTRIES)?;
+        self.decode_edge(paged, position, incoming)
+    }
+
+    /// Edge entry `position` of `paged`, whose page the caller verified.
+    fn decode_edge(
+        &self,
+        paged: Paged,
+        position: usize,
+        incoming: bool,
+    ) -> StorageResult<EdgeEntry> {
         let at = self.section(paged).offset + position * EDGE_ENTRY_BYTES;
         EdgeEntry::decode(&self.map[at..at + EDGE_ENTRY_BYTES], incoming)
     }
@@ -581,7 +597,8 @@ impl Table {
             if self.key_at(paged, position) != key {
                 break;
             }
-            visit(self.edge_entry(position, incoming)?);
+            // The page was verified above, on entering it.
+            visit(self.decode_edge(paged, position, incoming)?);
             position += 1;
         }
         Ok(())
