@@ -1,8 +1,8 @@
 //! Background work as steps: one step readies the next WAL segment and
 //! presyncs the active one when due, then flushes the oldest frozen
 //! memtable or, when none waits, runs one compaction merge. Production
-//! drives them from two worker threads (one flushes, one merges, so a
-//! flush never waits behind a merge); the simulator (with
+//! drives them from three worker threads (WAL segments, flushes, merges:
+//! a flush never waits behind a merge, nor a presync behind a flush); the simulator (with
 //! `Config::background_worker` off) calls [`Database::run_background_step`]
 //! at seeded points, so runs stay deterministic and crashes can land
 //! inside a step.
@@ -384,7 +384,10 @@ impl Shared {
 /// What a worker thread runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WorkerRole {
-    /// Readies and presyncs WAL segments, flushes frozen memtables.
+    /// Readies the next WAL segment and presyncs the active one: never
+    /// behind a flush of seconds, or the rotation finds the segment dirty.
+    Wal,
+    /// Flushes frozen memtables.
     Flush,
     /// Runs compaction merges.
     Merge,
@@ -393,15 +396,17 @@ pub(crate) enum WorkerRole {
 impl WorkerRole {
     pub fn thread_name(self) -> &'static str {
         match self {
-            Self::Flush => "kausal-background",
+            Self::Wal => "kausal-wal-prep",
+            Self::Flush => "kausal-flush",
             Self::Merge => "kausal-compaction",
         }
     }
 
     fn index(self) -> usize {
         match self {
-            Self::Flush => 0,
-            Self::Merge => 1,
+            Self::Wal => 0,
+            Self::Flush => 1,
+            Self::Merge => 2,
         }
     }
 
@@ -409,11 +414,13 @@ impl WorkerRole {
     fn step(self, engine: &Shared) -> StorageResult<bool> {
         engine.health.check_writable()?;
         match self {
-            Self::Flush => {
+            Self::Wal => {
                 engine.prepare_wal_segment()?;
                 engine.presync_wal_segment()?;
-                engine.flush_step()
+                // Each is done until signalled again.
+                Ok(false)
             }
+            Self::Flush => engine.flush_step(),
             Self::Merge => engine.compaction_step(),
         }
     }

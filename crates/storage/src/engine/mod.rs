@@ -199,10 +199,12 @@ impl Database {
             recovery: recovered.report,
             _lock: recovered.lock,
         });
-        // Two workers, so that a flush never waits behind a running merge:
-        // one flushes (and readies and presyncs WAL segments), one merges.
+        // Three workers, so that a flush never waits behind a running
+        // merge, nor a WAL presync behind a flush: one readies and
+        // presyncs WAL segments, one flushes, one merges.
         let mut roles = Vec::new();
         if background_worker {
+            roles.push(background::WorkerRole::Wal);
             roles.push(background::WorkerRole::Flush);
             if shared.config.auto_compact {
                 roles.push(background::WorkerRole::Merge);

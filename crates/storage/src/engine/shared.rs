@@ -301,9 +301,8 @@ pub(crate) struct SyncState {
 /// Wake-ups for the background worker.
 #[derive(Debug, Default)]
 pub(crate) struct WorkSignal {
-    /// Work for the flush worker, and for the merge worker (each clears
-    /// its own).
-    pub pending: [bool; 2],
+    /// Work for the WAL, flush and merge workers (each clears its own).
+    pub pending: [bool; 3],
     pub stop: bool,
 }
 
@@ -354,7 +353,7 @@ impl Shared {
 
     /// Wakes the background worker (a frozen memtable or new table waits).
     pub fn signal_work(&self) {
-        lock(&self.work).pending = [true; 2];
+        lock(&self.work).pending = [true; 3];
         self.work_ready.notify_all();
     }
 

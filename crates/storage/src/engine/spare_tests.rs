@@ -140,7 +140,7 @@ fn with_the_worker_rotations_switch_to_the_segment_it_made_ready() {
         if op.kind != OpKind::Create || id == 1 {
             return Ok(());
         }
-        if std::thread::current().name() == Some("kausal-background") {
+        if std::thread::current().name() == Some("kausal-wal-prep") {
             // The receiver lives as long as the test needs it.
             let _ = sender.lock().unwrap().send(id);
         } else {
