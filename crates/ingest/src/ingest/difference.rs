@@ -35,6 +35,11 @@ struct BlockPlan {
     deletes: BTreeMap<String, Vec<BlockId>>,
     /// Of those, the ones a large rebuild deleted already.
     written_deletes: FxHashSet<BlockId>,
+    /// Provenance blocks to write, by file (the file block's id): built
+    /// again from their records when their file's batch is written, so a
+    /// cold ingest does not hold the text of every file's provenance block
+    /// (about 90 bytes per call edge) until then.
+    provenance_puts: BTreeMap<String, BlockId>,
 }
 
 /// What the edges of the graph should be, and the writes that get there.
@@ -85,7 +90,7 @@ pub(super) fn write_difference(
     // ingests need summaries only.
     super::precise::release_contents(state);
     report.timings.blocks = lap(&mut clock);
-    let edges = plan_edges(
+    let mut edges = plan_edges(
         state,
         &mut blocks,
         &precise_blocks,
@@ -96,16 +101,20 @@ pub(super) fn write_difference(
     report.resolved = edges.resolution.is_some();
     // Provenance changes only with a resolution (else every call edge
     // and its rule stayed), and is written in its file's batch.
-    let provenance = match &edges.resolution {
+    let provenance = match &mut edges.resolution {
         Some(resolution) => {
             let files = state.files.len();
             state.catalog.count_calls(resolution, files);
-            Some(plan_provenance(state, resolution, &mut blocks)?)
+            let planned = plan_provenance(state, resolution, &mut blocks)?;
+            // Each file's records are in `planned` now: free the tree's
+            // list (a record per call edge) before the writes.
+            resolution.provenance = Vec::new();
+            Some(planned)
         }
         None => None,
     };
     report.timings.resolve = lap(&mut clock);
-    apply(engine, &blocks, &edges, report)?;
+    apply(engine, &blocks, &edges, provenance.as_ref(), report)?;
     report.timings.write = lap(&mut clock);
     engine.sync().map_err(|source| IngestError::Write {
         path: "(sync)".into(),
@@ -225,6 +234,7 @@ fn plan_and_write_blocks(
         puts,
         deletes,
         written_deletes,
+        provenance_puts: BTreeMap::new(),
     })
 }
 
@@ -485,7 +495,9 @@ fn plan_provenance(
         })?;
         let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
         if stored_fp != Some(fp) {
-            blocks.puts.entry(path.to_string()).or_default().push(block);
+            blocks
+                .provenance_puts
+                .insert(path.to_string(), entry.names.file_id);
         }
         let entry = ProvenanceEntry {
             path: Arc::from(path),
@@ -508,11 +520,13 @@ fn apply(
     engine: &Database,
     blocks: &BlockPlan,
     edges: &EdgePlan,
+    provenance: Option<&FxHashMap<BlockId, ProvenanceEntry>>,
     report: &mut IngestReport,
 ) -> Result<(), IngestError> {
     let mut paths: Vec<&String> = blocks
         .puts
         .keys()
+        .chain(blocks.provenance_puts.keys())
         .chain(blocks.deletes.keys())
         .chain(edges.puts.keys())
         .chain(edges.deletes.keys())
@@ -523,6 +537,23 @@ fn apply(
     for path in paths {
         writer.path = path.clone();
         for block in blocks.puts.get(path).into_iter().flatten() {
+            writer.push(|b| b.put_block(block.clone()))?;
+            report.blocks_written += 1;
+        }
+        if let Some(file_id) = blocks.provenance_puts.get(path) {
+            let id = provenance_block_id(*file_id);
+            let records = provenance
+                .and_then(|p| p.get(&id))
+                .and_then(|entry| entry.records.as_deref())
+                .ok_or_else(|| IngestError::Worker {
+                    reason: format!("no provenance records planned for {path}"),
+                })?;
+            // The same block `plan_provenance` built and fingerprinted.
+            let block =
+                provenance_block(path, *file_id, records).map_err(|reason| IngestError::Write {
+                    path: path.to_string(),
+                    source: StorageError::InvalidMetadata { id, reason },
+                })?;
             writer.push(|b| b.put_block(block.clone()))?;
             report.blocks_written += 1;
         }
