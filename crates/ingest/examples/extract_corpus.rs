@@ -4,13 +4,15 @@
 //! other threads a loaded machine adds noise to.
 //!
 //! Run: `cargo run --release -p kausal-ingest --example extract_corpus -- DIR [RUNS]`
-//! (prints the best and the median of RUNS passes, default 7).
+//! (prints the best and the median of RUNS passes, default 7, and a digest
+//! of every summary: a change meant to make extraction faster must leave
+//! the digest alone).
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kausal_ingest::{Language, extract};
+use kausal_ingest::{Language, extract, hash_bytes};
 
 fn sources(dir: &Path, out: &mut Vec<(Language, String)>) -> std::io::Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
@@ -43,11 +45,17 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     let mut times: Vec<Duration> = Vec::with_capacity(runs);
     let mut items = 0;
+    let mut digest = 0u128;
     for _ in 0..runs.max(1) {
         let started = Instant::now();
         items = 0;
+        digest = 0;
         for (language, text) in &files {
-            items += extract(*language, text, &mut parser)?.items.len();
+            let summary = extract(*language, text, &mut parser)?;
+            items += summary.items.len();
+            digest = digest
+                .wrapping_mul(31)
+                .wrapping_add(hash_bytes(format!("{summary:?}").as_bytes()));
         }
         times.push(started.elapsed());
     }
@@ -55,7 +63,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let best = times[0];
     let median = times[times.len() / 2];
     println!(
-        "{} files, {lines} lines, {items} items: best {:.1} ms ({:.0} lines/s on one thread), median {:.1} ms of {} runs",
+        "{} files, {lines} lines, {items} items, digest {digest:032x}: best {:.1} ms ({:.0} lines/s on one thread), median {:.1} ms of {} runs",
         files.len(),
         best.as_secs_f64() * 1e3,
         lines as f64 / best.as_secs_f64(),

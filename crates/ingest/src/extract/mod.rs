@@ -210,7 +210,7 @@ pub fn parse_tree(
     if language == Language::C
         && tree.root_node().has_error()
         && let Some(text) = preproc::one_configuration(source)
-        && let Some(other) = parser.parse(&text, None)
+        && let Some(other) = parser.parse(&text, Some(&preproc::edited_to(&tree, source, &text)))
         && count_errors(other.root_node()) < count_errors(tree.root_node())
     {
         return Ok(ParsedTree {
