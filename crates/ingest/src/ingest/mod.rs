@@ -363,6 +363,13 @@ impl Ingester {
         state: &State,
     ) -> Result<Vec<Parsed>, IngestError> {
         let threads = self.threads().clamp(1, entries.len().max(1));
+        // Largest files first: taken in walk order, one large file near
+        // the end kept one worker busy while the others had nothing left.
+        // Results still land at their entry's index.
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        if threads > 1 {
+            order.sort_by_key(|&index| std::cmp::Reverse(entries.get(index).map_or(0, |e| e.size)));
+        }
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Option<Parsed>>> =
             Mutex::new((0..entries.len()).map(|_| None).collect());
@@ -388,8 +395,7 @@ impl Ingester {
         let worker = || {
             let mut parser = tree_sitter::Parser::new();
             let mut backlog: Vec<(usize, Box<PendingFile>)> = Vec::new();
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
+            while let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                 let Some(entry) = entries.get(index) else {
                     break;
                 };
