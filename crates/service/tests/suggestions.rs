@@ -39,6 +39,20 @@ fn prefix(engine: &Database, query: &str) -> Vec<String> {
     found
 }
 
+/// A database under `dir` holding one ingest of `root`, and the ingester
+/// that wrote it (for incremental ingests after edits).
+fn ingested(dir: &Path, root: &Path) -> (Database, Ingester) {
+    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+    let engine = Database::open_with(vfs.clone(), dir.join("db"), Default::default()).unwrap();
+    let options = IngestOptions {
+        progress: false,
+        ..IngestOptions::default()
+    };
+    let mut ingester = Ingester::new(vfs, root, options).unwrap();
+    ingester.ingest(&engine).unwrap();
+    (engine, ingester)
+}
+
 #[test]
 fn suggestions_follow_incremental_edits_through_the_dictionary() {
     let dir = tempfile::tempdir().unwrap();
@@ -50,15 +64,7 @@ fn suggestions_follow_incremental_edits_through_the_dictionary() {
          impl std::fmt::Display for Table {\n    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result { Ok(()) }\n}\n",
     );
     write(&root, "src/other.rs", "pub fn beta_writer() {}\n");
-    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
-    let engine =
-        Database::open_with(vfs.clone(), dir.path().join("db"), Default::default()).unwrap();
-    let options = IngestOptions {
-        progress: false,
-        ..IngestOptions::default()
-    };
-    let mut ingester = Ingester::new(vfs, &root, options).unwrap();
-    ingester.ingest(&engine).unwrap();
+    let (engine, mut ingester) = ingested(dir.path(), &root);
 
     let (found, source) = suggest(&engine, "alpha_parsr");
     assert_eq!(source, SuggestionSource::Dictionary);
@@ -105,17 +111,7 @@ fn a_capped_prefix_match_reads_only_the_first_names_in_order() {
         "src/lib.rs",
         "pub fn many_e() {}\npub fn many_c() {}\npub fn many_a() {}\npub fn many_d() {}\npub fn many_b() {}\n",
     );
-    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
-    let engine =
-        Database::open_with(vfs.clone(), dir.path().join("db"), Default::default()).unwrap();
-    let options = IngestOptions {
-        progress: false,
-        ..IngestOptions::default()
-    };
-    Ingester::new(vfs, &root, options)
-        .unwrap()
-        .ingest(&engine)
-        .unwrap();
+    let (engine, _) = ingested(dir.path(), &root);
     let reader = Reader::new(&engine);
     let capped = names::matches_capped(&reader, "many_", 3).unwrap();
     assert_eq!(capped.kind, MatchKind::Prefix);

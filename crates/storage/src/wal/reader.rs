@@ -103,6 +103,22 @@ struct SegmentReader {
     window_start: u64,
 }
 
+impl SegmentReader {
+    /// Segment `id` of the log in `dir`, opened for reading, and its path.
+    fn open(vfs: &dyn Vfs, dir: &Path, id: u64) -> StorageResult<(PathBuf, Self)> {
+        let path = segment_path(dir, id);
+        let file = vfs.open_file(&path)?;
+        let file_len = file.len()?;
+        let reader = SegmentReader {
+            file,
+            file_len,
+            window: Vec::new(),
+            window_start: 0,
+        };
+        Ok((path, reader))
+    }
+}
+
 fn describe_flip(flip: FlippedBit, region_start: u64, field: &str) -> String {
     match flip {
         FlippedBit::Message { byte, bit } => format!(
@@ -358,15 +374,7 @@ enum Content {
 }
 
 fn segment_content(vfs: &dyn Vfs, dir: &Path, id: u64) -> StorageResult<Content> {
-    let path = segment_path(dir, id);
-    let file = vfs.open_file(&path)?;
-    let file_len = file.len()?;
-    let mut reader = SegmentReader {
-        file,
-        file_len,
-        window: Vec::new(),
-        window_start: 0,
-    };
+    let (path, mut reader) = SegmentReader::open(vfs, dir, id)?;
     if header_problem(&mut reader, &path, id)?.is_some() {
         return Ok(
             if reader.is_torn_creation(id)? || reader.zero_from(SEGMENT_HEADER_BYTES as u64)? {
@@ -480,15 +488,8 @@ fn stop_is_corruption(
 impl<F: FnMut(&Path, u64, &[u8]) -> StorageResult<()>> Replay<'_, F> {
     /// Replays segment `id`, the log's last when `is_last`.
     fn segment(&mut self, id: u64, is_last: bool) -> StorageResult<()> {
-        let path = segment_path(self.dir, id);
-        let file = self.vfs.open_file(&path)?;
-        let file_len = file.len()?;
-        let mut reader = SegmentReader {
-            file,
-            file_len,
-            window: Vec::new(),
-            window_start: 0,
-        };
+        let (path, mut reader) = SegmentReader::open(self.vfs, self.dir, id)?;
+        let file_len = reader.file_len;
         self.report.segments.push(id);
         if let Some(problem) = header_problem(&mut reader, &path, id)? {
             return self.bad_header(reader, path, id, problem);

@@ -220,6 +220,18 @@ impl SpareSegment {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The state, once no step is preparing a spare.
+    fn lock_settled(&self) -> MutexGuard<'_, State> {
+        let mut state = self.lock();
+        while matches!(state.slot, Slot::Preparing) {
+            state = self
+                .prepared
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        state
+    }
+
     /// Id of the ready spare, if one is ready.
     #[cfg(test)]
     pub fn ready_id(&self) -> Option<u64> {
@@ -282,13 +294,7 @@ impl SpareSegment {
         id: u64,
         min_capacity: u64,
     ) -> StorageResult<(Box<dyn VfsFile>, u64)> {
-        let mut state = self.lock();
-        while matches!(state.slot, Slot::Preparing) {
-            state = self
-                .prepared
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        let mut state = self.lock_settled();
         let taken = match std::mem::replace(&mut state.slot, Slot::Empty) {
             Slot::Ready {
                 id: ready,
@@ -334,13 +340,7 @@ impl SpareSegment {
     /// open does not read its preallocated zeros). A crash before the
     /// directory sync leaves an empty segment that recovery accepts.
     pub fn discard(&self) -> StorageResult<()> {
-        let mut state = self.lock();
-        while matches!(state.slot, Slot::Preparing) {
-            state = self
-                .prepared
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        let mut state = self.lock_settled();
         if let Slot::Ready { id, file, .. } = std::mem::replace(&mut state.slot, Slot::Empty) {
             drop(file);
             self.vfs.remove_file(&segment_path(&self.dir, id))?;
