@@ -109,6 +109,19 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
             .files
             .insert(record.path.clone(), Entry::new(record, names));
     }
+    let edges = edges_of(&snapshot, &ids)?;
+    // Each edge between two of the ingester's blocks was read from both ends.
+    state.edges = super::edge_set::EdgeSet::from_unsorted(edges);
+    Ok(state)
+}
+
+/// Every edge leaving or entering one of `ids` that ingest writes (edge
+/// types ingest never writes are not its to delete), unsorted, each edge
+/// between two of them twice.
+fn edges_of(
+    snapshot: &kausal_storage::Snapshot,
+    ids: &[kausal_storage::BlockId],
+) -> Result<Vec<kausal_storage::GraphEdge>, IngestError> {
     let mut scratch = Vec::new();
     let mut edges = Vec::new();
     let read_edges = |id: kausal_storage::BlockId| {
@@ -117,7 +130,7 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
             source,
         }
     };
-    for id in ids {
+    for &id in ids {
         scratch.clear();
         snapshot
             .find_outgoing_edges_into(id, &mut scratch)
@@ -129,14 +142,11 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
             .map_err(read_edges(id))?;
         edges.extend(scratch.iter().copied());
     }
-    // Edge types ingest never writes are not its to delete.
     edges.retain(|edge| {
         !matches!(
             edge.edge_type,
             EdgeType::References | EdgeType::DependsOn | EdgeType::CallsFunction
         )
     });
-    // Each edge between two of the ingester's blocks was read from both ends.
-    state.edges = super::edge_set::EdgeSet::from_unsorted(edges);
-    Ok(state)
+    Ok(edges)
 }

@@ -363,13 +363,7 @@ impl Ingester {
         state: &State,
     ) -> Result<Vec<Parsed>, IngestError> {
         let threads = self.threads().clamp(1, entries.len().max(1));
-        // Largest files first: taken in walk order, one large file near
-        // the end kept one worker busy while the others had nothing left.
-        // Results still land at their entry's index.
-        let mut order: Vec<usize> = (0..entries.len()).collect();
-        if threads > 1 {
-            order.sort_by_key(|&index| std::cmp::Reverse(entries.get(index).map_or(0, |e| e.size)));
-        }
+        let order = largest_first(entries, threads);
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Option<Parsed>>> =
             Mutex::new((0..entries.len()).map(|_| None).collect());
@@ -541,6 +535,18 @@ impl Ingester {
             )),
         }
     }
+}
+
+/// The order parse workers take `entries` in: largest files first when
+/// there is more than one worker (taken in walk order, one large file near
+/// the end kept one worker busy while the others had nothing left).
+/// Results still land at their entry's index.
+fn largest_first(entries: &[&WalkEntry], threads: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    if threads > 1 {
+        order.sort_by_key(|&index| std::cmp::Reverse(entries.get(index).map_or(0, |e| e.size)));
+    }
+    order
 }
 
 /// Whether files of `language` can be summarized now: it walks its tree
