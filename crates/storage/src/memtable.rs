@@ -2,10 +2,24 @@
 //! adjacency walks (edges), with block bytes in a shared arena.
 //!
 //! Readers on other threads hold snapshots of a memtable while the writer
-//! keeps changing it, so its indexes are persistent hash maps (`imbl`'s
-//! HAMT): cloning a `Memtable` is O(1) and yields a frozen view, and the
-//! writer's next change copies only the few tree nodes on the changed path
-//! that a view still shares (and nothing at all while no view exists).
+//! keeps changing it, and a lookup must cost one probe of a flat hash
+//! table, so each index has two parts:
+//!
+//! * a *flat* part: std (hashbrown) hash maps behind one `Arc`, one probe
+//!   per lookup. Cloning a memtable shares it. The writer changes it in
+//!   place while nothing else holds it (`Arc::get_mut`), which is the
+//!   common case: the engine drops its stale published version at the
+//!   first write after a snapshot, so the flat part is shared only while
+//!   a reader still holds a snapshot.
+//! * a *delta*: persistent hash maps (`imbl`'s HAMT) with the entries
+//!   written while the flat part was shared, newer than the flat part's
+//!   for the same key; cloning it is O(1) and a clone is a frozen view.
+//!   Empty most of the time, and then skipped by reads. The first write
+//!   that finds the flat part unshared again moves the delta into it; a
+//!   delta that grows to a quarter of the flat part while it stays shared
+//!   is folded into a copy of it (amortized: each copy is paid for by that
+//!   many writes).
+//!
 //! Block bytes go to a [`SharedArena`] that only grows, so a view's handles
 //! stay valid for as long as any clone holds the arena; a memtable is never
 //! cleared, a flushed one is dropped and a new one started.
@@ -13,8 +27,9 @@
 //! Edges live twice, in an adjacency list per source and one per target,
 //! each sorted by (edge type, block at the other end) so a lookup returns
 //! them without sorting; lists are shared behind `Arc` and copied on the
-//! first change after a snapshot.
+//! first change while shared. A node's list in the delta is its whole list.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use imbl::GenericHashMap;
@@ -25,6 +40,8 @@ use rustc_hash::FxBuildHasher;
 use crate::{BlockId, BlockView, EdgeType, GraphEdge, StorageResult};
 
 type PersistentMap<K, V> = GenericHashMap<K, V, FxBuildHasher, DefaultSharedPtr>;
+type FlatMap<K, V> = HashMap<K, V, FxBuildHasher>;
+type EdgeList = Arc<Vec<MemEdge>>;
 
 /// The memtable's newest entry for a block id.
 #[derive(Debug, Clone, Copy)]
@@ -63,14 +80,87 @@ pub enum MemLookup<'a> {
     Deleted,
 }
 
+/// The flat part of the indexes: one probe per lookup.
+#[derive(Debug, Clone, Default)]
+struct Flat {
+    blocks: FlatMap<BlockId, MemBlock>,
+    outgoing: FlatMap<BlockId, EdgeList>,
+    incoming: FlatMap<BlockId, EdgeList>,
+}
+
+impl Flat {
+    fn len(&self) -> usize {
+        self.blocks.len() + self.outgoing.len() + self.incoming.len()
+    }
+
+    fn lists_mut(&mut self, incoming: bool) -> &mut FlatMap<BlockId, EdgeList> {
+        if incoming {
+            &mut self.incoming
+        } else {
+            &mut self.outgoing
+        }
+    }
+
+    fn lists(&self, incoming: bool) -> &FlatMap<BlockId, EdgeList> {
+        if incoming {
+            &self.incoming
+        } else {
+            &self.outgoing
+        }
+    }
+}
+
+/// Entries written while the flat part was shared: newer than the flat
+/// part's for the same key. A list here is the node's whole list.
+#[derive(Debug, Clone, Default)]
+struct Delta {
+    blocks: PersistentMap<BlockId, MemBlock>,
+    outgoing: PersistentMap<BlockId, EdgeList>,
+    incoming: PersistentMap<BlockId, EdgeList>,
+}
+
+impl Delta {
+    fn len(&self) -> usize {
+        self.blocks.len() + self.outgoing.len() + self.incoming.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lists(&self, incoming: bool) -> &PersistentMap<BlockId, EdgeList> {
+        if incoming {
+            &self.incoming
+        } else {
+            &self.outgoing
+        }
+    }
+
+    /// Moves every entry into `flat`, replacing the older ones there.
+    fn drain_into(self, flat: &mut Flat) {
+        flat.blocks.extend(self.blocks);
+        flat.outgoing.extend(self.outgoing);
+        flat.incoming.extend(self.incoming);
+    }
+}
+
+/// A delta is folded into a copy of a shared flat part once it holds this
+/// many entries, or a quarter of the flat part's if more: lookups in it
+/// stay cheap, and each copy is paid for by that many writes.
+/// (Eight under test, so that the property test below folds often.)
+const FOLD_MIN_ENTRIES: usize = if cfg!(test) { 8 } else { 4096 };
+const FOLD_FLAT_DIVISOR: usize = 4;
+
 /// The in-memory write buffer; `clone` is an O(1) frozen view.
 #[derive(Debug, Clone)]
 pub struct Memtable {
     arena: Arc<SharedArena>,
-    blocks: PersistentMap<BlockId, MemBlock>,
-    outgoing: PersistentMap<BlockId, Arc<Vec<MemEdge>>>,
-    incoming: PersistentMap<BlockId, Arc<Vec<MemEdge>>>,
+    flat: Arc<Flat>,
+    delta: Delta,
+    block_count: usize,
     edge_count: usize,
+    /// Nodes with an outgoing list plus nodes with an incoming one.
+    list_count: usize,
     /// Bytes accounted: payload plus index entries.
     bytes: usize,
     min_sequence: u64,
@@ -80,17 +170,18 @@ pub struct Memtable {
 /// Accounted bytes of one block entry and of one edge (both lists).
 const BLOCK_ENTRY_BYTES: usize = std::mem::size_of::<(BlockId, MemBlock)>() + 16;
 const EDGE_ENTRY_BYTES: usize = 2 * std::mem::size_of::<MemEdge>();
-const NODE_ENTRY_BYTES: usize = std::mem::size_of::<(BlockId, Arc<Vec<MemEdge>>)>() + 48;
+const NODE_ENTRY_BYTES: usize = std::mem::size_of::<(BlockId, EdgeList)>() + 48;
 
 impl Memtable {
     /// An empty memtable whose arena reserves `budget_bytes` up front.
     pub fn new(budget_bytes: usize) -> Self {
         Self {
             arena: Arc::new(SharedArena::with_capacity(budget_bytes)),
-            blocks: PersistentMap::default(),
-            outgoing: PersistentMap::default(),
-            incoming: PersistentMap::default(),
+            flat: Arc::default(),
+            delta: Delta::default(),
+            block_count: 0,
             edge_count: 0,
+            list_count: 0,
             bytes: 0,
             min_sequence: u64::MAX,
             max_sequence: 0,
@@ -101,6 +192,26 @@ impl Memtable {
         debug_assert!(sequence > 0, "sequence 0 is never assigned");
         self.min_sequence = self.min_sequence.min(sequence);
         self.max_sequence = self.max_sequence.max(sequence);
+    }
+
+    /// The flat part, writable in place when no clone shares it, with the
+    /// delta moved into it first (its entries are the newer ones).
+    fn flat_in_place(&mut self) -> Option<&mut Flat> {
+        let flat = Arc::get_mut(&mut self.flat)?;
+        if !self.delta.is_empty() {
+            std::mem::take(&mut self.delta).drain_into(flat);
+        }
+        Some(flat)
+    }
+
+    /// Folds a delta grown large into a copy of the shared flat part.
+    fn fold_if_due(&mut self) {
+        let due = FOLD_MIN_ENTRIES.max(self.flat.len() / FOLD_FLAT_DIVISOR);
+        if self.delta.len() >= due {
+            let mut flat = Flat::clone(&self.flat);
+            std::mem::take(&mut self.delta).drain_into(&mut flat);
+            self.flat = Arc::new(flat);
+        }
     }
 
     /// Stores a block version (a newer sequence replaces an older one).
@@ -138,11 +249,23 @@ impl Memtable {
 
     fn upsert_block(&mut self, id: BlockId, entry: MemBlock) {
         self.note_sequence(entry.sequence);
-        if let Some(previous) = self.blocks.insert(id, entry) {
-            debug_assert!(previous.sequence <= entry.sequence, "sequences only grow");
-        } else {
-            self.bytes += BLOCK_ENTRY_BYTES;
+        let previous = match self.flat_in_place() {
+            Some(flat) => flat.blocks.insert(id, entry),
+            None => {
+                let previous = self.delta.blocks.insert(id, entry);
+                previous.or_else(|| self.flat.blocks.get(&id).copied())
+            }
+        };
+        match previous {
+            Some(previous) => {
+                debug_assert!(previous.sequence <= entry.sequence, "sequences only grow");
+            }
+            None => {
+                self.block_count += 1;
+                self.bytes += BLOCK_ENTRY_BYTES;
+            }
         }
+        self.fold_if_due();
     }
 
     /// Turns a memtable entry into a view of its bytes; `None` for a tombstone.
@@ -162,14 +285,24 @@ impl Memtable {
         }))
     }
 
+    fn block_entry(&self, id: BlockId) -> Option<&MemBlock> {
+        // An empty delta (the common case) costs no probe.
+        if !self.delta.blocks.is_empty()
+            && let Some(entry) = self.delta.blocks.get(&id)
+        {
+            return Some(entry);
+        }
+        self.flat.blocks.get(&id)
+    }
+
     /// The newest entry (block or tombstone) for `id` held here.
     pub fn entry(&self, id: BlockId) -> Option<MemBlock> {
-        self.blocks.get(&id).copied()
+        self.block_entry(id).copied()
     }
 
     /// The newest version of `id` held here, if any.
     pub fn find_block(&self, id: BlockId) -> StorageResult<Option<MemLookup<'_>>> {
-        let Some(entry) = self.blocks.get(&id) else {
+        let Some(entry) = self.block_entry(id) else {
             return Ok(None);
         };
         Ok(Some(match self.view(id, entry)? {
@@ -186,31 +319,75 @@ impl Memtable {
             sequence,
             live,
         };
-        let added = upsert_list(&mut self.outgoing, edge.source, entry, false);
-        upsert_list(&mut self.incoming, edge.target, entry, true);
+        let added = self.upsert_edge(edge.source, entry, false);
+        self.upsert_edge(edge.target, entry, true);
         if added {
             self.edge_count += 1;
             self.bytes += EDGE_ENTRY_BYTES;
         }
+        self.fold_if_due();
+    }
+
+    /// Inserts or replaces `entry` in `node`'s list in one direction; true
+    /// when the triple is new.
+    fn upsert_edge(&mut self, node: BlockId, entry: MemEdge, incoming: bool) -> bool {
+        let list = match self.flat_in_place() {
+            Some(flat) => flat.lists_mut(incoming).entry(node).or_default(),
+            None => {
+                let shared = self.flat.lists(incoming).get(&node);
+                let lists = if incoming {
+                    &mut self.delta.incoming
+                } else {
+                    &mut self.delta.outgoing
+                };
+                lists
+                    .entry(node)
+                    .or_insert_with(|| shared.cloned().unwrap_or_default())
+            }
+        };
+        // A list is never empty once it exists (tombstones stay in it).
+        let new_node = list.is_empty();
+        let added = upsert_list(Arc::make_mut(list), entry, incoming);
+        if new_node {
+            self.list_count += 1;
+        }
+        added
+    }
+
+    fn list(&self, id: BlockId, incoming: bool) -> &[MemEdge] {
+        let delta = self.delta.lists(incoming);
+        if !delta.is_empty()
+            && let Some(list) = delta.get(&id)
+        {
+            return list;
+        }
+        self.flat
+            .lists(incoming)
+            .get(&id)
+            .map_or(&[], |list| list.as_slice())
     }
 
     /// Every edge entry (live or tombstone) leaving `id`, sorted by (edge
     /// type, target).
     pub fn outgoing(&self, id: BlockId) -> &[MemEdge] {
-        self.outgoing.get(&id).map_or(&[], |list| list.as_slice())
+        self.list(id, false)
     }
 
     /// Every edge entry (live or tombstone) entering `id`, sorted by (edge
     /// type, source).
     pub fn incoming(&self, id: BlockId) -> &[MemEdge] {
-        self.incoming.get(&id).map_or(&[], |list| list.as_slice())
+        self.list(id, true)
     }
 
     /// Block entries sorted by id (for flushes and scans).
     pub fn sorted_blocks(&self) -> Vec<(BlockId, MemBlock)> {
+        let delta = &self.delta.blocks;
         let mut entries: Vec<_> = self
+            .flat
             .blocks
             .iter()
+            .filter(|(id, _)| delta.is_empty() || !delta.contains_key(*id))
+            .chain(delta.iter())
             .map(|(id, entry)| (*id, *entry))
             .collect();
         entries.sort_unstable_by_key(|(id, _)| *id);
@@ -219,17 +396,23 @@ impl Memtable {
 
     /// Every edge entry, grouped by source.
     pub fn edges(&self) -> impl Iterator<Item = &MemEdge> {
-        self.outgoing.values().flat_map(|list| list.iter())
+        let delta = &self.delta.outgoing;
+        self.flat
+            .outgoing
+            .iter()
+            .filter(|(id, _)| delta.is_empty() || !delta.contains_key(*id))
+            .chain(delta.iter())
+            .flat_map(|(_, list)| list.iter())
     }
 
     /// True when nothing has been written to this memtable.
     pub fn is_empty(&self) -> bool {
-        self.blocks.is_empty() && self.edge_count == 0
+        self.block_count == 0 && self.edge_count == 0
     }
 
     /// Number of block entries (tombstones included).
     pub fn block_count(&self) -> usize {
-        self.blocks.len()
+        self.block_count
     }
 
     /// Number of edge entries (tombstones included).
@@ -244,7 +427,7 @@ impl Memtable {
 
     /// Bytes the memtable accounts for: payload plus index entries.
     pub fn approximate_bytes(&self) -> usize {
-        self.bytes + (self.outgoing.len() + self.incoming.len()) * NODE_ENTRY_BYTES
+        self.bytes + self.list_count * NODE_ENTRY_BYTES
     }
 
     /// The arena's accounting figures.
@@ -253,18 +436,12 @@ impl Memtable {
     }
 }
 
-/// Inserts or replaces `entry` in `node`'s sorted list; true when the
-/// triple is new. Appending in key order (the common case: a file's edges
-/// are written in order) costs no search; otherwise a binary search and an
+/// Inserts or replaces `entry` in a sorted list; true when the triple is
+/// new. Appending in key order (the common case: a file's edges are
+/// written in order) costs no search; otherwise a binary search and an
 /// insert.
-fn upsert_list(
-    lists: &mut PersistentMap<BlockId, Arc<Vec<MemEdge>>>,
-    node: BlockId,
-    entry: MemEdge,
-    incoming: bool,
-) -> bool {
+fn upsert_list(list: &mut Vec<MemEdge>, entry: MemEdge, incoming: bool) -> bool {
     let key = list_key(&entry.edge, incoming);
-    let list = Arc::make_mut(lists.entry(node).or_default());
     match list.last() {
         Some(last) if list_key(&last.edge, incoming) < key => {
             list.push(entry);
@@ -411,5 +588,108 @@ mod tests {
         assert!(!memtable.is_empty());
         assert_eq!(memtable.edges().count(), 1);
         assert_eq!(memtable.arena_stats().used_bytes, 1003);
+    }
+
+    /// What a memtable (or a frozen clone of it) must answer: blocks by id
+    /// and each node's lists, compared in full.
+    #[derive(Clone, Default)]
+    struct Model {
+        blocks: std::collections::BTreeMap<u128, (u64, Option<String>)>,
+        edges: std::collections::BTreeMap<(u128, u128, u16), (u64, bool)>,
+    }
+
+    fn check(memtable: &Memtable, model: &Model, ids: u128) {
+        for n in 1..=ids {
+            let found = match memtable.find_block(id(n)).unwrap() {
+                None => None,
+                Some(MemLookup::Deleted) => Some(None),
+                Some(MemLookup::Live(view)) => Some(Some(view.content.to_owned())),
+            };
+            let expected = model.blocks.get(&n).map(|(_, content)| content.clone());
+            assert_eq!(found, expected, "block {n}");
+            for incoming in [false, true] {
+                let list: Vec<_> = memtable
+                    .list(id(n), incoming)
+                    .iter()
+                    .map(|e| (e.edge, e.sequence, e.live))
+                    .collect();
+                let mut expected: Vec<_> = model
+                    .edges
+                    .iter()
+                    .filter(|((source, target, _), _)| {
+                        (if incoming { *target } else { *source }) == n
+                    })
+                    .map(|(&(source, target, kind), &(sequence, live))| {
+                        let edge_type = EdgeType::from_u16(kind).unwrap();
+                        (
+                            GraphEdge::new(id(source), id(target), edge_type),
+                            sequence,
+                            live,
+                        )
+                    })
+                    .collect();
+                expected.sort_by_key(|(edge, _, _)| list_key(edge, incoming));
+                assert_eq!(list, expected, "node {n}, incoming {incoming}");
+            }
+        }
+        assert_eq!(memtable.block_count(), model.blocks.len());
+        assert_eq!(memtable.edge_count(), model.edges.len());
+        let mut sorted: Vec<_> = memtable
+            .sorted_blocks()
+            .iter()
+            .map(|(id, e)| (*id, e.sequence))
+            .collect();
+        let expected: Vec<_> = model
+            .blocks
+            .iter()
+            .map(|(n, (seq, _))| (id(*n), *seq))
+            .collect();
+        assert_eq!(sorted, expected);
+        sorted.clear();
+        assert_eq!(memtable.edges().count(), model.edges.len());
+    }
+
+    proptest::proptest! {
+        /// Clones taken at any point (snapshots) keep answering as of
+        /// their point while the writer goes on, through the delta, its
+        /// moves into the flat maps and its folds into copies of them.
+        #[test]
+        fn clones_answer_as_of_their_point(
+            ops in proptest::collection::vec((0u8..8, 1u128..=12, 1u128..=12, 1u16..=3), 1..300),
+        ) {
+            let ids = 12;
+            let mut memtable = Memtable::new(1 << 16);
+            let mut model = Model::default();
+            let mut views: Vec<(Memtable, Model)> = Vec::new();
+            for (sequence, (kind, a, b, edge_kind)) in ops.into_iter().enumerate() {
+                let sequence = sequence as u64 + 1;
+                let edge_type = EdgeType::from_u16(edge_kind).unwrap();
+                match kind {
+                    0 | 1 => {
+                        let content = format!("{a}@{sequence}");
+                        memtable.put_block(sequence, id(a), "u", "{}", &content);
+                        model.blocks.insert(a, (sequence, Some(content)));
+                    }
+                    2 => {
+                        memtable.delete_block(sequence, id(a));
+                        model.blocks.insert(a, (sequence, None));
+                    }
+                    3 | 4 => {
+                        memtable.put_edge(sequence, GraphEdge::new(id(a), id(b), edge_type), kind == 3);
+                        model.edges.insert((a, b, edge_kind), (sequence, kind == 3));
+                    }
+                    // A snapshot taken, kept, or one dropped (the writer's
+                    // maps become unshared again).
+                    5 | 6 => views.push((memtable.clone(), model.clone())),
+                    _ => {
+                        views.pop();
+                    }
+                }
+            }
+            check(&memtable, &model, ids);
+            for (view, model) in &views {
+                check(view, model, ids);
+            }
+        }
     }
 }

@@ -195,7 +195,7 @@ impl Shared {
                 tables.push(table);
                 mem.tables = tables.into();
             }
-            mem.dirty = true;
+            mem.invalidate();
             self.progress.notify_all();
         }
         self.remove_wal_segments_before(first_kept_segment);
@@ -310,7 +310,7 @@ impl Shared {
             let mut live: Vec<Arc<Table>> = mem.tables.to_vec();
             live.splice(range.clone(), table);
             mem.tables = live.into();
-            mem.dirty = true;
+            mem.invalidate();
             self.progress.notify_all();
         }
         background.manifest = next;

@@ -155,7 +155,7 @@ impl Shared {
             let full = std::mem::replace(&mut mem.memtables[0], fresh);
             mem.memtables.insert(1, full);
             mem.frozen_segments.insert(0, first_kept_segment);
-            mem.dirty = true;
+            mem.invalidate();
         }
         self.signal_work();
         Ok(())

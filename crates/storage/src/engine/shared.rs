@@ -154,40 +154,40 @@ pub(crate) struct MemState {
     pub tables: Arc<[Arc<Table>]>,
     /// Highest sequence applied.
     pub sequence: u64,
-    /// What `snapshot` hands out; stale while `dirty`.
-    pub published: Arc<Version>,
-    pub dirty: bool,
+    /// What `snapshot` hands out; `None` once a change made it stale.
+    /// Dropped at once rather than at the next `snapshot`: while it lived
+    /// it shared the active memtable's flat maps, and the writer can change
+    /// those in place only when nothing shares them.
+    published: Option<Arc<Version>>,
 }
 
 impl MemState {
     pub fn new(memtable: Memtable, tables: Vec<Arc<Table>>, sequence: u64) -> Self {
-        let tables: Arc<[Arc<Table>]> = tables.into();
-        let published = Arc::new(Version {
-            sequence,
-            memtables: vec![memtable.clone()],
-            tables: Arc::clone(&tables),
-        });
         Self {
             memtables: vec![memtable],
             frozen_segments: Vec::new(),
-            tables,
+            tables: tables.into(),
             sequence,
-            published,
-            dirty: false,
+            published: None,
         }
     }
 
     /// The current version, published first when writes changed it.
     pub fn publish(&mut self) -> Arc<Version> {
-        if self.dirty {
-            self.published = Arc::new(Version {
+        let published = self.published.get_or_insert_with(|| {
+            Arc::new(Version {
                 sequence: self.sequence,
                 memtables: self.memtables.clone(),
                 tables: Arc::clone(&self.tables),
-            });
-            self.dirty = false;
-        }
-        Arc::clone(&self.published)
+            })
+        });
+        Arc::clone(published)
+    }
+
+    /// Marks the published version stale (after a write, a freeze or an
+    /// install) and drops this state's hold on it.
+    pub fn invalidate(&mut self) {
+        self.published = None;
     }
 
     pub fn active(&self) -> &Memtable {
@@ -204,7 +204,7 @@ impl MemState {
     pub fn apply(&mut self, sequence: u64, op: Op<'_>, counters: &Counters) -> StorageResult<()> {
         apply_op(&mut self.memtables, &self.tables, sequence, op, counters)?;
         self.sequence = self.sequence.max(sequence);
-        self.dirty = true;
+        self.invalidate();
         Ok(())
     }
 
