@@ -5,8 +5,8 @@
 //! keeps changing it, and a lookup must cost one probe of a flat hash
 //! table, so each index has two parts:
 //!
-//! * a *flat* part: std (hashbrown) hash maps behind one `Arc`, one probe
-//!   per lookup. Cloning a memtable shares it. The writer changes it in
+//! * a *flat* part: open-addressing hash tables ([`flat::FlatTable`]) behind
+//!   one `Arc`, one probe (one cache miss) per lookup. Cloning a memtable shares it. The writer changes it in
 //!   place while nothing else holds it (`Arc::get_mut`), which is the
 //!   common case: the engine drops its stale published version at the
 //!   first write after a snapshot, so the flat part is shared only while
@@ -29,7 +29,8 @@
 //! them without sorting; lists are shared behind `Arc` and copied on the
 //! first change while shared. A node's list in the delta is its whole list.
 
-use std::collections::HashMap;
+mod flat;
+
 use std::sync::Arc;
 
 use imbl::GenericHashMap;
@@ -38,9 +39,10 @@ use kausal_memory::{ArenaStats, SharedArena, StrTripleHandle};
 use rustc_hash::FxBuildHasher;
 
 use crate::{BlockId, BlockView, EdgeType, GraphEdge, StorageResult};
+use flat::FlatTable;
 
 type PersistentMap<K, V> = GenericHashMap<K, V, FxBuildHasher, DefaultSharedPtr>;
-type FlatMap<K, V> = HashMap<K, V, FxBuildHasher>;
+/// A node's list in the delta, shared with the snapshots that cloned it.
 type EdgeList = Arc<Vec<MemEdge>>;
 
 /// The memtable's newest entry for a block id.
@@ -83,9 +85,11 @@ pub enum MemLookup<'a> {
 /// The flat part of the indexes: one probe per lookup.
 #[derive(Debug, Clone, Default)]
 struct Flat {
-    blocks: FlatMap<BlockId, MemBlock>,
-    outgoing: FlatMap<BlockId, EdgeList>,
-    incoming: FlatMap<BlockId, EdgeList>,
+    blocks: FlatTable<MemBlock>,
+    /// Lists inline in the slots (not behind an `Arc`): a lookup reads the
+    /// slot, then the list, and no reference count between them.
+    outgoing: FlatTable<Vec<MemEdge>>,
+    incoming: FlatTable<Vec<MemEdge>>,
 }
 
 impl Flat {
@@ -93,7 +97,7 @@ impl Flat {
         self.blocks.len() + self.outgoing.len() + self.incoming.len()
     }
 
-    fn lists_mut(&mut self, incoming: bool) -> &mut FlatMap<BlockId, EdgeList> {
+    fn lists_mut(&mut self, incoming: bool) -> &mut FlatTable<Vec<MemEdge>> {
         if incoming {
             &mut self.incoming
         } else {
@@ -101,7 +105,7 @@ impl Flat {
         }
     }
 
-    fn lists(&self, incoming: bool) -> &FlatMap<BlockId, EdgeList> {
+    fn lists(&self, incoming: bool) -> &FlatTable<Vec<MemEdge>> {
         if incoming {
             &self.incoming
         } else {
@@ -139,8 +143,11 @@ impl Delta {
     /// Moves every entry into `flat`, replacing the older ones there.
     fn drain_into(self, flat: &mut Flat) {
         flat.blocks.extend(self.blocks);
-        flat.outgoing.extend(self.outgoing);
-        flat.incoming.extend(self.incoming);
+        let unshared = |(id, list)| (id, Arc::unwrap_or_clone(list));
+        flat.outgoing
+            .extend(self.outgoing.into_iter().map(unshared));
+        flat.incoming
+            .extend(self.incoming.into_iter().map(unshared));
     }
 }
 
@@ -170,7 +177,7 @@ pub struct Memtable {
 /// Accounted bytes of one block entry and of one edge (both lists).
 const BLOCK_ENTRY_BYTES: usize = std::mem::size_of::<(BlockId, MemBlock)>() + 16;
 const EDGE_ENTRY_BYTES: usize = 2 * std::mem::size_of::<MemEdge>();
-const NODE_ENTRY_BYTES: usize = std::mem::size_of::<(BlockId, EdgeList)>() + 48;
+const NODE_ENTRY_BYTES: usize = std::mem::size_of::<(BlockId, Vec<MemEdge>)>() + 48;
 
 impl Memtable {
     /// An empty memtable whose arena reserves `budget_bytes` up front.
@@ -332,7 +339,7 @@ impl Memtable {
     /// when the triple is new.
     fn upsert_edge(&mut self, node: BlockId, entry: MemEdge, incoming: bool) -> bool {
         let list = match self.flat_in_place() {
-            Some(flat) => flat.lists_mut(incoming).entry(node).or_default(),
+            Some(flat) => flat.lists_mut(incoming).get_or_insert_with(node, Vec::new),
             None => {
                 let shared = self.flat.lists(incoming).get(&node);
                 let lists = if incoming {
@@ -340,14 +347,15 @@ impl Memtable {
                 } else {
                     &mut self.delta.outgoing
                 };
-                lists
+                let list = lists
                     .entry(node)
-                    .or_insert_with(|| shared.cloned().unwrap_or_default())
+                    .or_insert_with(|| Arc::new(shared.cloned().unwrap_or_default()));
+                Arc::make_mut(list)
             }
         };
         // A list is never empty once it exists (tombstones stay in it).
         let new_node = list.is_empty();
-        let added = upsert_list(Arc::make_mut(list), entry, incoming);
+        let added = upsert_list(list, entry, incoming);
         if new_node {
             self.list_count += 1;
         }
@@ -401,8 +409,9 @@ impl Memtable {
             .outgoing
             .iter()
             .filter(|(id, _)| delta.is_empty() || !delta.contains_key(*id))
-            .chain(delta.iter())
-            .flat_map(|(_, list)| list.iter())
+            .map(|(_, list)| list.as_slice())
+            .chain(delta.values().map(|list| list.as_slice()))
+            .flatten()
     }
 
     /// True when nothing has been written to this memtable.
@@ -477,6 +486,19 @@ mod tests {
 
     fn id(n: u128) -> BlockId {
         BlockId::from_u128(n)
+    }
+
+    #[test]
+    fn flat_slots_hold_no_more_than_the_entry() {
+        // A slot's `Option` uses a niche: no tag word added per entry.
+        assert_eq!(
+            std::mem::size_of::<Option<(BlockId, MemBlock)>>(),
+            std::mem::size_of::<(BlockId, MemBlock)>()
+        );
+        assert_eq!(
+            std::mem::size_of::<Option<(BlockId, Vec<MemEdge>)>>(),
+            std::mem::size_of::<(BlockId, Vec<MemEdge>)>()
+        );
     }
 
     #[test]
