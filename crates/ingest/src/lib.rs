@@ -75,6 +75,7 @@
 #![deny(clippy::unwrap_used)]
 #![forbid(unsafe_code)]
 
+mod buckets;
 mod error;
 mod extract;
 pub mod graph_counts;

@@ -2,12 +2,13 @@
 //! and re-ingests, the stored graph equals a from-scratch ingest of the
 //! final tree (same block ids, contents, metadata and edge set). Random
 //! edit scripts (add/remove/rename functions, add/remove calls, move a
-//! function between files, delete/rename files, touch, body edits,
-//! restarts of the ingester) are checked after every step.
+//! function between files, add/remove `use` imports, delete/rename
+//! files, touch, body edits, restarts of the ingester) are checked after
+//! every step.
 
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -35,6 +36,8 @@ enum Op {
     RenameFile { file: u8, to: u8 },
     Touch { file: u8 },
     EditBody { file: u8, index: u8 },
+    AddUse { file: u8, path: u8 },
+    RemoveUse { file: u8 },
     Restart,
 }
 
@@ -48,6 +51,18 @@ const TARGETS: &[&str] = &[
     "self::f3",
     "crate::m3::f0",
     "nothing_here",
+];
+
+/// `use` paths a module may import: functions, a module, a glob, a
+/// rename and a path that leads nowhere.
+const USES: &[&str] = &[
+    "crate::m0::f0",
+    "crate::m1::f1",
+    "super::m2::f2",
+    "crate::m3",
+    "crate::m1::*",
+    "crate::m2::f3 as f0",
+    "crate::m4::f4",
 ];
 
 fn op_strategy() -> impl Strategy<Value = Op> {
@@ -65,19 +80,31 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         1 => (any::<u8>(), any::<u8>()).prop_map(|(file, to)| Op::RenameFile { file, to }),
         1 => any::<u8>().prop_map(|file| Op::Touch { file }),
         1 => (any::<u8>(), any::<u8>()).prop_map(|(file, index)| Op::EditBody { file, index }),
+        2 => (any::<u8>(), any::<u8>()).prop_map(|(file, path)| Op::AddUse { file, path }),
+        1 => any::<u8>().prop_map(|file| Op::RemoveUse { file }),
         1 => Just(Op::Restart),
     ]
 }
 
-/// Module name -> functions.
-type Model = BTreeMap<String, Vec<Func>>;
+#[derive(Debug, Clone, Default)]
+struct Module {
+    uses: Vec<String>,
+    funcs: Vec<Func>,
+}
 
-fn pick(model: &mut Model, file: u8) -> Option<&mut Vec<Func>> {
+/// Module name -> its imports and functions.
+type Model = BTreeMap<String, Module>;
+
+fn pick_module(model: &mut Model, file: u8) -> Option<&mut Module> {
     let key = model
         .keys()
         .nth(file as usize % model.len().max(1))?
         .clone();
     model.get_mut(&key)
+}
+
+fn pick(model: &mut Model, file: u8) -> Option<&mut Vec<Func>> {
+    pick_module(model, file).map(|module| &mut module.funcs)
 }
 
 fn apply(model: &mut Model, op: &Op) {
@@ -92,6 +119,7 @@ fn apply(model: &mut Model, op: &Op) {
                 model
                     .entry(format!("m{}", file % 4))
                     .or_default()
+                    .funcs
                     .push(func);
             } else if let Some(funcs) = pick(model, file) {
                 funcs.push(func);
@@ -140,7 +168,11 @@ fn apply(model: &mut Model, op: &Op) {
                 (!funcs.is_empty()).then(|| funcs.remove(index as usize % funcs.len()))
             });
             if let Some(func) = moved {
-                model.entry(format!("m{}", to % 4)).or_default().push(func);
+                model
+                    .entry(format!("m{}", to % 4))
+                    .or_default()
+                    .funcs
+                    .push(func);
             }
         }
         Op::DeleteFile { file } => {
@@ -158,11 +190,12 @@ fn apply(model: &mut Model, op: &Op) {
                 .nth(file as usize % model.len().max(1))
                 .cloned()
             {
-                let funcs = model.remove(&key).unwrap_or_default();
-                model
-                    .entry(format!("m{}", to % 5))
-                    .or_default()
-                    .extend(funcs);
+                let moved = model.remove(&key).unwrap_or_default();
+                let module = model.entry(format!("m{}", to % 5)).or_default();
+                module.funcs.extend(moved.funcs);
+                module.uses.extend(moved.uses);
+                module.uses.sort();
+                module.uses.dedup();
             }
         }
         Op::EditBody { file, index } => {
@@ -171,6 +204,19 @@ fn apply(model: &mut Model, op: &Op) {
             {
                 let i = index as usize % funcs.len();
                 funcs[i].version += 1;
+            }
+        }
+        Op::AddUse { file, path } => {
+            if let Some(module) = pick_module(model, file) {
+                let path = USES[path as usize % USES.len()].to_string();
+                if !module.uses.contains(&path) {
+                    module.uses.push(path);
+                }
+            }
+        }
+        Op::RemoveUse { file } => {
+            if let Some(module) = pick_module(model, file) {
+                module.uses.pop();
             }
         }
         Op::Touch { .. } | Op::Restart => {}
@@ -185,8 +231,11 @@ fn render(model: &Model) -> BTreeMap<String, String> {
     }
     lib.push_str("pub fn root() {\n    crate::m0::f0();\n    f1();\n}\n");
     files.insert("src/lib.rs".to_string(), lib);
-    for (module, funcs) in model {
+    for (module, Module { uses, funcs }) in model {
         let mut text = String::new();
+        for path in uses {
+            text.push_str(&format!("use {path};\n"));
+        }
         for func in funcs {
             text.push_str(&format!(
                 "/// {} doc.\npub fn {}() {{\n",
@@ -284,6 +333,13 @@ fn check_script(ops: &[Op]) -> Result<(), TestCaseError> {
             op
         );
         prop_assert_eq!(&report.calls, &fresh_report.calls, "step {} {:?}", step, op);
+        prop_assert_eq!(
+            &report.imports,
+            &fresh_report.imports,
+            "step {} {:?}",
+            step,
+            op
+        );
         prop_assert_eq!(&report.blocks_by_kind, &fresh_report.blocks_by_kind);
     }
     Ok(())
@@ -331,6 +387,56 @@ fn a_new_function_turns_an_external_call_into_an_edge_elsewhere() {
     write_tree(root.path(), &[("src/b.rs", "pub fn other() {}\n")]);
     ingester.ingest(&engine).unwrap();
     assert!(call_lines(&engine).is_empty());
+}
+
+/// Import edges are cached with their file's calls: an edit elsewhere
+/// keeps them, and an edit that changes what a `use` reaches resolves the
+/// importing file again.
+#[test]
+fn import_edges_of_files_not_resolved_again_stay_and_follow_their_targets() {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    write_tree(
+        root.path(),
+        &[
+            ("src/lib.rs", "pub mod a;\npub mod b;\npub mod c;\n"),
+            (
+                "src/a.rs",
+                "use crate::b::parse;\nuse crate::b::later;\npub fn caller() {\n    parse();\n}\n",
+            ),
+            ("src/b.rs", "pub fn parse() {}\n"),
+            ("src/c.rs", "pub fn unrelated() {}\n"),
+        ],
+    );
+    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+    let engine = open_engine(db.path());
+    let mut ingester = Ingester::new(vfs, root.path(), options()).unwrap();
+    ingester.ingest(&engine).unwrap();
+    let imports = |engine: &kausal_storage::Database| -> BTreeSet<String> {
+        edge_lines(engine)
+            .into_iter()
+            .filter(|l| l.contains(" -imports-> "))
+            .collect()
+    };
+    let expected = lines(&["src/a.rs -imports-> crate::b::parse"]);
+    assert_eq!(imports(&engine), expected);
+    let edits: [(&str, &str); 3] = [
+        // Elsewhere: a.rs keeps its cached resolution, imports included.
+        ("src/c.rs", "pub fn unrelated() {}\npub fn more() {}\n"),
+        // `later` appears: a.rs's second import now resolves.
+        ("src/b.rs", "pub fn parse() {}\npub fn later() {}\n"),
+        // And goes again.
+        ("src/b.rs", "pub fn parse() {}\n"),
+    ];
+    for (path, text) in edits {
+        write_tree(root.path(), &[(path, text)]);
+        let report = ingester.ingest(&engine).unwrap();
+        let fresh_db = tempfile::tempdir().unwrap();
+        let (fresh, fresh_report) = ingest_fresh(root.path(), fresh_db.path());
+        assert_eq!(imports(&engine), imports(&fresh), "after editing {path}");
+        assert_eq!(report.imports, fresh_report.imports, "after editing {path}");
+    }
+    assert_eq!(imports(&engine), expected);
 }
 
 #[test]

@@ -11,8 +11,24 @@ use crate::{StorageError, StorageResult};
 
 /// 128-bit identity of a context block. Formats and parses as 32 hex digits;
 /// ordered as a big-endian number. The all-zero id is invalid.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct BlockId([u8; 16]);
+
+// Ordered as the big-endian number, which is the bytes' order: the derived
+// order on `[u8; 16]` calls `memcmp` for every comparison, and an ingest
+// sorts and merges edge sets of the whole tree (two ids per edge) on
+// every resolution.
+impl Ord for BlockId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_u128().cmp(&other.as_u128())
+    }
+}
+
+impl PartialOrd for BlockId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl BlockId {
     /// The id with these 16 bytes (not validated; see [`BlockId::validate`]).
@@ -339,6 +355,21 @@ impl GraphEdge {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // The on-disk order of keys (tables, the index) is the bytes'
+        // order: the numeric comparison must never disagree with it.
+        #[test]
+        fn block_id_order_is_the_bytes_order(a in any::<[u8; 16]>(), b in any::<[u8; 16]>(), prefix in 0usize..16) {
+            // Ids sharing a prefix test the later bytes too.
+            let mut b = b;
+            b[..prefix].copy_from_slice(&a[..prefix]);
+            let (x, y) = (BlockId::from_bytes(a), BlockId::from_bytes(b));
+            prop_assert_eq!(x.cmp(&y), a.cmp(&b));
+            prop_assert_eq!(x.partial_cmp(&y), Some(a.cmp(&b)));
+        }
+    }
 
     #[test]
     fn block_id_hex_round_trip_and_errors() {

@@ -334,12 +334,21 @@ fn plan_edges(
         // The name index (see `name_index`): derived like every other
         // edge, so it is written, diffed and deleted with the blocks it
         // names.
-        for (path, entry) in &state.files {
-            let edges = entry.name_edges.get_or_init(|| {
-                let mut edges = Vec::new();
-                crate::name_index::file_edges(path, &entry.names, &mut edges);
-                edges
-            });
+        let name_edges: Vec<&Vec<GraphEdge>> = state
+            .files
+            .iter()
+            .map(|(path, entry)| {
+                entry.name_edges.get_or_init(|| {
+                    let mut edges = Vec::new();
+                    crate::name_index::file_edges(path, &entry.names, &mut edges);
+                    edges
+                })
+            })
+            .collect();
+        resolution
+            .edges
+            .reserve(name_edges.iter().map(|edges| edges.len()).sum());
+        for edges in name_edges {
             resolution.edges.extend_from_slice(edges);
         }
         resolution

@@ -1,5 +1,6 @@
-//! Which Rust files an ingest resolves the calls of again, and the
-//! per-file results it keeps for the others ([`CallCache`]).
+//! Which Rust files an ingest resolves the calls (and `use` imports) of
+//! again, and the per-file results it keeps for the others
+//! ([`CallCache`]).
 //!
 //! A file's call edges are a function of its own summary and of what the
 //! lookups starting from names written in it reach in other files'

@@ -138,9 +138,6 @@ pub(super) fn resolve_rust(
     }
     let mut index = Index::build(files, members, out);
     index.resolve_impls(out);
-    for file in members {
-        index.resolve_imports(*file, out);
-    }
     // Which files' calls to resolve again (see `incremental.rs`); the
     // declarations of unchanged files are kept with them, so this reads
     // only the edited files' summaries.
@@ -219,15 +216,25 @@ pub(super) fn resolve_rust(
     cache.store(kept);
 }
 
-/// The calls of `file`, resolved in order.
+/// The imports and calls of `file`, resolved in order.
+///
+/// Imports are resolved with the calls, and cached with them: what a
+/// file's `use` paths reach can change only when a name it writes changed
+/// meaning, the test `incremental::dirty_files` applies to its calls, so
+/// an edit resolves again the imports of the files it resolves the calls
+/// of, not every file's.
 fn resolve_file_calls(index: &Index, file: u32) -> Resolution {
     let files = index.files;
     let mut out = Resolution::default();
+    index.resolve_imports(file, &mut out);
     for (i, call) in files[file as usize].summary.calls.iter().enumerate() {
         let outcome = index.resolve_call_memo(file, i as u32, 0);
         let source = super::caller_id(files, file, call);
         out.record_call(files, file, call, &outcome, source);
     }
+    // Kept sorted in the cache, so `rule_choice::choose` finds this
+    // file's run in order on every later resolution.
+    out.provenance.sort_unstable();
     out
 }
 
