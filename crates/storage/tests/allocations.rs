@@ -2,11 +2,12 @@
 //! global allocator (counts are per thread, so parallel tests do not mix).
 //! Steady state means: between memtable flushes and WAL segment rotations,
 //! after the memtable's maps and the edge scratch buffer have grown once,
-//! and with no snapshot taken since (a snapshot shares the memtable's
-//! persistent maps, so the next write to a shared path copies that path:
-//! allocations proportional to snapshots taken, not to writes). A flush
-//! starts a new memtable, whose maps grow again. Reads allocate nothing
-//! once a snapshot is taken.
+//! and with no snapshot held across the writes (while one is, writes go to
+//! the memtable's persistent delta and copy the paths they change there:
+//! allocations proportional to snapshots taken, not to writes; the first
+//! write after it is dropped moves the delta back into the flat tables). A
+//! flush starts a new memtable, whose tables grow again. Reads allocate
+//! nothing once a snapshot is taken.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -81,6 +82,38 @@ fn put_block_allocates_nothing_in_steady_state() {
         }
     });
     assert_eq!(count, 0, "allocations in 2000 steady-state put_block calls");
+}
+
+/// Once a snapshot is dropped, puts are back to allocating nothing: the
+/// engine no longer keeps its stale published version (which shared the
+/// memtable's maps, so that every later put copied a path of them).
+#[test]
+fn put_block_allocates_nothing_after_a_snapshot_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    let mut block = ContextBlock::new(id(1), "src/lib.rs", "{}", "x".repeat(1024));
+    for n in 1..=2000u128 {
+        block.id = id(n);
+        engine.put_block(&block).unwrap();
+    }
+    let snapshot = engine.snapshot();
+    for n in 1..=100u128 {
+        block.id = id(n);
+        engine.put_block(&block).unwrap();
+    }
+    assert_eq!(snapshot.find_block(id(1)).unwrap().unwrap().sequence, 1);
+    drop(snapshot);
+    engine.put_block(&block).unwrap();
+    let count = allocations_during(|| {
+        for n in 1..=2000u128 {
+            block.id = id(n);
+            engine.put_block(&block).unwrap();
+        }
+    });
+    assert_eq!(
+        count, 0,
+        "allocations in 2000 put_block calls after a snapshot"
+    );
 }
 
 #[test]
