@@ -17,6 +17,10 @@ use crate::report::{Row, Target, measure, measure_bulk};
 /// The cold ingest row's target (issue 21): lines per second.
 const COLD_LINES_PER_SECOND: f64 = 200_000.0;
 
+/// Cold ingests the cold row is the median of (`--quick`, and not).
+const COLD_RUNS_QUICK: usize = 3;
+const COLD_RUNS: usize = 5;
+
 /// Source directories of the benchmark corpus.
 pub(crate) fn corpus_sources() -> Vec<(String, PathBuf)> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -126,19 +130,47 @@ pub fn ingest(quick: bool, dir: &Path) -> Vec<Row> {
     }
     let bytes: u64 = walk_bytes(&tree);
 
-    let engine = open(&dir.join("ingest-db"));
-    let mut ingester = Ingester::new(Arc::new(OsVfs::new()), &tree, options()).expect("ingester");
-    let mut report = None;
-    let mut row = measure_bulk(&format!("ingest cold ({lines} lines)"), bytes, || {
-        report = Some(ingester.ingest(&engine).expect("cold ingest"));
-    });
-    let report = report.expect("report");
+    // Several cold ingests, each into a new database, and the median
+    // one is the row: one run decided the row before, and on a shared
+    // host a single run varied by a fifth. The last run's database and
+    // ingester go on to the incremental rows.
+    let cold_runs = if quick { COLD_RUNS_QUICK } else { COLD_RUNS };
+    let mut cold: Vec<(Row, kausal_ingest::IngestReport)> = Vec::new();
+    let mut last = None;
+    for run in 0..cold_runs {
+        let db = dir.join(format!("ingest-db-{run}"));
+        let _ = std::fs::remove_dir_all(&db);
+        let engine = open(&db);
+        let mut ingester =
+            Ingester::new(Arc::new(OsVfs::new()), &tree, options()).expect("ingester");
+        let mut report = None;
+        let row = measure_bulk(&format!("ingest cold ({lines} lines)"), bytes, || {
+            report = Some(ingester.ingest(&engine).expect("cold ingest"));
+        });
+        cold.push((row, report.expect("report")));
+        if let Some((engine, _, db)) = last.replace((engine, ingester, db)) {
+            drop(engine);
+            let _ = std::fs::remove_dir_all(db);
+        }
+    }
+    let (engine, mut ingester, _) = last.expect("at least one cold run");
+    let all_seconds: Vec<String> = cold
+        .iter()
+        .map(|(row, _)| format!("{:.0}", row.seconds * 1e3))
+        .collect();
+    let slowest = cold.iter().map(|(row, _)| row.seconds).fold(0.0, f64::max);
+    cold.sort_by(|a, b| a.0.seconds.total_cmp(&b.0.seconds));
+    let (mut row, report) = cold.swap_remove(cold.len() / 2);
     let lines_per_second = lines as f64 / row.seconds.max(1e-9);
     row.ops = lines;
+    row.p99_ns = slowest * 1e9;
+    row.p999_ns = row.p99_ns;
+    row.max_ns = row.p99_ns;
     rows.push(
         row.target(Target::SecondsAtMost(lines as f64 / COLD_LINES_PER_SECOND))
             .note(format!(
-                "{lines_per_second:.0} lines/s (target >= 200,000) over {}, {} files; {} calls resolved of {}; {}",
+                "{lines_per_second:.0} lines/s (target >= 200,000), median of {cold_runs} cold ingests ({} ms) over {}, {} files; {} calls resolved of {}; median run: {}",
+                all_seconds.join(", "),
                 names.join(" + "),
                 report.files_seen,
                 report.calls.resolved,
