@@ -281,12 +281,23 @@ fn killed_process_then_reingest_gives_the_fresh_graph() {
         .unwrap_or_else(|| panic!("child said {done:?}"));
     assert!(syncs >= 8, "only {syncs} syncs in a whole ingest");
     const KILLS: u64 = 8;
+    // The count is not exact from run to run (164 or 165 seen: whether a
+    // background flush's table sync lands before the shutdown), so the
+    // kills stay within the first nine tenths of it, and a child that
+    // finishes before its pause point (it did fewer syncs) is still
+    // checked, as a kill after the end, but not counted as a kill.
+    let last = (syncs * 9 / 10).max(2);
     let mut partial = Vec::new();
+    let mut paused = 0;
     for kill in 0..KILLS {
-        let pause_at = 1 + kill * (syncs - 1) / (KILLS - 1);
+        let pause_at = 1 + kill * (last - 1) / (KILLS - 1);
         let db = tempfile::tempdir().unwrap();
         let said = run_child(root.path(), db.path(), pause_at);
-        assert_eq!(said, "paused", "kill before sync {pause_at} of {syncs}");
+        assert!(
+            said == "paused" || said.starts_with("done "),
+            "kill before sync {pause_at} of {syncs}: child said {said:?}"
+        );
+        paused += u64::from(said == "paused");
         let engine = open_engine(db.path());
         // What the killed ingest left: some, none or all of its batches.
         let left = dump(&engine).blocks.len();
@@ -303,6 +314,10 @@ fn killed_process_then_reingest_gives_the_fresh_graph() {
         );
     }
     eprintln!("kills that left a partial graph (before sync, blocks): {partial:?}");
+    assert!(
+        paused >= KILLS - 1,
+        "only {paused} of {KILLS} children reached their pause point ({syncs} syncs counted)"
+    );
     assert!(
         !partial.is_empty(),
         "no kill landed in the middle of an ingest ({syncs} syncs)"
