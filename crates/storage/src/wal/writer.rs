@@ -14,6 +14,10 @@ use crate::StorageResult;
 use super::flusher::{SegmentFile, WalFlusher, with_file};
 use super::spare::{SpareSegment, create_segment, min_capacity_for};
 
+/// Room past the buffer limit a buffer is made with, so that the record
+/// which crosses the limit usually fits without growing it.
+const BUFFER_SLACK_BYTES: usize = 64 * 1024;
+
 /// An fsync of the active segment prepared under the writer lock and run
 /// outside it (group commit): everything appended before `prepare_sync`
 /// is durable once `run` succeeds.
@@ -74,7 +78,7 @@ impl WalWriter {
         let spare = Arc::new(SpareSegment::new(vfs, dir, segment_bytes, segment_id)?);
         let spare_presync_bytes = spare.presync_bytes();
         // A zero limit writes every record through: nothing to hand over.
-        let buffer_capacity = buffer_limit + 64 * 1024;
+        let buffer_capacity = buffer_limit + BUFFER_SLACK_BYTES;
         let flusher = (background_writes && buffer_limit > 0)
             .then(|| WalFlusher::start(buffer_capacity))
             .flatten();
@@ -232,7 +236,8 @@ impl WalWriter {
         })?;
         self.file_offset += self.buffer.len() as u64;
         self.spare.note_handed(self.file_offset);
-        self.buffer.clear();
+        let buffer = std::mem::take(&mut self.buffer);
+        self.buffer = super::flusher::emptied(buffer, self.buffer_limit + BUFFER_SLACK_BYTES);
         Ok(())
     }
 
@@ -282,5 +287,39 @@ impl WalWriter {
         self.synced_through = SEGMENT_HEADER_BYTES as u64;
         self.capacity = capacity;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use kausal_vfs::OsVfs;
+
+    use super::*;
+
+    #[test]
+    fn the_buffer_a_large_record_grew_is_shrunk_once_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+        for background in [false, true] {
+            let path = dir.path().join(format!("{background}"));
+            vfs.create_dir_all(&path).unwrap();
+            let mut wal =
+                WalWriter::create(vfs.clone(), &path, 1, 64 << 20, 4096, background).unwrap();
+            let large = 1 << 20;
+            wal.append(large, |buffer| buffer.resize(buffer.len() + large, 9))
+                .unwrap();
+            wal.sync().unwrap();
+            let bound = 2 * (4096 + BUFFER_SLACK_BYTES);
+            assert!(
+                wal.buffer.capacity() <= bound,
+                "background {background}: kept {} bytes",
+                wal.buffer.capacity()
+            );
+            // Small records reuse the buffer as before.
+            wal.append(100, |buffer| buffer.resize(buffer.len() + 100, 1))
+                .unwrap();
+            wal.sync().unwrap();
+        }
     }
 }
