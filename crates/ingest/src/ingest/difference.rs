@@ -186,7 +186,8 @@ fn plan_and_write_blocks(
     let mut puts: BTreeMap<String, Vec<ContextBlock>> = BTreeMap::new();
     let mut written_deletes: FxHashSet<BlockId> = FxHashSet::default();
     let mut writer = BatchWriter::new(engine);
-    for run in rebuild.chunks(BLOCK_RUN_FILES) {
+    let size_of = |path: &str| state.files.get(path).map_or(0, |entry| entry.record.size);
+    for run in block_runs(&rebuild, size_of) {
         for built in build_file_blocks(state, run, threads) {
             let (path, blocks) = built?;
             let path_arc: Arc<str> = Arc::from(path);
@@ -236,6 +237,33 @@ fn plan_and_write_blocks(
         written_deletes,
         provenance_puts: BTreeMap::new(),
     })
+}
+
+/// Most source bytes in one run of files whose blocks are built and
+/// written together when streaming. A file's blocks hold its text about
+/// twice (the file block and its items) plus metadata, so a run of 512 of
+/// the Linux tree's generated register headers (up to 1 MiB each) made
+/// batches of the 64 MiB limit and hundreds of megabytes of blocks at once.
+const BLOCK_RUN_BYTES: u64 = 8 * 1024 * 1024;
+
+/// `paths` cut into runs of at most [`BLOCK_RUN_FILES`] files and, past
+/// the first file of a run, at most [`BLOCK_RUN_BYTES`] of source.
+fn block_runs<'p, 'a>(paths: &'p [&'a str], size_of: impl Fn(&str) -> u64) -> Vec<&'p [&'a str]> {
+    let mut runs = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (index, path) in paths.iter().enumerate() {
+        let size = size_of(path);
+        let full = index - start >= BLOCK_RUN_FILES || bytes + size > BLOCK_RUN_BYTES;
+        if index > start && full {
+            runs.push(&paths[start..index]);
+            (start, bytes) = (index, 0);
+        }
+        bytes += size;
+    }
+    if start < paths.len() {
+        runs.push(&paths[start..]);
+    }
+    runs
 }
 
 /// Fewest files per thread worth a thread of its own when building blocks
@@ -673,4 +701,36 @@ pub(super) fn write_walk_record(
         .blocks
         .insert(block.id, (fp, Arc::from(WALK_RECORD_URI)));
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_runs_are_bounded_by_files_and_bytes() {
+        let names: Vec<String> = (0..1500).map(|n| format!("f{n}")).collect();
+        let paths: Vec<&str> = names.iter().map(String::as_str).collect();
+        // Small files: runs of BLOCK_RUN_FILES.
+        let runs = block_runs(&paths, |_| 100);
+        assert_eq!(
+            runs.iter().map(|run| run.len()).collect::<Vec<_>>(),
+            [512, 512, 476]
+        );
+        // Large files: cut by bytes, every file in exactly one run, in order.
+        let size = BLOCK_RUN_BYTES / 4 + 1;
+        let runs = block_runs(&paths, |_| size);
+        assert!(
+            runs.iter()
+                .all(|run| run.len() == 3 || run.len() == 1500 % 3)
+        );
+        assert_eq!(runs.concat(), paths);
+        // A file larger than the budget is a run of its own.
+        let runs = block_runs(&paths[..3], |path| {
+            if path == "f1" { BLOCK_RUN_BYTES * 2 } else { 1 }
+        });
+        assert_eq!(runs, [&paths[0..1], &paths[1..2], &paths[2..3]]);
+        assert!(block_runs(&[], |_| 1).is_empty());
+    }
 }
