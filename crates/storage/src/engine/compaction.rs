@@ -12,9 +12,14 @@ use crate::config::Config;
 use crate::limits::MAX_TABLES_PER_COMPACTION;
 use crate::sstable::reader::Table;
 use crate::sstable::writer::TableWriter;
-use crate::sstable::{EdgeEntry, IndexEntry, TableMeta};
+use crate::sstable::{IndexEntry, TableMeta};
 
 use super::tables::TableDir;
+use edges::{any_table, merge_edges};
+
+mod edges;
+#[cfg(test)]
+mod tests;
 
 /// Size tier of a table: 0 up to the base size, then one more per factor
 /// of the tier ratio.
@@ -64,6 +69,9 @@ pub(crate) fn pick_compaction(config: &Config, tables: &[Arc<Table>]) -> Option<
 impl TableDir<'_> {
     /// Writes the merge of `tables[range]` to table `table_id` (synced, its
     /// directory entry too); the caller stores the manifest naming it.
+    /// Blocks and edges stream from the sources' sorted sections: memory
+    /// holds the writer's buffers, the block ids and the edge filter's keys,
+    /// never the edges.
     pub(crate) fn write_merged_table(
         &self,
         tables: &[Arc<Table>],
@@ -73,72 +81,58 @@ impl TableDir<'_> {
         let sources = &tables[range.clone()];
         let older = &tables[..range.start];
         let mut writer = TableWriter::create(self.vfs, self.dir, table_id)?;
-        let mut positions = vec![0usize; sources.len()];
-        loop {
-            // The smallest id among the heads, and its newest version.
-            let mut winner: Option<(usize, IndexEntry)> = None;
-            for (source, table) in sources.iter().enumerate() {
-                if positions[source] >= table.block_count() {
-                    continue;
-                }
-                let entry = table.index_entry(positions[source])?;
-                winner = match winner {
-                    Some((_, best))
-                        if best.id < entry.id
-                            || (best.id == entry.id && best.sequence > entry.sequence) =>
-                    {
-                        winner
-                    }
-                    _ => Some((source, entry)),
-                };
-            }
-            let Some((source, entry)) = winner else {
-                break;
-            };
-            for (other, table) in sources.iter().enumerate() {
-                if positions[other] < table.block_count()
-                    && table.index_entry(positions[other])?.id == entry.id
-                {
-                    positions[other] += 1;
-                }
-            }
-            if entry.live {
-                let record = sources[source].record(&entry)?;
-                writer.add_raw_block(&entry, record)?;
-            } else if any_table(older, |table| Ok(table.find_entry(entry.id)?.is_some()))? {
-                writer.add_tombstone(entry.id, entry.sequence);
-            }
-        }
-        let mut edges: Vec<EdgeEntry> = Vec::new();
-        for table in sources {
-            for position in 0..table.edge_count() {
-                edges.push(table.edge_entry(position, false)?);
-            }
-        }
-        edges.sort_unstable_by_key(|entry| (entry.out_key(), std::cmp::Reverse(entry.sequence)));
-        edges.dedup_by_key(|entry| entry.edge);
-        let mut kept = Vec::with_capacity(edges.len());
-        for entry in edges {
-            if entry.live || any_table(older, |table| table.has_edge(&entry))? {
-                kept.push(entry);
-            }
-        }
-        let mut edges = kept;
-        let meta = writer.finish(&mut edges)?;
+        merge_blocks(&mut writer, sources, older)?;
+        let mut writer = writer.into_edges()?;
+        merge_edges(sources, older, false, |entry| writer.add_out(entry))?;
+        writer.start_in();
+        merge_edges(sources, older, true, |entry| writer.add_in(entry))?;
+        let meta = writer.finish()?;
         self.vfs.sync_dir(self.dir)?;
         Ok(meta)
     }
 }
 
-/// Whether `test` holds for any of `tables`; the first read error ends it.
-fn any_table(
-    tables: &[Arc<Table>],
-    mut test: impl FnMut(&Table) -> StorageResult<bool>,
-) -> StorageResult<bool> {
-    for table in tables {
-        if test(table)? {
-            return Ok(true);
+/// Adds the newest version of each block of `sources` to `writer`, in id
+/// order: live ones, and tombstones that an `older` table may still need.
+fn merge_blocks(
+    writer: &mut TableWriter,
+    sources: &[Arc<Table>],
+    older: &[Arc<Table>],
+) -> StorageResult<()> {
+    let mut positions = vec![0usize; sources.len()];
+    loop {
+        // The smallest id among the heads, and its newest version.
+        let mut winner: Option<(usize, IndexEntry)> = None;
+        for (source, table) in sources.iter().enumerate() {
+            if positions[source] >= table.block_count() {
+                continue;
+            }
+            let entry = table.index_entry(positions[source])?;
+            winner = match winner {
+                Some((_, best))
+                    if best.id < entry.id
+                        || (best.id == entry.id && best.sequence > entry.sequence) =>
+                {
+                    winner
+                }
+                _ => Some((source, entry)),
+            };
+        }
+        let Some((source, entry)) = winner else {
+            return Ok(());
+        };
+        for (other, table) in sources.iter().enumerate() {
+            if positions[other] < table.block_count()
+                && table.index_entry(positions[other])?.id == entry.id
+            {
+                positions[other] += 1;
+            }
+        }
+        if entry.live {
+            let record = sources[source].record(&entry)?;
+            writer.add_raw_block(&entry, record)?;
+        } else if any_table(older, |table| Ok(table.find_entry(entry.id)?.is_some()))? {
+            writer.add_tombstone(entry.id, entry.sequence);
         }
     }
-    Ok(false)
 }

@@ -105,6 +105,52 @@ pub fn append_page_table(bytes: &[u8], entry_bytes: usize, out: &mut Vec<u8>) {
     }
 }
 
+/// One section's part of the page table, built entry by entry as the
+/// section is written: the same bytes as [`append_page_table`] over the
+/// whole section, holding one page's checksum state instead of the section.
+#[derive(Default)]
+pub struct PagePart {
+    page: crc32fast::Hasher,
+    /// Entries added to the current page.
+    page_entries: usize,
+    first_key: [u8; KEY_BYTES],
+    last_key: Option<[u8; KEY_BYTES]>,
+}
+
+impl PagePart {
+    /// Adds one entry's bytes; a completed page's entry goes to `out`.
+    pub fn add(&mut self, entry: &[u8], out: &mut Vec<u8>) {
+        let mut key = [0u8; KEY_BYTES];
+        key.copy_from_slice(&entry[..KEY_BYTES]);
+        if self.page_entries == 0 {
+            self.first_key = key;
+        }
+        self.page.update(entry);
+        self.page_entries += 1;
+        self.last_key = Some(key);
+        if self.page_entries == PAGE_ENTRIES {
+            self.end_page(out);
+        }
+    }
+
+    fn end_page(&mut self, out: &mut Vec<u8>) {
+        let page = std::mem::take(&mut self.page);
+        out.extend_from_slice(&page.finalize().to_le_bytes());
+        out.extend_from_slice(&self.first_key);
+        self.page_entries = 0;
+    }
+
+    /// Appends the last, partial page's entry and the section's last key.
+    pub fn finish(mut self, out: &mut Vec<u8>) {
+        if self.page_entries > 0 {
+            self.end_page(out);
+        }
+        if let Some(last) = self.last_key {
+            out.extend_from_slice(&last);
+        }
+    }
+}
+
 fn key_at(bytes: &[u8], at: usize) -> BlockId {
     let mut key = [0u8; KEY_BYTES];
     key.copy_from_slice(&bytes[at..at + KEY_BYTES]);
@@ -328,6 +374,29 @@ mod tests {
                 .unwrap();
             assert!(pages.is_verified(Paged::InEdges, number));
             assert!(!pages.is_verified(Paged::OutEdges, number));
+        }
+    }
+
+    #[test]
+    fn a_page_part_built_entry_by_entry_matches_the_whole_section() {
+        for count in [
+            0,
+            1,
+            PAGE_ENTRIES - 1,
+            PAGE_ENTRIES,
+            PAGE_ENTRIES + 1,
+            3 * PAGE_ENTRIES + 5,
+        ] {
+            let bytes = edges(count);
+            let mut whole = Vec::new();
+            append_page_table(&bytes, EDGE_ENTRY_BYTES, &mut whole);
+            let mut built = Vec::new();
+            let mut part = PagePart::default();
+            for entry in bytes.chunks_exact(EDGE_ENTRY_BYTES) {
+                part.add(entry, &mut built);
+            }
+            part.finish(&mut built);
+            assert_eq!(built, whole, "{count} entries");
         }
     }
 

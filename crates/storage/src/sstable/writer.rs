@@ -1,20 +1,22 @@
 //! `TableWriter`: streams sorted blocks into a new table file, then writes
-//! the index, both edge sections, the bloom filter, the page table and the
-//! footer, and syncs.
+//! the index; its [`EdgeWriter`] streams both edge sections and writes the
+//! bloom filter, the page table and the footer, and syncs.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use kausal_vfs::{Vfs, VfsFile};
 
-use super::bloom::{build_bloom, edge_filter_key};
 use super::pages::append_page_table;
-use super::{
-    EDGE_ENTRY_BYTES, EdgeEntry, FOOTER_BYTES, INDEX_ENTRY_BYTES, IndexEntry, RECORD_FIXED_BYTES,
-    TABLE_MAGIC, TABLE_VERSION, TableMeta, table_path,
-};
+use super::{EdgeEntry, INDEX_ENTRY_BYTES, IndexEntry, RECORD_FIXED_BYTES, TableMeta, table_path};
 use crate::codec::PutBytes;
 use crate::{BlockId, BlockView, StorageResult};
+
+mod edges;
+#[cfg(test)]
+mod legacy;
+
+pub use edges::EdgeWriter;
 
 /// Bytes buffered before a write to the file.
 const WRITE_BUFFER_BYTES: usize = 1024 * 1024;
@@ -136,13 +138,9 @@ impl TableWriter {
         .encode(&mut self.index);
     }
 
-    /// Writes the remaining sections and the footer, syncs the file and
-    /// returns the table's facts. `edges` holds one entry per triple.
-    pub fn finish(mut self, edges: &mut [EdgeEntry]) -> StorageResult<TableMeta> {
-        for entry in edges.iter() {
-            self.min_sequence = self.min_sequence.min(entry.sequence);
-            self.max_sequence = self.max_sequence.max(entry.sequence);
-        }
+    /// Ends the blocks: writes the index and returns the writer of the
+    /// edge sections, which finishes the table.
+    pub fn into_edges(mut self) -> StorageResult<EdgeWriter> {
         let data_len = self.position();
         let index = std::mem::take(&mut self.index);
         let index_offset = self.position();
@@ -150,95 +148,26 @@ impl TableWriter {
         let mut page_table = Vec::new();
         append_page_table(&index, INDEX_ENTRY_BYTES, &mut page_table);
         self.spill()?;
+        Ok(EdgeWriter::new(
+            self,
+            [(0, data_len), (index_offset, index.len() as u64)],
+            page_table,
+        ))
+    }
 
-        let mut section = Vec::with_capacity(edges.len() * EDGE_ENTRY_BYTES);
+    /// Writes the remaining sections and the footer, syncs the file and
+    /// returns the table's facts. `edges` holds one entry per triple.
+    pub fn finish(self, edges: &mut [EdgeEntry]) -> StorageResult<TableMeta> {
+        let mut writer = self.into_edges()?;
         edges.sort_unstable_by_key(EdgeEntry::out_key);
-        debug_assert!(edges.windows(2).all(|w| w[0].out_key() != w[1].out_key()));
         for entry in edges.iter() {
-            entry.encode(false, &mut section);
+            writer.add_out(entry)?;
         }
-        let out_offset = self.position();
-        append_page_table(&section, EDGE_ENTRY_BYTES, &mut page_table);
-        self.buffer.extend_from_slice(&section);
-        self.spill()?;
-
-        section.clear();
+        writer.start_in();
         edges.sort_unstable_by_key(EdgeEntry::in_key);
         for entry in edges.iter() {
-            entry.encode(true, &mut section);
+            writer.add_in(entry)?;
         }
-        let in_offset = self.position();
-        append_page_table(&section, EDGE_ENTRY_BYTES, &mut page_table);
-        self.buffer.extend_from_slice(&section);
-        self.spill()?;
-
-        // The bloom section holds two filters: block ids, then the edge
-        // filter (every source of an out-edge and every target of an
-        // in-edge; `edges` is sorted by target here, so distinct targets
-        // are runs).
-        let mut bloom = build_bloom(&self.ids);
-        let mut edge_keys: Vec<BlockId> = Vec::new();
-        for entry in edges.iter() {
-            let key = edge_filter_key(entry.edge.target, true);
-            if edge_keys.last() != Some(&key) {
-                edge_keys.push(key);
-            }
-        }
-        let mut sources: Vec<BlockId> = edges.iter().map(|entry| entry.edge.source).collect();
-        sources.sort_unstable();
-        sources.dedup();
-        edge_keys.extend(sources.iter().map(|id| edge_filter_key(*id, false)));
-        bloom.extend_from_slice(&build_bloom(&edge_keys));
-        let bloom_offset = self.position();
-        let bloom_crc = crc32fast::hash(&bloom);
-        self.buffer.extend_from_slice(&bloom);
-        // The page table follows the bloom filter; its length follows from
-        // the counts, its checksum takes the index's slot in the footer.
-        let page_table_crc = crc32fast::hash(&page_table);
-        self.buffer.extend_from_slice(&page_table);
-
-        let (min_sequence, max_sequence) = if self.min_sequence == u64::MAX {
-            (0, 0)
-        } else {
-            (self.min_sequence, self.max_sequence)
-        };
-        let edge_bytes = (edges.len() * EDGE_ENTRY_BYTES) as u64;
-        let mut footer = Vec::with_capacity(FOOTER_BYTES);
-        footer.extend_from_slice(TABLE_MAGIC);
-        footer.put_u32(TABLE_VERSION);
-        footer.put_u32(0);
-        footer.put_u64(self.id);
-        footer.put_u64(self.ids.len() as u64);
-        footer.put_u64(edges.len() as u64);
-        footer.put_u64(min_sequence);
-        footer.put_u64(max_sequence);
-        for (offset, len) in [
-            (0, data_len),
-            (index_offset, (self.ids.len() * INDEX_ENTRY_BYTES) as u64),
-            (out_offset, edge_bytes),
-            (in_offset, edge_bytes),
-            (bloom_offset, bloom.len() as u64),
-        ] {
-            footer.put_u64(offset);
-            footer.put_u64(len);
-        }
-        for crc in [page_table_crc, 0, 0, bloom_crc] {
-            footer.put_u32(crc);
-        }
-        let footer_crc = crc32fast::hash(&footer);
-        footer.put_u32(footer_crc);
-        footer.put_u32(0);
-        debug_assert_eq!(footer.len(), FOOTER_BYTES);
-        self.buffer.extend_from_slice(&footer);
-        self.write_buffer()?;
-        self.file.sync_data()?;
-        Ok(TableMeta {
-            id: self.id,
-            size: self.file_offset,
-            block_count: self.ids.len() as u64,
-            edge_count: edges.len() as u64,
-            min_sequence,
-            max_sequence,
-        })
+        writer.finish()
     }
 }
