@@ -21,7 +21,7 @@ mod typed;
 
 use docs::{file_doc, preceding_doc};
 use macro_path::macro_path_prefix;
-use nodes::{count_errors, signature};
+use nodes::{count_errors, error_bytes, signature};
 use typed::{RawTyped, add_typed_names, contextual_parameter, local_value_call};
 
 use crate::imports::parse_import;
@@ -206,12 +206,17 @@ pub fn parse_tree(
         .parse(source, None)
         .ok_or_else(|| "tree-sitter returned no tree".to_string())?;
     // C: a function split by `#if` branches is a syntax error; parse one
-    // configuration instead when that has fewer errors (same offsets).
+    // configuration instead when the parser reads more of it (same
+    // offsets): fewer bytes in error, then fewer error nodes.
+    let errors = |tree: &tree_sitter::Tree| {
+        let root = tree.root_node();
+        (error_bytes(root), count_errors(root))
+    };
     if language == Language::C
         && tree.root_node().has_error()
         && let Some(text) = preproc::one_configuration(source)
         && let Some(other) = parser.parse(&text, Some(&preproc::edited_to(&tree, source, &text)))
-        && count_errors(other.root_node()) < count_errors(tree.root_node())
+        && errors(&other) < errors(&tree)
     {
         return Ok(ParsedTree {
             tree: other,

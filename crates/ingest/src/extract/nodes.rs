@@ -8,12 +8,30 @@ use crate::limits::MAX_SIGNATURE_BYTES;
 /// ERROR and MISSING nodes, counted with a cursor (no recursion), only
 /// descending into subtrees that contain an error.
 pub(super) fn count_errors(root: Node) -> u32 {
-    let mut cursor = root.walk();
     let mut count = 0u32;
+    for_each_error(root, |_| count = count.saturating_add(1));
+    count
+}
+
+/// Bytes the outermost ERROR nodes cover (a MISSING node counts one): how
+/// much of a file the parser could not read. A count of nodes alone
+/// prefers one ERROR node that swallowed half the file (the Linux
+/// `slab.h` as written, read from line 1) to a handful of small ones.
+pub(super) fn error_bytes(root: Node) -> usize {
+    let mut bytes = 0usize;
+    for_each_error(root, |node| {
+        bytes = bytes.saturating_add((node.end_byte() - node.start_byte()).max(1));
+    });
+    bytes
+}
+
+/// Calls `each` for every outermost ERROR or MISSING node, with a cursor.
+fn for_each_error(root: Node, mut each: impl FnMut(Node)) {
+    let mut cursor = root.walk();
     loop {
         let node = cursor.node();
         if node.is_error() || node.is_missing() {
-            count = count.saturating_add(1);
+            each(node);
         }
         if node.has_error() && !node.is_error() && cursor.goto_first_child() {
             continue;
@@ -23,7 +41,7 @@ pub(super) fn count_errors(root: Node) -> u32 {
                 break;
             }
             if !cursor.goto_parent() {
-                return count;
+                return;
             }
         }
     }

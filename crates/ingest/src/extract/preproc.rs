@@ -133,11 +133,27 @@ const BASE_TYPES: &[&str] = &[
 ];
 
 /// A function header at the start of a line (`int ZEXPORT f(`) with its
-/// declaration macros blanked, or `None` when it has none.
+/// declaration macros blanked, or `None` when it has none. Function-like
+/// attribute macros before the name go too (`static __always_inline
+/// __alloc_size(1) void *kmalloc(..)`, the Linux tree's most called
+/// function, was no block: the parser took `__alloc_size` for the name).
 fn blank_declaration_macros(line: &str) -> Option<String> {
+    // A header starts its line; indented lines are bodies.
     if !line.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
         return None;
     }
+    let grouped = blank_attribute_groups(line);
+    let text = grouped.as_deref().unwrap_or(line);
+    match blank_macro_words(text) {
+        Some(blanked) => Some(blanked),
+        None => grouped.filter(|text| header_words(text).is_some_and(|words| words.len() >= 2)),
+    }
+}
+
+/// The words before a header's parameter list (offsets into `line`),
+/// when `line` reads like a function header: nothing but identifiers and
+/// `*` before the first `(`.
+fn header_words(line: &str) -> Option<Vec<(usize, &str)>> {
     let head = &line[..line.find('(')?];
     if head.contains(['=', ';', '{', '}', '#', '"', '\'', ',', '[', ':']) {
         return None;
@@ -147,11 +163,71 @@ fn blank_declaration_macros(line: &str) -> Option<String> {
         .filter(|w| !w.is_empty())
         .map(|w| (w.as_ptr() as usize - head.as_ptr() as usize, w))
         .collect();
-    if words.len() < 3
-        || !words
-            .iter()
-            .all(|(_, w)| w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-    {
+    words
+        .iter()
+        .all(|(_, w)| w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(words)
+}
+
+/// `line` with each `__name(..)` group that comes before another `(` on
+/// the line blanked (offsets kept), or `None` when it has none. Only
+/// reserved names (a leading `__`): the compiler's `__attribute__((..))`
+/// and the attribute macros built on it (`__printf(2, 3)`,
+/// `__alloc_size(1)`, `__aligned(8)`); a group must close on its line.
+fn blank_attribute_groups(line: &str) -> Option<String> {
+    let mut out: Option<String> = None;
+    let mut from = 0;
+    loop {
+        let text = out.as_deref().unwrap_or(line);
+        let Some(open) = text[from..].find('(').map(|at| at + from) else {
+            break;
+        };
+        let before = text[..open].trim_end();
+        let start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |at| at + 1);
+        let name = &before[start..];
+        if !name.starts_with("__") || text[from..start].contains(['(', ')', ';', '=', '{']) {
+            break;
+        }
+        let Some(close) = matching_paren(text, open) else {
+            break;
+        };
+        if !text[close + 1..].contains('(') {
+            break;
+        }
+        let mut blanked = text.to_string();
+        blanked.replace_range(start..=close, &" ".repeat(close + 1 - start));
+        out = Some(blanked);
+        from = close + 1;
+    }
+    out
+}
+
+/// The offset of the `)` closing the `(` at `open`, on the same text.
+fn matching_paren(text: &str, open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (at, byte) in text.bytes().enumerate().skip(open) {
+        match byte {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(at);
+                }
+            }
+            b'\n' | b';' | b'{' => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// [`blank_declaration_macros`] for a line whose attribute groups are
+/// blanked already: the words that cannot be the type or the name.
+fn blank_macro_words(line: &str) -> Option<String> {
+    let words = header_words(line)?;
+    if words.len() < 3 {
         return None;
     }
     let specifiers = &words[..words.len() - 1];
@@ -296,6 +372,40 @@ mod tests {
             assert_eq!(blank(untouched), None, "{untouched:?}");
         }
         assert_eq!(one_configuration("int f(void) { return 0; }\n"), None);
+    }
+
+    #[test]
+    fn attribute_macro_groups_before_the_name_are_blanked() {
+        let blank = |line: &str| blank_declaration_macros(line);
+        // Offsets kept: the same length, the words that are left in place.
+        let blanked_to = |line: &str, words: &str| {
+            let out = blank(line).unwrap();
+            assert_eq!(out.len(), line.len(), "{line:?}");
+            assert_eq!(out.split_whitespace().collect::<Vec<_>>().join(" "), words);
+            let last = words.rsplit(' ').next().unwrap();
+            assert_eq!(line.find(last), out.find(last), "{line:?}");
+        };
+        blanked_to(
+            "static __always_inline __alloc_size(1) void *kmalloc(size_t size, gfp_t flags)\n",
+            "static void *kmalloc(size_t size, gfp_t flags)",
+        );
+        blanked_to(
+            "__printf(2, 3) int log_it(int level, const char *fmt, ...);\n",
+            "int log_it(int level, const char *fmt, ...);",
+        );
+        blanked_to(
+            "static __attribute__((cold)) void fail(void)\n",
+            "static void fail(void)",
+        );
+        for untouched in [
+            "__set_bit(nr, addr);\n",
+            "__foo(a) + bar(b);\n",
+            "__attribute__((unused)) x;\n",
+            "void __init(int x)\n",
+            "int f(int a) { return __g(a); }\n",
+        ] {
+            assert_eq!(blank(untouched), None, "{untouched:?}");
+        }
     }
 
     #[test]
