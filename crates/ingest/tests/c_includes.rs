@@ -154,3 +154,62 @@ fn stubs_come_and_go_with_their_calls_as_in_a_fresh_ingest() {
     restarted.ingest(&engine).unwrap();
     assert_eq!(dump(&engine), incremental, "a restart changes nothing");
 }
+
+/// Two C idioms the Linux and zlib trees use: an object-like macro that
+/// renames a function where it is seen (`#define zmemcpy memcpy`: the
+/// call is `memcpy`'s, not the fallback `zmemcpy` a `.c` file defines
+/// for builds without it), and a function-like attribute macro before a
+/// header's name (`__alloc_size(1)`: the function was lost to a syntax
+/// error, so every call of the kernel's `kmalloc` went nowhere).
+#[test]
+fn object_like_macros_rename_calls_and_attribute_macros_keep_functions() {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    write_tree(
+        root.path(),
+        &[
+            (
+                "include/zutil.h",
+                "#ifdef HAVE_MEMCPY\n#define zmemcpy memcpy\n#else\nvoid zmemcpy(void *d, const void *s, int n);\n#endif\n",
+            ),
+            (
+                "lib/zutil.c",
+                "void zmemcpy(void *d, const void *s, int n) { while (n--) ((char *)d)[n] = ((const char *)s)[n]; }\n",
+            ),
+            (
+                "src/deflate.c",
+                "#include <zutil.h>\nvoid copy(void *d, void *s) { zmemcpy(d, s, 4); }\n",
+            ),
+            // Does not see the macro: the tree's one `zmemcpy`.
+            (
+                "src/plain.c",
+                "void zmemcpy(void *d, const void *s, int n);\nvoid plain(void *d, void *s) { zmemcpy(d, s, 4); }\n",
+            ),
+            (
+                "include/slab.h",
+                "static __always_inline __alloc_size(1) void *kmalloc(unsigned long size, int flags)\n{\n\treturn __kmalloc(size, flags);\n}\n",
+            ),
+            (
+                "src/user.c",
+                "#include <slab.h>\nvoid *make(void) { return kmalloc(8, 0); }\n",
+            ),
+        ],
+    );
+    let (engine, _report) = ingest_fresh(root.path(), db.path());
+    let (records, _) = provenance_lines(&engine);
+    let has = |line: &str| records.iter().any(|r| r == line);
+    assert!(
+        !records
+            .iter()
+            .any(|r| r.starts_with("src::deflate::copy -calls-> lib::zutil::zmemcpy")),
+        "{records:#?}"
+    );
+    assert!(
+        has("src::plain::plain -calls-> lib::zutil::zmemcpy import"),
+        "{records:#?}"
+    );
+    assert!(
+        has("src::user::make -calls-> include::slab::kmalloc import"),
+        "{records:#?}"
+    );
+}

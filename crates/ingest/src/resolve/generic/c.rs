@@ -12,6 +12,8 @@
 //! 4. otherwise the one non-static function of that name in the tree
 //!    (`unique_function`).
 //!
+//! A name an object-like macro the caller sees defines (`#define zmemcpy
+//! memcpy`) is renamed before any of 3 and 4: external.
 //! A `static` function is never a candidate outside the files that see
 //! it. A function-like macro beats a function of the same name (the
 //! preprocessor expands it first); several definitions of one name in one
@@ -56,6 +58,9 @@ pub(super) struct CIndex {
     names: FxHashSet<String>,
     /// Files declaring a prototype of a name.
     declared_in: FxHashMap<String, Vec<u32>>,
+    /// Files defining a name as an object-like macro (`#define zmemcpy
+    /// memcpy`).
+    object_macros: FxHashMap<String, Vec<u32>>,
     /// The caller file's closure (the file being resolved).
     current: RefCell<Option<(u32, Closure)>>,
     /// Closures of definitions' files, for narrowing by prototype.
@@ -122,6 +127,12 @@ impl<'a> Index<'a> {
                 let callable = item.kind == ItemKind::Function
                     || (item.kind == ItemKind::Macro
                         && is_function_like_macro(&item.signature, &item.name));
+                if item.kind == ItemKind::Macro && !callable {
+                    c.object_macros
+                        .entry(item.name.clone())
+                        .or_default()
+                        .push(*file);
+                }
                 if callable {
                     let item_ref = ItemRef {
                         file: *file,
@@ -257,6 +268,18 @@ impl<'a> Index<'a> {
             .collect();
         if let Some(outcome) = self.c_settle(&seen, Rule::Include) {
             return outcome;
+        }
+        // `#define zmemcpy memcpy` where the caller sees it: the
+        // preprocessor renames the call before any function of that name
+        // is looked up (zlib defines `zmemcpy` in zutil.c only for builds
+        // without `memcpy`).
+        let renamed = self
+            .c
+            .object_macros
+            .get(name)
+            .is_some_and(|files| files.iter().any(|f| *f == file || visible.contains(f)));
+        if renamed {
+            return Outcome::External;
         }
         let globals: Vec<ItemRef> = defs
             .iter()
