@@ -453,3 +453,32 @@ fn candidate_callers_are_left_out_unless_asked_for_and_then_marked() {
         "{trace}"
     );
 }
+
+/// `resolved_by` for many callers in one file: the first lookups scan the
+/// file's provenance text, later ones a parsed map (`provenance.rs` in
+/// kausal-service); every caller must get its rule either way.
+#[test]
+fn many_callers_in_one_file_each_get_their_rule() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let callers: String = (0..20)
+        .map(|n| format!("pub fn caller{n}() {{ target(); }}\n"))
+        .collect();
+    support::write(
+        repo.path(),
+        "Cargo.toml",
+        "[package]\nname = \"many\"\nversion = \"0.1.0\"\n",
+    );
+    support::write(
+        repo.path(),
+        "src/lib.rs",
+        &format!("pub fn target() {{}}\n{callers}"),
+    );
+    kausal(repo.path()).arg("ingest").assert().success();
+    let answer = json(kausal(repo.path()).args(["callers", "target"]));
+    let rules: Vec<&serde_json::Value> = answer["children"]
+        .as_array()
+        .map(|children| children.iter().map(|child| &child["resolved_by"]).collect())
+        .unwrap_or_default();
+    assert_eq!(rules.len(), 20, "{answer}");
+    assert!(rules.iter().all(|rule| *rule == "scope"), "{answer}");
+}

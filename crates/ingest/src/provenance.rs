@@ -244,6 +244,42 @@ pub fn read_provenance(view: &BlockView) -> Option<StoredProvenance> {
     Some(StoredProvenance { meta, records })
 }
 
+/// The record lines of a provenance block, unparsed; `None` as for
+/// [`read_provenance`]. With [`rule_in`], a reader that needs the rule
+/// of a few edges of a file does not parse all of its records (`kausal
+/// callers` of a function called from thousands of files read each
+/// file's block for one edge).
+pub fn stored_record_text<'v>(view: &BlockView<'v>) -> Option<&'v str> {
+    if !is_provenance_block(view.metadata_json) {
+        return None;
+    }
+    let meta: ProvenanceMeta = serde_json::from_str(view.metadata_json).ok()?;
+    (meta.version == PROVENANCE_VERSION).then_some(view.content)
+}
+
+/// The rule [`stored_record_text`]'s `text` records for `edge`, found by its
+/// line's prefix; `None` when it has no valid record of it.
+pub fn rule_in(text: &str, edge: &GraphEdge) -> Option<CallRule> {
+    let prefix = format!("{} {} {} ", edge.source, edge.target, edge.edge_type.name());
+    let mut from = 0;
+    while let Some(found) = text[from..].find(&prefix) {
+        let at = from + found;
+        let line_start = at == 0 || text.as_bytes()[at - 1] == b'\n';
+        let end = text[at..].find('\n').map_or(text.len(), |n| at + n);
+        if line_start && let Some(record) = parse_line(&text[at..end]) {
+            return (record.edge == *edge).then_some(record.rule);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// One record line of [`stored_record_text`]'s text; `None` for a line that
+/// is not a valid record (skipped, as [`read_provenance`] does).
+pub fn parse_record(line: &str) -> Option<CallProvenance> {
+    parse_line(line)
+}
+
 fn parse_line(line: &str) -> Option<CallProvenance> {
     let mut fields = line.split(' ');
     let source = BlockId::parse_hex(fields.next()?).ok()?;
@@ -328,6 +364,37 @@ mod tests {
         let (text, written) = provenance_text(&records, two + 1);
         assert_eq!((written, text.lines().count()), (2, 2));
         assert!(provenance_text(&records, MAX_PROVENANCE_BYTES).0.len() < MAX_PROVENANCE_BYTES);
+    }
+
+    #[test]
+    fn a_rule_is_found_by_its_line_without_parsing_the_others() {
+        let (a, b, c) = (
+            BlockId::from_u128(1),
+            BlockId::from_u128(2),
+            BlockId::from_u128(3),
+        );
+        let text = format!(
+            "{a} {b} calls scope\n{a} {c} calls_method receiver_type\n{b} {c} calls nonsense\n{c} {a} calls import"
+        );
+        let rule =
+            |source, target, edge_type| rule_in(&text, &GraphEdge::new(source, target, edge_type));
+        assert_eq!(rule(a, b, EdgeType::Calls), Some(CallRule::Scope));
+        assert_eq!(
+            rule(a, c, EdgeType::CallsMethod),
+            Some(CallRule::ReceiverType)
+        );
+        assert_eq!(rule(a, c, EdgeType::Calls), None);
+        assert_eq!(rule(b, c, EdgeType::Calls), None, "a bad line is no record");
+        assert_eq!(
+            rule(c, a, EdgeType::Calls),
+            Some(CallRule::Import),
+            "the last line"
+        );
+        assert_eq!(rule(b, a, EdgeType::Calls), None);
+        // Every record of a file read both ways agrees.
+        for record in text.lines().filter_map(parse_line) {
+            assert_eq!(rule_in(&text, &record.edge), Some(record.rule));
+        }
     }
 
     #[test]
