@@ -113,7 +113,20 @@ pub struct EdgeEntry {
     pub live: bool,
 }
 
+/// Sort key of an edge section: (node, type, other node).
+pub type EdgeKey = (BlockId, EdgeType, BlockId);
+
 impl EdgeEntry {
+    /// Sort key of the in-edge section when `incoming`, else of the
+    /// out-edge section.
+    pub fn section_key(&self, incoming: bool) -> EdgeKey {
+        if incoming {
+            self.in_key()
+        } else {
+            self.out_key()
+        }
+    }
+
     /// Sort key of the out-edge section.
     pub fn out_key(&self) -> (BlockId, EdgeType, BlockId) {
         (self.edge.source, self.edge.edge_type, self.edge.target)

@@ -13,19 +13,9 @@
 
 use std::sync::Arc;
 
-use crate::sstable::EdgeEntry;
+use crate::StorageResult;
 use crate::sstable::reader::Table;
-use crate::{BlockId, EdgeType, StorageResult};
-
-type EdgeKey = (BlockId, EdgeType, BlockId);
-
-fn key_of(entry: &EdgeEntry, incoming: bool) -> EdgeKey {
-    if incoming {
-        entry.in_key()
-    } else {
-        entry.out_key()
-    }
-}
+use crate::sstable::{EdgeEntry, EdgeKey};
 
 /// Calls `write` with the newest version of each edge triple of `sources`
 /// (later tables are newer), in the order of their out (or, `incoming`,
@@ -43,7 +33,7 @@ pub(super) fn merge_edges(
             return Ok(None);
         }
         let entry = table.edge_entry(position, incoming)?;
-        Ok(Some((key_of(&entry, incoming), entry)))
+        Ok(Some((entry.section_key(incoming), entry)))
     };
     let mut positions = vec![0usize; sources.len()];
     let mut heads = (0..sources.len())

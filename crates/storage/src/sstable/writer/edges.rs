@@ -9,13 +9,11 @@
 use super::super::bloom::{build_bloom, edge_filter_key};
 use super::super::pages::PagePart;
 use super::super::{
-    EDGE_ENTRY_BYTES, EdgeEntry, FOOTER_BYTES, TABLE_MAGIC, TABLE_VERSION, TableMeta,
+    EDGE_ENTRY_BYTES, EdgeEntry, EdgeKey, FOOTER_BYTES, TABLE_MAGIC, TABLE_VERSION, TableMeta,
 };
 use super::TableWriter;
 use crate::codec::PutBytes;
-use crate::{BlockId, EdgeType, StorageResult};
-
-type EdgeKey = (BlockId, EdgeType, BlockId);
+use crate::{BlockId, StorageResult};
 
 /// Writer of a table's two edge sections. Each section takes the same
 /// entries, one per edge triple: the out section in strictly increasing
@@ -60,11 +58,7 @@ impl EdgeWriter {
 
     /// Checks the order, encodes `entry` into the buffer and its page.
     fn add(&mut self, entry: &EdgeEntry, incoming: bool) -> StorageResult<()> {
-        let key = if incoming {
-            entry.in_key()
-        } else {
-            entry.out_key()
-        };
+        let key = entry.section_key(incoming);
         assert!(
             self.last_key.is_none_or(|last| last < key),
             "table edges must be added in strictly increasing key order"
