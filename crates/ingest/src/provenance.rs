@@ -233,15 +233,18 @@ pub struct StoredProvenance {
 /// Reads a provenance block; `None` when `view` is none or its metadata is
 /// of another version.
 pub fn read_provenance(view: &BlockView) -> Option<StoredProvenance> {
+    let meta = readable_meta(view)?;
+    let records = view.content.lines().filter_map(parse_record).collect();
+    Some(StoredProvenance { meta, records })
+}
+
+/// The metadata of a provenance block of this version.
+fn readable_meta(view: &BlockView) -> Option<ProvenanceMeta> {
     if !is_provenance_block(view.metadata_json) {
         return None;
     }
     let meta: ProvenanceMeta = serde_json::from_str(view.metadata_json).ok()?;
-    if meta.version != PROVENANCE_VERSION {
-        return None;
-    }
-    let records = view.content.lines().filter_map(parse_line).collect();
-    Some(StoredProvenance { meta, records })
+    (meta.version == PROVENANCE_VERSION).then_some(meta)
 }
 
 /// The record lines of a provenance block, unparsed; `None` as for
@@ -250,11 +253,7 @@ pub fn read_provenance(view: &BlockView) -> Option<StoredProvenance> {
 /// callers` of a function called from thousands of files read each
 /// file's block for one edge).
 pub fn stored_record_text<'v>(view: &BlockView<'v>) -> Option<&'v str> {
-    if !is_provenance_block(view.metadata_json) {
-        return None;
-    }
-    let meta: ProvenanceMeta = serde_json::from_str(view.metadata_json).ok()?;
-    (meta.version == PROVENANCE_VERSION).then_some(view.content)
+    readable_meta(view).map(|_| view.content)
 }
 
 /// The rule [`stored_record_text`]'s `text` records for `edge`, found by its
@@ -266,7 +265,7 @@ pub fn rule_in(text: &str, edge: &GraphEdge) -> Option<CallRule> {
         let at = from + found;
         let line_start = at == 0 || text.as_bytes()[at - 1] == b'\n';
         let end = text[at..].find('\n').map_or(text.len(), |n| at + n);
-        if line_start && let Some(record) = parse_line(&text[at..end]) {
+        if line_start && let Some(record) = parse_record(&text[at..end]) {
             return (record.edge == *edge).then_some(record.rule);
         }
         from = at + 1;
@@ -274,13 +273,9 @@ pub fn rule_in(text: &str, edge: &GraphEdge) -> Option<CallRule> {
     None
 }
 
-/// One record line of [`stored_record_text`]'s text; `None` for a line that
+/// One record line of a provenance block's text; `None` for a line that
 /// is not a valid record (skipped, as [`read_provenance`] does).
 pub fn parse_record(line: &str) -> Option<CallProvenance> {
-    parse_line(line)
-}
-
-fn parse_line(line: &str) -> Option<CallProvenance> {
     let mut fields = line.split(' ');
     let source = BlockId::parse_hex(fields.next()?).ok()?;
     let target = BlockId::parse_hex(fields.next()?).ok()?;
@@ -392,18 +387,18 @@ mod tests {
         );
         assert_eq!(rule(b, a, EdgeType::Calls), None);
         // Every record of a file read both ways agrees.
-        for record in text.lines().filter_map(parse_line) {
+        for record in text.lines().filter_map(parse_record) {
             assert_eq!(rule_in(&text, &record.edge), Some(record.rule));
         }
     }
 
     #[test]
     fn bad_lines_are_skipped() {
-        assert_eq!(parse_line("zz 01 calls scope"), None);
+        assert_eq!(parse_record("zz 01 calls scope"), None);
         let a = BlockId::from_u128(1);
-        assert_eq!(parse_line(&format!("{a} {a} imports scope")), None);
-        assert_eq!(parse_line(&format!("{a} {a} calls nonsense")), None);
-        assert_eq!(parse_line(&format!("{a} {a} calls scope extra")), None);
-        assert!(parse_line(&format!("{a} {a} calls_method scope")).is_some());
+        assert_eq!(parse_record(&format!("{a} {a} imports scope")), None);
+        assert_eq!(parse_record(&format!("{a} {a} calls nonsense")), None);
+        assert_eq!(parse_record(&format!("{a} {a} calls scope extra")), None);
+        assert!(parse_record(&format!("{a} {a} calls_method scope")).is_some());
     }
 }

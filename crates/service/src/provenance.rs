@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use kausal_ingest::naming::block_id;
 use kausal_ingest::precise::stored::precise_block_id;
 use kausal_ingest::provenance::{
-    CANDIDATE, CallRule, UNRECORDED, provenance_block_id, rule_in, stored_record_text,
+    CANDIDATE, CallRule, UNRECORDED, parse_record, provenance_block_id, rule_in, stored_record_text,
 };
 use kausal_ingest::summary::ItemKind;
 use kausal_ingest::{BlockMeta, Language};
@@ -98,27 +98,25 @@ impl<'r> Provenance<'r> {
             };
             self.files.insert(file, records);
         }
-        let rule = match self.files.get_mut(&file) {
-            Some(FileRecords::Text(text, scans)) if *scans < SCANS_BEFORE_PARSE => {
+        let Some(records) = self.files.get_mut(&file) else {
+            return Ok(Some(UNRECORDED));
+        };
+        if let FileRecords::Text(text, scans) = records {
+            if *scans < SCANS_BEFORE_PARSE {
                 *scans += 1;
-                rule_in(text, edge)
+                let rule = rule_in(text, edge);
+                return Ok(Some(rule.map_or(UNRECORDED, |rule| rule.name())));
             }
-            Some(records @ FileRecords::Text(..)) => {
-                let FileRecords::Text(text, _) = std::mem::replace(records, FileRecords::None)
-                else {
-                    return Ok(Some(UNRECORDED));
-                };
-                let parsed: HashMap<GraphEdge, CallRule> = text
-                    .lines()
-                    .filter_map(kausal_ingest::provenance::parse_record)
-                    .map(|record| (record.edge, record.rule))
-                    .collect();
-                let rule = parsed.get(edge).copied();
-                *records = FileRecords::Parsed(parsed);
-                rule
-            }
-            Some(FileRecords::Parsed(records)) => records.get(edge).copied(),
-            Some(FileRecords::None) | None => None,
+            let parsed = text
+                .lines()
+                .filter_map(parse_record)
+                .map(|record| (record.edge, record.rule))
+                .collect();
+            *records = FileRecords::Parsed(parsed);
+        }
+        let rule = match records {
+            FileRecords::Parsed(records) => records.get(edge).copied(),
+            FileRecords::Text(..) | FileRecords::None => None,
         };
         Ok(Some(rule.map_or(UNRECORDED, |rule| rule.name())))
     }
