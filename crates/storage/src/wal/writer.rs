@@ -18,6 +18,12 @@ use super::spare::{SpareSegment, create_segment, min_capacity_for};
 /// which crosses the limit usually fits without growing it.
 const BUFFER_SLACK_BYTES: usize = 64 * 1024;
 
+/// The capacity buffers of a writer with `buffer_limit` are made with
+/// (and shrunk back to).
+fn buffer_capacity(buffer_limit: usize) -> usize {
+    buffer_limit + BUFFER_SLACK_BYTES
+}
+
 /// An fsync of the active segment prepared under the writer lock and run
 /// outside it (group commit): everything appended before `prepare_sync`
 /// is durable once `run` succeeds.
@@ -78,7 +84,7 @@ impl WalWriter {
         let spare = Arc::new(SpareSegment::new(vfs, dir, segment_bytes, segment_id)?);
         let spare_presync_bytes = spare.presync_bytes();
         // A zero limit writes every record through: nothing to hand over.
-        let buffer_capacity = buffer_limit + BUFFER_SLACK_BYTES;
+        let buffer_capacity = buffer_capacity(buffer_limit);
         let flusher = (background_writes && buffer_limit > 0)
             .then(|| WalFlusher::start(buffer_capacity))
             .flatten();
@@ -237,7 +243,7 @@ impl WalWriter {
         self.file_offset += self.buffer.len() as u64;
         self.spare.note_handed(self.file_offset);
         let buffer = std::mem::take(&mut self.buffer);
-        self.buffer = super::flusher::emptied(buffer, self.buffer_limit + BUFFER_SLACK_BYTES);
+        self.buffer = super::flusher::emptied(buffer, buffer_capacity(self.buffer_limit));
         Ok(())
     }
 
@@ -310,7 +316,7 @@ mod tests {
             wal.append(large, |buffer| buffer.resize(buffer.len() + large, 9))
                 .unwrap();
             wal.sync().unwrap();
-            let bound = 2 * (4096 + BUFFER_SLACK_BYTES);
+            let bound = 2 * buffer_capacity(4096);
             assert!(
                 wal.buffer.capacity() <= bound,
                 "background {background}: kept {} bytes",
