@@ -21,7 +21,7 @@ mod typed;
 
 use docs::{file_doc, preceding_doc};
 use macro_path::macro_path_prefix;
-use nodes::{count_errors, error_bytes, signature};
+use nodes::{count_errors, error_extent, signature};
 use typed::{RawTyped, add_typed_names, contextual_parameter, local_value_call};
 
 use crate::imports::parse_import;
@@ -208,15 +208,11 @@ pub fn parse_tree(
     // C: a function split by `#if` branches is a syntax error; parse one
     // configuration instead when the parser reads more of it (same
     // offsets): fewer bytes in error, then fewer error nodes.
-    let errors = |tree: &tree_sitter::Tree| {
-        let root = tree.root_node();
-        (error_bytes(root), count_errors(root))
-    };
     if language == Language::C
         && tree.root_node().has_error()
         && let Some(text) = preproc::one_configuration(source)
         && let Some(other) = parser.parse(&text, Some(&preproc::edited_to(&tree, source, &text)))
-        && errors(&other) < errors(&tree)
+        && error_extent(other.root_node()) < error_extent(tree.root_node())
     {
         return Ok(ParsedTree {
             tree: other,

@@ -13,16 +13,18 @@ pub(super) fn count_errors(root: Node) -> u32 {
     count
 }
 
-/// Bytes the outermost ERROR nodes cover (a MISSING node counts one): how
-/// much of a file the parser could not read. A count of nodes alone
-/// prefers one ERROR node that swallowed half the file (the Linux
-/// `slab.h` as written, read from line 1) to a handful of small ones.
-pub(super) fn error_bytes(root: Node) -> usize {
-    let mut bytes = 0usize;
+/// How much of a file the parser could not read: the bytes its outermost
+/// ERROR nodes cover (a MISSING node counts one), then their number. A
+/// count of nodes alone prefers one ERROR node that swallowed half the
+/// file (the Linux `slab.h` as written, read from line 1) to a handful of
+/// small ones.
+pub(super) fn error_extent(root: Node) -> (usize, u32) {
+    let (mut bytes, mut count) = (0usize, 0u32);
     for_each_error(root, |node| {
         bytes = bytes.saturating_add((node.end_byte() - node.start_byte()).max(1));
+        count = count.saturating_add(1);
     });
-    bytes
+    (bytes, count)
 }
 
 /// Calls `each` for every outermost ERROR or MISSING node, with a cursor.
