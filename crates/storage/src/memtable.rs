@@ -5,12 +5,13 @@
 //! keeps changing it, and a lookup must cost one probe of a flat hash
 //! table, so each index has two parts:
 //!
-//! * a *flat* part: open-addressing hash tables ([`flat::FlatTable`]) behind
-//!   one `Arc`, one probe (one cache miss) per lookup. Cloning a memtable shares it. The writer changes it in
-//!   place while nothing else holds it (`Arc::get_mut`), which is the
-//!   common case: the engine drops its stale published version at the
-//!   first write after a snapshot, so the flat part is shared only while
-//!   a reader still holds a snapshot.
+//! * a *flat* part: open-addressing hash tables ([`flat::FlatTable`])
+//!   behind one `Arc`, one probe (one cache miss) per lookup. Cloning a
+//!   memtable shares it. The writer changes it in place while nothing
+//!   else holds it (`Arc::get_mut`), which is the common case: the engine
+//!   drops its stale published version at the first write after a
+//!   snapshot, so the flat part is shared only while a reader still holds
+//!   a snapshot.
 //! * a *delta*: persistent hash maps (`imbl`'s HAMT) with the entries
 //!   written while the flat part was shared, newer than the flat part's
 //!   for the same key; cloning it is O(1) and a clone is a frozen view.
