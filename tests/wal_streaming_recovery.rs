@@ -5,7 +5,7 @@ use std::path::Path;
 
 use kausal_storage::{StorageError, SyncMode};
 use kausal_tests::{
-    block, content, id, open, scratch_dir, small_config, wal_records, wal_segments,
+    block, content, id, open, scratch_dir, small_config, table_files, wal_records, wal_segments,
 };
 
 /// Writes `count` blocks of `len` bytes with a memtable budget large enough
@@ -55,6 +55,72 @@ fn wal_larger_than_memory_budget_recovers_by_flushing() {
     assert_eq!(
         engine.snapshot().iterate_blocks().expect("read").count(),
         600
+    );
+}
+
+/// Issue 26: a clean replay that fits the memtable keeps what it replayed
+/// in the memtable and in the replayed segments (their unsynced part
+/// written again and synced) instead of writing a table. A reopen before
+/// the first flush replays them again; the first flush removes them.
+#[test]
+fn a_clean_replay_keeps_its_segments_until_the_first_flush() {
+    let (_guard, dir) = scratch_dir();
+    write_wal_only(&dir, 40, 1000);
+    let written = wal_segments(&dir);
+    assert!(written.len() >= 3, "{written:?}");
+    let last = written.last().expect("a segment").clone();
+    let (offset, len) = *wal_records(&last)
+        .last()
+        .expect("records in the last segment");
+    let config = small_config()
+        .into_builder()
+        .memtable_budget_bytes(64 * 1024 * 1024)
+        .build();
+    let engine = open(&dir, config.clone());
+    let report = engine.recovery_report().clone();
+    assert!(report.replayed_segments_kept, "{report:?}");
+    assert_eq!(report.records_applied, 40);
+    assert_eq!(report.flushes_during_replay, 0);
+    assert_eq!(engine.metrics().sstable_count, 0);
+    assert!(table_files(&dir).is_empty());
+    assert!(
+        written.iter().all(|path| path.exists()),
+        "replayed segments kept"
+    );
+    // The last one ends at its last record: its preallocated zeros are cut.
+    let end = (offset + len).div_ceil(8) * 8;
+    assert_eq!(std::fs::metadata(&last).expect("stat").len(), end as u64);
+    for n in 41..=50u128 {
+        engine.put_block(&block(n, 1000)).expect("put");
+    }
+    engine.sync().expect("sync");
+    drop(engine);
+    let engine = open(&dir, config.clone());
+    let report = engine.recovery_report().clone();
+    assert_eq!(report.records_applied, 50, "{report:?}");
+    assert!(report.replayed_segments_kept);
+    // A segment readied ahead of time held nothing and is gone.
+    for id in &report.wal.empty_segments {
+        assert!(!dir.join(format!("wal-{id:020}.log")).exists(), "{id}");
+    }
+    let snapshot = engine.snapshot();
+    for n in 1..=50u128 {
+        let view = snapshot.find_block(id(n)).expect("find").expect("present");
+        assert_eq!(view.content, content(n, 1000), "block {n}");
+    }
+    drop(snapshot);
+    engine.flush().expect("flush");
+    assert!(wal_segments(&dir).len() <= 2, "{:?}", wal_segments(&dir));
+    assert!(
+        written.iter().all(|path| !path.exists()),
+        "flushed segments removed"
+    );
+    drop(engine);
+    let engine = open(&dir, config);
+    assert_eq!(engine.recovery_report().records_applied, 0);
+    assert_eq!(
+        engine.snapshot().iterate_blocks().expect("read").count(),
+        50
     );
 }
 

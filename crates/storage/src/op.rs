@@ -129,9 +129,14 @@ impl<'a> PayloadOps<'a> {
         })
     }
 
-    /// Sequence of the first op.
+    /// Sequence of the first op (before iterating: of the next op).
     pub fn base_sequence(&self) -> u64 {
         self.next_sequence
+    }
+
+    /// Ops not yet decoded, as the payload's header counts them.
+    pub fn remaining_ops(&self) -> u32 {
+        self.remaining
     }
 
     fn decode_op(&mut self) -> Result<Op<'a>, PayloadError> {

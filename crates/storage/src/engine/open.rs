@@ -1,8 +1,11 @@
 //! Opening a data directory: lock, inventory of files, manifest, tables,
 //! WAL replay (flushing to tables whenever the memtable budget fills, so a
-//! WAL larger than memory recovers), a final flush and manifest rewrite that
-//! make everything recovered durable in fresh files, removal of the replayed
-//! segments, then a fresh WAL segment.
+//! WAL larger than memory recovers), then making everything replayed
+//! durable: when replay was clean and fit the memtable, by writing the
+//! last segment's unsynced part again and syncing it (the replayed
+//! segments stay until the first flush); otherwise by a final flush into
+//! a fresh table, after which the replayed segments are removed. Then a
+//! manifest rewrite and a fresh WAL segment.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,9 +17,10 @@ use crate::files::{FileKind, LOCK_FILE, classify};
 use crate::manifest::Manifest;
 use crate::memtable::Memtable;
 use crate::metrics::Counters;
-use crate::op::{PayloadError, PayloadOps};
+use crate::op::{Op, PayloadError, PayloadOps};
 use crate::sstable::reader::Table;
-use crate::wal::reader::replay_segments;
+use crate::wal::reader::{LogEnd, READ_WINDOW_BYTES, replay_segments};
+use crate::wal::segment_path;
 use crate::wal::writer::WalWriter;
 use crate::{StorageError, StorageResult};
 
@@ -57,6 +61,19 @@ impl Recovering {
             Counters::add(&self.counters.flushes, 1);
         }
         self.memtable[0] = Memtable::new(self.config.memtable_budget_bytes);
+        Ok(())
+    }
+
+    /// Applies one replayed op (validated) to the memtable.
+    fn apply(&mut self, sequence: u64, op: Op<'_>) -> StorageResult<()> {
+        apply_op(
+            &mut self.memtable,
+            &self.tables,
+            sequence,
+            op,
+            &self.counters,
+        )?;
+        self.next_sequence = self.next_sequence.max(sequence + 1);
         Ok(())
     }
 }
@@ -188,34 +205,37 @@ fn replay_record(
     payload: &[u8],
 ) -> StorageResult<()> {
     let corrupt = |error| payload_corruption(path, offset, error);
-    let ops = PayloadOps::new(payload).map_err(corrupt)?;
-    let base_sequence = ops.base_sequence();
-    if base_sequence <= core.manifest.flushed_sequence {
+    let mut ops = PayloadOps::new(payload).map_err(corrupt)?;
+    if ops.base_sequence() <= core.manifest.flushed_sequence {
         report.records_skipped += 1;
         return Ok(());
     }
-    // Validate the whole record before applying any of it.
-    let mut check = PayloadOps::new(payload).map_err(corrupt)?;
-    for op in check.by_ref() {
-        let (_, op) = op.map_err(corrupt)?;
+    // Validate the whole record before applying any of it. A record of one
+    // op (every single write) is decoded once and applied as decoded; a
+    // batch is decoded again to apply.
+    let single = ops.remaining_ops() == 1;
+    let mut first = None;
+    for op in ops.by_ref() {
+        let (sequence, op) = op.map_err(corrupt)?;
         op.validate()
             .map_err(|error| corrupt(PayloadError::Invalid(error)))?;
+        if single {
+            first = Some((sequence, op));
+        }
     }
-    check.finish().map_err(corrupt)?;
+    ops.finish().map_err(corrupt)?;
     if !read_only && core.memtable[0].approximate_bytes() >= core.config.memtable_budget_bytes {
         core.flush()?;
         report.flushes_during_replay += 1;
     }
-    for op in ops {
-        let (sequence, op) = op.map_err(corrupt)?;
-        apply_op(
-            &mut core.memtable,
-            &core.tables,
-            sequence,
-            op,
-            &core.counters,
-        )?;
-        core.next_sequence = core.next_sequence.max(sequence + 1);
+    match first {
+        Some((sequence, op)) => core.apply(sequence, op)?,
+        None => {
+            for op in PayloadOps::new(payload).map_err(corrupt)? {
+                let (sequence, op) = op.map_err(corrupt)?;
+                core.apply(sequence, op)?;
+            }
+        }
     }
     report.records_applied += 1;
     Ok(())
@@ -325,31 +345,90 @@ fn load_manifest(
     Ok(manifest)
 }
 
-/// The end of a writable open: makes everything replayed durable in fresh
-/// files, removes the replayed `segments`, and starts the next segment.
+/// Whether what replay put in the memtable may stay in its WAL segments
+/// rather than go to a table: the replay was clean (nothing salvaged or
+/// repaired, which a later replay would meet again), fit the memtable (no
+/// table holds part of it) and applied something.
+fn may_keep_in_wal(core: &Recovering, report: &RecoveryReport) -> bool {
+    !core.memtable[0].is_empty()
+        && report.flushes_during_replay == 0
+        && report.wal.salvaged.is_empty()
+        && report.wal.repaired.is_empty()
+}
+
+/// Makes the replayed log durable where it is: the bytes of its last
+/// segment past the sync point its last record claims are written again
+/// (the same bytes, as replay read them) and synced, and the preallocated
+/// zeros after its last record are cut. Every earlier byte already reached
+/// the disk through a successful fsync (see [`LogEnd`]). What follows the
+/// last record was truncated by replay (a torn tail) or is zeros.
+///
+/// Writing the bytes again is what makes the sync mean something: after a
+/// failed fsync the kernel may have marked those pages clean without
+/// writing them (fsyncgate), so syncing the file as it is could report
+/// success with the bytes only in the page cache.
+fn resync_log_end(vfs: &dyn Vfs, dir: &Path, log_end: LogEnd) -> StorageResult<()> {
+    let mut file = vfs.open_file(&segment_path(dir, log_end.segment))?;
+    let mut buffer = Vec::new();
+    let mut offset = log_end.synced_through;
+    while offset < log_end.end {
+        let len = ((log_end.end - offset) as usize).min(READ_WINDOW_BYTES);
+        buffer.resize(len, 0);
+        file.read_exact_at(offset, &mut buffer)?;
+        file.write_at(offset, &buffer)?;
+        offset += len as u64;
+    }
+    if file.len()? > log_end.end {
+        file.set_len(log_end.end)?;
+    }
+    file.sync_data()?;
+    Ok(())
+}
+
+/// The end of a writable open: makes everything replayed durable, and
+/// starts the next segment.
 fn make_durable(
     core: &mut Recovering,
     report: &mut RecoveryReport,
     vfs: &Arc<dyn Vfs>,
     dir: &Path,
     segments: &[u64],
+    log_end: Option<LogEnd>,
 ) -> StorageResult<WalWriter> {
     // What replay read may exist only in the page cache: after a failed
     // fsync the kernel can drop the dirty pages and report later syncs
     // as clean (fsyncgate), so re-syncing the old files proves nothing.
-    // Writing the recovered state into fresh files makes it durable:
-    // flush the memtable to a new table, and store the manifest anew.
-    if core.memtable[0].is_empty() {
+    if let Some(log_end) = log_end.filter(|_| may_keep_in_wal(core, report)) {
+        // Only the last segment's unsynced part can be in that state:
+        // write it again and sync it. The replayed segments stay; the
+        // first flush of the memtable removes them (they are older than
+        // the segment it rotates to). Writing a table here instead took
+        // half of a large recovery (issue 26).
+        resync_log_end(vfs.as_ref(), dir, log_end)?;
         core.manifest.store(vfs.as_ref(), dir)?;
+        // Segments after the log's end hold nothing written.
+        for id in &report.wal.empty_segments {
+            let path = segment_path(dir, *id);
+            if vfs.exists(&path)? {
+                vfs.remove_file(&path)?;
+            }
+        }
+        report.replayed_segments_kept = true;
     } else {
-        core.flush()?;
-        report.flushes_during_replay += 1;
-    }
-    // Every replayed write is now in a table: the old segments can go.
-    for id in segments {
-        let path = crate::wal::segment_path(dir, *id);
-        if vfs.exists(&path)? {
-            vfs.remove_file(&path)?;
+        // Write the recovered state into fresh files: flush the memtable
+        // to a new table, and store the manifest anew.
+        if core.memtable[0].is_empty() {
+            core.manifest.store(vfs.as_ref(), dir)?;
+        } else {
+            core.flush()?;
+            report.flushes_during_replay += 1;
+        }
+        // Every replayed write is now in a table: the old segments can go.
+        for id in segments {
+            let path = segment_path(dir, *id);
+            if vfs.exists(&path)? {
+                vfs.remove_file(&path)?;
+            }
         }
     }
     vfs.sync_dir(dir)?;
@@ -412,7 +491,7 @@ impl Database {
             ..RecoveryReport::default()
         };
         let salvage = core.config.wal_salvage;
-        let wal_report = replay_segments(
+        let (wal_report, log_end) = replay_segments(
             vfs.as_ref(),
             &dir,
             &inventory.segments,
@@ -427,7 +506,14 @@ impl Database {
         if read_only {
             return Ok(core.finish(None, report, lock));
         }
-        let wal = make_durable(&mut core, &mut report, &vfs, &dir, &inventory.segments)?;
+        let wal = make_durable(
+            &mut core,
+            &mut report,
+            &vfs,
+            &dir,
+            &inventory.segments,
+            log_end,
+        )?;
         Ok(core.finish(Some(wal), report, lock))
     }
 }

@@ -63,6 +63,22 @@ pub struct WalReplayReport {
 /// (the second check that rules out a coincidental crc match).
 pub type PayloadCheck<'a> = &'a dyn Fn(&[u8]) -> bool;
 
+/// Where the replayed log ends: the last segment that held a record, the
+/// sync point its last record claims, and the end of its last record.
+/// Bytes of that segment before `synced_through`, and every earlier
+/// segment (each synced whole before records went to the next), reached
+/// the disk through a successful fsync; `synced_through..end` may exist
+/// only in the page cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogEnd {
+    /// The segment's id.
+    pub segment: u64,
+    /// The largest `synced_through` its records claim.
+    pub synced_through: u64,
+    /// One past its last record (and its padding).
+    pub end: u64,
+}
+
 enum Step {
     Record {
         offset: u64,
@@ -119,6 +135,24 @@ impl SegmentReader {
     }
 }
 
+/// The index of the first non-zero byte of `bytes`. Tests 64 bytes at a
+/// time (an OR the compiler vectorizes): recovery reads tens of megabytes
+/// of preallocated zeros at the end of the log.
+fn first_non_zero(bytes: &[u8]) -> Option<usize> {
+    let mut chunks = bytes.chunks_exact(64);
+    let mut start = 0;
+    for chunk in chunks.by_ref() {
+        if chunk.iter().fold(0u8, |any, byte| any | byte) != 0 {
+            break;
+        }
+        start += 64;
+    }
+    bytes[start..]
+        .iter()
+        .position(|byte| *byte != 0)
+        .map(|position| start + position)
+}
+
 fn describe_flip(flip: FlippedBit, region_start: u64, field: &str) -> String {
     match flip {
         FlippedBit::Message { byte, bit } => format!(
@@ -173,7 +207,7 @@ impl SegmentReader {
             let Some(bytes) = self.fetch(offset, len)? else {
                 return Ok(None);
             };
-            if let Some(position) = bytes.iter().position(|byte| *byte != 0) {
+            if let Some(position) = first_non_zero(bytes) {
                 return Ok(Some(offset + position as u64));
             }
             offset += len as u64;
@@ -328,6 +362,9 @@ impl SegmentReader {
 /// With `salvage`, corruption is reported in the returned report instead:
 /// the damaged range is skipped up to the next intact record (or the rest
 /// of the segment is dropped).
+///
+/// Returns the report and where the replayed log ends (`None` when no
+/// segment held a record).
 pub fn replay_segments(
     vfs: &dyn Vfs,
     dir: &Path,
@@ -336,7 +373,7 @@ pub fn replay_segments(
     mutate: bool,
     check: PayloadCheck<'_>,
     apply: impl FnMut(&Path, u64, &[u8]) -> StorageResult<()>,
-) -> StorageResult<WalReplayReport> {
+) -> StorageResult<(WalReplayReport, Option<LogEnd>)> {
     let mut replay = Replay {
         vfs,
         dir,
@@ -345,22 +382,25 @@ pub fn replay_segments(
         check,
         apply,
         report: WalReplayReport::default(),
+        segment_end: None,
+        log_end: None,
     };
-    let records_end = records_end(vfs, dir, ids)?;
+    let (records_end, trailing) = records_end(vfs, dir, ids)?;
     for (index, id) in ids.iter().copied().enumerate() {
         if index >= records_end {
             // After the last segment that holds records: a segment created
             // ahead of time (the spare) or rotated to just before a crash,
             // with nothing written in it.
-            replay.trailing_segment(id)?;
+            replay.trailing_segment(id, trailing[index - records_end])?;
             continue;
         }
         replay.segment(id, index + 1 == records_end)?;
     }
-    Ok(replay.report)
+    Ok((replay.report, replay.log_end))
 }
 
 /// What a segment at the end of the log holds.
+#[derive(Debug, Clone, Copy)]
 enum Content {
     /// Records, or anything else that is not a creation with nothing
     /// written (damage included: the replay judges it).
@@ -398,13 +438,21 @@ fn segment_content(vfs: &dyn Vfs, dir: &Path, id: u64) -> StorageResult<Content>
 /// the one before them was the active segment or was synced whole. Reads
 /// segments from the end up to the first non-zero byte after a header (one
 /// record's worth for the usual log, whose last segment holds records).
-fn records_end(vfs: &dyn Vfs, dir: &Path, ids: &[u64]) -> StorageResult<usize> {
+/// Also returns what each segment after it holds, in order (so that each
+/// is read once: a spare is tens of megabytes of zeros).
+fn records_end(vfs: &dyn Vfs, dir: &Path, ids: &[u64]) -> StorageResult<(usize, Vec<Content>)> {
+    let mut trailing = Vec::new();
     for (index, id) in ids.iter().copied().enumerate().rev() {
-        if let Content::Records = segment_content(vfs, dir, id)? {
-            return Ok(index + 1);
+        match segment_content(vfs, dir, id)? {
+            Content::Records => {
+                trailing.reverse();
+                return Ok((index + 1, trailing));
+            }
+            content => trailing.push(content),
         }
     }
-    Ok(0)
+    trailing.reverse();
+    Ok((0, trailing))
 }
 
 /// Where the log ends inside the last segment read: what follows is
@@ -425,6 +473,11 @@ struct Replay<'a, F> {
     check: PayloadCheck<'a>,
     apply: F,
     report: WalReplayReport,
+    /// In the segment being replayed: the end of its last record so far
+    /// and the sync point that record claims.
+    segment_end: Option<(u64, u64)>,
+    /// The last segment that held a record, as far as replayed.
+    log_end: Option<LogEnd>,
 }
 
 /// Why segment `id`'s header is unusable (`None` when it is sound). A
@@ -494,7 +547,16 @@ impl<F: FnMut(&Path, u64, &[u8]) -> StorageResult<()>> Replay<'_, F> {
         if let Some(problem) = header_problem(&mut reader, &path, id)? {
             return self.bad_header(reader, path, id, problem);
         }
-        let Some(tail) = self.records(&mut reader, &path, is_last)? else {
+        self.segment_end = None;
+        let tail = self.records(&mut reader, &path, is_last)?;
+        if let Some((end, synced_through)) = self.segment_end.take() {
+            self.log_end = Some(LogEnd {
+                segment: id,
+                synced_through,
+                end,
+            });
+        }
+        let Some(tail) = tail else {
             return Ok(());
         };
         drop(reader);
@@ -516,8 +578,8 @@ impl<F: FnMut(&Path, u64, &[u8]) -> StorageResult<()>> Replay<'_, F> {
     /// or holding nothing after an unusable header (a creation a crash
     /// interrupted, or a bit rotted in a spare never used), which is
     /// removed: no record was ever in it.
-    fn trailing_segment(&mut self, id: u64) -> StorageResult<()> {
-        match segment_content(self.vfs, self.dir, id)? {
+    fn trailing_segment(&mut self, id: u64, content: Content) -> StorageResult<()> {
+        match content {
             Content::Nothing => {
                 self.report.segments.push(id);
                 self.report.empty_segments.push(id);
@@ -593,6 +655,8 @@ impl<F: FnMut(&Path, u64, &[u8]) -> StorageResult<()>> Replay<'_, F> {
                 } => {
                     self.record(reader, path, at, header, repaired)?;
                     offset = at + header.record_span();
+                    let synced = self.segment_end.map_or(0, |(_, synced)| synced);
+                    self.segment_end = Some((offset, synced.max(header.synced_through)));
                     continue;
                 }
                 Step::End { offset: at } => (at, None),
@@ -663,5 +727,27 @@ impl<F: FnMut(&Path, u64, &[u8]) -> StorageResult<()>> Replay<'_, F> {
         }
         self.report.records += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_non_zero;
+
+    #[test]
+    fn first_non_zero_finds_the_first_set_byte_anywhere() {
+        for len in [0, 1, 63, 64, 65, 128, 200, 1000] {
+            let zeros = vec![0u8; len];
+            assert_eq!(first_non_zero(&zeros), None, "{len} zeros");
+            for at in 0..len {
+                let mut bytes = zeros.clone();
+                bytes[at] = 0x10;
+                // A later set byte never hides the first.
+                if at + 1 < len {
+                    bytes[len - 1] = 1;
+                }
+                assert_eq!(first_non_zero(&bytes), Some(at), "len {len}, at {at}");
+            }
+        }
     }
 }

@@ -31,7 +31,7 @@ fn append(wal: &mut WalWriter, byte: u8) {
 
 fn replay(dir: &Path, ids: &[u64]) -> StorageResult<(WalReplayReport, Vec<u8>)> {
     let mut seen = Vec::new();
-    let report = replay_segments(
+    let (report, _) = replay_segments(
         &OsVfs::new(),
         dir,
         ids,
