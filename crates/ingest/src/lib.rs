@@ -88,6 +88,7 @@ pub mod limits;
 pub mod meta;
 pub mod name_dictionary;
 pub mod name_index;
+pub mod name_lengths;
 pub mod naming;
 pub mod precise;
 pub mod provenance;

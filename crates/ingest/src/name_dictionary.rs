@@ -142,20 +142,30 @@ pub fn shard_block<'a>(
     start: &str,
     entries: impl IntoIterator<Item = &'a str>,
 ) -> Result<ContextBlock, String> {
+    lines_block(shard_id(start), SHARD_ROLE, entries)
+}
+
+/// A dictionary block `id` of `role` holding `lines`, one per line, cut at
+/// [`MAX_SHARD_BYTES`] (lines past it are left out and counted).
+pub(crate) fn lines_block<'a>(
+    id: BlockId,
+    role: &str,
+    lines: impl IntoIterator<Item = &'a str>,
+) -> Result<ContextBlock, String> {
     let mut content = String::new();
     let (mut held, mut omitted) = (0u64, 0u64);
-    for entry in entries {
-        if content.len() + entry.len() + 1 > MAX_SHARD_BYTES {
+    for line in lines {
+        if content.len() + line.len() + 1 > MAX_SHARD_BYTES {
             omitted += 1;
             continue;
         }
         if held > 0 {
             content.push('\n');
         }
-        content.push_str(entry);
+        content.push_str(line);
         held += 1;
     }
-    dictionary_block(shard_id(start), SHARD_ROLE, held, omitted, content)
+    dictionary_block(id, role, held, omitted, content)
 }
 
 /// The head block listing the shards' first entries (sorted, `""` first).
@@ -168,7 +178,7 @@ pub fn head_block<'a>(
     dictionary_block(head_id(), HEAD_ROLE, entries, omitted, content)
 }
 
-fn dictionary_block(
+pub(crate) fn dictionary_block(
     id: BlockId,
     role: &str,
     entries: u64,
@@ -191,7 +201,7 @@ fn dictionary_block(
     ))
 }
 
-fn read_meta(view: &BlockView<'_>, role: &str) -> Option<DictionaryMeta> {
+pub(crate) fn read_meta(view: &BlockView<'_>, role: &str) -> Option<DictionaryMeta> {
     if !is_dictionary_block(view.metadata_json) {
         return None;
     }

@@ -1,8 +1,8 @@
-//! The names dictionary across shards: after each incremental edit (names
-//! added and removed, a shard's first name added and removed, a file
-//! added and deleted, a restart) the stored dictionary blocks are exactly
-//! what a fresh ingest of the same tree stores, and they hold every code
-//! block's name.
+//! The names dictionary and the names by length across shards: after each
+//! incremental edit (names added and removed, a shard's first name added
+//! and removed, a length emptied, a file added and deleted, a restart) the
+//! stored dictionary blocks are exactly what a fresh ingest of the same
+//! tree stores, and both list every code block's name.
 
 mod support;
 
@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use kausal_ingest::Ingester;
 use kausal_ingest::name_dictionary::{Dictionary, is_cut, is_dictionary_block};
+use kausal_ingest::name_lengths::{self, NameLengths, name_length};
 use kausal_storage::{BlockId, Database};
 use kausal_vfs::OsVfs;
 use support::{code_blocks, dump, meta_field, open_engine, options, write_tree};
@@ -45,6 +46,21 @@ fn names_and_code_names(engine: &Database) -> (BTreeSet<String>, BTreeSet<String
             true
         })
         .unwrap();
+    // The names by length list the same names, each under its length.
+    let lengths = NameLengths::open(&snapshot)
+        .unwrap()
+        .expect("names by length");
+    let mut by_length = BTreeSet::new();
+    for length in 0..=64 {
+        lengths
+            .names_of_length(length, |name| {
+                assert_eq!(name_length(name), length, "{name}");
+                assert!(by_length.insert(name.to_string()), "{name} twice");
+                true
+            })
+            .unwrap();
+    }
+    assert_eq!(by_length, listed);
     let dump = dump(engine);
     let code = code_blocks(&dump)
         .into_iter()
@@ -91,6 +107,12 @@ fn incremental_dictionary_equals_fresh_across_shards() {
         .take(2)
         .collect();
     assert_eq!(cuts.len(), 2);
+    // A name that starts a shard of the names by length, of a length no
+    // other name has.
+    let length_cut = (0..200_000)
+        .map(|n| format!("length_cut_of_a_length_of_its_own_{n:06}"))
+        .find(|name| name_lengths::is_cut(name))
+        .expect("a cut");
     let check = |step: &str, ingester: &mut Ingester| {
         ingester.ingest(&engine).unwrap();
         let stored = dictionary_blocks(&engine);
@@ -102,10 +124,11 @@ fn incremental_dictionary_equals_fresh_across_shards() {
     files[1].truncate(3000);
     files[2].extend(names(9, 0..50));
     files[2].push(cuts[0].clone());
+    files[2].push(length_cut.clone());
     write_all(&files);
     check("removing and adding names, a cut added", &mut ingester);
     // The cut removed, another added; a file deleted, one added.
-    files[2].retain(|name| *name != cuts[0]);
+    files[2].retain(|name| *name != cuts[0] && *name != length_cut);
     files[3].push(cuts[1].clone());
     write_all(&files);
     std::fs::remove_file(root.join("m0.py")).unwrap();

@@ -10,6 +10,7 @@
 use kausal_ingest::BlockMeta;
 use kausal_ingest::name_dictionary::Dictionary;
 use kausal_ingest::name_index::{PATH_KEY_PREFIX, key_id, lookup_key, matches_suffix};
+use kausal_ingest::name_lengths::{NameLengths, name_length};
 use kausal_storage::{BlockId, BlockView, EdgeType, StorageError};
 
 use crate::reader::Reader;
@@ -188,7 +189,10 @@ pub fn suggestions(engine: &Reader, query: &str) -> Result<Vec<String>, StorageE
 pub enum SuggestionSource {
     /// The blocks the index has under the query's last segment.
     Index,
-    /// The names dictionary.
+    /// The names by length, only the lengths near the query's.
+    Lengths,
+    /// The names dictionary, every name (a database from before the names
+    /// by length).
     Dictionary,
     /// A scan of every block (a database without a names dictionary).
     Scan,
@@ -206,9 +210,11 @@ pub struct Suggestions {
 /// Names close to `query`: for `Tree::gett` the qualified names of the
 /// blocks named like its last segment (one index lookup); else the names
 /// within edit distance `max(2, chars / 3)` of it, closest first, then by
-/// name, read from the names dictionary (see [`crate::suggest`]), or by
-/// a scan of every block in a database ingested before the dictionary
-/// existed.
+/// name (see [`crate::suggest`]), read from the names by length (the
+/// query's length, then outward one length at a time while a name that
+/// far off could still be kept), or, in a database ingested before those
+/// existed, from every name of the dictionary or by a scan of every
+/// block.
 pub fn suggest(engine: &Reader, query: &str) -> Result<Suggestions, StorageError> {
     let sep = kausal_ingest::name_index::separator(query);
     if let Some((_, last)) = query.rsplit_once(sep)
@@ -238,6 +244,13 @@ pub fn suggest(engine: &Reader, query: &str) -> Result<Suggestions, StorageError
     }
     let limit = (query.chars().count() / 3).max(2);
     let mut nearest = Nearest::new(query, limit, MAX_SUGGESTIONS);
+    if let Some(lengths) = NameLengths::open(engine.snapshot())? {
+        nearest_by_length(&lengths, query, &mut nearest)?;
+        return Ok(Suggestions {
+            names: nearest.into_names(),
+            source: SuggestionSource::Lengths,
+        });
+    }
     let source = match Dictionary::open(engine.snapshot())? {
         Some(dictionary) => {
             let mut examined = 0;
@@ -262,6 +275,35 @@ pub fn suggest(engine: &Reader, query: &str) -> Result<Suggestions, StorageError
         names: nearest.into_names(),
         source,
     })
+}
+
+/// Offers `nearest` the names of `lengths` whose length could be within
+/// its bound of the query's: the query's length, then one off each way,
+/// and so on, until the distance in length alone exceeds the bound (which
+/// drops as near names are kept). Reads at most [`MAX_NAMES_EXAMINED`].
+fn nearest_by_length(
+    lengths: &NameLengths<'_>,
+    query: &str,
+    nearest: &mut Nearest,
+) -> Result<(), StorageError> {
+    let length = name_length(query);
+    let mut examined = 0;
+    let mut apart = 0u32;
+    while apart as usize <= nearest.bound() {
+        let shorter = length.checked_sub(apart).filter(|_| apart > 0);
+        for of_length in shorter.into_iter().chain(length.checked_add(apart)) {
+            let go_on = lengths.names_of_length(of_length, |name| {
+                nearest.offer(name);
+                examined += 1;
+                examined < MAX_NAMES_EXAMINED
+            })?;
+            if !go_on {
+                return Ok(());
+            }
+        }
+        apart += 1;
+    }
+    Ok(())
 }
 
 /// Levenshtein distance of `a` and `b`, or `None` when it exceeds `limit`.

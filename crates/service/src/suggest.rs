@@ -2,9 +2,11 @@
 //! (the names dictionary's, or a scan's in an older database): what "did
 //! you mean" offers. The work per name is bounded and allocation-free:
 //! names whose length alone rules them out cost a length check; then the
-//! characters the two share (as multisets: each edit changes at most one
-//! of them, so the unshared ones bound the distance from below) rule out
-//! most of the rest in one pass over the name; the remainder pay one
+//! characters the two share rule out most of the rest: first as sets (a
+//! 64-bit signature of the name's ASCII bytes, one pass with no memory
+//! writes: each character of one missing from the other takes an edit),
+//! then as multisets (each edit changes at most one character, so the
+//! unshared ones bound the distance from below); the remainder pay one
 //! Levenshtein that stops once a row exceeds the limit. Once `k` names
 //! are kept the limit drops to the farthest of them, so later names are
 //! cut off sooner.
@@ -28,6 +30,8 @@ pub(crate) struct Nearest {
     /// How many of each ASCII character the query has; `None` when the
     /// query is not ASCII.
     bag: Option<[i32; BAG_SIZE]>,
+    /// The query's [`signature`] (meaningful when `bag` is some).
+    signature: u64,
     name: Vec<char>,
     previous: Vec<usize>,
     current: Vec<usize>,
@@ -45,6 +49,7 @@ impl Nearest {
         });
         Self {
             query: query.chars().collect(),
+            signature: signature(query.as_bytes()).0,
             limit,
             k,
             kept: Vec::with_capacity(k + 1),
@@ -56,7 +61,7 @@ impl Nearest {
     }
 
     /// The farthest distance a name may have and still be kept.
-    fn bound(&self) -> usize {
+    pub(crate) fn bound(&self) -> usize {
         match self.kept.last() {
             Some((distance, _)) if self.kept.len() == self.k => (*distance).min(self.limit),
             _ => self.limit,
@@ -69,12 +74,25 @@ impl Nearest {
             return;
         }
         let bound = self.bound();
-        let length = if name.is_ascii() {
+        let (name_signature, ascii) = signature(name.as_bytes());
+        let length = if ascii {
             name.len()
         } else {
             name.chars().count()
         };
-        if length.abs_diff(self.query.len()) > bound || self.unshared(name) > bound {
+        if length.abs_diff(self.query.len()) > bound {
+            return;
+        }
+        if ascii && self.bag.is_some() {
+            // Characters one has and the other lacks: each takes an edit,
+            // and one substitution serves one of each side.
+            let only_name = (name_signature & !self.signature).count_ones();
+            let only_query = (self.signature & !name_signature).count_ones();
+            if only_name.max(only_query) as usize > bound {
+                return;
+            }
+        }
+        if self.unshared(name) > bound {
             return;
         }
         let Some(distance) = self.distance(name, bound) else {
@@ -151,6 +169,18 @@ impl Nearest {
     }
 }
 
+/// A set of the ASCII characters of `bytes`, one bit each (bit `byte %
+/// 64`: two characters sharing a bit only make the set bound weaker), and
+/// whether every byte was ASCII.
+fn signature(bytes: &[u8]) -> (u64, bool) {
+    let (mut set, mut all) = (0u64, 0u8);
+    for &byte in bytes {
+        set |= 1 << (byte & 63);
+        all |= byte;
+    }
+    (set, all.is_ascii())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +255,34 @@ mod tests {
                     "{a} {b}"
                 );
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// Over names from a small alphabet (so that many are near each
+        /// other), offering every name keeps what sorting all of them by
+        /// (distance, name) and taking the first `k` within the limit
+        /// gives: neither character bound rules out a name it should keep.
+        #[test]
+        fn offering_keeps_what_a_full_sort_keeps(
+            query in "[ab_cé]{1,9}",
+            names in proptest::collection::vec("[ab_cdé]{0,11}", 0..60),
+            limit in 0usize..5,
+            k in 1usize..6,
+        ) {
+            let mut nearest = Nearest::new(&query, limit, k);
+            for name in &names {
+                nearest.offer(name);
+            }
+            let mut scored: Vec<(usize, &str)> = names
+                .iter()
+                .filter(|name| !name.is_empty())
+                .filter_map(|name| Some((edit_distance(&query, name, limit)?, name.as_str())))
+                .collect();
+            scored.sort();
+            scored.dedup();
+            let expected: Vec<&str> = scored.iter().take(k).map(|(_, name)| *name).collect();
+            proptest::prop_assert_eq!(nearest.into_names(), expected);
         }
     }
 }

@@ -1,13 +1,16 @@
-//! "Did you mean" and prefix matches read the names dictionary, and stay
-//! right through incremental ingests that add and remove names; in a
-//! database without a dictionary (ingested before it existed) they fall
-//! back to a scan and give the same answers.
+//! "Did you mean" reads the names by length and prefix matches the names
+//! dictionary, and both stay right through incremental ingests that add
+//! and remove names; in a database without the names by length, or
+//! without a dictionary (ingested before they existed), suggestions fall
+//! back to every name of the dictionary, or to a scan, and give the same
+//! answers.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 use std::sync::Arc;
 
 use kausal_ingest::name_dictionary::head_id;
+use kausal_ingest::name_lengths;
 use kausal_ingest::{IngestOptions, Ingester};
 use kausal_service::Reader;
 use kausal_service::names::{self, MatchKind, SuggestionSource};
@@ -67,7 +70,7 @@ fn suggestions_follow_incremental_edits_through_the_dictionary() {
     let (engine, mut ingester) = ingested(dir.path(), &root);
 
     let (found, source) = suggest(&engine, "alpha_parsr");
-    assert_eq!(source, SuggestionSource::Dictionary);
+    assert_eq!(source, SuggestionSource::Lengths);
     assert_eq!(found, ["alpha_parser"]);
     assert_eq!(prefix(&engine, "beta_"), ["beta_reader", "beta_writer"]);
     // A name that is no index key (an impl's) is found by its entry's key.
@@ -85,19 +88,25 @@ fn suggestions_follow_incremental_edits_through_the_dictionary() {
     std::fs::remove_file(root.join("src/other.rs")).unwrap();
     ingester.ingest(&engine).unwrap();
     let (found, source) = suggest(&engine, "alpha_parsr");
-    assert_eq!(source, SuggestionSource::Dictionary);
+    assert_eq!(source, SuggestionSource::Lengths);
     assert_eq!(found, ["alpha_parsing"]);
     assert_eq!(suggest(&engine, "gamma_writr").0, ["gamma_writer"]);
     assert_eq!(prefix(&engine, "beta_"), ["beta_reader"]);
     assert!(prefix(&engine, "impl std").is_empty());
 
-    // Without the dictionary (a database from before it): a scan, the
+    // Without the names by length, then without the dictionary (databases
+    // from before them): every name of the dictionary, then a scan, the
     // same answers.
-    let dictionary = suggest(&engine, "beta_readr");
+    let by_length = suggest(&engine, "beta_readr");
+    assert_eq!(by_length.1, SuggestionSource::Lengths);
+    engine.delete_block(name_lengths::head_id()).unwrap();
+    let (found, source) = suggest(&engine, "beta_readr");
+    assert_eq!(source, SuggestionSource::Dictionary);
+    assert_eq!(found, by_length.0);
     engine.delete_block(head_id()).unwrap();
     let (found, source) = suggest(&engine, "beta_readr");
     assert_eq!(source, SuggestionSource::Scan);
-    assert_eq!((found, SuggestionSource::Dictionary), dictionary);
+    assert_eq!(found, by_length.0);
     assert_eq!(prefix(&engine, "beta_"), ["beta_reader"]);
 }
 
@@ -126,4 +135,47 @@ fn a_capped_prefix_match_reads_only_the_first_names_in_order() {
         prefix(&engine, "many_"),
         ["many_a", "many_b", "many_c", "many_d", "many_e"]
     );
+}
+
+/// Names of many lengths, and queries near and far from them: the names by
+/// length (read outward from the query's length) give exactly what every
+/// name of the dictionary gives.
+#[test]
+fn suggestions_by_length_equal_those_from_every_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    let mut text = String::new();
+    let stems = ["parse", "parser", "parse_all", "reader", "read", "rd", "x"];
+    for (n, stem) in stems.iter().enumerate() {
+        for suffix in ["", "_a", "_ab", "_abc", "_abcdef", "_abcdefghijkl"] {
+            text.push_str(&format!("def {stem}{suffix}():\n    return {n}\n\n"));
+        }
+    }
+    write(&root, "m.py", &text);
+    let (engine, _) = ingested(dir.path(), &root);
+    let queries = [
+        "pars",
+        "parze",
+        "parse_ab",
+        "raeder",
+        "read_abcdefghijkl",
+        "r",
+        "zz",
+        "parse_abcdefgh",
+        "x_abcd",
+        "qqqqqqqqqqqqqqqqq",
+    ];
+    let by_length: Vec<(Vec<String>, SuggestionSource)> = queries
+        .iter()
+        .map(|query| suggest(&engine, query))
+        .collect();
+    let answered = by_length.iter().filter(|(names, _)| !names.is_empty());
+    assert!(answered.count() >= 8, "{by_length:?}");
+    engine.delete_block(name_lengths::head_id()).unwrap();
+    for (query, (names, source)) in queries.iter().zip(by_length) {
+        assert_eq!(source, SuggestionSource::Lengths, "{query}");
+        let (every, source) = suggest(&engine, query);
+        assert_eq!(source, SuggestionSource::Dictionary, "{query}");
+        assert_eq!(names, every, "{query}");
+    }
 }

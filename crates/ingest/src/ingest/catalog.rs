@@ -1,6 +1,7 @@
-//! The ingest's side of the names dictionary (`crate::name_dictionary`)
-//! and the graph's counts (`crate::graph_counts`): kept in step with the
-//! files after every ingest, written after the files' batches when they
+//! The ingest's side of the names dictionary (`crate::name_dictionary`),
+//! the names by length (`crate::name_lengths`, in `lengths`) and the
+//! graph's counts (`crate::graph_counts`): kept in step with the files
+//! after every ingest, written after the files' batches when they
 //! changed, in batches of their own followed by a sync.
 //!
 //! Between ingests the ingester holds each file's dictionary entries
@@ -13,10 +14,12 @@
 //! previous ingest until the next one, which rebuilds and compares them
 //! like after a restart.
 
+mod lengths;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use kausal_storage::{BlockId, BlockView, ContextBlock, Database, StorageError, WriteBatch};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::State;
 use crate::error::IngestError;
@@ -50,6 +53,9 @@ pub(super) struct Catalog {
     /// First entry of each stored shard; `None` when not known (after a
     /// load from the graph): every shard is then built and compared.
     starts: Option<BTreeSet<Box<str>>>,
+    /// First name of each stored names-by-length shard, by length; known
+    /// exactly when `starts` is.
+    length_starts: Option<lengths::LengthStarts>,
     /// Fingerprint of each stored dictionary or counts block.
     stored: FxHashMap<BlockId, u128>,
     /// Recorded call edges by rule, from the last resolution.
@@ -153,11 +159,14 @@ fn update_entries(state: &mut State) -> BTreeSet<Box<str>> {
 struct Plan {
     puts: Vec<(ContextBlock, u128)>,
     deletes: Vec<BlockId>,
+    /// Every block planned, written or already stored as it is.
+    built: FxHashSet<BlockId>,
 }
 
 impl Plan {
     /// Puts `block` unless the stored one has its fingerprint.
     fn put(&mut self, catalog: &Catalog, block: ContextBlock) {
+        self.built.insert(block.id);
         let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
         if catalog.stored.get(&block.id) != Some(&fp) {
             self.puts.push((block, fp));
@@ -179,17 +188,11 @@ fn plan_dictionary(
     plan: &mut Plan,
 ) -> Result<BTreeSet<Box<str>>, IngestError> {
     let (starts, dirty): (BTreeSet<Box<str>>, BTreeSet<Box<str>>) = match &catalog.starts {
+        // Every shard is built (stored ones not built go: see `write`).
         None => {
             let starts: BTreeSet<Box<str>> = std::iter::once(Box::from(""))
                 .chain(catalog.entries.keys().filter(|e| is_cut(e)).cloned())
                 .collect();
-            // Every stored shard not among the new ones goes.
-            let ids: BTreeSet<BlockId> = starts.iter().map(|s| shard_id(s)).collect();
-            for id in catalog.stored.keys() {
-                if !ids.contains(id) && *id != head_id() && *id != counts_id() {
-                    plan.deletes.push(*id);
-                }
-            }
             (starts.clone(), starts)
         }
         Some(old) => {
@@ -275,9 +278,7 @@ pub(super) fn write(
     let starts = if flipped.is_empty() && catalog.starts.is_some() {
         None
     } else {
-        Some(plan_dictionary(catalog, &flipped, &mut plan)?)
-    };
-    if let Some(starts) = &starts {
+        let starts = plan_dictionary(catalog, &flipped, &mut plan)?;
         let head = head_block(
             starts.iter().map(|start| &**start),
             catalog.entries.len() as u64,
@@ -285,11 +286,18 @@ pub(super) fn write(
         )
         .map_err(invalid(head_id()))?;
         plan.put(catalog, head);
-    }
+        let length_starts = lengths::plan(catalog, &flipped, &mut plan)?;
+        Some((starts, length_starts))
+    };
     let counts = counts(state, report)
         .to_block()
         .map_err(invalid(counts_id()))?;
     plan.put(catalog, counts);
+    if catalog.starts.is_none() {
+        // Every block was built: every stored one not among them goes.
+        let stale = catalog.stored.keys().filter(|id| !plan.built.contains(id));
+        plan.deletes.extend(stale.copied());
+    }
     apply(engine, &plan)?;
     let catalog = &mut state.catalog;
     for id in &plan.deletes {
@@ -298,8 +306,9 @@ pub(super) fn write(
     for (block, fp) in &plan.puts {
         catalog.stored.insert(block.id, *fp);
     }
-    if starts.is_some() {
-        catalog.starts = starts;
+    if let Some((starts, length_starts)) = starts {
+        catalog.starts = Some(starts);
+        catalog.length_starts = Some(length_starts);
     }
     Ok(())
 }
