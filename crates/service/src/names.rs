@@ -21,6 +21,11 @@ use crate::suggest::{MAX_NAMES_EXAMINED, Nearest};
 
 /// Suggestions offered for a name that matches nothing.
 pub const MAX_SUGGESTIONS: usize = 5;
+/// The farthest edit distance a suggestion may have, however long the
+/// query (under it, a third of the query's characters, at least 2): a name
+/// seven edits off is no "did you mean", and every edit allowed widens the
+/// lengths read by two.
+pub const MAX_SUGGESTION_DISTANCE: usize = 6;
 /// Blocks a prefix search collects before it stops.
 pub const MAX_PREFIX_MATCHES: usize = 1000;
 
@@ -209,7 +214,8 @@ pub struct Suggestions {
 
 /// Names close to `query`: for `Tree::gett` the qualified names of the
 /// blocks named like its last segment (one index lookup); else the names
-/// within edit distance `max(2, chars / 3)` of it, closest first, then by
+/// within edit distance `chars / 3` of it (at least 2, at most
+/// [`MAX_SUGGESTION_DISTANCE`]), closest first, then by
 /// name (see [`crate::suggest`]), read from the names by length (the
 /// query's length, then outward one length at a time while a name that
 /// far off could still be kept), or, in a database ingested before those
@@ -242,7 +248,7 @@ pub fn suggest(engine: &Reader, query: &str) -> Result<Suggestions, StorageError
             });
         }
     }
-    let limit = (query.chars().count() / 3).max(2);
+    let limit = (query.chars().count() / 3).clamp(2, MAX_SUGGESTION_DISTANCE);
     let mut nearest = Nearest::new(query, limit, MAX_SUGGESTIONS);
     if let Some(lengths) = NameLengths::open(engine.snapshot())? {
         nearest_by_length(&lengths, query, &mut nearest)?;

@@ -285,4 +285,24 @@ mod tests {
             proptest::prop_assert_eq!(nearest.into_names(), expected);
         }
     }
+
+    #[test]
+    fn signatures_hold_each_ascii_character_and_say_whether_all_were_ascii() {
+        let plain = |bytes: &[u8]| {
+            let set = bytes.iter().fold(0u64, |set, byte| set | 1 << (byte & 63));
+            (set, bytes.is_ascii())
+        };
+        for text in [
+            "",
+            "a",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "ext4_fill_super_x",
+            "páse",
+            "abcdefgé",
+        ] {
+            assert_eq!(signature(text.as_bytes()), plain(text.as_bytes()), "{text}");
+        }
+    }
 }
