@@ -276,6 +276,23 @@ impl Memtable {
         self.fold_if_due();
     }
 
+    /// Makes room for `blocks` block entries in all (see
+    /// [`FlatTable::reserve`]), keeping the block index's slots within
+    /// `max_bytes`. Does nothing while a snapshot shares the flat part.
+    pub fn reserve_blocks(&mut self, blocks: usize, max_bytes: usize) {
+        let slot_bytes = FlatTable::<MemBlock>::SLOT_BYTES.max(1);
+        // The largest power of two of slots within `max_bytes`, at 3/4.
+        let max_slots = match (max_bytes / slot_bytes).checked_next_power_of_two() {
+            Some(slots) if slots * slot_bytes > max_bytes => slots / 2,
+            Some(slots) => slots,
+            None => return,
+        };
+        let blocks = blocks.min(max_slots / 4 * 3);
+        if let Some(flat) = self.flat_in_place() {
+            flat.blocks.reserve(blocks);
+        }
+    }
+
     /// Turns a memtable entry into a view of its bytes; `None` for a tombstone.
     pub fn view(&self, id: BlockId, entry: &MemBlock) -> StorageResult<Option<BlockView<'_>>> {
         let Some(stored) = entry.stored else {

@@ -20,8 +20,8 @@ use crate::metrics::Counters;
 use crate::op::{Op, PayloadError, PayloadOps};
 use crate::sstable::reader::Table;
 use crate::wal::reader::{LogEnd, READ_WINDOW_BYTES, replay_segments};
-use crate::wal::segment_path;
 use crate::wal::writer::WalWriter;
+use crate::wal::{RECORD_HEADER_BYTES, segment_path};
 use crate::{StorageError, StorageResult};
 
 use super::Database;
@@ -39,7 +39,19 @@ struct Recovering {
     manifest: Manifest,
     next_sequence: u64,
     counters: Counters,
+    /// Bytes of the segments that hold records, and of the records
+    /// replayed so far (with their headers): how far replay is.
+    log_bytes: u64,
+    replayed_bytes: u64,
+    /// `replayed_bytes` at which the block index is next sized for the
+    /// rest of the log.
+    next_estimate_at: u64,
 }
+
+/// Replayed bytes after which the block index is first sized for the
+/// whole log, from the blocks per byte seen so far; then again each time
+/// they double.
+const FIRST_ESTIMATE_BYTES: u64 = 4 * 1024 * 1024;
 
 impl Recovering {
     fn table_dir(&self) -> TableDir<'_> {
@@ -62,6 +74,28 @@ impl Recovering {
         }
         self.memtable[0] = Memtable::new(self.config.memtable_budget_bytes);
         Ok(())
+    }
+
+    /// Sizes the block index for the blocks the rest of the log will
+    /// likely add, at the rate seen so far, once replay is past the next
+    /// estimate point. Growing by doublings during a large replay faulted
+    /// in twice the final index and placed every entry again at each
+    /// (issue 26). An estimate too high (segment files are preallocated,
+    /// so the bytes left are an upper bound) costs memory only up to a
+    /// quarter of the memtable budget; too low, the index grows as usual.
+    fn size_block_index(&mut self, record_bytes: usize) {
+        self.replayed_bytes += record_bytes as u64;
+        if self.replayed_bytes < self.next_estimate_at {
+            return;
+        }
+        self.next_estimate_at = self.replayed_bytes.saturating_mul(2);
+        let memtable = &mut self.memtable[0];
+        let blocks =
+            memtable.block_count() as u128 * self.log_bytes as u128 / self.replayed_bytes as u128;
+        memtable.reserve_blocks(
+            usize::try_from(blocks).unwrap_or(usize::MAX),
+            self.config.memtable_budget_bytes / 4,
+        );
     }
 
     /// Applies one replayed op (validated) to the memtable.
@@ -208,6 +242,7 @@ fn replay_record(
     let mut ops = PayloadOps::new(payload).map_err(corrupt)?;
     if ops.base_sequence() <= core.manifest.flushed_sequence {
         report.records_skipped += 1;
+        core.size_block_index(RECORD_HEADER_BYTES + payload.len());
         return Ok(());
     }
     // Validate the whole record before applying any of it. A record of one
@@ -238,6 +273,7 @@ fn replay_record(
         }
     }
     report.records_applied += 1;
+    core.size_block_index(RECORD_HEADER_BYTES + payload.len());
     Ok(())
 }
 
@@ -481,6 +517,9 @@ impl Database {
             manifest,
             next_sequence,
             counters: Counters::default(),
+            log_bytes: 0,
+            replayed_bytes: 0,
+            next_estimate_at: FIRST_ESTIMATE_BYTES,
         };
         let mut report = RecoveryReport {
             orphan_tables_removed: if read_only {
@@ -491,6 +530,7 @@ impl Database {
             ..RecoveryReport::default()
         };
         let salvage = core.config.wal_salvage;
+        let log_bytes = std::cell::Cell::new(0);
         let (wal_report, log_end) = replay_segments(
             vfs.as_ref(),
             &dir,
@@ -498,7 +538,9 @@ impl Database {
             salvage,
             !read_only,
             &|payload| payload_is_valid(payload),
+            |bytes| log_bytes.set(bytes),
             |path, offset, payload| {
+                core.log_bytes = log_bytes.get();
                 replay_record(&mut core, &mut report, read_only, path, offset, payload)
             },
         )?;

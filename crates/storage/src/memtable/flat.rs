@@ -38,6 +38,9 @@
 //! entries placed in a cold array); smaller steps slow more writes,
 //! larger ones slow each more.
 //!
+//! [`FlatTable::reserve`] is the one exception to spreading: it sizes the
+//! table for a known bulk at once (recovery, which no reader waits on).
+//!
 //! Each key lives in exactly one place: new keys enter `old` only before
 //! the switch, a key moves from `old` to the table only by migration, and
 //! an update in `old` keeps it where it is. Without a growth in progress a
@@ -354,6 +357,44 @@ impl<V> FlatTable<V> {
     }
 }
 
+impl<V> FlatTable<V> {
+    /// Slots of one entry's worth, for callers that bound a reservation
+    /// by memory.
+    pub const SLOT_BYTES: usize = std::mem::size_of::<Slot<V>>();
+
+    /// Makes room for `entries` entries in all without growing again: the
+    /// slots become the smallest power of two that holds them within 3/4
+    /// (a no-op when they already do). Ends a growth in progress and
+    /// places every entry again, all in this call: for a writer that
+    /// knows a bulk of inserts is coming (recovery), where one allocation
+    /// of the final size replaces the doublings (each a fresh array whose
+    /// pages are faulted in, and its entries placed again).
+    pub fn reserve(&mut self, entries: usize) {
+        let Some(wanted) = (entries.max(self.len).saturating_mul(4))
+            .div_ceil(3)
+            .max(FIRST_SLOTS)
+            .checked_next_power_of_two()
+        else {
+            return;
+        };
+        if wanted <= self.slots.len() {
+            return;
+        }
+        while !self.old.is_empty() {
+            self.migrate(MIGRATE_STEP);
+        }
+        self.next = Vec::new();
+        let mut slots = Vec::with_capacity(wanted);
+        slots.resize_with(wanted, || None);
+        let old = std::mem::replace(&mut self.slots, slots);
+        self.shift = 64 - wanted.trailing_zeros();
+        for (id, value) in old.into_iter().flatten() {
+            let index = self.position(&id);
+            self.slots[index] = Some((id, value));
+        }
+    }
+}
+
 impl<V> Extend<(BlockId, V)> for FlatTable<V> {
     fn extend<I: IntoIterator<Item = (BlockId, V)>>(&mut self, entries: I) {
         for (id, value) in entries {
@@ -403,6 +444,43 @@ mod tests {
             random.insert(scattered(n), n);
         }
         assert!((1..=1000u128).all(|n| random.get(&scattered(n)) == Some(&n)));
+    }
+
+    #[test]
+    fn reserve_sizes_once_and_keeps_every_entry() {
+        let mut table = FlatTable::default();
+        for n in 1..=1000u128 {
+            table.insert(id(n), n);
+        }
+        // In the middle of a growth too: reserving ends it.
+        let mut growing = FlatTable::default();
+        let mut n = 0u128;
+        while growing.old.is_empty() {
+            n += 1;
+            growing.insert(id(n), n);
+        }
+        for (table, count) in [(&mut table, 1000u128), (&mut growing, n)] {
+            table.reserve(100_000);
+            let slots = table.slots.len();
+            assert_eq!(slots, (100_000usize * 4).div_ceil(3).next_power_of_two());
+            assert!(table.old.is_empty() && table.next.is_empty());
+            assert_eq!(table.len(), count as usize);
+            assert!((1..=count).all(|n| table.get(&id(n)) == Some(&n)));
+            for n in count + 1..=100_000 {
+                table.insert(id(n), n);
+            }
+            assert_eq!(table.slots.len(), slots, "no growth up to the reservation");
+            assert!((1..=100_000u128).all(|n| table.get(&id(n)) == Some(&n)));
+            assert_eq!(table.iter().count(), 100_000);
+            // Smaller reservations change nothing; growth goes on past it.
+            table.reserve(10);
+            assert_eq!(table.slots.len(), slots);
+            for n in 100_001..=200_000u128 {
+                table.insert(id(n), n);
+            }
+            assert!(table.slots.len() > slots);
+            assert!((1..=200_000u128).all(|n| table.get(&id(n)) == Some(&n)));
+        }
     }
 
     /// The regression of issue 26: growth did O(n) work in one insert

@@ -363,8 +363,12 @@ impl SegmentReader {
 /// the damaged range is skipped up to the next intact record (or the rest
 /// of the segment is dropped).
 ///
+/// Before the first record, `sizes` gets the bytes of the segments that
+/// hold records (their file lengths: an upper bound on the log's bytes).
+///
 /// Returns the report and where the replayed log ends (`None` when no
 /// segment held a record).
+#[allow(clippy::too_many_arguments)]
 pub fn replay_segments(
     vfs: &dyn Vfs,
     dir: &Path,
@@ -372,6 +376,7 @@ pub fn replay_segments(
     salvage: bool,
     mutate: bool,
     check: PayloadCheck<'_>,
+    sizes: impl FnOnce(u64),
     apply: impl FnMut(&Path, u64, &[u8]) -> StorageResult<()>,
 ) -> StorageResult<(WalReplayReport, Option<LogEnd>)> {
     let mut replay = Replay {
@@ -386,6 +391,12 @@ pub fn replay_segments(
         log_end: None,
     };
     let (records_end, trailing) = records_end(vfs, dir, ids)?;
+    let mut log_bytes = 0;
+    for id in &ids[..records_end] {
+        // Only an estimate: a segment it cannot size counts nothing.
+        log_bytes += vfs.file_size(&segment_path(dir, *id)).unwrap_or(0);
+    }
+    sizes(log_bytes);
     for (index, id) in ids.iter().copied().enumerate() {
         if index >= records_end {
             // After the last segment that holds records: a segment created

@@ -38,6 +38,7 @@ fn replay(dir: &Path, ids: &[u64]) -> StorageResult<(WalReplayReport, Vec<u8>)> 
         false,
         true,
         &|_| false,
+        |_| {},
         |_, _, payload| {
             seen.push(payload[0]);
             Ok(())
