@@ -280,13 +280,12 @@ impl Memtable {
     /// [`FlatTable::reserve`]), keeping the block index's slots within
     /// `max_bytes`. Does nothing while a snapshot shares the flat part.
     pub fn reserve_blocks(&mut self, blocks: usize, max_bytes: usize) {
-        let slot_bytes = FlatTable::<MemBlock>::SLOT_BYTES.max(1);
+        let fit = max_bytes / FlatTable::<MemBlock>::SLOT_BYTES.max(1);
+        if fit == 0 {
+            return;
+        }
         // The largest power of two of slots within `max_bytes`, at 3/4.
-        let max_slots = match (max_bytes / slot_bytes).checked_next_power_of_two() {
-            Some(slots) if slots * slot_bytes > max_bytes => slots / 2,
-            Some(slots) => slots,
-            None => return,
-        };
+        let max_slots = 1usize << (usize::BITS - 1 - fit.leading_zeros());
         let blocks = blocks.min(max_slots / 4 * 3);
         if let Some(flat) = self.flat_in_place() {
             flat.blocks.reserve(blocks);
@@ -517,6 +516,30 @@ mod tests {
             std::mem::size_of::<Option<(BlockId, Vec<MemEdge>)>>(),
             std::mem::size_of::<(BlockId, Vec<MemEdge>)>()
         );
+    }
+
+    /// Recovery sizes the block index from an estimate: never beyond the
+    /// memory it is given, and never losing an entry.
+    #[test]
+    fn reserve_blocks_stays_within_its_bytes() {
+        let slot = FlatTable::<MemBlock>::SLOT_BYTES;
+        let mut memtable = Memtable::new(1 << 20);
+        for n in 1..=100u128 {
+            memtable.put_block(n as u64, id(n), "a.rs", "{}", "x");
+        }
+        memtable.reserve_blocks(1_000_000, 1 << 20);
+        let slots = memtable.flat.blocks.slot_count();
+        assert!(slots * slot <= 1 << 20, "{slots} slots");
+        assert!(
+            slots * slot * 2 > 1 << 20,
+            "the largest power of two within"
+        );
+        memtable.reserve_blocks(usize::MAX, 0);
+        memtable.reserve_blocks(usize::MAX, 1 << 20);
+        memtable.reserve_blocks(10, usize::MAX);
+        assert_eq!(memtable.flat.blocks.slot_count(), slots);
+        assert_eq!(memtable.block_count(), 100);
+        assert!((1..=100u128).all(|n| memtable.find_block(id(n)).unwrap().is_some()));
     }
 
     #[test]

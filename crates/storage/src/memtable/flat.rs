@@ -358,6 +358,12 @@ impl<V> FlatTable<V> {
 }
 
 impl<V> FlatTable<V> {
+    /// Slots in the table (tests bound reservations with it).
+    #[cfg(test)]
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
     /// Slots of one entry's worth, for callers that bound a reservation
     /// by memory.
     pub const SLOT_BYTES: usize = std::mem::size_of::<Slot<V>>();
