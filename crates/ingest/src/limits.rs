@@ -40,3 +40,9 @@ pub const MAX_IGNORE_ATTRIBUTION_SAMPLES: usize = 10_000;
 /// Skipped files listed by name in the stored record of the last walk
 /// (`kausal stats`); beyond it they are only counted by cause.
 pub const MAX_RECORDED_SKIPPED_FILES: usize = 100;
+
+/// Most bytes of a file's summary as JSON, before it is compressed into its
+/// state block (`record.rs`): what the block's content limit allowed when
+/// the JSON was stored as it is, so a file storable before is storable now,
+/// and a reader never inflates a stored summary past it.
+pub const MAX_SUMMARY_JSON_BYTES: usize = 16 * 1024 * 1024;
