@@ -48,6 +48,11 @@ pub struct Matches<'e> {
     pub kind: MatchKind,
 }
 
+/// True when `query` is read as a block id (32 hex digits).
+fn is_block_id(query: &str) -> bool {
+    query.len() == 32 && BlockId::parse_hex(query).is_ok()
+}
+
 fn index_lookup<'e>(engine: &'e Reader, key: &str) -> Result<Vec<BlockView<'e>>, StorageError> {
     let mut blocks = Vec::new();
     for edge in engine.snapshot().find_outgoing_edges(key_id(key))? {
@@ -93,7 +98,7 @@ pub fn matches_capped<'e>(
     query: &str,
     prefix_cap: usize,
 ) -> Result<Matches<'e>, StorageError> {
-    if query.len() == 32
+    if is_block_id(query)
         && let Ok(id) = BlockId::parse_hex(query)
     {
         let snapshot = engine.snapshot();
@@ -192,6 +197,9 @@ pub fn suggestions(engine: &Reader, query: &str) -> Result<Vec<String>, StorageE
 /// Where suggestions came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SuggestionSource {
+    /// Nowhere: the query is a block id (32 hex digits), and no name is
+    /// near one a person meant.
+    BlockId,
     /// The blocks the index has under the query's last segment.
     Index,
     /// The names by length, only the lengths near the query's.
@@ -222,6 +230,12 @@ pub struct Suggestions {
 /// existed, from every name of the dictionary or by a scan of every
 /// block.
 pub fn suggest(engine: &Reader, query: &str) -> Result<Suggestions, StorageError> {
+    if is_block_id(query) {
+        return Ok(Suggestions {
+            names: Vec::new(),
+            source: SuggestionSource::BlockId,
+        });
+    }
     let sep = kausal_ingest::name_index::separator(query);
     if let Some((_, last)) = query.rsplit_once(sep)
         && !last.is_empty()

@@ -179,3 +179,25 @@ fn suggestions_by_length_equal_those_from_every_name() {
         assert_eq!(names, every, "{query}");
     }
 }
+
+/// A block id that names no block gets no suggestions: every name would be
+/// far from 32 hex digits, and reading them all took most of `kausal show
+/// ID` on the kernel (30 ms of a 35 ms process).
+#[test]
+fn a_missing_block_id_gets_no_suggestions() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    // One edit from the id below.
+    write(
+        &root,
+        "m.py",
+        "def a000000000000000000000000000000x():\n    return 1\n",
+    );
+    let (engine, _) = ingested(dir.path(), &root);
+    let (found, source) = suggest(&engine, "a000000000000000000000000000000y");
+    assert_eq!(source, SuggestionSource::Lengths);
+    assert_eq!(found, ["a000000000000000000000000000000x"]);
+    let (found, source) = suggest(&engine, "a0000000000000000000000000000001");
+    assert_eq!(source, SuggestionSource::BlockId);
+    assert!(found.is_empty(), "{found:?}");
+}
