@@ -13,7 +13,9 @@
 
 /// Most names of the dictionary a suggestion search examines. The Linux
 /// 6.1 tree has 2.25 million distinct names (two million of them macros);
-/// a larger dictionary is examined in name order up to here.
+/// a larger dictionary is examined up to here in the order it is read (by
+/// length outward from the query's, or by name in a database without the
+/// names by length).
 pub const MAX_NAMES_EXAMINED: usize = 4_000_000;
 
 /// Characters the shared-character bound counts one by one (ASCII); a
