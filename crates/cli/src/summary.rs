@@ -59,6 +59,11 @@ pub struct IngestSummary {
     pub complete: bool,
     /// Wall-clock time of the ingest, in seconds.
     pub seconds: f64,
+    /// Seconds per phase: `load` (reading the stored graph back, first
+    /// ingest of a process only), `walk`, `parse`, `blocks`, `resolve`,
+    /// `write`, `sync`. Where the wall-clock time went.
+    #[serde(default)]
+    pub phases: BTreeMap<String, f64>,
     /// The human-readable report, as `ingest` prints it; not in the JSON.
     #[serde(skip)]
     pub text: String,
@@ -100,6 +105,23 @@ pub fn ingest_summary(
         ignored: report.ignored.clone(),
         complete: report.is_complete(),
         seconds: report.elapsed.as_secs_f64(),
+        phases: phase_seconds(&report.timings),
         text: report.to_string(),
     }
+}
+
+/// An ingest's phase timings as seconds by phase name.
+fn phase_seconds(timings: &kausal_ingest::Timings) -> BTreeMap<String, f64> {
+    [
+        ("load", timings.load),
+        ("walk", timings.walk),
+        ("parse", timings.parse),
+        ("blocks", timings.blocks),
+        ("resolve", timings.resolve),
+        ("write", timings.write),
+        ("sync", timings.sync),
+    ]
+    .into_iter()
+    .map(|(phase, took)| (phase.to_string(), took.as_secs_f64()))
+    .collect()
 }

@@ -2,9 +2,11 @@
 //! that `kausal stats` can say what the last ingest left out and why
 //! (files skipped by cause, files the ignore rules excluded and by which
 //! rule file), and how much of the graph is precise (from SCIP indexes)
-//! and how stale. It holds only what the tree, the options and the stored
-//! precise calls decide (no times, no counts of what changed), so a fresh
-//! ingest and an incremental one of the same tree store the same record.
+//! and how stale. It holds what the tree, the options and the stored
+//! precise calls decide (no counts of what changed), so a fresh ingest and
+//! an incremental one of the same tree store the same record, with one
+//! exception: when the walk began, which a restarted ingester needs to
+//! trust a file's size and modification time (see `walk_started_ns`).
 
 use std::collections::BTreeMap;
 
@@ -47,11 +49,18 @@ pub struct WalkRecord {
     /// Precise call edges of the fresh files.
     #[serde(default)]
     pub precise_edges: u64,
+    /// Wall clock (ns since the Unix epoch) when the walk began; 0 in
+    /// records written before it was kept. After a restart a file whose
+    /// size and modification time match its stored state and whose mtime
+    /// is clearly older than this is not read again (git's "racily clean"
+    /// rule); without it every file is read and hashed.
+    #[serde(default)]
+    pub walk_started_ns: u64,
 }
 
 impl WalkRecord {
     /// The record of the walk `report` describes.
-    pub fn from_report(report: &IngestReport) -> Self {
+    pub fn from_report(report: &IngestReport, walk_started_ns: u64) -> Self {
         Self {
             kind: WALK_RECORD_KIND.to_string(),
             files_seen: report.files_seen,
@@ -71,6 +80,7 @@ impl WalkRecord {
             precise_files: report.precise.files,
             precise_stale: report.precise.stale,
             precise_edges: report.precise.edges,
+            walk_started_ns,
         }
     }
 
@@ -122,7 +132,8 @@ mod tests {
                 "larger than 1 bytes",
             ));
         }
-        let record = WalkRecord::from_report(&report);
+        let record = WalkRecord::from_report(&report, 1_765_000_000_000_000_000);
+        assert_eq!(record.walk_started_ns, 1_765_000_000_000_000_000);
         assert_eq!(record.skipped.len(), MAX_RECORDED_SKIPPED_FILES);
         assert_eq!(
             record.skipped_by_cause.get("too_large"),

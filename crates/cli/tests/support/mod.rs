@@ -433,10 +433,19 @@ pub fn dump(db: &Path) -> (Vec<BlockRow>, Vec<String>) {
     for view in engine.iterate_blocks().expect("iterate") {
         let view = view.expect("block");
         ids.push(view.id);
+        // The walk record's walk time is the one field a re-ingest of an
+        // unchanged tree rewrites.
+        let metadata = match kausal_ingest::WalkRecord::from_block(&view) {
+            Some(mut record) => {
+                record.walk_started_ns = 0;
+                record.to_block().expect("walk record").metadata_json
+            }
+            None => view.metadata_json.to_string(),
+        };
         blocks.push((
             view.id.to_string(),
             view.source_uri.to_string(),
-            view.metadata_json.to_string(),
+            metadata,
             view.content.to_string(),
         ));
     }

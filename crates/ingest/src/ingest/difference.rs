@@ -670,8 +670,15 @@ impl<'e> BatchWriter<'e> {
     }
 }
 
-/// Stores what this walk left out (for `kausal stats`) when it differs from
-/// the stored record: one block in its own batch, then a sync.
+/// Stores what this walk left out (for `kausal stats`) and when it began
+/// (for the next ingest after a restart): one block in its own batch, then
+/// a sync. Written after the difference is synced, so a stored walk time
+/// never vouches for files whose state blocks are not durable.
+///
+/// An ingest that wrote nothing and left out the same files keeps the
+/// stored record, walk time included: a no-change re-ingest writes
+/// nothing. The older time is safe (it trusts fewer files), and every
+/// file it no longer trusts was read by then and found unchanged.
 pub(super) fn write_walk_record(
     engine: &Database,
     state: &mut State,
@@ -681,18 +688,26 @@ pub(super) fn write_walk_record(
         path: WALK_RECORD_URI.into(),
         source,
     };
-    let block = WalkRecord::from_report(report)
-        .to_block()
-        .map_err(|reason| {
-            error(StorageError::InvalidMetadata {
-                id: walk_record_id(),
-                reason,
+    let record_block = |walk_started_ns| {
+        WalkRecord::from_report(report, walk_started_ns)
+            .to_block()
+            .map_err(|reason| {
+                error(StorageError::InvalidMetadata {
+                    id: walk_record_id(),
+                    reason,
+                })
             })
-        })?;
-    let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
-    if state.blocks.get(&block.id).map(|(old, _)| *old) == Some(fp) {
-        return Ok(());
+    };
+    let stored_fp = state.blocks.get(&walk_record_id()).map(|(old, _)| *old);
+    if report.batches == 0 {
+        let kept = record_block(state.recorded_walk_ns)?;
+        let fp = fingerprint(&kept.source_uri, &kept.metadata_json, &kept.content);
+        if stored_fp == Some(fp) {
+            return Ok(());
+        }
     }
+    let block = record_block(state.last_walk_ns)?;
+    let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
     let mut batch = WriteBatch::new();
     batch.put_block(block.clone()).map_err(error)?;
     engine.write_batch(&batch).map_err(error)?;
@@ -700,6 +715,7 @@ pub(super) fn write_walk_record(
     state
         .blocks
         .insert(block.id, (fp, Arc::from(WALK_RECORD_URI)));
+    state.recorded_walk_ns = state.last_walk_ns;
     Ok(())
 }
 

@@ -13,10 +13,12 @@ use crate::precise::defs::is_created_block;
 use crate::precise::stored::{is_precise_block, read_precise};
 use crate::provenance::is_provenance_block;
 use crate::record::{FileRecord, fingerprint, is_file_block, is_state_block, record_from_block};
+use crate::walk_record::WalkRecord;
 
 /// Rebuilds the ingester's picture from the stored graph: every block's
 /// fingerprint and path, every edge, and the file records carried by file
-/// blocks. Marked unverified: a crash may have left it half-written.
+/// blocks, and when the last successful walk began. Marked unverified: a
+/// crash may have left it half-written.
 pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
     let snapshot = engine.snapshot();
     let mut state = State::default();
@@ -68,6 +70,12 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
             // or keeps it (`precise`).
             state.precise_stored.insert(view.id, (fp, path));
             continue;
+        }
+        if let Some(record) = WalkRecord::from_block(&view) {
+            // Written after the last successful ingest's difference was
+            // synced: every stored state block was read no earlier.
+            state.last_walk_ns = record.walk_started_ns;
+            state.recorded_walk_ns = record.walk_started_ns;
         }
         state.blocks.insert(view.id, (fp, path));
         ids.push(view.id);

@@ -131,6 +131,9 @@ struct State {
     /// rewritten within one timestamp tick without changing size or mtime
     /// ("racily clean", as git calls it), so it is re-read and hashed.
     last_walk_ns: u64,
+    /// The walk time the stored walk record holds (see
+    /// `difference::write_walk_record`).
+    recorded_walk_ns: u64,
     /// The names dictionary and the graph's counts as stored.
     catalog: catalog::Catalog,
 }
@@ -243,19 +246,26 @@ impl Ingester {
                     structure_changed |= state.files.get(&entry.path).is_none_or(|old| {
                         !same_resolution_input(&old.record.summary, &record.summary)
                     });
-                    changed.push(entry.path.clone());
                     match state.files.get_mut(&entry.path) {
                         // Read again, same bytes: the summary, names and
                         // the tables built on them stand; size and mtime
-                        // are new.
+                        // may be new. When they are not, the stored blocks
+                        // are exactly this file's (the state block holds
+                        // nothing else that could differ): nothing to plan.
                         Some(existing)
                             if existing.record.content_hash == record.content_hash
                                 && existing.record.language == record.language =>
                         {
                             report.files_unchanged += 1;
+                            if existing.record.size != record.size
+                                || existing.record.mtime_ns != record.mtime_ns
+                            {
+                                changed.push(entry.path.clone());
+                            }
                             existing.record = record;
                         }
                         _ => {
+                            changed.push(entry.path.clone());
                             edited.insert(entry.path.clone());
                             report.files_parsed += 1;
                             report.lines_parsed += u64::from(record.summary.lines);

@@ -85,6 +85,19 @@ pub struct Dump {
     pub edges: BTreeSet<GraphEdge>,
 }
 
+/// A block's metadata, but the walk record's with its walk time zeroed:
+/// the one field in which a fresh ingest and an incremental one of the
+/// same tree may differ.
+pub fn timeless_metadata(view: &kausal_storage::BlockView) -> String {
+    match kausal_ingest::WalkRecord::from_block(view) {
+        Some(mut record) => {
+            record.walk_started_ns = 0;
+            record.to_block().unwrap().metadata_json
+        }
+        None => view.metadata_json.to_string(),
+    }
+}
+
 pub fn dump(engine: &Database) -> Dump {
     let mut blocks = BTreeMap::new();
     let mut edges = BTreeSet::new();
@@ -94,7 +107,7 @@ pub fn dump(engine: &Database) -> Dump {
             view.id,
             (
                 view.source_uri.to_string(),
-                view.metadata_json.to_string(),
+                timeless_metadata(&view),
                 view.content.to_string(),
             ),
         );
