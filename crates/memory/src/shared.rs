@@ -59,6 +59,7 @@ impl SharedArena {
 
     /// The three strings behind `handle`, without taking a lock. Errors when
     /// another arena made the handle.
+    #[inline]
     pub fn resolve_str_triple(&self, handle: StrTripleHandle) -> Result<[&str; 3], MemoryError> {
         let bytes = handle.bytes;
         if bytes.owner != self.id {

@@ -293,6 +293,7 @@ impl Memtable {
     }
 
     /// Turns a memtable entry into a view of its bytes; `None` for a tombstone.
+    #[inline]
     pub fn view(&self, id: BlockId, entry: &MemBlock) -> StorageResult<Option<BlockView<'_>>> {
         let Some(stored) = entry.stored else {
             return Ok(None);
@@ -309,6 +310,7 @@ impl Memtable {
         }))
     }
 
+    #[inline]
     fn block_entry(&self, id: BlockId) -> Option<&MemBlock> {
         // An empty delta (the common case) costs no probe.
         if !self.delta.blocks.is_empty()
@@ -320,11 +322,13 @@ impl Memtable {
     }
 
     /// The newest entry (block or tombstone) for `id` held here.
+    #[inline]
     pub fn entry(&self, id: BlockId) -> Option<MemBlock> {
         self.block_entry(id).copied()
     }
 
     /// The newest version of `id` held here, if any.
+    #[inline]
     pub fn find_block(&self, id: BlockId) -> StorageResult<Option<MemLookup<'_>>> {
         let Some(entry) = self.block_entry(id) else {
             return Ok(None);
@@ -379,6 +383,7 @@ impl Memtable {
         added
     }
 
+    #[inline]
     fn list(&self, id: BlockId, incoming: bool) -> &[MemEdge] {
         let delta = self.delta.lists(incoming);
         if !delta.is_empty()
@@ -394,12 +399,14 @@ impl Memtable {
 
     /// Every edge entry (live or tombstone) leaving `id`, sorted by (edge
     /// type, target).
+    #[inline]
     pub fn outgoing(&self, id: BlockId) -> &[MemEdge] {
         self.list(id, false)
     }
 
     /// Every edge entry (live or tombstone) entering `id`, sorted by (edge
     /// type, source).
+    #[inline]
     pub fn incoming(&self, id: BlockId) -> &[MemEdge] {
         self.list(id, true)
     }

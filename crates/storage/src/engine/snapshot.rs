@@ -35,6 +35,13 @@ impl Snapshot {
 
     /// The live version of `id`, borrowed from the snapshot.
     /// Allocation-free.
+    //
+    // Inlined into the caller's crate, and the memtable path with it
+    // (`Memtable::find_block`, `FlatTable::get`, the arena's resolve): a
+    // memtable hit is one cache miss on a slot, and the fewer instructions
+    // and stores (results copied out of calls) follow that miss, the more
+    // independent lookups a core overlaps. Issue 26: 180 -> 130 ns.
+    #[inline]
     pub fn find_block(&self, id: BlockId) -> StorageResult<Option<BlockView<'_>>> {
         self.health.check_readable()?;
         self.version.layers().find_block(id)
@@ -66,6 +73,7 @@ impl Snapshot {
     /// once `out` has grown to the node's degree). Fails on a poisoned
     /// engine, or when a table page it reads is damaged (corruption naming
     /// the table and the page's offset).
+    #[inline]
     pub fn find_outgoing_edges_into(
         &self,
         id: BlockId,
@@ -76,6 +84,7 @@ impl Snapshot {
     }
 
     /// Like [`Self::find_incoming_edges`], reusing `out`.
+    #[inline]
     pub fn find_incoming_edges_into(
         &self,
         id: BlockId,

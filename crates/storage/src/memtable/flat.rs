@@ -144,6 +144,7 @@ impl<V> FlatTable<V> {
 
     /// The slot of `slots` holding `id`, or the empty slot where it would
     /// go. `slots` must not be empty.
+    #[inline]
     fn position(&self, id: &BlockId) -> usize {
         let mask = self.slots.len() - 1;
         let mut index = (hash(id) >> self.shift) as usize & mask;
@@ -189,6 +190,7 @@ impl<V> FlatTable<V> {
         None
     }
 
+    #[inline]
     pub fn get(&self, id: &BlockId) -> Option<&V> {
         if !self.old.is_empty() {
             return self.get_while_migrating(id);
