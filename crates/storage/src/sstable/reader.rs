@@ -39,9 +39,12 @@ pub enum TableLookup<'a> {
 /// threads when a table of version 2 or 3 opens.
 const PARALLEL_CHECK_MIN_BYTES: usize = 8 * 1024 * 1024;
 
-/// Entries a page search steps from its interpolated guess before it
-/// bisects instead (a guess is off by a few entries on evenly spread ids).
-const GUESS_STEPS: usize = 8;
+/// Entries a page search compares at once around its interpolated guess
+/// (a guess is off by a few entries on evenly spread ids, by up to an
+/// edge run's length for edge sections), and windows it tries before it
+/// bisects instead.
+const GUESS_WINDOW: usize = 16;
+const GUESS_WINDOWS: usize = 3;
 
 /// A table's footer, read and checked: its facts and section bounds.
 struct Footer<'a> {
@@ -440,10 +443,16 @@ impl Table {
     ///
     /// Ids are hashes, spread evenly, so the position is first guessed by
     /// interpolating between the page's first key and the next page's (both
-    /// in memory), then found by stepping from the guess: a cache line or
-    /// two, where bisecting the page's 10-12 KiB touched six or seven
-    /// (perf: most of an edge lookup's time). A guess still off after
-    /// [`GUESS_STEPS`] steps (unevenly spread ids) bisects what is left.
+    /// in memory), then found in a window of [`GUESS_WINDOW`] entries
+    /// around the guess: a few cache lines, where bisecting the page's
+    /// 10-12 KiB touched six or seven (perf: most of an edge lookup's
+    /// time). The window's keys below `id` are counted without a branch
+    /// on any of them, so its loads go out together and the count is the
+    /// answer whenever the window holds the boundary; stepping entry by
+    /// entry from the guess instead took a mispredicted branch, after a
+    /// load, per step (an edge run's start is up to a run's length from
+    /// the guess). A guess still off after [`GUESS_WINDOWS`] windows
+    /// (unevenly spread ids) bisects what is left.
     fn lower_bound_in_page(&self, paged: Paged, page: usize, id: BlockId) -> usize {
         let mut start = page * PAGE_ENTRIES;
         let mut end = (start + PAGE_ENTRIES).min(self.entries(paged));
@@ -470,21 +479,22 @@ impl Table {
             (start + (fraction * (end - start) as f64) as usize).min(end - 1)
         };
         // The answer stays within [start, end] throughout.
-        if key_at(guess) < key {
-            start = guess + 1;
-            for _ in 0..GUESS_STEPS {
-                if start == end || key_at(start) >= key {
-                    return start;
-                }
-                start += 1;
-            }
-        } else {
-            end = guess;
-            for _ in 0..GUESS_STEPS {
-                if end == start || key_at(end - 1) < key {
-                    return end;
-                }
-                end -= 1;
+        let mut low = guess.saturating_sub(GUESS_WINDOW / 2).max(start);
+        for _ in 0..GUESS_WINDOWS {
+            let high = (low + GUESS_WINDOW).min(end);
+            low = high.saturating_sub(GUESS_WINDOW).max(start);
+            let below: usize = (low..high)
+                .map(|position| usize::from(key_at(position) < key))
+                .sum();
+            // Keys are sorted: the window's first `below` are under `key`.
+            if below == 0 && low > start {
+                end = low;
+                low = low.saturating_sub(GUESS_WINDOW).max(start);
+            } else if below == high - low && high < end {
+                start = high;
+                low = high;
+            } else {
+                return low + below;
             }
         }
         while start < end {
@@ -748,10 +758,17 @@ mod page_search_tests {
             for (sequence, &n) in ids.iter().enumerate() {
                 writer.add_tombstone(BlockId::from_u128(n), sequence as u64 + 1);
             }
-            // Degrees 1 to 7 from every fourth id, to the next ids.
+            // Degrees 1 to 7 from every fourth id, to the next ids, and
+            // runs longer than the search's window (and than several) from
+            // every hundredth.
+            let degree = |index: usize| match index {
+                _ if index % 100 == 0 => 40 + index % 3,
+                _ if index % 4 == 0 => index % 7 + 1,
+                _ => 0,
+            };
             let mut edges = Vec::new();
             for (index, &n) in ids.iter().enumerate().step_by(4) {
-                for step in 1..=(index % 7 + 1) {
+                for step in 1..=degree(index) {
                     let target = ids[(index + step) % ids.len()];
                     edges.push(EdgeEntry {
                         edge: GraphEdge::new(
@@ -793,8 +810,7 @@ mod page_search_tests {
                 table
                     .for_each_edge(BlockId::from_u128(n), false, |entry| out.push(entry.edge))
                     .unwrap();
-                let degree = if index % 4 == 0 { index % 7 + 1 } else { 0 };
-                assert_eq!(out.len(), degree, "set {number}, id {n:x}");
+                assert_eq!(out.len(), degree(index), "set {number}, id {n:x}");
                 assert!(out.iter().all(|edge| edge.source == BlockId::from_u128(n)));
                 found += out.len();
             }
