@@ -14,7 +14,7 @@
 //!   never a read of freed memory.
 //!
 //! The workspace's `unsafe` code lives in this crate (`coordinator.rs`,
-//! `shared.rs`, `collections.rs` and `mapping.rs`), each block with a `// SAFETY:`
+//! `shared.rs`, `collections.rs`, `mapping.rs` and `prefetch.rs`), each block with a `// SAFETY:`
 //! comment, and its tests run under valgrind (`cargo xtask valgrind-memory`).
 //! The one `unsafe` call elsewhere is `OsVfs::map_readonly` calling the
 //! `unsafe fn` [`map_file_readonly`], whose contract only its caller can keep.
@@ -68,6 +68,7 @@ mod collections;
 mod coordinator;
 mod error;
 mod mapping;
+mod prefetch;
 mod shared;
 mod typed;
 
@@ -75,6 +76,7 @@ pub use collections::{ArenaAllocator, ArenaMap, ArenaVec};
 pub use coordinator::{ArenaCoordinator, ArenaStats, BytesHandle, StrHandle, StrTripleHandle};
 pub use error::MemoryError;
 pub use mapping::{Mmap, map_file_readonly};
+pub use prefetch::{PREFETCH_MAX_LINES, prefetch};
 pub use shared::SharedArena;
 pub use typed::TypedPool;
 

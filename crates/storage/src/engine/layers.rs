@@ -148,6 +148,10 @@ impl<'a> Layers<'a> {
             if list.is_empty() {
                 continue;
             }
+            // The list's lines are loaded now, while the other layers are
+            // searched, rather than after them (perf, issue 26: with one
+            // table besides, the list's miss waited for the table's).
+            kausal_memory::prefetch(list);
             sources += 1;
             match sources {
                 1 => first = Some(EdgeSource::Memtable(list)),
