@@ -500,8 +500,15 @@ pub fn resolve_incremental(
         let members: Vec<u32> = (0..files.len() as u32)
             .filter(|f| files[*f as usize].language == *language)
             .collect();
-        if !members.is_empty() {
-            generic::resolve_generic(files, *language, &members, &mut out);
+        if *language == Language::C {
+            if members.is_empty() {
+                cache.c.clear();
+            } else {
+                let cache = Some((&mut cache.c, changed));
+                generic::resolve_generic(files, *language, &members, &mut out, cache);
+            }
+        } else if !members.is_empty() {
+            generic::resolve_generic(files, *language, &members, &mut out, None);
         }
     }
     rule_choice::choose(&mut out.provenance);

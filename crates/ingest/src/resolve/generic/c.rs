@@ -43,24 +43,27 @@ const MAX_CACHED_CLOSURES: usize = 256;
 
 type Closure = Rc<FxHashSet<u32>>;
 
-/// The C tables, built once per resolution.
+/// The C tables, built once per resolution. Keys borrow the summaries
+/// and paths (owned keys for every name of the Linux tree cost seconds to
+/// build and drop on every ingest).
 #[derive(Default)]
-pub(super) struct CIndex {
+pub(super) struct CIndex<'a> {
     /// Headers under an include directory (a directory named `include`,
-    /// or its `uapi`), by the path below it: (include directory, file).
-    headers: FxHashMap<String, Vec<(String, u32)>>,
+    /// or its `uapi`), by the path below it: (include directory, whether
+    /// it is that directory's `uapi`, file).
+    headers: FxHashMap<&'a str, Vec<(&'a str, bool, u32)>>,
     /// Each file's `#include`s, resolved in the tree.
     includes: FxHashMap<u32, Vec<u32>>,
     /// Callable top-level definitions by name: functions and
     /// function-like macros.
-    defs: FxHashMap<String, Vec<ItemRef>>,
+    defs: FxHashMap<&'a str, Vec<ItemRef>>,
     /// Names of every top-level C item (a stub is made for no such name).
-    names: FxHashSet<String>,
+    names: FxHashSet<&'a str>,
     /// Files declaring a prototype of a name.
-    declared_in: FxHashMap<String, Vec<u32>>,
+    declared_in: FxHashMap<&'a str, Vec<u32>>,
     /// Files defining a name as an object-like macro (`#define zmemcpy
     /// memcpy`).
-    object_macros: FxHashMap<String, Vec<u32>>,
+    object_macros: FxHashMap<&'a str, Vec<u32>>,
     /// The caller file's closure (the file being resolved).
     current: RefCell<Option<(u32, Closure)>>,
     /// Closures of definitions' files, for narrowing by prototype.
@@ -108,28 +111,24 @@ impl<'a> Index<'a> {
             let view = &self.files[*file as usize];
             for (root, below) in include_keys(view.path) {
                 c.headers
-                    .entry(below.to_string())
+                    .entry(below)
                     .or_default()
-                    .push((root.to_string(), *file));
+                    .push((root, false, *file));
                 if let Some(rest) = below.strip_prefix("uapi/") {
-                    let root = format!("{root}/uapi");
-                    c.headers
-                        .entry(rest.to_string())
-                        .or_default()
-                        .push((root, *file));
+                    c.headers.entry(rest).or_default().push((root, true, *file));
                 }
             }
             for (i, item) in view.summary.items.iter().enumerate() {
                 if item.parent.is_some() {
                     continue;
                 }
-                c.names.insert(item.name.clone());
+                c.names.insert(item.name.as_str());
                 let callable = item.kind == ItemKind::Function
                     || (item.kind == ItemKind::Macro
                         && is_function_like_macro(&item.signature, &item.name));
                 if item.kind == ItemKind::Macro && !callable {
                     c.object_macros
-                        .entry(item.name.clone())
+                        .entry(item.name.as_str())
                         .or_default()
                         .push(*file);
                 }
@@ -138,11 +137,11 @@ impl<'a> Index<'a> {
                         file: *file,
                         item: i as u32,
                     };
-                    c.defs.entry(item.name.clone()).or_default().push(item_ref);
+                    c.defs.entry(item.name.as_str()).or_default().push(item_ref);
                 }
             }
             for name in &view.summary.module_decls {
-                c.declared_in.entry(name.clone()).or_default().push(*file);
+                c.declared_in.entry(name.as_str()).or_default().push(*file);
             }
         }
         self.c = c;
@@ -185,15 +184,19 @@ impl<'a> Index<'a> {
         // The include directory whose project contains `from`, deepest first.
         let nearest = found
             .iter()
-            .filter(|(root, _)| {
-                let project = dir_of(root.trim_end_matches("/uapi"));
-                project.is_empty() || from.starts_with(&format!("{project}/"))
+            .filter(|(root, _, _)| {
+                let project = dir_of(root);
+                project.is_empty()
+                    || from
+                        .strip_prefix(project)
+                        .is_some_and(|rest| rest.starts_with('/'))
             })
-            .max_by_key(|(root, _)| root.len());
+            // A `uapi` directory is deeper than the `include` it is in.
+            .max_by_key(|(root, uapi, _)| root.len() + if *uapi { "/uapi".len() } else { 0 });
         match nearest {
-            Some((_, file)) => vec![*file],
+            Some((_, _, file)) => vec![*file],
             None => {
-                let mut all: Vec<u32> = found.iter().map(|(_, file)| *file).collect();
+                let mut all: Vec<u32> = found.iter().map(|(_, _, file)| *file).collect();
                 all.sort_unstable();
                 all.dedup();
                 all.truncate(MAX_INCLUDE_ALTERNATIVES);

@@ -76,7 +76,7 @@ impl Index<'_> {
             }
             None => {
                 let key = self.module_key(self.files[from as usize].path);
-                (self.module_files.get(&key)?.clone(), name)
+                (self.module_files.get(key)?.clone(), name)
             }
         };
         let declared = self.top_level_in(&package_files, type_name);
@@ -85,7 +85,7 @@ impl Index<'_> {
         }
         let methods: Vec<ItemRef> = self
             .methods
-            .get(&call.text)
+            .get(call.text.as_str())
             .into_iter()
             .flatten()
             .copied()

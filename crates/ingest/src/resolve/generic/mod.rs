@@ -13,6 +13,7 @@ mod builtins;
 mod c;
 mod classes;
 mod go;
+pub(crate) mod incremental;
 mod modules;
 mod receivers;
 #[cfg(test)]
@@ -38,27 +39,37 @@ struct Index<'a> {
     files: &'a [FileView<'a>],
     language: Language,
     /// Files of each module key (the file path, or its directory for Go).
-    module_files: FxHashMap<String, Vec<u32>>,
+    module_files: FxHashMap<&'a str, Vec<u32>>,
     by_path: FxHashMap<&'a str, u32>,
     /// Top-level items by name, per module key.
-    top_level: FxHashMap<(String, String), Vec<ItemRef>>,
-    functions: FxHashMap<String, Vec<ItemRef>>,
-    methods: FxHashMap<String, Vec<ItemRef>>,
+    /// (Keys borrow the summaries: building and dropping owned keys for
+    /// every item of the Linux tree cost seconds per ingest.)
+    top_level: FxHashMap<(&'a str, &'a str), Vec<ItemRef>>,
+    functions: FxHashMap<&'a str, Vec<ItemRef>>,
+    methods: FxHashMap<&'a str, Vec<ItemRef>>,
     /// `exported_in` per (module file, name).
     exported_memo: RefCell<FxHashMap<(u32, String), Vec<ItemRef>>>,
     /// `bases` per class.
     bases_memo: RefCell<FxHashMap<ItemRef, Vec<ItemRef>>>,
     /// Zig: files by stem (`Ast` -> `lib/std/zig/Ast.zig`), see `zig.rs`.
-    zig_stems: FxHashMap<String, Vec<u32>>,
+    zig_stems: FxHashMap<&'a str, Vec<u32>>,
     /// C: includes, definitions and prototypes, see `c.rs`.
-    c: c::CIndex,
+    c: c::CIndex<'a>,
 }
 
+/// Resolves the files of `language` among `files` into `out`. C files
+/// come with a cache of their per-file results and the files whose
+/// content changed since it was filled (`None`: resolve every file), see
+/// `incremental.rs`; other languages resolve every file.
 pub(super) fn resolve_generic(
     files: &[FileView],
     language: Language,
     members: &[u32],
     out: &mut Resolution,
+    cache: Option<(
+        &mut incremental::CCache,
+        Option<&rustc_hash::FxHashSet<&str>>,
+    )>,
 ) {
     let mut index = Index {
         files,
@@ -76,16 +87,12 @@ pub(super) fn resolve_generic(
     for file in members {
         let view = &files[*file as usize];
         let key = index.module_key(view.path);
-        index
-            .module_files
-            .entry(key.clone())
-            .or_default()
-            .push(*file);
+        index.module_files.entry(key).or_default().push(*file);
         index.by_path.insert(view.path, *file);
         if language == Language::Zig {
             index
                 .zig_stems
-                .entry(zig::file_stem(view.path).to_string())
+                .entry(zig::file_stem(view.path))
                 .or_default()
                 .push(*file);
         }
@@ -102,19 +109,19 @@ pub(super) fn resolve_generic(
             if item.parent.is_none() && item.kind != ItemKind::Method {
                 index
                     .top_level
-                    .entry((key.clone(), item.name.clone()))
+                    .entry((key, item.name.as_str()))
                     .or_default()
                     .push(item_ref);
             }
             match item.kind {
                 ItemKind::Function if item.parent.is_none() => index
                     .functions
-                    .entry(item.name.clone())
+                    .entry(item.name.as_str())
                     .or_default()
                     .push(item_ref),
                 ItemKind::Method => index
                     .methods
-                    .entry(item.name.clone())
+                    .entry(item.name.as_str())
                     .or_default()
                     .push(item_ref),
                 _ => {}
@@ -124,34 +131,87 @@ pub(super) fn resolve_generic(
     if language == Language::C {
         index.build_c(members);
     }
-    for file in members {
-        index.structure(*file, out);
-        index.imports(*file, out);
-        let view = &files[*file as usize];
-        for call in &view.summary.calls {
-            let outcome = index.resolve_call(*file, call);
-            let source = super::caller_id(files, *file, call);
-            // C: a call of a name no C item has reaches its stub.
-            let stub = language == Language::C
-                && outcome == Outcome::External
-                && call.kind == CallKind::Path
-                && super::is_identifier(&call.text)
-                && index.c_outside(&call.text);
-            if stub {
-                out.record_stub(*file, language, &call.text, source);
-            } else {
-                out.record_call(files, *file, call, &outcome, source);
-            }
+    let Some((cache, changed)) = cache else {
+        for file in members {
+            index.resolve_file(*file, out);
         }
+        return;
+    };
+    // Declarations of the files not edited are the cached ones (their
+    // summaries are the ones the cache saw); the edited files' are new.
+    let edited = |path: &str| changed.is_none_or(|changed| changed.contains(path));
+    let mut new_decls: FxHashMap<&str, incremental::CDecls> = members
+        .iter()
+        .map(|m| &files[*m as usize])
+        .filter(|view| edited(view.path))
+        .map(|view| (view.path, incremental::CDecls::of(view.summary)))
+        .collect();
+    let dirty = changed
+        .and_then(|changed| incremental::dirty_files(cache, files, members, &new_decls, changed));
+    let mut kept = FxHashMap::default();
+    for (position, member) in members.iter().enumerate() {
+        let view = &files[*member as usize];
+        let again = dirty.as_ref().is_none_or(|dirty| dirty[position]);
+        let cached = cache.take(view.path);
+        let decls = match (new_decls.remove(view.path), &cached) {
+            (Some(decls), _) => decls,
+            (None, Some((decls, _))) => decls.clone(),
+            (None, None) => incremental::CDecls::of(view.summary),
+        };
+        let part = match cached {
+            Some((_, mut part)) if !again => {
+                // The file's position among all files may have moved.
+                for record in &mut part.provenance {
+                    record.file = *member;
+                }
+                part
+            }
+            _ => {
+                let mut part = Resolution::default();
+                index.resolve_file(*member, &mut part);
+                // Kept sorted in the cache, so `rule_choice::choose` finds
+                // this file's run in order on every later resolution; its
+                // stubs once each.
+                part.provenance.sort_unstable();
+                part.stubs.sort_unstable();
+                part.stubs.dedup();
+                part
+            }
+        };
+        out.merge(&part);
+        kept.insert(view.path.to_string(), (decls, part));
     }
+    cache.store(kept);
 }
 
 impl<'a> Index<'a> {
-    fn module_key(&self, path: &str) -> String {
+    /// One file's structure, imports and calls, resolved into `out`.
+    fn resolve_file(&self, file: u32, out: &mut Resolution) {
+        self.structure(file, out);
+        self.imports(file, out);
+        let view = &self.files[file as usize];
+        for call in &view.summary.calls {
+            let outcome = self.resolve_call(file, call);
+            let source = super::caller_id(self.files, file, call);
+            // C: a call of a name no C item has reaches its stub.
+            let stub = self.language == Language::C
+                && outcome == Outcome::External
+                && call.kind == CallKind::Path
+                && super::is_identifier(&call.text)
+                && self.c_outside(&call.text);
+            if stub {
+                out.record_stub(file, self.language, &call.text, source);
+            } else {
+                out.record_call(self.files, file, call, &outcome, source);
+            }
+        }
+    }
+
+    fn module_key<'p>(&self, path: &'p str) -> &'p str {
         if self.language.scope_rules().directory_is_module {
-            dir_of(path).to_string()
+            dir_of(path)
         } else {
-            path.to_string()
+            path
         }
     }
 
@@ -171,7 +231,7 @@ impl<'a> Index<'a> {
                 Some(owner) => Some(ItemRef { file, item: owner }),
                 None if !item.impl_type.is_empty() => self
                     .top_level
-                    .get(&(key.clone(), item.impl_type.clone()))
+                    .get(&(key, item.impl_type.as_str()))
                     .and_then(|found| (found.len() == 1).then(|| found[0])),
                 None => None,
             };
@@ -275,7 +335,7 @@ impl<'a> Index<'a> {
                     let key = self.module_key(view.path);
                     same_module = self
                         .top_level
-                        .get(&(key, name.to_string()))
+                        .get(&(key, name))
                         .cloned()
                         .unwrap_or_default();
                 }

@@ -79,12 +79,10 @@ impl<'a> Index<'a> {
             }
             Language::Go => {
                 // A Go import path ends with the package directory.
-                let mut found: Vec<(usize, &String)> = self
+                let mut found: Vec<(usize, &&str)> = self
                     .module_files
                     .keys()
-                    .filter(|d| {
-                        !d.is_empty() && (spec == d.as_str() || spec.ends_with(&format!("/{d}")))
-                    })
+                    .filter(|d| !d.is_empty() && (spec == **d || spec.ends_with(&format!("/{d}"))))
                     .map(|d| (d.len(), d))
                     .collect();
                 found.sort();
@@ -121,7 +119,7 @@ impl<'a> Index<'a> {
     }
 
     pub(super) fn top_level_in(&self, files: &[u32], name: &str) -> Vec<ItemRef> {
-        let mut keys: Vec<String> = files
+        let mut keys: Vec<&str> = files
             .iter()
             .map(|f| self.module_key(self.files[*f as usize].path))
             .collect();
@@ -130,7 +128,7 @@ impl<'a> Index<'a> {
         keys.into_iter()
             .flat_map(|key| {
                 self.top_level
-                    .get(&(key, name.to_string()))
+                    .get(&(key, name))
                     .cloned()
                     .unwrap_or_default()
             })

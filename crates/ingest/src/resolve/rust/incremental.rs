@@ -37,6 +37,8 @@ use crate::summary::{ItemKind, Summary};
 #[derive(Debug, Default)]
 pub struct CallCache {
     files: FxHashMap<String, CachedFile>,
+    /// The C files' results (see `generic::incremental`).
+    pub(crate) c: crate::resolve::generic::incremental::CCache,
 }
 
 #[derive(Debug)]
@@ -50,6 +52,11 @@ impl CallCache {
     /// then refills).
     pub(super) fn take(&mut self, path: &str) -> Option<Resolution> {
         self.files.remove(path).map(|f| f.calls)
+    }
+
+    /// Forgets every Rust file (no Rust file left).
+    pub(super) fn clear_rust(&mut self) {
+        self.files.clear();
     }
 
     /// Replaces the whole cache with this resolution's per-file results.

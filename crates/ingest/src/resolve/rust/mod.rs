@@ -133,7 +133,7 @@ pub(super) fn resolve_rust(
     changed: Option<&FxHashSet<&str>>,
 ) {
     if members.is_empty() {
-        *cache = CallCache::default();
+        cache.clear_rust();
         return;
     }
     let mut index = Index::build(files, members, out);

@@ -1,0 +1,223 @@
+//! Which C files an ingest resolves again, and the per-file results it
+//! keeps for the others ([`CCache`]).
+//!
+//! A C file's resolution (its `#include` edges, its calls and the stubs
+//! they reach) is a function of its own summary, of the tree's file paths,
+//! of every file's `#include`s (what each translation unit sees), and,
+//! per called name, of the top-level items and prototypes of that name
+//! (definitions, `static`, function-like or object-like macro) across the
+//! tree (see `c.rs`). No other file's signature, field or body is read.
+//! So after an edit that keeps the set of files and every edited file's
+//! `#include`s, a file other than the edited ones can resolve differently
+//! only if one of its calls writes a name whose declarations changed:
+//! added, removed, changed (signature, `static`, compiled out) or
+//! reordered among the declarations of that name in an edited file.
+//! Such files are resolved again; the others keep their cached result.
+//! Anything else (a file added, removed or renamed, an `#include` added,
+//! removed or moved) resolves every file. Names are compared as 64-bit
+//! hashes: a collision only resolves a file again.
+
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+
+use crate::resolve::{FileView, Resolution};
+use crate::summary::Summary;
+
+/// Per-file C resolution kept between ingests, with the declarations it
+/// was computed against.
+#[derive(Debug, Default)]
+pub struct CCache {
+    files: FxHashMap<String, CachedFile>,
+}
+
+#[derive(Debug)]
+struct CachedFile {
+    decls: CDecls,
+    part: Resolution,
+}
+
+impl CCache {
+    /// Takes the cached result of `path` out of the cache (which `store`
+    /// then refills).
+    pub(super) fn take(&mut self, path: &str) -> Option<(CDecls, Resolution)> {
+        self.files.remove(path).map(|f| (f.decls, f.part))
+    }
+
+    /// Replaces the whole cache with these per-file results.
+    pub(super) fn store(&mut self, files: FxHashMap<String, (CDecls, Resolution)>) {
+        self.files = files
+            .into_iter()
+            .map(|(path, (decls, part))| (path, CachedFile { decls, part }))
+            .collect();
+    }
+
+    /// Forgets every file (no C file left).
+    pub(crate) fn clear(&mut self) {
+        self.files.clear();
+    }
+}
+
+/// What other C files can see of one file, reduced to hashes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CDecls {
+    /// The `#include`s in file order.
+    includes: u64,
+    /// (name, declaration) of every item and prototype, in file order
+    /// within each name, sorted by name.
+    entries: Vec<(u64, u64)>,
+}
+
+fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
+    let mut hasher = FxHasher::default();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Calls `each` with the hash of every identifier (`[A-Za-z0-9_]+` run) of
+/// `text`, until it returns true.
+fn any_token(text: &str, mut each: impl FnMut(u64) -> bool) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| !word.is_empty())
+        .any(|word| each(hash_of(word)))
+}
+
+impl CDecls {
+    /// The declarations of a C file's summary.
+    pub fn of(summary: &Summary) -> Self {
+        let mut entries = Vec::with_capacity(summary.items.len() + summary.module_decls.len());
+        for item in &summary.items {
+            let parent = item
+                .parent
+                .and_then(|p| summary.items.get(p as usize))
+                .map(|p| (p.kind, &p.name));
+            let key = hash_of(&(
+                "item",
+                parent,
+                item.kind,
+                &item.name,
+                &item.signature,
+                &item.impl_type,
+                &item.impl_trait,
+                item.compiled_out,
+            ));
+            any_token(&item.name, |name| {
+                entries.push((name, key));
+                false
+            });
+        }
+        for name in &summary.module_decls {
+            let key = hash_of(&("prototype", name));
+            any_token(name, |token| {
+                entries.push((token, key));
+                false
+            });
+        }
+        // Stable: each name's declarations stay in file order (the first of
+        // several is the one that binds).
+        entries.sort_by_key(|(name, _)| *name);
+        let mut includes = FxHasher::default();
+        for import in &summary.imports {
+            (&import.path, &import.alias, import.glob, import.scope).hash(&mut includes);
+        }
+        summary.imports.len().hash(&mut includes);
+        Self {
+            includes: includes.finish(),
+            entries,
+        }
+    }
+}
+
+/// Names whose declarations differ between `old` and `new` (each sorted by
+/// name, file order within a name), as sequences.
+fn changed_names(old: &[(u64, u64)], new: &[(u64, u64)], out: &mut FxHashSet<u64>) {
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        let name = match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) => a.0.min(b.0),
+            (Some(a), None) => a.0,
+            (None, Some(b)) => b.0,
+            (None, None) => break,
+        };
+        let run = |list: &[(u64, u64)], from: usize| {
+            let len = list[from..].iter().take_while(|(n, _)| *n == name).count();
+            from + len
+        };
+        let (i_end, j_end) = (run(old, i), run(new, j));
+        let same = old[i..i_end]
+            .iter()
+            .map(|(_, key)| key)
+            .eq(new[j..j_end].iter().map(|(_, key)| key));
+        if !same {
+            out.insert(name);
+        }
+        (i, j) = (i_end, j_end);
+    }
+}
+
+/// Which of `members` must be resolved again: `None` when every one must
+/// (no cache for this file set, or an `#include` changed). `new_decls`
+/// holds the declarations of the files in `changed`, the files whose
+/// content changed since the cache was filled.
+pub(super) fn dirty_files(
+    cache: &CCache,
+    files: &[FileView],
+    members: &[u32],
+    new_decls: &FxHashMap<&str, CDecls>,
+    changed: &FxHashSet<&str>,
+) -> Option<Vec<bool>> {
+    if cache.files.len() != members.len()
+        || members
+            .iter()
+            .any(|m| !cache.files.contains_key(files[*m as usize].path))
+    {
+        return None;
+    }
+    let mut names: FxHashSet<u64> = FxHashSet::default();
+    for (path, new) in new_decls {
+        let old = &cache.files.get(*path)?.decls;
+        if old.includes != new.includes {
+            return None;
+        }
+        changed_names(&old.entries, &new.entries, &mut names);
+    }
+    Some(
+        members
+            .iter()
+            .map(|m| {
+                let view = &files[*m as usize];
+                changed.contains(view.path)
+                    || (!names.is_empty()
+                        && view.summary.calls.iter().any(|call| {
+                            any_token(&call.text, |t| names.contains(&t))
+                                || any_token(&call.receiver, |t| names.contains(&t))
+                        }))
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names_of(old: &[(u64, u64)], new: &[(u64, u64)]) -> Vec<u64> {
+        let mut out = FxHashSet::default();
+        changed_names(old, new, &mut out);
+        let mut names: Vec<u64> = out.into_iter().collect();
+        names.sort_unstable();
+        names
+    }
+
+    #[test]
+    fn names_change_when_their_declarations_differ_or_move() {
+        let old = [(1, 10), (2, 20), (2, 21), (4, 40)];
+        // Same declarations: nothing changed.
+        assert!(names_of(&old, &old).is_empty());
+        // 2's two declarations swapped (the first binds), 3 added, 4 gone.
+        let new = [(1, 10), (2, 21), (2, 20), (3, 30)];
+        assert_eq!(names_of(&old, &new), vec![2, 3, 4]);
+        // 1's declaration changed.
+        assert_eq!(names_of(&[(1, 10)], &[(1, 11)]), vec![1]);
+    }
+}
