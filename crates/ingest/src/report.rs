@@ -186,6 +186,12 @@ pub struct IngestReport {
     /// False when resolution was skipped because no file's items, calls,
     /// imports or types changed (only bodies' text or positions).
     pub resolved: bool,
+    /// True when the stored graph was not known to be whole (the first
+    /// ingest after one that stopped half-way, or of a graph written
+    /// before the walk record was written last): every file's blocks were
+    /// built again and compared with the stored ones.
+    #[serde(default)]
+    pub checked_whole_graph: bool,
     /// Wall time of the whole ingest.
     #[serde(skip)]
     pub elapsed: Duration,

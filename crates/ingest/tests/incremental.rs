@@ -668,3 +668,57 @@ fn a_restart_does_not_read_files_the_last_walk_saw_unchanged() {
     let (fresh, _) = ingest_fresh(root.path(), fresh_db.path());
     assert!(dump(&engine) == dump(&fresh));
 }
+
+/// A restart after a finished ingest trusts the stored graph (the walk
+/// record is its newest write) and rebuilds only what changed; after an
+/// ingest that stopped half-way (here: a block deleted after the walk
+/// record, as a crashed ingest's first batch would leave it) it rebuilds
+/// and compares every file, and repairs the graph.
+#[test]
+fn a_restart_checks_the_whole_graph_only_after_a_half_finished_ingest() {
+    let root = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    write_tree(
+        root.path(),
+        &[
+            ("src/lib.rs", "pub fn a() {\n    b();\n}\npub fn b() {}\n"),
+            ("src/util.rs", "pub fn c() {\n    crate::b();\n}\n"),
+        ],
+    );
+    let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
+    let engine = open_engine(db.path());
+    let mut ingester = Ingester::new(vfs.clone(), root.path(), options()).unwrap();
+    let first = ingester.ingest(&engine).unwrap();
+    assert!(
+        first.checked_whole_graph,
+        "an empty graph has no walk record"
+    );
+    let whole = dump(&engine);
+
+    // Finished: a restart trusts the graph, and still counts the calls.
+    ingester.forget();
+    let again = ingester.ingest(&engine).unwrap();
+    assert!(!again.checked_whole_graph, "{again}");
+    assert!(again.resolved);
+    assert_eq!(again.calls, first.calls);
+    assert_eq!(again.blocks_written + again.edges_written, 0, "{again}");
+    assert!(dump(&engine) == whole);
+
+    // Half-finished: a write after the walk record.
+    let (victim, _) = whole
+        .blocks
+        .iter()
+        .find(|(_, (uri, meta, _))| uri == "src/util.rs" && meta.contains("\"function\""))
+        .expect("a function block of src/util.rs");
+    let mut batch = kausal_storage::WriteBatch::new();
+    batch.delete_block(*victim).unwrap();
+    engine.write_batch(&batch).unwrap();
+    ingester.forget();
+    let repair = ingester.ingest(&engine).unwrap();
+    assert!(repair.checked_whole_graph, "{repair}");
+    assert!(repair.blocks_written > 0, "{repair}");
+    assert!(dump(&engine) == whole);
+    // And the repair finished: the next restart trusts it again.
+    ingester.forget();
+    assert!(!ingester.ingest(&engine).unwrap().checked_whole_graph);
+}

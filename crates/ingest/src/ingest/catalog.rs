@@ -266,12 +266,12 @@ fn counts(state: &State, report: &IngestReport) -> GraphCounts {
 }
 
 /// Brings the stored dictionary and counts in line with `state` after an
-/// ingest `report` describes.
+/// ingest `report` describes; true when it wrote anything.
 pub(super) fn write(
     engine: &Database,
     state: &mut State,
     report: &IngestReport,
-) -> Result<(), IngestError> {
+) -> Result<bool, IngestError> {
     let flipped = update_entries(state);
     let catalog = &state.catalog;
     let mut plan = Plan::default();
@@ -298,6 +298,7 @@ pub(super) fn write(
         let stale = catalog.stored.keys().filter(|id| !plan.built.contains(id));
         plan.deletes.extend(stale.copied());
     }
+    let wrote = !plan.puts.is_empty() || !plan.deletes.is_empty();
     apply(engine, &plan)?;
     let catalog = &mut state.catalog;
     for id in &plan.deletes {
@@ -310,7 +311,7 @@ pub(super) fn write(
         catalog.starts = Some(starts);
         catalog.length_starts = Some(length_starts);
     }
-    Ok(())
+    Ok(wrote)
 }
 
 /// Writes `plan`: the shards first and the head last, in as few batches

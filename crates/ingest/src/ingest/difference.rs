@@ -134,6 +134,7 @@ pub(super) fn write_difference(
     state.precise_stored = precise_blocks;
     state.verified = true;
     if let Some(resolution) = edges.resolution {
+        state.counted = true;
         state.calls = resolution.calls;
         state.imports = resolution.imports;
         state.samples = resolution.samples;
@@ -675,14 +676,19 @@ impl<'e> BatchWriter<'e> {
 /// a sync. Written after the difference is synced, so a stored walk time
 /// never vouches for files whose state blocks are not durable.
 ///
-/// An ingest that wrote nothing and left out the same files keeps the
+/// An ingest that wrote nothing (`wrote` false: no batch, and it did not
+/// start from a loaded picture) and left out the same files keeps the
 /// stored record, walk time included: a no-change re-ingest writes
 /// nothing. The older time is safe (it trusts fewer files), and every
 /// file it no longer trusts was read by then and found unchanged.
+///
+/// Written after every other write of the ingest, so a record that is
+/// the graph's newest write says the last ingest finished.
 pub(super) fn write_walk_record(
     engine: &Database,
     state: &mut State,
     report: &IngestReport,
+    wrote: bool,
 ) -> Result<(), IngestError> {
     let error = |source| IngestError::Write {
         path: WALK_RECORD_URI.into(),
@@ -699,7 +705,7 @@ pub(super) fn write_walk_record(
             })
     };
     let stored_fp = state.blocks.get(&walk_record_id()).map(|(old, _)| *old);
-    if report.batches == 0 {
+    if !wrote {
         let kept = record_block(state.recorded_walk_ns)?;
         let fp = fingerprint(&kept.source_uri, &kept.metadata_json, &kept.content);
         if stored_fp == Some(fp) {

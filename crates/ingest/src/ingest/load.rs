@@ -17,8 +17,9 @@ use crate::walk_record::WalkRecord;
 
 /// Rebuilds the ingester's picture from the stored graph: every block's
 /// fingerprint and path, every edge, and the file records carried by file
-/// blocks, and when the last successful walk began. Marked unverified: a
-/// crash may have left it half-written.
+/// blocks, and when the last successful walk began. Unverified unless the
+/// walk record is the graph's newest write: a crash may have left it
+/// half-written.
 pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
     let snapshot = engine.snapshot();
     let mut state = State::default();
@@ -76,6 +77,10 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
             // synced: every stored state block was read no earlier.
             state.last_walk_ns = record.walk_started_ns;
             state.recorded_walk_ns = record.walk_started_ns;
+            // The last write of a successful ingest: when nothing was
+            // written after it, no ingest stopped half-way since, and the
+            // graph is whole (the record's own write is one op).
+            state.verified = view.sequence == snapshot.sequence();
         }
         state.blocks.insert(view.id, (fp, path));
         ids.push(view.id);

@@ -112,9 +112,15 @@ struct State {
     provenance: FxHashMap<BlockId, ProvenanceEntry>,
     edges: edge_set::EdgeSet,
     /// True once the stored graph is known to equal the target graph of
-    /// `files` (after a successful ingest); false after loading from a
-    /// graph a crash may have left half-written.
+    /// `files`: after a successful ingest, or after loading a graph whose
+    /// newest write is the walk record (the last write of a successful
+    /// ingest); false after loading a graph a crash may have left
+    /// half-written.
     verified: bool,
+    /// True once a resolution of this picture ran: `calls`, `imports`,
+    /// `samples` and the catalog's calls by rule are known (they are not
+    /// read back from the graph).
+    counted: bool,
     calls: CallStats,
     imports: ImportStats,
     samples: Vec<CallSample>,
@@ -294,9 +300,14 @@ impl Ingester {
         let precise_changed = !precise_dirty.is_empty()
             || edited.iter().any(|path| state.precise.contains_key(path))
             || removed.iter().any(|path| state.precise.contains_key(path));
-        if !changed.is_empty() || !removed.is_empty() || !state.verified || precise_changed {
+        // The call counts (and the catalog's by rule) live in memory only:
+        // the first ingest after a load resolves to learn them.
+        let unverified = !state.verified;
+        report.checked_whole_graph = unverified;
+        let loaded = unverified || !state.counted;
+        if !changed.is_empty() || !removed.is_empty() || loaded || precise_changed {
             let resolve_again =
-                structure_changed || !removed.is_empty() || !state.verified || precise_changed;
+                structure_changed || !removed.is_empty() || loaded || precise_changed;
             let threads = self.threads();
             let changes = difference::Changes {
                 changed: &changed,
@@ -315,8 +326,11 @@ impl Ingester {
         report.calls = state.calls.clone();
         report.imports = state.imports.clone();
         report.call_samples = state.samples.clone();
-        difference::write_walk_record(engine, state, &report)?;
-        catalog::write(engine, state, &report)?;
+        let catalog_wrote = catalog::write(engine, state, &report)?;
+        // Last, so that a stored record newer than every other write
+        // says the graph is whole (see `load`).
+        let wrote = report.batches > 0 || catalog_wrote || unverified;
+        difference::write_walk_record(engine, state, &report, wrote)?;
         report.elapsed = started.elapsed();
         Ok(report)
     }
