@@ -61,7 +61,8 @@ pub struct IngestSummary {
     pub seconds: f64,
     /// Seconds per phase: `load` (reading the stored graph back, first
     /// ingest of a process only), `walk`, `parse`, `blocks`, `resolve`,
-    /// `write`, `sync`. Where the wall-clock time went.
+    /// `write`, `sync`, `catalog` (names dictionary, counts and walk
+    /// record). Where the wall-clock time went.
     #[serde(default)]
     pub phases: BTreeMap<String, f64>,
     /// The human-readable report, as `ingest` prints it; not in the JSON.
@@ -120,6 +121,7 @@ fn phase_seconds(timings: &kausal_ingest::Timings) -> BTreeMap<String, f64> {
         ("resolve", timings.resolve),
         ("write", timings.write),
         ("sync", timings.sync),
+        ("catalog", timings.catalog),
     ]
     .into_iter()
     .map(|(phase, took)| (phase.to_string(), took.as_secs_f64()))

@@ -217,6 +217,9 @@ pub struct Timings {
     pub write: Duration,
     /// The final sync that makes the ingest durable.
     pub sync: Duration,
+    /// The names dictionary, names by length, counts and walk record,
+    /// written after the files' batches.
+    pub catalog: Duration,
 }
 
 impl fmt::Display for Timings {
@@ -224,14 +227,15 @@ impl fmt::Display for Timings {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         write!(
             f,
-            "load {:.1}ms, walk {:.1}ms, read+parse {:.1}ms, blocks {:.1}ms, resolve {:.1}ms, write {:.1}ms, sync {:.1}ms",
+            "load {:.1}ms, walk {:.1}ms, read+parse {:.1}ms, blocks {:.1}ms, resolve {:.1}ms, write {:.1}ms, sync {:.1}ms, catalog {:.1}ms",
             ms(self.load),
             ms(self.walk),
             ms(self.parse),
             ms(self.blocks),
             ms(self.resolve),
             ms(self.write),
-            ms(self.sync)
+            ms(self.sync),
+            ms(self.catalog)
         )
     }
 }

@@ -326,11 +326,13 @@ impl Ingester {
         report.calls = state.calls.clone();
         report.imports = state.imports.clone();
         report.call_samples = state.samples.clone();
+        let catalog_started = Instant::now();
         let catalog_wrote = catalog::write(engine, state, &report)?;
         // Last, so that a stored record newer than every other write
         // says the graph is whole (see `load`).
         let wrote = report.batches > 0 || catalog_wrote || unverified;
         difference::write_walk_record(engine, state, &report, wrote)?;
+        report.timings.catalog = catalog_started.elapsed();
         report.elapsed = started.elapsed();
         Ok(report)
     }
