@@ -39,15 +39,14 @@ pub enum TableLookup<'a> {
 /// threads when a table of version 2 or 3 opens.
 const PARALLEL_CHECK_MIN_BYTES: usize = 8 * 1024 * 1024;
 
-/// Entries a page search compares at once around its interpolated guess,
-/// in the index (unique ids: a guess is off by an entry or two on evenly
-/// spread ids) and in an edge section (a node's first edge is up to its
-/// run's length from the guess). A wider window for the index cost a
-/// lookup in a small, cached table 20 ns more (16 keys compared), where
-/// the misses it saves are rare.
-const INDEX_GUESS_WINDOW: usize = 4;
+/// Entries the index's page search steps from its interpolated guess
+/// before it bisects instead (a guess is off by a few entries on evenly
+/// spread ids).
+const GUESS_STEPS: usize = 8;
+/// Entries an edge section's page search compares at once around its
+/// interpolated guess (a node's first edge is up to its run's length
+/// away), and windows it tries before it bisects instead.
 const EDGE_GUESS_WINDOW: usize = 16;
-/// Windows a page search tries before it bisects instead.
 const GUESS_WINDOWS: usize = 3;
 
 /// A table's footer, read and checked: its facts and section bounds.
@@ -447,24 +446,15 @@ impl Table {
     ///
     /// Ids are hashes, spread evenly, so the position is first guessed by
     /// interpolating between the page's first key and the next page's (both
-    /// in memory), then found in a window of entries around the guess
-    /// ([`INDEX_GUESS_WINDOW`], [`EDGE_GUESS_WINDOW`]): a few cache
-    /// lines, where bisecting the page's 10-12 KiB touched six or seven
-    /// (perf: most of an edge lookup's time). The window's keys below `id` are counted without a branch
-    /// on any of them, so its loads go out together and the count is the
-    /// answer whenever the window holds the boundary; stepping entry by
-    /// entry from the guess instead took a mispredicted branch, after a
-    /// load, per step (an edge run's start is up to a run's length from
-    /// the guess). A guess still off after [`GUESS_WINDOWS`] windows
-    /// (unevenly spread ids) bisects what is left.
+    /// in memory), then found near the guess: a cache line or two, where
+    /// bisecting the page's 10-12 KiB touched six or seven (perf: most of
+    /// an edge lookup's time). The index steps from the guess, an edge
+    /// section counts in windows around it (see each); a guess still far
+    /// off (unevenly spread ids) bisects what is left.
     fn lower_bound_in_page(&self, paged: Paged, page: usize, id: BlockId) -> usize {
         let mut start = page * PAGE_ENTRIES;
         let mut end = (start + PAGE_ENTRIES).min(self.entries(paged));
         let key = id.as_u128();
-        let key_at = |position: usize| {
-            let bytes = self.key_at(paged, position);
-            u128::from_be_bytes(bytes.try_into().unwrap_or([0; 16]))
-        };
         let first_keys = self.pages.first_keys(paged);
         let first = first_keys.get(page).map_or(0, |first| first.as_u128());
         let upper = match first_keys.get(page + 1) {
@@ -483,37 +473,103 @@ impl Table {
             (start + (fraction * (end - start) as f64) as usize).min(end - 1)
         };
         // The answer stays within [start, end] throughout.
-        let window = match paged {
-            Paged::Index => INDEX_GUESS_WINDOW,
-            Paged::OutEdges | Paged::InEdges => EDGE_GUESS_WINDOW,
-        };
-        let mut low = guess.saturating_sub(window / 2).max(start);
-        for _ in 0..GUESS_WINDOWS {
-            let high = (low + window).min(end);
-            low = high.saturating_sub(window).max(start);
-            let below: usize = (low..high)
-                .map(|position| usize::from(key_at(position) < key))
-                .sum();
-            // Keys are sorted: the window's first `below` are under `key`.
-            if below == 0 && low > start {
-                end = low;
-                low = low.saturating_sub(window).max(start);
-            } else if below == high - low && high < end {
-                start = high;
-                low = high;
-            } else {
-                return low + below;
+        let found = match paged {
+            Paged::Index => self.step_from_guess(paged, guess, key, &mut start, &mut end),
+            Paged::OutEdges | Paged::InEdges => {
+                self.count_in_windows(paged, guess, key, &mut start, &mut end)
             }
+        };
+        if let Some(position) = found {
+            return position;
         }
         while start < end {
             let middle = start + (end - start) / 2;
-            if key_at(middle) < key {
+            if self.key_u128(paged, middle) < key {
                 start = middle + 1;
             } else {
                 end = middle;
             }
         }
         start
+    }
+
+    /// The index's search from its guess: ids are unique there, so the
+    /// guess is off by an entry or two, and stepping reads a line or two.
+    /// A window of 4 or 16 keys (as the edge sections use) cost a
+    /// `find_block` in a small, cached table 5-30 ns more (issue 26:
+    /// there the compares are the lookup's time, not a cache miss).
+    /// `None` when [`GUESS_STEPS`] steps did not reach it; `[start, end]`
+    /// then still holds the answer.
+    fn step_from_guess(
+        &self,
+        paged: Paged,
+        guess: usize,
+        key: u128,
+        start: &mut usize,
+        end: &mut usize,
+    ) -> Option<usize> {
+        if self.key_u128(paged, guess) < key {
+            *start = guess + 1;
+            for _ in 0..GUESS_STEPS {
+                if *start == *end || self.key_u128(paged, *start) >= key {
+                    return Some(*start);
+                }
+                *start += 1;
+            }
+        } else {
+            *end = guess;
+            for _ in 0..GUESS_STEPS {
+                if *end == *start || self.key_u128(paged, *end - 1) < key {
+                    return Some(*end);
+                }
+                *end -= 1;
+            }
+        }
+        None
+    }
+
+    /// An edge section's search from its guess: a node's first edge is up
+    /// to its run's length from the guess, so the keys below `key` are
+    /// counted in windows of [`EDGE_GUESS_WINDOW`] entries without a
+    /// branch on any of them: the window's loads go out together, and the
+    /// count is the answer whenever the window holds the boundary.
+    /// Stepping entry by entry took a mispredicted branch after a load per
+    /// step. `None` when [`GUESS_WINDOWS`] windows did not hold it;
+    /// `[start, end]` then still holds the answer.
+    fn count_in_windows(
+        &self,
+        paged: Paged,
+        guess: usize,
+        key: u128,
+        start: &mut usize,
+        end: &mut usize,
+    ) -> Option<usize> {
+        let window = EDGE_GUESS_WINDOW;
+        let mut low = guess.saturating_sub(window / 2).max(*start);
+        for _ in 0..GUESS_WINDOWS {
+            let high = (low + window).min(*end);
+            low = high.saturating_sub(window).max(*start);
+            let below: usize = (low..high)
+                .map(|position| usize::from(self.key_u128(paged, position) < key))
+                .sum();
+            // Keys are sorted: the window's first `below` are under `key`.
+            if below == 0 && low > *start {
+                *end = low;
+                low = low.saturating_sub(window).max(*start);
+            } else if below == high - low && high < *end {
+                *start = high;
+                low = high;
+            } else {
+                return Some(low + below);
+            }
+        }
+        None
+    }
+
+    /// The key of entry `position` of a verified page, as a number.
+    fn key_u128(&self, paged: Paged, position: usize) -> u128 {
+        let bytes = self.key_at(paged, position);
+        u128::from_be_bytes(bytes.try_into().unwrap_or([0; 16]))
     }
 
     /// The verified data record of a live entry.
