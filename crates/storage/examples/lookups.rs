@@ -1,6 +1,7 @@
 //! The benchmark's read rows on their own (the harness's `lookups` and
 //! `edges` groups at full scale: 100,000 blocks of 1 KiB; 20,000 nodes of
-//! in- and out-degree 10), timed the harness's way (groups of 16, the
+//! in- and out-degree 10; and the KausalDB workload's find_block after a
+//! flush: 1,100 small blocks in one table), timed the harness's way (groups of 16, the
 //! median of the groups' means). Builds only this crate, for profiling:
 //!
 //! `cargo run --release -p kausal-storage --example lookups -- [ROUNDS] [ROWS]`
@@ -130,7 +131,37 @@ fn main() {
     }
     table_blocks.flush().expect("flush");
 
+    // The KausalDB workload's after-flush row: a small table, cached.
+    let small = open(&root.path().join("small"));
+    let kausaldb_id = |n: u64| {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&n.to_le_bytes());
+        BlockId::from_bytes(bytes)
+    };
+    let mut small_block = ContextBlock::new(
+        kausaldb_id(1),
+        "bench://static",
+        "{}",
+        "fn benchmark_function() { return 42; }",
+    );
+    for n in 1..=1100 {
+        small_block.id = kausaldb_id(n);
+        small.put_block(&small_block).expect("put");
+    }
+    small.flush().expect("flush");
+
     for _ in 0..rounds {
+        let snapshot = small.snapshot();
+        let mut found = 0usize;
+        let mut n = 0u64;
+        time("find_block (small SSTable hit)", &wanted, LOOKUPS, || {
+            n = n % 1100 + 1;
+            found += snapshot
+                .find_block(kausaldb_id(n))
+                .expect("find")
+                .map_or(0, |b| b.content.len());
+        });
+        std::hint::black_box(found);
         let snapshot = blocks.snapshot();
         let mut found = 0usize;
         time("find_block (memtable hit)", &wanted, LOOKUPS, || {
