@@ -183,7 +183,8 @@ fn plan_and_write_blocks(
             }
         }
     }
-    let mut target: BlockIndex = FxHashMap::default();
+    let mut target: BlockIndex =
+        FxHashMap::with_capacity_and_hasher(state.blocks.len(), Default::default());
     let mut puts: BTreeMap<String, Vec<ContextBlock>> = BTreeMap::new();
     let mut written_deletes: FxHashSet<BlockId> = FxHashSet::default();
     let mut writer = BatchWriter::new(engine);
@@ -215,9 +216,12 @@ fn plan_and_write_blocks(
         writer.commit()?;
     }
     report.batches += writer.batches;
+    // Looked up once per stored block: a hash of the path, where the
+    // ordered map of files cost a dozen string comparisons.
+    let file_paths: FxHashSet<&str> = state.files.keys().map(String::as_str).collect();
     for (id, (fp, path)) in &state.blocks {
         // Stubs stay until a resolution says otherwise (`plan_stubs`).
-        let kept = state.files.contains_key(&**path) || crate::stubs::is_stub_uri(path);
+        let kept = file_paths.contains(&**path) || crate::stubs::is_stub_uri(path);
         if !rebuild_set.contains(&**path) && kept {
             target.insert(*id, (*fp, path.clone()));
         }

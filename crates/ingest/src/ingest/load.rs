@@ -40,10 +40,16 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
             block: "(scan)".into(),
             source,
         })?;
-        let path = paths
-            .entry(view.source_uri.to_string())
-            .or_insert_with(|| Arc::from(view.source_uri))
-            .clone();
+        // One shared path per file; looked up before any allocation (a
+        // file has dozens of blocks).
+        let path = match paths.get(view.source_uri) {
+            Some(path) => path.clone(),
+            None => {
+                let path: Arc<str> = Arc::from(view.source_uri);
+                paths.insert(view.source_uri.to_string(), path.clone());
+                path
+            }
+        };
         let fp = fingerprint(view.source_uri, view.metadata_json, view.content);
         // The names dictionary and counts are the catalog's, not a file's.
         if state.catalog.note_loaded(&view, fp) {
