@@ -321,18 +321,7 @@ impl Ingester {
         state.last_walk_ns = walk_started_ns;
         skipped.sort();
         report.skipped = skipped;
-        describe_graph(state, &mut report);
-        precise::describe(state, &mut report.precise);
-        report.calls = state.calls.clone();
-        report.imports = state.imports.clone();
-        report.call_samples = state.samples.clone();
-        let catalog_started = Instant::now();
-        let catalog_wrote = catalog::write(engine, state, &report)?;
-        // Last, so that a stored record newer than every other write
-        // says the graph is whole (see `load`).
-        let wrote = report.batches > 0 || catalog_wrote || unverified;
-        difference::write_walk_record(engine, state, &report, wrote)?;
-        report.timings.catalog = catalog_started.elapsed();
+        finish(engine, state, &mut report, unverified)?;
         report.elapsed = started.elapsed();
         Ok(report)
     }
@@ -561,6 +550,29 @@ impl Ingester {
             )),
         }
     }
+}
+
+/// Completes `report` from the picture and writes what follows the files'
+/// batches: the catalog, then the walk record, last, so that a stored
+/// record newer than every other write says the graph is whole (see
+/// `load`). `unverified`: this ingest began from an unverified picture.
+fn finish(
+    engine: &Database,
+    state: &mut State,
+    report: &mut IngestReport,
+    unverified: bool,
+) -> Result<(), IngestError> {
+    describe_graph(state, report);
+    precise::describe(state, &mut report.precise);
+    report.calls = state.calls.clone();
+    report.imports = state.imports.clone();
+    report.call_samples = state.samples.clone();
+    let catalog_started = Instant::now();
+    let catalog_wrote = catalog::write(engine, state, report)?;
+    let wrote = report.batches > 0 || catalog_wrote || unverified;
+    difference::write_walk_record(engine, state, report, wrote)?;
+    report.timings.catalog = catalog_started.elapsed();
+    Ok(())
 }
 
 /// The order parse workers take `entries` in: largest files first when

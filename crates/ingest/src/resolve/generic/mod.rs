@@ -71,120 +71,140 @@ pub(super) fn resolve_generic(
         Option<&rustc_hash::FxHashSet<&str>>,
     )>,
 ) {
-    let mut index = Index {
-        files,
-        language,
-        module_files: FxHashMap::default(),
-        by_path: FxHashMap::default(),
-        top_level: FxHashMap::default(),
-        functions: FxHashMap::default(),
-        methods: FxHashMap::default(),
-        exported_memo: RefCell::new(FxHashMap::default()),
-        bases_memo: RefCell::new(FxHashMap::default()),
-        zig_stems: FxHashMap::default(),
-        c: c::CIndex::default(),
-    };
-    for file in members {
-        let view = &files[*file as usize];
-        let key = index.module_key(view.path);
-        index.module_files.entry(key).or_default().push(*file);
-        index.by_path.insert(view.path, *file);
-        if language == Language::Zig {
-            index
-                .zig_stems
-                .entry(zig::file_stem(view.path))
-                .or_default()
-                .push(*file);
-        }
-        for (i, item) in view.summary.items.iter().enumerate() {
-            let item_ref = ItemRef {
-                file: *file,
-                item: i as u32,
-            };
-            // A method at the top is no module-level name: in Python or
-            // JavaScript/TypeScript one outside any class is an object
-            // literal's or what a syntax error leaves (a property); Go
-            // declares every method at the top, bound to its receiver type
-            // (`pkg.F()` and a bare `F()` never reach one).
-            if item.parent.is_none() && item.kind != ItemKind::Method {
-                index
-                    .top_level
-                    .entry((key, item.name.as_str()))
-                    .or_default()
-                    .push(item_ref);
-            }
-            match item.kind {
-                ItemKind::Function if item.parent.is_none() => index
-                    .functions
-                    .entry(item.name.as_str())
-                    .or_default()
-                    .push(item_ref),
-                ItemKind::Method => index
-                    .methods
-                    .entry(item.name.as_str())
-                    .or_default()
-                    .push(item_ref),
-                _ => {}
-            }
-        }
-    }
-    if language == Language::C {
-        index.build_c(members);
-    }
+    let index = Index::build(files, language, members);
     let Some((cache, changed)) = cache else {
         for file in members {
             index.resolve_file(*file, out);
         }
         return;
     };
-    // Declarations of the files not edited are the cached ones (their
-    // summaries are the ones the cache saw); the edited files' are new.
-    let edited = |path: &str| changed.is_none_or(|changed| changed.contains(path));
-    let mut new_decls: FxHashMap<&str, incremental::CDecls> = members
-        .iter()
-        .map(|m| &files[*m as usize])
-        .filter(|view| edited(view.path))
-        .map(|view| (view.path, incremental::CDecls::of(view.summary)))
-        .collect();
-    let dirty = changed
-        .and_then(|changed| incremental::dirty_files(cache, files, members, &new_decls, changed));
-    let mut kept = FxHashMap::default();
-    for (position, member) in members.iter().enumerate() {
-        let view = &files[*member as usize];
-        let again = dirty.as_ref().is_none_or(|dirty| dirty[position]);
-        let cached = cache.take(view.path);
-        let decls = match (new_decls.remove(view.path), &cached) {
-            (Some(decls), _) => decls,
-            (None, Some((decls, _))) => decls.clone(),
-            (None, None) => incremental::CDecls::of(view.summary),
-        };
-        let part = match cached {
-            Some((_, mut part)) if !again => {
-                // The file's position among all files may have moved.
-                for record in &mut part.provenance {
-                    record.file = *member;
-                }
-                part
-            }
-            _ => {
-                let mut part = Resolution::default();
-                index.resolve_file(*member, &mut part);
-                // Kept sorted in the cache, so `rule_choice::choose` finds
-                // this file's run in order on every later resolution; its
-                // stubs once each.
-                part.provenance.sort_unstable();
-                part.stubs.sort_unstable();
-                part.stubs.dedup();
-                part
-            }
-        };
-        out.merge(&part);
-        kept.insert(view.path.to_string(), (decls, part));
-    }
-    cache.store(kept);
+    index.resolve_cached(members, out, cache, changed);
 }
 
 impl<'a> Index<'a> {
+    /// The tables of `language` over `members`.
+    fn build(files: &'a [FileView<'a>], language: Language, members: &[u32]) -> Self {
+        let mut index = Index {
+            files,
+            language,
+            module_files: FxHashMap::default(),
+            by_path: FxHashMap::default(),
+            top_level: FxHashMap::default(),
+            functions: FxHashMap::default(),
+            methods: FxHashMap::default(),
+            exported_memo: RefCell::new(FxHashMap::default()),
+            bases_memo: RefCell::new(FxHashMap::default()),
+            zig_stems: FxHashMap::default(),
+            c: c::CIndex::default(),
+        };
+        for file in members {
+            let view = &files[*file as usize];
+            let key = index.module_key(view.path);
+            index.module_files.entry(key).or_default().push(*file);
+            index.by_path.insert(view.path, *file);
+            if language == Language::Zig {
+                index
+                    .zig_stems
+                    .entry(zig::file_stem(view.path))
+                    .or_default()
+                    .push(*file);
+            }
+            for (i, item) in view.summary.items.iter().enumerate() {
+                let item_ref = ItemRef {
+                    file: *file,
+                    item: i as u32,
+                };
+                // A method at the top is no module-level name: in Python or
+                // JavaScript/TypeScript one outside any class is an object
+                // literal's or what a syntax error leaves (a property); Go
+                // declares every method at the top, bound to its receiver type
+                // (`pkg.F()` and a bare `F()` never reach one).
+                if item.parent.is_none() && item.kind != ItemKind::Method {
+                    index
+                        .top_level
+                        .entry((key, item.name.as_str()))
+                        .or_default()
+                        .push(item_ref);
+                }
+                match item.kind {
+                    ItemKind::Function if item.parent.is_none() => index
+                        .functions
+                        .entry(item.name.as_str())
+                        .or_default()
+                        .push(item_ref),
+                    ItemKind::Method => index
+                        .methods
+                        .entry(item.name.as_str())
+                        .or_default()
+                        .push(item_ref),
+                    _ => {}
+                }
+            }
+        }
+        if language == Language::C {
+            index.build_c(members);
+        }
+        index
+    }
+
+    /// Resolves `members` into `out`, each file's part from `cache` unless
+    /// `incremental::dirty_files` says an edit in `changed` can reach it.
+    fn resolve_cached(
+        &self,
+        members: &[u32],
+        out: &mut Resolution,
+        cache: &mut incremental::CCache,
+        changed: Option<&rustc_hash::FxHashSet<&str>>,
+    ) {
+        let files = self.files;
+        // Declarations of the files not edited are the cached ones (their
+        // summaries are the ones the cache saw); the edited files' are new.
+        let edited = |path: &str| changed.is_none_or(|changed| changed.contains(path));
+        let mut new_decls: FxHashMap<&str, incremental::CDecls> = members
+            .iter()
+            .map(|m| &files[*m as usize])
+            .filter(|view| edited(view.path))
+            .map(|view| (view.path, incremental::CDecls::of(view.summary)))
+            .collect();
+        let dirty = changed.and_then(|changed| {
+            incremental::dirty_files(cache, files, members, &new_decls, changed)
+        });
+        let mut kept = FxHashMap::default();
+        for (position, member) in members.iter().enumerate() {
+            let view = &files[*member as usize];
+            let again = dirty.as_ref().is_none_or(|dirty| dirty[position]);
+            let cached = cache.take(view.path);
+            let decls = match (new_decls.remove(view.path), &cached) {
+                (Some(decls), _) => decls,
+                (None, Some((decls, _))) => decls.clone(),
+                (None, None) => incremental::CDecls::of(view.summary),
+            };
+            let part = match cached {
+                Some((_, mut part)) if !again => {
+                    // The file's position among all files may have moved.
+                    for record in &mut part.provenance {
+                        record.file = *member;
+                    }
+                    part
+                }
+                _ => {
+                    let mut part = Resolution::default();
+                    self.resolve_file(*member, &mut part);
+                    // Kept sorted in the cache, so `rule_choice::choose` finds
+                    // this file's run in order on every later resolution; its
+                    // stubs once each.
+                    part.provenance.sort_unstable();
+                    part.stubs.sort_unstable();
+                    part.stubs.dedup();
+                    part
+                }
+            };
+            out.merge(&part);
+            kept.insert(view.path.to_string(), (decls, part));
+        }
+        cache.store(kept);
+    }
+
     /// One file's structure, imports and calls, resolved into `out`.
     fn resolve_file(&self, file: u32, out: &mut Resolution) {
         self.structure(file, out);
