@@ -173,14 +173,13 @@ impl<'a> Index<'a> {
         for (position, member) in members.iter().enumerate() {
             let view = &files[*member as usize];
             let again = dirty.as_ref().is_none_or(|dirty| dirty[position]);
-            let cached = cache.take(view.path);
-            let decls = match (new_decls.remove(view.path), &cached) {
-                (Some(decls), _) => decls,
-                (None, Some((decls, _))) => decls.clone(),
-                (None, None) => incremental::CDecls::of(view.summary),
-            };
-            let part = match cached {
-                Some((_, mut part)) if !again => {
+            let (old_decls, old_part) = cache.take(view.path).unzip();
+            let decls = new_decls
+                .remove(view.path)
+                .or(old_decls)
+                .unwrap_or_else(|| incremental::CDecls::of(view.summary));
+            let part = match old_part {
+                Some(mut part) if !again => {
                     // The file's position among all files may have moved.
                     for record in &mut part.provenance {
                         record.file = *member;
