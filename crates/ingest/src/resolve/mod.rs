@@ -521,6 +521,20 @@ pub fn resolve_incremental(
     out
 }
 
+/// True when a per-file cache (by path) holds exactly the files
+/// `members` (indices into `files`): a file added, removed or renamed
+/// since it was filled makes every file resolve again.
+fn cache_holds_exactly<V>(
+    cached: &FxHashMap<String, V>,
+    files: &[FileView],
+    members: &[u32],
+) -> bool {
+    cached.len() == members.len()
+        && members
+            .iter()
+            .all(|m| cached.contains_key(files[*m as usize].path))
+}
+
 /// Items of a file whose parent is `parent` and whose name is `name`.
 fn children_named<'a>(
     view: &'a FileView<'a>,

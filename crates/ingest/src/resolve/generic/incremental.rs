@@ -166,11 +166,7 @@ pub(super) fn dirty_files(
     new_decls: &FxHashMap<&str, CDecls>,
     changed: &FxHashSet<&str>,
 ) -> Option<Vec<bool>> {
-    if cache.files.len() != members.len()
-        || members
-            .iter()
-            .any(|m| !cache.files.contains_key(files[*m as usize].path))
-    {
+    if !crate::resolve::cache_holds_exactly(&cache.files, files, members) {
         return None;
     }
     let mut names: FxHashSet<u64> = FxHashSet::default();
