@@ -231,3 +231,85 @@ fn retried_open_after_a_failed_grandparent_sync_makes_the_directory_durable() {
         "a synced write vanished with its grandparent directory"
     );
 }
+
+/// Seed 174 (issue 26): an open truncated a torn WAL tail, and the fsync
+/// after the truncation failed (the kernel dropped the change: fsyncgate),
+/// so the open failed. The retried open saw the file already cut (the
+/// length reads as truncated) and did not cut it again; its sync then had
+/// nothing to write, and the torn bytes came back at the next crash, by
+/// then in a sealed segment: corruption, and the database no longer
+/// opened. Every open now cuts the last segment after its last record
+/// before it syncs it.
+#[test]
+fn seed_174_a_torn_tail_cut_whose_fsync_failed_stays_cut_after_the_next_crash() {
+    use kausal_vfs::testing::{HookVfs, OpKind};
+
+    let vfs = disk(174);
+    let engine = open(&vfs);
+    engine.put_block(&block(1)).expect("put");
+    engine.sync().expect("sync");
+    drop(engine);
+    // A torn record after the log's end, durable (what a crash leaves when
+    // part of an unsynced record reached the disk).
+    let segment = Path::new(DIR).join(
+        vfs.list_dir(Path::new(DIR))
+            .expect("list")
+            .into_iter()
+            .filter(|name| name.starts_with("wal-"))
+            .max()
+            .expect("a segment"),
+    );
+    let mut file = vfs.open_file(&segment).expect("open segment");
+    file.write_at(4096, &[0xa5; 64]).expect("write");
+    file.sync_data().expect("sync");
+    drop(file);
+    vfs.crash();
+    let vfs = vfs.restart();
+
+    // The open cuts the torn tail; the fsync right after that cut fails the
+    // way a kernel fails it (SimVfs drops the pending change).
+    let inner = vfs.clone();
+    let armed = std::sync::atomic::AtomicBool::new(false);
+    let hooked = HookVfs::new(Arc::new(vfs.clone()), move |op| {
+        use std::sync::atomic::Ordering::SeqCst;
+        if op.kind == OpKind::SetLen && op.path.starts_with(DIR) {
+            armed.store(true, SeqCst);
+            inner.set_faults(FaultConfig {
+                sync_error: 1.0,
+                ..FaultConfig::default()
+            });
+        } else if armed.swap(false, SeqCst) {
+            // The operation after the cut (its fsync) has been let through.
+        } else {
+            inner.set_faults(FaultConfig::default());
+        }
+        Ok(())
+    });
+    assert!(
+        Database::open_with(Arc::new(hooked), DIR, config()).is_err(),
+        "the fsync after the cut failed"
+    );
+    vfs.set_faults(FaultConfig::default());
+
+    // The retried open succeeds; writes fill later segments and are synced.
+    let engine = open(&vfs);
+    for n in 2..=40 {
+        engine.put_block(&block(n)).expect("put");
+        engine.sync().expect("sync");
+    }
+    drop(engine);
+    vfs.crash();
+    let vfs = vfs.restart();
+    let engine = Database::open_with(Arc::new(vfs.clone()), DIR, config())
+        .unwrap_or_else(|error| panic!("the torn bytes came back: {error}"));
+    let snapshot = engine.snapshot();
+    for n in 1..=40 {
+        assert!(
+            snapshot
+                .find_block(BlockId::from_u128(n))
+                .expect("find")
+                .is_some(),
+            "synced block {n} lost"
+        );
+    }
+}

@@ -394,8 +394,8 @@ fn may_keep_in_wal(core: &Recovering, report: &RecoveryReport) -> bool {
 
 /// Makes the replayed log durable where it is: the bytes of its last
 /// segment past the sync point its last record claims are written again
-/// (the same bytes, as replay read them) and synced, and the preallocated
-/// zeros after its last record are cut. Every earlier byte already reached
+/// (the same bytes, as replay read them) and synced, and the file is cut
+/// after its last record (preallocated zeros, or a torn tail). Every earlier byte already reached
 /// the disk through a successful fsync (see [`LogEnd`]). What follows the
 /// last record was truncated by replay (a torn tail) or is zeros.
 ///
@@ -414,9 +414,12 @@ fn resync_log_end(vfs: &dyn Vfs, dir: &Path, log_end: LogEnd) -> StorageResult<(
         file.write_at(offset, &buffer)?;
         offset += len as u64;
     }
-    if file.len()? > log_end.end {
-        file.set_len(log_end.end)?;
-    }
+    // Always, even when the file already looks that long: a truncation of
+    // a torn tail by an earlier open whose fsync failed is visible (the
+    // length reads as cut) but may never reach the disk (fsyncgate), and
+    // the torn bytes after it would come back at the next crash, in what
+    // is then a sealed segment (simulator seed 174).
+    file.set_len(log_end.end)?;
     file.sync_data()?;
     Ok(())
 }
