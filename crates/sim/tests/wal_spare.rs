@@ -125,7 +125,8 @@ fn a_crash_right_after_the_spare_was_created_keeps_a_prefix_with_every_synced_wr
 
 /// Writes after the step fill the active segment and rotate into the
 /// spare, so the crash finds the spare holding unsynced records and the
-/// segment before it synced whole by the rotation.
+/// segment before it synced whole (by the first write to the spare: a
+/// rotation leaves it unsynced until then).
 #[test]
 fn a_crash_after_rotating_into_the_spare_keeps_a_prefix_with_every_synced_write() {
     for seed in 0..SEEDS {

@@ -82,11 +82,9 @@ impl Runner {
             eprintln!("    -> {result:?} poisoned={poisoned}");
         }
         // A new WAL segment (a freeze of the full memtable, or a full
-        // segment) is started only after the old one is synced: every write
-        // acknowledged before this one is durable.
-        if engine.metrics().wal_active_segment != before.wal_active_segment {
-            self.model.mark_durable();
-        }
+        // segment) no longer makes the writes before it durable: the old
+        // segment is fsynced only before the first byte goes to the new
+        // one's file (issue 26), so nothing is marked durable here.
         let touched = Self::touched(&mutations);
         match result {
             Ok(sequence) => {

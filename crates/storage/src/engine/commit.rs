@@ -147,8 +147,9 @@ impl Shared {
             return Ok(());
         }
         // Every older segment then holds only writes of frozen memtables.
+        // The rotation does not fsync the old segment (the WAL flusher or
+        // the next inline write does, before the new one gets a byte).
         let first_kept_segment = self.wal_step(writer, WalWriter::rotate)?;
-        Counters::add(&self.counters.wal_syncs, 1);
         {
             let mut mem = self.lock_mem();
             let fresh = Memtable::new(self.config.memtable_budget_bytes);

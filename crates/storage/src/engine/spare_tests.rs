@@ -203,3 +203,48 @@ fn a_failed_presync_poisons_the_engine() {
     assert!(engine.is_poisoned());
     assert!(engine.put_block(&block(99)).is_err());
 }
+
+/// The put that freezes a full memtable rotates the WAL without an fsync
+/// (with the spare segment ready): the old segment is synced by the first
+/// write to the next segment's file (here, the next buffer written
+/// inline), not on the freezing put.
+#[test]
+fn the_put_that_freezes_the_memtable_makes_no_fsync() {
+    let dir = tempfile::tempdir().unwrap();
+    let syncs = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&syncs);
+    let vfs: Arc<dyn Vfs> = Arc::new(HookVfs::new(Arc::new(OsVfs::new()), move |op| {
+        if op.kind == OpKind::SyncData {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }));
+    let config = config(false)
+        .into_builder()
+        // Records stay in the WAL buffer until it holds 64 KiB, and no
+        // segment fills before the memtable does.
+        .wal_buffer_bytes(64 * 1024)
+        .wal_segment_bytes(4 * 1024 * 1024)
+        .build();
+    let engine = Database::open_with(vfs, dir.path(), config).unwrap();
+    let mut n = 0;
+    let froze = loop {
+        n += 1;
+        assert!(n < 10_000, "the memtable never froze");
+        // Readies the spare segment (and presyncs), outside the put.
+        engine.run_background_step().unwrap();
+        let before = (
+            engine.metrics().frozen_memtables,
+            syncs.load(Ordering::SeqCst),
+        );
+        engine.put_block(&block(n)).unwrap();
+        if engine.metrics().frozen_memtables > before.0 {
+            break syncs.load(Ordering::SeqCst) - before.1;
+        }
+    };
+    assert_eq!(froze, 0, "the freezing put fsynced");
+    engine.sync().unwrap();
+    drop(engine);
+    let engine = Database::open(dir.path()).unwrap();
+    assert!((1..=n).all(|m| present(&engine, m)));
+}

@@ -6,15 +6,22 @@
 //!
 //! The writer hands a full buffer over with its segment file and offset
 //! and carries on with a spare one. Buffers are written in hand-over order
-//! by one thread. At most `MAX_PENDING_WAL_BUFFERS` wait; beyond that the
-//! writer writes inline (bounded memory, and back-pressure when the disk
-//! is slower than the writes). Anything that needs the bytes in the file (a
-//! sync, a rotation, a trim) first drains the queue; a write error is
-//! handed to the next caller, which poisons the engine like any WAL write
-//! error. Unwritten buffers are unsynced data: a crash may lose them, as it
-//! may lose unsynced page-cache pages. Without the background worker (the
-//! simulator's deterministic mode) no flusher exists and buffers are
-//! written inline.
+//! by one thread. The first buffer of a segment after a rotation carries
+//! the previous segment's file (`sync_first`): the flusher fsyncs that
+//! file before it writes the buffer, so no byte reaches a segment before
+//! every earlier segment is durable (what recovery relies on) while the
+//! writer never waits for that fsync. At most `pending_limit` buffers
+//! (`MAX_PENDING_WAL_BYTES` worth, and at least `MAX_PENDING_WAL_BUFFERS`)
+//! wait; beyond that the writer writes inline (bounded memory, and
+//! back-pressure when the disk is slower than the writes). Anything that
+//! needs the bytes in the file (a sync, a trim) first drains the queue; a
+//! write or fsync error is handed to the next caller, which poisons the
+//! engine like any WAL write error, and the buffers queued after it are
+//! dropped unwritten (they may not reach a later segment before an earlier
+//! one is durable). Unwritten buffers are unsynced data: a crash may lose
+//! them, as it may lose unsynced page-cache pages. Without the background
+//! worker (the simulator's deterministic mode) no flusher exists and
+//! buffers are written inline.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -22,9 +29,23 @@ use std::thread::JoinHandle;
 
 use kausal_vfs::{VfsError, VfsFile};
 
-/// Full WAL buffers that may wait for the flusher before the writer writes
-/// inline.
+/// Full WAL buffers that may always wait for the flusher before the writer
+/// writes inline (and that are allocated when it starts).
 pub const MAX_PENDING_WAL_BUFFERS: usize = 4;
+
+/// Bytes of full WAL buffers that may wait for the flusher (when that is
+/// more than `MAX_PENDING_WAL_BUFFERS` buffers). A rotation's fsync of the
+/// previous segment runs on the flusher, ahead of the next segment's
+/// buffers: 15-110 ms measured while a table flush was writing (ext4 makes
+/// an fsync wait for other files' writeback), in which a writer at 400 MB/s
+/// hands over up to 44 MiB. The extra buffers are allocated the first time
+/// they are needed and then reused.
+pub const MAX_PENDING_WAL_BYTES: usize = 32 * 1024 * 1024;
+
+/// How many full buffers of `capacity` bytes may wait.
+pub fn pending_limit(capacity: usize) -> usize {
+    (MAX_PENDING_WAL_BYTES / capacity.max(1)).max(MAX_PENDING_WAL_BUFFERS)
+}
 
 /// A segment file shared between the appender, the flusher and an fsync in
 /// flight.
@@ -40,6 +61,8 @@ struct Job {
     file: SegmentFile,
     offset: u64,
     bytes: Vec<u8>,
+    /// The previous segment, fsynced before `bytes` are written.
+    sync_first: Option<SegmentFile>,
 }
 
 #[derive(Default)]
@@ -48,6 +71,8 @@ struct Queue {
     in_flight: usize,
     /// Emptied buffers, handed back to the writer (no allocation per swap).
     spare: Vec<Vec<u8>>,
+    /// Buffers made so far (at most `pending_limit`).
+    made: usize,
     error: Option<VfsError>,
     stop: bool,
 }
@@ -60,6 +85,8 @@ struct Shared {
     /// record larger than the buffer limit: a batch of up to
     /// `MAX_BATCH_BYTES`) is shrunk back before it is reused.
     capacity: usize,
+    /// Full buffers that may wait (`pending_limit(capacity)`).
+    limit: usize,
 }
 
 /// `bytes`, emptied, at no more than twice `capacity`: a buffer that held
@@ -111,11 +138,16 @@ impl WalFlusher {
     pub fn start(capacity: usize) -> Option<Self> {
         let shared = Arc::new(Shared {
             capacity,
+            limit: pending_limit(capacity),
             ..Shared::default()
         });
-        shared.lock().spare = (0..MAX_PENDING_WAL_BUFFERS)
-            .map(|_| Vec::with_capacity(capacity))
-            .collect();
+        {
+            let mut queue = shared.lock();
+            queue.spare = (0..MAX_PENDING_WAL_BUFFERS)
+                .map(|_| Vec::with_capacity(capacity))
+                .collect();
+            queue.made = MAX_PENDING_WAL_BUFFERS;
+        }
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("kausal-wal".into())
@@ -127,26 +159,43 @@ impl WalFlusher {
         })
     }
 
-    /// Queues `bytes` for `file` at `offset`. Gives the buffer back when the
-    /// queue is full (the caller writes it inline).
-    pub fn submit(&self, file: &SegmentFile, offset: u64, bytes: Vec<u8>) -> Result<(), Vec<u8>> {
+    /// Queues `bytes` for `file` at `offset`, to be written once
+    /// `sync_first` (the previous segment, if given) is fsynced. Gives the
+    /// buffer back when the queue is full (the caller writes it inline).
+    pub fn submit(
+        &self,
+        file: &SegmentFile,
+        offset: u64,
+        bytes: Vec<u8>,
+        sync_first: Option<&SegmentFile>,
+    ) -> Result<(), Vec<u8>> {
         let mut queue = self.shared.lock();
-        if queue.jobs.len() + queue.in_flight >= MAX_PENDING_WAL_BUFFERS {
+        if queue.jobs.len() + queue.in_flight >= self.shared.limit {
             return Err(bytes);
         }
         queue.jobs.push_back(Job {
             file: Arc::clone(file),
             offset,
             bytes,
+            sync_first: sync_first.map(Arc::clone),
         });
         drop(queue);
         self.shared.changed.notify_all();
         Ok(())
     }
 
-    /// An emptied buffer to fill next, if one came back.
+    /// An emptied buffer to fill next: one that came back, or a new one
+    /// while fewer than `pending_limit` were made.
     pub fn spare(&self) -> Option<Vec<u8>> {
-        self.shared.lock().spare.pop()
+        let mut queue = self.shared.lock();
+        if let Some(spare) = queue.spare.pop() {
+            return Some(spare);
+        }
+        if queue.made >= self.shared.limit {
+            return None;
+        }
+        queue.made += 1;
+        Some(Vec::with_capacity(self.shared.capacity))
     }
 
     /// Returns an unused spare buffer.
@@ -192,9 +241,21 @@ fn run(shared: &Shared) {
                 return;
             };
             queue.in_flight += 1;
-            job
+            // After a failure nothing more is written until the writer has
+            // seen it (and poisoned the engine): a later buffer may belong
+            // to a segment whose predecessor is not durable.
+            (job, queue.error.is_some())
         };
-        let written = with_file(&job.file, |file| file.write_at(job.offset, &job.bytes));
+        let (job, failed) = job;
+        let written = if failed {
+            Ok(())
+        } else {
+            let synced = match &job.sync_first {
+                Some(previous) => with_file(previous, |file| file.sync_data()),
+                None => Ok(()),
+            };
+            synced.and_then(|()| with_file(&job.file, |file| file.write_at(job.offset, &job.bytes)))
+        };
         let bytes = emptied(job.bytes, shared.capacity);
         let mut queue = shared.lock();
         queue.in_flight -= 1;
@@ -232,7 +293,7 @@ mod tests {
         let mut offset = 0;
         for round in 0..20u8 {
             let bytes = vec![round; 1000];
-            if let Err(bytes) = flusher.submit(&file, offset, bytes) {
+            if let Err(bytes) = flusher.submit(&file, offset, bytes, None) {
                 with_file(&file, |file| file.write_at(offset, &bytes)).unwrap();
             }
             offset += 1000;
@@ -258,7 +319,7 @@ mod tests {
         // Take every spare so the one that comes back is the large one.
         while flusher.spare().is_some() {}
         let large = vec![7u8; 100_000];
-        assert!(flusher.submit(&file, 0, large).is_ok());
+        assert!(flusher.submit(&file, 0, large, None).is_ok());
         flusher.drain().unwrap();
         let back = flusher.spare().unwrap();
         assert!(back.is_empty());
@@ -308,7 +369,7 @@ mod tests {
             std::fs::File::open(&path).unwrap(),
         ))));
         let flusher = WalFlusher::start(10).unwrap();
-        assert!(flusher.submit(&file, 0, vec![1; 10]).is_ok());
+        assert!(flusher.submit(&file, 0, vec![1; 10], None).is_ok());
         assert!(flusher.drain().is_err());
         assert!(
             flusher.drain().is_ok(),

@@ -30,6 +30,8 @@ pub mod bitflip;
 pub mod flusher;
 
 pub mod reader;
+#[cfg(test)]
+mod retire_tests;
 pub mod spare;
 #[cfg(test)]
 mod spare_tests;

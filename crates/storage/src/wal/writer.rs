@@ -2,6 +2,17 @@
 //! buffer, writes the buffer out when it fills or on `sync`, and rotates to
 //! the next preallocated segment (the spare a background step made ready,
 //! see `spare`, or one created inline) when the active one is full.
+//!
+//! A rotation does not fsync the segment it leaves (that fsync, 15-110 ms
+//! while a table flush writes, was the slowest put). The segment is kept
+//! as `retired` instead, and whoever writes the first bytes to the next
+//! segment's file fsyncs it first: the WAL flusher (the first buffer handed
+//! over after the rotation carries it), or the writer itself when it writes
+//! inline, syncs, or trims. So on disk, as before, no byte reaches a
+//! segment before every earlier segment is durable, and recovery's rules
+//! are unchanged; what changes is that a rotation no longer makes the
+//! writes before it durable (only `sync`, a flush, or a write to the next
+//! segment's file does).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -67,6 +78,9 @@ pub struct WalWriter {
     flusher: Option<WalFlusher>,
     /// Segment offset at which [`WalWriter::presync_due`] next says yes.
     presync_signal_at: u64,
+    /// The newest earlier segment that may hold bytes not yet durable: it
+    /// is fsynced before any byte is written to the active segment's file.
+    retired: Option<SegmentFile>,
 }
 
 impl WalWriter {
@@ -101,6 +115,7 @@ impl WalWriter {
             bytes_appended: 0,
             flusher,
             presync_signal_at: SEGMENT_HEADER_BYTES as u64 + spare_presync_bytes,
+            retired: None,
         })
     }
 
@@ -213,8 +228,10 @@ impl WalWriter {
         };
         let full = std::mem::replace(&mut self.buffer, spare);
         let len = full.len() as u64;
-        match flusher.submit(&self.file, self.file_offset, full) {
+        match flusher.submit(&self.file, self.file_offset, full, self.retired.as_ref()) {
             Ok(()) => {
+                // The flusher fsyncs it before it writes this buffer.
+                self.retired = None;
                 self.file_offset += len;
                 self.spare.note_handed(self.file_offset);
                 Ok(())
@@ -229,11 +246,12 @@ impl WalWriter {
     }
 
     /// Writes every handed-over buffer and then the current one to the
-    /// segment file (not yet durable).
+    /// segment file (not yet durable), fsyncing the retired segment first.
     pub fn write_buffer(&mut self) -> StorageResult<()> {
         if let Some(flusher) = self.flusher.as_ref() {
             flusher.drain()?;
         }
+        self.sync_retired()?;
         if self.buffer.is_empty() {
             return Ok(());
         }
@@ -245,6 +263,22 @@ impl WalWriter {
         let buffer = std::mem::take(&mut self.buffer);
         self.buffer = super::flusher::emptied(buffer, buffer_capacity(self.buffer_limit));
         Ok(())
+    }
+
+    /// Fsyncs the retired segment, if one waits: before any byte goes to
+    /// the active segment's file, and before a sync counts as covering
+    /// everything appended.
+    fn sync_retired(&mut self) -> StorageResult<()> {
+        if let Some(retired) = self.retired.take() {
+            with_file(&retired, |file| file.sync_data())?;
+        }
+        Ok(())
+    }
+
+    /// True while a retired segment waits for its fsync (tests).
+    #[cfg(test)]
+    pub fn has_retired(&self) -> bool {
+        self.retired.is_some()
     }
 
     /// Makes every appended record durable.
@@ -270,23 +304,35 @@ impl WalWriter {
         Ok(())
     }
 
-    /// Syncs the active segment and starts the next one; returns its id.
-    /// Records appended before the call live in segments with smaller ids.
+    /// Starts the next segment; returns its id. Records appended before
+    /// the call live in segments with smaller ids. The old segment is not
+    /// fsynced here: it is retired (see the module documentation).
     pub fn rotate(&mut self) -> StorageResult<u64> {
         self.rotate_for(0)?;
         Ok(self.segment_id)
     }
 
     fn rotate_for(&mut self, record_len: u64) -> StorageResult<()> {
-        // The old segment must be durable before records land in the new
-        // one: recovery treats a bad record outside the last segment that
-        // holds records as corruption, never as a torn tail.
-        self.sync()?;
+        // The old segment's last records go to its file (through the
+        // flusher when there is one), after the segment retired before it
+        // is durable.
+        if !self.buffer.is_empty() {
+            self.hand_off_buffer()?;
+        }
         let next_id = self.segment_id + 1;
         let (file, capacity) = self
             .spare
             .take_or_create(next_id, min_capacity_for(record_len))?;
-        self.file = Arc::new(Mutex::new(file));
+        let old = std::mem::replace(&mut self.file, Arc::new(Mutex::new(file)));
+        if self.file_offset > SEGMENT_HEADER_BYTES as u64 {
+            // Anything handed to the old segment's file becomes durable
+            // before the new one's first byte is written. A segment that
+            // got no record needs no fsync (its header was synced when it
+            // was created), and the segment retired before it, if still
+            // waiting, stays the one to sync.
+            debug_assert!(self.retired.is_none(), "a write synced the retired segment");
+            self.retired = Some(old);
+        }
         self.segment_id = next_id;
         self.file_offset = SEGMENT_HEADER_BYTES as u64;
         self.presync_signal_at = SEGMENT_HEADER_BYTES as u64 + self.spare.presync_bytes();
