@@ -277,9 +277,17 @@ impl Ingester {
                             report.lines_parsed += u64::from(record.summary.lines);
                             report.bytes_parsed += record.size;
                             let names = name_file(record.language, &record.path, &record.summary);
-                            state
+                            let old = state
                                 .files
                                 .insert(entry.path.clone(), Entry::new(record, names));
+                            // The C resolution's kept tables still hold the
+                            // old summary's names (see `CCache`).
+                            if let Some(old) = old
+                                && old.record.language == Language::C
+                            {
+                                let cache = &mut state.call_cache.c;
+                                cache.note_replaced(&entry.path, old.record.summary);
+                            }
                         }
                     }
                 }

@@ -27,6 +27,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::Index;
 use super::modules::{dir_of, join_relative};
+use super::names::name_key;
 use crate::resolve::{ItemRef, Outcome, Rule, item_of};
 use crate::summary::{CallRef, ItemKind};
 
@@ -43,27 +44,17 @@ const MAX_CACHED_CLOSURES: usize = 256;
 
 type Closure = Rc<FxHashSet<u32>>;
 
-/// The C tables, built once per resolution. Keys borrow the summaries
-/// and paths (owned keys for every name of the Linux tree cost seconds to
-/// build and drop on every ingest).
+/// The C tables by path, built once per resolution (the tables by name
+/// are in `names.rs`). Keys borrow the paths.
 #[derive(Default)]
 pub(super) struct CIndex<'a> {
     /// Headers under an include directory (a directory named `include`,
     /// or its `uapi`), by the path below it: (include directory, whether
     /// it is that directory's `uapi`, file).
     headers: FxHashMap<&'a str, Vec<(&'a str, bool, u32)>>,
-    /// Each file's `#include`s, resolved in the tree.
-    includes: FxHashMap<u32, Vec<u32>>,
-    /// Callable top-level definitions by name: functions and
-    /// function-like macros.
-    defs: FxHashMap<&'a str, Vec<ItemRef>>,
-    /// Names of every top-level C item (a stub is made for no such name).
-    names: FxHashSet<&'a str>,
-    /// Files declaring a prototype of a name.
-    declared_in: FxHashMap<&'a str, Vec<u32>>,
-    /// Files defining a name as an object-like macro (`#define zmemcpy
-    /// memcpy`).
-    object_macros: FxHashMap<&'a str, Vec<u32>>,
+    /// Each file's `#include`s, resolved in the tree (kept between
+    /// ingests with the name tables, see `incremental.rs`).
+    pub(super) includes: FxHashMap<u32, Vec<u32>>,
     /// The caller file's closure (the file being resolved).
     current: RefCell<Option<(u32, Closure)>>,
     /// Closures of definitions' files, for narrowing by prototype.
@@ -80,16 +71,6 @@ pub(super) fn is_static(signature: &str, name: &str) -> bool {
         .any(|word| word == "static")
 }
 
-/// `#define f(..)`: a macro a call can name (an object-like one cannot).
-pub(super) fn is_function_like_macro(signature: &str, name: &str) -> bool {
-    signature
-        .trim_start_matches('#')
-        .trim_start()
-        .strip_prefix("define")
-        .and_then(|rest| rest.trim_start().strip_prefix(name))
-        .is_some_and(|rest| rest.starts_with('('))
-}
-
 /// The include directories above a path, and the path below each.
 fn include_keys(path: &str) -> impl Iterator<Item = (&str, &str)> {
     path.match_indices("include/").filter_map(move |(at, _)| {
@@ -104,8 +85,11 @@ fn include_keys(path: &str) -> impl Iterator<Item = (&str, &str)> {
 }
 
 impl<'a> Index<'a> {
-    /// Builds the C tables over `members` (after `by_path`).
-    pub(super) fn build_c(&mut self, members: &[u32]) {
+    /// Builds the C tables over `members` (after `by_path`): the headers
+    /// by include path, and unless `includes` (each file's resolved
+    /// `#include`s, from an earlier resolution of the same files) is
+    /// given, the includes.
+    pub(super) fn build_c(&mut self, members: &[u32], includes: Option<FxHashMap<u32, Vec<u32>>>) {
         let mut c = CIndex::default();
         for file in members {
             let view = &self.files[*file as usize];
@@ -118,33 +102,12 @@ impl<'a> Index<'a> {
                     c.headers.entry(rest).or_default().push((root, true, *file));
                 }
             }
-            for (i, item) in view.summary.items.iter().enumerate() {
-                if item.parent.is_some() {
-                    continue;
-                }
-                c.names.insert(item.name.as_str());
-                let callable = item.kind == ItemKind::Function
-                    || (item.kind == ItemKind::Macro
-                        && is_function_like_macro(&item.signature, &item.name));
-                if item.kind == ItemKind::Macro && !callable {
-                    c.object_macros
-                        .entry(item.name.as_str())
-                        .or_default()
-                        .push(*file);
-                }
-                if callable {
-                    let item_ref = ItemRef {
-                        file: *file,
-                        item: i as u32,
-                    };
-                    c.defs.entry(item.name.as_str()).or_default().push(item_ref);
-                }
-            }
-            for name in &view.summary.module_decls {
-                c.declared_in.entry(name.as_str()).or_default().push(*file);
-            }
         }
         self.c = c;
+        if let Some(includes) = includes {
+            self.c.includes = includes;
+            return;
+        }
         let mut includes = FxHashMap::default();
         for file in members {
             let view = &self.files[*file as usize];
@@ -252,13 +215,18 @@ impl<'a> Index<'a> {
     /// True when no C item of the tree has this name: a call of it is a
     /// call of a function outside the tree.
     pub(super) fn c_outside(&self, name: &str) -> bool {
-        !self.c.names.contains(name)
+        !self.names.c_names.contains_key(&name_key(name))
     }
 
     /// A bare call in a C file (see the module comment).
     pub(super) fn c_call(&self, file: u32, call: &CallRef) -> Outcome {
-        let name = call.text.as_str();
-        let defs: &[ItemRef] = self.c.defs.get(name).map(Vec::as_slice).unwrap_or(&[]);
+        let key = name_key(&call.text);
+        let defs: &[ItemRef] = self
+            .names
+            .c_defs
+            .get(&key)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let own: Vec<ItemRef> = defs.iter().copied().filter(|d| d.file == file).collect();
         if let Some(outcome) = self.c_settle(&own, Rule::Module) {
             return outcome;
@@ -277,9 +245,9 @@ impl<'a> Index<'a> {
         // is looked up (zlib defines `zmemcpy` in zutil.c only for builds
         // without `memcpy`).
         let renamed = self
-            .c
-            .object_macros
-            .get(name)
+            .names
+            .c_object_macros
+            .get(&key)
             .is_some_and(|files| files.iter().any(|f| *f == file || visible.contains(f)));
         if renamed {
             return Outcome::External;
@@ -293,9 +261,9 @@ impl<'a> Index<'a> {
             })
             .collect();
         let declaring: Vec<u32> = self
-            .c
-            .declared_in
-            .get(name)
+            .names
+            .c_declared_in
+            .get(&key)
             .into_iter()
             .flatten()
             .copied()
@@ -364,16 +332,6 @@ mod tests {
         assert!(is_static("static void *__f(int x)", "__f"));
         assert!(!is_static("int f(int static_x)", "f"));
         assert!(!is_static("int statically(void)", "statically"));
-    }
-
-    #[test]
-    fn function_like_macros_have_a_parenthesis_after_the_name() {
-        assert!(is_function_like_macro(
-            "#define max(a, b) ((a) > (b))",
-            "max"
-        ));
-        assert!(!is_function_like_macro("#define LIMIT (4)", "LIMIT"));
-        assert!(!is_function_like_macro("#define LIMIT 4", "LIMIT"));
     }
 
     #[test]

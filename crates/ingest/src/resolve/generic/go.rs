@@ -84,8 +84,9 @@ impl Index<'_> {
             return None; // a builtin or a type of another module
         }
         let methods: Vec<ItemRef> = self
+            .names
             .methods
-            .get(call.text.as_str())
+            .get(&super::names::name_key(&call.text))
             .into_iter()
             .flatten()
             .copied()

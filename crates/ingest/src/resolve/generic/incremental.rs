@@ -21,14 +21,39 @@ use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
+use super::names::NameTables;
+use crate::language::Language;
 use crate::resolve::{FileView, Resolution};
 use crate::summary::Summary;
 
 /// Per-file C resolution kept between ingests, with the declarations it
-/// was computed against.
+/// was computed against, and the tables it was computed with.
 #[derive(Debug, Default)]
 pub struct CCache {
     files: FxHashMap<String, CachedFile>,
+    /// The last resolution's tables, over the C files at these positions
+    /// among all files.
+    tables: Option<(Vec<u32>, Tables)>,
+    /// The summaries those tables were built from, of the C files whose
+    /// summary was replaced since, by path.
+    replaced: FxHashMap<String, Summary>,
+}
+
+/// The tables of a C resolution that a later one can patch instead of
+/// building them again: the tables by name, and each file's resolved
+/// `#include`s (which depend only on the tree's paths and the file's own
+/// `#include`s).
+#[derive(Debug, Default)]
+pub(super) struct Tables {
+    pub(super) names: NameTables,
+    pub(super) includes: FxHashMap<u32, Vec<u32>>,
+}
+
+/// Which files a C resolution resolves again: `dirty` per member, `None`
+/// for every one; `new_decls` holds the declarations of the edited files.
+pub(super) struct Plan<'a> {
+    pub(super) new_decls: FxHashMap<&'a str, CDecls>,
+    pub(super) dirty: Option<Vec<bool>>,
 }
 
 #[derive(Debug)]
@@ -55,6 +80,46 @@ impl CCache {
     /// Forgets every file (no C file left).
     pub(crate) fn clear(&mut self) {
         self.files.clear();
+        self.tables = None;
+        self.replaced.clear();
+    }
+
+    /// Notes that the summary of the C file `path` is being replaced by a
+    /// new one: the kept tables hold entries of the first summary replaced
+    /// since they were built, which a patch takes out.
+    pub(crate) fn note_replaced(&mut self, path: &str, summary: Summary) {
+        if self.tables.is_some() && !self.replaced.contains_key(path) {
+            self.replaced.insert(path.to_string(), summary);
+        }
+    }
+
+    /// The kept tables, patched to the summaries of `files`, when they
+    /// were built over `members` at the same positions (same file set)
+    /// and every replaced summary's file is still there.
+    pub(super) fn take_tables(&mut self, files: &[FileView], members: &[u32]) -> Option<Tables> {
+        let replaced = std::mem::take(&mut self.replaced);
+        let (positions, mut tables) = self.tables.take()?;
+        if positions != members {
+            return None;
+        }
+        for (path, old) in &replaced {
+            // Members are in path order, as `files` is.
+            let at = members
+                .binary_search_by(|m| files[*m as usize].path.cmp(path.as_str()))
+                .ok()?;
+            let (file, view) = (members[at], &files[members[at] as usize]);
+            // A C file is its own module.
+            let names = &mut tables.names;
+            names.remove_file(Language::C, view.path, file, old);
+            names.add_file(Language::C, view.path, file, view.summary, true);
+        }
+        Some(tables)
+    }
+
+    /// Keeps the tables of a resolution of `members` for the next one.
+    pub(super) fn keep_tables(&mut self, members: &[u32], tables: Tables) {
+        self.replaced.clear();
+        self.tables = Some((members.to_vec(), tables));
     }
 }
 
@@ -153,6 +218,28 @@ fn changed_names(old: &[(u64, u64)], new: &[(u64, u64)], out: &mut FxHashSet<u64
         }
         (i, j) = (i_end, j_end);
     }
+}
+
+/// The plan of a C resolution of `members`: the edited files'
+/// declarations (every file's when `changed` is `None`), and which files
+/// `dirty_files` says must be resolved again.
+pub(super) fn plan<'a>(
+    cache: &CCache,
+    files: &[FileView<'a>],
+    members: &[u32],
+    changed: Option<&FxHashSet<&str>>,
+) -> Plan<'a> {
+    // Declarations of the files not edited are the cached ones (their
+    // summaries are the ones the cache saw); the edited files' are new.
+    let edited = |path: &str| changed.is_none_or(|changed| changed.contains(path));
+    let new_decls: FxHashMap<&'a str, CDecls> = members
+        .iter()
+        .map(|m| &files[*m as usize])
+        .filter(|view| edited(view.path))
+        .map(|view| (view.path, CDecls::of(view.summary)))
+        .collect();
+    let dirty = changed.and_then(|changed| dirty_files(cache, files, members, &new_decls, changed));
+    Plan { new_decls, dirty }
 }
 
 /// Which of `members` must be resolved again: `None` when every one must

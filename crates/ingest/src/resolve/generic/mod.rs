@@ -15,6 +15,7 @@ mod classes;
 mod go;
 pub(crate) mod incremental;
 mod modules;
+mod names;
 mod receivers;
 #[cfg(test)]
 mod tests;
@@ -41,12 +42,8 @@ struct Index<'a> {
     /// Files of each module key (the file path, or its directory for Go).
     module_files: FxHashMap<&'a str, Vec<u32>>,
     by_path: FxHashMap<&'a str, u32>,
-    /// Top-level items by name, per module key.
-    /// (Keys borrow the summaries: building and dropping owned keys for
-    /// every item of the Linux tree cost seconds per ingest.)
-    top_level: FxHashMap<(&'a str, &'a str), Vec<ItemRef>>,
-    functions: FxHashMap<&'a str, Vec<ItemRef>>,
-    methods: FxHashMap<&'a str, Vec<ItemRef>>,
+    /// Items by name (see `names.rs`).
+    names: names::NameTables,
     /// `exported_in` per (module file, name).
     exported_memo: RefCell<FxHashMap<(u32, String), Vec<ItemRef>>>,
     /// `bases` per class.
@@ -71,27 +68,47 @@ pub(super) fn resolve_generic(
         Option<&rustc_hash::FxHashSet<&str>>,
     )>,
 ) {
-    let index = Index::build(files, language, members);
     let Some((cache, changed)) = cache else {
+        let index = Index::build(files, language, members, None);
         for file in members {
             index.resolve_file(*file, out);
         }
         return;
     };
-    index.resolve_cached(members, out, cache, changed);
+    let plan = incremental::plan(cache, files, members, changed);
+    // The tables of the last resolution, patched, when it saw these
+    // files at these positions with these `#include`s.
+    let tables = match plan.dirty {
+        Some(_) => cache.take_tables(files, members),
+        None => None,
+    };
+    let index = Index::build(files, language, members, tables);
+    index.resolve_cached(members, out, cache, plan);
+    let tables = index.into_tables();
+    cache.keep_tables(members, tables);
 }
 
 impl<'a> Index<'a> {
-    /// The tables of `language` over `members`.
-    fn build(files: &'a [FileView<'a>], language: Language, members: &[u32]) -> Self {
+    /// The tables of `language` over `members`; the tables by name and
+    /// C's resolved includes are `kept` from an earlier resolution when
+    /// given (see `incremental::CCache::take_tables`).
+    fn build(
+        files: &'a [FileView<'a>],
+        language: Language,
+        members: &[u32],
+        kept: Option<incremental::Tables>,
+    ) -> Self {
+        let (names, includes) = match kept {
+            Some(tables) => (Some(tables.names), Some(tables.includes)),
+            None => (None, None),
+        };
+        let kept_names = names.is_some();
         let mut index = Index {
             files,
             language,
             module_files: FxHashMap::default(),
             by_path: FxHashMap::default(),
-            top_level: FxHashMap::default(),
-            functions: FxHashMap::default(),
-            methods: FxHashMap::default(),
+            names: names.unwrap_or_default(),
             exported_memo: RefCell::new(FxHashMap::default()),
             bases_memo: RefCell::new(FxHashMap::default()),
             zig_stems: FxHashMap::default(),
@@ -109,66 +126,40 @@ impl<'a> Index<'a> {
                     .or_default()
                     .push(*file);
             }
-            for (i, item) in view.summary.items.iter().enumerate() {
-                let item_ref = ItemRef {
-                    file: *file,
-                    item: i as u32,
-                };
-                // A method at the top is no module-level name: in Python or
-                // JavaScript/TypeScript one outside any class is an object
-                // literal's or what a syntax error leaves (a property); Go
-                // declares every method at the top, bound to its receiver type
-                // (`pkg.F()` and a bare `F()` never reach one).
-                if item.parent.is_none() && item.kind != ItemKind::Method {
-                    index
-                        .top_level
-                        .entry((key, item.name.as_str()))
-                        .or_default()
-                        .push(item_ref);
-                }
-                match item.kind {
-                    ItemKind::Function if item.parent.is_none() => index
-                        .functions
-                        .entry(item.name.as_str())
-                        .or_default()
-                        .push(item_ref),
-                    ItemKind::Method => index
-                        .methods
-                        .entry(item.name.as_str())
-                        .or_default()
-                        .push(item_ref),
-                    _ => {}
-                }
+            if !kept_names {
+                index
+                    .names
+                    .add_file(language, key, *file, view.summary, false);
             }
         }
         if language == Language::C {
-            index.build_c(members);
+            index.build_c(members, includes);
         }
         index
     }
 
+    /// The tables worth keeping for the next resolution of these files.
+    fn into_tables(self) -> incremental::Tables {
+        incremental::Tables {
+            names: self.names,
+            includes: self.c.includes,
+        }
+    }
+
     /// Resolves `members` into `out`, each file's part from `cache` unless
-    /// `incremental::dirty_files` says an edit in `changed` can reach it.
+    /// the `plan` (see `incremental::plan`) says an edit can reach it.
     fn resolve_cached(
         &self,
         members: &[u32],
         out: &mut Resolution,
         cache: &mut incremental::CCache,
-        changed: Option<&rustc_hash::FxHashSet<&str>>,
+        plan: incremental::Plan,
     ) {
         let files = self.files;
-        // Declarations of the files not edited are the cached ones (their
-        // summaries are the ones the cache saw); the edited files' are new.
-        let edited = |path: &str| changed.is_none_or(|changed| changed.contains(path));
-        let mut new_decls: FxHashMap<&str, incremental::CDecls> = members
-            .iter()
-            .map(|m| &files[*m as usize])
-            .filter(|view| edited(view.path))
-            .map(|view| (view.path, incremental::CDecls::of(view.summary)))
-            .collect();
-        let dirty = changed.and_then(|changed| {
-            incremental::dirty_files(cache, files, members, &new_decls, changed)
-        });
+        let incremental::Plan {
+            mut new_decls,
+            dirty,
+        } = plan;
         let mut kept = FxHashMap::default();
         for (position, member) in members.iter().enumerate() {
             let view = &files[*member as usize];
@@ -249,8 +240,9 @@ impl<'a> Index<'a> {
             let owner = match owner_ancestor(view.summary, item.parent) {
                 Some(owner) => Some(ItemRef { file, item: owner }),
                 None if !item.impl_type.is_empty() => self
+                    .names
                     .top_level
-                    .get(&(key, item.impl_type.as_str()))
+                    .get(&names::scoped_key(key, &item.impl_type))
                     .and_then(|found| (found.len() == 1).then(|| found[0])),
                 None => None,
             };
@@ -353,8 +345,9 @@ impl<'a> Index<'a> {
                 if self.language.scope_rules().directory_is_module {
                     let key = self.module_key(view.path);
                     same_module = self
+                        .names
                         .top_level
-                        .get(&(key, name))
+                        .get(&names::scoped_key(key, name))
                         .cloned()
                         .unwrap_or_default();
                 }
@@ -377,7 +370,12 @@ impl<'a> Index<'a> {
                 if builtin_function(self.language, name) {
                     return Outcome::External;
                 }
-                let candidates = self.functions.get(name).cloned().unwrap_or_default();
+                let candidates = self
+                    .names
+                    .functions
+                    .get(&names::name_key(name))
+                    .cloned()
+                    .unwrap_or_default();
                 match candidates.len() {
                     0 => Outcome::External,
                     1 => Outcome::Resolved(candidates[0], Rule::UniqueFunction),
@@ -412,8 +410,9 @@ impl<'a> Index<'a> {
                     return Outcome::External;
                 }
                 let candidates = self
+                    .names
                     .methods
-                    .get(call.text.as_str())
+                    .get(&names::name_key(&call.text))
                     .cloned()
                     .unwrap_or_default();
                 match candidates.len() {

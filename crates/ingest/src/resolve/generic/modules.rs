@@ -127,8 +127,9 @@ impl<'a> Index<'a> {
         keys.dedup();
         keys.into_iter()
             .flat_map(|key| {
-                self.top_level
-                    .get(&(key, name))
+                self.names
+                    .top_level
+                    .get(&super::names::scoped_key(key, name))
                     .cloned()
                     .unwrap_or_default()
             })
