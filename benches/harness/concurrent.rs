@@ -52,11 +52,14 @@ fn sustained_config(memtable_bytes: usize) -> Config {
 /// What the background did between two metric readings, for row notes.
 fn background_note(before: &Metrics, after: &Metrics) -> String {
     format!(
-        "during the row: {} flushes, {} compactions, {} write stalls ({:.1} ms stalled in all)",
+        "during the row: {} flushes, {} compactions, {} write stalls ({:.1} ms stalled in all), \
+         {} write pauses ({:.1} ms)",
         after.flushes - before.flushes,
         after.compactions - before.compactions,
         after.write_stalls - before.write_stalls,
-        (after.write_stall_micros - before.write_stall_micros) as f64 / 1e3
+        (after.write_stall_micros - before.write_stall_micros) as f64 / 1e3,
+        after.write_pauses - before.write_pauses,
+        (after.write_pause_micros - before.write_pause_micros) as f64 / 1e3
     )
 }
 

@@ -26,6 +26,10 @@ const MEMTABLE_BYTES: usize = 64 * 1024 * 1024;
 const PUTS: usize = 12 * 896 * 64;
 /// Puts slower than this are listed.
 const SLOW_NS: u64 = 1_000_000;
+/// A 64 MiB memtable holds this many of these blocks: every put at a
+/// multiple of it freezes the memtable (and rotates the WAL). Checked on
+/// each such put; reported apart, since that was the slowest put.
+const FREEZE_EVERY: usize = 57_605;
 
 fn open(dir: &Path) -> Database {
     let config = Config::builder()
@@ -88,17 +92,24 @@ fn run(dir: &Path, cpu: bool) {
     let mut sched = if cpu { SchedStat::open() } else { None };
     let mut latencies = Vec::with_capacity(PUTS);
     let mut slow = Vec::new();
+    let mut freezes = Vec::new();
     let before = db.metrics();
     let mut last = before.clone();
     let started = Instant::now();
     for i in 0..PUTS {
         template.id = BlockId::from_u128(i as u128 + 1);
+        let freezing = i > 0 && i % FREEZE_EVERY == 0;
+        let segment_before = freezing.then(|| db.metrics().wal_active_segment);
         let cpu_before = sched.as_mut().map(SchedStat::read);
         let put_started = Instant::now();
         db.put_block(&template).expect("put");
         let wall_ns = put_started.elapsed().as_nanos() as u64;
         let cpu_after = sched.as_mut().map(SchedStat::read);
         latencies.push(wall_ns);
+        if let Some(segment) = segment_before {
+            let rotated = db.metrics().wal_active_segment != segment;
+            freezes.push((i, wall_ns, rotated));
+        }
         if wall_ns >= SLOW_NS {
             let now = db.metrics();
             slow.push(Slow {
@@ -116,6 +127,14 @@ fn run(dir: &Path, cpu: bool) {
     let seconds = started.elapsed().as_secs_f64();
     let after = db.metrics();
     report(&mut latencies, &slow, &before, &after, seconds);
+    let rotating: Vec<String> = freezes
+        .iter()
+        .map(|(i, ns, rotated)| {
+            let mark = if *rotated { "" } else { " (no rotation)" };
+            format!("{i}: {:.2} ms{mark}", *ns as f64 / 1e6)
+        })
+        .collect();
+    println!("  freezing puts: {}", rotating.join(", "));
     db.shutdown().expect("shutdown");
 }
 
@@ -123,7 +142,7 @@ fn report(latencies: &mut [u64], slow: &[Slow], before: &Metrics, after: &Metric
     latencies.sort_unstable();
     println!(
         "{} puts in {seconds:.2} s: p50 {} ns, p99 {:.1} us, p99.9 {:.1} us, max {:.2} ms; \
-         {} flushes, {} compactions, {} stalls ({:.1} ms)",
+         {} flushes, {} compactions, {} stalls ({:.1} ms), {} pauses ({:.1} ms)",
         latencies.len(),
         percentile(latencies, 0.5),
         percentile(latencies, 0.99) as f64 / 1e3,
@@ -133,6 +152,16 @@ fn report(latencies: &mut [u64], slow: &[Slow], before: &Metrics, after: &Metric
         after.compactions - before.compactions,
         after.write_stalls - before.write_stalls,
         (after.write_stall_micros - before.write_stall_micros) as f64 / 1e3,
+        after.write_pauses - before.write_pauses,
+        (after.write_pause_micros - before.write_pause_micros) as f64 / 1e3,
+    );
+    let over = |ns: u64| latencies.len() - latencies.partition_point(|&l| l < ns);
+    println!(
+        "  puts over 30 us: {}, over 100 us: {}, over 1 ms: {}, over 5 ms: {}",
+        over(30_000),
+        over(100_000),
+        over(1_000_000),
+        over(5_000_000)
     );
     for s in slow {
         let cpu = s.cpu_ns.map_or(String::new(), |(on_cpu, waiting)| {

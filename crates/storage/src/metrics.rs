@@ -62,6 +62,11 @@ pub struct Metrics {
     pub write_stalls: u64,
     /// Total time those writes waited, in microseconds.
     pub write_stall_micros: u64,
+    /// Pauses of writers held to the flush rate while frozen memtables
+    /// wait (pacing; each at most a few milliseconds).
+    pub write_pauses: u64,
+    /// Total time of those pauses, in microseconds.
+    pub write_pause_micros: u64,
 }
 
 /// The counters the engine bumps as it works, from any thread.
@@ -80,6 +85,8 @@ pub(crate) struct Counters {
     pub background_errors: AtomicU64,
     pub write_stalls: AtomicU64,
     pub write_stall_micros: AtomicU64,
+    pub write_pauses: AtomicU64,
+    pub write_pause_micros: AtomicU64,
 }
 
 impl Counters {

@@ -163,6 +163,7 @@ impl Shared {
                 mem.frozen_segments[frozen - 1],
             )
         };
+        let started = std::time::Instant::now();
         let written = match memtable.sequence_range() {
             Some((_, max_sequence)) => Some((self.write_flushed_table(&memtable)?, max_sequence)),
             None => None,
@@ -198,6 +199,12 @@ impl Shared {
             mem.invalidate();
             self.progress.notify_all();
         }
+        // Read only by pacing, which runs only with a worker thread: the
+        // simulator's runs never depend on this clock reading.
+        let seconds = started.elapsed().as_secs_f64().max(1e-6);
+        let rate = memtable.approximate_bytes() as f64 / seconds;
+        self.flush_rate
+            .store(rate as u64, std::sync::atomic::Ordering::Relaxed);
         self.remove_wal_segments_before(first_kept_segment);
         // A new table may make a compaction due.
         self.signal_work();

@@ -169,7 +169,7 @@ impl Shared {
             return Err(self.read_only_error());
         }
         self.health.check_writable()?;
-        let (last_sequence, sync_to) = {
+        let (last_sequence, sync_to, pause) = {
             let mut writer = self.lock_writer();
             if writer.closed {
                 return Err(StorageError::Closed {
@@ -200,7 +200,7 @@ impl Shared {
                 // or enough went to the active one for a presync.
                 self.signal_work();
             }
-            {
+            let behind = {
                 let mut mem = self.lock_mem();
                 for (offset, op) in ops.iter().enumerate() {
                     if let Err(error) =
@@ -214,7 +214,9 @@ impl Shared {
                         return Err(error);
                     }
                 }
-            }
+                mem.frozen_count() >= MAX_FROZEN_MEMTABLES
+            };
+            let pause = self.pace(&mut writer, payload_len as u64, behind);
             let last_sequence = base_sequence + ops.len() as u64 - 1;
             writer.next_sequence = last_sequence + 1;
             Counters::add(&self.counters.batches_committed, 1);
@@ -227,12 +229,32 @@ impl Shared {
             (
                 last_sequence,
                 sync_now.then(|| wal.map(WalWriter::position)).flatten(),
+                pause,
             )
         };
+        if let Some(pause) = pause {
+            // Outside the writer lock: other writers and the background
+            // steps never wait for a paced writer.
+            std::thread::sleep(pause);
+            Counters::add(&self.counters.write_pauses, 1);
+            Counters::add(&self.counters.write_pause_micros, pause.as_micros() as u64);
+        }
         if let Some(position) = sync_to {
             self.sync_to(position)?;
         }
         Ok(last_sequence)
+    }
+
+    /// The pause a writer takes after appending `bytes` (see `pacing`):
+    /// only with the background worker, while `behind` (the most frozen
+    /// memtables wait) and a flush rate is known.
+    fn pace(&self, writer: &mut Writer, bytes: u64, behind: bool) -> Option<Duration> {
+        if !self.config.background_worker {
+            return None;
+        }
+        let rate = self.flush_rate.load(Ordering::Relaxed);
+        let ahead = (behind && rate > 0).then_some(rate as f64);
+        writer.pacer.after_append(bytes, ahead)
     }
 
     /// Makes the WAL durable up to `position` (group commit, see above).

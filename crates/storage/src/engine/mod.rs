@@ -43,6 +43,7 @@ mod commit;
 mod compaction;
 mod layers;
 mod open;
+mod pacing;
 mod recovery_report;
 mod scan;
 mod shared;
@@ -175,6 +176,7 @@ impl Database {
                 next_sequence: recovered.next_sequence,
                 closed: false,
                 shut_down: false,
+                pacer: pacing::Pacer::default(),
             }),
             mem: Mutex::new(MemState::new(
                 recovered.memtable,
@@ -191,6 +193,7 @@ impl Database {
             sync: Mutex::new(SyncState::default()),
             sync_done: Condvar::new(),
             in_sync: std::sync::atomic::AtomicUsize::new(0),
+            flush_rate: std::sync::atomic::AtomicU64::new(0),
             work: Mutex::new(WorkSignal::default()),
             work_ready: Condvar::new(),
             health: Arc::new(Health::default()),
@@ -452,6 +455,8 @@ impl Database {
             background_errors: Counters::get(&counters.background_errors),
             write_stalls: Counters::get(&counters.write_stalls),
             write_stall_micros: Counters::get(&counters.write_stall_micros),
+            write_pauses: Counters::get(&counters.write_pauses),
+            write_pause_micros: Counters::get(&counters.write_pause_micros),
         }
     }
 

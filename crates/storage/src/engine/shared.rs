@@ -139,6 +139,8 @@ pub(crate) struct Writer {
     /// Set when `shutdown` succeeded: the WAL is synced and trimmed, so
     /// dropping the last handle must not sync it again.
     pub shut_down: bool,
+    /// Holds the writer to the flush rate while it is ahead (`pacing`).
+    pub pacer: super::pacing::Pacer,
 }
 
 /// The readable state and its published version.
@@ -330,6 +332,9 @@ pub(crate) struct Shared {
     /// Writers inside `sync_to` (each has appended its record): how a
     /// group-commit leader tells how many would share its fsync.
     pub in_sync: std::sync::atomic::AtomicUsize,
+    /// Memtable bytes per second the last flush wrote (0 before the
+    /// first): what a paced writer is held to.
+    pub flush_rate: std::sync::atomic::AtomicU64,
     pub work: Mutex<WorkSignal>,
     pub work_ready: Condvar,
     pub health: Arc<Health>,
