@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use kausal_storage::{
-    BlockId, ContextBlock, Database, EdgeType, GraphEdge, StorageError, WriteBatch,
-};
+use kausal_storage::{BlockId, ContextBlock, Database, GraphEdge, StorageError, WriteBatch};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::edge_set::EdgeSet;
@@ -363,28 +361,7 @@ fn plan_edges(
         // not edited.
         let edited: FxHashSet<&str> = edited.iter().map(String::as_str).collect();
         let changed = state.verified.then_some(&edited);
-        let mut resolution = resolve_incremental(&views, threads, &mut state.call_cache, changed);
-        // The name index (see `name_index`): derived like every other
-        // edge, so it is written, diffed and deleted with the blocks it
-        // names.
-        let name_edges: Vec<&Vec<GraphEdge>> = state
-            .files
-            .iter()
-            .map(|(path, entry)| {
-                entry.name_edges.get_or_init(|| {
-                    let mut edges = Vec::new();
-                    crate::name_index::file_edges(path, &entry.names, &mut edges);
-                    edges
-                })
-            })
-            .collect();
-        resolution
-            .edges
-            .reserve(name_edges.iter().map(|edges| edges.len()).sum());
-        for edges in name_edges {
-            resolution.edges.extend_from_slice(edges);
-        }
-        resolution
+        resolve_incremental(&views, threads, &mut state.call_cache, changed)
     });
     if let Some(resolution) = &mut resolution {
         plan_stubs(state, resolution, blocks);
@@ -395,24 +372,16 @@ fn plan_edges(
     // they move to the plan (the state gets them back from it). The
     // resolution's edges are moved, not copied: after this they live in
     // `target` only.
-    let target = match &mut resolution {
-        Some(resolution) => EdgeSet::from_unsorted(std::mem::take(&mut resolution.edges)),
-        None => std::mem::take(&mut state.edges),
+    let (target, added, stale) = match &mut resolution {
+        Some(resolution) => target_edges(state, blocks, precise, edited, resolution),
+        None => (std::mem::take(&mut state.edges), Vec::new(), Vec::new()),
     };
     let state: &State = state;
     let blocks: &BlockPlan = blocks;
     let deleted_blocks: FxHashSet<BlockId> = blocks.deletes.values().flatten().copied().collect();
-    // An edge is written in the batch of the file its source lives in;
-    // a name-index edge's source is a key, not a block: use the target.
-    let owner = |edge: &GraphEdge| {
-        if edge.edge_type == EdgeType::Names {
-            edge.target
-        } else {
-            edge.source
-        }
-    };
+    // An edge is written in the batch of the file its owner lives in.
     let path_of = |edge: &GraphEdge| -> &str {
-        let id = owner(edge);
+        let id = super::edge_delta::owner(edge);
         blocks
             .target
             .get(&id)
@@ -421,10 +390,6 @@ fn plan_edges(
             .map_or("", |(_, p)| &**p)
     };
     // Both come out sorted (a deterministic write order).
-    let (added, stale) = match resolution {
-        Some(_) => target.difference(&state.edges),
-        None => (Vec::new(), Vec::new()),
-    };
     let mut puts: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     for position in added {
         let Some(edge) = target.get(position) else {
@@ -446,6 +411,48 @@ fn plan_edges(
         puts,
         deletes,
     }
+}
+
+/// The target edges after a resolution, the positions in it of the edges
+/// to write and the stored edges it lacks: the stored set with the
+/// edit's dirty owners replaced when `edge_delta` can tell them, else
+/// every edge of the resolution and of the name index, sorted.
+fn target_edges(
+    state: &State,
+    blocks: &BlockPlan,
+    precise: &super::precise::PreciseBlocks,
+    edited: &FxHashSet<String>,
+    resolution: &mut Resolution,
+) -> super::edge_set::Replaced {
+    let deleted = blocks.deletes.values().flatten().copied();
+    let dirty =
+        super::edge_delta::dirty_owners(state, &blocks.target, deleted, precise.len(), edited);
+    if let Some(owners) = dirty {
+        return super::edge_delta::replace(state, resolution, &owners);
+    }
+    // The name index (see `name_index`): derived like every other
+    // edge, so it is written, diffed and deleted with the blocks it
+    // names.
+    let name_edges: Vec<&Vec<GraphEdge>> = state
+        .files
+        .iter()
+        .map(|(path, entry)| {
+            entry.name_edges.get_or_init(|| {
+                let mut edges = Vec::new();
+                crate::name_index::file_edges(path, &entry.names, &mut edges);
+                edges
+            })
+        })
+        .collect();
+    resolution
+        .edges
+        .reserve(name_edges.iter().map(|edges| edges.len()).sum());
+    for edges in name_edges {
+        resolution.edges.extend_from_slice(edges);
+    }
+    let target = EdgeSet::from_unsorted(std::mem::take(&mut resolution.edges));
+    let (added, stale) = target.difference(&state.edges);
+    (target, added, stale)
 }
 
 /// Appends `value` to `path`'s list, allocating the key only for a path

@@ -61,6 +61,55 @@ impl EdgeSet {
     }
 }
 
+/// What [`EdgeSet::replace_dirty`] gives: the new set, the positions in it
+/// of the edges the old set lacks, and the old set's edges it lacks (both
+/// sorted).
+pub(super) type Replaced = (EdgeSet, Vec<u32>, Vec<GraphEdge>);
+
+impl EdgeSet {
+    /// `self` with the edges `dirty` picks replaced by `fresh`, with the
+    /// difference, in one merge walk (a sort of the whole tree's edges
+    /// took over a second on the Linux tree for a 10-file edit).
+    ///
+    /// `dirty` must be a function of the edge's owner that holds for
+    /// every edge of `fresh`: `fresh` is then the whole new edge set of
+    /// the dirty owners, disjoint from the edges kept.
+    pub(super) fn replace_dirty(
+        &self,
+        dirty: impl Fn(&GraphEdge) -> bool,
+        fresh: &EdgeSet,
+    ) -> Replaced {
+        let (old, fresh) = (&self.0, &fresh.0);
+        let mut out = Vec::with_capacity(old.len() + fresh.len());
+        let (mut added, mut stale) = (Vec::new(), Vec::new());
+        let (mut i, mut j) = (0, 0);
+        loop {
+            match (old.get(i), fresh.get(j)) {
+                (Some(a), Some(b)) if a == b => {
+                    out.push(*a);
+                    i += 1;
+                    j += 1;
+                }
+                (Some(a), b) if b.is_none_or(|b| a < b) => {
+                    if dirty(a) {
+                        stale.push(*a);
+                    } else {
+                        out.push(*a);
+                    }
+                    i += 1;
+                }
+                (_, Some(b)) => {
+                    added.push(out.len() as u32);
+                    out.push(*b);
+                    j += 1;
+                }
+                _ => break,
+            }
+        }
+        (Self(out), added, stale)
+    }
+}
+
 /// Fewest edges worth distributing into buckets first; a plain sort is
 /// as fast below it.
 const MIN_EDGES_FOR_BUCKETS: usize = 1 << 10;
@@ -145,6 +194,35 @@ mod tests {
             expected.sort();
             sort_edges(&mut edges);
             proptest::prop_assert_eq!(edges, expected);
+        }
+    }
+
+    proptest::proptest! {
+        // Replacing the dirty owners' edges equals building the new set
+        // from the kept edges and the fresh ones, and its difference is
+        // the plain difference.
+        #[test]
+        fn replace_dirty_equals_a_rebuild(
+            old in proptest::collection::vec((0u128..40, 0u128..8), 0..300),
+            new in proptest::collection::vec((0u128..40, 0u128..8), 0..300),
+            dirty_owners in proptest::collection::vec(0u128..40, 0..20),
+        ) {
+            let dirty = |e: &GraphEdge| dirty_owners.contains(&e.source.as_u128());
+            let old = EdgeSet::from_unsorted(old.iter().map(|(s, t)| edge(*s + 1, *t + 1)).collect());
+            let fresh = EdgeSet::from_unsorted(
+                new.iter()
+                    .map(|(s, t)| edge(*s + 1, *t + 1))
+                    .filter(|e| dirty(e))
+                    .collect(),
+            );
+            let (replaced, added, stale) = old.replace_dirty(dirty, &fresh);
+            let rebuilt = EdgeSet::from_unsorted(
+                old.iter().filter(|e| !dirty(e)).chain(fresh.iter()).copied().collect(),
+            );
+            proptest::prop_assert_eq!(&replaced, &rebuilt);
+            let (want_added, want_stale) = rebuilt.difference(&old);
+            proptest::prop_assert_eq!(added, want_added);
+            proptest::prop_assert_eq!(stale, want_stale);
         }
     }
 

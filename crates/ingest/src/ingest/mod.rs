@@ -18,6 +18,7 @@
 
 mod catalog;
 mod difference;
+mod edge_delta;
 mod edge_set;
 mod load;
 mod precise;

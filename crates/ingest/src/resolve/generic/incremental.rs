@@ -37,6 +37,9 @@ pub struct CCache {
     /// The summaries those tables were built from, of the C files whose
     /// summary was replaced since, by path.
     replaced: FxHashMap<String, Summary>,
+    /// The C files the last resolution resolved again; `None` when it
+    /// resolved every one.
+    again: Option<FxHashSet<String>>,
 }
 
 /// The tables of a C resolution that a later one can patch instead of
@@ -82,6 +85,18 @@ impl CCache {
         self.files.clear();
         self.tables = None;
         self.replaced.clear();
+        self.again = Some(FxHashSet::default());
+    }
+
+    /// The C files whose results the last resolution computed again
+    /// (the others kept their cached results); `None`: every C file.
+    pub(crate) fn resolved_again(&self) -> Option<&FxHashSet<String>> {
+        self.again.as_ref()
+    }
+
+    /// Records which files a resolution computed again.
+    pub(super) fn note_again(&mut self, again: Option<FxHashSet<String>>) {
+        self.again = again;
     }
 
     /// Notes that the summary of the C file `path` is being replaced by a

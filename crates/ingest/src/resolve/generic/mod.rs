@@ -161,9 +161,13 @@ impl<'a> Index<'a> {
             dirty,
         } = plan;
         let mut kept = FxHashMap::default();
+        let mut again_paths = rustc_hash::FxHashSet::default();
         for (position, member) in members.iter().enumerate() {
             let view = &files[*member as usize];
             let again = dirty.as_ref().is_none_or(|dirty| dirty[position]);
+            if again && dirty.is_some() {
+                again_paths.insert(view.path.to_string());
+            }
             let (old_decls, old_part) = cache.take(view.path).unzip();
             let decls = new_decls
                 .remove(view.path)
@@ -193,6 +197,7 @@ impl<'a> Index<'a> {
             kept.insert(view.path.to_string(), (decls, part));
         }
         cache.store(kept);
+        cache.note_again(dirty.is_some().then_some(again_paths));
     }
 
     /// One file's structure, imports and calls, resolved into `out`.
