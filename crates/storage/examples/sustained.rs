@@ -5,7 +5,11 @@
 //! and every put slower than `SLOW_NS` with what the engine did around it.
 //! Builds only this crate, for profiling:
 //!
-//! `cargo run --release -p kausal-storage --example sustained -- [RUNS] [--cpu]`
+//! `cargo run --release -p kausal-storage --example sustained -- [RUNS] [--cpu] [--buffered]`
+//!
+//! With `--buffered` it runs the `writes` group's buffered put row instead
+//! (20,000 puts of warm-up, then 200,000 timed, into a 512 MiB memtable
+//! that never flushes: only the WAL rotates).
 //!
 //! With `--cpu` each put also reads the thread's scheduler statistics
 //! (`/proc/thread-self/schedstat`: time on a CPU and time waiting for one),
@@ -31,10 +35,21 @@ const SLOW_NS: u64 = 1_000_000;
 /// each such put; reported apart, since that was the slowest put.
 const FREEZE_EVERY: usize = 57_605;
 
-fn open(dir: &Path) -> Database {
+/// The row to run: (memtable bytes, warm-up puts, timed puts, compaction).
+fn shape(buffered: bool) -> (usize, usize, usize, bool) {
+    if buffered {
+        (512 * 1024 * 1024, 20_000, 200_000, false)
+    } else {
+        (MEMTABLE_BYTES, 0, PUTS, true)
+    }
+}
+
+fn open(dir: &Path, buffered: bool) -> Database {
+    let (memtable_bytes, _, _, compact) = shape(buffered);
     let config = Config::builder()
-        .memtable_budget_bytes(MEMTABLE_BYTES)
+        .memtable_budget_bytes(memtable_bytes)
         .sync_mode(SyncMode::Manual)
+        .auto_compact(compact)
         .build();
     Database::open_with(Arc::new(OsVfs::new()), dir, config).expect("open")
 }
@@ -86,19 +101,24 @@ fn percentile(sorted: &[u64], q: f64) -> u64 {
     sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }
 
-fn run(dir: &Path, cpu: bool) {
-    let db = open(dir);
+fn run(dir: &Path, cpu: bool, buffered: bool) {
+    let db = open(dir, buffered);
+    let (_, warmup, puts, _) = shape(buffered);
     let mut template = block(1, 1024);
+    for i in 0..warmup {
+        template.id = BlockId::from_u128(10_000_000 + i as u128);
+        db.put_block(&template).expect("put");
+    }
     let mut sched = if cpu { SchedStat::open() } else { None };
-    let mut latencies = Vec::with_capacity(PUTS);
+    let mut latencies = Vec::with_capacity(puts);
     let mut slow = Vec::new();
     let mut freezes = Vec::new();
     let before = db.metrics();
     let mut last = before.clone();
     let started = Instant::now();
-    for i in 0..PUTS {
+    for i in 0..puts {
         template.id = BlockId::from_u128(i as u128 + 1);
-        let freezing = i > 0 && i % FREEZE_EVERY == 0;
+        let freezing = !buffered && i > 0 && i % FREEZE_EVERY == 0;
         let segment_before = freezing.then(|| db.metrics().wal_active_segment);
         let cpu_before = sched.as_mut().map(SchedStat::read);
         let put_started = Instant::now();
@@ -188,9 +208,10 @@ fn report(latencies: &mut [u64], slow: &[Slow], before: &Metrics, after: &Metric
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cpu = args.iter().any(|a| a == "--cpu");
+    let buffered = args.iter().any(|a| a == "--buffered");
     let runs: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(1);
     for _ in 0..runs {
         let dir = tempfile::tempdir().expect("temp dir");
-        run(dir.path(), cpu);
+        run(dir.path(), cpu, buffered);
     }
 }
