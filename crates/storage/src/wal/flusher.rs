@@ -161,7 +161,10 @@ impl WalFlusher {
 
     /// Queues `bytes` for `file` at `offset`, to be written once
     /// `sync_first` (the previous segment, if given) is fsynced. Gives the
-    /// buffer back when the queue is full (the caller writes it inline).
+    /// buffer back when the queue is full, or when an earlier write or
+    /// fsync failed: the caller then writes inline, which drains first and
+    /// so meets the failure at once (a rotation no longer drains, so this
+    /// is where a writer that never syncs learns of it).
     pub fn submit(
         &self,
         file: &SegmentFile,
@@ -170,7 +173,7 @@ impl WalFlusher {
         sync_first: Option<&SegmentFile>,
     ) -> Result<(), Vec<u8>> {
         let mut queue = self.shared.lock();
-        if queue.jobs.len() + queue.in_flight >= self.shared.limit {
+        if queue.error.is_some() || queue.jobs.len() + queue.in_flight >= self.shared.limit {
             return Err(bytes);
         }
         queue.jobs.push_back(Job {
@@ -214,6 +217,18 @@ impl WalFlusher {
         match queue.error.take() {
             Some(error) => Err(error),
             None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+impl WalFlusher {
+    /// Waits until every queued buffer was handled, leaving any error to
+    /// the next `drain`.
+    fn settle(&self) {
+        let mut queue = self.shared.lock();
+        while !queue.jobs.is_empty() || queue.in_flight > 0 {
+            queue = self.shared.wait(queue);
         }
     }
 }
@@ -370,6 +385,13 @@ mod tests {
         ))));
         let flusher = WalFlusher::start(10).unwrap();
         assert!(flusher.submit(&file, 0, vec![1; 10], None).is_ok());
+        flusher.settle();
+        // Refused while the failure waits to be seen: the writer then
+        // writes inline, whose drain reports it.
+        assert_eq!(
+            flusher.submit(&file, 10, vec![2; 10], None),
+            Err(vec![2; 10])
+        );
         assert!(flusher.drain().is_err());
         assert!(
             flusher.drain().is_ok(),
