@@ -21,7 +21,8 @@
 //! that appends overwrite zeros inside the file instead of growing it. A
 //! background step creates the next segment (the spare, see `spare`)
 //! durably ahead of time, so a rotation switches to it without creating a
-//! file. The writer syncs a segment before appending to the next one, so
+//! file. A segment is fsynced before any byte is written to the next one's file
+//! (a rotation leaves that fsync to the first such write, see `writer`), so
 //! only the last segment that holds records can have a torn tail; segments
 //! after it (a spare, or a segment rotated to just before a crash) hold
 //! nothing written.

@@ -66,7 +66,7 @@ pub type PayloadCheck<'a> = &'a dyn Fn(&[u8]) -> bool;
 /// Where the replayed log ends: the last segment that held a record, the
 /// sync point its last record claims, and the end of its last record.
 /// Bytes of that segment before `synced_through`, and every earlier
-/// segment (each synced whole before records went to the next), reached
+/// segment (each synced whole before any byte went to the next), reached
 /// the disk through a successful fsync; `synced_through..end` may exist
 /// only in the page cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -347,7 +347,7 @@ impl SegmentReader {
 ///   zeros: created ahead of time, see `spare`) hold nothing written; the
 ///   segment before them counts as the last;
 /// * outside the last segment, anything but zeros to the end is corruption
-///   (a segment is synced before records go to the next one);
+///   (a segment is synced before any byte goes to the next one);
 /// * in the last segment, the intact records further on are found by
 ///   scanning record boundaries. If any of them records that the log was
 ///   synced past the stopping point, acknowledged data is damaged:
@@ -445,7 +445,7 @@ fn segment_content(vfs: &dyn Vfs, dir: &Path, id: u64) -> StorageResult<Content>
 /// One past the index in `ids` of the last segment that holds records (0
 /// when none does): only that segment may end in a torn tail. Segments
 /// after it were created ahead of time or just rotated to and hold nothing
-/// written; the writer syncs a segment before it appends to the next, so
+/// written; a segment is synced before any byte is written to the next, so
 /// the one before them was the active segment or was synced whole. Reads
 /// segments from the end up to the first non-zero byte after a header (one
 /// record's worth for the usual log, whose last segment holds records).

@@ -22,9 +22,9 @@
 //! ([`SpareSegment::presync`]) whenever `segment_bytes /
 //! WAL_PRESYNC_DIVISOR` more bytes went to it, through a second handle of
 //! the file (so appends and the flusher never wait for that fsync): the
-//! rotation must still fsync the old segment before records go to the next
-//! one, and without this it found the whole segment dirty (tens of
-//! megabytes, 100-260 ms of fsync with the writer lock held).
+//! old segment must still be fsynced before any byte reaches the next one
+//! (by the WAL flusher or the writer, see `writer`), and without this that
+//! fsync found the whole segment dirty (tens of megabytes, 100-260 ms).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,7 +38,7 @@ use crate::{StorageError, StorageResult};
 /// The active segment is fsynced ahead of its rotation each time this
 /// fraction of a segment (`wal_segment_bytes / WAL_PRESYNC_DIVISOR`: 1 MiB
 /// for the default 64 MiB) went to it since the last such fsync; the
-/// rotation's own fsync then finds at most about that much dirty.
+/// retired segment's fsync then finds at most about that much dirty.
 pub const WAL_PRESYNC_DIVISOR: u64 = 64;
 
 /// A segment creation that failed, and whether an fsync (of the file or

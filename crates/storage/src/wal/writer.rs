@@ -165,7 +165,8 @@ impl WalWriter {
     pub fn mark_synced(&mut self, position: (u64, u64)) {
         let (segment, offset) = position;
         if segment != self.segment_id || offset <= self.synced_through {
-            // A rotation synced (and left) that segment meanwhile.
+            // A rotation left that segment meanwhile: later records'
+            // `synced_through` is about the new one.
             return;
         }
         self.unsynced_bytes = self
