@@ -7,38 +7,19 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use kausal_storage::{BlockId, ContextBlock, Database, GraphEdge, StorageError, WriteBatch};
+use kausal_storage::{BlockId, Database, GraphEdge, StorageError, WriteBatch};
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::batch_writer::BatchWriter;
+use super::block_plan::{BlockPlan, plan_and_write_blocks};
 use super::edge_set::EdgeSet;
 use super::{Entry, ProvenanceEntry, State, lap};
 use crate::error::IngestError;
 use crate::provenance::{CallProvenance, provenance_block, provenance_block_id};
-use crate::record::{file_blocks, fingerprint};
+use crate::record::fingerprint;
 use crate::report::IngestReport;
 use crate::resolve::{FileView, Resolution, resolve_incremental};
 use crate::walk_record::{WALK_RECORD_URI, WalkRecord, walk_record_id};
-
-/// Fingerprint and path of a stored block, by id.
-type BlockIndex = FxHashMap<BlockId, (u128, Arc<str>)>;
-
-/// What the blocks of the graph should be, and the writes that get there.
-struct BlockPlan {
-    /// Every block of the target graph.
-    target: BlockIndex,
-    /// New or changed blocks still to write, by file (code blocks of a
-    /// large rebuild are written while they are planned).
-    puts: BTreeMap<String, Vec<ContextBlock>>,
-    /// Blocks to delete, by file, sorted.
-    deletes: BTreeMap<String, Vec<BlockId>>,
-    /// Of those, the ones a large rebuild deleted already.
-    written_deletes: FxHashSet<BlockId>,
-    /// Provenance blocks to write, by file (the file block's id): built
-    /// again from their records when their file's batch is written, so a
-    /// cold ingest does not hold the text of every file's provenance block
-    /// (about 90 bytes per call edge) until then.
-    provenance_puts: BTreeMap<String, BlockId>,
-}
 
 /// What the edges of the graph should be, and the writes that get there.
 struct EdgePlan {
@@ -120,10 +101,6 @@ pub(super) fn write_difference(
     })?;
     report.timings.sync = lap(&mut clock);
 
-    // The walk record is not a file's block; it is written by `run`.
-    if let Some(record) = state.blocks.get(&walk_record_id()) {
-        blocks.target.insert(walk_record_id(), record.clone());
-    }
     state.blocks = blocks.target;
     state.edges = edges.target;
     if let Some(provenance) = provenance {
@@ -138,197 +115,6 @@ pub(super) fn write_difference(
         state.samples = resolution.samples;
     }
     Ok(())
-}
-
-/// Most files whose blocks are planned and written with their edges, one
-/// batch per file. A larger rebuild (a cold ingest, a checkout) builds and
-/// writes blocks a run of this many files at a time instead, so it never
-/// holds every block of the tree (the Linux tree's blocks are several
-/// times its 1.1 GB of text).
-const BLOCK_RUN_FILES: usize = 512;
-
-/// Target blocks of the files that changed (all files when the stored
-/// graph is not verified); blocks of unchanged files stay as they are.
-///
-/// Up to [`BLOCK_RUN_FILES`] files, the plan holds the puts and deletes,
-/// written later with each file's edges in one batch per file (a reader
-/// sees a file's edit whole). Past it, each file's new blocks and the
-/// deletes of its blocks that are gone are written here, in one batch per
-/// run of files (a reader never sees two versions of a file's items); its
-/// edges follow later. After a crash in between, the next ingest reloads
-/// its picture from the graph and recomputes every difference, so the
-/// order of batches does not matter for convergence.
-fn plan_and_write_blocks(
-    engine: &Database,
-    state: &State,
-    changed: &[String],
-    threads: usize,
-    report: &mut IngestReport,
-) -> Result<BlockPlan, IngestError> {
-    let rebuild: Vec<&str> = if state.verified {
-        changed.iter().map(String::as_str).collect()
-    } else {
-        state.files.keys().map(String::as_str).collect()
-    };
-    let rebuild_set: FxHashSet<&str> = rebuild.iter().copied().collect();
-    let stream = rebuild.len() > BLOCK_RUN_FILES;
-    // The stored blocks of each file rebuilt, when streaming.
-    let mut stored_by_path: FxHashMap<&str, Vec<BlockId>> = FxHashMap::default();
-    if stream {
-        for (id, (_, path)) in &state.blocks {
-            if rebuild_set.contains(&**path) && *id != walk_record_id() {
-                stored_by_path.entry(&**path).or_default().push(*id);
-            }
-        }
-    }
-    let mut target: BlockIndex =
-        FxHashMap::with_capacity_and_hasher(state.blocks.len(), Default::default());
-    let mut puts: BTreeMap<String, Vec<ContextBlock>> = BTreeMap::new();
-    let mut written_deletes: FxHashSet<BlockId> = FxHashSet::default();
-    let mut writer = BatchWriter::new(engine);
-    let size_of = |path: &str| state.files.get(path).map_or(0, |entry| entry.record.size);
-    for run in block_runs(&rebuild, size_of) {
-        for built in build_file_blocks(state, run, threads) {
-            let (path, blocks) = built?;
-            let path_arc: Arc<str> = Arc::from(path);
-            writer.path = path.to_string();
-            for (block, fp) in blocks {
-                target.insert(block.id, (fp, path_arc.clone()));
-                if state.blocks.get(&block.id).map(|(old, _)| *old) == Some(fp) {
-                    continue;
-                }
-                if stream {
-                    writer.push(|b| b.put_block(block.clone()))?;
-                    report.blocks_written += 1;
-                } else {
-                    puts.entry(path.to_string()).or_default().push(block);
-                }
-            }
-            let gone = stored_by_path.get(path).into_iter().flatten();
-            for id in gone.filter(|id| !target.contains_key(id)) {
-                writer.push(|b| b.delete_block(*id))?;
-                report.blocks_deleted += 1;
-                written_deletes.insert(*id);
-            }
-        }
-        writer.commit()?;
-    }
-    report.batches += writer.batches;
-    // Looked up once per stored block: a hash of the path, where the
-    // ordered map of files cost a dozen string comparisons.
-    let file_paths: FxHashSet<&str> = state.files.keys().map(String::as_str).collect();
-    for (id, (fp, path)) in &state.blocks {
-        // Stubs stay until a resolution says otherwise (`plan_stubs`).
-        let kept = file_paths.contains(&**path) || crate::stubs::is_stub_uri(path);
-        if !rebuild_set.contains(&**path) && kept {
-            target.insert(*id, (*fp, path.clone()));
-        }
-    }
-    let mut deletes: BTreeMap<String, Vec<BlockId>> = BTreeMap::new();
-    for (id, (_, path)) in &state.blocks {
-        if !target.contains_key(id) && *id != walk_record_id() {
-            deletes.entry(path.to_string()).or_default().push(*id);
-        }
-    }
-    for ids in deletes.values_mut() {
-        ids.sort();
-    }
-    Ok(BlockPlan {
-        target,
-        puts,
-        deletes,
-        written_deletes,
-        provenance_puts: BTreeMap::new(),
-    })
-}
-
-/// Most source bytes in one run of files whose blocks are built and
-/// written together when streaming. A file's blocks hold its text about
-/// twice (the file block and its items) plus metadata, so a run of 512 of
-/// the Linux tree's generated register headers (up to 1 MiB each) made
-/// batches of the 64 MiB limit and hundreds of megabytes of blocks at once.
-const BLOCK_RUN_BYTES: u64 = 8 * 1024 * 1024;
-
-/// `paths` cut into runs of at most [`BLOCK_RUN_FILES`] files and, past
-/// the first file of a run, at most [`BLOCK_RUN_BYTES`] of source.
-fn block_runs<'p, 'a>(paths: &'p [&'a str], size_of: impl Fn(&str) -> u64) -> Vec<&'p [&'a str]> {
-    let mut runs = Vec::new();
-    let (mut start, mut bytes) = (0, 0u64);
-    for (index, path) in paths.iter().enumerate() {
-        let size = size_of(path);
-        let full = index - start >= BLOCK_RUN_FILES || bytes + size > BLOCK_RUN_BYTES;
-        if index > start && full {
-            runs.push(&paths[start..index]);
-            (start, bytes) = (index, 0);
-        }
-        bytes += size;
-    }
-    if start < paths.len() {
-        runs.push(&paths[start..]);
-    }
-    runs
-}
-
-/// Fewest files per thread worth a thread of its own when building blocks
-/// (a file takes about 0.3 ms, a thread tens of microseconds to start).
-const MIN_FILES_PER_BLOCK_THREAD: usize = 16;
-
-/// One file's blocks with their fingerprints.
-type BuiltFile<'a> = Result<(&'a str, Vec<(ContextBlock, u128)>), IngestError>;
-
-/// The blocks and fingerprints of the files of `paths`, in their order,
-/// built on up to `threads` threads (a run of files each).
-fn build_file_blocks<'a>(state: &State, paths: &[&'a str], threads: usize) -> Vec<BuiltFile<'a>> {
-    let build = |path: &'a str| -> Option<BuiltFile<'a>> {
-        let entry = state.files.get(path)?;
-        let blocks = match file_blocks(&entry.record, &entry.names) {
-            Ok(blocks) => blocks,
-            Err(reason) => {
-                return Some(Err(IngestError::Write {
-                    path: path.to_string(),
-                    source: StorageError::InvalidMetadata {
-                        id: entry.names.file_id,
-                        reason,
-                    },
-                }));
-            }
-        };
-        let blocks = blocks
-            .into_iter()
-            .map(|block| {
-                let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
-                (block, fp)
-            })
-            .collect();
-        Some(Ok((path, blocks)))
-    };
-    let threads = threads.min(paths.len() / MIN_FILES_PER_BLOCK_THREAD).max(1);
-    if threads == 1 {
-        return paths.iter().filter_map(|path| build(path)).collect();
-    }
-    let run = paths.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = paths
-            .chunks(run)
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .filter_map(|path| build(path))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| match handle.join() {
-                Ok(built) => built,
-                Err(_) => vec![Err(IngestError::Worker {
-                    reason: "a block-building thread panicked".into(),
-                })],
-            })
-            .collect()
-    })
 }
 
 /// Target edges (resolved again, Rust calls only in the files `edited`
@@ -364,7 +150,7 @@ fn plan_edges(
         resolve_incremental(&views, threads, &mut state.call_cache, changed)
     });
     if let Some(resolution) = &mut resolution {
-        plan_stubs(state, resolution, blocks);
+        plan_stubs(resolution, blocks);
         super::precise::substitute(state, &blocks.target, precise, resolution);
     }
     // Without a resolution every changed file kept its items, calls and
@@ -376,7 +162,6 @@ fn plan_edges(
         Some(resolution) => target_edges(state, blocks, precise, edited, resolution),
         None => (std::mem::take(&mut state.edges), Vec::new(), Vec::new()),
     };
-    let state: &State = state;
     let blocks: &BlockPlan = blocks;
     let deleted_blocks: FxHashSet<BlockId> = blocks.deletes.values().flatten().copied().collect();
     // An edge is written in the batch of the file its owner lives in.
@@ -385,7 +170,7 @@ fn plan_edges(
         blocks
             .target
             .get(&id)
-            .or_else(|| state.blocks.get(&id))
+            .or_else(|| blocks.stored(&id))
             .or_else(|| precise.get(&id))
             .map_or("", |(_, p)| &**p)
     };
@@ -425,8 +210,7 @@ fn target_edges(
     resolution: &mut Resolution,
 ) -> super::edge_set::Replaced {
     let deleted = blocks.deletes.values().flatten().copied();
-    let dirty =
-        super::edge_delta::dirty_owners(state, &blocks.target, deleted, precise.len(), edited);
+    let dirty = super::edge_delta::dirty_owners(state, blocks, deleted, precise.len(), edited);
     if let Some(owners) = dirty {
         return super::edge_delta::replace(state, resolution, &owners);
     }
@@ -469,7 +253,7 @@ fn push_by_path<T>(map: &mut BTreeMap<String, Vec<T>>, path: &str, value: T) {
 /// The external stubs `resolution` names (see `crate::stubs`): new ones
 /// written, ones no call reaches any more deleted, each language's in one
 /// batch of their own.
-fn plan_stubs(state: &State, resolution: &mut Resolution, blocks: &mut BlockPlan) {
+fn plan_stubs(resolution: &mut Resolution, blocks: &mut BlockPlan) {
     let mut wanted: FxHashSet<BlockId> = FxHashSet::default();
     resolution.stubs.retain(|(language, name)| {
         let id = crate::stubs::stub_id(*language, name);
@@ -483,8 +267,8 @@ fn plan_stubs(state: &State, resolution: &mut Resolution, blocks: &mut BlockPlan
         };
         let fp = fingerprint(&block.source_uri, &block.metadata_json, &block.content);
         let uri = block.source_uri.clone();
-        blocks.target.insert(id, (fp, Arc::from(uri.as_str())));
-        if state.blocks.get(&id).map(|(old, _)| *old) != Some(fp) {
+        blocks.set(id, Some((fp, Arc::from(uri.as_str()))));
+        if blocks.stored(&id).map(|(old, _)| *old) != Some(fp) {
             blocks.puts.entry(uri).or_default().push(block);
         }
         true
@@ -496,7 +280,7 @@ fn plan_stubs(state: &State, resolution: &mut Resolution, blocks: &mut BlockPlan
         .map(|(id, (_, path))| (*id, path.clone()))
         .collect();
     for (id, path) in gone {
-        blocks.target.remove(&id);
+        blocks.set(id, None);
         let deletes = blocks.deletes.entry(path.to_string()).or_default();
         deletes.push(id);
         deletes.sort();
@@ -626,62 +410,6 @@ fn apply(
     Ok(())
 }
 
-/// Accumulates ops into a batch, committing when it would exceed the
-/// storage limits and at the end of each file.
-struct BatchWriter<'e> {
-    engine: &'e Database,
-    batch: WriteBatch,
-    path: String,
-    batches: u64,
-}
-
-impl<'e> BatchWriter<'e> {
-    fn new(engine: &'e Database) -> Self {
-        Self {
-            engine,
-            batch: WriteBatch::new(),
-            path: String::new(),
-            batches: 0,
-        }
-    }
-
-    fn push(
-        &mut self,
-        op: impl Fn(&mut WriteBatch) -> Result<(), StorageError>,
-    ) -> Result<(), IngestError> {
-        match op(&mut self.batch) {
-            Ok(()) => Ok(()),
-            Err(StorageError::BatchTooLarge { .. }) if !self.batch.is_empty() => {
-                self.commit()?;
-                op(&mut self.batch).map_err(|source| self.error(source))
-            }
-            Err(source) => Err(self.error(source)),
-        }
-    }
-
-    fn error(&self, source: StorageError) -> IngestError {
-        IngestError::Write {
-            path: self.path.clone(),
-            source,
-        }
-    }
-
-    fn commit(&mut self) -> Result<(), IngestError> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        self.engine
-            .write_batch(&self.batch)
-            .map_err(|source| IngestError::Write {
-                path: self.path.clone(),
-                source,
-            })?;
-        self.batches += 1;
-        self.batch.clear();
-        Ok(())
-    }
-}
-
 /// Stores what this walk left out (for `kausal stats`) and when it began
 /// (for the next ingest after a restart): one block in its own batch, then
 /// a sync. Written after the difference is synced, so a stored walk time
@@ -734,36 +462,4 @@ pub(super) fn write_walk_record(
         .insert(block.id, (fp, Arc::from(WALK_RECORD_URI)));
     state.recorded_walk_ns = state.last_walk_ns;
     Ok(())
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn block_runs_are_bounded_by_files_and_bytes() {
-        let names: Vec<String> = (0..1500).map(|n| format!("f{n}")).collect();
-        let paths: Vec<&str> = names.iter().map(String::as_str).collect();
-        // Small files: runs of BLOCK_RUN_FILES.
-        let runs = block_runs(&paths, |_| 100);
-        assert_eq!(
-            runs.iter().map(|run| run.len()).collect::<Vec<_>>(),
-            [512, 512, 476]
-        );
-        // Large files: cut by bytes, every file in exactly one run, in order.
-        let size = BLOCK_RUN_BYTES / 4 + 1;
-        let runs = block_runs(&paths, |_| size);
-        assert!(
-            runs.iter()
-                .all(|run| run.len() == 3 || run.len() == 1500 % 3)
-        );
-        assert_eq!(runs.concat(), paths);
-        // A file larger than the budget is a run of its own.
-        let runs = block_runs(&paths[..3], |path| {
-            if path == "f1" { BLOCK_RUN_BYTES * 2 } else { 1 }
-        });
-        assert_eq!(runs, [&paths[0..1], &paths[1..2], &paths[2..3]]);
-        assert!(block_runs(&[], |_| 1).is_empty());
-    }
 }

@@ -20,12 +20,11 @@
 //! `precise::substitute`); otherwise, and when over half of the files
 //! are dirty, the caller sorts the whole resolution.
 
-use std::sync::Arc;
-
 use kausal_storage::{BlockId, EdgeType, GraphEdge};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::State;
+use super::block_plan::BlockPlan;
 use super::edge_set::{EdgeSet, Replaced};
 use crate::language::Language;
 use crate::resolve::Resolution;
@@ -44,7 +43,7 @@ pub(super) fn owner(edge: &GraphEdge) -> BlockId {
 /// `None` when the whole resolution must be sorted instead.
 pub(super) fn dirty_owners(
     state: &State,
-    target_blocks: &FxHashMap<BlockId, (u128, Arc<str>)>,
+    blocks: &BlockPlan,
     deleted: impl Iterator<Item = BlockId>,
     precise_blocks: usize,
     edited: &FxHashSet<String>,
@@ -65,7 +64,7 @@ pub(super) fn dirty_owners(
     // A file's blocks share one path allocation: each is checked once.
     let mut checked: FxHashMap<*const u8, bool> = FxHashMap::default();
     let mut owners = FxHashSet::default();
-    for (id, (_, path)) in state.blocks.iter().chain(target_blocks) {
+    for (id, path) in blocks.stored_or_target() {
         let is_dirty = *checked
             .entry(path.as_ptr())
             .or_insert_with(|| dirty.contains(&**path) || crate::stubs::is_stub_uri(path));

@@ -16,6 +16,8 @@
 //! the picture from a stored graph, `catalog` keeps the names dictionary
 //! and the graph's counts.
 
+mod batch_writer;
+mod block_plan;
 mod catalog;
 mod difference;
 mod edge_delta;
