@@ -561,6 +561,40 @@ fn a_restart_keeps_the_merged_edges() {
 }
 
 #[test]
+fn an_index_merged_after_a_restart_equals_one_merged_in_the_same_process() {
+    // After a restart that trusts the stored graph, the picture holds no
+    // file's text: the merge reads the texts it maps from the file blocks.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    write_fixture(&root, C);
+    let in_process = {
+        let engine = open_engine(&dir.path().join("one"));
+        let mut ingester = ingester(&root);
+        ingester.ingest(&engine).unwrap();
+        ingester
+            .ingest_precise(&engine, &[precise(&fixture_index(C))])
+            .unwrap();
+        dump(&engine)
+    };
+    let db = dir.path().join("two");
+    {
+        let engine = open_engine(&db);
+        ingester(&root).ingest(&engine).unwrap();
+        engine.sync().unwrap();
+        engine.shutdown().unwrap();
+    }
+    let engine = open_engine(&db);
+    let report = ingester(&root)
+        .ingest_precise(&engine, &[precise(&fixture_index(C))])
+        .unwrap();
+    assert!(!report.checked_whole_graph, "{report}");
+    assert_eq!(report.precise.applied, 4, "{report}");
+    let restarted = dump(&engine);
+    assert_eq!(restarted.edges, in_process.edges);
+    assert_eq!(restarted.blocks, in_process.blocks);
+}
+
+#[test]
 fn a_file_whose_text_no_longer_matches_the_index_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("repo");

@@ -22,6 +22,19 @@ use crate::walk_record::WalkRecord;
 /// half-written.
 pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
     let snapshot = engine.snapshot();
+    // A graph the last ingest finished (see below) needs no file's text:
+    // only changed files' blocks are built again, from the text read
+    // then. The texts of the Linux tree are 1.3 GB.
+    let whole = snapshot
+        .find_block(crate::walk_record::walk_record_id())
+        .map_err(|source| IngestError::ReadGraph {
+            block: "(walk record)".into(),
+            source,
+        })?
+        .is_some_and(|view| {
+            WalkRecord::from_block(&view).is_some() && view.sequence == snapshot.sequence()
+        });
+    let released: Arc<str> = Arc::from("");
     let mut state = State::default();
     let mut ids = Vec::new();
     let mut paths: FxHashMap<String, Arc<str>> = FxHashMap::default();
@@ -91,7 +104,12 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
         state.blocks.insert(view.id, (fp, path));
         ids.push(view.id);
         if is_file_block(&view) {
-            contents.insert(view.id, Arc::from(view.content));
+            // Released (`precise::release_contents`) when not needed.
+            let content = match whole {
+                true => released.clone(),
+                false => Arc::from(view.content),
+            };
+            contents.insert(view.id, content);
         } else if is_state_block(&view) {
             states.push((
                 view.id,
