@@ -115,7 +115,11 @@ pub(crate) fn ingest_precise(
     indexes: &[PreciseIndex],
 ) -> Result<IngestSummary, CliError> {
     let engine = open_writable(db)?;
-    let options = ingest_options(context, walk, context.progress);
+    let options = IngestOptions {
+        // The process ends with this ingest.
+        keep_for_next: false,
+        ..ingest_options(context, walk, context.progress)
+    };
     let vfs = Arc::new(OsVfs::new());
     let mut ingester = Ingester::new(vfs, root, options)?;
     let report = ingester.ingest_precise(&engine, indexes)?;

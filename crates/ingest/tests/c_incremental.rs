@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use kausal_ingest::Ingester;
+use kausal_ingest::{IngestOptions, Ingester};
 use kausal_vfs::{OsVfs, Vfs};
 use proptest::prelude::*;
 use support::*;
@@ -248,12 +248,18 @@ fn sync_tree(root: &Path, old: &BTreeMap<String, String>, new: &BTreeMap<String,
     }
 }
 
-fn check_script(ops: &[Op]) -> Result<(), TestCaseError> {
+/// `keep`: the ingester keeps its caches between ingests (as `serve
+/// --watch`), else resolves every file each time (as `kausal ingest`).
+fn check_script(ops: &[Op], keep: bool) -> Result<(), TestCaseError> {
     let root = tempfile::tempdir().unwrap();
     let db = tempfile::tempdir().unwrap();
     let vfs: Arc<dyn Vfs> = Arc::new(OsVfs::new());
     let engine = open_engine(db.path());
-    let mut ingester = Ingester::new(vfs, root.path(), options()).unwrap();
+    let options = IngestOptions {
+        keep_for_next: keep,
+        ..options()
+    };
+    let mut ingester = Ingester::new(vfs, root.path(), options).unwrap();
     // Every file exists at first, with one function each, so that most
     // steps keep the file set (the incremental path).
     let mut model = Model::new();
@@ -303,8 +309,11 @@ fn check_script(ops: &[Op]) -> Result<(), TestCaseError> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
     #[test]
-    fn c_incremental_equals_fresh(ops in proptest::collection::vec(op_strategy(), 1..14)) {
-        check_script(&ops)?;
+    fn c_incremental_equals_fresh(
+        ops in proptest::collection::vec(op_strategy(), 1..14),
+        keep in proptest::bool::weighted(0.75),
+    ) {
+        check_script(&ops, keep)?;
     }
 }
 
@@ -313,7 +322,7 @@ proptest! {
 #[test]
 fn a_definition_added_elsewhere_turns_a_stub_into_an_edge() {
     use Op::*;
-    check_script(&[
+    let script = [
         AddCall {
             file: 0,
             at: 0,
@@ -327,6 +336,7 @@ fn a_definition_added_elsewhere_turns_a_stub_into_an_edge() {
         AddPrototype { file: 3, name: 5 },
         ToggleStatic { file: 2, at: 1 },
         SwapFunctions { file: 2 },
-    ])
-    .unwrap();
+    ];
+    check_script(&script, true).unwrap();
+    check_script(&script, false).unwrap();
 }

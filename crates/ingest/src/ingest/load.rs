@@ -25,15 +25,7 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
     // A graph the last ingest finished (see below) needs no file's text:
     // only changed files' blocks are built again, from the text read
     // then. The texts of the Linux tree are 1.3 GB.
-    let whole = snapshot
-        .find_block(crate::walk_record::walk_record_id())
-        .map_err(|source| IngestError::ReadGraph {
-            block: "(walk record)".into(),
-            source,
-        })?
-        .is_some_and(|view| {
-            WalkRecord::from_block(&view).is_some() && view.sequence == snapshot.sequence()
-        });
+    let whole = finished(&snapshot)?;
     let released: Arc<str> = Arc::from("");
     let mut state = State::default();
     let mut ids = Vec::new();
@@ -119,10 +111,24 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
             ));
         }
     }
-    // Each state block with its file block's content. A state that does
-    // not parse, or whose file block is missing, is not trusted: its file
-    // is re-parsed (and the stale blocks replaced), the ingest goes on.
-    for (id, uri, metadata_json, content) in &states {
+    add_files(&mut state, &states, &contents);
+    let edges = edges_of(&snapshot, &ids)?;
+    // Each edge between two of the ingester's blocks was read from both ends.
+    state.edges = super::edge_set::EdgeSet::from_unsorted(edges);
+    Ok(state)
+}
+
+/// The file records of the state blocks `states` (id, uri, metadata,
+/// summary), each with its file block's content from `contents`, into
+/// `state`. A state that does not parse, or whose file block is missing,
+/// is not trusted: its file is re-parsed (and the stale blocks replaced),
+/// the ingest goes on.
+fn add_files(
+    state: &mut State,
+    states: &[(BlockId, String, String, String)],
+    contents: &FxHashMap<BlockId, Arc<str>>,
+) {
+    for (id, uri, metadata_json, content) in states {
         let view = kausal_storage::BlockView {
             id: *id,
             sequence: 0,
@@ -146,10 +152,20 @@ pub(super) fn load_state(engine: &Database) -> Result<State, IngestError> {
             .files
             .insert(record.path.clone(), Entry::new(record, names));
     }
-    let edges = edges_of(&snapshot, &ids)?;
-    // Each edge between two of the ingester's blocks was read from both ends.
-    state.edges = super::edge_set::EdgeSet::from_unsorted(edges);
-    Ok(state)
+}
+
+/// True when the graph's newest write is the walk record: the last
+/// ingest finished (see `State::verified`).
+fn finished(snapshot: &kausal_storage::Snapshot) -> Result<bool, IngestError> {
+    let record = snapshot
+        .find_block(crate::walk_record::walk_record_id())
+        .map_err(|source| IngestError::ReadGraph {
+            block: "(walk record)".into(),
+            source,
+        })?;
+    Ok(record.is_some_and(|view| {
+        WalkRecord::from_block(&view).is_some() && view.sequence == snapshot.sequence()
+    }))
 }
 
 /// Every edge leaving or entering one of `ids` that ingest writes (edge

@@ -204,6 +204,9 @@ impl Ingester {
             None => load::load_state(engine)?,
         };
         let load = started.elapsed();
+        let discard = !self.options.keep_for_next;
+        state.call_cache.discard = discard;
+        state.call_cache.c.discard = discard;
         let result = self
             .run(engine, &mut state, indexes, started)
             .map(|mut report| {

@@ -40,6 +40,8 @@ pub struct CCache {
     /// The C files the last resolution resolved again; `None` when it
     /// resolved every one.
     again: Option<FxHashSet<String>>,
+    /// Keep no results or tables for a next resolution.
+    pub(crate) discard: bool,
 }
 
 /// The tables of a C resolution that a later one can patch instead of
@@ -74,6 +76,10 @@ impl CCache {
 
     /// Replaces the whole cache with these per-file results.
     pub(super) fn store(&mut self, files: FxHashMap<String, (CDecls, Resolution)>) {
+        if self.discard {
+            self.files.clear();
+            return;
+        }
         self.files = files
             .into_iter()
             .map(|(path, (decls, part))| (path, CachedFile { decls, part }))
@@ -134,7 +140,9 @@ impl CCache {
     /// Keeps the tables of a resolution of `members` for the next one.
     pub(super) fn keep_tables(&mut self, members: &[u32], tables: Tables) {
         self.replaced.clear();
-        self.tables = Some((members.to_vec(), tables));
+        if !self.discard {
+            self.tables = Some((members.to_vec(), tables));
+        }
     }
 }
 

@@ -39,6 +39,8 @@ pub struct CallCache {
     files: FxHashMap<String, CachedFile>,
     /// The C files' results (see `generic::incremental`).
     pub(crate) c: crate::resolve::generic::incremental::CCache,
+    /// Keep nothing for a next resolution (see `IngestOptions::keep_for_next`).
+    pub(crate) discard: bool,
 }
 
 #[derive(Debug)]
@@ -61,6 +63,10 @@ impl CallCache {
 
     /// Replaces the whole cache with this resolution's per-file results.
     pub(super) fn store(&mut self, files: FxHashMap<String, (Arc<Decls>, Resolution)>) {
+        if self.discard {
+            self.files.clear();
+            return;
+        }
         self.files = files
             .into_iter()
             .map(|(path, (decls, calls))| (path, CachedFile { decls, calls }))
