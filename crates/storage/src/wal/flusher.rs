@@ -187,6 +187,12 @@ impl WalFlusher {
         Ok(())
     }
 
+    /// True when nothing is queued or being written.
+    pub fn is_idle(&self) -> bool {
+        let queue = self.shared.lock();
+        queue.jobs.is_empty() && queue.in_flight == 0
+    }
+
     /// An emptied buffer to fill next: one that came back, or a new one
     /// while fewer than `pending_limit` were made.
     pub fn spare(&self) -> Option<Vec<u8>> {

@@ -199,3 +199,33 @@ fn after_a_failed_sync_of_the_retired_segment_the_flusher_writes_nothing_more() 
         "a byte reached segment 2 although segment 1 is not durable"
     );
 }
+
+#[test]
+fn a_rotation_writes_a_small_last_buffer_itself_when_the_flusher_is_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::default();
+    let mut wal = WalWriter::create(
+        logging_vfs(&log, None),
+        dir.path(),
+        1,
+        SEGMENT_BYTES,
+        1024 * 1024,
+        true,
+    )
+    .unwrap();
+    // Under the buffer limit: nothing was ever handed to the flusher.
+    for byte in 0..10 {
+        append(&mut wal, byte);
+    }
+    assert!(wal.spare().prepare().unwrap());
+    log.arm();
+    wal.rotate().unwrap();
+    let entries = log.lock().clone();
+    let this = std::thread::current().name().unwrap_or("").to_string();
+    assert_eq!(
+        entries,
+        vec![(OpKind::Write, 1, this)],
+        "written on the rotating thread, not fsynced"
+    );
+    assert!(wal.has_retired());
+}
