@@ -61,29 +61,71 @@ pub(super) struct Plan<'a> {
     pub(super) dirty: Option<Vec<bool>>,
 }
 
+/// One C file's cached result.
 #[derive(Debug)]
-struct CachedFile {
-    decls: CDecls,
-    part: Resolution,
+pub(super) struct CachedFile {
+    /// What other files see of it.
+    pub(super) decls: CDecls,
+    /// Its resolution.
+    pub(super) part: Resolution,
+    /// The identifiers of its calls' text and receivers, hashed, sorted,
+    /// once each: what `dirty_files` checks changed names against (each
+    /// call tokenized on every edit cost 0.4 s on the Linux tree).
+    pub(super) call_tokens: Box<[u64]>,
+}
+
+impl CachedFile {
+    /// Whether a call of this file writes one of `names`.
+    fn mentions(&self, names: &FxHashSet<u64>) -> bool {
+        let tokens = &self.call_tokens;
+        if names.len().saturating_mul(8) < tokens.len() {
+            names.iter().any(|name| tokens.binary_search(name).is_ok())
+        } else {
+            tokens.iter().any(|token| names.contains(token))
+        }
+    }
+}
+
+/// The hashed identifiers of `summary`'s calls (see
+/// [`CachedFile::call_tokens`]).
+pub(super) fn call_tokens(summary: &Summary) -> Box<[u64]> {
+    let mut tokens = Vec::new();
+    for call in &summary.calls {
+        for text in [&call.text, &call.receiver] {
+            any_token(text, |token| {
+                tokens.push(token);
+                false
+            });
+        }
+    }
+    tokens.sort_unstable();
+    tokens.dedup();
+    tokens.into_boxed_slice()
 }
 
 impl CCache {
-    /// Takes the cached result of `path` out of the cache (which `store`
-    /// then refills).
-    pub(super) fn take(&mut self, path: &str) -> Option<(CDecls, Resolution)> {
-        self.files.remove(path).map(|f| (f.decls, f.part))
+    /// True when results are kept for a next resolution.
+    pub(super) fn keeps(&self) -> bool {
+        !self.discard
+    }
+
+    /// The cached result of `path`, to read or update in place.
+    pub(super) fn get_mut(&mut self, path: &str) -> Option<&mut CachedFile> {
+        self.files.get_mut(path)
+    }
+
+    /// Adds the result of `path`.
+    pub(super) fn insert(&mut self, path: &str, cached: CachedFile) {
+        self.files.insert(path.to_string(), cached);
     }
 
     /// Replaces the whole cache with these per-file results.
-    pub(super) fn store(&mut self, files: FxHashMap<String, (CDecls, Resolution)>) {
+    pub(super) fn store(&mut self, files: FxHashMap<String, CachedFile>) {
         if self.discard {
             self.files.clear();
             return;
         }
-        self.files = files
-            .into_iter()
-            .map(|(path, (decls, part))| (path, CachedFile { decls, part }))
-            .collect();
+        self.files = files;
     }
 
     /// Forgets every file (no C file left).
@@ -294,10 +336,10 @@ pub(super) fn dirty_files(
                 let view = &files[*m as usize];
                 changed.contains(view.path)
                     || (!names.is_empty()
-                        && view.summary.calls.iter().any(|call| {
-                            any_token(&call.text, |t| names.contains(&t))
-                                || any_token(&call.receiver, |t| names.contains(&t))
-                        }))
+                        && cache
+                            .files
+                            .get(view.path)
+                            .is_none_or(|cached| cached.mentions(&names)))
             })
             .collect(),
     )

@@ -160,44 +160,107 @@ impl<'a> Index<'a> {
             mut new_decls,
             dirty,
         } = plan;
-        let mut kept = FxHashMap::default();
-        let mut again_paths = rustc_hash::FxHashSet::default();
-        for (position, member) in members.iter().enumerate() {
-            let view = &files[*member as usize];
-            let again = dirty.as_ref().is_none_or(|dirty| dirty[position]);
-            if again && dirty.is_some() {
-                again_paths.insert(view.path.to_string());
+        match dirty {
+            Some(dirty) => self.resolve_dirty(members, out, cache, &dirty, new_decls),
+            None => {
+                let mut kept = FxHashMap::default();
+                for member in members {
+                    let view = &files[*member as usize];
+                    let part = self.resolve_part(*member);
+                    out.merge(&part);
+                    // Declarations of the files not edited are the cached
+                    // ones (their summaries are the ones the cache saw).
+                    let old = cache
+                        .get_mut(view.path)
+                        .map(|c| std::mem::take(&mut c.decls));
+                    let cached = incremental::CachedFile {
+                        decls: new_decls
+                            .remove(view.path)
+                            .or(old)
+                            .unwrap_or_else(|| incremental::CDecls::of(view.summary)),
+                        call_tokens: match cache.keeps() {
+                            true => incremental::call_tokens(view.summary),
+                            false => Box::default(),
+                        },
+                        part,
+                    };
+                    kept.insert(view.path.to_string(), cached);
+                }
+                cache.store(kept);
+                cache.note_again(None);
             }
-            let (old_decls, old_part) = cache.take(view.path).unzip();
-            let decls = new_decls
-                .remove(view.path)
-                .or(old_decls)
-                .unwrap_or_else(|| incremental::CDecls::of(view.summary));
-            let part = match old_part {
-                Some(mut part) if !again => {
-                    // The file's position among all files may have moved.
-                    for record in &mut part.provenance {
+        }
+    }
+
+    /// Resolves again the `dirty` ones of `members` (the cache holds
+    /// exactly them), updating their cached results in place; the others'
+    /// results come from the cache.
+    fn resolve_dirty(
+        &self,
+        members: &[u32],
+        out: &mut Resolution,
+        cache: &mut incremental::CCache,
+        dirty: &[bool],
+        mut new_decls: FxHashMap<&str, incremental::CDecls>,
+    ) {
+        let mut again = rustc_hash::FxHashSet::default();
+        for (member, dirty) in members.iter().zip(dirty) {
+            let view = &self.files[*member as usize];
+            let part = match *dirty {
+                true => Some(self.resolve_part(*member)),
+                false => None,
+            };
+            let Some(cached) = cache.get_mut(view.path) else {
+                // Not reached: `dirty_files` checked that the cache holds
+                // exactly these files. Resolved whole all the same.
+                let part = part.unwrap_or_else(|| self.resolve_part(*member));
+                out.merge(&part);
+                again.insert(view.path.to_string());
+                let cached = incremental::CachedFile {
+                    decls: incremental::CDecls::of(view.summary),
+                    call_tokens: incremental::call_tokens(view.summary),
+                    part,
+                };
+                cache.insert(view.path, cached);
+                continue;
+            };
+            match part {
+                Some(part) => {
+                    again.insert(view.path.to_string());
+                    if let Some(decls) = new_decls.remove(view.path) {
+                        cached.decls = decls;
+                    }
+                    cached.call_tokens = incremental::call_tokens(view.summary);
+                    cached.part = part;
+                }
+                // The file's position among all files may have moved.
+                None if cached
+                    .part
+                    .provenance
+                    .first()
+                    .is_some_and(|r| r.file != *member) =>
+                {
+                    for record in &mut cached.part.provenance {
                         record.file = *member;
                     }
-                    part
                 }
-                _ => {
-                    let mut part = Resolution::default();
-                    self.resolve_file(*member, &mut part);
-                    // Kept sorted in the cache, so `rule_choice::choose` finds
-                    // this file's run in order on every later resolution; its
-                    // stubs once each.
-                    part.provenance.sort_unstable();
-                    part.stubs.sort_unstable();
-                    part.stubs.dedup();
-                    part
-                }
-            };
-            out.merge(&part);
-            kept.insert(view.path.to_string(), (decls, part));
+                None => {}
+            }
+            out.merge(&cached.part);
         }
-        cache.store(kept);
-        cache.note_again(dirty.is_some().then_some(again_paths));
+        cache.note_again(Some(again));
+    }
+
+    /// One file's resolution as the cache keeps it: provenance sorted, so
+    /// `rule_choice::choose` finds the file's run in order on every later
+    /// resolution, and its stubs once each.
+    fn resolve_part(&self, file: u32) -> Resolution {
+        let mut part = Resolution::default();
+        self.resolve_file(file, &mut part);
+        part.provenance.sort_unstable();
+        part.stubs.sort_unstable();
+        part.stubs.dedup();
+        part
     }
 
     /// One file's structure, imports and calls, resolved into `out`.
