@@ -217,17 +217,7 @@ fn target_edges(
     // The name index (see `name_index`): derived like every other
     // edge, so it is written, diffed and deleted with the blocks it
     // names.
-    let name_edges: Vec<&Vec<GraphEdge>> = state
-        .files
-        .iter()
-        .map(|(path, entry)| {
-            entry.name_edges.get_or_init(|| {
-                let mut edges = Vec::new();
-                crate::name_index::file_edges(path, &entry.names, &mut edges);
-                edges
-            })
-        })
-        .collect();
+    let name_edges: Vec<&[GraphEdge]> = state.files.values().map(Entry::name_edges).collect();
     resolution
         .edges
         .reserve(name_edges.iter().map(|edges| edges.len()).sum());

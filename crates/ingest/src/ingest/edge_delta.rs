@@ -89,14 +89,9 @@ pub(super) fn replace(
         .into_iter()
         .filter(is_dirty)
         .collect();
-    for (path, entry) in &state.files {
+    for entry in state.files.values() {
         if owners.contains(&entry.names.file_id) {
-            let edges = entry.name_edges.get_or_init(|| {
-                let mut edges = Vec::new();
-                crate::name_index::file_edges(path, &entry.names, &mut edges);
-                edges
-            });
-            fresh.extend_from_slice(edges);
+            fresh.extend_from_slice(entry.name_edges());
         }
     }
     let fresh = EdgeSet::from_unsorted(fresh);

@@ -82,6 +82,15 @@ struct Entry {
 }
 
 impl Entry {
+    /// This file's name-index edges, built on first use.
+    fn name_edges(&self) -> &[kausal_storage::GraphEdge] {
+        self.name_edges.get_or_init(|| {
+            let mut edges = Vec::new();
+            crate::name_index::file_edges(&self.record.path, &self.names, &mut edges);
+            edges
+        })
+    }
+
     fn new(record: FileRecord, names: FileNames) -> Self {
         Self {
             record,
